@@ -1,0 +1,88 @@
+//! The runtime API: HAProxy's admin socket protocol.
+//!
+//! - `session`: byte framing of one admin connection (lines, `;`, `\;`, prompt mode, long lines).
+//! - `command`: one command line ─▶ typed [`Action`] (names resolved against the state, errors
+//!   as HAProxy's exact texts, privilege levels checked).
+//! - `format`: `show stat` CSV, `show info`, `show servers state|conn`, `show backend`, `help`.
+//! - `server`: the glommio accept loop and per-connection loop, driving an [`AdminBackend`].
+//!
+//! This module never imports `proxy` or `shard`: the coordinator implements [`AdminBackend`].
+
+use crate::config::Level;
+use crate::state::{Mutation, ServerRef, State};
+use crate::stats::StatsSnapshot;
+use std::time::Duration;
+
+pub mod command;
+pub mod format;
+pub mod server;
+pub mod session;
+
+/// What the admin session must do for one command. Reply texts are the command's output
+/// *without* the post-command terminator (`"\n"`, or `"\n> "` in prompt mode) that the session
+/// appends: HAProxy's `"No such server.\n\n"` is `Reply("No such server.\n")`, and its
+/// `"Server deleted.\n"` is `Reply("Server deleted.")`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Reply now.
+    Reply(String),
+    /// Apply these mutations through the coordinator (all shards acknowledge), then reply.
+    Mutate { mutations: Vec<Mutation>, reply: String },
+    /// `show stat …`: gather counters from every shard, then render.
+    ShowStat(format::StatRequest),
+    /// `show info [typed|json]`.
+    ShowInfo(format::InfoFormat),
+    /// `show servers conn [backend]` (backend index).
+    ShowServersConn(Option<usize>),
+    /// `del server B/S`: the coordinator decides (MAINT and idle: removed at once; otherwise
+    /// graceful removal once its last request finishes).
+    DeleteServer(ServerRef),
+    /// `wait DELAY srv-removable B/S`.
+    WaitRemovable { server: ServerRef, timeout: Duration },
+    /// `shutdown sessions server B/S`: abort its in-flight requests on every shard.
+    ShutdownSessions(ServerRef),
+    /// `set timeout cli N`.
+    SetTimeout(Duration),
+    /// `prompt`: toggle interactive mode.
+    TogglePrompt,
+    /// `quit`: close at once, no output.
+    Quit,
+}
+
+/// Facts `show info` prints that are not in the state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessInfo {
+    pub pid: u32,
+    /// Unix seconds at start.
+    pub start_time: u64,
+    pub nbthread: usize,
+    pub maxconn: u32,
+    pub ulimit_n: u64,
+    /// Host name (`node`).
+    pub node: String,
+    /// Listening sockets.
+    pub listeners: usize,
+}
+
+/// What the admin server needs from the coordinator. Implemented in `shard`.
+#[allow(async_fn_in_trait)]
+pub trait AdminBackend {
+    /// The coordinator's replica of the state (the one admin commands are validated against).
+    fn with_state<R>(&self, f: impl FnOnce(&State) -> R) -> R;
+    /// Applies mutations in order on every shard; returns once all shards acknowledged.
+    async fn mutate(&self, mutations: Vec<Mutation>) -> Result<(), crate::state::ApplyError>;
+    /// Counters summed over all shards.
+    async fn gather(&self) -> StatsSnapshot;
+    /// `del server`: returns the reply text.
+    async fn delete_server(&self, server: ServerRef) -> String;
+    /// `wait … srv-removable`: returns the reply text.
+    async fn wait_removable(&self, server: ServerRef, timeout: Duration) -> String;
+    /// `shutdown sessions server`.
+    async fn shutdown_sessions(&self, server: ServerRef);
+    fn process_info(&self) -> ProcessInfo;
+    /// Unix seconds now.
+    fn now(&self) -> u64;
+}
+
+/// Privilege level of the socket a command came in on (from `stats socket … level`).
+pub type SocketLevel = Level;

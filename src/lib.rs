@@ -1,0 +1,34 @@
+//! pointsman: a thread-per-core io_uring load balancer that reads `haproxy.cfg` and speaks
+//! HAProxy's runtime API, so operators can switch live traffic between servers with zero errors.
+//!
+//! # Layout
+//! - [`config`]: `haproxy.cfg` lexer and parser ─▶ typed, immutable [`config::Config`], every
+//!   element carrying its file:line for error messages. Knows nothing of the runtime.
+//! - [`state`]: the runtime model (backends, servers, admin/operational state, weights), the one
+//!   [`state::Mutation`] type and the one pure [`state::apply`] function. No I/O, no glommio.
+//! - [`balance`]: server selection (roundrobin, static-rr, leastconn, first, source, random),
+//!   backups; reads only `state`.
+//! - [`stats`]: per-shard counters, gathered and summed for `show stat`.
+//! - [`http`]: HTTP/1.1 head parsing (httparse), body framing, HAProxy's error pages. Pure.
+//! - [`proxy`]: per-connection HTTP and TCP forwarding on one shard, idle connection pool.
+//! - [`admin`]: the runtime API: line framing, command parser ─▶ typed [`admin::command::Command`],
+//!   replies and formats (`show stat` CSV, `show info`, `show servers state`).
+//! - [`shard`]: glommio bootstrap, one executor per core, SO_REUSEPORT listeners, the channel mesh
+//!   and the coordinator that sequences mutations and waits for every shard's acknowledgement.
+//! - [`health`]: active checks; a transition becomes a `Mutation` sent to the coordinator.
+//! - [`loadtest`]: the load generator behind `pointsman load` and `pointsman demo`; it shares
+//!   nothing with the proxy, so its error count is an independent witness.
+//!
+//! Boundaries: `proxy` and `admin` never import each other; they meet in `state` (mutations) and
+//! `stats` (counters). glommio stays in `shard`, `proxy` and `admin` I/O.
+
+pub mod admin;
+pub mod balance;
+pub mod config;
+pub mod health;
+pub mod http;
+pub mod loadtest;
+pub mod proxy;
+pub mod shard;
+pub mod state;
+pub mod stats;

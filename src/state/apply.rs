@@ -1,0 +1,187 @@
+//! [`Mutation`]: every way the runtime state can change, and [`apply`], the one function that
+//! applies one to a replica. Each arm delegates to a small function that says what failed.
+
+use super::model::*;
+use std::net::SocketAddr;
+
+/// One change to the runtime state. The coordinator numbers them; every shard applies the
+/// same sequence.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mutation {
+    /// `disable|enable server`, `set server … state ready|drain|maint`.
+    SetAdminState { server: ServerRef, state: AdminState },
+    /// `set weight`, `set server … weight` (absolute value, already validated 0..=256).
+    SetWeight { server: ServerRef, weight: u32 },
+    /// `set server … addr A [port P]`.
+    SetAddr { server: ServerRef, addr: SocketAddr },
+    /// `set server … health up|stopping|down`.
+    SetHealth { server: ServerRef, op: OpState },
+    /// `enable|disable health`.
+    SetCheckEnabled { server: ServerRef, enabled: bool },
+    /// One health check finished on the server's owner shard.
+    CheckResult { server: ServerRef, status: CheckStatus },
+    /// `add server`.
+    AddServer { backend: usize, spec: ServerSpec },
+    /// `del server` on a server that still has requests: it takes no new ones.
+    MarkDeleting { server: ServerRef },
+    /// The server is gone (idle and in MAINT, or marked deleting and drained).
+    RemoveServer { server: ServerRef },
+    /// `disable|enable frontend`.
+    SetFrontendEnabled { frontend: usize, enabled: bool },
+}
+
+/// Why a mutation could not be applied. The coordinator validates before broadcasting, so a
+/// shard never sees these for a mutation that the coordinator accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApplyError {
+    NoSuchBackend,
+    NoSuchServer,
+    NoSuchFrontend,
+    DuplicateServer,
+}
+
+/// What a mutation changed, for the log line the coordinator prints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    Nothing,
+    /// The server's usability for new traffic changed (went up or down).
+    Transition { server: ServerRef, now_usable: bool },
+    Changed,
+    Added(ServerRef),
+    Removed,
+}
+
+/// Applies one mutation to a replica at unix time `now` (seconds).
+pub fn apply(state: &mut State, mutation: &Mutation, now: u64) -> Result<Applied, ApplyError> {
+    let result = match mutation {
+        Mutation::SetAdminState { server, state: admin } => {
+            with_transition(state, *server, now, |s| set_admin_state(s, *admin))
+        }
+        Mutation::SetWeight { server, weight } => with_transition(state, *server, now, |s| s.weight = *weight),
+        Mutation::SetAddr { server, addr } => {
+            server_mut(state, *server)?.addr = *addr;
+            Ok(Applied::Changed)
+        }
+        Mutation::SetHealth { server, op } => with_transition(state, *server, now, |s| set_health(s, *op)),
+        Mutation::SetCheckEnabled { server, enabled } => {
+            with_transition(state, *server, now, |s| s.check.enabled = *enabled)
+        }
+        Mutation::CheckResult { server, status } => {
+            with_transition(state, *server, now, |s| record_check(s, *status))
+        }
+        Mutation::AddServer { backend, spec } => add_server(state, *backend, spec, now),
+        Mutation::MarkDeleting { server } => with_transition(state, *server, now, |s| s.deleting = true),
+        Mutation::RemoveServer { server } => remove_server(state, *server),
+        Mutation::SetFrontendEnabled { frontend, enabled } => {
+            let f = state.frontends.get_mut(*frontend).ok_or(ApplyError::NoSuchFrontend)?;
+            f.enabled = *enabled;
+            Ok(Applied::Changed)
+        }
+    };
+    if result.is_ok() {
+        state.version += 1;
+    }
+    result
+}
+
+fn server_mut(state: &mut State, r: ServerRef) -> Result<&mut Server, ApplyError> {
+    let backend = state.backends.get_mut(r.backend).ok_or(ApplyError::NoSuchBackend)?;
+    backend.servers.iter_mut().find(|s| s.id == r.server).ok_or(ApplyError::NoSuchServer)
+}
+
+/// Runs `change` on one server and reports whether it started or stopped taking new traffic;
+/// `lastchg` restarts and `downtime` accumulates when its displayed state changes.
+fn with_transition(
+    state: &mut State,
+    r: ServerRef,
+    now: u64,
+    change: impl FnOnce(&mut Server),
+) -> Result<Applied, ApplyError> {
+    let server = server_mut(state, r)?;
+    let before = (server.takes_new_traffic(), server.admin, server.op);
+    change(server);
+    let after = (server.takes_new_traffic(), server.admin, server.op);
+    if before.1 != after.1 || before.2 != after.2 {
+        if before.2 == OpState::Down {
+            server.downtime += now.saturating_sub(server.last_change);
+        }
+        server.last_change = now;
+    }
+    if before.0 != after.0 {
+        Ok(Applied::Transition { server: r, now_usable: after.0 })
+    } else {
+        Ok(Applied::Changed)
+    }
+}
+
+fn set_admin_state(server: &mut Server, admin: AdminState) {
+    if server.admin == admin {
+        return;
+    }
+    if admin == AdminState::Maint {
+        // HAProxy counts entering maintenance as a "down" transition (chkdown + 1).
+        server.check.downs += 1;
+    } else if server.admin == AdminState::Maint && server.check.active() {
+        // Leaving maintenance with checks: usable at once, shown "UP 1/3" until the next check.
+        server.op = OpState::Up;
+        server.check.health = server.check.rise;
+    }
+    server.admin = admin;
+}
+
+fn set_health(server: &mut Server, op: OpState) {
+    if op == OpState::Down && server.op != OpState::Down {
+        server.check.downs += 1;
+    }
+    server.op = op;
+    server.check.health = match op {
+        OpState::Down => 0,
+        OpState::Up | OpState::Stopping => server.check.max_health(),
+    };
+}
+
+/// HAProxy's rise/fall arithmetic: health runs 0 ..= rise+fall-1; reaching `rise` jumps to the
+/// top (UP); falling below `rise` goes DOWN at 0.
+fn record_check(server: &mut Server, status: CheckStatus) {
+    let check = &mut server.check;
+    check.status = status;
+    if status.is_ok() {
+        if check.health < check.max_health() {
+            check.health += 1;
+        }
+        if check.health >= check.rise {
+            check.health = check.max_health();
+            if server.op == OpState::Down {
+                server.op = OpState::Up;
+            }
+        }
+    } else {
+        check.failures += 1;
+        check.health = check.health.saturating_sub(1);
+        if check.health < check.rise && server.op != OpState::Down {
+            check.health = 0;
+            check.downs += 1;
+            server.op = OpState::Down;
+        } else if server.op == OpState::Down {
+            check.health = 0;
+        }
+    }
+}
+
+fn add_server(state: &mut State, backend: usize, spec: &ServerSpec, now: u64) -> Result<Applied, ApplyError> {
+    let b = state.backends.get_mut(backend).ok_or(ApplyError::NoSuchBackend)?;
+    if b.server_by_name(&spec.name).is_some() {
+        return Err(ApplyError::DuplicateServer);
+    }
+    let id = b.next_server_id;
+    b.next_server_id += 1;
+    b.servers.push(Server::new(id, spec, true, now));
+    Ok(Applied::Added(ServerRef { backend, server: id }))
+}
+
+fn remove_server(state: &mut State, r: ServerRef) -> Result<Applied, ApplyError> {
+    let b = state.backends.get_mut(r.backend).ok_or(ApplyError::NoSuchBackend)?;
+    let pos = b.position(r.server).ok_or(ApplyError::NoSuchServer)?;
+    b.servers.remove(pos);
+    Ok(Applied::Removed)
+}

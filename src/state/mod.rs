@@ -1,0 +1,11 @@
+//! The runtime model every shard holds a replica of, the one [`Mutation`] type, and the one pure
+//! [`apply`] function.
+//!
+//! Pure: no I/O, no glommio, no clock (a mutation's time comes in as an argument). The same
+//! sequence of mutations gives the same state on every shard; the coordinator numbers them.
+
+mod apply;
+mod model;
+
+pub use apply::{apply, ApplyError, Applied};
+pub use model::*;

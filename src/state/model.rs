@@ -1,0 +1,356 @@
+//! Runtime state: backends, their servers, admin and operational states, weights, checks.
+
+use crate::config::{Algorithm, Config, CookieConfig, HttpCheck, Mode, ServerConfig};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Operator-chosen state (`set server … state ready|drain|maint`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminState {
+    Ready,
+    Drain,
+    Maint,
+}
+
+/// Operational state, from health checks or `set server … health up|stopping|down`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpState {
+    Up,
+    /// HAProxy's NOLB: alive but takes no new traffic.
+    Stopping,
+    Down,
+}
+
+/// Result class of the last health check, as HAProxy names them in `check_status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckStatus {
+    /// Not checked yet.
+    Init,
+    L4Ok,
+    L4Con,
+    L4Tout,
+    L7Ok,
+    L7Sts,
+    L7Rsp,
+    L7Tout,
+}
+
+impl CheckStatus {
+    /// `check_status` column text.
+    pub fn code(self) -> &'static str {
+        match self {
+            CheckStatus::Init => "INI",
+            CheckStatus::L4Ok => "L4OK",
+            CheckStatus::L4Con => "L4CON",
+            CheckStatus::L4Tout => "L4TOUT",
+            CheckStatus::L7Ok => "L7OK",
+            CheckStatus::L7Sts => "L7STS",
+            CheckStatus::L7Rsp => "L7RSP",
+            CheckStatus::L7Tout => "L7TOUT",
+        }
+    }
+
+    /// `check_desc` column text.
+    pub fn description(self) -> &'static str {
+        match self {
+            CheckStatus::Init => "Initializing",
+            CheckStatus::L4Ok => "Layer4 check passed",
+            CheckStatus::L4Con => "Layer4 connection problem",
+            CheckStatus::L4Tout => "Layer4 timeout",
+            CheckStatus::L7Ok => "Layer7 check passed",
+            CheckStatus::L7Sts => "Layer7 wrong status",
+            CheckStatus::L7Rsp => "Layer7 invalid response",
+            CheckStatus::L7Tout => "Layer7 timeout",
+        }
+    }
+
+    pub fn is_ok(self) -> bool {
+        matches!(self, CheckStatus::L4Ok | CheckStatus::L7Ok)
+    }
+}
+
+/// Health check settings and progress of one server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// The server has `check` (from the config or `add server`).
+    pub configured: bool,
+    /// Not turned off by `disable health`.
+    pub enabled: bool,
+    pub inter: Duration,
+    pub rise: u32,
+    pub fall: u32,
+    /// 0 ..= rise + fall - 1, HAProxy's `check_health`.
+    pub health: u32,
+    pub status: CheckStatus,
+    /// Failed checks, cumulative (`chkfail`).
+    pub failures: u64,
+    /// Transitions to DOWN or MAINT (`chkdown`).
+    pub downs: u64,
+}
+
+impl Check {
+    pub fn max_health(&self) -> u32 {
+        self.rise + self.fall - 1
+    }
+
+    /// Checks run only when configured, enabled (not `disable health`).
+    pub fn active(&self) -> bool {
+        self.configured && self.enabled
+    }
+}
+
+/// Everything needed to create a server, from a `server` line or `add server`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerSpec {
+    pub name: String,
+    pub addr: SocketAddr,
+    pub check: bool,
+    pub backup: bool,
+    pub weight: u32,
+    pub disabled: bool,
+    pub inter: Duration,
+    pub rise: u32,
+    pub fall: u32,
+    pub maxconn: Option<u32>,
+    pub cookie: Option<String>,
+}
+
+impl From<&ServerConfig> for ServerSpec {
+    fn from(c: &ServerConfig) -> Self {
+        ServerSpec {
+            name: c.name.clone(),
+            addr: c.addr,
+            check: c.check,
+            backup: c.backup,
+            weight: c.weight,
+            disabled: c.disabled,
+            inter: c.inter,
+            rise: c.rise,
+            fall: c.fall,
+            maxconn: c.maxconn,
+            cookie: c.cookie.clone(),
+        }
+    }
+}
+
+/// One server of a backend.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Server {
+    /// Server id inside its backend (`sid`), never reused.
+    pub id: u32,
+    pub name: String,
+    pub addr: SocketAddr,
+    pub backup: bool,
+    pub cookie: Option<String>,
+    pub maxconn: Option<u32>,
+    pub admin: AdminState,
+    pub op: OpState,
+    pub check: Check,
+    /// Current user weight (`set weight`), 0..=256.
+    pub weight: u32,
+    /// Weight from the config (`initial` in `get weight`).
+    pub initial_weight: u32,
+    /// Added at runtime with `add server`.
+    pub dynamic: bool,
+    /// `del server` was asked while it still had requests: no new traffic, removed when idle.
+    pub deleting: bool,
+    /// Unix seconds of the last state change (`lastchg`).
+    pub last_change: u64,
+    /// Seconds spent DOWN before the current stretch (`downtime`).
+    pub downtime: u64,
+}
+
+impl Server {
+    /// May take new requests (without a persistence cookie).
+    pub fn takes_new_traffic(&self) -> bool {
+        self.admin == AdminState::Ready && self.op == OpState::Up && self.weight > 0 && !self.deleting
+    }
+
+    /// May take requests that carry its persistence cookie (READY or DRAIN, alive).
+    pub fn takes_persistent_traffic(&self) -> bool {
+        self.admin != AdminState::Maint && self.op != OpState::Down && !self.deleting
+    }
+}
+
+/// A backend (or the backend side of a `listen`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Backend {
+    pub name: String,
+    /// Proxy id (`iid`).
+    pub id: u32,
+    pub mode: Mode,
+    pub algorithm: Algorithm,
+    pub allbackups: bool,
+    pub redispatch: bool,
+    pub retries: u32,
+    pub cookie: Option<CookieConfig>,
+    pub httpchk: Option<HttpCheck>,
+    pub servers: Vec<Server>,
+    /// Next `sid` for `add server`.
+    pub next_server_id: u32,
+}
+
+impl Backend {
+    /// Position of the server with this id.
+    pub fn position(&self, id: u32) -> Option<usize> {
+        self.servers.iter().position(|s| s.id == id)
+    }
+
+    pub fn server(&self, id: u32) -> Option<&Server> {
+        self.servers.iter().find(|s| s.id == id)
+    }
+
+    pub fn server_by_name(&self, name: &str) -> Option<&Server> {
+        self.servers.iter().find(|s| s.name == name)
+    }
+
+    /// Servers that new traffic may go to: the usable active ones; if none, the first usable
+    /// backup (all usable backups with `option allbackups`).
+    pub fn eligible(&self) -> impl Iterator<Item = (usize, &Server)> {
+        let any_active = self.servers.iter().any(|s| !s.backup && s.takes_new_traffic());
+        let first_backup = if any_active {
+            None
+        } else {
+            self.servers.iter().position(|s| s.backup && s.takes_new_traffic())
+        };
+        let allbackups = self.allbackups;
+        self.servers.iter().enumerate().filter(move |(i, s)| {
+            s.takes_new_traffic()
+                && if any_active {
+                    !s.backup
+                } else if allbackups {
+                    s.backup
+                } else {
+                    Some(*i) == first_backup
+                }
+        })
+    }
+}
+
+/// A frontend (or the frontend side of a `listen`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Frontend {
+    pub name: String,
+    pub id: u32,
+    pub mode: Mode,
+    /// Index into [`State::backends`] of its `default_backend`.
+    pub default_backend: Option<usize>,
+    /// False after `disable frontend` (PAUSED).
+    pub enabled: bool,
+}
+
+/// The whole runtime state one shard routes by.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct State {
+    pub frontends: Vec<Frontend>,
+    pub backends: Vec<Backend>,
+    /// Sequence number of the last applied mutation.
+    pub version: u64,
+}
+
+/// A server named by backend index and server id: stable across additions and deletions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ServerRef {
+    pub backend: usize,
+    pub server: u32,
+}
+
+impl Server {
+    /// A server as it starts, from the config at start-up or from `add server`.
+    pub fn new(id: u32, spec: &ServerSpec, dynamic: bool, now: u64) -> Server {
+        Server {
+            id,
+            name: spec.name.clone(),
+            addr: spec.addr,
+            backup: spec.backup,
+            cookie: spec.cookie.clone(),
+            maxconn: spec.maxconn,
+            admin: if spec.disabled { AdminState::Maint } else { AdminState::Ready },
+            op: OpState::Up,
+            check: Check {
+                configured: spec.check,
+                enabled: true,
+                inter: spec.inter,
+                rise: spec.rise,
+                fall: spec.fall,
+                // HAProxy starts a checked server "UP 1/3": health = rise, first check at once.
+                health: if spec.check { spec.rise } else { spec.rise + spec.fall - 1 },
+                status: CheckStatus::Init,
+                failures: 0,
+                downs: 0,
+            },
+            weight: spec.weight,
+            initial_weight: spec.weight,
+            dynamic,
+            deleting: false,
+            last_change: now,
+            downtime: 0,
+        }
+    }
+}
+
+impl State {
+    /// The start-up state of a configuration.
+    pub fn from_config(config: &Config, now: u64) -> State {
+        let mut state = State::default();
+        for proxy in &config.proxies {
+            if let Some(side) = &proxy.backend {
+                let servers: Vec<Server> = side
+                    .servers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| Server::new(i as u32 + 1, &ServerSpec::from(c), false, now))
+                    .collect();
+                state.backends.push(Backend {
+                    name: proxy.name.clone(),
+                    id: proxy.id,
+                    mode: proxy.mode,
+                    algorithm: side.balance,
+                    allbackups: proxy.options.allbackups,
+                    redispatch: proxy.options.redispatch,
+                    retries: side.retries,
+                    cookie: side.cookie.clone(),
+                    httpchk: side.httpchk.clone(),
+                    next_server_id: servers.len() as u32 + 1,
+                    servers,
+                });
+            }
+        }
+        for proxy in &config.proxies {
+            if let Some(side) = &proxy.frontend {
+                let target = side.default_backend.as_deref().or(proxy.backend.as_ref().map(|_| proxy.name.as_str()));
+                state.frontends.push(Frontend {
+                    name: proxy.name.clone(),
+                    id: proxy.id,
+                    mode: proxy.mode,
+                    default_backend: target.and_then(|name| state.backend_index(name)),
+                    enabled: true,
+                });
+            }
+        }
+        state
+    }
+
+    pub fn backend_index(&self, name: &str) -> Option<usize> {
+        self.backends.iter().position(|b| b.name == name)
+    }
+
+    pub fn frontend_index(&self, name: &str) -> Option<usize> {
+        self.frontends.iter().position(|f| f.name == name)
+    }
+
+    /// Find `backend/server` by names.
+    pub fn find_server(&self, backend: &str, server: &str) -> Option<ServerRef> {
+        let b = self.backend_index(backend)?;
+        let s = self.backends[b].server_by_name(server)?;
+        Some(ServerRef { backend: b, server: s.id })
+    }
+
+    pub fn server(&self, r: ServerRef) -> Option<&Server> {
+        self.backends.get(r.backend)?.server(r.server)
+    }
+
+    pub fn server_mut(&mut self, r: ServerRef) -> Option<&mut Server> {
+        self.backends.get_mut(r.backend)?.servers.iter_mut().find(|s| s.id == r.server)
+    }
+}
