@@ -27,7 +27,10 @@ pub enum Action {
     /// Reply now.
     Reply(String),
     /// Apply these mutations through the coordinator (all shards acknowledge), then reply.
-    Mutate { mutations: Vec<Mutation>, reply: String },
+    Mutate {
+        mutations: Vec<Mutation>,
+        reply: String,
+    },
     /// `show stat …`: gather counters from every shard, then render.
     ShowStat(format::StatRequest),
     /// `show info [typed|json]`.
@@ -38,7 +41,10 @@ pub enum Action {
     /// graceful removal once its last request finishes).
     DeleteServer(ServerRef),
     /// `wait DELAY srv-removable B/S`.
-    WaitRemovable { server: ServerRef, timeout: Duration },
+    WaitRemovable {
+        server: ServerRef,
+        timeout: Duration,
+    },
     /// `shutdown sessions server B/S`: abort its in-flight requests on every shard.
     ShutdownSessions(ServerRef),
     /// `set timeout cli N`.

@@ -9,7 +9,10 @@ use std::net::SocketAddr;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mutation {
     /// `disable|enable server`, `set server … state ready|drain|maint`.
-    SetAdminState { server: ServerRef, state: AdminState },
+    SetAdminState {
+        server: ServerRef,
+        state: AdminState,
+    },
     /// `set weight`, `set server … weight` (absolute value, already validated 0..=256).
     SetWeight { server: ServerRef, weight: u32 },
     /// `set server … addr A [port P]`.
@@ -19,7 +22,10 @@ pub enum Mutation {
     /// `enable|disable health`.
     SetCheckEnabled { server: ServerRef, enabled: bool },
     /// One health check finished on the server's owner shard.
-    CheckResult { server: ServerRef, status: CheckStatus },
+    CheckResult {
+        server: ServerRef,
+        status: CheckStatus,
+    },
     /// `add server`.
     AddServer { backend: usize, spec: ServerSpec },
     /// `del server` on a server that still has requests: it takes no new ones.
@@ -45,7 +51,10 @@ pub enum ApplyError {
 pub enum Applied {
     Nothing,
     /// The server's usability for new traffic changed (went up or down).
-    Transition { server: ServerRef, now_usable: bool },
+    Transition {
+        server: ServerRef,
+        now_usable: bool,
+    },
     Changed,
     Added(ServerRef),
     Removed,
@@ -54,15 +63,20 @@ pub enum Applied {
 /// Applies one mutation to a replica at unix time `now` (seconds).
 pub fn apply(state: &mut State, mutation: &Mutation, now: u64) -> Result<Applied, ApplyError> {
     let result = match mutation {
-        Mutation::SetAdminState { server, state: admin } => {
-            with_transition(state, *server, now, |s| set_admin_state(s, *admin))
+        Mutation::SetAdminState {
+            server,
+            state: admin,
+        } => with_transition(state, *server, now, |s| set_admin_state(s, *admin)),
+        Mutation::SetWeight { server, weight } => {
+            with_transition(state, *server, now, |s| s.weight = *weight)
         }
-        Mutation::SetWeight { server, weight } => with_transition(state, *server, now, |s| s.weight = *weight),
         Mutation::SetAddr { server, addr } => {
             server_mut(state, *server)?.addr = *addr;
             Ok(Applied::Changed)
         }
-        Mutation::SetHealth { server, op } => with_transition(state, *server, now, |s| set_health(s, *op)),
+        Mutation::SetHealth { server, op } => {
+            with_transition(state, *server, now, |s| set_health(s, *op))
+        }
         Mutation::SetCheckEnabled { server, enabled } => {
             with_transition(state, *server, now, |s| s.check.enabled = *enabled)
         }
@@ -70,10 +84,15 @@ pub fn apply(state: &mut State, mutation: &Mutation, now: u64) -> Result<Applied
             with_transition(state, *server, now, |s| record_check(s, *status))
         }
         Mutation::AddServer { backend, spec } => add_server(state, *backend, spec, now),
-        Mutation::MarkDeleting { server } => with_transition(state, *server, now, |s| s.deleting = true),
+        Mutation::MarkDeleting { server } => {
+            with_transition(state, *server, now, |s| s.deleting = true)
+        }
         Mutation::RemoveServer { server } => remove_server(state, *server),
         Mutation::SetFrontendEnabled { frontend, enabled } => {
-            let f = state.frontends.get_mut(*frontend).ok_or(ApplyError::NoSuchFrontend)?;
+            let f = state
+                .frontends
+                .get_mut(*frontend)
+                .ok_or(ApplyError::NoSuchFrontend)?;
             f.enabled = *enabled;
             Ok(Applied::Changed)
         }
@@ -85,8 +104,15 @@ pub fn apply(state: &mut State, mutation: &Mutation, now: u64) -> Result<Applied
 }
 
 fn server_mut(state: &mut State, r: ServerRef) -> Result<&mut Server, ApplyError> {
-    let backend = state.backends.get_mut(r.backend).ok_or(ApplyError::NoSuchBackend)?;
-    backend.servers.iter_mut().find(|s| s.id == r.server).ok_or(ApplyError::NoSuchServer)
+    let backend = state
+        .backends
+        .get_mut(r.backend)
+        .ok_or(ApplyError::NoSuchBackend)?;
+    backend
+        .servers
+        .iter_mut()
+        .find(|s| s.id == r.server)
+        .ok_or(ApplyError::NoSuchServer)
 }
 
 /// Runs `change` on one server and reports whether it started or stopped taking new traffic;
@@ -108,7 +134,10 @@ fn with_transition(
         server.last_change = now;
     }
     if before.0 != after.0 {
-        Ok(Applied::Transition { server: r, now_usable: after.0 })
+        Ok(Applied::Transition {
+            server: r,
+            now_usable: after.0,
+        })
     } else {
         Ok(Applied::Changed)
     }
@@ -168,19 +197,33 @@ fn record_check(server: &mut Server, status: CheckStatus) {
     }
 }
 
-fn add_server(state: &mut State, backend: usize, spec: &ServerSpec, now: u64) -> Result<Applied, ApplyError> {
-    let b = state.backends.get_mut(backend).ok_or(ApplyError::NoSuchBackend)?;
+fn add_server(
+    state: &mut State,
+    backend: usize,
+    spec: &ServerSpec,
+    now: u64,
+) -> Result<Applied, ApplyError> {
+    let b = state
+        .backends
+        .get_mut(backend)
+        .ok_or(ApplyError::NoSuchBackend)?;
     if b.server_by_name(&spec.name).is_some() {
         return Err(ApplyError::DuplicateServer);
     }
     let id = b.next_server_id;
     b.next_server_id += 1;
     b.servers.push(Server::new(id, spec, true, now));
-    Ok(Applied::Added(ServerRef { backend, server: id }))
+    Ok(Applied::Added(ServerRef {
+        backend,
+        server: id,
+    }))
 }
 
 fn remove_server(state: &mut State, r: ServerRef) -> Result<Applied, ApplyError> {
-    let b = state.backends.get_mut(r.backend).ok_or(ApplyError::NoSuchBackend)?;
+    let b = state
+        .backends
+        .get_mut(r.backend)
+        .ok_or(ApplyError::NoSuchBackend)?;
     let pos = b.position(r.server).ok_or(ApplyError::NoSuchServer)?;
     b.servers.remove(pos);
     Ok(Applied::Removed)

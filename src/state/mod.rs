@@ -7,5 +7,5 @@
 mod apply;
 mod model;
 
-pub use apply::{apply, ApplyError, Applied};
+pub use apply::{apply, Applied, ApplyError, Mutation};
 pub use model::*;

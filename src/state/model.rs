@@ -163,7 +163,10 @@ pub struct Server {
 impl Server {
     /// May take new requests (without a persistence cookie).
     pub fn takes_new_traffic(&self) -> bool {
-        self.admin == AdminState::Ready && self.op == OpState::Up && self.weight > 0 && !self.deleting
+        self.admin == AdminState::Ready
+            && self.op == OpState::Up
+            && self.weight > 0
+            && !self.deleting
     }
 
     /// May take requests that carry its persistence cookie (READY or DRAIN, alive).
@@ -207,11 +210,16 @@ impl Backend {
     /// Servers that new traffic may go to: the usable active ones; if none, the first usable
     /// backup (all usable backups with `option allbackups`).
     pub fn eligible(&self) -> impl Iterator<Item = (usize, &Server)> {
-        let any_active = self.servers.iter().any(|s| !s.backup && s.takes_new_traffic());
+        let any_active = self
+            .servers
+            .iter()
+            .any(|s| !s.backup && s.takes_new_traffic());
         let first_backup = if any_active {
             None
         } else {
-            self.servers.iter().position(|s| s.backup && s.takes_new_traffic())
+            self.servers
+                .iter()
+                .position(|s| s.backup && s.takes_new_traffic())
         };
         let allbackups = self.allbackups;
         self.servers.iter().enumerate().filter(move |(i, s)| {
@@ -265,7 +273,11 @@ impl Server {
             backup: spec.backup,
             cookie: spec.cookie.clone(),
             maxconn: spec.maxconn,
-            admin: if spec.disabled { AdminState::Maint } else { AdminState::Ready },
+            admin: if spec.disabled {
+                AdminState::Maint
+            } else {
+                AdminState::Ready
+            },
             op: OpState::Up,
             check: Check {
                 configured: spec.check,
@@ -274,7 +286,11 @@ impl Server {
                 rise: spec.rise,
                 fall: spec.fall,
                 // HAProxy starts a checked server "UP 1/3": health = rise, first check at once.
-                health: if spec.check { spec.rise } else { spec.rise + spec.fall - 1 },
+                health: if spec.check {
+                    spec.rise
+                } else {
+                    spec.rise + spec.fall - 1
+                },
                 status: CheckStatus::Init,
                 failures: 0,
                 downs: 0,
@@ -318,7 +334,10 @@ impl State {
         }
         for proxy in &config.proxies {
             if let Some(side) = &proxy.frontend {
-                let target = side.default_backend.as_deref().or(proxy.backend.as_ref().map(|_| proxy.name.as_str()));
+                let target = side
+                    .default_backend
+                    .as_deref()
+                    .or(proxy.backend.as_ref().map(|_| proxy.name.as_str()));
                 state.frontends.push(Frontend {
                     name: proxy.name.clone(),
                     id: proxy.id,
@@ -343,7 +362,10 @@ impl State {
     pub fn find_server(&self, backend: &str, server: &str) -> Option<ServerRef> {
         let b = self.backend_index(backend)?;
         let s = self.backends[b].server_by_name(server)?;
-        Some(ServerRef { backend: b, server: s.id })
+        Some(ServerRef {
+            backend: b,
+            server: s.id,
+        })
     }
 
     pub fn server(&self, r: ServerRef) -> Option<&Server> {
@@ -351,6 +373,10 @@ impl State {
     }
 
     pub fn server_mut(&mut self, r: ServerRef) -> Option<&mut Server> {
-        self.backends.get_mut(r.backend)?.servers.iter_mut().find(|s| s.id == r.server)
+        self.backends
+            .get_mut(r.backend)?
+            .servers
+            .iter_mut()
+            .find(|s| s.id == r.server)
     }
 }

@@ -127,7 +127,11 @@ impl StatsSnapshot {
 
     /// The counters of one server (zero when it has none yet).
     pub fn server(&self, backend: usize, id: u32) -> Counters {
-        self.servers.get(backend).and_then(|m| m.get(&id)).copied().unwrap_or_default()
+        self.servers
+            .get(backend)
+            .and_then(|m| m.get(&id))
+            .copied()
+            .unwrap_or_default()
     }
 
     pub fn frontend(&self, index: usize) -> Counters {
