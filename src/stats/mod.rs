@@ -37,6 +37,8 @@ pub struct Counters {
     /// Sum of total request times in ms, for the `ttime` average.
     pub ttime_sum_ms: u64,
     pub ttime_max_ms: u64,
+    /// Idle pooled connections to the server right now (`idle_conn_cur`).
+    pub idle_conns: u64,
 }
 
 impl Counters {
@@ -65,6 +67,7 @@ impl Counters {
         self.reuse += o.reuse;
         self.ttime_sum_ms += o.ttime_sum_ms;
         self.ttime_max_ms = self.ttime_max_ms.max(o.ttime_max_ms);
+        self.idle_conns += o.idle_conns;
     }
 
     /// A session started: `scur`, `smax`, `stot`.
