@@ -13,6 +13,7 @@ use crate::state::{Mutation, ServerRef, State};
 use crate::stats::StatsSnapshot;
 use std::time::Duration;
 
+pub mod client;
 pub mod command;
 pub mod format;
 pub mod server;

@@ -219,4 +219,18 @@ impl Config {
     pub fn proxy(&self, name: &str) -> Option<&Proxy> {
         self.proxies.iter().find(|p| p.name == name)
     }
+
+    /// The `frontend` or `listen` with this name.
+    pub fn proxy_with_frontend(&self, name: &str) -> Option<&Proxy> {
+        self.proxies
+            .iter()
+            .find(|p| p.name == name && p.frontend.is_some())
+    }
+
+    /// The `backend` or `listen` with this name.
+    pub fn proxy_with_backend(&self, name: &str) -> Option<&Proxy> {
+        self.proxies
+            .iter()
+            .find(|p| p.name == name && p.backend.is_some())
+    }
 }

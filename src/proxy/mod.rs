@@ -1,1 +1,31 @@
-//! placeholder
+//! The data plane of one shard: per-connection HTTP/1.1 and TCP forwarding, the idle
+//! connection pool, and the [`Worker`] that holds the shard's replica of the state.
+
+mod http;
+mod pool;
+mod settings;
+mod tcp;
+mod upstream;
+mod worker;
+
+pub use settings::{BackendSettings, FrontendSettings};
+pub use worker::Worker;
+
+use crate::config::Mode;
+use glommio::net::TcpStream;
+use std::rc::Rc;
+
+/// Serves one accepted client connection on this shard until it closes.
+pub async fn serve_connection(worker: Rc<Worker>, frontend: usize, stream: TcpStream) {
+    let Ok(peer) = stream.peer_addr() else { return };
+    let _ = stream.set_nodelay(true);
+    worker.with_frontend_counters(frontend, |c| c.session_started());
+    worker.counters.borrow_mut().cum_conns += 1;
+    worker.counters.borrow_mut().curr_conns += 1;
+    match worker.frontends[frontend].mode {
+        Mode::Http => http::serve(worker.clone(), frontend, stream, peer).await,
+        Mode::Tcp => tcp::serve(worker.clone(), frontend, stream, peer).await,
+    }
+    worker.counters.borrow_mut().curr_conns -= 1;
+    worker.with_frontend_counters(frontend, |c| c.session_ended());
+}

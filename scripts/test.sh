@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The full test suite: installs what the tests need (socat, hatop, tmux, nginx), then runs every
+# unit and integration test in release mode (the load and switching tests want the real speed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-test-deps.sh
+cargo test --release --all-targets "$@"

@@ -1,0 +1,76 @@
+//! Per-proxy settings the request path reads (timeouts, options), resolved once from the
+//! config with HAProxy's defaults, indexed like `State::frontends` / `State::backends`.
+
+use crate::config::{Config, Mode};
+use crate::state::State;
+use std::time::Duration;
+
+/// Used when the config sets no `timeout connect` (HAProxy warns and waits forever; we don't).
+const DEFAULT_CONNECT: Duration = Duration::from_secs(5);
+/// Used when the config sets no `timeout client` / `timeout server`.
+const DEFAULT_IDLE: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone)]
+pub struct FrontendSettings {
+    pub mode: Mode,
+    pub client_timeout: Duration,
+    /// Time to receive a complete request head (`timeout http-request`, else client).
+    pub http_request_timeout: Duration,
+    /// Time to wait for the next request on a keep-alive connection.
+    pub keep_alive_timeout: Duration,
+    pub forwardfor: bool,
+    pub httpclose: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct BackendSettings {
+    pub connect_timeout: Duration,
+    pub server_timeout: Duration,
+    /// `timeout check`, else `timeout connect` (HAProxy's rule), bounded by `inter` per server.
+    pub check_timeout: Duration,
+    pub forwardfor: bool,
+    pub httpclose: bool,
+}
+
+impl FrontendSettings {
+    pub fn from_config(config: &Config, state: &State) -> Vec<FrontendSettings> {
+        state
+            .frontends
+            .iter()
+            .map(|f| {
+                let p = config.proxy_with_frontend(&f.name);
+                let t = p.map(|p| p.timeouts).unwrap_or_default();
+                let client = t.client.unwrap_or(DEFAULT_IDLE);
+                let http_request = t.http_request.unwrap_or(client);
+                FrontendSettings {
+                    mode: f.mode,
+                    client_timeout: client,
+                    http_request_timeout: http_request,
+                    keep_alive_timeout: t.http_keep_alive.unwrap_or(http_request),
+                    forwardfor: p.is_some_and(|p| p.options.forwardfor),
+                    httpclose: p.is_some_and(|p| p.options.httpclose),
+                }
+            })
+            .collect()
+    }
+}
+
+impl BackendSettings {
+    pub fn from_config(config: &Config, state: &State) -> Vec<BackendSettings> {
+        state
+            .backends
+            .iter()
+            .map(|b| {
+                let p = config.proxy_with_backend(&b.name);
+                let t = p.map(|p| p.timeouts).unwrap_or_default();
+                BackendSettings {
+                    connect_timeout: t.connect.unwrap_or(DEFAULT_CONNECT),
+                    check_timeout: t.check.or(t.connect).unwrap_or(DEFAULT_CONNECT),
+                    server_timeout: t.server.unwrap_or(DEFAULT_IDLE),
+                    forwardfor: p.is_some_and(|p| p.options.forwardfor),
+                    httpclose: p.is_some_and(|p| p.options.httpclose),
+                }
+            })
+            .collect()
+    }
+}

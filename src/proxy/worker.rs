@@ -1,0 +1,163 @@
+//! [`Worker`]: one shard's data plane — its replica of the runtime state, its counters, its
+//! balancers and its idle connection pool. Everything here is owned by one core: `RefCell`s,
+//! no locks, no atomics. The shard's control loop calls [`Worker::apply`] for every mutation.
+
+use super::pool::Pool;
+use super::settings::{BackendSettings, FrontendSettings};
+use crate::balance::{Balancer, PickContext};
+use crate::config::Config;
+use crate::state::{self, AdminState, Mutation, ServerRef, State};
+use crate::stats::{Counters, StatsSnapshot};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+pub struct Worker {
+    pub shard: usize,
+    pub state: RefCell<State>,
+    pub counters: RefCell<StatsSnapshot>,
+    pub pool: RefCell<Pool>,
+    balancers: RefCell<Vec<Balancer>>,
+    pub frontends: Vec<FrontendSettings>,
+    pub backends: Vec<BackendSettings>,
+    /// Bumped by `shutdown sessions server`: a request to that server started under an older
+    /// generation is aborted.
+    kill_generation: RefCell<HashMap<ServerRef, u64>>,
+    /// Requests in flight on this shard (graceful stop waits for 0).
+    pub in_flight: Cell<u64>,
+    /// Set at soft stop: keep-alive connections close after their current response.
+    pub stopping: Cell<bool>,
+}
+
+impl Worker {
+    pub fn new(shard: usize, config: &Config, state: State) -> Worker {
+        let balancers = state
+            .backends
+            .iter()
+            .map(|b| Balancer::new(b.algorithm))
+            .collect();
+        let counters = StatsSnapshot {
+            frontends: vec![Counters::default(); state.frontends.len()],
+            backends: vec![Counters::default(); state.backends.len()],
+            servers: vec![Default::default(); state.backends.len()],
+            ..Default::default()
+        };
+        Worker {
+            shard,
+            frontends: FrontendSettings::from_config(config, &state),
+            backends: BackendSettings::from_config(config, &state),
+            state: RefCell::new(state),
+            counters: RefCell::new(counters),
+            pool: RefCell::new(Pool::default()),
+            balancers: RefCell::new(balancers),
+            kill_generation: RefCell::new(HashMap::new()),
+            in_flight: Cell::new(0),
+            stopping: Cell::new(false),
+        }
+    }
+
+    /// Applies one mutation to this shard's replica and drops what it makes stale.
+    pub fn apply(&self, mutation: &Mutation, now: u64) {
+        if let Err(e) = state::apply(&mut self.state.borrow_mut(), mutation, now) {
+            // The coordinator validated it on its own replica, so this means the replicas
+            // diverged: loud, but do not take the shard down.
+            log::error!("shard {}: mutation {mutation:?} failed: {e:?}", self.shard);
+            return;
+        }
+        match mutation {
+            Mutation::SetAdminState {
+                server,
+                state: AdminState::Maint,
+            }
+            | Mutation::SetAddr { server, .. }
+            | Mutation::MarkDeleting { server }
+            | Mutation::RemoveServer { server } => self.pool.borrow_mut().drop_server(*server),
+            _ => {}
+        }
+    }
+
+    /// Picks a server of `backend` for a new request: `(server id, address)`.
+    pub fn pick(
+        &self,
+        backend: usize,
+        client: IpAddr,
+        avoid: Option<u32>,
+    ) -> Option<(u32, std::net::SocketAddr)> {
+        let state = self.state.borrow();
+        let b = state.backends.get(backend)?;
+        let counters = self.counters.borrow();
+        let servers = counters.servers.get(backend);
+        let inflight = |pos: usize| {
+            let id = b.servers[pos].id;
+            servers.and_then(|m| m.get(&id)).map_or(0, |c| c.scur)
+        };
+        let ctx = PickContext {
+            client_ip: Some(client),
+            inflight: &inflight,
+            avoid,
+        };
+        let pos = self
+            .balancers
+            .borrow_mut()
+            .get_mut(backend)?
+            .pick(b, &ctx)?;
+        let server = &b.servers[pos];
+        Some((server.id, server.addr))
+    }
+
+    /// The server's counters on this shard (created on first use).
+    pub fn with_server_counters<R>(&self, r: ServerRef, f: impl FnOnce(&mut Counters) -> R) -> R {
+        let mut counters = self.counters.borrow_mut();
+        if counters.servers.len() <= r.backend {
+            counters
+                .servers
+                .resize_with(r.backend + 1, Default::default);
+        }
+        f(counters.servers[r.backend].entry(r.server).or_default())
+    }
+
+    pub fn with_frontend_counters<R>(
+        &self,
+        frontend: usize,
+        f: impl FnOnce(&mut Counters) -> R,
+    ) -> R {
+        f(&mut self.counters.borrow_mut().frontends[frontend])
+    }
+
+    pub fn with_backend_counters<R>(
+        &self,
+        backend: usize,
+        f: impl FnOnce(&mut Counters) -> R,
+    ) -> R {
+        f(&mut self.counters.borrow_mut().backends[backend])
+    }
+
+    /// This shard's counters, with its idle pool sizes filled in.
+    pub fn snapshot(&self) -> StatsSnapshot {
+        let mut snapshot = self.counters.borrow().clone();
+        let pool = self.pool.borrow();
+        for (backend, servers) in snapshot.servers.iter_mut().enumerate() {
+            for (id, c) in servers.iter_mut() {
+                c.idle_conns = pool.idle_count(ServerRef {
+                    backend,
+                    server: *id,
+                }) as u64;
+            }
+        }
+        snapshot
+    }
+
+    pub fn kill_generation(&self, server: ServerRef) -> u64 {
+        self.kill_generation
+            .borrow()
+            .get(&server)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// `shutdown sessions server`: requests to it started before now are aborted.
+    pub fn shutdown_sessions(&self, server: ServerRef) {
+        *self.kill_generation.borrow_mut().entry(server).or_insert(0) += 1;
+        self.pool.borrow_mut().drop_server(server);
+    }
+}

@@ -1,0 +1,318 @@
+//! The coordinator, on shard 0: the one place where mutations are ordered. It validates each on
+//! its own replica, applies it to shard 0's data plane, broadcasts it to every other shard and
+//! waits for every acknowledgement before the admin client gets its reply — so "the reply came
+//! back" means "every core routes by the new state". It implements [`AdminBackend`].
+
+use super::messages::{CheckReport, FromShard, ToShard};
+use crate::admin::{AdminBackend, ProcessInfo};
+use crate::proxy::Worker;
+use crate::state::{self, AdminState, Applied, ApplyError, Mutation, ServerRef, State};
+use crate::stats::StatsSnapshot;
+use glommio::channels::channel_mesh::{Receivers, Senders};
+use glommio::sync::Semaphore;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Duration;
+
+/// How often a draining `del server` checks whether its last request finished.
+const REMOVAL_POLL: Duration = Duration::from_millis(50);
+
+pub struct Coordinator {
+    /// Shard 0's data plane: mutations are applied to it directly, not through a channel.
+    local: Rc<Worker>,
+    /// The replica admin commands are validated and answered against.
+    state: RefCell<State>,
+    to_shards: Senders<ToShard>,
+    from_shards: Receivers<FromShard>,
+    /// One request to the shards at a time, so answers come back in order on every channel.
+    exclusive: Semaphore,
+    seq: Cell<u64>,
+    info: ProcessInfo,
+}
+
+impl Coordinator {
+    pub fn new(
+        local: Rc<Worker>,
+        to_shards: Senders<ToShard>,
+        from_shards: Receivers<FromShard>,
+        info: ProcessInfo,
+    ) -> Coordinator {
+        let state = local.state.borrow().clone();
+        Coordinator {
+            local,
+            state: RefCell::new(state),
+            to_shards,
+            from_shards,
+            exclusive: Semaphore::new(1),
+            seq: Cell::new(0),
+            info,
+        }
+    }
+
+    fn other_shards(&self) -> impl Iterator<Item = usize> + '_ {
+        let me = self.to_shards.peer_id();
+        (0..self.to_shards.nr_consumers()).filter(move |&i| i != me)
+    }
+
+    /// Sends `make()` to every other shard and collects one answer from each.
+    async fn ask_all(&self, make: impl Fn() -> ToShard) -> Vec<FromShard> {
+        let mut answers = Vec::new();
+        for shard in self.other_shards() {
+            if self.to_shards.send_to(shard, make()).await.is_err() {
+                log::error!("shard {shard} is gone: its replica no longer follows");
+            }
+        }
+        for shard in self.other_shards() {
+            match self.from_shards.recv_from(shard).await {
+                Ok(Some(answer)) => answers.push(answer),
+                _ => log::error!("shard {shard} did not answer"),
+            }
+        }
+        answers
+    }
+
+    /// Validates, applies locally, broadcasts one mutation and waits for every shard.
+    async fn mutate_one(&self, mutation: Mutation) -> Result<(), ApplyError> {
+        let now = unix_now();
+        let applied = state::apply(&mut self.state.borrow_mut(), &mutation, now)?;
+        self.log_transition(&applied, &mutation);
+        let seq = self.seq.get() + 1;
+        self.seq.set(seq);
+        self.local.apply(&mutation, now);
+        self.ask_all(|| ToShard::Apply {
+            seq,
+            now,
+            mutation: mutation.clone(),
+        })
+        .await;
+        Ok(())
+    }
+
+    /// Applies mutations in order on every shard, one request to the shards at a time.
+    pub async fn mutate(&self, mutations: Vec<Mutation>) -> Result<(), ApplyError> {
+        let _permit = self.exclusive.acquire_permit(1).await;
+        for mutation in mutations {
+            self.mutate_one(mutation).await?;
+        }
+        Ok(())
+    }
+
+    /// Counters summed over every shard.
+    pub async fn gather(&self) -> StatsSnapshot {
+        let _permit = self.exclusive.acquire_permit(1).await;
+        self.gather_unlocked().await
+    }
+
+    async fn gather_unlocked(&self) -> StatsSnapshot {
+        let mut total = self.local.snapshot();
+        for answer in self.ask_all(|| ToShard::Gather).await {
+            if let FromShard::Stats(s) = answer {
+                total.add(&s);
+            }
+        }
+        total
+    }
+
+    /// In-flight requests on a server, over all shards.
+    async fn busy(&self, server: ServerRef) -> u64 {
+        self.gather()
+            .await
+            .server(server.backend, server.server)
+            .scur
+    }
+
+    /// A health check result from the server's owner shard: broadcast only if it changes the
+    /// state (a steady "still UP" check costs no cross-core message).
+    pub async fn on_check_report(&self, report: CheckReport) {
+        let mutation = Mutation::CheckResult {
+            server: report.server,
+            status: report.status,
+        };
+        let changes = {
+            let state = self.state.borrow();
+            let mut probe = state.clone();
+            state::apply(&mut probe, &mutation, unix_now()).is_ok()
+                && probe.server(report.server)
+                    != state
+                        .server(report.server)
+                        .map(|s| {
+                            // `lastchg`/version are not a reason to broadcast.
+                            let mut s = s.clone();
+                            s.last_change =
+                                probe.server(report.server).map_or(0, |p| p.last_change);
+                            s
+                        })
+                        .as_ref()
+        };
+        if changes {
+            let _ = self.mutate(vec![mutation]).await;
+        }
+    }
+
+    fn log_transition(&self, applied: &Applied, mutation: &Mutation) {
+        let Applied::Transition { server, now_usable } = applied else {
+            return;
+        };
+        let state = self.state.borrow();
+        let Some(s) = state.server(*server) else {
+            return;
+        };
+        let backend = &state.backends[server.backend];
+        let usable_active = backend
+            .servers
+            .iter()
+            .filter(|s| !s.backup && s.takes_new_traffic())
+            .count();
+        let usable_backup = backend
+            .servers
+            .iter()
+            .filter(|s| s.backup && s.takes_new_traffic())
+            .count();
+        let kind = if s.backup { "Backup Server" } else { "Server" };
+        let why = match mutation {
+            Mutation::SetAdminState {
+                state: AdminState::Maint,
+                ..
+            } => "is going DOWN for maintenance",
+            Mutation::SetAdminState {
+                state: AdminState::Drain,
+                ..
+            } => "enters drain state",
+            Mutation::SetAdminState { .. } => "is UP/READY (leaving forced maintenance)",
+            Mutation::CheckResult { .. } if *now_usable => "is UP, reason: health check passed",
+            Mutation::CheckResult { .. } => "is DOWN, reason: health check failed",
+            Mutation::SetWeight { .. } => "changed its weight",
+            Mutation::MarkDeleting { .. } => "is being deleted (draining)",
+            _ => "changed state",
+        };
+        let running = if usable_active == 0 && usable_backup > 0 {
+            " Running on backup."
+        } else {
+            ""
+        };
+        log::warn!(
+            "{kind} {}/{} {why}. {usable_active} active and {usable_backup} backup servers online.{running}",
+            backend.name,
+            s.name
+        );
+        if usable_active == 0 && usable_backup == 0 {
+            log::warn!("backend {} has no server available!", backend.name);
+        }
+    }
+
+    /// Removes a server marked deleting once its last request finished (background task).
+    async fn remove_when_idle(self: Rc<Self>, server: ServerRef) {
+        loop {
+            if self.state.borrow().server(server).is_none() {
+                return;
+            }
+            if self.busy(server).await == 0 {
+                let _ = self.mutate(vec![Mutation::RemoveServer { server }]).await;
+                return;
+            }
+            glommio::timer::sleep(REMOVAL_POLL).await;
+        }
+    }
+}
+
+impl AdminBackend for Rc<Coordinator> {
+    fn with_state<R>(&self, f: impl FnOnce(&State) -> R) -> R {
+        f(&self.state.borrow())
+    }
+
+    async fn mutate(&self, mutations: Vec<Mutation>) -> Result<(), ApplyError> {
+        Coordinator::mutate(self, mutations).await
+    }
+
+    async fn gather(&self) -> StatsSnapshot {
+        Coordinator::gather(self).await
+    }
+
+    async fn delete_server(&self, server: ServerRef) -> String {
+        let Some(in_maint) = self
+            .state
+            .borrow()
+            .server(server)
+            .map(|s| s.admin == AdminState::Maint)
+        else {
+            return "No such server.".into();
+        };
+        // First no new request anywhere, then count the ones still running.
+        if self
+            .mutate(vec![Mutation::MarkDeleting { server }])
+            .await
+            .is_err()
+        {
+            return "No such server.".into();
+        }
+        if self.busy(server).await == 0 {
+            let _ = self.mutate(vec![Mutation::RemoveServer { server }]).await;
+            return "Server deleted.".into();
+        }
+        glommio::spawn_local(self.clone().remove_when_idle(server)).detach();
+        if in_maint {
+            "Server deleted once its last connection finishes (draining).".into()
+        } else {
+            "Server draining: it takes no new requests and is deleted when its last request finishes.".into()
+        }
+    }
+
+    async fn wait_removable(&self, server: ServerRef, timeout: Duration) -> String {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let removable = match self.state.borrow().server(server) {
+                None => return String::new(),
+                Some(s) => s.admin == AdminState::Maint || s.deleting,
+            };
+            if removable && self.busy(server).await == 0 {
+                return String::new();
+            }
+            if std::time::Instant::now() >= deadline {
+                return "timeout error\n".into();
+            }
+            glommio::timer::sleep(REMOVAL_POLL).await;
+        }
+    }
+
+    async fn shutdown_sessions(&self, server: ServerRef) {
+        let _permit = self.exclusive.acquire_permit(1).await;
+        self.local.shutdown_sessions(server);
+        self.ask_all(|| ToShard::ShutdownSessions(server)).await;
+    }
+
+    fn process_info(&self) -> ProcessInfo {
+        self.info.clone()
+    }
+
+    fn now(&self) -> u64 {
+        unix_now()
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The follower side on every other shard: apply what the coordinator sends, answer in order.
+pub async fn follow(worker: Rc<Worker>, commands: Receivers<ToShard>, answers: Senders<FromShard>) {
+    let coordinator = 0;
+    while let Ok(Some(message)) = commands.recv_from(coordinator).await {
+        let answer = match message {
+            ToShard::Apply { seq, now, mutation } => {
+                worker.apply(&mutation, now);
+                FromShard::Applied { seq }
+            }
+            ToShard::Gather => FromShard::Stats(Box::new(worker.snapshot())),
+            ToShard::ShutdownSessions(server) => {
+                worker.shutdown_sessions(server);
+                FromShard::Done
+            }
+        };
+        if answers.send_to(coordinator, answer).await.is_err() {
+            break;
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! Listening sockets: one SO_REUSEPORT socket per shard per `bind`, made with socket2 so we
+//! choose the options (glommio's own `bind` always joins an existing SO_REUSEPORT group, which
+//! would silently split traffic with another process), and the accept loop.
+
+use socket2::{Domain, Protocol, Socket, Type};
+use std::net::SocketAddr;
+use std::os::fd::{FromRawFd, IntoRawFd};
+use std::time::Duration;
+
+/// Accept queue length per shard socket.
+const BACKLOG: i32 = 4096;
+/// Pause after an accept error (EMFILE, ENFILE, ENOBUFS) so the loop does not spin at 100%.
+pub const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(20);
+
+/// Fails if another process listens on `addr`: a plain bind without SO_REUSEPORT refuses an
+/// address that has a listener, where a SO_REUSEPORT bind would join it.
+pub fn probe(addr: SocketAddr) -> std::io::Result<()> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    Ok(())
+}
+
+/// A listening socket for one shard (SO_REUSEPORT: the kernel spreads connections over the
+/// shards' sockets).
+pub fn shard_socket(addr: SocketAddr) -> std::io::Result<glommio::net::TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    // SAFETY: the fd is a bound, listening TCP socket that we own and hand over.
+    Ok(unsafe { glommio::net::TcpListener::from_raw_fd(socket.into_raw_fd()) })
+}
+
+/// Opens this shard's socket for every `bind` of every frontend and starts its accept loop.
+/// Dropping the returned tasks stops accepting and closes the sockets.
+pub fn open_all(
+    config: &crate::config::Config,
+    worker: &std::rc::Rc<crate::proxy::Worker>,
+) -> Result<Vec<glommio::Task<()>>, String> {
+    let mut tasks = Vec::new();
+    let frontends: Vec<String> = worker
+        .state
+        .borrow()
+        .frontends
+        .iter()
+        .map(|f| f.name.clone())
+        .collect();
+    for (index, name) in frontends.iter().enumerate() {
+        let Some(proxy) = config.proxy_with_frontend(name) else {
+            continue;
+        };
+        for bind in proxy.frontend.iter().flat_map(|f| &f.binds) {
+            let listener = shard_socket(bind.addr).map_err(|e| {
+                format!(
+                    "{}: cannot bind {} for frontend '{name}': {e}",
+                    bind.location, bind.addr
+                )
+            })?;
+            let task = glommio::spawn_local(accept_loop(worker.clone(), index, listener));
+            tasks.push(task);
+        }
+    }
+    Ok(tasks)
+}
+
+/// Accepts connections and gives each its own task. A paused frontend (`disable frontend`)
+/// holds new connections unserved until it is enabled again, as HAProxy does.
+async fn accept_loop(
+    worker: std::rc::Rc<crate::proxy::Worker>,
+    frontend: usize,
+    listener: glommio::net::TcpListener,
+) {
+    loop {
+        match listener.accept().await {
+            Ok(stream) => {
+                let worker = worker.clone();
+                glommio::spawn_local(async move {
+                    while !worker.state.borrow().frontends[frontend].enabled {
+                        glommio::timer::sleep(Duration::from_millis(50)).await;
+                    }
+                    crate::proxy::serve_connection(worker, frontend, stream).await;
+                })
+                .detach();
+            }
+            Err(e) => {
+                log::warn!("accept failed: {e}; backing off");
+                glommio::timer::sleep(ACCEPT_ERROR_BACKOFF).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! Messages between the coordinator (shard 0) and the other shards over glommio's channel
+//! meshes. Two meshes, one per direction (a single mesh for both deadlocked in a probe, see the
+//! design notes), plus one for events the shards report (health check results).
+
+use crate::state::{CheckStatus, Mutation, ServerRef};
+use crate::stats::StatsSnapshot;
+
+/// Coordinator ─▶ shard.
+#[derive(Debug)]
+pub enum ToShard {
+    /// Apply mutation number `seq`, stamped with unix time `now`; answer [`FromShard::Applied`].
+    Apply {
+        seq: u64,
+        now: u64,
+        mutation: Mutation,
+    },
+    /// Send this shard's counters; answer [`FromShard::Stats`].
+    Gather,
+    /// Abort the in-flight requests on this server; answer [`FromShard::Done`].
+    ShutdownSessions(ServerRef),
+}
+
+/// Shard ─▶ coordinator, answers to [`ToShard`] in the order they were asked.
+#[derive(Debug)]
+pub enum FromShard {
+    Applied { seq: u64 },
+    Stats(Box<StatsSnapshot>),
+    Done,
+}
+
+/// Shard ─▶ coordinator, unsolicited: a health check on the server's owner shard finished.
+#[derive(Debug)]
+pub struct CheckReport {
+    pub server: ServerRef,
+    pub status: CheckStatus,
+}
