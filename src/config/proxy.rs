@@ -6,7 +6,7 @@
 //! 4.1); where HAProxy only warns that a keyword is ignored on the wrong side (`bind` in a
 //! backend), pointsman refuses it, because the operator clearly meant something else.
 
-use super::ignored::{find_ignored, not_supported_yet, IgnoredIn, STATS_PAGE_KEYWORDS};
+use super::ignored::{find_ignored, not_supported_yet, Ignored, IgnoredIn, STATS_PAGE_KEYWORDS};
 use super::model::{
     Algorithm, Bind, CookieConfig, CookieMode, Location, Mode, Options, ServerConfig, Timeouts,
 };
@@ -347,7 +347,7 @@ fn split_keyword(line: &Line) -> Result<Keyword<'_>, ConfigError> {
             args: &words[2..],
         }),
         None => Err(line.error(format!(
-            "'{first}' needs a second word, e.g. '{}'",
+            "'{first}' needs a second word, e.g. {}",
             example_of(first)
         ))),
     }
@@ -355,10 +355,10 @@ fn split_keyword(line: &Line) -> Result<Keyword<'_>, ConfigError> {
 
 fn example_of(first: &str) -> &'static str {
     match first {
-        "timeout" => "timeout client 30s",
-        "option" => "option redispatch",
-        "http-check" => "http-check expect status 200",
-        _ => "stats socket /run/pointsman.sock",
+        "timeout" => "'timeout client 30s'",
+        "option" => "'option redispatch'",
+        "http-check" => "'http-check expect status 200'",
+        _ => "'stats socket <path>' in the global section",
     }
 }
 
@@ -371,31 +371,16 @@ pub(super) fn parse_line(
     let keyword = split_keyword(line)?;
     let key = keyword.key.as_str();
     if let Some(ignored) = find_ignored(key) {
-        return accept_ignored(
-            section,
-            line,
-            key,
-            ignored.allowed,
-            ignored.reason,
-            warnings,
-        );
+        return accept_ignored(section, line, key, ignored, warnings);
     }
-    if let Some(sub) = key.strip_prefix("stats ") {
-        return Err(line.error(stats_keyword_error(section, key, sub)));
+    if let Some(message) = refused_here(section, key) {
+        return Err(line.error(message));
     }
-    if GLOBAL_ONLY.contains(&key) {
-        return Err(line.error(format!(
-            "'{key}' belongs in the global section, not {}",
-            section.in_section()
-        )));
-    }
-    if let Some(name) = key.strip_prefix("option ") {
-        if let Some((_, allowed, set)) = FLAG_OPTIONS.iter().find(|(n, _, _)| *n == name) {
-            check_allowed(section, line, key, *allowed)?;
-            no_arguments(key, keyword.args).map_err(|m| line.error(m))?;
-            set(&mut section.settings.options, !keyword.negated);
-            return Ok(());
-        }
+    if let Some((_, allowed, set)) = find_flag_option(key) {
+        check_allowed(section, line, key, *allowed)?;
+        no_arguments(key, keyword.args).map_err(|m| line.error(m))?;
+        set(&mut section.settings.options, !keyword.negated);
+        return Ok(());
     }
     let Some((_, allowed, handler)) = KEYWORDS.iter().find(|(k, _, _)| *k == key) else {
         return Err(line.error(unknown_keyword(section, key)));
@@ -409,23 +394,31 @@ pub(super) fn parse_line(
     handler(section, line, keyword.args).map_err(|message| line.error(message))
 }
 
-fn unknown_keyword(section: &ProxySection, key: &str) -> String {
-    match key.strip_prefix("option ") {
-        Some(name) => format!("unknown option '{name}' {}", section.in_section()),
-        None => format!("unknown keyword '{key}' {}", section.in_section()),
+/// Known keywords that a proxy section never takes: the stats page ones (not supported
+/// yet) and the global ones.
+fn refused_here(section: &ProxySection, key: &str) -> Option<String> {
+    if let Some(sub) = key.strip_prefix("stats ") {
+        if STATS_PAGE_KEYWORDS.contains(&sub) {
+            return Some(not_supported_yet(key));
+        }
     }
-}
-
-fn stats_keyword_error(section: &ProxySection, key: &str, sub: &str) -> String {
-    if STATS_PAGE_KEYWORDS.contains(&sub) {
-        not_supported_yet(key)
-    } else if GLOBAL_ONLY.contains(&key) {
+    GLOBAL_ONLY.contains(&key).then(|| {
         format!(
             "'{key}' belongs in the global section, not {}",
             section.in_section()
         )
-    } else {
-        unknown_keyword(section, key)
+    })
+}
+
+fn find_flag_option(key: &str) -> Option<&'static (&'static str, Allowed, SetFlag)> {
+    let name = key.strip_prefix("option ")?;
+    FLAG_OPTIONS.iter().find(|(n, _, _)| *n == name)
+}
+
+fn unknown_keyword(section: &ProxySection, key: &str) -> String {
+    match key.strip_prefix("option ") {
+        Some(name) => format!("unknown option '{name}' {}", section.in_section()),
+        None => format!("unknown keyword '{key}' {}", section.in_section()),
     }
 }
 
@@ -449,26 +442,23 @@ fn accept_ignored(
     section: &ProxySection,
     line: &Line,
     key: &str,
-    allowed_in: IgnoredIn,
-    reason: &str,
+    ignored: &Ignored,
     warnings: &mut Vec<String>,
 ) -> Result<(), ConfigError> {
-    let allowed = match allowed_in {
-        IgnoredIn::Everywhere | IgnoredIn::Proxies => true,
-        IgnoredIn::NamedSections => section.kind != ProxyKind::Defaults,
-        IgnoredIn::Global => false,
-    };
-    if !allowed && allowed_in == IgnoredIn::Global {
-        return Err(line.error(format!(
+    match ignored.allowed {
+        IgnoredIn::Global => Err(line.error(format!(
             "'{key}' belongs in the global section, not {}",
             section.in_section()
-        )));
+        ))),
+        IgnoredIn::NamedSections if section.kind == ProxyKind::Defaults => {
+            Err(line.error(format!("'{key}' is not allowed {}", section.in_section())))
+        }
+        _ => {
+            let reason = ignored.reason;
+            warnings.push(line.warning(format_args!("'{key}' is ignored: {reason}")));
+            Ok(())
+        }
     }
-    if !allowed {
-        return Err(line.error(format!("'{key}' is not allowed {}", section.in_section())));
-    }
-    warnings.push(line.warning(format_args!("'{key}' is ignored: {reason}")));
-    Ok(())
 }
 
 fn no_arguments(key: &str, args: &[String]) -> Result<(), String> {
@@ -693,14 +683,7 @@ fn parse_default_server(
 ) -> Result<(), String> {
     let owner = section.describe();
     server::apply_options(&mut section.settings.server_defaults, args)
-        .map_err(|m| format!("'default-server' {}: {m}", in_owner(&owner)))
-}
-
-fn in_owner(owner: &str) -> String {
-    match owner {
-        "defaults section" => "in defaults section".to_string(),
-        _ => format!("in {owner}"),
-    }
+        .map_err(|m| format!("'default-server' in {owner}: {m}"))
 }
 
 fn parse_server(section: &mut ProxySection, line: &Line, args: &[String]) -> Result<(), String> {

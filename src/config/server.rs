@@ -148,8 +148,7 @@ pub(super) fn parse_server(
 ) -> Result<ServerConfig, String> {
     let Some(name) = args.first() else {
         return Err(format!(
-            "'server' {} needs a name and an address: expected '{SERVER_USAGE}'",
-            in_owner(owner)
+            "'server' in {owner} needs a name and an address: expected '{SERVER_USAGE}'"
         ));
     };
     check_name(name, "server")?;
@@ -165,10 +164,6 @@ pub(super) fn parse_server(
     let mut settings = defaults.clone();
     apply_options(&mut settings, &args[2..]).map_err(in_server)?;
     Ok(settings.into_server(name, addr, line.location.clone()))
-}
-
-fn in_owner(owner: &str) -> String {
-    format!("in {owner}")
 }
 
 fn no_address(name: &str, owner: &str, found: &str) -> String {
