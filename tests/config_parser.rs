@@ -1152,6 +1152,8 @@ fn unknown_keywords_name_file_line_and_section() {
         (&["backend b", "    no"], "haproxy.cfg:2: 'no' needs a keyword: expected 'no option <name>'"),
         (&["backend b", "    timeout"], "haproxy.cfg:2: 'timeout' needs a second word, e.g. 'timeout client 30s'"),
         (&["backend b", "    option"], "haproxy.cfg:2: 'option' needs a second word, e.g. 'option redispatch'"),
+        (&["listen l", "    stats"], "haproxy.cfg:2: 'stats' needs a second word, e.g. 'stats socket <path>' in the global section"),
+        (&["listen l", "    stats foo"], "haproxy.cfg:2: unknown keyword 'stats foo' in listen 'l' section"),
     ]);
 }
 
