@@ -1,9 +1,21 @@
-//! Configuration: reads the documented subset of `haproxy.cfg` into a typed [`Config`].
+//! Configuration: reads the documented subset of `haproxy.cfg` (see `docs/config.md`) into a
+//! typed [`Config`].
 //!
-//! `model` holds the types, `parser` turns text into them. Errors carry file:line.
+//! `model` holds the types. Reading them: `lexer` splits a line into words (quotes, escapes,
+//! `${VAR}`), `values` reads times, numbers and addresses, `parser` walks files and sections,
+//! `global`, `proxy` and `server` parse the keywords of their sections, `ignored` lists the
+//! keywords accepted with a warning, and `validate` checks what needs the whole config.
+//! Errors carry file:line.
 
+mod global;
+mod ignored;
+mod lexer;
 pub mod model;
 pub mod parser;
+mod proxy;
+mod server;
+mod validate;
+mod values;
 
 pub use model::*;
-pub use parser::{parse_files, parse_str, ConfigError};
+pub use parser::{parse_files, parse_str, parse_str_with_env, ConfigError};

@@ -59,13 +59,18 @@ pub enum SocketAddress {
     Tcp(SocketAddr),
 }
 
-/// `stats socket PATH|ipv4@ADDR:PORT [mode M] [level L]`.
+/// `stats socket PATH|ipv4@ADDR:PORT [mode M] [level L] [expose-fd listeners]`.
 #[derive(Debug, Clone)]
 pub struct StatsSocket {
     pub address: SocketAddress,
     /// File mode of a unix socket, parsed from octal (`mode 660`).
     pub mode: Option<u32>,
+    /// The parser sets HAProxy's default, `operator`, when no `level` is given
+    /// (`Level::default()` is `Admin` and is not what HAProxy does).
     pub level: Level,
+    /// `expose-fd listeners`: the socket may hand the listening sockets to a new process
+    /// (HAProxy's seamless reload).
+    pub expose_fd_listeners: bool,
     pub location: Location,
 }
 
@@ -122,6 +127,9 @@ pub struct Options {
     pub redispatch: bool,
     /// `option httpclose`: close both sides after each response.
     pub httpclose: bool,
+    /// `option http-keep-alive`: HAProxy's default HTTP mode; setting it clears `httpclose`
+    /// and setting `httpclose` clears it (the last one wins, as in HAProxy).
+    pub http_keep_alive: bool,
     pub forwardfor: bool,
     pub httplog: bool,
     pub tcplog: bool,

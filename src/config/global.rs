@@ -1,0 +1,143 @@
+//! The keywords of the `global` section: `nbthread`, `maxconn`, `stats socket`, `stats timeout`,
+//! and the accepted-but-ignored ones (`log`, `daemon` …).
+
+use super::ignored::{find_ignored, IgnoredIn};
+use super::model::{Global, Level, StatsSocket};
+use super::parser::{ConfigError, Line};
+use super::proxy::is_proxy_keyword;
+use super::values::{parse_octal_mode, parse_socket_address, parse_time, parse_u32};
+
+const STATS_SOCKET_USAGE: &str =
+    "stats socket <path>|ipv4@<addr>:<port> [mode <octal>] [level user|operator|admin] [expose-fd listeners]";
+
+/// Parses one line of a `global` section.
+pub(super) fn parse_line(
+    global: &mut Global,
+    line: &Line,
+    warnings: &mut Vec<String>,
+) -> Result<(), ConfigError> {
+    let key = global_key(&line.words);
+    let args = &line.words[key.split(' ').count()..];
+    let result = match key.as_str() {
+        "nbthread" => parse_nbthread(global, args),
+        "maxconn" => single_value("maxconn", args, "maxconn <number>")
+            .and_then(|v| parse_u32(v).map_err(|m| format!("'maxconn': {m}")))
+            .map(|n| global.maxconn = Some(n)),
+        "stats socket" => {
+            parse_stats_socket(line, args).map(|socket| global.stats_sockets.push(socket))
+        }
+        "stats timeout" => parse_stats_timeout(global, args),
+        _ => return accept_ignored_or_refuse(line, &key, warnings),
+    };
+    result.map_err(|message| line.error(message))
+}
+
+/// `stats socket` and `stats timeout` are two-word keywords; `option …`, `timeout …` and
+/// `http-check …` too, so that a proxy keyword written here gets a precise message.
+fn global_key(words: &[String]) -> String {
+    match (words[0].as_str(), words.get(1)) {
+        (first @ ("stats" | "option" | "timeout" | "http-check"), Some(second)) => {
+            format!("{first} {second}")
+        }
+        (first, _) => first.to_string(),
+    }
+}
+
+fn accept_ignored_or_refuse(
+    line: &Line,
+    key: &str,
+    warnings: &mut Vec<String>,
+) -> Result<(), ConfigError> {
+    match find_ignored(key) {
+        Some(ignored) if ignored.allowed != IgnoredIn::Proxies => {
+            warnings.push(line.warning(format_args!("'{key}' is ignored: {}", ignored.reason)));
+            Ok(())
+        }
+        _ if is_proxy_keyword(key) || find_ignored(key).is_some() => Err(line.error(format!(
+            "'{key}' is not allowed in global section: it belongs in defaults, frontend, backend or listen sections"
+        ))),
+        _ => Err(line.error(format!("unknown keyword '{key}' in global section"))),
+    }
+}
+
+fn single_value<'a>(key: &str, args: &'a [String], usage: &str) -> Result<&'a str, String> {
+    match args {
+        [value] => Ok(value),
+        [] => Err(format!("'{key}' needs a value: expected '{usage}'")),
+        [_, extra, ..] => Err(format!(
+            "'{key}' takes one value, found extra '{extra}': expected '{usage}'"
+        )),
+    }
+}
+
+fn parse_nbthread(global: &mut Global, args: &[String]) -> Result<(), String> {
+    let value = single_value("nbthread", args, "nbthread <number>")?;
+    match parse_u32(value) {
+        Ok(0) => Err("'nbthread' must be at least 1".into()),
+        Ok(n) => {
+            global.nbthread = Some(n as usize);
+            Ok(())
+        }
+        Err(m) => Err(format!("'nbthread': {m}")),
+    }
+}
+
+fn parse_stats_timeout(global: &mut Global, args: &[String]) -> Result<(), String> {
+    let value = single_value("stats timeout", args, "stats timeout <time>")?;
+    let timeout = parse_time(value).map_err(|m| format!("'stats timeout': {m}"))?;
+    if timeout.is_zero() {
+        return Err("'stats timeout' must be greater than 0".into());
+    }
+    global.stats_timeout = Some(timeout);
+    Ok(())
+}
+
+/// `stats socket ADDR [options]`. Without `level`, HAProxy gives the socket `operator`.
+fn parse_stats_socket(line: &Line, args: &[String]) -> Result<StatsSocket, String> {
+    let Some((address, options)) = args.split_first() else {
+        return Err(format!(
+            "'stats socket' needs an address: expected '{STATS_SOCKET_USAGE}'"
+        ));
+    };
+    let address = parse_socket_address(address).map_err(|m| format!("'stats socket': {m}"))?;
+    let mut socket = StatsSocket {
+        address,
+        mode: None,
+        level: Level::Operator,
+        expose_fd_listeners: false,
+        location: line.location.clone(),
+    };
+    let mut words = options.iter();
+    while let Some(option) = words.next() {
+        let mut value = || {
+            words.next().ok_or_else(|| {
+                format!("'stats socket': '{option}' needs a value: expected '{STATS_SOCKET_USAGE}'")
+            })
+        };
+        match option.as_str() {
+            "mode" => socket.mode = Some(parse_octal_mode(value()?).map_err(|m| format!("'stats socket' mode: {m}"))?),
+            "level" => socket.level = parse_level(value()?)?,
+            "expose-fd" => match value()?.as_str() {
+                "listeners" => socket.expose_fd_listeners = true,
+                other => return Err(format!("'stats socket': 'expose-fd {other}' is not supported: expected 'expose-fd listeners'")),
+            },
+            other => {
+                return Err(format!(
+                    "unsupported stats socket option '{other}': expected '{STATS_SOCKET_USAGE}'"
+                ))
+            }
+        }
+    }
+    Ok(socket)
+}
+
+fn parse_level(text: &str) -> Result<Level, String> {
+    match text {
+        "user" => Ok(Level::User),
+        "operator" => Ok(Level::Operator),
+        "admin" => Ok(Level::Admin),
+        other => Err(format!(
+            "'stats socket': unknown level '{other}': expected user, operator or admin"
+        )),
+    }
+}

@@ -1,0 +1,706 @@
+//! The keywords of `defaults`, `frontend`, `backend` and `listen` sections.
+//!
+//! A [`ProxySection`] is one section being read. `defaults` is one too: a proxy opens as a
+//! copy of the last `defaults` ([`ProxySection::open`]) and its own lines override it. Which
+//! keyword is valid in which section follows HAProxy's keyword matrix (configuration manual
+//! 4.1); where HAProxy only warns that a keyword is ignored on the wrong side (`bind` in a
+//! backend), pointsman refuses it, because the operator clearly meant something else.
+
+use super::ignored::{find_ignored, not_supported_yet, Ignored, IgnoredIn, STATS_PAGE_KEYWORDS};
+use super::model::{
+    Algorithm, Bind, CookieConfig, CookieMode, Location, Mode, Options, ServerConfig, Timeouts,
+};
+use super::parser::{ConfigError, Line};
+use super::server::{self, ServerSettings};
+use super::values::{parse_listen_addr, parse_time, parse_u32};
+
+/// Which kind of section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ProxyKind {
+    Defaults,
+    Frontend,
+    Backend,
+    Listen,
+}
+
+impl ProxyKind {
+    pub fn keyword(self) -> &'static str {
+        match self {
+            ProxyKind::Defaults => "defaults",
+            ProxyKind::Frontend => "frontend",
+            ProxyKind::Backend => "backend",
+            ProxyKind::Listen => "listen",
+        }
+    }
+
+    pub fn has_frontend(self) -> bool {
+        matches!(self, ProxyKind::Frontend | ProxyKind::Listen)
+    }
+
+    pub fn has_backend(self) -> bool {
+        matches!(self, ProxyKind::Backend | ProxyKind::Listen)
+    }
+
+    pub fn shares_a_side_with(self, other: ProxyKind) -> bool {
+        (self.has_frontend() && other.has_frontend()) || (self.has_backend() && other.has_backend())
+    }
+}
+
+/// A value and the line that set it, so that a later check can point at that line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Located<T> {
+    pub value: T,
+    pub location: Location,
+}
+
+/// `option httpchk [METHOD] [URI]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct HttpChkRequest {
+    pub method: String,
+    pub uri: String,
+}
+
+/// Everything a `defaults` section can set, i.e. what a proxy inherits.
+#[derive(Debug, Clone)]
+pub(super) struct ProxySettings {
+    pub mode: Mode,
+    pub timeouts: Timeouts,
+    pub options: Options,
+    pub maxconn: Option<u32>,
+    pub default_backend: Option<Located<String>>,
+    pub balance: Algorithm,
+    pub retries: u32,
+    pub httpchk: Option<HttpChkRequest>,
+    pub expect_status: Option<Located<u16>>,
+    pub cookie: Option<Located<CookieConfig>>,
+    pub server_defaults: ServerSettings,
+}
+
+impl Default for ProxySettings {
+    /// HAProxy's built-in values: `mode tcp` (HAProxy's default when no `mode` is given),
+    /// `balance roundrobin`, `retries 3`.
+    fn default() -> Self {
+        ProxySettings {
+            mode: Mode::Tcp,
+            timeouts: Timeouts::default(),
+            options: Options::default(),
+            maxconn: None,
+            default_backend: None,
+            balance: Algorithm::RoundRobin,
+            retries: 3,
+            httpchk: None,
+            expect_status: None,
+            cookie: None,
+            server_defaults: ServerSettings::default(),
+        }
+    }
+}
+
+/// One `defaults`, `frontend`, `backend` or `listen` section being read.
+#[derive(Debug, Clone)]
+pub(super) struct ProxySection {
+    pub kind: ProxyKind,
+    /// Empty for an unnamed `defaults`.
+    pub name: String,
+    /// 0 for `defaults`.
+    pub id: u32,
+    pub location: Location,
+    pub settings: ProxySettings,
+    pub binds: Vec<Bind>,
+    pub servers: Vec<ServerConfig>,
+}
+
+impl ProxySection {
+    /// The values in force before any `defaults` section.
+    pub fn builtin_defaults() -> Self {
+        ProxySection {
+            kind: ProxyKind::Defaults,
+            name: String::new(),
+            id: 0,
+            location: Location::default(),
+            settings: ProxySettings::default(),
+            binds: Vec::new(),
+            servers: Vec::new(),
+        }
+    }
+
+    /// A new proxy section starting from the values of `defaults`.
+    pub fn open(
+        kind: ProxyKind,
+        name: &str,
+        id: u32,
+        location: Location,
+        defaults: &ProxySection,
+    ) -> Self {
+        ProxySection {
+            kind,
+            name: name.to_string(),
+            id,
+            location,
+            settings: defaults.settings.clone(),
+            binds: Vec::new(),
+            servers: Vec::new(),
+        }
+    }
+
+    /// `backend 'bk_app'`, or `defaults section`.
+    pub fn describe(&self) -> String {
+        match self.kind {
+            ProxyKind::Defaults => "defaults section".to_string(),
+            kind => format!("{} '{}'", kind.keyword(), self.name),
+        }
+    }
+
+    /// `in backend 'bk_app' section`, or `in defaults section`.
+    fn in_section(&self) -> String {
+        match self.kind {
+            ProxyKind::Defaults => "in defaults section".to_string(),
+            kind => format!("in {} '{}' section", kind.keyword(), self.name),
+        }
+    }
+}
+
+/// Characters HAProxy accepts in proxy and server names.
+pub(super) fn check_name(name: &str, what: &str) -> Result<(), String> {
+    let bad = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':')));
+    match bad {
+        Some(c) => Err(format!(
+            "character '{c}' is not permitted in {what} name '{name}' (use letters, digits, '-', '_', '.' and ':')"
+        )),
+        None if name.is_empty() => Err(format!("{what} name is empty")),
+        None => Ok(()),
+    }
+}
+
+/// The sections (besides `listen`, which takes every proxy keyword) a keyword is valid in.
+#[derive(Debug, Clone, Copy)]
+struct Allowed {
+    defaults: bool,
+    frontend: bool,
+    backend: bool,
+}
+
+const EVERY_PROXY: Allowed = Allowed {
+    defaults: true,
+    frontend: true,
+    backend: true,
+};
+const FRONT: Allowed = Allowed {
+    defaults: true,
+    frontend: true,
+    backend: false,
+};
+const BACK: Allowed = Allowed {
+    defaults: true,
+    frontend: false,
+    backend: true,
+};
+const FRONT_NOT_DEFAULTS: Allowed = Allowed {
+    defaults: false,
+    frontend: true,
+    backend: false,
+};
+const BACK_NOT_DEFAULTS: Allowed = Allowed {
+    defaults: false,
+    frontend: false,
+    backend: true,
+};
+
+impl Allowed {
+    fn permits(self, kind: ProxyKind) -> bool {
+        match kind {
+            ProxyKind::Defaults => self.defaults,
+            ProxyKind::Frontend => self.frontend,
+            ProxyKind::Backend => self.backend,
+            ProxyKind::Listen => true,
+        }
+    }
+
+    fn section_list(self) -> String {
+        let sections = [
+            (self.defaults, "defaults"),
+            (self.frontend, "frontend"),
+            (true, "listen"),
+            (self.backend, "backend"),
+        ];
+        let names: Vec<&str> = sections
+            .iter()
+            .filter(|(ok, _)| *ok)
+            .map(|(_, name)| *name)
+            .collect();
+        names.join(", ")
+    }
+}
+
+/// Handles the arguments (words after the keyword) of one line.
+type Handler = fn(&mut ProxySection, &Line, &[String]) -> Result<(), String>;
+
+/// The proxy keywords of the subset. Boolean `option`s are in [`FLAG_OPTIONS`].
+const KEYWORDS: &[(&str, Allowed, Handler)] = &[
+    ("mode", EVERY_PROXY, parse_mode),
+    ("timeout connect", BACK, parse_timeout),
+    ("timeout client", FRONT, parse_timeout),
+    ("timeout server", BACK, parse_timeout),
+    ("timeout http-request", EVERY_PROXY, parse_timeout),
+    ("timeout http-keep-alive", EVERY_PROXY, parse_timeout),
+    ("timeout queue", BACK, parse_timeout),
+    ("timeout check", BACK, parse_timeout),
+    ("maxconn", FRONT, parse_maxconn),
+    ("bind", FRONT_NOT_DEFAULTS, parse_bind),
+    ("default_backend", FRONT, parse_default_backend),
+    ("balance", BACK, parse_balance),
+    ("retries", BACK, parse_retries),
+    ("option httpchk", BACK, parse_httpchk),
+    ("http-check expect", BACK, parse_http_check_expect),
+    ("cookie", BACK, parse_cookie),
+    ("default-server", BACK, parse_default_server),
+    ("server", BACK_NOT_DEFAULTS, parse_server),
+];
+
+/// Sets (`true`) or clears (`false`) one flag of [`Options`].
+type SetFlag = fn(&mut Options, bool);
+
+/// `option X` / `no option X` flags: name, sections, and how to set or clear it.
+const FLAG_OPTIONS: &[(&str, Allowed, SetFlag)] = &[
+    ("allbackups", BACK, |o, on| o.allbackups = on),
+    ("redispatch", BACK, |o, on| o.redispatch = on),
+    ("forwardfor", EVERY_PROXY, |o, on| o.forwardfor = on),
+    // httpclose and http-keep-alive pick one HTTP connection mode: the last one wins.
+    ("httpclose", EVERY_PROXY, |o, on| {
+        o.httpclose = on;
+        o.http_keep_alive &= !on;
+    }),
+    ("http-keep-alive", EVERY_PROXY, |o, on| {
+        o.http_keep_alive = on;
+        o.httpclose &= !on;
+    }),
+    // httplog and tcplog pick one log format: the last one wins.
+    ("httplog", EVERY_PROXY, |o, on| {
+        o.httplog = on;
+        o.tcplog &= !on;
+    }),
+    ("tcplog", EVERY_PROXY, |o, on| {
+        o.tcplog = on;
+        o.httplog &= !on;
+    }),
+];
+
+/// Keywords that only the `global` section takes.
+const GLOBAL_ONLY: &[&str] = &[
+    "nbthread",
+    "stats socket",
+    "stats timeout",
+    "daemon",
+    "user",
+    "group",
+    "chroot",
+    "pidfile",
+    "ca-base",
+    "crt-base",
+];
+
+/// Words that take a second word to make a keyword (`timeout client`, `option redispatch`).
+const TWO_WORD_KEYWORDS: &[&str] = &["timeout", "option", "http-check", "stats"];
+
+/// Whether `key` is a keyword of proxy sections (for "wrong section" errors in `global`).
+pub(super) fn is_proxy_keyword(key: &str) -> bool {
+    KEYWORDS.iter().any(|(k, _, _)| *k == key)
+        || key
+            .strip_prefix("option ")
+            .is_some_and(|name| FLAG_OPTIONS.iter().any(|(n, _, _)| *n == name))
+}
+
+/// The keyword a line starts with, whether it was negated by `no`, and its arguments.
+struct Keyword<'a> {
+    key: String,
+    negated: bool,
+    args: &'a [String],
+}
+
+fn split_keyword(line: &Line) -> Result<Keyword<'_>, ConfigError> {
+    let words = &line.words[..];
+    let (negated, words) = match words[0].as_str() {
+        "no" => (true, &words[1..]),
+        _ => (false, words),
+    };
+    let Some(first) = words.first() else {
+        return Err(line.error("'no' needs a keyword: expected 'no option <name>'"));
+    };
+    if negated && first != "option" {
+        return Err(line.error(format!(
+            "'no {first}' is not supported: only 'no option <name>' is"
+        )));
+    }
+    if !TWO_WORD_KEYWORDS.contains(&first.as_str()) {
+        return Ok(Keyword {
+            key: first.clone(),
+            negated,
+            args: &words[1..],
+        });
+    }
+    match words.get(1) {
+        Some(second) => Ok(Keyword {
+            key: format!("{first} {second}"),
+            negated,
+            args: &words[2..],
+        }),
+        None => Err(line.error(format!(
+            "'{first}' needs a second word, e.g. {}",
+            example_of(first)
+        ))),
+    }
+}
+
+fn example_of(first: &str) -> &'static str {
+    match first {
+        "timeout" => "'timeout client 30s'",
+        "option" => "'option redispatch'",
+        "http-check" => "'http-check expect status 200'",
+        _ => "'stats socket <path>' in the global section",
+    }
+}
+
+/// Parses one line of a `defaults`, `frontend`, `backend` or `listen` section.
+pub(super) fn parse_line(
+    section: &mut ProxySection,
+    line: &Line,
+    warnings: &mut Vec<String>,
+) -> Result<(), ConfigError> {
+    let keyword = split_keyword(line)?;
+    let key = keyword.key.as_str();
+    if let Some(ignored) = find_ignored(key) {
+        return accept_ignored(section, line, key, ignored, warnings);
+    }
+    if let Some(message) = refused_here(section, key) {
+        return Err(line.error(message));
+    }
+    if let Some((_, allowed, set)) = find_flag_option(key) {
+        check_allowed(section, line, key, *allowed)?;
+        no_arguments(key, keyword.args).map_err(|m| line.error(m))?;
+        set(&mut section.settings.options, !keyword.negated);
+        return Ok(());
+    }
+    let Some((_, allowed, handler)) = KEYWORDS.iter().find(|(k, _, _)| *k == key) else {
+        return Err(line.error(unknown_keyword(section, key)));
+    };
+    check_allowed(section, line, key, *allowed)?;
+    if keyword.negated {
+        return Err(line.error(format!(
+            "'no {key}' is not supported: only boolean options can be negated"
+        )));
+    }
+    handler(section, line, keyword.args).map_err(|message| line.error(message))
+}
+
+/// Known keywords that a proxy section never takes: the stats page ones (not supported
+/// yet) and the global ones.
+fn refused_here(section: &ProxySection, key: &str) -> Option<String> {
+    if let Some(sub) = key.strip_prefix("stats ") {
+        if STATS_PAGE_KEYWORDS.contains(&sub) {
+            return Some(not_supported_yet(key));
+        }
+    }
+    GLOBAL_ONLY.contains(&key).then(|| {
+        format!(
+            "'{key}' belongs in the global section, not {}",
+            section.in_section()
+        )
+    })
+}
+
+fn find_flag_option(key: &str) -> Option<&'static (&'static str, Allowed, SetFlag)> {
+    let name = key.strip_prefix("option ")?;
+    FLAG_OPTIONS.iter().find(|(n, _, _)| *n == name)
+}
+
+fn unknown_keyword(section: &ProxySection, key: &str) -> String {
+    match key.strip_prefix("option ") {
+        Some(name) => format!("unknown option '{name}' {}", section.in_section()),
+        None => format!("unknown keyword '{key}' {}", section.in_section()),
+    }
+}
+
+fn check_allowed(
+    section: &ProxySection,
+    line: &Line,
+    key: &str,
+    allowed: Allowed,
+) -> Result<(), ConfigError> {
+    if allowed.permits(section.kind) {
+        return Ok(());
+    }
+    Err(line.error(format!(
+        "'{key}' is not allowed {} (allowed in: {})",
+        section.in_section(),
+        allowed.section_list()
+    )))
+}
+
+fn accept_ignored(
+    section: &ProxySection,
+    line: &Line,
+    key: &str,
+    ignored: &Ignored,
+    warnings: &mut Vec<String>,
+) -> Result<(), ConfigError> {
+    match ignored.allowed {
+        IgnoredIn::Global => Err(line.error(format!(
+            "'{key}' belongs in the global section, not {}",
+            section.in_section()
+        ))),
+        IgnoredIn::NamedSections if section.kind == ProxyKind::Defaults => {
+            Err(line.error(format!("'{key}' is not allowed {}", section.in_section())))
+        }
+        _ => {
+            let reason = ignored.reason;
+            warnings.push(line.warning(format_args!("'{key}' is ignored: {reason}")));
+            Ok(())
+        }
+    }
+}
+
+fn no_arguments(key: &str, args: &[String]) -> Result<(), String> {
+    match args.first() {
+        Some(extra) => Err(format!("'{key}' takes no argument, found '{extra}'")),
+        None => Ok(()),
+    }
+}
+
+/// The single argument of `key`, or an error showing `usage`.
+fn single_argument<'a>(key: &str, args: &'a [String], usage: &str) -> Result<&'a str, String> {
+    match args {
+        [value] => Ok(value),
+        [] => Err(format!("'{key}' needs a value: expected '{usage}'")),
+        [_, extra, ..] => Err(format!(
+            "'{key}' takes one value, found extra '{extra}': expected '{usage}'"
+        )),
+    }
+}
+
+fn parse_mode(section: &mut ProxySection, _line: &Line, args: &[String]) -> Result<(), String> {
+    section.settings.mode = match single_argument("mode", args, "mode http|tcp")? {
+        "http" => Mode::Http,
+        "tcp" => Mode::Tcp,
+        other => {
+            return Err(format!(
+                "unsupported mode '{other}': expected 'http' or 'tcp'"
+            ))
+        }
+    };
+    Ok(())
+}
+
+fn parse_timeout(section: &mut ProxySection, line: &Line, args: &[String]) -> Result<(), String> {
+    let key = format!("timeout {}", line_second_word(line));
+    let value = single_argument(&key, args, &format!("{key} <time>"))?;
+    let time = parse_time(value).map_err(|m| format!("'{key}': {m}"))?;
+    let timeouts = &mut section.settings.timeouts;
+    let slot = match line_second_word(line) {
+        "connect" => &mut timeouts.connect,
+        "client" => &mut timeouts.client,
+        "server" => &mut timeouts.server,
+        "http-request" => &mut timeouts.http_request,
+        "http-keep-alive" => &mut timeouts.http_keep_alive,
+        "queue" => &mut timeouts.queue,
+        "check" => &mut timeouts.check,
+        other => return Err(format!("unknown timeout '{other}'")),
+    };
+    *slot = Some(time);
+    Ok(())
+}
+
+/// `client` in `timeout client 30s`: which timeout a line sets.
+fn line_second_word(line: &Line) -> &str {
+    line.words.get(1).map(String::as_str).unwrap_or_default()
+}
+
+fn parse_maxconn(section: &mut ProxySection, _line: &Line, args: &[String]) -> Result<(), String> {
+    let value = single_argument("maxconn", args, "maxconn <number>")?;
+    section.settings.maxconn = Some(parse_u32(value).map_err(|m| format!("'maxconn': {m}"))?);
+    Ok(())
+}
+
+/// `bind ADDR[,ADDR...]`: one [`Bind`] per address. No bind option is supported.
+fn parse_bind(section: &mut ProxySection, line: &Line, args: &[String]) -> Result<(), String> {
+    let Some((addresses, options)) = args.split_first() else {
+        return Err(
+            "'bind' needs an address: expected 'bind <addr>:<port>[,<addr>:<port>...]'".into(),
+        );
+    };
+    if let Some(option) = options.first() {
+        return Err(format!(
+            "unknown bind option '{option}': pointsman supports no bind options"
+        ));
+    }
+    for text in addresses.split(',') {
+        let addr = parse_listen_addr(text).map_err(|m| format!("'bind': {m}"))?;
+        section.binds.push(Bind {
+            addr,
+            location: line.location.clone(),
+        });
+    }
+    Ok(())
+}
+
+fn parse_default_backend(
+    section: &mut ProxySection,
+    line: &Line,
+    args: &[String],
+) -> Result<(), String> {
+    let name = single_argument("default_backend", args, "default_backend <backend name>")?;
+    section.settings.default_backend = Some(Located {
+        value: name.to_string(),
+        location: line.location.clone(),
+    });
+    Ok(())
+}
+
+fn parse_balance(section: &mut ProxySection, _line: &Line, args: &[String]) -> Result<(), String> {
+    const USAGE: &str = "balance roundrobin|static-rr|leastconn|first|source|random";
+    section.settings.balance = match single_argument("balance", args, USAGE)? {
+        "roundrobin" => Algorithm::RoundRobin,
+        "static-rr" => Algorithm::StaticRr,
+        "leastconn" => Algorithm::LeastConn,
+        "first" => Algorithm::First,
+        "source" => Algorithm::Source,
+        "random" => Algorithm::Random,
+        other => {
+            return Err(format!(
+                "unsupported balance algorithm '{other}': expected '{USAGE}'"
+            ))
+        }
+    };
+    Ok(())
+}
+
+fn parse_retries(section: &mut ProxySection, _line: &Line, args: &[String]) -> Result<(), String> {
+    let value = single_argument("retries", args, "retries <number>")?;
+    section.settings.retries = parse_u32(value).map_err(|m| format!("'retries': {m}"))?;
+    Ok(())
+}
+
+/// `option httpchk`, `option httpchk URI` or `option httpchk METHOD URI`; HAProxy's defaults
+/// are `OPTIONS /`.
+fn parse_httpchk(section: &mut ProxySection, _line: &Line, args: &[String]) -> Result<(), String> {
+    let (method, uri) = match args {
+        [] => ("OPTIONS", "/"),
+        [uri] => ("OPTIONS", uri.as_str()),
+        [method, uri] => (method.as_str(), uri.as_str()),
+        [_, _, version, ..] => {
+            return Err(format!(
+                "'option httpchk': the HTTP version argument ('{version}') is not supported: \
+                 expected 'option httpchk [<method>] [<uri>]'"
+            ))
+        }
+    };
+    section.settings.httpchk = Some(HttpChkRequest {
+        method: method.to_string(),
+        uri: uri.to_string(),
+    });
+    Ok(())
+}
+
+fn parse_http_check_expect(
+    section: &mut ProxySection,
+    line: &Line,
+    args: &[String],
+) -> Result<(), String> {
+    let [kind, code] = args else {
+        return Err("only 'http-check expect status <code>' is supported".into());
+    };
+    if kind != "status" {
+        return Err(format!("'http-check expect {kind}' is not supported: only 'http-check expect status <code>' is"));
+    }
+    let status = match code.parse::<u16>() {
+        Ok(status) if (100..=599).contains(&status) => status,
+        _ => {
+            return Err(format!(
+                "'http-check expect status': '{code}' is not an HTTP status code (100 to 599)"
+            ))
+        }
+    };
+    section.settings.expect_status = Some(Located {
+        value: status,
+        location: line.location.clone(),
+    });
+    Ok(())
+}
+
+/// `cookie NAME insert|rewrite|prefix [indirect] [nocache]`.
+fn parse_cookie(section: &mut ProxySection, line: &Line, args: &[String]) -> Result<(), String> {
+    const USAGE: &str = "cookie <name> insert|rewrite|prefix [indirect] [nocache]";
+    let Some((name, words)) = args.split_first() else {
+        return Err(format!("'cookie' needs a name: expected '{USAGE}'"));
+    };
+    let mut mode = None;
+    let (mut indirect, mut nocache) = (false, false);
+    for word in words {
+        let chosen = match word.as_str() {
+            "insert" => CookieMode::Insert,
+            "rewrite" => CookieMode::Rewrite,
+            "prefix" => CookieMode::Prefix,
+            "indirect" => {
+                indirect = true;
+                continue;
+            }
+            "nocache" => {
+                nocache = true;
+                continue;
+            }
+            other => {
+                return Err(format!(
+                    "unsupported cookie option '{other}': expected '{USAGE}'"
+                ))
+            }
+        };
+        if mode.is_some_and(|m| m != chosen) {
+            return Err(format!("'cookie': only one of 'insert', 'rewrite' and 'prefix' may be given: expected '{USAGE}'"));
+        }
+        mode = Some(chosen);
+    }
+    let Some(mode) = mode else {
+        return Err(format!("'cookie {name}' needs 'insert', 'rewrite' or 'prefix' (a passive cookie is not supported): expected '{USAGE}'"));
+    };
+    let cookie = CookieConfig {
+        name: name.clone(),
+        mode,
+        indirect,
+        nocache,
+    };
+    section.settings.cookie = Some(Located {
+        value: cookie,
+        location: line.location.clone(),
+    });
+    Ok(())
+}
+
+fn parse_default_server(
+    section: &mut ProxySection,
+    _line: &Line,
+    args: &[String],
+) -> Result<(), String> {
+    let owner = section.describe();
+    server::apply_options(&mut section.settings.server_defaults, args)
+        .map_err(|m| format!("'default-server' in {owner}: {m}"))
+}
+
+fn parse_server(section: &mut ProxySection, line: &Line, args: &[String]) -> Result<(), String> {
+    let server = server::parse_server(
+        &section.describe(),
+        &section.settings.server_defaults,
+        line,
+        args,
+    )?;
+    if let Some(previous) = section.servers.iter().find(|s| s.name == server.name) {
+        return Err(format!(
+            "server '{}' in {} is already declared at {}",
+            server.name,
+            section.describe(),
+            previous.location
+        ));
+    }
+    section.servers.push(server);
+    Ok(())
+}

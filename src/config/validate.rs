@@ -1,0 +1,227 @@
+//! Checks that need the whole config, then the final [`Config`].
+//!
+//! - every frontend and listen has a `bind`;
+//! - `default_backend` names a backend or listen (error at the `default_backend` line), is not
+//!   the listen itself, and an `http` frontend does not use a `tcp` backend (HAProxy refuses
+//!   that; the other way round, a `tcp` frontend upgrading to an `http` backend, it allows);
+//! - settings that need `mode http` are dropped with a warning in `tcp` proxies, as HAProxy
+//!   does (`cookie`, `option httplog` falls back to `tcplog`, `forwardfor`, `httpclose`,
+//!   `http-keep-alive`).
+
+use super::model::{BackendSide, Config, FrontendSide, Global, HttpCheck, Mode, Options, Proxy};
+use super::parser::{error_at, ConfigError};
+use super::proxy::{Located, ProxyKind, ProxySection};
+
+/// Validates the proxies read and assembles the config.
+pub(super) fn build_config(
+    global: Global,
+    sections: Vec<ProxySection>,
+    mut warnings: Vec<String>,
+) -> Result<Config, ConfigError> {
+    let mut proxies = Vec::with_capacity(sections.len());
+    for section in &sections {
+        check_has_bind(section)?;
+        let default_backend = resolve_default_backend(section, &sections, &mut warnings)?;
+        proxies.push(build_proxy(section, default_backend, &mut warnings));
+    }
+    Ok(Config {
+        global,
+        proxies,
+        warnings,
+    })
+}
+
+/// HAProxy only warns about a frontend without `bind`; such a frontend can never receive
+/// anything, so pointsman treats it as the mistake it is.
+fn check_has_bind(section: &ProxySection) -> Result<(), ConfigError> {
+    if section.kind.has_frontend() && section.binds.is_empty() {
+        return Err(error_at(
+            &section.location,
+            format!(
+                "{} has no 'bind' line, so it would never receive a connection \
+                 (write 'bind <addr>:<port>', or make it a backend)",
+                section.describe()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The backend a frontend side sends requests to. A listen without `default_backend` uses
+/// its own servers.
+fn resolve_default_backend(
+    section: &ProxySection,
+    sections: &[ProxySection],
+    warnings: &mut Vec<String>,
+) -> Result<Option<String>, ConfigError> {
+    if !section.kind.has_frontend() {
+        return Ok(None);
+    }
+    let Some(wanted) = &section.settings.default_backend else {
+        if section.kind == ProxyKind::Listen {
+            return Ok(Some(section.name.clone()));
+        }
+        warnings.push(format!(
+            "{}: {} has no 'default_backend': it has nowhere to send traffic",
+            section.location,
+            section.describe()
+        ));
+        return Ok(None);
+    };
+    let target = find_backend(section, sections, wanted)?;
+    check_modes(section, target, wanted)?;
+    if section.kind == ProxyKind::Listen && !section.servers.is_empty() {
+        warnings.push(format!(
+            "{}: in {}, 'default_backend' takes precedence over the servers, which will never be used",
+            wanted.location,
+            section.describe()
+        ));
+    }
+    Ok(Some(target.name.clone()))
+}
+
+fn find_backend<'a>(
+    section: &ProxySection,
+    sections: &'a [ProxySection],
+    wanted: &Located<String>,
+) -> Result<&'a ProxySection, ConfigError> {
+    let name = &wanted.value;
+    let target = sections
+        .iter()
+        .find(|s| s.kind.has_backend() && s.name == *name);
+    let fail = |message: String| Err(error_at(&wanted.location, message));
+    match target {
+        Some(target) if target.kind == section.kind && target.name == section.name => fail(format!(
+            "{} names itself as 'default_backend': a listen section uses its own servers, remove this line",
+            section.describe()
+        )),
+        Some(target) => Ok(target),
+        None if sections.iter().any(|s| s.name == *name) => fail(format!(
+            "'default_backend {name}' in {}: '{name}' is a frontend, not a backend",
+            section.describe()
+        )),
+        None => fail(format!(
+            "'default_backend {name}' in {}: there is no backend or listen section named '{name}'",
+            section.describe()
+        )),
+    }
+}
+
+fn check_modes(
+    section: &ProxySection,
+    target: &ProxySection,
+    wanted: &Located<String>,
+) -> Result<(), ConfigError> {
+    if section.settings.mode == Mode::Http && target.settings.mode == Mode::Tcp {
+        return Err(error_at(
+            &wanted.location,
+            format!(
+                "http {} ({}) cannot use tcp {} ({}) as its default_backend: both need the same 'mode'",
+                section.describe(),
+                section.location,
+                target.describe(),
+                target.location
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn build_proxy(
+    section: &ProxySection,
+    default_backend: Option<String>,
+    warnings: &mut Vec<String>,
+) -> Proxy {
+    let settings = &section.settings;
+    let mut options = settings.options;
+    if settings.mode == Mode::Tcp {
+        drop_http_only_options(section, &mut options, warnings);
+    }
+    Proxy {
+        name: section.name.clone(),
+        id: section.id,
+        mode: settings.mode,
+        timeouts: settings.timeouts,
+        options,
+        frontend: section.kind.has_frontend().then(|| FrontendSide {
+            binds: section.binds.clone(),
+            default_backend,
+            maxconn: settings.maxconn,
+        }),
+        backend: section
+            .kind
+            .has_backend()
+            .then(|| build_backend_side(section, warnings)),
+        location: section.location.clone(),
+    }
+}
+
+fn build_backend_side(section: &ProxySection, warnings: &mut Vec<String>) -> BackendSide {
+    let settings = &section.settings;
+    let mut cookie = settings.cookie.clone();
+    if let (Some(located), Mode::Tcp) = (&cookie, settings.mode) {
+        warnings.push(format!(
+            "{}: 'cookie' is ignored for tcp {}: it needs 'mode http'",
+            located.location,
+            section.describe()
+        ));
+        cookie = None;
+    }
+    BackendSide {
+        balance: settings.balance,
+        servers: section.servers.clone(),
+        retries: settings.retries,
+        httpchk: build_http_check(section, warnings),
+        cookie: cookie.map(|c| c.value),
+    }
+}
+
+fn build_http_check(section: &ProxySection, warnings: &mut Vec<String>) -> Option<HttpCheck> {
+    let settings = &section.settings;
+    match (&settings.httpchk, &settings.expect_status) {
+        (Some(request), expect) => Some(HttpCheck {
+            method: request.method.clone(),
+            uri: request.uri.clone(),
+            expect_status: expect.as_ref().map(|e| e.value),
+        }),
+        (None, Some(expect)) => {
+            warnings.push(format!(
+                "{}: 'http-check expect' is ignored for {}: it needs 'option httpchk'",
+                expect.location,
+                section.describe()
+            ));
+            None
+        }
+        (None, None) => None,
+    }
+}
+
+/// HAProxy warns and ignores these in a tcp proxy; `httplog` falls back to `tcplog`.
+fn drop_http_only_options(
+    section: &ProxySection,
+    options: &mut Options,
+    warnings: &mut Vec<String>,
+) {
+    let mut warn = |what: &str, consequence: &str| {
+        warnings.push(format!(
+            "{}: '{what}' {consequence} for tcp {}: it needs 'mode http'",
+            section.location,
+            section.describe()
+        ));
+    };
+    if options.httplog {
+        warn("option httplog", "falls back to 'option tcplog'");
+        options.httplog = false;
+        options.tcplog = true;
+    }
+    for (name, flag) in [
+        ("option forwardfor", &mut options.forwardfor),
+        ("option httpclose", &mut options.httpclose),
+        ("option http-keep-alive", &mut options.http_keep_alive),
+    ] {
+        if *flag {
+            warn(name, "is ignored");
+            *flag = false;
+        }
+    }
+}
