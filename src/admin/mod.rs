@@ -3,7 +3,8 @@
 //! - `session`: byte framing of one admin connection (lines, `;`, `\;`, prompt mode, long lines).
 //! - `command`: one command line ─▶ typed [`Action`] (names resolved against the state, errors
 //!   as HAProxy's exact texts, privilege levels checked).
-//! - `format`: `show stat` CSV, `show info`, `show servers state|conn`, `show backend`, `help`.
+//! - `format`: `show stat` CSV, `show info`, `show servers state|conn`, `show backend`.
+//! - `help`: HAProxy's keyword table, `help`, and the "unknown command" closest-match lists.
 //! - `server`: the glommio accept loop and per-connection loop, driving an [`AdminBackend`].
 //!
 //! This module never imports `proxy` or `shard`: the coordinator implements [`AdminBackend`].
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 pub mod command;
 pub mod format;
+pub mod help;
 pub mod server;
 pub mod session;
 
