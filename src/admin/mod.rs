@@ -19,6 +19,8 @@ pub mod format;
 pub mod help;
 pub mod server;
 pub mod session;
+#[cfg(test)]
+pub(crate) mod testutil;
 
 /// What the admin session must do for one command. Reply texts are the command's output
 /// *without* the post-command terminator (`"\n"`, or `"\n> "` in prompt mode) that the session
@@ -37,6 +39,8 @@ pub enum Action {
     ShowStat(format::StatRequest),
     /// `show info [typed|json]`.
     ShowInfo(format::InfoFormat),
+    /// `show servers state [backend]` (backend index): rendered with the clock.
+    ShowServersState(Option<usize>),
     /// `show servers conn [backend]` (backend index).
     ShowServersConn(Option<usize>),
     /// `del server B/S`: the coordinator decides (MAINT and idle: removed at once; otherwise
@@ -47,10 +51,14 @@ pub enum Action {
         server: ServerRef,
         timeout: Duration,
     },
+    /// `wait DELAY` without a condition: pause, then reply "\n".
+    Wait(Duration),
     /// `shutdown sessions server B/S`: abort its in-flight requests on every shard.
     ShutdownSessions(ServerRef),
     /// `set timeout cli N`.
     SetTimeout(Duration),
+    /// `operator` / `user`: lower this session's privilege level.
+    SetLevel(Level),
     /// `prompt`: toggle interactive mode.
     TogglePrompt,
     /// `quit`: close at once, no output.
