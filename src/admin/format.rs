@@ -12,9 +12,9 @@
 //! than `ttime`); `lastsess` is -1 before the first session and 0 after (no timestamp kept).
 //! A BACKEND row's `lastchg` counts from process start (backend transitions are not tracked).
 
-use super::command::{level_name, VERSION};
+use super::command::VERSION;
 use super::ProcessInfo;
-use crate::config::{Level, Mode};
+use crate::config::Mode;
 use crate::state::{AdminState, Backend, CheckStatus, Frontend, OpState, Server, State};
 use crate::stats::{Counters, StatsSnapshot};
 use std::fmt::Write as _;
@@ -1007,11 +1007,6 @@ fn info_values(stats: &StatsSnapshot, ctx: Context) -> Vec<String> {
             _ => "0".to_string(),
         })
         .collect()
-}
-
-/// `show cli level`.
-pub fn show_cli_level(level: Level) -> String {
-    format!("{}\n", level_name(level))
 }
 
 #[cfg(test)]

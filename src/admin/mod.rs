@@ -1,11 +1,12 @@
 //! The runtime API: HAProxy's admin socket protocol.
 //!
 //! - `session`: byte framing of one admin connection (lines, `;`, `\;`, prompt mode, long lines).
-//! - `command`: one command line ─▶ typed [`Action`] (names resolved against the state, errors
-//!   as HAProxy's exact texts, privilege levels checked).
+//! - `command`: one command line ─▶ typed `Command` ─▶ [`Action`] (privilege checked, names
+//!   resolved against the state, errors as HAProxy's exact texts): [`command::plan`].
 //! - `format`: `show stat` CSV, `show info`, `show servers state|conn`, `show backend`.
 //! - `help`: HAProxy's keyword table, `help`, and the "unknown command" closest-match lists.
-//! - `server`: the glommio accept loop and per-connection loop, driving an [`AdminBackend`].
+//! - `server`: the glommio accept loop and per-connection loop, driving an [`AdminBackend`]:
+//!   [`server::serve`].
 //!
 //! This module never imports `proxy` or `shard`: the coordinator implements [`AdminBackend`].
 
@@ -89,9 +90,15 @@ pub trait AdminBackend {
     async fn mutate(&self, mutations: Vec<Mutation>) -> Result<(), crate::state::ApplyError>;
     /// Counters summed over all shards.
     async fn gather(&self) -> StatsSnapshot;
-    /// `del server`: returns the reply text.
+    /// `del server` on a server that exists: returns the reply text, without the terminator,
+    /// as HAProxy words it: `"Server deleted."` (in MAINT and idle: `RemoveServer` now), or,
+    /// for pointsman's graceful removal of a busy or non-MAINT server (`MarkDeleting`, then
+    /// `RemoveServer` when its last request ends), a reply of the coordinator's choosing.
+    /// HAProxy's refusals are `"Only servers in maintenance mode can be deleted."` and
+    /// `"Server still has connections attached to it, cannot remove it."`.
     async fn delete_server(&self, server: ServerRef) -> String;
-    /// `wait … srv-removable`: returns the reply text.
+    /// `wait DELAY srv-removable B/S`: returns the reply text once the server is removable
+    /// (`""`), or an error text when `timeout` expires or the server cannot become removable.
     async fn wait_removable(&self, server: ServerRef, timeout: Duration) -> String;
     /// `shutdown sessions server`.
     async fn shutdown_sessions(&self, server: ServerRef);
