@@ -894,8 +894,7 @@ fn set_weight(state: &State, server: ServerRef, weight: Result<Weight, &'static 
         Weight::Absolute(w) => w,
         Weight::Relative(pct) => (srv.initial_weight * pct / 100).min(256),
     };
-    let static_algorithm = matches!(backend.algorithm, Algorithm::StaticRr | Algorithm::Source);
-    if static_algorithm && new != 0 && new != srv.initial_weight {
+    if is_static(backend.algorithm) && new != 0 && new != srv.initial_weight {
         return reply(
             "Backend is using a static LB algorithm and only accepts weights '0%' and '100%'.\n",
         );
@@ -985,6 +984,12 @@ fn port_change(current: u16, word: &str) -> Result<Option<u16>, String> {
     Ok((port != current).then_some(port))
 }
 
+/// HAProxy's algorithms without dynamic weights (no `BE_LB_PROP_DYN`): `static-rr`, and
+/// `source` with its default map-based hash (pointsman's config has no `hash-type`).
+fn is_static(algorithm: Algorithm) -> bool {
+    matches!(algorithm, Algorithm::StaticRr | Algorithm::Source)
+}
+
 /// `add server`: HAProxy's checks in its order, then one `AddServer` mutation.
 fn add_server(state: &State, add: AddServer) -> Action {
     let Some(name) = add.server else {
@@ -994,7 +999,7 @@ fn add_server(state: &State, add: AddServer) -> Action {
         return reply("No such backend.");
     };
     let b = &state.backends[backend];
-    if matches!(b.algorithm, Algorithm::StaticRr | Algorithm::Source) {
+    if is_static(b.algorithm) {
         return reply("Backend must use a dynamic load balancing to support dynamic servers.");
     }
     let spec = match add.spec {
