@@ -1,10 +1,12 @@
 //! The runtime API: HAProxy's admin socket protocol.
 //!
 //! - `session`: byte framing of one admin connection (lines, `;`, `\;`, prompt mode, long lines).
-//! - `command`: one command line ─▶ typed [`Action`] (names resolved against the state, errors
-//!   as HAProxy's exact texts, privilege levels checked).
-//! - `format`: `show stat` CSV, `show info`, `show servers state|conn`, `show backend`, `help`.
-//! - `server`: the glommio accept loop and per-connection loop, driving an [`AdminBackend`].
+//! - `command`: one command line ─▶ typed `Command` ─▶ [`Action`] (privilege checked, names
+//!   resolved against the state, errors as HAProxy's exact texts): [`command::plan`].
+//! - `format`: `show stat` CSV, `show info`, `show servers state|conn`, `show backend`.
+//! - `help`: HAProxy's keyword table, `help`, and the "unknown command" closest-match lists.
+//! - `server`: the glommio accept loop and per-connection loop, driving an [`AdminBackend`]:
+//!   [`server::serve`].
 //!
 //! This module never imports `proxy` or `shard`: the coordinator implements [`AdminBackend`].
 
@@ -16,8 +18,11 @@ use std::time::Duration;
 pub mod client;
 pub mod command;
 pub mod format;
+pub mod help;
 pub mod server;
 pub mod session;
+#[cfg(test)]
+pub(crate) mod testutil;
 
 /// What the admin session must do for one command. Reply texts are the command's output
 /// *without* the post-command terminator (`"\n"`, or `"\n> "` in prompt mode) that the session
@@ -36,6 +41,8 @@ pub enum Action {
     ShowStat(format::StatRequest),
     /// `show info [typed|json]`.
     ShowInfo(format::InfoFormat),
+    /// `show servers state [backend]` (backend index): rendered with the clock.
+    ShowServersState(Option<usize>),
     /// `show servers conn [backend]` (backend index).
     ShowServersConn(Option<usize>),
     /// `del server B/S`: the coordinator decides (MAINT and idle: removed at once; otherwise
@@ -46,10 +53,14 @@ pub enum Action {
         server: ServerRef,
         timeout: Duration,
     },
+    /// `wait DELAY` without a condition: pause, then reply "\n".
+    Wait(Duration),
     /// `shutdown sessions server B/S`: abort its in-flight requests on every shard.
     ShutdownSessions(ServerRef),
     /// `set timeout cli N`.
     SetTimeout(Duration),
+    /// `operator` / `user`: lower this session's privilege level.
+    SetLevel(Level),
     /// `prompt`: toggle interactive mode.
     TogglePrompt,
     /// `quit`: close at once, no output.
@@ -80,9 +91,15 @@ pub trait AdminBackend {
     async fn mutate(&self, mutations: Vec<Mutation>) -> Result<(), crate::state::ApplyError>;
     /// Counters summed over all shards.
     async fn gather(&self) -> StatsSnapshot;
-    /// `del server`: returns the reply text.
+    /// `del server` on a server that exists: returns the reply text, without the terminator,
+    /// as HAProxy words it: `"Server deleted."` (in MAINT and idle: `RemoveServer` now), or,
+    /// for pointsman's graceful removal of a busy or non-MAINT server (`MarkDeleting`, then
+    /// `RemoveServer` when its last request ends), a reply of the coordinator's choosing.
+    /// HAProxy's refusals are `"Only servers in maintenance mode can be deleted."` and
+    /// `"Server still has connections attached to it, cannot remove it."`.
     async fn delete_server(&self, server: ServerRef) -> String;
-    /// `wait … srv-removable`: returns the reply text.
+    /// `wait DELAY srv-removable B/S`: returns the reply text once the server is removable
+    /// (`""`), or an error text when `timeout` expires or the server cannot become removable.
     async fn wait_removable(&self, server: ServerRef, timeout: Duration) -> String;
     /// `shutdown sessions server`.
     async fn shutdown_sessions(&self, server: ServerRef);
