@@ -28,6 +28,8 @@ pub struct Coordinator {
     exclusive: Semaphore,
     seq: Cell<u64>,
     info: ProcessInfo,
+    /// Itself, for the background tasks it spawns (graceful `del server`).
+    me: std::rc::Weak<Coordinator>,
 }
 
 impl Coordinator {
@@ -36,9 +38,10 @@ impl Coordinator {
         to_shards: Senders<ToShard>,
         from_shards: Receivers<FromShard>,
         info: ProcessInfo,
-    ) -> Coordinator {
+    ) -> Rc<Coordinator> {
         let state = local.state.borrow().clone();
-        Coordinator {
+        Rc::new_cyclic(|me| Coordinator {
+            me: me.clone(),
             local,
             state: RefCell::new(state),
             to_shards,
@@ -46,7 +49,7 @@ impl Coordinator {
             exclusive: Semaphore::new(1),
             seq: Cell::new(0),
             info,
-        }
+        })
     }
 
     fn other_shards(&self) -> impl Iterator<Item = usize> + '_ {
@@ -215,7 +218,7 @@ impl Coordinator {
     }
 }
 
-impl AdminBackend for Rc<Coordinator> {
+impl AdminBackend for Coordinator {
     fn with_state<R>(&self, f: impl FnOnce(&State) -> R) -> R {
         f(&self.state.borrow())
     }
@@ -249,7 +252,9 @@ impl AdminBackend for Rc<Coordinator> {
             let _ = self.mutate(vec![Mutation::RemoveServer { server }]).await;
             return "Server deleted.".into();
         }
-        glommio::spawn_local(self.clone().remove_when_idle(server)).detach();
+        if let Some(me) = self.me.upgrade() {
+            glommio::spawn_local(me.remove_when_idle(server)).detach();
+        }
         if in_maint {
             "Server deleted once its last connection finishes (draining).".into()
         } else {

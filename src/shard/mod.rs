@@ -9,7 +9,7 @@ mod signals;
 
 use crate::admin::ProcessInfo;
 use crate::config::Config;
-use crate::proxy::{self, Worker};
+use crate::proxy::Worker;
 use crate::state::State;
 use coordinator::{unix_now, Coordinator};
 use glommio::channels::channel_mesh::MeshBuilder;
@@ -130,25 +130,10 @@ async fn shard_main(
         "control",
     );
     if index == 0 {
-        let coordinator = Rc::new(Coordinator::new(
-            worker.clone(),
-            command_tx,
-            answer_rx,
-            info,
-        ));
-        for socket in &config.global.stats_sockets {
-            let (socket, coordinator) = (socket.clone(), coordinator.clone());
-            let admin = glommio::spawn_local_into(
-                async move {
-                    if let Err(e) = crate::admin::server::serve(&socket, coordinator).await {
-                        log::error!("stats socket {:?}: {e}", socket.address);
-                    }
-                },
-                control,
-            );
-            if let Ok(task) = admin {
-                task.detach();
-            }
+        let coordinator = Coordinator::new(worker.clone(), command_tx, answer_rx, info);
+        if let Err(e) = start_admin_sockets(&config, &coordinator, control) {
+            let _ = started.send(Err(e));
+            return;
         }
         let mut report_rx = report_rx;
         for (_, stream) in report_rx.streams() {
@@ -193,6 +178,37 @@ async fn shard_main(
             glommio::timer::sleep(Duration::from_millis(10)).await;
         }
     }
+}
+
+/// Binds every `stats socket` (a failure stops the start-up with file:line) and serves them in
+/// the control task queue, so admin work never waits behind a flood of requests.
+fn start_admin_sockets(
+    config: &Config,
+    coordinator: &Rc<Coordinator>,
+    queue: glommio::TaskQueueHandle,
+) -> Result<(), String> {
+    let idle_timeout = config
+        .global
+        .stats_timeout
+        .unwrap_or(crate::admin::server::DEFAULT_IDLE_TIMEOUT);
+    for socket in &config.global.stats_sockets {
+        let listener = crate::admin::server::AdminListener::bind(socket).map_err(|e| {
+            format!(
+                "{}: cannot bind stats socket {:?}: {e}",
+                socket.location, socket.address
+            )
+        })?;
+        let serving = crate::admin::server::serve_listener(
+            listener,
+            socket.level,
+            coordinator.clone(),
+            idle_timeout,
+        );
+        glommio::spawn_local_into(serving, queue)
+            .map_err(|e| format!("cannot start the admin socket: {e}"))?
+            .detach();
+    }
+    Ok(())
 }
 
 fn shards_of<T: Send>(senders: &glommio::channels::channel_mesh::Senders<T>) -> (usize, usize) {
