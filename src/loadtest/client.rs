@@ -16,7 +16,8 @@ use super::outcome::ErrorClass;
 const MAX_HEAD: usize = 64 * 1024;
 /// Bytes of body kept to tell which server answered; the rest is read and dropped.
 const BODY_PREFIX: usize = 256;
-const READ_CHUNK: usize = 64 * 1024;
+/// Initial read buffer; it doubles only for heads or chunk lines longer than this.
+const READ_CHUNK: usize = 16 * 1024;
 
 /// What the caller needs from a response.
 #[derive(Debug, Clone)]
