@@ -5,17 +5,7 @@ mod loadtest_support;
 
 use std::time::Duration;
 
-use loadtest_support::{exchange, Backend};
-
-/// Splits a reply into (head, body) at the first blank line.
-fn split(reply: &[u8]) -> (String, Vec<u8>) {
-    let at = reply
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a complete head");
-    let head = String::from_utf8_lossy(&reply[..at]).into_owned();
-    (head, reply[at + 4..].to_vec())
-}
+use loadtest_support::{dechunk, exchange, split, Backend};
 
 #[test]
 fn keep_alive_serves_pipelined_requests_on_one_connection() {
@@ -78,23 +68,11 @@ fn chunked_response_decodes_to_the_body() {
         backend.addr,
         b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
     );
-    let (head, mut rest) = split(&reply);
+    let (head, body) = split(&reply);
     assert!(head.contains("Transfer-Encoding: chunked"), "{head}");
-    let mut decoded = 0;
-    loop {
-        let line_end = rest.windows(2).position(|w| w == b"\r\n").unwrap();
-        let size =
-            usize::from_str_radix(std::str::from_utf8(&rest[..line_end]).unwrap(), 16).unwrap();
-        rest.drain(..line_end + 2);
-        if size == 0 {
-            assert_eq!(rest, b"\r\n");
-            break;
-        }
-        decoded += size;
-        assert_eq!(&rest[size..size + 2], b"\r\n");
-        rest.drain(..size + 2);
-    }
-    assert_eq!(decoded, 100_000);
+    let decoded = dechunk(&body);
+    assert_eq!(decoded.len(), 100_000);
+    assert!(decoded.iter().all(u8::is_ascii_lowercase));
 }
 
 #[test]

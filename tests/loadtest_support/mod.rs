@@ -67,9 +67,12 @@ impl Backend {
             self.addr,
             b"GET /count HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
         );
-        let text = String::from_utf8_lossy(&reply);
-        let body = text.split("\r\n\r\n").nth(1).expect("count body");
-        body.trim().parse().expect("count is a number")
+        let (head, mut body) = split(&reply);
+        if head.contains("Transfer-Encoding: chunked") {
+            body = dechunk(&body);
+        }
+        let text = String::from_utf8(body).expect("count is text");
+        text.trim().parse().expect("count is a number")
     }
 
     /// Waits for the process to exit on its own and returns whether it exited with status 0.
@@ -102,6 +105,37 @@ pub fn exchange(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
     let mut reply = Vec::new();
     stream.read_to_end(&mut reply).expect("read reply");
     reply
+}
+
+/// Splits a reply into (head, body) at the first blank line.
+pub fn split(reply: &[u8]) -> (String, Vec<u8>) {
+    let at = reply
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a complete head");
+    let head = String::from_utf8_lossy(&reply[..at]).into_owned();
+    (head, reply[at + 4..].to_vec())
+}
+
+/// Decodes a complete chunked body (no trailers), checking every CRLF on the way.
+pub fn dechunk(mut rest: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    loop {
+        let line_end = rest
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("chunk line");
+        let size_text = std::str::from_utf8(&rest[..line_end]).expect("chunk size text");
+        let size = usize::from_str_radix(size_text, 16).expect("hex chunk size");
+        rest = &rest[line_end + 2..];
+        if size == 0 {
+            assert_eq!(rest, b"\r\n", "no trailers, one final CRLF");
+            return body;
+        }
+        body.extend_from_slice(&rest[..size]);
+        assert_eq!(&rest[size..size + 2], b"\r\n", "CRLF after chunk data");
+        rest = &rest[size + 2..];
+    }
 }
 
 /// A port nothing listens on: bound by the kernel's choice, then released.
