@@ -145,20 +145,20 @@ enum BodyFraming {
 
 fn serve_connection(mut stream: TcpStream, shared: &Shared) {
     let _ = stream.set_nodelay(true);
-    let mut buf = Vec::with_capacity(8 * 1024);
-    while let Ok(true) = serve_one(&mut stream, &mut buf, shared) {}
+    let mut inbox = Inbox::new();
+    while let Ok(true) = serve_one(&mut stream, &mut inbox, shared) {}
 }
 
 /// Serves one request; `Ok(true)` means the connection stays open for the next one.
-fn serve_one(stream: &mut TcpStream, buf: &mut Vec<u8>, shared: &Shared) -> io::Result<bool> {
-    let head = match read_head(stream, buf)? {
+fn serve_one(stream: &mut TcpStream, inbox: &mut Inbox, shared: &Shared) -> io::Result<bool> {
+    let head = match read_head(stream, inbox)? {
         Some(head) => head,
         None => return Ok(false),
     };
     if head.expect_continue {
         stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
     }
-    let received = discard_body(stream, buf, &head.body)?;
+    let received = discard_body(stream, inbox, &head.body)?;
     let path = head.path.split('?').next().unwrap_or("").to_string();
     if path != "/count" {
         shared.served.fetch_add(1, Ordering::Relaxed);
@@ -187,37 +187,75 @@ fn serve_one(stream: &mut TcpStream, buf: &mut Vec<u8>, shared: &Shared) -> io::
 }
 
 /// Reads until a whole head is buffered and parses it; `None` on a clean EOF between requests.
-/// Bytes after the head (body, pipelined requests) stay in `buf`.
-fn read_head(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<Option<RequestHead>> {
+/// Bytes after the head (body, pipelined requests) stay in the inbox.
+fn read_head(stream: &mut TcpStream, inbox: &mut Inbox) -> io::Result<Option<RequestHead>> {
     loop {
-        if let Some(head) = parse_head(buf)? {
+        if let Some(head) = parse_head(inbox)? {
             return Ok(Some(head));
         }
-        if buf.len() > MAX_HEAD {
+        if inbox.data().len() > MAX_HEAD {
             let _ = stream.write_all(
                 b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
             );
             return Ok(None);
         }
-        if fill(stream, buf)? == 0 {
+        if inbox.fill(stream)? == 0 {
             return Ok(None);
         }
     }
 }
 
-/// Appends what the socket has to `buf`; returns the number of bytes read (0 at EOF).
-fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<usize> {
-    let start = buf.len();
-    buf.resize(start + CHUNK, 0);
-    let read = stream.read(&mut buf[start..]);
-    buf.truncate(start + *read.as_ref().unwrap_or(&0));
-    read
+/// Bytes received and not yet consumed. Allocated and zeroed once per connection: reads go
+/// straight into its free tail, so nothing is cleared or shifted per request.
+struct Inbox {
+    bytes: Vec<u8>,
+    start: usize,
+    end: usize,
 }
 
-fn parse_head(buf: &mut Vec<u8>) -> io::Result<Option<RequestHead>> {
+impl Inbox {
+    fn new() -> Inbox {
+        Inbox {
+            bytes: vec![0; CHUNK],
+            start: 0,
+            end: 0,
+        }
+    }
+
+    fn data(&self) -> &[u8] {
+        &self.bytes[self.start..self.end]
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.start += n;
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Reads what the socket has; returns the number of bytes read (0 at EOF).
+    fn fill(&mut self, stream: &mut TcpStream) -> io::Result<usize> {
+        if self.end == self.bytes.len() {
+            // Full: slide the unconsumed bytes to the front, or grow for a long head.
+            if self.start > 0 {
+                self.bytes.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            } else {
+                self.bytes.resize(self.bytes.len() * 2, 0);
+            }
+        }
+        let read = stream.read(&mut self.bytes[self.end..])?;
+        self.end += read;
+        Ok(read)
+    }
+}
+
+fn parse_head(inbox: &mut Inbox) -> io::Result<Option<RequestHead>> {
     let mut headers = [httparse::EMPTY_HEADER; 100];
     let mut request = httparse::Request::new(&mut headers);
-    let head_len = match request.parse(buf) {
+    let head_len = match request.parse(inbox.data()) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(err) => return Err(io::Error::new(io::ErrorKind::InvalidData, err)),
@@ -252,80 +290,80 @@ fn parse_head(buf: &mut Vec<u8>) -> io::Result<Option<RequestHead>> {
     let head = RequestHead {
         method: request.method.unwrap_or("GET").to_string(),
         path: request.path.unwrap_or("/").to_string(),
-        raw: buf[..head_len].to_vec(),
+        raw: inbox.data()[..head_len].to_vec(),
         keep_alive,
         body,
         expect_continue,
     };
-    buf.drain(..head_len);
+    inbox.consume(head_len);
     Ok(Some(head))
 }
 
 /// Reads and drops the request body; returns its length (decoded length when chunked).
 fn discard_body(
     stream: &mut TcpStream,
-    buf: &mut Vec<u8>,
+    inbox: &mut Inbox,
     framing: &BodyFraming,
 ) -> io::Result<u64> {
     match framing {
         BodyFraming::None => Ok(0),
         BodyFraming::Length(length) => {
-            discard_exact(stream, buf, *length)?;
+            discard_exact(stream, inbox, *length)?;
             Ok(*length)
         }
-        BodyFraming::Chunked => discard_chunked(stream, buf),
+        BodyFraming::Chunked => discard_chunked(stream, inbox),
     }
 }
 
-fn discard_exact(stream: &mut TcpStream, buf: &mut Vec<u8>, mut remaining: u64) -> io::Result<()> {
+fn discard_exact(stream: &mut TcpStream, inbox: &mut Inbox, mut remaining: u64) -> io::Result<()> {
     loop {
-        let take = remaining.min(buf.len() as u64) as usize;
-        buf.drain(..take);
+        let take = remaining.min(inbox.data().len() as u64) as usize;
+        inbox.consume(take);
         remaining -= take as u64;
         if remaining == 0 {
             return Ok(());
         }
-        if fill(stream, buf)? == 0 {
+        if inbox.fill(stream)? == 0 {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
     }
 }
 
-/// Takes one CRLF-terminated line out of `buf`, reading more as needed.
-fn take_line(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<Vec<u8>> {
+/// Takes one CRLF-terminated line out of the inbox, reading more as needed.
+fn take_line(stream: &mut TcpStream, inbox: &mut Inbox) -> io::Result<Vec<u8>> {
     loop {
-        if let Some(pos) = buf.windows(2).position(|w| w == b"\r\n") {
-            let line = buf[..pos].to_vec();
-            buf.drain(..pos + 2);
+        if let Some(pos) = inbox.data().windows(2).position(|w| w == b"\r\n") {
+            let line = inbox.data()[..pos].to_vec();
+            inbox.consume(pos + 2);
             return Ok(line);
         }
-        if buf.len() > MAX_HEAD {
+        if inbox.data().len() > MAX_HEAD {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 "chunk line too long",
             ));
         }
-        if fill(stream, buf)? == 0 {
+        if inbox.fill(stream)? == 0 {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
     }
 }
 
-fn discard_chunked(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<u64> {
+fn discard_chunked(stream: &mut TcpStream, inbox: &mut Inbox) -> io::Result<u64> {
     let mut total = 0;
     loop {
-        let line = take_line(stream, buf)?;
+        let line = take_line(stream, inbox)?;
         let size_text = String::from_utf8_lossy(&line);
         let size_text = size_text.split(';').next().unwrap_or("").trim();
         let size = u64::from_str_radix(size_text, 16)
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad chunk size"))?;
         if size == 0 {
             // Trailers, if any, end with an empty line.
-            while !take_line(stream, buf)?.is_empty() {}
+            while !take_line(stream, inbox)?.is_empty() {}
             return Ok(total);
         }
-        discard_exact(stream, buf, size)?;
-        if !take_line(stream, buf)?.is_empty() {
+        discard_exact(stream, inbox, size)?;
+        if !take_line(stream, inbox)?.is_empty() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 "chunk without CRLF",

@@ -132,9 +132,10 @@ pub fn check_schedule(
 }
 
 fn invalid_reason(check: &ScheduleCheck, interval: Duration, connections: usize) -> Option<String> {
-    let rate = 1.0 / interval.as_secs_f64();
+    // The interval is whole nanoseconds; round so 15000/s does not print as 14999.9/s.
+    let rate = (100.0 / interval.as_secs_f64()).round() / 100.0;
     let advice = format!(
-        "the requested {rate:.1} req/s cannot be sustained over {connections} connection(s); \
+        "the requested {rate} req/s cannot be sustained over {connections} connection(s); \
          the latency figures would show queueing in the load generator. \
          Use more --connections or a lower --rate"
     );
