@@ -22,7 +22,7 @@ pub struct LoadOptions {
     pub rate: Option<f64>,
 
     /// Connections that share the --rate schedule (each carries one request at a time).
-    #[arg(long, short = 'c', default_value_t = 8)]
+    #[arg(long, short = 'c', default_value_t = 8, conflicts_with = "every")]
     pub connections: usize,
 
     /// How long to send requests for (e.g. 30s, 1m); default 10s unless --requests is given.
