@@ -1,0 +1,257 @@
+//! The result of a run ([`Report`]) and its terminal rendering. Figures are computed once by
+//! `analysis`; this file only holds and prints them.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use super::outcome::{ErrorClass, Sample};
+use super::sender::format_ms;
+use super::switches::SwitchEvent;
+
+/// Everything a run measured.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub url: String,
+    /// e.g. `rate 1000/s over 8 connections` or `every 2s`.
+    pub mode: String,
+    /// Requests the schedule held.
+    pub planned: u64,
+    /// Wall time from the first intended send to the last response.
+    pub elapsed: Duration,
+    pub whole: Summary,
+    /// One summary per switch, over requests due within ±1 s of it.
+    pub windows: Vec<Window>,
+    pub timeline: Vec<Second>,
+    pub switches: Vec<SwitchEvent>,
+    pub schedule: ScheduleCheck,
+    /// Every request, ordered by sequence number (for plots and custom analysis).
+    pub samples: Vec<Sample>,
+    /// Server names indexed by [`Sample::server`].
+    pub server_names: Vec<String>,
+}
+
+/// Counts and latency over a set of requests.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Summary {
+    pub requests: u64,
+    /// 2xx responses received in full.
+    pub ok: u64,
+    pub errors: BTreeMap<ErrorClass, u64>,
+    /// Responses per server that answered (errors with a response included).
+    pub servers: BTreeMap<String, u64>,
+    /// From the intended send time to the last response byte (what a user would see).
+    pub latency: Percentiles,
+    /// From the actual send time to the last response byte (the server's part alone).
+    pub service: Percentiles,
+}
+
+/// Latency distribution (HDR histogram, 3 significant digits).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Percentiles {
+    pub p50: Duration,
+    pub p90: Duration,
+    pub p99: Duration,
+    pub p999: Duration,
+    pub p9999: Duration,
+    pub max: Duration,
+    pub mean: Duration,
+}
+
+/// A summary of the requests around one switch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Window {
+    pub command: String,
+    /// Start and end of the window, from the start of the run.
+    pub from: Duration,
+    pub to: Duration,
+    pub summary: Summary,
+}
+
+/// One second of the timeline, by intended send time.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Second {
+    /// Seconds from the start of the run.
+    pub second: u64,
+    pub requests: u64,
+    pub errors: u64,
+    pub p50: Duration,
+    pub p99: Duration,
+    pub servers: BTreeMap<String, u64>,
+    /// Commands sent during this second.
+    pub switches: Vec<String>,
+    /// Worst lateness of the sender in this second.
+    pub max_send_lag: Duration,
+}
+
+/// Whether the sender kept its schedule, i.e. whether the latency figures can be trusted.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScheduleCheck {
+    /// Requests sent more than the lateness bound after their intended time.
+    pub late: u64,
+    pub max_lag: Duration,
+    /// Longest stretch of schedule during which every request went out late.
+    pub longest_behind: Duration,
+    /// Requests never sent (the sender was still behind when the run had to end).
+    pub unsent: u64,
+    /// Why the run is invalid, when it is.
+    pub invalid: Option<String>,
+}
+
+impl Summary {
+    pub fn error_count(&self) -> u64 {
+        self.errors.values().sum()
+    }
+}
+
+impl Report {
+    /// True when the CLI should exit 1: a request failed, a switch command failed, or the
+    /// figures are invalid because the sender could not keep the requested rate.
+    pub fn failed(&self) -> bool {
+        self.whole.error_count() > 0
+            || self.schedule.invalid.is_some()
+            || self.switches.iter().any(|s| s.reply.is_err())
+    }
+
+    /// Prints the terminal table to stdout.
+    pub fn print(&self) {
+        print!("{}", self.render());
+    }
+
+    /// The terminal table as text.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        self.render_header(&mut out);
+        render_summary(&mut out, "whole run", &self.whole, self.elapsed);
+        for window in &self.windows {
+            let title = format!(
+                "±1 s around {:?} ({:.1}–{:.1} s)",
+                window.command,
+                window.from.as_secs_f64(),
+                window.to.as_secs_f64()
+            );
+            render_summary(&mut out, &title, &window.summary, window.to - window.from);
+        }
+        self.render_timeline(&mut out);
+        self.render_verdict(&mut out);
+        out
+    }
+
+    fn render_header(&self, out: &mut String) {
+        let _ = writeln!(out, "\n{} — {}", self.url, self.mode);
+        let _ = writeln!(
+            out,
+            "{} requests planned, {} sent, in {:.2} s",
+            self.planned,
+            self.whole.requests,
+            self.elapsed.as_secs_f64()
+        );
+        for switch in &self.switches {
+            let _ = writeln!(
+                out,
+                "  at {:>7.3} s {}",
+                switch.sent.as_secs_f64(),
+                switch.line()
+            );
+        }
+    }
+
+    fn render_timeline(&self, out: &mut String) {
+        if self.timeline.len() <= 1 {
+            return;
+        }
+        let _ = writeln!(out, "\nper second (by intended send time):");
+        let _ = writeln!(
+            out,
+            "  {:>4} {:>7} {:>6} {:>10} {:>10}  servers",
+            "sec", "reqs", "errors", "p50", "p99"
+        );
+        for second in &self.timeline {
+            let servers = share_text(&second.servers, second.requests);
+            let _ = write!(
+                out,
+                "  {:>4} {:>7} {:>6} {:>10} {:>10}  {servers}",
+                second.second,
+                second.requests,
+                second.errors,
+                format_ms(second.p50.as_nanos() as u64),
+                format_ms(second.p99.as_nanos() as u64),
+            );
+            for command in &second.switches {
+                let _ = write!(out, "  >>> {command}");
+            }
+            out.push('\n');
+        }
+    }
+
+    fn render_verdict(&self, out: &mut String) {
+        let check = &self.schedule;
+        if check.late > 0 {
+            let _ = writeln!(
+                out,
+                "\nsender: {} requests sent late, worst {} behind schedule",
+                check.late,
+                format_ms(check.max_lag.as_nanos() as u64)
+            );
+        }
+        if let Some(reason) = &check.invalid {
+            let _ = writeln!(out, "\nINVALID RUN: {reason}");
+        }
+        let errors = self.whole.error_count();
+        let verdict = if errors == 0 && check.invalid.is_none() {
+            "OK: zero failed requests".to_string()
+        } else if errors > 0 {
+            format!(
+                "FAILED: {errors} of {} requests failed",
+                self.whole.requests
+            )
+        } else {
+            "FAILED: see above".to_string()
+        };
+        let _ = writeln!(out, "\n{verdict}");
+    }
+}
+
+fn render_summary(out: &mut String, title: &str, summary: &Summary, span: Duration) {
+    let rate = if span.is_zero() {
+        0.0
+    } else {
+        summary.requests as f64 / span.as_secs_f64()
+    };
+    let _ = writeln!(
+        out,
+        "\n{title}: {} requests, {} ok, {} errors, {rate:.1} req/s",
+        summary.requests,
+        summary.ok,
+        summary.error_count()
+    );
+    let _ = writeln!(
+        out,
+        "  {:<9} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "", "p50", "p90", "p99", "p99.9", "p99.99", "max"
+    );
+    for (name, p) in [("latency", &summary.latency), ("service", &summary.service)] {
+        let cells =
+            [p.p50, p.p90, p.p99, p.p999, p.p9999, p.max].map(|d| format_ms(d.as_nanos() as u64));
+        let _ = writeln!(
+            out,
+            "  {name:<9} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+            cells[0], cells[1], cells[2], cells[3], cells[4], cells[5]
+        );
+    }
+    for (server, count) in &summary.servers {
+        let _ = writeln!(out, "  server {server:<42} {count:>8}");
+    }
+    for (class, count) in &summary.errors {
+        let _ = writeln!(out, "  error  {:<42} {count:>8}", class.to_string());
+    }
+}
+
+/// `nginx1 60% nginx2 40%`.
+fn share_text(servers: &BTreeMap<String, u64>, total: u64) -> String {
+    servers
+        .iter()
+        .map(|(name, count)| format!("{name} {:.0}%", *count as f64 * 100.0 / total.max(1) as f64))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
