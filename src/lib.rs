@@ -25,6 +25,7 @@
 pub mod admin;
 pub mod balance;
 pub mod config;
+pub mod demo;
 pub mod health;
 pub mod http;
 pub mod loadtest;
@@ -34,3 +35,4 @@ pub mod shard;
 pub mod state;
 pub mod stats;
 pub mod sys;
+pub mod testbackend;

@@ -49,6 +49,17 @@ enum Command {
         /// The command, e.g. `disable server bk_app/nginx2`.
         command: Vec<String>,
     },
+    /// Generate HTTP load and report latency histograms and every error (exit 1 if any failed).
+    Load {
+        #[command(flatten)]
+        options: pointsman::loadtest::LoadOptions,
+    },
+    /// The hatop guide's zero-downtime switch: backends, pointsman, a GET every 2 s, nginx2 put
+    /// into maintenance and back through the admin socket.
+    Demo {
+        #[command(flatten)]
+        options: pointsman::demo::DemoOptions,
+    },
 }
 
 fn main() -> ExitCode {
@@ -60,6 +71,12 @@ fn main() -> ExitCode {
     }
     let result = match cli.command {
         Some(Command::Ctl { socket, command }) => pointsman::admin::client::run(&socket, &command),
+        Some(Command::Load { options }) => run_load(&options),
+        Some(Command::Demo { options }) => match pointsman::demo::run(&options) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("some requests failed".into()),
+            Err(e) => Err(e),
+        },
         None => run_proxy(&cli),
     };
     match result {
@@ -81,6 +98,16 @@ fn log_level(cli: &Cli) -> LevelFilter {
     } else {
         LevelFilter::Warn
     }
+}
+
+/// `pointsman load …`: exit 1 when any request failed or the run was invalid.
+fn run_load(options: &pointsman::loadtest::LoadOptions) -> Result<(), String> {
+    let report = pointsman::loadtest::run(options)?;
+    report.print();
+    if report.failed() {
+        return Err("the load test saw failures (see the report above)".into());
+    }
+    Ok(())
 }
 
 /// `pointsman -f FILE [-c]`.
