@@ -13,8 +13,12 @@ pub(crate) struct Span {
 }
 
 impl Span {
-    /// The span of `part`, which must be a sub-slice of `base` (httparse hands out such slices).
+    /// The span of `part`, a sub-slice of `base` as httparse hands out, except that an empty
+    /// `part` may live anywhere (httparse returns a static `""` for a missing reason phrase).
     pub(crate) fn of(base: &[u8], part: &[u8]) -> Span {
+        if part.is_empty() {
+            return Span::default();
+        }
         let start = part.as_ptr() as usize - base.as_ptr() as usize;
         debug_assert!(start + part.len() <= base.len());
         Span {
@@ -91,8 +95,6 @@ pub(crate) enum FieldError {
     ChunkedNotLast,
     /// Transfer-Encoding with a coding we do not know.
     UnknownTransferCoding,
-    /// Host with a list or whitespace in it.
-    InvalidHost,
 }
 
 impl Fields {
@@ -124,9 +126,6 @@ impl Fields {
                 FieldKind::Host => {
                     summary.host_count += 1;
                     summary.host = Some(Span::of(buf, value));
-                    if value.iter().any(|&b| b == b',' || b == b' ' || b == b'\t') {
-                        return Err(FieldError::InvalidHost);
-                    }
                 }
                 FieldKind::Expect => {
                     summary.expect_continue |= value.eq_ignore_ascii_case(b"100-continue")

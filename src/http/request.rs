@@ -145,7 +145,6 @@ impl From<FieldError> for RequestError {
             FieldError::ConflictingContentLength => RequestError::ConflictingContentLength,
             FieldError::ChunkedNotLast => RequestError::ChunkedNotLast,
             FieldError::UnknownTransferCoding => RequestError::UnknownTransferCoding,
-            FieldError::InvalidHost => RequestError::InvalidHost,
         }
     }
 }
@@ -303,18 +302,23 @@ pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Option<Request>, Req
         fields: Fields::new(),
     };
     let summary = request.fields.index(buf, parsed.headers)?;
-    request.apply_field_rules(summary)?;
+    request.apply_field_rules(buf, summary)?;
     Ok(Some(request))
 }
 
 impl Request {
     /// Host, framing and persistence rules (RFC 9112 §3.2, §6, §9.3).
-    fn apply_field_rules(&mut self, summary: FieldSummary) -> Result<(), RequestError> {
+    fn apply_field_rules(&mut self, buf: &[u8], summary: FieldSummary) -> Result<(), RequestError> {
         let http11 = self.minor_version == 1;
         match summary.host_count {
             0 if http11 => return Err(RequestError::MissingHost),
             0 | 1 => {}
             _ => return Err(RequestError::MultipleHosts),
+        }
+        // One host[:port]: a list or whitespace means two values were merged somewhere.
+        let host = summary.host.map_or(&b""[..], |span| span.get(buf));
+        if host.iter().any(|&b| b == b',' || b == b' ' || b == b'\t') {
+            return Err(RequestError::InvalidHost);
         }
         if summary.chunked && !http11 {
             return Err(RequestError::TransferEncodingInHttp10);

@@ -54,8 +54,6 @@ impl From<FieldError> for ResponseError {
             FieldError::ConflictingContentLength => ResponseError::ConflictingContentLength,
             FieldError::ChunkedNotLast => ResponseError::ChunkedNotLast,
             FieldError::UnknownTransferCoding => ResponseError::UnknownTransferCoding,
-            // Host means nothing in a response; its syntax is not ours to police there.
-            FieldError::InvalidHost => ResponseError::Malformed,
         }
     }
 }
