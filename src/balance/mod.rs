@@ -29,6 +29,8 @@ mod random;
 mod round_robin;
 mod source;
 mod static_rr;
+#[cfg(test)]
+mod tests;
 
 pub use candidates::Candidates;
 pub use cookie::by_cookie;
