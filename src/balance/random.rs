@@ -1,0 +1,59 @@
+//! `balance random`: HAProxy's `random(2)`, the power of two choices. Two candidates are drawn
+//! at random in proportion to their weights and the less loaded of the two (in-flight requests
+//! on this shard for its weight) wins, the first drawn on a tie. This follows weights when the
+//! servers are idle and steers away from a slow server without the herd effect of picking the
+//! global minimum from every shard.
+
+use super::{current_weight, less_loaded, Candidates, PickContext, Select};
+
+#[derive(Debug)]
+pub struct PowerOfTwo {
+    rng: WyRand,
+}
+
+impl PowerOfTwo {
+    pub fn new(seed: u64) -> PowerOfTwo {
+        PowerOfTwo { rng: WyRand(seed) }
+    }
+
+    /// A candidate drawn in proportion to its weight; `total` is the candidates' total weight.
+    fn draw(&mut self, candidates: &Candidates<'_>, total: u64) -> Option<usize> {
+        candidates.at_weight(self.rng.below(total), current_weight)
+    }
+}
+
+impl Select for PowerOfTwo {
+    fn pick(&mut self, candidates: &Candidates<'_>, ctx: &PickContext<'_>) -> Option<usize> {
+        let total = candidates.total_weight(current_weight);
+        if total == 0 {
+            return None;
+        }
+        let first = self.draw(candidates, total)?;
+        let second = self.draw(candidates, total)?;
+        let servers = candidates.servers();
+        let load = |p: usize| ((ctx.inflight)(p), current_weight(&servers[p]));
+        if less_loaded(load(second), load(first)) {
+            Some(second)
+        } else {
+            Some(first)
+        }
+    }
+}
+
+/// wyrand: a tiny, fast generator with good statistical quality; not for secrets.
+#[derive(Debug, Clone)]
+struct WyRand(u64);
+
+impl WyRand {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0xa076_1d64_78bd_642f);
+        let t = u128::from(self.0) * u128::from(self.0 ^ 0xe703_7ed1_a0b4_28db);
+        ((t >> 64) as u64) ^ (t as u64)
+    }
+
+    /// A number in `0..bound` (bound > 0) by Lemire's multiply-shift; the bias is at most
+    /// bound / 2^64, far below anything a load balancer could notice.
+    fn below(&mut self, bound: u64) -> u64 {
+        ((u128::from(self.next_u64()) * u128::from(bound)) >> 64) as u64
+    }
+}
