@@ -39,6 +39,8 @@ struct Cli {
     command: Option<Command>,
 }
 
+// Parsed once at start: the size difference between variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Send runtime API commands to an admin socket (interactive without a command).

@@ -299,6 +299,7 @@ mod tests {
             // A stale socket file from an earlier run must not stop the bind.
             drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
             let socket = StatsSocket {
+                expose_fd_listeners: false,
                 address: SocketAddress::Unix(path.clone()),
                 mode: Some(0o660),
                 level: Level::Admin,
