@@ -7,7 +7,7 @@ use std::mem::MaybeUninit;
 use std::net::IpAddr;
 
 use super::errors;
-use super::fields::{push_field, FieldError, FieldSummary, Fields, Span};
+use super::fields::{push_decimal, push_field, FieldError, FieldSummary, Fields, Span};
 use super::{Framing, MAX_HEADERS};
 
 /// Bounds on what a head may cost us.
@@ -424,13 +424,34 @@ pub fn write_request_head(
     });
     request.fields.write_forwarded(buf, &request.summary, out);
     if let Some(ip) = options.x_forwarded_for {
-        // Writing into a Vec cannot fail; Display for an IP address does not allocate.
-        let _ = write!(out, "X-Forwarded-For: {ip}\r\n");
+        push_x_forwarded_for(out, ip);
     }
     if options.close_server {
         push_field(out, b"Connection", b"close");
     } else if request.minor_version == 0 {
         push_field(out, b"Connection", b"keep-alive");
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// `X-Forwarded-For: <ip>` CRLF. IPv4 is written by hand: `fmt` costs about a third of the
+/// whole head serialization. IPv6 goes through `Display` (no allocation either).
+fn push_x_forwarded_for(out: &mut Vec<u8>, ip: IpAddr) {
+    out.extend_from_slice(b"X-Forwarded-For: ");
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, d] = v4.octets();
+            for (i, octet) in [a, b, c, d].into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                push_decimal(out, u64::from(octet));
+            }
+        }
+        IpAddr::V6(v6) => {
+            // Writing into a Vec cannot fail.
+            let _ = write!(out, "{v6}");
+        }
     }
     out.extend_from_slice(b"\r\n");
 }
