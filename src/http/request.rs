@@ -7,7 +7,7 @@ use std::mem::MaybeUninit;
 use std::net::IpAddr;
 
 use super::errors;
-use super::fields::{push_decimal, push_field, FieldError, FieldSummary, Fields, Span};
+use super::fields::{push_field, FieldError, FieldSummary, Fields, Span};
 use super::{Framing, MAX_HEADERS};
 
 /// Bounds on what a head may cost us.
@@ -441,11 +441,10 @@ fn push_x_forwarded_for(out: &mut Vec<u8>, ip: IpAddr) {
     match ip {
         IpAddr::V4(v4) => {
             let [a, b, c, d] = v4.octets();
-            for (i, octet) in [a, b, c, d].into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b'.');
-                }
-                push_decimal(out, u64::from(octet));
+            push_octet(out, a);
+            for octet in [b, c, d] {
+                out.push(b'.');
+                push_octet(out, octet);
             }
         }
         IpAddr::V6(v6) => {
@@ -454,4 +453,14 @@ fn push_x_forwarded_for(out: &mut Vec<u8>, ip: IpAddr) {
         }
     }
     out.extend_from_slice(b"\r\n");
+}
+
+fn push_octet(out: &mut Vec<u8>, octet: u8) {
+    if octet >= 100 {
+        out.push(b'0' + octet / 100);
+    }
+    if octet >= 10 {
+        out.push(b'0' + octet / 10 % 10);
+    }
+    out.push(b'0' + octet % 10);
 }

@@ -314,3 +314,22 @@ fn forwarded_heads_use_crlf_only() {
          Connection: keep-alive\r\n\r\n"
     );
 }
+
+#[test]
+fn x_forwarded_for_formats_every_octet_width() {
+    for (octets, text) in [
+        ([0, 0, 0, 0], "0.0.0.0"),
+        ([9, 10, 99, 100], "9.10.99.100"),
+        ([255, 205, 150, 1], "255.205.150.1"),
+    ] {
+        let options = RequestForward {
+            x_forwarded_for: Some(IpAddr::V4(Ipv4Addr::from(octets))),
+            close_server: false,
+        };
+        let out = forward_request("GET / HTTP/1.1\nHost: a\n\n", options);
+        assert!(
+            out.contains(&format!("\r\nX-Forwarded-For: {text}\r\n")),
+            "{out}"
+        );
+    }
+}
