@@ -54,6 +54,38 @@ pub(crate) struct Field {
     kind: FieldKind,
 }
 
+impl Field {
+    /// The field's whole line in `buf` (name to CRLF included), when it can be copied as is:
+    /// the value is not empty and is followed directly by CRLF.
+    fn raw_line(&self, buf: &[u8]) -> Option<(usize, usize)> {
+        let value_end = (self.value.start + self.value.len) as usize;
+        let crlf_follows = buf.get(value_end..value_end + 2) == Some(b"\r\n");
+        (self.value.len > 0 && crlf_follows).then_some((self.name.start as usize, value_end + 2))
+    }
+}
+
+/// A run of adjacent raw field lines waiting to be copied in one piece.
+#[derive(Default)]
+struct RawRun {
+    start: usize,
+    end: usize,
+}
+
+impl RawRun {
+    fn extend(&mut self, start: usize, end: usize, buf: &[u8], out: &mut Vec<u8>) {
+        if start != self.end || self.start == self.end {
+            self.flush(buf, out);
+            self.start = start;
+        }
+        self.end = end;
+    }
+
+    fn flush(&mut self, buf: &[u8], out: &mut Vec<u8>) {
+        out.extend_from_slice(&buf[self.start..self.end]);
+        self.start = self.end;
+    }
+}
+
 const EMPTY_FIELD: Field = Field {
     name: Span { start: 0, len: 0 },
     value: Span { start: 0, len: 0 },
@@ -166,7 +198,12 @@ impl Fields {
 
     /// Appends the end-to-end fields to `out`, with exactly one framing field: the
     /// Transfer-Encoding fields as received when chunked, else one normalized Content-Length.
+    ///
+    /// Consecutive kept fields whose lines end in CRLF are copied from `buf` in one piece (most
+    /// heads are one or two such runs); other fields are rewritten as `name: value` CRLF, which
+    /// also turns a bare-LF line into CRLF and drops trailing whitespace.
     pub(crate) fn write_forwarded(&self, buf: &[u8], summary: &FieldSummary, out: &mut Vec<u8>) {
+        let mut run = RawRun::default();
         let mut length_written = false;
         for field in &self.list[..self.len] {
             match field.kind {
@@ -176,13 +213,21 @@ impl Fields {
                         continue;
                     }
                     if let Some(length) = summary.content_length {
+                        run.flush(buf, out);
                         push_content_length(out, length);
                         length_written = true;
                     }
                 }
-                _ => push_field(out, field.name.get(buf), field.value.get(buf)),
+                _ => match field.raw_line(buf) {
+                    Some((start, end)) => run.extend(start, end, buf, out),
+                    None => {
+                        run.flush(buf, out);
+                        push_field(out, field.name.get(buf), field.value.get(buf));
+                    }
+                },
             }
         }
+        run.flush(buf, out);
     }
 
     /// RFC 9112 §6.3: the last coding must be chunked, and chunked may appear only once.

@@ -15,6 +15,22 @@
 //!    ([`Response::is_interim`]) is forwarded and is followed by another head. Whether the
 //!    client connection may stay open is [`client_keep_alive`].
 //!
+//! # API at a glance
+//! - `parse_request(buf, &Limits) -> Result<Option<Request>, RequestError>`; `Request` gives
+//!   method, target, version, head length, headers, [`Framing`], keep-alive, Expect,
+//!   Host, conflicting framing, idempotence and [`Request::is_safe_to_retry`] (GET, HEAD,
+//!   OPTIONS only). `RequestError::status()` / `page()`: what to answer.
+//! - `write_request_head(&Request, buf, &mut Vec<u8>, &RequestForward { x_forwarded_for,
+//!   close_server })`: appends the forwarded head; `out` is reused across requests.
+//! - `parse_response(buf, request_was_head, &Limits) -> Result<Option<Response>,
+//!   ResponseError>`; `Response` gives status, reason, version, head length, headers,
+//!   framing, `server_keep_alive`, `is_interim`. Every `ResponseError` means 502.
+//! - `write_response_head(&Response, buf, &mut Vec<u8>, &ResponseForward { client_keep_alive,
+//!   client_minor_version })` and `client_keep_alive(&Request, &Response) -> bool`.
+//! - `BodyTracker::new(Framing)`, `advance(&[u8]) -> Result<Progress { consumed, complete },
+//!   BodyError>`, `known_remaining()`: where a pass-through body ends.
+//! - [`errors`]: HAProxy's error responses as `&'static [u8]`, `errors::page(status)`.
+//!
 //! `Request` and `Response` hold offsets into the buffer they were parsed from (no copies,
 //! no lifetimes to carry across awaits); their accessors take that buffer back, and it must
 //! still hold the head at the same place (do not shift the buffer before the head is written).

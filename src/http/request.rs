@@ -424,8 +424,7 @@ pub fn write_request_head(
     });
     request.fields.write_forwarded(buf, &request.summary, out);
     if let Some(ip) = options.x_forwarded_for {
-        // Writing into a Vec cannot fail; Display for an IP address does not allocate.
-        let _ = write!(out, "X-Forwarded-For: {ip}\r\n");
+        push_x_forwarded_for(out, ip);
     }
     if options.close_server {
         push_field(out, b"Connection", b"close");
@@ -433,4 +432,35 @@ pub fn write_request_head(
         push_field(out, b"Connection", b"keep-alive");
     }
     out.extend_from_slice(b"\r\n");
+}
+
+/// `X-Forwarded-For: <ip>` CRLF. IPv4 is written by hand: `fmt` costs about a third of the
+/// whole head serialization. IPv6 goes through `Display` (no allocation either).
+fn push_x_forwarded_for(out: &mut Vec<u8>, ip: IpAddr) {
+    out.extend_from_slice(b"X-Forwarded-For: ");
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, d] = v4.octets();
+            push_octet(out, a);
+            for octet in [b, c, d] {
+                out.push(b'.');
+                push_octet(out, octet);
+            }
+        }
+        IpAddr::V6(v6) => {
+            // Writing into a Vec cannot fail.
+            let _ = write!(out, "{v6}");
+        }
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+fn push_octet(out: &mut Vec<u8>, octet: u8) {
+    if octet >= 100 {
+        out.push(b'0' + octet / 100);
+    }
+    if octet >= 10 {
+        out.push(b'0' + octet / 10 % 10);
+    }
+    out.push(b'0' + octet % 10);
 }

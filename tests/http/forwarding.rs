@@ -285,3 +285,51 @@ fn client_keep_alive_decision() {
         "HTTP/1.1 200 OK\nContent-Length: 0\n\n"
     ));
 }
+
+#[test]
+fn odd_lines_are_rewritten_and_clean_runs_copied() {
+    let raw = b"GET / HTTP/1.1\r\nHost: a\r\nX-Trail: v  \r\nX-Bare: b\nX-Empty:\r\n\
+                X-Tab:\tv\r\nConnection: close\r\nX-Last: z\r\n\r\n";
+    let mut out = Vec::new();
+    write_request_head(&request(raw), raw, &mut out, &RequestForward::default());
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "GET / HTTP/1.1\r\nHost: a\r\nX-Trail: v\r\nX-Bare: b\r\nX-Empty: \r\n\
+         X-Tab:\tv\r\nX-Last: z\r\n\r\n"
+    );
+}
+
+#[test]
+fn forwarded_heads_use_crlf_only() {
+    let raw = b"\nGET / HTTP/1.0\nHost: a\nX: 1\nConnection: keep-alive\nY: 2\n\n";
+    let mut out = Vec::new();
+    let options = RequestForward {
+        x_forwarded_for: Some(IpAddr::V4(Ipv4Addr::new(255, 0, 10, 1))),
+        close_server: false,
+    };
+    write_request_head(&request(raw), raw, &mut out, &options);
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "GET / HTTP/1.0\r\nHost: a\r\nX: 1\r\nY: 2\r\nX-Forwarded-For: 255.0.10.1\r\n\
+         Connection: keep-alive\r\n\r\n"
+    );
+}
+
+#[test]
+fn x_forwarded_for_formats_every_octet_width() {
+    for (octets, text) in [
+        ([0, 0, 0, 0], "0.0.0.0"),
+        ([9, 10, 99, 100], "9.10.99.100"),
+        ([255, 205, 150, 1], "255.205.150.1"),
+    ] {
+        let options = RequestForward {
+            x_forwarded_for: Some(IpAddr::V4(Ipv4Addr::from(octets))),
+            close_server: false,
+        };
+        let out = forward_request("GET / HTTP/1.1\nHost: a\n\n", options);
+        assert!(
+            out.contains(&format!("\r\nX-Forwarded-For: {text}\r\n")),
+            "{out}"
+        );
+    }
+}

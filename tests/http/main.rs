@@ -4,6 +4,7 @@
 
 mod body;
 mod forwarding;
+mod mutations;
 mod requests;
 mod responses;
 
