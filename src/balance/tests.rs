@@ -612,3 +612,14 @@ fn cookie_finds_ready_and_draining_servers_only() {
     maint(&mut state, &[1]);
     assert_eq!(by_cookie(&backend(&state), "A"), None, "MAINT does not");
 }
+
+#[test]
+fn random_follows_weights_when_servers_are_idle() {
+    let state = weighted(Algorithm::Random, &[1, 3]);
+    let mut balancer = Balancer::with_seed(Algorithm::Random, 7);
+    let light = (0..PICKS)
+        .filter(|_| balancer.pick(&state.backends[0], &PickContext::idle()) == Some(0))
+        .count();
+    let share = light as f64 / PICKS as f64;
+    assert!((share - 0.25).abs() <= 0.03, "light got {share}");
+}
