@@ -80,6 +80,18 @@ impl<'a> Candidates<'a> {
             .filter(move |(position, server)| this.admits_server(*position, server))
     }
 
+    /// The candidates from position `start` to the end, then from the beginning: a fair
+    /// starting point for round-robin tie-breaking.
+    pub fn iter_from(&self, start: usize) -> impl Iterator<Item = (usize, &'a Server)> + 'a {
+        let this = *self;
+        let count = self.servers.len();
+        let start = start.min(count);
+        (start..count)
+            .chain(0..start)
+            .map(move |position| (position, &this.servers[position]))
+            .filter(move |(position, server)| this.admits_server(*position, server))
+    }
+
     /// Sum of `weight` over the candidates.
     pub fn total_weight(&self, weight: impl Fn(&Server) -> u64) -> u64 {
         self.iter().map(|(_, s)| weight(s)).sum()
