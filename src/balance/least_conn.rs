@@ -14,10 +14,13 @@ impl Select for LeastConn {
     fn pick(&mut self, candidates: &Candidates<'_>, ctx: &PickContext<'_>) -> Option<usize> {
         let mut best: Option<(usize, (u64, u64))> = None;
         // Scanning from the cursor, the first of several tied servers wins.
-        for (position, server) in candidates.iter_from(self.cursor) {
-            let load = ((ctx.inflight)(position), current_weight(server));
-            if best.is_none_or(|(_, best_load)| less_loaded(load, best_load)) {
-                best = Some((position, load));
+        let count = candidates.servers().len();
+        for range in [self.cursor..count, 0..self.cursor] {
+            for (position, server) in candidates.in_range(range) {
+                let load = ((ctx.inflight)(position), current_weight(server));
+                if best.is_none_or(|(_, best_load)| less_loaded(load, best_load)) {
+                    best = Some((position, load));
+                }
             }
         }
         let (best, _) = best?;

@@ -160,10 +160,10 @@ fn current_weight(server: &Server) -> u64 {
 
 /// True when `a` is less loaded than `b` for its weight: HAProxy's leastconn key,
 /// `(inflight + 1) / weight`, compared by cross-multiplying to stay in integers. The `+ 1`
-/// makes weights count even when every server is idle. Weights are at most 256, so the
-/// products only saturate past 2^56 requests in flight.
+/// makes weights count even when every server is idle. In u128 a product is one `mul` and
+/// cannot overflow.
 fn less_loaded(a: (u64, u64), b: (u64, u64)) -> bool {
     let ((a_inflight, a_weight), (b_inflight, b_weight)) = (a, b);
-    a_inflight.saturating_add(1).saturating_mul(b_weight)
-        < b_inflight.saturating_add(1).saturating_mul(a_weight)
+    (u128::from(a_inflight) + 1) * u128::from(b_weight)
+        < (u128::from(b_inflight) + 1) * u128::from(a_weight)
 }
