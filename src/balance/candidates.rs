@@ -2,6 +2,7 @@
 //! many times as they need without allocating.
 
 use crate::state::{Backend, Server};
+use std::ops::Range;
 
 /// Which servers of the backend take new traffic right now. The choice of level (actives, or
 /// backups when no active is usable) is [`Backend::eligible`]'s; this only remembers it so it
@@ -73,10 +74,20 @@ impl<'a> Candidates<'a> {
 
     /// The candidates with their positions, in position order.
     pub fn iter(&self) -> impl Iterator<Item = (usize, &'a Server)> + 'a {
+        self.in_range(0..self.servers.len())
+    }
+
+    /// The candidates at positions in `range` (clamped to the server list), in order. Two
+    /// ranges, `cursor..` then `..cursor`, give a round-robin order without the cost of a
+    /// chained iterator.
+    pub fn in_range(&self, range: Range<usize>) -> impl Iterator<Item = (usize, &'a Server)> + 'a {
         let this = *self;
-        self.servers
+        let end = range.end.min(self.servers.len());
+        let start = range.start.min(end);
+        self.servers[start..end]
             .iter()
             .enumerate()
+            .map(move |(offset, server)| (start + offset, server))
             .filter(move |(position, server)| this.admits_server(*position, server))
     }
 

@@ -12,8 +12,9 @@ use super::{less_loaded, Candidates, PickContext, Select};
 pub struct First;
 
 impl First {
+    /// `maxconn 0` means no limit, as in HAProxy.
     fn has_room(inflight: u64, maxconn: Option<u32>) -> bool {
-        maxconn.is_none_or(|max| inflight < u64::from(max))
+        maxconn.is_none_or(|max| max == 0 || inflight < u64::from(max))
     }
 }
 
@@ -28,7 +29,7 @@ impl Select for First {
                     lowest_with_room = Some((position, server.id));
                 }
             } else if lowest_with_room.is_none() {
-                // Only full servers so far have a maxconn.
+                // Full, so it has a maxconn of at least 1.
                 let load = (inflight, u64::from(server.maxconn.unwrap_or(1)));
                 if least_full.is_none_or(|(_, l)| less_loaded(load, l)) {
                     least_full = Some((position, load));

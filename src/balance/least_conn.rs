@@ -12,21 +12,15 @@ pub struct LeastConn {
 
 impl Select for LeastConn {
     fn pick(&mut self, candidates: &Candidates<'_>, ctx: &PickContext<'_>) -> Option<usize> {
-        let count = candidates.servers().len();
-        // Distance from the cursor, wrapping: the tie-break order.
-        let turn = |position: usize| (position + count - self.cursor % count) % count;
         let mut best: Option<(usize, (u64, u64))> = None;
-        for (position, server) in candidates.iter() {
-            let load = ((ctx.inflight)(position), current_weight(server));
-            let better = match best {
-                None => true,
-                Some((b, best_load)) => {
-                    less_loaded(load, best_load)
-                        || (!less_loaded(best_load, load) && turn(position) < turn(b))
+        // Scanning from the cursor, the first of several tied servers wins.
+        let count = candidates.servers().len();
+        for range in [self.cursor..count, 0..self.cursor] {
+            for (position, server) in candidates.in_range(range) {
+                let load = ((ctx.inflight)(position), current_weight(server));
+                if best.is_none_or(|(_, best_load)| less_loaded(load, best_load)) {
+                    best = Some((position, load));
                 }
-            };
-            if better {
-                best = Some((position, load));
             }
         }
         let (best, _) = best?;

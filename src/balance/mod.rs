@@ -10,7 +10,7 @@
 //!   backend's [`Select`] implementation to choose among them.
 //! - Each algorithm is one file implementing [`Select`]: `round_robin` (smooth weighted
 //!   round-robin, dynamic weights), `static_rr`, `least_conn`, `first`, `source`, `random`
-//!   (power of two choices). Adding one means a new file and one arm in [`selector_for`].
+//!   (power of two choices). Adding one means a new file and one arm in `selector_for`.
 //! - [`by_cookie`] finds the server a persistence cookie names; it runs before any pick, and
 //!   accepts DRAIN servers, which keep their cookie clients.
 //!
@@ -20,6 +20,14 @@
 //! weights and states from the [`Backend`] at each pick, and key any per-server scratch by
 //! server id, so a `set weight`, a state change, `add server` or `del server` between two picks
 //! is honoured by the second one.
+//!
+//! # For the caller
+//! - Try [`by_cookie`] first when the request carries the backend's cookie; pick only when it
+//!   gives nothing.
+//! - `inflight` is asked by position at pick time, so a shard may keep its counters by server
+//!   id and look the id up in `backend.servers[i]`.
+//! - `maxconn` (for `first`) is compared with this shard's count: with N shards a server may
+//!   see up to N × maxconn unless the caller passes a scaled count.
 
 mod candidates;
 mod cookie;
@@ -152,9 +160,10 @@ fn current_weight(server: &Server) -> u64 {
 
 /// True when `a` is less loaded than `b` for its weight: HAProxy's leastconn key,
 /// `(inflight + 1) / weight`, compared by cross-multiplying to stay in integers. The `+ 1`
-/// makes weights count even when every server is idle.
+/// makes weights count even when every server is idle. In u128 a product is one `mul` and
+/// cannot overflow.
 fn less_loaded(a: (u64, u64), b: (u64, u64)) -> bool {
     let ((a_inflight, a_weight), (b_inflight, b_weight)) = (a, b);
-    u128::from(a_inflight + 1) * u128::from(b_weight)
-        < u128::from(b_inflight + 1) * u128::from(a_weight)
+    (u128::from(a_inflight) + 1) * u128::from(b_weight)
+        < (u128::from(b_inflight) + 1) * u128::from(a_weight)
 }

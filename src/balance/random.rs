@@ -18,9 +18,24 @@ impl PowerOfTwo {
         PowerOfTwo { rng: WyRand(seed) }
     }
 
-    /// A candidate drawn in proportion to its weight; `total` is the candidates' total weight.
-    fn draw(&mut self, candidates: &Candidates<'_>, total: u64) -> Option<usize> {
-        candidates.at_weight(self.rng.below(total), current_weight)
+    /// Two candidates drawn in proportion to their weights (possibly the same one), found in a
+    /// single walk over the weights; `total` is the candidates' total weight.
+    fn draw_two(&mut self, candidates: &Candidates<'_>, total: u64) -> Option<(usize, usize)> {
+        let tickets = [self.rng.below(total), self.rng.below(total)];
+        let mut drawn = [None, None];
+        let mut passed = 0;
+        for (position, server) in candidates.iter() {
+            passed += current_weight(server);
+            for (ticket, slot) in tickets.iter().zip(&mut drawn) {
+                if slot.is_none() && *ticket < passed {
+                    *slot = Some(position);
+                }
+            }
+            if drawn[1].is_some() && drawn[0].is_some() {
+                break;
+            }
+        }
+        Some((drawn[0]?, drawn[1]?))
     }
 }
 
@@ -30,8 +45,7 @@ impl Select for PowerOfTwo {
         if total == 0 {
             return None;
         }
-        let first = self.draw(candidates, total)?;
-        let second = self.draw(candidates, total)?;
+        let (first, second) = self.draw_two(candidates, total)?;
         let servers = candidates.servers();
         // inflight(second) / w(second) < inflight(first) / w(first), cross-multiplied.
         let cross = |a: usize, b: usize| {

@@ -484,6 +484,16 @@ fn first_without_maxconn_always_takes_the_first_usable() {
 }
 
 #[test]
+fn first_treats_maxconn_zero_as_no_limit() {
+    let state = with_maxconn(Some(0));
+    let inflight = [1000, 0, 0];
+    let counts = |i: usize| inflight[i];
+    let ctx = PickContext::new(&counts);
+    let mut balancer = Balancer::new(Algorithm::First);
+    assert_eq!(balancer.pick(&state.backends[0], &ctx), Some(0));
+}
+
+#[test]
 fn first_goes_by_id_not_position() {
     let mut state = with_maxconn(None);
     state.backends[0].servers.swap(0, 2);
