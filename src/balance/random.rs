@@ -2,9 +2,9 @@
 //! at random in proportion to their weights and the less loaded of the two wins: in-flight
 //! requests on this shard per unit of weight, compared as HAProxy does (`served * weight`, with
 //! no `+ 1`), the first drawn on a tie. Idle servers therefore tie and the weighted draw alone
-//! decides; with HAProxy's leastconn key (`inflight + 1`) an idle 1:3 pair split 6:94 instead. This follows weights when the
-//! servers are idle and steers away from a slow server without the herd effect of picking the
-//! global minimum from every shard.
+//! decides (with the leastconn key, `inflight + 1`, an idle 1:3 pair split 6:94 instead). It
+//! steers away from a slow server without the herd effect of picking the global minimum from
+//! every shard.
 
 use super::{current_weight, Candidates, PickContext, Select};
 
