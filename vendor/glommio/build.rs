@@ -9,17 +9,18 @@ fn main() {
 
     let liburing = match env::var("GLOMMIO_LIBURING_DIR") {
         Ok(path) => PathBuf::from(path).canonicalize().unwrap(),
-        Err(_) => {
-            Command::new("git")
-                .arg("submodule")
-                .arg("update")
-                .arg("--init")
-                .status()
-                .unwrap();
-
-            project.join("liburing")
-        }
+        // pointsman: liburing is vendored in-tree, so do not run
+        // `git submodule update --init` (here it would run inside the pointsman
+        // repository, not glommio's).
+        Err(_) => project.join("liburing"),
     };
+
+    // pointsman: without these, any edit under vendor/glommio re-ran this
+    // script (configure + recompiling liburing) on every build.
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=rusturing.c");
+    println!("cargo:rerun-if-changed={}", liburing.join("src").display());
+    println!("cargo:rerun-if-env-changed=GLOMMIO_LIBURING_DIR");
 
     // Run the configure script in OUT_DIR to get `compat.h`
     let configured_include = configure(&liburing);
