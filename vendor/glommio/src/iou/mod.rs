@@ -92,6 +92,21 @@ bitflags::bitflags! {
         const CQSIZE    = 1 << 3;
         const CLAMP     = 1 << 4;
         const ATTACH_WQ = 1 << 5;
+        const R_DISABLED = 1 << 6;
+        const SUBMIT_ALL = 1 << 7;
+        /// (5.19) Do not interrupt the task with an IPI when a completion
+        /// arrives: task work runs at its next kernel entry instead.
+        const COOP_TASKRUN  = 1 << 8;
+        /// (5.19) Set `IORING_SQ_TASKRUN` in the SQ flags when task work is
+        /// pending, so userspace can tell it must enter the kernel to reap.
+        const TASKRUN_FLAG  = 1 << 9;
+        const SQE128        = 1 << 10;
+        const CQE32         = 1 << 11;
+        /// (6.0) Only one task submits to this ring.
+        const SINGLE_ISSUER = 1 << 12;
+        /// (6.1) Defer task work to `io_uring_enter(GETEVENTS)` on this ring.
+        /// Requires `SINGLE_ISSUER`.
+        const DEFER_TASKRUN = 1 << 13;
     }
 }
 

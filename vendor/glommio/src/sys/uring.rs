@@ -883,6 +883,67 @@ impl UringCommon for PollRing {
     }
 }
 
+/// pointsman patch 1: setup flags of the sleepable (non-IOPOLL) rings.
+///
+/// Stock glommio sets up the main and latency rings with no flags, so every
+/// completion that is produced on another CPU (a socket becoming readable
+/// because the peer's write ran there, an eventfd write) interrupts this
+/// shard's CPU with a rescheduling IPI to run io_uring's task work.
+/// `COOP_TASKRUN` queues that task work without the IPI: it runs at the
+/// shard's next kernel entry (any syscall, interrupt return or wait), which a
+/// thread-per-core executor makes constantly anyway. A sleeping shard is still
+/// woken (the kernel only skips the IPI for a *running* task). `TASKRUN_FLAG`
+/// makes the kernel advertise pending task work in the SQ flags.
+///
+/// Not used: `DEFER_TASKRUN` (+ `SINGLE_ISSUER`). Glommio sleeps in the main
+/// ring with a POLL_ADD on the latency ring's fd and reaps both rings by
+/// peeking at their CQs without `io_uring_enter(GETEVENTS)`. With
+/// `DEFER_TASKRUN` a ring's completions are only posted when its own
+/// `io_uring_enter(GETEVENTS)` runs, so the latency ring's CQ (which
+/// `need_preempt()` reads directly) would never move while the shard sleeps
+/// in, or runs tasks next to, the main ring. See vendor/VENDORED.md.
+///
+/// `GLOMMIO_STOCK_RING_FLAGS=1` in the environment (read once per process)
+/// restores the stock behaviour, for A/B measurements.
+fn sleepable_ring_flags() -> iou::SetupFlags {
+    static FLAGS: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let bits = *FLAGS.get_or_init(|| {
+        if std::env::var_os("GLOMMIO_STOCK_RING_FLAGS").map_or(false, |v| v != "0") {
+            0
+        } else {
+            (iou::SetupFlags::COOP_TASKRUN | iou::SetupFlags::TASKRUN_FLAG).bits()
+        }
+    });
+    iou::SetupFlags::from_bits_truncate(bits)
+}
+
+/// Set once a kernel refused the extra flags, so later rings (two per
+/// executor) go straight to the stock setup and the warning is logged once.
+static SLEEPABLE_FLAGS_REFUSED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+fn new_sleepable_ring(entries: u32, name: &str) -> io::Result<iou::IoUring> {
+    use std::sync::atomic::Ordering;
+    let flags = sleepable_ring_flags();
+    if flags.is_empty() || SLEEPABLE_FLAGS_REFUSED.load(Ordering::Relaxed) {
+        return iou::IoUring::new(entries);
+    }
+    let bits = flags.bits();
+    match iou::IoUring::new_with_flags(entries, flags, iou::SetupFeatures::empty()) {
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+            // Kernels before 5.19 do not know COOP_TASKRUN / TASKRUN_FLAG.
+            if !SLEEPABLE_FLAGS_REFUSED.swap(true, Ordering::Relaxed) {
+                warn!(
+                    "io_uring_setup refused flags {bits:#x} for the {name} ring ({e}); \
+                     falling back to glommio's stock ring setup"
+                );
+            }
+            iou::IoUring::new(entries)
+        }
+        r => r,
+    }
+}
+
 struct SleepableRing {
     ring: iou::IoUring,
     size: usize,
@@ -904,7 +965,7 @@ impl SleepableRing {
     ) -> io::Result<Self> {
         assert!(*IO_URING_RECENT_ENOUGH);
         Ok(SleepableRing {
-            ring: iou::IoUring::new(size as _)?,
+            ring: new_sleepable_ring(size as _, name)?,
             size,
             submission_queue: UringQueueState::with_capacity(size * 4),
             name,
