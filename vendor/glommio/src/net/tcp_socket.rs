@@ -10,6 +10,7 @@ use crate::{
         yolo_accept,
     },
     reactor::Reactor,
+    sys,
     GlommioError,
 };
 use futures_lite::{
@@ -81,6 +82,8 @@ impl FromRawFd for TcpListener {
     /// Convert an already bound and listening RawFd into a TcpListener
     unsafe fn from_raw_fd(fd: RawFd) -> Self {
         let sk = Socket::from_raw_fd(fd);
+        // pointsman patch 2: see sys::listener_nonblocking.
+        sys::listener_nonblocking(fd).expect("fcntl(O_NONBLOCK) on a listening socket");
         let listener = sk.into();
 
         TcpListener {
@@ -127,6 +130,8 @@ impl TcpListener {
         sk.set_reuse_port(true)?;
         sk.bind(&addr)?;
         sk.listen(1024)?;
+        // pointsman patch 2: see sys::listener_nonblocking.
+        sys::listener_nonblocking(sk.as_raw_fd())?;
         let listener = sk.into();
 
         Ok(TcpListener {

@@ -99,6 +99,45 @@ pub(crate) fn accept_syscall(fd: RawFd) -> io::Result<RawFd> {
     syscall!(accept(fd, addr.as_mut_ptr() as *mut _, &mut length))
 }
 
+/// pointsman patch 2: `accept4(SOCK_CLOEXEC | SOCK_NONBLOCK)` on a listener
+/// that was made non-blocking once, instead of stock glommio's
+/// fcntl(F_GETFL) + fcntl(F_SETFL, O_NONBLOCK) + accept + fcntl(F_SETFL) on
+/// every accept. `GLOMMIO_STOCK_ACCEPT=1` (read once per process) restores the
+/// stock behaviour for A/B measurements.
+pub(crate) fn stock_accept() -> bool {
+    static STOCK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *STOCK.get_or_init(|| {
+        std::env::var_os("GLOMMIO_STOCK_ACCEPT").map_or(false, |v| v != "0")
+    })
+}
+
+/// Flags for sockets returned by accept, on both the direct and the io_uring
+/// path, so that a stream's flags do not depend on which path accepted it.
+pub(crate) fn accept_flags() -> libc::c_int {
+    if stock_accept() {
+        libc::SOCK_CLOEXEC // what stock glommio's io_uring path used
+    } else {
+        libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK
+    }
+}
+
+pub(crate) fn accept4_syscall(fd: RawFd, flags: libc::c_int) -> io::Result<RawFd> {
+    syscall!(accept4(fd, std::ptr::null_mut(), std::ptr::null_mut(), flags))
+}
+
+/// Makes a listening socket non-blocking, once, so that the direct accept path
+/// needs no fcntl per call. (Harmless for the io_uring accept path, which
+/// arms a poll on EAGAIN.)
+pub(crate) fn listener_nonblocking(fd: RawFd) -> io::Result<()> {
+    if !stock_accept() {
+        let fl = syscall!(fcntl(fd, libc::F_GETFL))?;
+        if fl & libc::O_NONBLOCK == 0 {
+            syscall!(fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK))?;
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn direct_io_ify(fd: RawFd, flags: libc::c_int) -> io::Result<()> {
     syscall!(fcntl(fd, libc::F_SETFL, flags | libc::O_DIRECT))?;
     Ok(())

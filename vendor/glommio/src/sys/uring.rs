@@ -327,7 +327,11 @@ fn fill_sqe<F>(
             }
 
             UringOpDescriptor::Accept(addr) => {
-                sqe.prep_accept(op.fd, Some(&mut *addr), SockFlag::SOCK_CLOEXEC);
+                sqe.prep_accept(
+                    op.fd,
+                    Some(&mut *addr),
+                    SockFlag::from_bits_truncate(sys::accept_flags()),
+                );
             }
 
             UringOpDescriptor::Fallocate(offset, size, flags) => {
