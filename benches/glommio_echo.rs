@@ -14,6 +14,7 @@
 //!                                        [--close] [--variants stock,rings,all]
 //! cargo bench --bench glommio_echo -- smoke      # behaviour checks, current env
 //! cargo bench --bench glommio_echo -- server     # just the responder (prints READY <port>)
+//! cargo bench --bench glommio_echo -- client --port P [--requests N] [--conns C] [--close]
 //! ```
 //! Variants: `stock` (every switch on), `rings` (only the ring-flag patch), `all` (no
 //! switch: every patch). `--close` opens one connection per request (accept path).
@@ -113,7 +114,25 @@ fn main() {
         "ab" => ab(&parse_opts(rest)),
         "server" => server(parse_opts(rest).server_cpu),
         "smoke" => smoke(),
-        other => panic!("unknown command {other} (ab, server, smoke)"),
+        "client" => {
+            // client --port P [opts]: drive an already running server (e.g. under strace).
+            let port = rest
+                .iter()
+                .position(|a| a == "--port")
+                .and_then(|i| rest.get(i + 1))
+                .and_then(|p| p.parse().ok())
+                .expect("client --port P");
+            let opts: Vec<String> = rest
+                .iter()
+                .enumerate()
+                .filter(|(i, a)| *a != "--port" && (*i == 0 || rest[i - 1] != "--port"))
+                .map(|(_, a)| a.clone())
+                .collect();
+            let o = parse_opts(&opts);
+            let (done, t) = run_clients(port, &o);
+            println!("{done} requests in {t:?}");
+        }
+        other => panic!("unknown command {other} (ab, server, client, smoke)"),
     }
 }
 
@@ -481,8 +500,14 @@ fn smoke_accept() {
             assert_eq!(&b, b"ping");
             s.write_all(b"pong").await.expect("write");
             let fd = std::os::unix::io::AsRawFd::as_raw_fd(&s);
-            let fdflags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
-            assert!(fdflags & libc::FD_CLOEXEC != 0 || switches_stock_accept());
+            // Patch 2: both accept paths give CLOEXEC | NONBLOCK sockets (stock: the
+            // queued path gave neither, the io_uring path CLOEXEC only).
+            if !switches_stock_accept() {
+                let fdflags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+                let flflags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+                assert!(fdflags & libc::FD_CLOEXEC != 0, "accepted fd lacks CLOEXEC");
+                assert!(flflags & libc::O_NONBLOCK != 0, "accepted fd is blocking");
+            }
         }
         client.join().expect("client");
     });
