@@ -921,6 +921,25 @@ fn sleepable_ring_flags() -> iou::SetupFlags {
     iou::SetupFlags::from_bits_truncate(bits)
 }
 
+/// pointsman patch 3 switch: `GLOMMIO_STOCK_PREEMPT_TIMER=1` (read once per
+/// process) re-arms the preempt and throughput timers on every reactor loop,
+/// as stock glommio does.
+fn stock_preempt_timer() -> bool {
+    static STOCK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *STOCK.get_or_init(|| {
+        std::env::var_os("GLOMMIO_STOCK_PREEMPT_TIMER").map_or(false, |v| v != "0")
+    })
+}
+
+/// True if the timer in `cell` was armed and its completion has not been
+/// consumed yet.
+fn timer_pending(cell: &Cell<Option<Source>>) -> bool {
+    let src = cell.take();
+    let pending = src.as_ref().map_or(false, |s| s.result().is_none());
+    cell.set(src);
+    pending
+}
+
 /// Set once a kernel refused the extra flags, so later rings (two per
 /// executor) go straight to the stock setup and the warning is logged once.
 static SLEEPABLE_FLAGS_REFUSED: std::sync::atomic::AtomicBool =
@@ -1287,6 +1306,10 @@ pub(crate) struct Reactor {
     poll_ring: RefCell<PollRing>,
 
     latency_preemption_timeout_src: Cell<Option<Source>>,
+    /// pointsman patch 3: when and for how long the preempt timer now in
+    /// `latency_preemption_timeout_src` was armed (`None`: it is not a preempt
+    /// timer, or none is armed).
+    latency_preemption_armed: Cell<Option<(Instant, Duration)>>,
     throughput_preemption_timeout_src: Cell<Option<Source>>,
 
     link_fd: RawFd,
@@ -1418,6 +1441,7 @@ impl Reactor {
             latency_ring: RefCell::new(latency_ring),
             poll_ring: RefCell::new(poll_ring),
             latency_preemption_timeout_src: Cell::new(None),
+            latency_preemption_armed: Cell::new(None),
             throughput_preemption_timeout_src: Cell::new(None),
             blocking_thread,
             link_fd,
@@ -1885,16 +1909,39 @@ impl Reactor {
         //
         // But if we will sleep, there might be a timer registered that needs
         // to be removed otherwise we'll wake up when it expires.
-        drop(self.latency_preemption_timeout_src.take());
+        //
+        // pointsman patch 3: stock glommio cancels and re-arms both timers on
+        // every call (2 cancels + 3 new SQEs, 4 extra CQEs, hrtimer churn and
+        // an io_uring_enter on the latency ring per loop). Keep a preempt timer
+        // that has not fired if it was armed with the same duration less than
+        // 1/16 of it ago (a task queue still gets >= 15/16 of its slice), and
+        // keep a throughput timer until it fires. We never sleep while a
+        // preempt timer is requested, so a kept one cannot wake a sleeper.
+        let lazy = !stock_preempt_timer();
+        let keep_preempt = lazy
+            && match (preempt_timer(), self.latency_preemption_armed.get()) {
+                (Some(want), Some((armed_at, armed))) => {
+                    want == armed
+                        && armed_at.elapsed() < armed / 16
+                        && timer_pending(&self.latency_preemption_timeout_src)
+                }
+                _ => false,
+            };
+        if !keep_preempt {
+            drop(self.latency_preemption_timeout_src.take());
+            self.latency_preemption_armed.set(None);
+        }
 
         // Schedule the throughput-based timeout immediately: it won't matter if we end
         // up sleeping.
-        self.throughput_preemption_timeout_src.replace(Some(
-            main_ring.prepare_throughput_preemption_timer(
-                self.ring_depth() as u32,
-                self.eventfd_src.raw(),
-            ),
-        ));
+        if !(lazy && timer_pending(&self.throughput_preemption_timeout_src)) {
+            self.throughput_preemption_timeout_src.replace(Some(
+                main_ring.prepare_throughput_preemption_timer(
+                    self.ring_depth() as u32,
+                    self.eventfd_src.raw(),
+                ),
+            ));
+        }
 
         // This will only dispatch if we run out of sqes. Which means until
         // flush_rings! nothing is really send to the kernel...
@@ -1945,8 +1992,12 @@ impl Reactor {
         }
 
         if let Some(preempt) = preempt_timer() {
-            self.latency_preemption_timeout_src
-                .set(Some(lat_ring.prepare_latency_preemption_timer(preempt)));
+            if !keep_preempt {
+                self.latency_preemption_timeout_src
+                    .set(Some(lat_ring.prepare_latency_preemption_timer(preempt)));
+                self.latency_preemption_armed
+                    .set(Some((Instant::now(), preempt)));
+            }
             flush_rings!(lat_ring, main_ring)?;
         }
 
