@@ -6,18 +6,20 @@
 //! (schedstat, ns), user+system ticks, context switches, and the rescheduling (RES) and
 //! function-call (CAL) interrupts received by the server's CPU. Stock and patched
 //! glommio are the same binary: each patch has an environment switch read once per
-//! process (`GLOMMIO_STOCK_RING_FLAGS=1`, `GLOMMIO_STOCK_ACCEPT=1`), so the variants run
+//! process (`GLOMMIO_STOCK_RING_FLAGS=1`, `GLOMMIO_STOCK_ACCEPT=1`,
+//! `GLOMMIO_STOCK_PREEMPT_TIMER=1`), so the variants run
 //! side by side in one session, A B A B, and the ratios come from the same conditions.
 //!
 //! ```text
 //! cargo bench --bench glommio_echo -- ab [--rounds 4] [--requests 40000] [--conns 4]
-//!                                        [--close] [--variants stock,rings,all]
+//!                                        [--close] [--variants stock,rings,rings+accept,all]
 //! cargo bench --bench glommio_echo -- smoke      # behaviour checks, current env
 //! cargo bench --bench glommio_echo -- server     # just the responder (prints READY <port>)
 //! cargo bench --bench glommio_echo -- client --port P [--requests N] [--conns C] [--close]
 //! ```
-//! Variants: `stock` (every switch on), `rings` (only the ring-flag patch), `all` (no
-//! switch: every patch). `--close` opens one connection per request (accept path).
+//! Variants: `stock` (every switch on), `all` (no switch: every patch), or a `+`-joined
+//! list of patches (`rings`, `accept`, `timers`). `--close` opens one connection per
+//! request (accept path). The first variant is the base of the ratios.
 
 use std::{
     collections::HashMap,
@@ -43,24 +45,36 @@ const REQ_KEEPALIVE: &[u8] = b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n";
 const REQ_CLOSE: &[u8] = b"GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n";
 
 /// Environment switches that restore stock glommio behaviour, one per patch.
-const SWITCHES: &[&str] = &["GLOMMIO_STOCK_RING_FLAGS", "GLOMMIO_STOCK_ACCEPT"];
+const SWITCHES: &[&str] = &[
+    "GLOMMIO_STOCK_RING_FLAGS",
+    "GLOMMIO_STOCK_ACCEPT",
+    "GLOMMIO_STOCK_PREEMPT_TIMER",
+];
 
+/// A variant is `stock`, `all`, or a `+`-joined list of the patches to enable
+/// (`rings`, `accept`, `timers`); every other patch gets its stock switch.
 fn variant_env(name: &str) -> Vec<(&'static str, &'static str)> {
-    match name {
-        "stock" => SWITCHES.iter().map(|s| (*s, "1")).collect(),
-        "rings" => SWITCHES
-            .iter()
-            .filter(|s| **s != "GLOMMIO_STOCK_RING_FLAGS")
-            .map(|s| (*s, "1"))
-            .collect(),
-        "accept" => SWITCHES
-            .iter()
-            .filter(|s| **s != "GLOMMIO_STOCK_ACCEPT")
-            .map(|s| (*s, "1"))
-            .collect(),
-        "all" => Vec::new(),
-        other => panic!("unknown variant {other} (stock, rings, accept, all)"),
+    let patch_of = |switch: &str| match switch {
+        "GLOMMIO_STOCK_RING_FLAGS" => "rings",
+        "GLOMMIO_STOCK_ACCEPT" => "accept",
+        _ => "timers",
+    };
+    let enabled: Vec<&str> = match name {
+        "stock" => Vec::new(),
+        "all" => SWITCHES.iter().map(|s| patch_of(s)).collect(),
+        list => list.split('+').collect(),
+    };
+    for p in &enabled {
+        assert!(
+            ["rings", "accept", "timers"].contains(p),
+            "unknown patch {p} in variant {name} (rings, accept, timers)"
+        );
     }
+    SWITCHES
+        .iter()
+        .filter(|s| !enabled.contains(&patch_of(s)))
+        .map(|s| (*s, "1"))
+        .collect()
 }
 
 struct Opts {
@@ -400,7 +414,7 @@ fn ab(o: &Opts) {
         }
     );
     println!(
-        "{:<6} {:<8} {:>10} {:>11} {:>8} {:>8} {:>8} {:>9}",
+        "{:<6} {:<12} {:>10} {:>11} {:>8} {:>8} {:>8} {:>9}",
         "round", "variant", "cpu ns/req", "ticks/kreq", "RES/req", "CAL/req", "csw/req", "req/s"
     );
     let mut results: HashMap<String, Vec<RunResult>> = HashMap::new();
@@ -408,7 +422,7 @@ fn ab(o: &Opts) {
         for v in &o.variants {
             let r = run_variant(v, o);
             println!(
-                "{:<6} {:<8} {:>10.0} {:>11.2} {:>8.3} {:>8.3} {:>8.3} {:>9.0}",
+                "{:<6} {:<12} {:>10.0} {:>11.2} {:>8.3} {:>8.3} {:>8.3} {:>9.0}",
                 round,
                 v,
                 r.ns_per_req,
@@ -425,7 +439,7 @@ fn ab(o: &Opts) {
     let med = |v: &str, f: fn(&RunResult) -> f64| median(results[v].iter().map(f).collect());
     for v in &o.variants {
         println!(
-            "{:<6} {:<8} {:>10.0} {:>11.2} {:>8.3} {:>8.3} {:>8.3} {:>9.0}",
+            "{:<6} {:<12} {:>10.0} {:>11.2} {:>8.3} {:>8.3} {:>8.3} {:>9.0}",
             "median",
             v,
             med(v, |r| r.ns_per_req),
