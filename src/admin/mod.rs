@@ -91,6 +91,8 @@ pub trait AdminBackend {
     async fn mutate(&self, mutations: Vec<Mutation>) -> Result<(), crate::state::ApplyError>;
     /// Counters summed over all shards.
     async fn gather(&self) -> StatsSnapshot;
+    /// Each shard's own counters, shard 0 first (`show servers conn`'s per-thread columns).
+    async fn gather_per_shard(&self) -> Vec<StatsSnapshot>;
     /// `del server` on a server that exists: returns the reply text, without the terminator,
     /// as HAProxy words it: `"Server deleted."` (in MAINT and idle: `RemoveServer` now), or,
     /// for pointsman's graceful removal of a busy or non-MAINT server (`MarkDeleting`, then
@@ -99,7 +101,8 @@ pub trait AdminBackend {
     /// `"Server still has connections attached to it, cannot remove it."`.
     async fn delete_server(&self, server: ServerRef) -> String;
     /// `wait DELAY srv-removable B/S`: returns the reply text once the server is removable
-    /// (`""`), or an error text when `timeout` expires or the server cannot become removable.
+    /// (`""`): in MAINT with no request in flight, or, for a server that `del server` is
+    /// draining, once it is gone; or an error text when `timeout` expires.
     async fn wait_removable(&self, server: ServerRef, timeout: Duration) -> String;
     /// `shutdown sessions server`.
     async fn shutdown_sessions(&self, server: ServerRef);

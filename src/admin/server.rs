@@ -223,9 +223,8 @@ impl<B: AdminBackend> Connection<B> {
                 backend.with_state(|state| format::show_servers_state(state, b, now))
             }
             Action::ShowServersConn(b) => {
-                let stats = backend.gather().await;
-                let threads = backend.process_info().nbthread;
-                backend.with_state(|state| format::show_servers_conn(state, &stats, b, threads))
+                let shards = backend.gather_per_shard().await;
+                backend.with_state(|state| format::show_servers_conn(state, &shards, b))
             }
             Action::DeleteServer(server) => backend.delete_server(server).await,
             Action::WaitRemovable { server, timeout } => {

@@ -160,6 +160,10 @@ impl AdminBackend for FakeBackend {
         self.stats.clone()
     }
 
+    async fn gather_per_shard(&self) -> Vec<StatsSnapshot> {
+        vec![self.stats.clone()]
+    }
+
     async fn delete_server(&self, server: ServerRef) -> String {
         delete_server(&mut self.state.borrow_mut(), server, self.now)
     }

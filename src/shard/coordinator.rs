@@ -107,13 +107,28 @@ impl Coordinator {
     }
 
     async fn gather_unlocked(&self) -> StatsSnapshot {
-        let mut total = self.local.snapshot();
-        for answer in self.ask_all(|| ToShard::Gather).await {
-            if let FromShard::Stats(s) = answer {
-                total.add(&s);
-            }
+        let mut shards = self.gather_per_shard_unlocked().await.into_iter();
+        let mut total = shards.next().unwrap_or_default();
+        for shard in shards {
+            total.add(&shard);
         }
         total
+    }
+
+    /// Each shard's counters, shard 0 first, then the others in shard order.
+    pub async fn gather_per_shard(&self) -> Vec<StatsSnapshot> {
+        let _permit = self.exclusive.acquire_permit(1).await;
+        self.gather_per_shard_unlocked().await
+    }
+
+    async fn gather_per_shard_unlocked(&self) -> Vec<StatsSnapshot> {
+        let mut shards = vec![self.local.snapshot()];
+        for answer in self.ask_all(|| ToShard::Gather).await {
+            if let FromShard::Stats(s) = answer {
+                shards.push(*s);
+            }
+        }
+        shards
     }
 
     /// In-flight requests on a server, over all shards.
@@ -231,6 +246,10 @@ impl AdminBackend for Coordinator {
         Coordinator::gather(self).await
     }
 
+    async fn gather_per_shard(&self) -> Vec<StatsSnapshot> {
+        Coordinator::gather_per_shard(self).await
+    }
+
     async fn delete_server(&self, server: ServerRef) -> String {
         let Some(in_maint) = self
             .state
@@ -265,11 +284,15 @@ impl AdminBackend for Coordinator {
     async fn wait_removable(&self, server: ServerRef, timeout: Duration) -> String {
         let deadline = std::time::Instant::now() + timeout;
         loop {
-            let removable = match self.state.borrow().server(server) {
+            // A server being deleted (pointsman's graceful `del server`) counts as removable
+            // once it is gone, so that `del server X; wait 5s srv-removable X` returns when
+            // X no longer exists; one in MAINT once no request uses it (HAProxy's rule).
+            let in_maint = match self.state.borrow().server(server) {
                 None => return String::new(),
-                Some(s) => s.admin == AdminState::Maint || s.deleting,
+                Some(s) if s.deleting => false,
+                Some(s) => s.admin == AdminState::Maint,
             };
-            if removable && self.busy(server).await == 0 {
+            if in_maint && self.busy(server).await == 0 {
                 return String::new();
             }
             if std::time::Instant::now() >= deadline {
@@ -281,8 +304,16 @@ impl AdminBackend for Coordinator {
 
     async fn shutdown_sessions(&self, server: ServerRef) {
         let _permit = self.exclusive.acquire_permit(1).await;
+        // First every shard marks the server's requests as killed and drops its idle
+        // connections; then the connections of the requests still waiting on the server are
+        // shut down, which wakes them: they answer 502 and are not retried.
         self.local.shutdown_sessions(server);
         self.ask_all(|| ToShard::ShutdownSessions(server)).await;
+        let addr = self.state.borrow().server(server).map(|s| s.addr);
+        if let Some(addr) = addr {
+            let cut = crate::sys::shutdown_sockets_connected_to(addr);
+            log::info!("shutdown sessions server: {cut} connection(s) to {addr} cut");
+        }
     }
 
     fn process_info(&self) -> ProcessInfo {
