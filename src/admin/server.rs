@@ -232,7 +232,8 @@ impl<B: AdminBackend> Connection<B> {
             }
             Action::Wait(delay) => {
                 glommio::timer::sleep(delay).await;
-                String::new()
+                // HAProxy (2.7+): a wait without a condition ends "Done.".
+                "Done.\n".to_string()
             }
             Action::ShutdownSessions(server) => {
                 backend.shutdown_sessions(server).await;

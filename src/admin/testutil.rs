@@ -169,7 +169,7 @@ impl AdminBackend for FakeBackend {
     }
 
     async fn wait_removable(&self, _server: ServerRef, _timeout: Duration) -> String {
-        String::new()
+        "Done.\n".to_string()
     }
 
     async fn shutdown_sessions(&self, _server: ServerRef) {}

@@ -17,6 +17,11 @@ use std::time::Duration;
 /// How often a draining `del server` checks whether its last request finished.
 const REMOVAL_POLL: Duration = Duration::from_millis(50);
 
+/// HAProxy's (2.7+) replies to `wait … srv-removable` (`cli_release_wait`).
+const WAIT_DONE: &str = "Done.\n";
+const WAIT_EXPIRED: &str = "Wait delay expired.\n";
+const WAIT_FAILED: &str = "Failed.\n";
+
 pub struct Coordinator {
     /// Shard 0's data plane: mutations are applied to it directly, not through a channel.
     local: Rc<Worker>,
@@ -286,17 +291,19 @@ impl AdminBackend for Coordinator {
         loop {
             // A server being deleted (pointsman's graceful `del server`) counts as removable
             // once it is gone, so that `del server X; wait 5s srv-removable X` returns when
-            // X no longer exists; one in MAINT once no request uses it (HAProxy's rule).
+            // X no longer exists; one in MAINT once no request uses it (HAProxy's rule); any
+            // other server never becomes removable by itself: HAProxy fails at once.
             let in_maint = match self.state.borrow().server(server) {
-                None => return String::new(),
+                None => return WAIT_DONE.into(),
                 Some(s) if s.deleting => false,
-                Some(s) => s.admin == AdminState::Maint,
+                Some(s) if s.admin == AdminState::Maint => true,
+                Some(_) => return WAIT_FAILED.into(),
             };
             if in_maint && self.busy(server).await == 0 {
-                return String::new();
+                return WAIT_DONE.into();
             }
             if std::time::Instant::now() >= deadline {
-                return "timeout error\n".into();
+                return WAIT_EXPIRED.into();
             }
             glommio::timer::sleep(REMOVAL_POLL).await;
         }

@@ -132,8 +132,11 @@ fn drain_and_maintenance_let_requests_in_flight_finish() {
     assert_eq!(column(s1, "status"), "MAINT");
     assert!(column(s1, "scur").parse::<u64>().unwrap() > 0, "{s1}");
     assert_eq!(s.served_by(), "s2");
-    all_ok(flying);
+    // Removable (HAProxy's rule: in MAINT, nothing in flight) once its requests are done.
+    assert_eq!(s.admin("wait 5s srv-removable bk/s1"), "Done.\n\n");
     assert_eq!(s.scur("s1"), 0);
+    all_ok(flying);
+    assert_eq!(s.admin("wait 10"), "Done.\n\n");
 }
 
 #[test]
@@ -161,17 +164,23 @@ fn del_server_drains_then_disappears() {
     );
     // (A request to the slow s2 takes as long as the ones in flight: last.)
     assert_eq!(s.served_by(), "s2");
-    // `wait … srv-removable` returns once it is gone.
-    assert_eq!(s.admin("wait 5s srv-removable bk/s1"), "\n");
+    // `wait … srv-removable` returns once it is gone (HAProxy 2.7's "Done.").
+    assert_eq!(s.admin("wait 5s srv-removable bk/s1"), "Done.\n\n");
     let answered = all_ok(flying);
     assert!(answered.iter().any(|x| x == "s1"), "{answered:?}");
     assert_eq!(s.servers_state(), [("s2".into(), "0".into())]);
     assert!(stat_row(&s.admin("show stat"), "bk", "s1").is_none());
     assert_eq!(s.admin("del server bk/s1"), "No such server.\n");
 
-    // A server in maintenance with requests in flight: removed once they are done.
+    // A READY server never becomes removable by itself: HAProxy's "Failed." at once.
+    assert_eq!(s.admin("wait 10s srv-removable bk/s2"), "Failed.\n\n");
+    // In maintenance with requests in flight: removable once they are done.
     let flying = s.start_requests(2, &["s2"]);
     assert_eq!(s.admin("disable server bk/s2"), "\n");
+    assert_eq!(
+        s.admin("wait 100ms srv-removable bk/s2"),
+        "Wait delay expired.\n\n"
+    );
     assert_eq!(
         s.admin("del server bk/s2"),
         "Server deleted once its last connection finishes (draining).\n"
