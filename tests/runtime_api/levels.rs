@@ -98,7 +98,7 @@ fn user_reads_operator_switches_admin_changes_the_topology() {
     }
     assert!(s
         .admin("show servers state")
-        .contains(&format!(" nginx2 127.0.0.1 2 0 1 1 ")));
+        .contains(" nginx2 127.0.0.1 2 0 1 1 "));
     assert_eq!(
         common::admin(&operator, "disable server bk_app/nginx2"),
         "\n"
