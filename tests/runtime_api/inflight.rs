@@ -143,29 +143,35 @@ fn drain_and_maintenance_let_requests_in_flight_finish() {
 fn del_server_drains_then_disappears() {
     let s = slow_setup(2);
     let flying = s.start_requests(6, &["s1", "s2"]);
-    assert_eq!(
-        s.admin("del server bk/s1"),
-        "Server draining: it takes no new requests and is deleted when its last request finishes.\n"
-    );
-    // While its requests finish, it is listed as draining (srv_admin_state 8, FDRAIN), takes
-    // no new request, and cannot be added again.
-    assert_eq!(
-        s.servers_state(),
-        [("s1".into(), "8".into()), ("s2".into(), "0".into())]
-    );
-    let stat = s.admin("show stat -1 4 -1");
-    assert_eq!(
-        column(stat_row(&stat, "bk", "s1").unwrap(), "status"),
-        "DRAIN"
-    );
-    assert_eq!(
-        s.admin(&format!("add server bk/s1 127.0.0.1:{}", s.s1_port)),
-        "Already exists a server with the same name in backend.\n\n"
-    );
-    // (A request to the slow s2 takes as long as the ones in flight: last.)
-    assert_eq!(s.served_by(), "s2");
+    // One write, so that every command runs while the requests are still in flight however
+    // slow the machine: `del server`, then while s1 drains: `show servers state` lists it with
+    // srv_admin_state 8 (FDRAIN), `show stat` says DRAIN, its name cannot be added again; then
     // `wait … srv-removable` returns once it is gone (HAProxy 2.7's "Done.").
-    assert_eq!(s.admin("wait 5s srv-removable bk/s1"), "Done.\n\n");
+    let replies = String::from_utf8(admin_raw(
+        &s.p.socket,
+        format!(
+            "del server bk/s1;show servers state bk;show stat 3 4 1;add server bk/s1 127.0.0.1:{};wait 5s srv-removable bk/s1\n",
+            s.s1_port
+        )
+        .as_bytes(),
+        Duration::from_secs(10),
+    ))
+    .unwrap();
+    let draining = "Server draining: it takes no new requests and is deleted when its last request finishes.\n";
+    assert!(replies.starts_with(draining), "{replies}");
+    let state_line = replies
+        .lines()
+        .find(|l| l.starts_with("3 bk 1 s1 "))
+        .unwrap();
+    assert_eq!(state_line.split(' ').nth(6), Some("8"), "{state_line}");
+    let stat_line = replies.lines().find(|l| l.starts_with("bk,s1,")).unwrap();
+    assert_eq!(column(stat_line, "status"), "DRAIN");
+    assert!(
+        replies.ends_with("Already exists a server with the same name in backend.\n\nDone.\n\n"),
+        "{replies}"
+    );
+    // From the reply on, new requests avoided it.
+    assert_eq!(s.served_by(), "s2");
     let answered = all_ok(flying);
     assert!(answered.iter().any(|x| x == "s1"), "{answered:?}");
     assert_eq!(s.servers_state(), [("s2".into(), "0".into())]);

@@ -113,24 +113,30 @@ fn run_steps(shards: usize, steps: &[Step], extra_steps: impl Fn(&Setup) -> Vec<
             .collect::<Vec<_>>(),
         ["nginx2"]
     );
-    // After each reply and before the next command, every request sent obeyed it, on every
-    // client connection (so on every shard).
+    // Every request sent after a reply and answered before the next command was sent obeyed
+    // it, on every client connection (so on every shard). (A request still unanswered when
+    // the next command goes out may be routed by either state.)
     for (i, step) in steps.iter().enumerate() {
         let from = times[i].replied;
         let to = times.get(i + 1).map_or(end, |t| t.sent);
         let window: Vec<&Sample> = samples
             .iter()
-            .filter(|x| x.sent > from && x.sent < to)
+            .filter(|x| x.sent > from && x.done < to)
             .collect();
         let wrong: Vec<&&Sample> = window.iter().filter(|x| x.server != step.then).collect();
         assert!(
             wrong.is_empty(),
-            "after `{}` replied, {} of {} requests went elsewhere than {}: {:?}",
+            "after `{}` replied, {} of {} requests went elsewhere than {}: {:?}; wrong ones \
+             (client, sent after the reply, took): {:?}",
             step.command,
             wrong.len(),
             window.len(),
             step.then,
-            count_servers(window.iter().copied())
+            count_servers(window.iter().copied()),
+            wrong
+                .iter()
+                .map(|x| (x.client, x.sent - from, x.done - x.sent))
+                .collect::<Vec<_>>()
         );
         for client in 0..client_count {
             assert!(
