@@ -50,6 +50,30 @@ fn socat_one_shots_switch_the_traffic() {
     );
 }
 
+#[test]
+fn socat_over_a_tcp_admin_socket() {
+    let admin_port = free_port();
+    let s = Setup::start(Options {
+        global: format!("    stats socket ipv4@127.0.0.1:{admin_port} level operator\n"),
+        ..Options::default()
+    });
+    let tcp = format!("TCP:127.0.0.1:{admin_port}");
+    assert_eq!(socat(&tcp, "show cli level\n"), "operator\n\n");
+    assert_eq!(socat(&tcp, "disable server bk_app/nginx2\n"), "\n");
+    assert_eq!(s.served_by(), "nginx1");
+    assert_eq!(
+        socat(&tcp, "add server bk_app/x 127.0.0.1:1\n"),
+        "Permission denied\n\n"
+    );
+    let (code, out, _) = ctl(&[
+        "-s",
+        &format!("ipv4@127.0.0.1:{admin_port}"),
+        "enable server bk_app/nginx2",
+    ]);
+    assert_eq!((code, out.as_str()), (0, "\n"));
+    assert_eq!(s.served_by(), "nginx2");
+}
+
 /// Runs `pointsman ctl ARGS…`; returns (exit code, stdout, stderr).
 fn ctl(args: &[&str]) -> (i32, String, String) {
     let child = Command::new(POINTSMAN)

@@ -13,7 +13,7 @@ const IDLE: Duration = Duration::from_secs(1);
 
 fn setup() -> Setup {
     Setup::start(Options {
-        global: "    stats timeout 1s\n",
+        global: "    stats timeout 1s\n".into(),
         ..Options::default()
     })
 }
