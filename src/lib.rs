@@ -24,6 +24,7 @@
 
 pub mod admin;
 pub mod balance;
+pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod health;
@@ -31,6 +32,7 @@ pub mod http;
 pub mod loadtest;
 pub mod logging;
 pub mod proxy;
+pub mod reload;
 pub mod shard;
 pub mod state;
 pub mod stats;

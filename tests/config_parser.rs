@@ -122,7 +122,7 @@ fn guide_001_hatop_config_is_accepted() {
     assert_eq!((nginx[0].location.line, nginx[1].location.line), (2, 3));
 
     let app = proxy(&config, "app").frontend.as_ref().unwrap();
-    assert_eq!(app.binds[0].addr, addr("0.0.0.0:80"));
+    assert_eq!(app.binds[0].addr.tcp(), Some(addr("0.0.0.0:80")));
     assert_eq!(app.binds[0].location.line, 6);
     assert_eq!(app.default_backend.as_deref(), Some("bk_app"));
 }
@@ -172,8 +172,10 @@ fn guide_004_runtime_api_config_is_accepted_with_global_last() {
     assert_eq!(webservers.balance, Algorithm::RoundRobin);
     assert_eq!(webservers.servers[1].addr, addr("192.168.1.11:80"));
     assert_eq!(
-        proxy(&config, "http_in").frontend.as_ref().unwrap().binds[0].addr,
-        addr("0.0.0.0:80")
+        proxy(&config, "http_in").frontend.as_ref().unwrap().binds[0]
+            .addr
+            .tcp(),
+        Some(addr("0.0.0.0:80"))
     );
 }
 
@@ -229,7 +231,9 @@ fn example_configs_are_accepted() {
             assert_eq!(p.mode, Mode::Http, "{name}");
             for bind in p.frontend.iter().flat_map(|f| &f.binds) {
                 assert!(
-                    bind.addr.ip().is_loopback() && bind.addr.port() > 1024,
+                    bind.addr
+                        .tcp()
+                        .is_some_and(|a| a.ip().is_loopback() && a.port() > 1024),
                     "{name}"
                 );
             }
@@ -664,7 +668,7 @@ fn frontend_keywords() {
     let binds: Vec<(SocketAddr, usize)> = side
         .binds
         .iter()
-        .map(|b| (b.addr, b.location.line))
+        .map(|b| (b.addr.tcp().unwrap(), b.location.line))
         .collect();
     assert_eq!(
         binds,
@@ -1022,7 +1026,7 @@ fn quoted_arguments_and_environment_variables() {
         .unwrap()
         .binds
         .iter()
-        .map(|b| b.addr)
+        .map(|b| b.addr.tcp().unwrap())
         .collect();
     assert_eq!(binds, [addr("0.0.0.0:8080"), addr("127.0.0.1:9090")]);
     let s = servers(&config, "bk");
