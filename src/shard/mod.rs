@@ -48,12 +48,18 @@ pub struct RunOptions {
     pub on_ready: Box<dyn FnOnce() + Send>,
 }
 
-/// The sockets one shard accepts from.
+/// The sockets one shard accepts from (per frontend, in the order of `State::frontends`).
 struct ShardSockets {
-    /// Per frontend (index in `State::frontends`), its sockets.
     frontends: Vec<Vec<OwnedFd>>,
-    /// Shard 0 only: per `stats socket` line, its TCP or `fd@` socket.
+}
+
+/// What only shard 0 (the coordinator's) serves. Which thread becomes shard 0 is known only
+/// once the mesh is joined (the mesh orders peers by executor id), so it is taken from here.
+struct ShardZero {
+    /// Per `stats socket` line, its TCP or `fd@` socket.
     stats: Vec<Option<OwnedFd>>,
+    master_channel: Option<OwnedFd>,
+    save_state: bool,
 }
 
 /// Runs the proxy until a stop signal. Returns an error message for start-up failures.
@@ -67,6 +73,11 @@ pub fn run(config: Config, options: RunOptions) -> Result<(), String> {
     for index in 0..shards {
         sockets.push(shard_sockets(&options.listeners, index, shards)?);
     }
+    let zero = Arc::new(std::sync::Mutex::new(Some(ShardZero {
+        stats: stats_sockets(&options.listeners)?,
+        master_channel: options.master_channel,
+        save_state: options.save_state,
+    })));
     crate::reload::expose(options.listeners);
     let commands = MeshBuilder::<ToShard, _>::full(shards, MESH_CAPACITY);
     let answers = MeshBuilder::<FromShard, _>::full(shards, MESH_CAPACITY);
@@ -74,19 +85,13 @@ pub fn run(config: Config, options: RunOptions) -> Result<(), String> {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (started_tx, started_rx) = std::sync::mpsc::channel::<Result<(), String>>();
     let mut threads = Vec::new();
-    let mut master_channel = options.master_channel;
     for (index, sockets) in sockets.into_iter().enumerate() {
         let shard = Shard {
             config: config.clone(),
             info: info.clone(),
             state: options.state.clone(),
             sockets,
-            master_channel: if index == 0 {
-                master_channel.take()
-            } else {
-                None
-            },
-            save_state: options.save_state && index == 0,
+            zero: zero.clone(),
             commands: commands.clone(),
             answers: answers.clone(),
             reports: reports.clone(),
@@ -134,14 +139,16 @@ pub fn run(config: Config, options: RunOptions) -> Result<(), String> {
     Ok(())
 }
 
-/// Duplicates of the sockets shard `index` accepts from.
+fn dup_error(e: std::io::Error) -> String {
+    format!("cannot share a listening socket with a shard: {e}")
+}
+
+/// Duplicates of the sockets the `index`th shard thread accepts from.
 fn shard_sockets(
     listeners: &Listeners,
     index: usize,
     shards: usize,
 ) -> Result<ShardSockets, String> {
-    let dup_error =
-        |e: std::io::Error| format!("cannot share a listening socket with a shard: {e}");
     let mut frontends = Vec::new();
     for binds in &listeners.frontends {
         let mut fds = Vec::new();
@@ -150,20 +157,23 @@ fn shard_sockets(
         }
         frontends.push(fds);
     }
-    let mut stats = Vec::new();
-    for socket in &listeners.stats {
-        let fd = match socket {
-            Some(l) if index == 0 => l
-                .fds
-                .first()
+    Ok(ShardSockets { frontends })
+}
+
+/// Duplicates of the TCP and `fd@` stats sockets, for shard 0.
+fn stats_sockets(listeners: &Listeners) -> Result<Vec<Option<OwnedFd>>, String> {
+    listeners
+        .stats
+        .iter()
+        .map(|socket| {
+            socket
+                .as_ref()
+                .and_then(|l| l.fds.first())
                 .map(crate::reload::fdpass::dup)
                 .transpose()
-                .map_err(dup_error)?,
-            _ => None,
-        };
-        stats.push(fd);
-    }
-    Ok(ShardSockets { frontends, stats })
+                .map_err(dup_error)
+        })
+        .collect()
 }
 
 /// Everything one shard starts from.
@@ -172,8 +182,7 @@ struct Shard {
     info: ProcessInfo,
     state: State,
     sockets: ShardSockets,
-    master_channel: Option<OwnedFd>,
-    save_state: bool,
+    zero: Arc<std::sync::Mutex<Option<ShardZero>>>,
     commands: MeshBuilder<ToShard, glommio::channels::channel_mesh::Full>,
     answers: MeshBuilder<FromShard, glommio::channels::channel_mesh::Full>,
     reports: MeshBuilder<CheckReport, glommio::channels::channel_mesh::Full>,
@@ -187,8 +196,7 @@ async fn shard_main(shard: Shard) {
         info,
         state,
         sockets,
-        master_channel,
-        save_state,
+        zero,
         commands,
         answers,
         reports,
@@ -221,22 +229,26 @@ async fn shard_main(shard: Shard) {
     );
     let mut admin = Vec::new();
     if index == 0 {
+        let Some(zero) = zero.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+            let _ = started.send(Err("two shards joined the mesh as shard 0".into()));
+            return;
+        };
         let coordinator = Coordinator::new(worker.clone(), command_tx, answer_rx, info);
         let context = handover::Context {
             worker: worker.clone(),
             config: config.clone(),
         };
-        match start_admin_sockets(&config, sockets.stats, &coordinator, &context, control) {
+        match start_admin_sockets(&config, zero.stats, &coordinator, &context, control) {
             Ok(tasks) => admin = tasks,
             Err(e) => {
                 let _ = started.send(Err(e));
                 return;
             }
         }
-        if let Some(channel) = master_channel {
+        if let Some(channel) = zero.master_channel {
             spawn_into(handover::serve_master(channel, context.clone()), control);
         }
-        if save_state {
+        if zero.save_state {
             spawn_into(
                 handover::save_state_files(worker.clone(), config.clone()),
                 control,
