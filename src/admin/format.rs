@@ -854,6 +854,7 @@ fn admin_flags(s: &Server) -> u32 {
 fn check_status_number(s: &Server) -> u32 {
     match s.check.status {
         CheckStatus::Init => 1,
+        CheckStatus::Hana => 4,
         CheckStatus::L4Ok => 6,
         CheckStatus::L4Tout => 7,
         CheckStatus::L4Con => 8,
