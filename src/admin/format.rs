@@ -639,7 +639,8 @@ fn server_row(b: &Backend, s: &Server, c: Counters, ctx: Context) -> Row {
         row.set("slim", maxconn);
     }
     row.set("status", server_status(s));
-    row.set("weight", s.weight);
+    // HAProxy's `weight` is the effective one (slow start), `uweight` the user's.
+    row.set("weight", s.effective_weight());
     row.set("uweight", s.weight);
     row.set("act", u8::from(!s.backup));
     row.set("bck", u8::from(s.backup));
