@@ -915,3 +915,182 @@ fn shard_activity(p: &Pointsman) -> Vec<u64> {
     }
     shards.into_values().collect()
 }
+
+// ------------------------------------------------------------------------------------------
+// 9. Passive health: `observe layer4 error-limit N on-error mark-down` takes a dead server
+//    out from live traffic failures, long before its next check.
+
+#[test]
+fn s9_observe_marks_a_dead_server_down_from_live_traffic() {
+    let _serial = serial();
+    let scenario = "observe layer4 mark-down";
+    let s1 = backend("s1", "s1", &[]);
+    let mut s2 = backend("s2", "s2", &[]);
+    let s3 = backend("s3", "s3", &[]);
+    let port = free_port();
+    // The first check runs at start; the next one only 30 s later.
+    let p = pointsman_logged(
+        &config(
+            port,
+            &format!(
+                "    default-server check inter 30s observe layer4 error-limit 3 on-error mark-down\n\
+                 \x20   server s1 127.0.0.1:{}\n\
+                 \x20   server s2 127.0.0.1:{}\n\
+                 \x20   server s3 127.0.0.1:{}\n",
+                s1.port(),
+                s2.port(),
+                s3.port()
+            ),
+        ),
+        1,
+        port,
+    );
+    wait_status(&p, "s2", |s| s == "UP");
+    let running = start_load(&LoadSpec {
+        port,
+        seconds: 4.0,
+        socket: &p.socket,
+        at: &[],
+        headers: &[],
+        new_clients: false,
+        connections: 4,
+    });
+    running.sleep_until(Duration::from_millis(1500));
+    s2.proc.signal(libc::SIGKILL);
+    let _ = s2.proc.wait_exit(Duration::from_secs(5));
+    wait_status(&p, "s2", |s| s.starts_with("DOWN"));
+    let down_at = running.elapsed();
+    let load = running.wait();
+    println!("{scenario}: s2 DOWN at {down_at:?}");
+    load.assert_zero_failures(scenario);
+    let stat = p.stat("bk_app", "s2");
+    assert_eq!(stat["check_status"], "HANA", "{stat:?}");
+    assert_eq!(stat["check_desc"], "Health analyze");
+    assert!(!load
+        .served(BOTH, down_at, Duration::from_secs(60))
+        .contains_key("s2"));
+    let log = p.log();
+    assert!(
+        log.contains("Server bk_app/s2 is DOWN, reason: Health analyze"),
+        "{log}"
+    );
+}
+
+// ------------------------------------------------------------------------------------------
+// 10. slowstart: a server coming back UP ramps its effective weight over the slowstart time.
+
+#[test]
+fn s10_slowstart_ramps_a_returning_server() {
+    let _serial = serial();
+    let scenario = "slowstart";
+    let s1 = backend("s1", "s1", &[]);
+    let s2 = backend("s2", "s2", &[]);
+    let port = free_port();
+    let p = pointsman(
+        &config(
+            port,
+            &format!(
+                "    default-server check inter 500ms weight 100 slowstart 3s\n\
+                 \x20   server s1 127.0.0.1:{}\n\
+                 \x20   server s2 127.0.0.1:{}\n",
+                s1.port(),
+                s2.port()
+            ),
+        ),
+        1,
+        port,
+    );
+    let load = start_load(&LoadSpec {
+        port,
+        seconds: 6.5,
+        socket: &p.socket,
+        at: &[
+            ("1s", "disable server bk_app/s2"),
+            ("1500ms", "enable server bk_app/s2"),
+        ],
+        headers: &[],
+        new_clients: false,
+        connections: 4,
+    })
+    .wait();
+    load.assert_zero_failures(scenario);
+    let back = load.switches()[1].replied;
+    let early = load.served(BOTH, back, back + Duration::from_millis(600));
+    let late = load.served(
+        BOTH,
+        back + Duration::from_millis(3500),
+        Duration::from_secs(60),
+    );
+    let (early_share, late_share) = (share(&early, "s2"), share(&late, "s2"));
+    println!("{scenario}: s2 took {early_share:.1}% in its first 0.6 s back, {late_share:.1}% after the ramp");
+    assert!(early_share < 20.0, "{early:?}");
+    assert!((late_share - 50.0).abs() <= 3.0, "{late:?}");
+    assert_eq!(p.stat_number("bk_app", "s2", "weight"), 100);
+}
+
+// ------------------------------------------------------------------------------------------
+// 11. `disable|enable health` and `set server … health` act on the same machinery as checks.
+
+#[test]
+fn s11_health_commands_under_load() {
+    let _serial = serial();
+    let scenario = "health commands";
+    let s1 = backend("s1", "s1", &[]);
+    let s2 = backend("s2", "s2", &[]);
+    let port = free_port();
+    let p = pointsman_logged(
+        &config(
+            port,
+            &format!(
+                "    default-server check inter 300ms rise 2 fall 2\n\
+                 \x20   server s1 127.0.0.1:{}\n\
+                 \x20   server s2 127.0.0.1:{}\n",
+                s1.port(),
+                s2.port()
+            ),
+        ),
+        1,
+        port,
+    );
+    let load = start_load(&LoadSpec {
+        port,
+        seconds: 4.5,
+        socket: &p.socket,
+        at: &[
+            ("1s", "disable health bk_app/s2"),
+            ("1200ms", "set server bk_app/s2 health down"),
+            ("2500ms", "enable health bk_app/s2"),
+        ],
+        headers: &[],
+        new_clients: false,
+        connections: 4,
+    })
+    .wait();
+    load.assert_zero_failures(scenario);
+    let (down, enable) = (&load.switches()[1], &load.switches()[2]);
+    // DOWN from the CLI, and no check to undo it while checks are disabled.
+    let while_down = load.served(BOTH, down.replied, enable.sent);
+    assert_eq!(
+        while_down.keys().collect::<Vec<_>>(),
+        ["s1"],
+        "{while_down:?}"
+    );
+    // Checks enabled again: UP after `rise` successes, traffic back.
+    wait_status(&p, "s2", |s| s == "UP");
+    assert!(load
+        .served(
+            BOTH,
+            enable.replied + Duration::from_secs(1),
+            Duration::from_secs(60)
+        )
+        .contains_key("s2"));
+    let log = p.log();
+    assert!(
+        log.contains("Server bk_app/s2 is DOWN, changed from CLI"),
+        "{log}"
+    );
+    assert!(
+        log.contains("Server bk_app/s2 is UP, reason: Layer4 check passed"),
+        "{log}"
+    );
+}

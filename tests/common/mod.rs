@@ -528,6 +528,17 @@ impl Drop for Nginx {
 /// A private nginx (`daemon off`, one worker, its own prefix under a temp dir) answering
 /// `200 {body}` with `X-Server: {name}` on 127.0.0.1:`port`; waits until it listens.
 pub fn nginx(name: &str, body: &str, port: u16) -> Nginx {
+    nginx_with(
+        name,
+        port,
+        "",
+        &format!("add_header X-Server {name}; return 200 \"{body}\";"),
+    )
+}
+
+/// A private nginx with `http_extra` directives in its `http` block and `location` as the
+/// body of its `location /`.
+pub fn nginx_with(name: &str, port: u16, http_extra: &str, location: &str) -> Nginx {
     let prefix = temp_dir(&format!("nginx-{name}"));
     std::fs::create_dir_all(prefix.join("logs")).unwrap();
     let conf = prefix.join("nginx.conf");
@@ -536,8 +547,8 @@ pub fn nginx(name: &str, body: &str, port: u16) -> Nginx {
          events {{ worker_connections 1024; }}\n\
          http {{\n  access_log off;\n  client_body_temp_path {p}/body;\n  proxy_temp_path {p}/proxy;\n\
            fastcgi_temp_path {p}/fastcgi;\n  uwsgi_temp_path {p}/uwsgi;\n  scgi_temp_path {p}/scgi;\n\
-           server {{\n    listen 127.0.0.1:{port};\n\
-             location / {{ add_header X-Server {name}; return 200 \"{body}\"; }}\n  }}\n}}\n",
+           {http_extra}\n\
+           server {{\n    listen 127.0.0.1:{port};\n    location / {{ {location} }}\n  }}\n}}\n",
         p = prefix.display()
     );
     std::fs::write(&conf, text).unwrap();
