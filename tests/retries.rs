@@ -201,3 +201,36 @@ fn a_pooled_connection_the_server_closed_is_not_an_error() {
     );
     assert_eq!(stat["hrsp_2xx"], "3");
 }
+
+#[test]
+fn a_redispatch_reaches_the_backup_when_the_only_active_server_is_dead() {
+    let dead = loadtest_support::closed_port();
+    let backup = backend("backup", "backup", &[]);
+    let port = free_port();
+    // No checks: the dead server stays "UP", only the redispatch can save the requests.
+    let p = pointsman(
+        &config(
+            port,
+            &format!(
+                "    retries 1\n    option redispatch\n\
+                 \x20   server active {dead}\n    server backup 127.0.0.1:{} backup\n",
+                backup.port()
+            ),
+        ),
+        1,
+        port,
+    );
+    for _ in 0..3 {
+        let r = get(port, "/").unwrap();
+        assert_eq!((r.status, r.header("x-server")), (200, Some("backup")));
+    }
+    let post = Client::connect(port)
+        .request("POST", "/", &[], b"x")
+        .unwrap();
+    assert_eq!(
+        (post.status, post.header("x-server")),
+        (200, Some("backup"))
+    );
+    assert_eq!(p.stat_number("bk", "active", "wredis"), 4);
+    assert_eq!(served(&backup), 4);
+}

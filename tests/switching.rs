@@ -1094,3 +1094,58 @@ fn s11_health_commands_under_load() {
         "{log}"
     );
 }
+
+// ------------------------------------------------------------------------------------------
+// 12. The hatop guide's setup (one active server, one backup): the active one killed. Until
+//     its checks take it out, each request that meets it is redispatched to the backup.
+
+#[test]
+fn s12_lone_active_server_killed_backup_answers_at_once() {
+    let _serial = serial();
+    let scenario = "lone active killed";
+    let nginx1 = backend("nginx1", "nginx1", &[]);
+    let mut nginx2 = backend("nginx2", "nginx2", &[]);
+    let nginx2_port = nginx2.port();
+    let port = free_port();
+    let p = pointsman(
+        &config(
+            port,
+            &format!(
+                "    default-server check inter 300ms fall 2 rise 2\n\
+                 \x20   server nginx1 127.0.0.1:{} backup\n\
+                 \x20   server nginx2 127.0.0.1:{nginx2_port}\n",
+                nginx1.port()
+            ),
+        ),
+        1,
+        port,
+    );
+    let running = start_load(&LoadSpec {
+        port,
+        seconds: 5.0,
+        socket: &p.socket,
+        at: &[],
+        headers: &[],
+        new_clients: false,
+        connections: 4,
+    });
+    running.sleep_until(Duration::from_millis(1500));
+    let killed_at = running.elapsed();
+    nginx2.proc.signal(libc::SIGKILL);
+    let _ = nginx2.proc.wait_exit(Duration::from_secs(5));
+    wait_status(&p, "nginx2", |s| s.starts_with("DOWN"));
+    running.sleep_until(Duration::from_secs(3));
+    let _again = backend_on(&format!("127.0.0.1:{nginx2_port}"), "nginx2", "nginx2", &[]);
+    wait_status(&p, "nginx2", |s| s == "UP");
+    let up_at = running.elapsed();
+    let load = running.wait();
+    load.assert_zero_failures(scenario);
+    // Before the kill (requests in flight at the kill were redispatched), only the active one.
+    let before = load.served(BOTH, Duration::ZERO, killed_at - Duration::from_millis(100));
+    assert_eq!(before.keys().collect::<Vec<_>>(), ["nginx2"], "{before:?}");
+    assert!(load
+        .served(BOTH, up_at, Duration::from_secs(60))
+        .contains_key("nginx2"));
+    assert!(p.stat_number("bk_app", "nginx2", "wredis") >= 1);
+    assert!(p.stat_number("bk_app", "nginx1", "stot") > 0);
+}

@@ -7,7 +7,7 @@ use super::pool::Pool;
 use super::settings::{BackendSettings, FrontendSettings};
 use crate::balance::{Balancer, PickContext};
 use crate::config::Config;
-use crate::state::{self, AdminState, Mutation, OpState, ServerRef, State};
+use crate::state::{self, AdminState, Backend, Mutation, OpState, ServerRef, State};
 use crate::stats::{Counters, StatsSnapshot};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -115,11 +115,14 @@ impl Worker {
             inflight: &inflight,
             avoid,
         };
-        let pos = self
+        let mut pos = self
             .balancers
             .borrow_mut()
             .get_mut(backend)?
             .pick(b, &ctx)?;
+        if let Some(failed) = avoid.filter(|&id| b.servers[pos].id == id) {
+            pos = redispatch_target(b, failed).unwrap_or(pos);
+        }
         let server = &b.servers[pos];
         Some((server.id, server.addr))
     }
@@ -179,4 +182,15 @@ impl Worker {
         *self.kill_generation.borrow_mut().entry(server).or_insert(0) += 1;
         self.pool.borrow_mut().drop_server(server);
     }
+}
+
+/// When the balancer could only offer the server a request just failed on (the only usable one
+/// of its level: the single active server, or the first backup), a redispatch goes one level
+/// on instead: the first other server that takes new traffic, typically a backup. Without it,
+/// a lone active server that died would fail every request until its checks took it out.
+fn redispatch_target(backend: &Backend, failed: u32) -> Option<usize> {
+    backend
+        .servers
+        .iter()
+        .position(|s| s.id != failed && s.takes_new_traffic())
 }
