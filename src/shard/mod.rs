@@ -45,12 +45,11 @@ pub fn run(config: Config, options: RunOptions) -> Result<(), String> {
     let answers = MeshBuilder::<FromShard, _>::full(shards, MESH_CAPACITY);
     let reports = MeshBuilder::<CheckReport, _>::full(shards, MESH_CAPACITY);
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let (started_tx, started_rx) = std::sync::mpsc::channel::<Result<(), String>>();
-    let mut threads = Vec::new();
+    let (started_tx, started_rx) = std::sync::mpsc::channel::<Lifecycle>();
     for index in 0..shards {
         let (config, info, started) = (config.clone(), info.clone(), started_tx.clone());
         let (commands, answers, reports) = (commands.clone(), answers.clone(), reports.clone());
-        let thread = std::thread::Builder::new()
+        std::thread::Builder::new()
             .name(format!("shard-{index}"))
             .spawn(move || {
                 let executor = LocalExecutorBuilder::new(Placement::Fixed(index % cpus))
@@ -61,7 +60,7 @@ pub fn run(config: Config, options: RunOptions) -> Result<(), String> {
                 let executor = match executor {
                     Ok(e) => e,
                     Err(e) => {
-                        let _ = started.send(Err(io_uring_error(e)));
+                        let _ = started.send(Lifecycle::Failed(io_uring_error(e)));
                         return;
                     }
                 };
@@ -70,17 +69,16 @@ pub fn run(config: Config, options: RunOptions) -> Result<(), String> {
                 ));
             })
             .map_err(|e| format!("cannot start shard thread: {e}"))?;
-        threads.push(thread);
     }
     drop(started_tx);
     for _ in 0..shards {
         match started_rx.recv() {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
+            Ok(Lifecycle::Started) => {}
+            Ok(Lifecycle::Failed(e)) => {
                 signals::request_stop(signals::Stop::Now);
                 return Err(e);
             }
-            Err(_) => return Err("a shard failed to start".into()),
+            Ok(Lifecycle::Stopped) | Err(_) => return Err("a shard failed to start".into()),
         }
     }
     log::info!(
@@ -88,10 +86,29 @@ pub fn run(config: Config, options: RunOptions) -> Result<(), String> {
         std::process::id()
     );
     signals::wait_in_background();
-    for thread in threads {
-        let _ = thread.join();
+    // Wait for every shard to finish its soft stop, then return without joining the threads:
+    // tearing down a glommio executor can wait on io_uring operations of sockets still held by
+    // detached tasks (idle keep-alive connections, admin sessions), which a stopping process
+    // has no reason to wait for.
+    let mut stopped = 0;
+    while stopped < shards {
+        match started_rx.recv() {
+            Ok(Lifecycle::Stopped) => stopped += 1,
+            Ok(_) => {}
+            Err(_) => break,
+        }
     }
     Ok(())
+}
+
+/// What a shard thread tells the main thread.
+enum Lifecycle {
+    /// Listening and following the coordinator.
+    Started,
+    /// Could not start (message for the operator).
+    Failed(String),
+    /// Its soft stop is over: no request in flight, or the grace time ran out.
+    Stopped,
 }
 
 /// One shard's life: join the meshes, build its worker, open its listeners, serve, stop.
@@ -101,14 +118,16 @@ async fn shard_main(
     commands: MeshBuilder<ToShard, glommio::channels::channel_mesh::Full>,
     answers: MeshBuilder<FromShard, glommio::channels::channel_mesh::Full>,
     reports: MeshBuilder<CheckReport, glommio::channels::channel_mesh::Full>,
-    started: std::sync::mpsc::Sender<Result<(), String>>,
+    started: std::sync::mpsc::Sender<Lifecycle>,
 ) {
     let (Ok((command_tx, command_rx)), Ok((answer_tx, answer_rx)), Ok((report_tx, report_rx))) = (
         commands.join().await,
         answers.join().await,
         reports.join().await,
     ) else {
-        let _ = started.send(Err("cannot join the shard channel mesh".into()));
+        let _ = started.send(Lifecycle::Failed(
+            "cannot join the shard channel mesh".into(),
+        ));
         return;
     };
     let index = command_tx.peer_id();
@@ -120,7 +139,7 @@ async fn shard_main(
     let listeners = match listener::open_all(&config, &worker) {
         Ok(l) => l,
         Err(e) => {
-            let _ = started.send(Err(e));
+            let _ = started.send(Lifecycle::Failed(e));
             return;
         }
     };
@@ -132,7 +151,7 @@ async fn shard_main(
     if index == 0 {
         let coordinator = Coordinator::new(worker.clone(), command_tx, answer_rx, info);
         if let Err(e) = start_admin_sockets(&config, &coordinator, control) {
-            let _ = started.send(Err(e));
+            let _ = started.send(Lifecycle::Failed(e));
             return;
         }
         let mut report_rx = report_rx;
@@ -168,7 +187,7 @@ async fn shard_main(
             HealthSink::Remote(Rc::new(report_tx)),
         );
     }
-    let _ = started.send(Ok(()));
+    let _ = started.send(Lifecycle::Started);
     let stop = signals::wait_for_stop().await;
     drop(listeners);
     worker.stopping.set(true);
@@ -178,6 +197,7 @@ async fn shard_main(
             glommio::timer::sleep(Duration::from_millis(10)).await;
         }
     }
+    let _ = started.send(Lifecycle::Stopped);
 }
 
 /// Binds every `stats socket` (a failure stops the start-up with file:line) and serves them in
