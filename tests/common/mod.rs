@@ -602,59 +602,6 @@ impl Drop for Traffic {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         for thread in self.threads.drain(..) {
-
-/// A TCP port forward on 127.0.0.1 (what the restart guide does with iptables): connections to
-/// its port are relayed to `to`. [`Forwarder::close_port`] removes "the rule": new connections
-/// are refused while established ones carry on, as conntrack keeps them.
-pub struct Forwarder {
-    pub port: u16,
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    accept: Option<std::thread::JoinHandle<()>>,
-    relayed: std::sync::Arc<std::sync::Mutex<Vec<TcpStream>>>,
-}
-
-impl Forwarder {
-    pub fn start(to: SocketAddr) -> Forwarder {
-        use std::sync::{atomic::AtomicBool, Arc, Mutex};
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let stop = Arc::new(AtomicBool::new(false));
-        let relayed: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
-        let accept = {
-            let (stop, relayed) = (stop.clone(), relayed.clone());
-            std::thread::spawn(move || {
-                while !stop.load(Ordering::SeqCst) {
-                    let Ok((client, _)) = listener.accept() else {
-                        std::thread::sleep(Duration::from_millis(2));
-                        continue;
-                    };
-                    let _ = client.set_nonblocking(false);
-                    let Ok(server) = TcpStream::connect(to) else {
-                        continue;
-                    };
-                    let _ = (client.set_nodelay(true), server.set_nodelay(true));
-                    let mut kept = relayed.lock().unwrap();
-                    kept.push(client.try_clone().unwrap());
-                    kept.push(server.try_clone().unwrap());
-                    relay(client.try_clone().unwrap(), server.try_clone().unwrap());
-                    relay(server, client);
-                }
-                // Dropping the listener closes the port.
-            })
-        };
-        Forwarder {
-            port,
-            stop,
-            accept: Some(accept),
-            relayed,
-        }
-    }
-
-    /// Stops accepting (the port refuses connections); relayed connections carry on.
-    pub fn close_port(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(thread) = self.accept.take() {
             let _ = thread.join();
         }
     }
@@ -753,6 +700,76 @@ impl Tmux {
                 "screen not as expected after {timeout:?}:\n{screen}"
             );
             std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.name, "kill-server"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// A TCP port forward on 127.0.0.1 (what the restart guide does with iptables): connections to
+/// its port are relayed to `to`. [`Forwarder::close_port`] removes "the rule": new connections
+/// are refused while established ones carry on, as conntrack keeps them.
+pub struct Forwarder {
+    pub port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    accept: Option<std::thread::JoinHandle<()>>,
+    relayed: std::sync::Arc<std::sync::Mutex<Vec<TcpStream>>>,
+}
+
+impl Forwarder {
+    pub fn start(to: SocketAddr) -> Forwarder {
+        use std::sync::{atomic::AtomicBool, Arc, Mutex};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let relayed: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let accept = {
+            let (stop, relayed) = (stop.clone(), relayed.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    let Ok((client, _)) = listener.accept() else {
+                        std::thread::sleep(Duration::from_millis(2));
+                        continue;
+                    };
+                    let _ = client.set_nonblocking(false);
+                    let Ok(server) = TcpStream::connect(to) else {
+                        continue;
+                    };
+                    let _ = (client.set_nodelay(true), server.set_nodelay(true));
+                    let mut kept = relayed.lock().unwrap();
+                    kept.push(client.try_clone().unwrap());
+                    kept.push(server.try_clone().unwrap());
+                    relay(client.try_clone().unwrap(), server.try_clone().unwrap());
+                    relay(server, client);
+                }
+                // Dropping the listener closes the port.
+            })
+        };
+        Forwarder {
+            port,
+            stop,
+            accept: Some(accept),
+            relayed,
+        }
+    }
+
+    /// Stops accepting (the port refuses connections); relayed connections carry on.
+    pub fn close_port(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.accept.take() {
+            let _ = thread.join();
+        }
+    }
+}
 
 /// Copies `from` to `to` on a thread until EOF, then passes the half-close on.
 fn relay(mut from: TcpStream, mut to: TcpStream) {
@@ -768,16 +785,6 @@ impl Drop for Forwarder {
         for stream in self.relayed.lock().unwrap().drain(..) {
             let _ = stream.shutdown(std::net::Shutdown::Both);
         }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.name, "kill-server"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
     }
 }
 
