@@ -4,7 +4,7 @@
 
 use pointsman::config::{
     parse_files, parse_str_with_env, Algorithm, Config, CookieMode, HttpCheck, Level,
-    LoadServerState, Mode, Proxy, ServerConfig, SocketAddress,
+    LoadServerState, Mode, Observe, OnError, Proxy, RetryOn, ServerConfig, SocketAddress,
 };
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -795,6 +795,88 @@ fn server_options_and_defaults() {
 }
 
 #[test]
+fn health_options_of_servers() {
+    let config = parse(&as_strs(&backend_with(&[
+        "default-server fastinter 500ms downinter 5s",
+        "server plain 127.0.0.1:81",
+        "server tuned 127.0.0.1:82 check slowstart 10s observe layer4 error-limit 5 on-error mark-down",
+        "server l7 127.0.0.1:83 observe layer7 on-error sudden-death slowstart 0",
+    ])));
+    let s = servers(&config, "bk");
+    let plain = &s[0].tuning;
+    assert_eq!(
+        (
+            plain.fastinter,
+            plain.downinter,
+            plain.slowstart,
+            plain.observe
+        ),
+        (
+            Some(Duration::from_millis(500)),
+            Some(Duration::from_secs(5)),
+            None,
+            None
+        )
+    );
+    assert_eq!(
+        (plain.error_limit, plain.on_error),
+        (10, OnError::Fastinter)
+    );
+    let tuned = &s[1].tuning;
+    assert_eq!(
+        (
+            tuned.slowstart,
+            tuned.observe,
+            tuned.error_limit,
+            tuned.on_error
+        ),
+        (
+            Some(Duration::from_secs(10)),
+            Some(Observe::Layer4),
+            5,
+            OnError::MarkDown
+        )
+    );
+    let l7 = &s[2].tuning;
+    assert_eq!(
+        (l7.observe, l7.on_error, l7.slowstart),
+        (Some(Observe::Layer7), OnError::SuddenDeath, None)
+    );
+}
+
+#[test]
+fn retry_on_keywords() {
+    let retry_on = |lines: &[&str]| {
+        let config = parse(&as_strs(&backend_with(lines)));
+        let side = proxy(&config, "bk").backend.clone().unwrap();
+        side.retry_on
+    };
+    assert_eq!(retry_on(&[]), RetryOn::default());
+    assert!(retry_on(&[]).conn_failure && retry_on(&[]).empty_response);
+    assert_eq!(retry_on(&["retry-on none"]), RetryOn::NONE);
+    let some = retry_on(&["retry-on conn-failure 503 response-timeout"]);
+    assert!(some.conn_failure && some.response_timeout && !some.empty_response);
+    assert!(some.status(503) && !some.status(502));
+    let all = retry_on(&["retry-on all-retryable-errors"]);
+    assert!(all.conn_failure && all.empty_response && all.junk_response && all.response_timeout);
+    assert!(all.status(500) && all.status(502) && all.status(503) && all.status(504));
+    assert!(!all.status(404) && !all.status(501));
+    // Inherited from defaults.
+    let config = parse(&[
+        "defaults",
+        "    retry-on 502",
+        "backend bk",
+        "    server s 127.0.0.1:81",
+    ]);
+    assert!(proxy(&config, "bk")
+        .backend
+        .as_ref()
+        .unwrap()
+        .retry_on
+        .status(502));
+}
+
+#[test]
 fn default_server_applies_to_later_servers_and_can_be_undone() {
     let config = parse(&[
         "defaults",
@@ -1218,10 +1300,18 @@ fn server_errors() {
         ("server s 127.0.0.1:80 rise 0", "server 's' in backend 'bk': 'rise' must be at least 1"),
         ("server s 127.0.0.1:80 fall -1", "server 's' in backend 'bk': 'fall': '-1' is not a number"),
         ("server s 127.0.0.1:80 maxconn x", "server 's' in backend 'bk': 'maxconn': 'x' is not a number"),
-        ("server s 127.0.0.1:80 ssl verify none", "server 's' in backend 'bk': unknown server option 'ssl' (supported: check, backup, weight, disabled, inter, rise, fall, maxconn, cookie, no-check, no-backup, enabled)"),
+        ("server s 127.0.0.1:80 ssl verify none", "server 's' in backend 'bk': unknown server option 'ssl' (supported: check, backup, weight, disabled, inter, rise, fall, maxconn, cookie, no-check, no-backup, enabled, fastinter, downinter, slowstart, observe, error-limit, on-error)"),
+        ("server s 127.0.0.1:80 observe layer3", "server 's' in backend 'bk': 'observe' expects 'layer4' or 'layer7', not 'layer3'"),
+        ("server s 127.0.0.1:80 on-error reboot", "server 's' in backend 'bk': 'on-error' expects 'fastinter', 'fail-check', 'sudden-death' or 'mark-down', not 'reboot'"),
+        ("server s 127.0.0.1:80 error-limit 0", "server 's' in backend 'bk': 'error-limit' must be at least 1"),
+        ("server s 127.0.0.1:80 fastinter 0", "server 's' in backend 'bk': 'fastinter' must be greater than 0"),
+        ("server s 127.0.0.1:80 downinter", "server 's' in backend 'bk': 'downinter' needs a value"),
+        ("retry-on", "'retry-on' needs at least one keyword: expected 'retry-on none|conn-failure|empty-response|junk-response|response-timeout|0rtt-rejected|404|408|425|500|501|502|503|504|all-retryable-errors ...'"),
+        ("retry-on 505", "'retry-on': unknown keyword '505': expected 'retry-on none|conn-failure|empty-response|junk-response|response-timeout|0rtt-rejected|404|408|425|500|501|502|503|504|all-retryable-errors ...'"),
+        ("retry-on none 503", "'retry-on none' may not be combined with other keywords"),
         ("server s! 127.0.0.1:80", "character '!' is not permitted in server name 's!' (use letters, digits, '-', '_', '.' and ':')"),
         ("default-server weight 300", "'default-server' in backend 'bk': weight 300 is out of range: expected 0 to 256"),
-        ("default-server port 81", "'default-server' in backend 'bk': unknown server option 'port' (supported: check, backup, weight, disabled, inter, rise, fall, maxconn, cookie, no-check, no-backup, enabled)"),
+        ("default-server port 81", "'default-server' in backend 'bk': unknown server option 'port' (supported: check, backup, weight, disabled, inter, rise, fall, maxconn, cookie, no-check, no-backup, enabled, fastinter, downinter, slowstart, observe, error-limit, on-error)"),
     ];
     for (line, message) in cases {
         assert_eq!(

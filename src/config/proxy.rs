@@ -8,8 +8,8 @@
 
 use super::ignored::{find_ignored, not_supported_yet, Ignored, IgnoredIn, STATS_PAGE_KEYWORDS};
 use super::model::{
-    Algorithm, Bind, CookieConfig, CookieMode, LoadServerState, Location, Mode, Options,
-    ServerConfig, Timeouts,
+    Algorithm, Bind, CookieConfig, CookieMode, LoadServerState, Location, Mode, Options, RetryOn,
+    ServerConfig, Timeouts, RETRYABLE_STATUSES,
 };
 use super::parser::{ConfigError, Line};
 use super::server::{self, ServerSettings};
@@ -71,6 +71,7 @@ pub(super) struct ProxySettings {
     pub default_backend: Option<Located<String>>,
     pub balance: Algorithm,
     pub retries: u32,
+    pub retry_on: RetryOn,
     pub httpchk: Option<HttpChkRequest>,
     pub expect_status: Option<Located<u16>>,
     pub cookie: Option<Located<CookieConfig>>,
@@ -91,6 +92,7 @@ impl Default for ProxySettings {
             default_backend: None,
             balance: Algorithm::RoundRobin,
             retries: 3,
+            retry_on: RetryOn::default(),
             httpchk: None,
             expect_status: None,
             cookie: None,
@@ -257,6 +259,7 @@ const KEYWORDS: &[(&str, Allowed, Handler)] = &[
     ("default_backend", FRONT, parse_default_backend),
     ("balance", BACK, parse_balance),
     ("retries", BACK, parse_retries),
+    ("retry-on", BACK, parse_retry_on),
     ("option httpchk", BACK, parse_httpchk),
     ("http-check expect", BACK, parse_http_check_expect),
     ("cookie", BACK, parse_cookie),
@@ -628,6 +631,57 @@ fn parse_state_file_name(
 fn parse_retries(section: &mut ProxySection, _line: &Line, args: &[String]) -> Result<(), String> {
     let value = single_argument("retries", args, "retries <number>")?;
     section.settings.retries = parse_u32(value).map_err(|m| format!("'retries': {m}"))?;
+    Ok(())
+}
+
+/// `retry-on KEYWORD...`: `none`, `conn-failure`, `empty-response`, `junk-response`,
+/// `response-timeout`, `0rtt-rejected` (no TLS here: accepted, never happens), a status among
+/// [`RETRYABLE_STATUSES`], or `all-retryable-errors`.
+fn parse_retry_on(section: &mut ProxySection, _line: &Line, args: &[String]) -> Result<(), String> {
+    const USAGE: &str = "retry-on none|conn-failure|empty-response|junk-response|\
+                         response-timeout|0rtt-rejected|404|408|425|500|501|502|503|504|\
+                         all-retryable-errors ...";
+    if args.is_empty() {
+        return Err(format!(
+            "'retry-on' needs at least one keyword: expected '{USAGE}'"
+        ));
+    }
+    let mut on = RetryOn::NONE;
+    let status_bit = |code: u16| {
+        RETRYABLE_STATUSES
+            .iter()
+            .position(|&s| s == code)
+            .map(|i| 1u8 << i)
+    };
+    for word in args {
+        match word.as_str() {
+            "none" if args.len() == 1 => {}
+            "none" => return Err("'retry-on none' may not be combined with other keywords".into()),
+            "conn-failure" => on.conn_failure = true,
+            "empty-response" => on.empty_response = true,
+            "junk-response" => on.junk_response = true,
+            "response-timeout" => on.response_timeout = true,
+            "0rtt-rejected" => {}
+            "all-retryable-errors" => {
+                on.conn_failure = true;
+                on.empty_response = true;
+                on.junk_response = true;
+                on.response_timeout = true;
+                for code in [500, 502, 503, 504] {
+                    on.statuses |= status_bit(code).unwrap_or(0);
+                }
+            }
+            other => match other.parse::<u16>().ok().and_then(status_bit) {
+                Some(bit) => on.statuses |= bit,
+                None => {
+                    return Err(format!(
+                        "'retry-on': unknown keyword '{other}': expected '{USAGE}'"
+                    ))
+                }
+            },
+        }
+    }
+    section.settings.retry_on = on;
     Ok(())
 }
 

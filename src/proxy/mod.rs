@@ -2,7 +2,10 @@
 //! connection pool, and the [`Worker`] that holds the shard's replica of the state.
 
 mod http;
+pub mod observe;
+mod persistence;
 mod pool;
+mod retry;
 mod settings;
 mod tcp;
 mod upstream;

@@ -324,6 +324,7 @@ mod tests {
             fall: 3,
             maxconn: None,
             cookie: None,
+            tuning: Default::default(),
         }
     }
 

@@ -12,6 +12,7 @@
 //! ```
 //! Values are `key=value` words, percent-encoded (`%20` for a space), so a line never breaks.
 
+use crate::config::{CheckTuning, Observe, OnError};
 use crate::state::{AdminState, CheckStatus, OpState, ServerSpec, State};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -84,6 +85,7 @@ impl StateDump {
                         fall: s.check.fall,
                         maxconn: s.maxconn,
                         cookie: s.cookie.clone(),
+                        tuning: s.tuning,
                     },
                     dynamic: s.dynamic,
                     addr: Some(s.addr),
@@ -180,8 +182,11 @@ impl StateDump {
 }
 
 fn spec_words(spec: &ServerSpec) -> String {
+    let t = &spec.tuning;
+    let millis = |d: Option<Duration>| d.map_or("-".to_string(), |d| d.as_millis().to_string());
     format!(
-        "addr={} check={} backup={} sweight={} disabled={} inter_ms={} rise={} fall={} maxconn={} cookie={}",
+        "addr={} check={} backup={} sweight={} disabled={} inter_ms={} rise={} fall={} maxconn={} cookie={} \
+         fastinter_ms={} downinter_ms={} slowstart_ms={} observe={} error_limit={} on_error={}",
         spec.addr,
         spec.check as u8,
         spec.backup as u8,
@@ -192,7 +197,62 @@ fn spec_words(spec: &ServerSpec) -> String {
         spec.fall,
         spec.maxconn.map_or("-".to_string(), |m| m.to_string()),
         spec.cookie.as_deref().map_or("-".to_string(), enc),
+        millis(t.fastinter),
+        millis(t.downinter),
+        millis(t.slowstart),
+        match t.observe {
+            None => "-",
+            Some(Observe::Layer4) => "layer4",
+            Some(Observe::Layer7) => "layer7",
+        },
+        t.error_limit,
+        on_error_word(t.on_error),
     )
+}
+
+fn on_error_word(o: OnError) -> &'static str {
+    match o {
+        OnError::Fastinter => "fastinter",
+        OnError::FailCheck => "fail-check",
+        OnError::SuddenDeath => "sudden-death",
+        OnError::MarkDown => "mark-down",
+    }
+}
+
+fn tuning(kv: &KeyValues) -> Result<CheckTuning, String> {
+    let millis = |key: &str| -> Result<Option<Duration>, String> {
+        kv.optional(key)?
+            .map(|v| {
+                v.parse()
+                    .map(Duration::from_millis)
+                    .map_err(|_| format!("'{key}={v}' is not a number"))
+            })
+            .transpose()
+    };
+    let observe = match kv.optional("observe")? {
+        None => None,
+        Some("layer4") => Some(Observe::Layer4),
+        Some("layer7") => Some(Observe::Layer7),
+        Some(v) => return Err(format!("unknown observe '{v}'")),
+    };
+    let on_error = kv.get("on_error")?;
+    let on_error = [
+        OnError::Fastinter,
+        OnError::FailCheck,
+        OnError::SuddenDeath,
+        OnError::MarkDown,
+    ]
+    .into_iter()
+    .find(|o| on_error_word(*o) == on_error)
+    .ok_or_else(|| format!("unknown on_error '{on_error}'"))?;
+    Ok(CheckTuning {
+        fastinter: millis("fastinter_ms")?,
+        downinter: millis("downinter_ms")?,
+        slowstart: millis("slowstart_ms")?,
+        observe,
+        error_limit: kv.number("error_limit")?,
+        on_error,
+    })
 }
 
 pub(super) fn admin_word(a: AdminState) -> &'static str {
@@ -281,6 +341,7 @@ impl<'a> KeyValues<'a> {
                 })
                 .transpose()?,
             cookie: self.optional("cookie")?.map(dec).transpose()?,
+            tuning: tuning(self)?,
         })
     }
 

@@ -83,8 +83,7 @@ pub fn run(config: Config, options: RunOptions) -> Result<(), String> {
     let answers = MeshBuilder::<FromShard, _>::full(shards, MESH_CAPACITY);
     let reports = MeshBuilder::<CheckReport, _>::full(shards, MESH_CAPACITY);
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let (started_tx, started_rx) = std::sync::mpsc::channel::<Result<(), String>>();
-    let mut threads = Vec::new();
+    let (started_tx, started_rx) = std::sync::mpsc::channel::<Lifecycle>();
     for (index, sockets) in sockets.into_iter().enumerate() {
         let shard = Shard {
             config: config.clone(),
@@ -97,7 +96,7 @@ pub fn run(config: Config, options: RunOptions) -> Result<(), String> {
             reports: reports.clone(),
             started: started_tx.clone(),
         };
-        let thread = std::thread::Builder::new()
+        std::thread::Builder::new()
             .name(format!("shard-{index}"))
             .spawn(move || {
                 let executor = LocalExecutorBuilder::new(Placement::Fixed(index % cpus))
@@ -108,22 +107,21 @@ pub fn run(config: Config, options: RunOptions) -> Result<(), String> {
                 match executor {
                     Ok(executor) => executor.run(shard_main(shard)),
                     Err(e) => {
-                        let _ = shard.started.send(Err(io_uring_error(e)));
+                        let _ = shard.started.send(Lifecycle::Failed(io_uring_error(e)));
                     }
                 }
             })
             .map_err(|e| format!("cannot start shard thread: {e}"))?;
-        threads.push(thread);
     }
     drop(started_tx);
     for _ in 0..shards {
         match started_rx.recv() {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
+            Ok(Lifecycle::Started) => {}
+            Ok(Lifecycle::Failed(e)) => {
                 signals::request_stop(signals::Stop::Now);
                 return Err(e);
             }
-            Err(_) => return Err("a shard failed to start".into()),
+            Ok(Lifecycle::Stopped) | Err(_) => return Err("a shard failed to start".into()),
         }
     }
     log::info!(
@@ -132,11 +130,30 @@ pub fn run(config: Config, options: RunOptions) -> Result<(), String> {
     );
     signals::wait_in_background();
     (options.on_ready)();
-    for thread in threads {
-        let _ = thread.join();
+    // Wait for every shard to finish its soft stop, then return without joining the threads:
+    // tearing down a glommio executor can wait on io_uring operations of sockets still held by
+    // detached tasks (idle keep-alive connections, admin sessions), which a stopping process
+    // has no reason to wait for.
+    let mut stopped = 0;
+    while stopped < shards {
+        match started_rx.recv() {
+            Ok(Lifecycle::Stopped) => stopped += 1,
+            Ok(_) => {}
+            Err(_) => break,
+        }
     }
     crate::reload::withdraw();
     Ok(())
+}
+
+/// What a shard thread tells the main thread.
+enum Lifecycle {
+    /// Listening and following the coordinator.
+    Started,
+    /// Could not start (message for the operator).
+    Failed(String),
+    /// Its soft stop is over: no connection left, `hard-stop-after`, or a stop "now".
+    Stopped,
 }
 
 fn dup_error(e: std::io::Error) -> String {
@@ -186,7 +203,7 @@ struct Shard {
     commands: MeshBuilder<ToShard, glommio::channels::channel_mesh::Full>,
     answers: MeshBuilder<FromShard, glommio::channels::channel_mesh::Full>,
     reports: MeshBuilder<CheckReport, glommio::channels::channel_mesh::Full>,
-    started: std::sync::mpsc::Sender<Result<(), String>>,
+    started: std::sync::mpsc::Sender<Lifecycle>,
 }
 
 /// One shard's life: join the meshes, build its worker, accept on its sockets, serve, stop.
@@ -202,16 +219,22 @@ async fn shard_main(shard: Shard) {
         reports,
         started,
     } = shard;
-    let joining = keep_reactor_turning();
-    let (Ok((command_tx, command_rx)), Ok((answer_tx, answer_rx)), Ok((report_tx, report_rx))) = (
-        commands.join().await,
-        answers.join().await,
-        reports.join().await,
-    ) else {
-        let _ = started.send(Err("cannot join the shard channel mesh".into()));
+    let joined = while_ticking(async {
+        (
+            commands.join().await,
+            answers.join().await,
+            reports.join().await,
+        )
+    })
+    .await;
+    let (Ok((command_tx, command_rx)), Ok((answer_tx, answer_rx)), Ok((report_tx, report_rx))) =
+        joined
+    else {
+        let _ = started.send(Lifecycle::Failed(
+            "cannot join the shard channel mesh".into(),
+        ));
         return;
     };
-    drop(joining);
     let index = command_tx.peer_id();
     let worker = Rc::new(Worker::new(index, &config, state));
     let open = Rc::new(OpenConnections::default());
@@ -230,7 +253,9 @@ async fn shard_main(shard: Shard) {
     let mut admin = Vec::new();
     if index == 0 {
         let Some(zero) = zero.lock().unwrap_or_else(|e| e.into_inner()).take() else {
-            let _ = started.send(Err("two shards joined the mesh as shard 0".into()));
+            let _ = started.send(Lifecycle::Failed(
+                "two shards joined the mesh as shard 0".into(),
+            ));
             return;
         };
         let coordinator = Coordinator::new(worker.clone(), command_tx, answer_rx, info);
@@ -241,7 +266,7 @@ async fn shard_main(shard: Shard) {
         match start_admin_sockets(&config, zero.stats, &coordinator, &context, control) {
             Ok(tasks) => admin = tasks,
             Err(e) => {
-                let _ = started.send(Err(e));
+                let _ = started.send(Lifecycle::Failed(e));
                 return;
             }
         }
@@ -282,7 +307,7 @@ async fn shard_main(shard: Shard) {
             HealthSink::Remote(Rc::new(report_tx)),
         );
     }
-    let _ = started.send(Ok(()));
+    let _ = started.send(Lifecycle::Started);
     let stop = signals::wait_for_stop().await;
     // Dropping an accept loop cancels only a readiness poll (see `listener`): a connection
     // still in a queue stays there for the process that took the sockets over.
@@ -293,19 +318,28 @@ async fn shard_main(shard: Shard) {
     if stop == signals::Stop::Graceful {
         drain(&open, config.global.hard_stop_after).await;
     }
+    let _ = started.send(Lifecycle::Stopped);
 }
 
-/// A timer that wakes this shard's reactor every few milliseconds until the returned task is
-/// dropped. glommio 0.9 sometimes loses the cross-executor wake-up of a mesh join: the shard
-/// then sleeps forever before serving (about 1 start-up in 30 hung here, with or without
-/// this branch's changes, until a debugger's attach woke it). Any wake-up of the reactor
-/// processes the pending cross-executor wakers, so a timer is enough.
-fn keep_reactor_turning() -> glommio::Task<()> {
-    glommio::spawn_local(async {
-        loop {
-            glommio::timer::sleep(Duration::from_millis(5)).await;
+/// How often a shard's reactor wakes while it joins the channel meshes.
+const JOIN_TICK: Duration = Duration::from_millis(1);
+
+/// Runs `work` while a timer wakes this executor every [`JOIN_TICK`]. glommio 0.9 connects a
+/// shared channel by polling "has the peer connected yet?" on each reactor loop, and nothing
+/// wakes a sleeping executor when the peer connects: without the tick, one shard could sleep
+/// forever in `MeshBuilder::join` (seen in ~1 start in 15 with 2 shards).
+async fn while_ticking<T>(work: impl std::future::Future<Output = T>) -> T {
+    let done = Rc::new(std::cell::Cell::new(false));
+    let ticking = done.clone();
+    let ticker = glommio::spawn_local(async move {
+        while !ticking.get() {
+            glommio::timer::sleep(JOIN_TICK).await;
         }
-    })
+    });
+    let result = work.await;
+    done.set(true);
+    ticker.await;
+    result
 }
 
 /// Waits until no client connection is left on this shard, up to `hard_stop_after`; a stop
