@@ -223,9 +223,8 @@ impl<B: AdminBackend> Connection<B> {
                 backend.with_state(|state| format::show_servers_state(state, b, now))
             }
             Action::ShowServersConn(b) => {
-                let stats = backend.gather().await;
-                let threads = backend.process_info().nbthread;
-                backend.with_state(|state| format::show_servers_conn(state, &stats, b, threads))
+                let shards = backend.gather_per_shard().await;
+                backend.with_state(|state| format::show_servers_conn(state, &shards, b))
             }
             Action::DeleteServer(server) => backend.delete_server(server).await,
             Action::WaitRemovable { server, timeout } => {
@@ -233,7 +232,8 @@ impl<B: AdminBackend> Connection<B> {
             }
             Action::Wait(delay) => {
                 glommio::timer::sleep(delay).await;
-                String::new()
+                // HAProxy (2.7+): a wait without a condition ends "Done.".
+                "Done.\n".to_string()
             }
             Action::ShutdownSessions(server) => {
                 backend.shutdown_sessions(server).await;

@@ -618,6 +618,14 @@ async fn relay_response(
                 result => {
                     let timed_out =
                         matches!(&result, Err(e) if e.kind() == std::io::ErrorKind::TimedOut);
+                    // `shutdown sessions server` closed this connection under us: HAProxy's
+                    // 502, never a retry on another server.
+                    if worker.kill_generation(server) != kill_generation {
+                        return Attempt::Aborted {
+                            status: 502,
+                            sent_anything,
+                        };
+                    }
                     if sent_anything || input.filled > 0 {
                         let failure = if timed_out {
                             Failure::ResponseTimeout

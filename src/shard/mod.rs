@@ -120,11 +120,17 @@ async fn shard_main(
     reports: MeshBuilder<CheckReport, glommio::channels::channel_mesh::Full>,
     started: std::sync::mpsc::Sender<Lifecycle>,
 ) {
-    let (Ok((command_tx, command_rx)), Ok((answer_tx, answer_rx)), Ok((report_tx, report_rx))) = (
-        commands.join().await,
-        answers.join().await,
-        reports.join().await,
-    ) else {
+    let joined = while_ticking(async {
+        (
+            commands.join().await,
+            answers.join().await,
+            reports.join().await,
+        )
+    })
+    .await;
+    let (Ok((command_tx, command_rx)), Ok((answer_tx, answer_rx)), Ok((report_tx, report_rx))) =
+        joined
+    else {
         let _ = started.send(Lifecycle::Failed(
             "cannot join the shard channel mesh".into(),
         ));
@@ -198,6 +204,27 @@ async fn shard_main(
         }
     }
     let _ = started.send(Lifecycle::Stopped);
+}
+
+/// How often a shard's reactor wakes while it joins the channel meshes.
+const JOIN_TICK: Duration = Duration::from_millis(1);
+
+/// Runs `work` while a timer wakes this executor every [`JOIN_TICK`]. glommio 0.9 connects a
+/// shared channel by polling "has the peer connected yet?" on each reactor loop, and nothing
+/// wakes a sleeping executor when the peer connects: without the tick, one shard could sleep
+/// forever in `MeshBuilder::join` (seen in ~1 start in 15 with 2 shards).
+async fn while_ticking<T>(work: impl std::future::Future<Output = T>) -> T {
+    let done = Rc::new(std::cell::Cell::new(false));
+    let ticking = done.clone();
+    let ticker = glommio::spawn_local(async move {
+        while !ticking.get() {
+            glommio::timer::sleep(JOIN_TICK).await;
+        }
+    });
+    let result = work.await;
+    done.set(true);
+    ticker.await;
+    result
 }
 
 /// Binds every `stats socket` (a failure stops the start-up with file:line) and serves them in

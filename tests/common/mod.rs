@@ -123,7 +123,8 @@ pub struct Pointsman {
     pub config: PathBuf,
 }
 
-/// Writes `config` (where `@SOCKET@` is replaced by a socket path in the test's directory) and
+/// Writes `config` (where `@SOCKET@` is replaced by a socket path in the test's directory, and
+/// `@DIR@` by that directory) and
 /// starts pointsman on it with `shards` shards; waits until `wait_port` accepts connections and
 /// the admin socket answers.
 pub fn pointsman(config: &str, shards: usize, wait_port: u16) -> Pointsman {
@@ -146,7 +147,9 @@ fn start_pointsman(config: &str, shards: usize, wait_port: u16, log_to_file: boo
     let config_path = dir.join("pointsman.cfg");
     std::fs::write(
         &config_path,
-        config.replace("@SOCKET@", socket.to_str().unwrap()),
+        config
+            .replace("@SOCKET@", socket.to_str().unwrap())
+            .replace("@DIR@", dir.to_str().unwrap()),
     )
     .unwrap();
     let child = Command::new(POINTSMAN)
@@ -407,6 +410,308 @@ fn bad(what: &str) -> std::io::Error {
 /// GET on a fresh connection.
 pub fn get(port: u16, path: &str) -> std::io::Result<Response> {
     Client::connect(port).get(path)
+}
+
+// ---- Admin socket clients ------------------------------------------------------------------
+
+/// Sends raw bytes on a fresh admin connection and returns every byte the server wrote until
+/// it closed (bounded by `timeout`; a server that keeps the connection open fails the test).
+pub fn admin_raw(socket: &Path, input: &[u8], timeout: Duration) -> Vec<u8> {
+    let mut stream = UnixStream::connect(socket).expect("connect admin socket");
+    stream.set_read_timeout(Some(timeout)).unwrap();
+    // The server may close before reading everything (over-long lines): ignore EPIPE.
+    let _ = stream.write_all(input);
+    let mut out = Vec::new();
+    match stream.read_to_end(&mut out) {
+        Ok(_) => out,
+        // ECONNRESET: closed with unread input; what was written before still counts.
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => out,
+        Err(e) => panic!(
+            "admin socket still open after {timeout:?} ({e}); got {:?}",
+            String::from_utf8_lossy(&out)
+        ),
+    }
+}
+
+/// An admin connection in prompt (interactive) mode, as hatop and `pointsman ctl` use it.
+pub struct PromptSession {
+    stream: UnixStream,
+}
+
+impl PromptSession {
+    /// Connects, enters prompt mode and raises the idle timeout to 60 s.
+    pub fn open(socket: &Path) -> PromptSession {
+        let stream = UnixStream::connect(socket).expect("connect admin socket");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut session = PromptSession { stream };
+        assert_eq!(session.send_raw(b"prompt\n", 1), "\n> ");
+        assert_eq!(session.send_raw(b"set timeout cli 60\n", 1), "\n> ");
+        session
+    }
+
+    /// Sends one command line; returns its reply, prompt included.
+    pub fn send(&mut self, command: &str) -> String {
+        self.send_raw(format!("{command}\n").as_bytes(), 1)
+    }
+
+    /// Sends raw bytes and reads until `prompts` prompts (`"> "` ending a read) came back.
+    pub fn send_raw(&mut self, input: &[u8], prompts: usize) -> String {
+        self.stream.write_all(input).unwrap();
+        self.read_prompts(prompts)
+    }
+
+    /// Reads until the reply ends with the `n`-th prompt.
+    pub fn read_prompts(&mut self, n: usize) -> String {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let text = String::from_utf8_lossy(&out);
+            if text.ends_with("> ")
+                && text.matches("\n> ").count() + text.starts_with("> ") as usize >= n
+            {
+                return text.into_owned();
+            }
+            let read = self.stream.read(&mut buf).unwrap_or_else(|e| {
+                panic!("no prompt ({e}) after {:?}", String::from_utf8_lossy(&out))
+            });
+            assert!(read > 0, "EOF after {:?}", String::from_utf8_lossy(&out));
+            out.extend_from_slice(&buf[..read]);
+        }
+    }
+
+    /// Sends bytes and reads until the server closes; returns what came back.
+    pub fn send_until_close(mut self, input: &[u8]) -> Vec<u8> {
+        self.stream.write_all(input).unwrap();
+        let mut out = Vec::new();
+        let _ = self.stream.read_to_end(&mut out);
+        out
+    }
+
+    pub fn stream(&mut self) -> &mut UnixStream {
+        &mut self.stream
+    }
+}
+
+/// Runs the real `socat` one-shot: `echo INPUT | socat stdio ADDRESS`; returns its stdout.
+pub fn socat(address: &str, input: &str) -> String {
+    let mut child = Command::new("socat")
+        .args(["stdio", address])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("socat is installed (scripts/install-test-deps.sh)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = wait_output(child, Duration::from_secs(10));
+    assert!(out.status.success(), "socat: {out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Waits for a child's output, killing it after `timeout`.
+pub fn wait_output(mut child: Child, timeout: Duration) -> std::process::Output {
+    let deadline = Instant::now() + timeout;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("child still running after {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.wait_with_output().unwrap()
+}
+
+// ---- Traffic ---------------------------------------------------------------------------------
+
+/// One request of a [`Traffic`] run.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// Which client connection sent it.
+    pub client: usize,
+    /// Before the request's first byte was written.
+    pub sent: Instant,
+    /// When the response (or the error) came back.
+    pub done: Instant,
+    /// HTTP status, 0 for a transport error.
+    pub status: u16,
+    /// `X-Server` of the response ("" when absent or on error).
+    pub server: String,
+}
+
+/// Keep-alive clients, one thread each, sending GETs back to back until stopped. Every
+/// request is recorded. Bounded: each thread stops by itself after `limit`.
+pub struct Traffic {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<Vec<Sample>>>,
+}
+
+impl Traffic {
+    /// Starts one thread per already connected client.
+    pub fn start(clients: Vec<Client>, limit: Duration) -> Traffic {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let threads = clients
+            .into_iter()
+            .enumerate()
+            .map(|(index, mut client)| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let deadline = Instant::now() + limit;
+                    let mut samples = Vec::new();
+                    while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+                        let sent = Instant::now();
+                        let (status, server) = match client.get("/") {
+                            Ok(r) => (r.status, r.header("x-server").unwrap_or("").to_string()),
+                            Err(e) => (0, e.to_string()),
+                        };
+                        samples.push(Sample {
+                            client: index,
+                            sent,
+                            done: Instant::now(),
+                            status,
+                            server,
+                        });
+                        if status == 0 {
+                            break;
+                        }
+                    }
+                    samples
+                })
+            })
+            .collect();
+        Traffic { stop, threads }
+    }
+
+    /// Stops every client and returns all samples.
+    pub fn stop(mut self) -> Vec<Sample> {
+        self.stop.store(true, Ordering::Relaxed);
+        let mut all = Vec::new();
+        for thread in self.threads.drain(..) {
+            all.extend(thread.join().expect("traffic thread"));
+        }
+        all
+    }
+}
+
+impl Drop for Traffic {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Counts samples by `X-Server`.
+pub fn count_servers<'a>(
+    samples: impl IntoIterator<Item = &'a Sample>,
+) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for s in samples {
+        *counts.entry(s.server.clone()).or_insert(0) += 1;
+    }
+    counts
+}
+
+// ---- tmux --------------------------------------------------------------------------------------
+
+/// A private tmux server (`tmux -L NAME`) running one session; killed on drop.
+pub struct Tmux {
+    name: String,
+}
+
+impl Tmux {
+    /// Starts `command` in a detached session of `width`x`height`.
+    pub fn start(command: &str, width: u16, height: u16) -> Tmux {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "pointsman-test-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        );
+        let tmux = Tmux { name };
+        tmux.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "t",
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+            command,
+        ]);
+        tmux
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let child = Command::new("tmux")
+            .args(["-L", &self.name])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("tmux is installed (scripts/install-test-deps.sh)");
+        let out = wait_output(child, Duration::from_secs(10));
+        assert!(out.status.success(), "tmux {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Whether the session still runs (its command has not exited).
+    pub fn alive(&self) -> bool {
+        Command::new("tmux")
+            .args(["-L", &self.name, "has-session", "-t", "t"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    pub fn send_keys(&self, keys: &str) {
+        self.run(&["send-keys", "-t", "t", keys]);
+    }
+
+    /// The visible screen, plain text.
+    pub fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "t"])
+    }
+
+    /// The visible screen with escape sequences (`capture-pane -e`).
+    pub fn screen_with_escapes(&self) -> String {
+        self.run(&["capture-pane", "-p", "-e", "-t", "t"])
+    }
+
+    /// Waits until the screen satisfies `ready`; returns that screen.
+    pub fn wait_screen(&self, timeout: Duration, ready: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let screen = self.screen();
+            if ready(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "screen not as expected after {timeout:?}:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.name, "kill-server"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
 }
 
 /// A TCP port forward on 127.0.0.1 (what the restart guide does with iptables): connections to
