@@ -639,7 +639,8 @@ fn server_row(b: &Backend, s: &Server, c: Counters, ctx: Context) -> Row {
         row.set("slim", maxconn);
     }
     row.set("status", server_status(s));
-    row.set("weight", s.weight);
+    // HAProxy's `weight` is the effective one (slow start), `uweight` the user's.
+    row.set("weight", s.effective_weight());
     row.set("uweight", s.weight);
     row.set("act", u8::from(!s.backup));
     row.set("bck", u8::from(s.backup));
@@ -854,6 +855,7 @@ fn admin_flags(s: &Server) -> u32 {
 fn check_status_number(s: &Server) -> u32 {
     match s.check.status {
         CheckStatus::Init => 1,
+        CheckStatus::Hana => 4,
         CheckStatus::L4Ok => 6,
         CheckStatus::L4Tout => 7,
         CheckStatus::L4Con => 8,

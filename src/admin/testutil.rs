@@ -28,6 +28,7 @@ pub fn spec(name: &str, port: u16, backup: bool) -> ServerSpec {
         fall: 3,
         maxconn: None,
         cookie: None,
+        tuning: Default::default(),
     }
 }
 

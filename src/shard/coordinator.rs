@@ -225,17 +225,19 @@ impl Coordinator {
             Mutation::SetAdminState {
                 state: AdminState::Maint,
                 ..
-            } => "is going DOWN for maintenance",
+            } => "is going DOWN for maintenance".into(),
             Mutation::SetAdminState {
                 state: AdminState::Drain,
                 ..
-            } => "enters drain state",
-            Mutation::SetAdminState { .. } => "is UP/READY (leaving forced maintenance)",
-            Mutation::CheckResult { .. } if *now_usable => "is UP, reason: health check passed",
-            Mutation::CheckResult { .. } => "is DOWN, reason: health check failed",
-            Mutation::SetWeight { .. } => "changed its weight",
-            Mutation::MarkDeleting { .. } => "is being deleted (draining)",
-            _ => "changed state",
+            } => "enters drain state".into(),
+            Mutation::SetAdminState { .. } => "is UP/READY (leaving forced maintenance)".into(),
+            Mutation::CheckResult { status, .. } => {
+                crate::health::transition_reason(*status, *now_usable)
+            }
+            Mutation::SetHealth { op, .. } => crate::health::cli_health_reason(*op),
+            Mutation::SetWeight { .. } => "changed its weight".into(),
+            Mutation::MarkDeleting { .. } => "is being deleted (draining)".into(),
+            _ => "changed state".to_string(),
         };
         let running = if usable_active == 0 && usable_backup > 0 {
             " Running on backup."

@@ -2,6 +2,7 @@
 //! talk to them with plain std sockets, and stop every process a test started (Drop).
 #![allow(dead_code)]
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
@@ -127,7 +128,21 @@ pub struct Pointsman {
 /// starts pointsman on it with `shards` shards; waits until `wait_port` accepts connections and
 /// the admin socket answers.
 pub fn pointsman(config: &str, shards: usize, wait_port: u16) -> Pointsman {
+    start_pointsman(config, shards, wait_port, false)
+}
+
+/// [`pointsman`] with its log (stderr) written to a file that [`Pointsman::log`] reads.
+pub fn pointsman_logged(config: &str, shards: usize, wait_port: u16) -> Pointsman {
+    start_pointsman(config, shards, wait_port, true)
+}
+
+fn start_pointsman(config: &str, shards: usize, wait_port: u16, log_to_file: bool) -> Pointsman {
     let dir = temp_dir("run");
+    let stderr = if log_to_file {
+        Stdio::from(std::fs::File::create(dir.join("pointsman.log")).unwrap())
+    } else {
+        Stdio::inherit()
+    };
     let socket = dir.join("admin.sock");
     let config_path = dir.join("pointsman.cfg");
     std::fs::write(
@@ -142,7 +157,7 @@ pub fn pointsman(config: &str, shards: usize, wait_port: u16) -> Pointsman {
         .arg(&config_path)
         .args(["--shards", &shards.to_string()])
         .stdout(Stdio::inherit())
-        .stderr(Stdio::inherit())
+        .stderr(stderr)
         .spawn()
         .expect("start pointsman");
     let p = Pointsman {
@@ -167,6 +182,46 @@ impl Pointsman {
     /// One-shot admin command (like `echo CMD | socat stdio SOCKET`): the raw reply.
     pub fn admin(&self, command: &str) -> String {
         admin(&self.socket, command)
+    }
+
+    /// The log written so far (only with [`pointsman_logged`]).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("pointsman.log")).unwrap_or_default()
+    }
+
+    /// One row of `show stat` (`backend`, and `server` or `BACKEND`) as column → value.
+    pub fn stat(&self, backend: &str, server: &str) -> HashMap<String, String> {
+        let csv = self.admin("show stat");
+        let mut lines = csv.lines();
+        let header: Vec<&str> = lines
+            .next()
+            .and_then(|h| h.strip_prefix("# "))
+            .expect("show stat header")
+            .split(',')
+            .collect();
+        lines
+            .map(|line| line.split(',').collect::<Vec<_>>())
+            .find(|row| row.first() == Some(&backend) && row.get(1) == Some(&server))
+            .map(|row| {
+                header
+                    .iter()
+                    .zip(row)
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect()
+            })
+            .unwrap_or_else(|| panic!("no show stat row {backend}/{server} in:\n{csv}"))
+    }
+
+    /// A numeric `show stat` column (0 when empty).
+    pub fn stat_number(&self, backend: &str, server: &str, column: &str) -> u64 {
+        self.stat(backend, server)
+            .get(column)
+            .map_or(0, |v| v.parse().unwrap_or(0))
+    }
+
+    /// The `status` column of a server (`UP`, `DOWN`, `MAINT`, `UP 1/3` ...).
+    pub fn status(&self, backend: &str, server: &str) -> String {
+        self.stat(backend, server)["status"].clone()
     }
 }
 
@@ -355,6 +410,48 @@ fn bad(what: &str) -> std::io::Error {
 /// GET on a fresh connection.
 pub fn get(port: u16, path: &str) -> std::io::Result<Response> {
     Client::connect(port).get(path)
+}
+
+/// Starts `pointsman` with `args` (its stdout and stderr to `log` when given).
+pub fn spawn_pointsman(args: &[&std::ffi::OsStr], log: Option<&Path>) -> Proc {
+    let mut command = Command::new(POINTSMAN);
+    command.args(args);
+    if let Some(log) = log {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
+        command.stdout(file.try_clone().unwrap()).stderr(file);
+    }
+    Proc {
+        child: command.spawn().expect("start pointsman"),
+        name: "pointsman".into(),
+    }
+}
+
+/// The pid `show info` reports on the admin socket, if it answers.
+pub fn admin_pid(socket: &Path) -> Option<u32> {
+    let mut stream = UnixStream::connect(socket).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    stream.write_all(b"show info\n").ok()?;
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).ok()?;
+    reply
+        .lines()
+        .find_map(|l| l.strip_prefix("Pid: "))
+        .and_then(|p| p.trim().parse().ok())
+}
+
+/// Waits until the process answering `socket` is not `old` (a new process took over); returns
+/// its pid.
+pub fn wait_for_new_pid(socket: &Path, old: Option<u32>, timeout: Duration) -> u32 {
+    let mut new = None;
+    wait_for(timeout, || {
+        new = admin_pid(socket).filter(|p| Some(*p) != old);
+        new.is_some()
+    });
+    new.unwrap()
 }
 
 // ---- Admin socket clients ------------------------------------------------------------------
@@ -657,4 +754,188 @@ impl Drop for Tmux {
             .stderr(Stdio::null())
             .status();
     }
+}
+
+/// A TCP port forward on 127.0.0.1 (what the restart guide does with iptables): connections to
+/// its port are relayed to `to`. [`Forwarder::close_port`] removes "the rule": new connections
+/// are refused while established ones carry on, as conntrack keeps them.
+pub struct Forwarder {
+    pub port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    accept: Option<std::thread::JoinHandle<()>>,
+    relayed: std::sync::Arc<std::sync::Mutex<Vec<TcpStream>>>,
+}
+
+impl Forwarder {
+    pub fn start(to: SocketAddr) -> Forwarder {
+        use std::sync::{atomic::AtomicBool, Arc, Mutex};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let relayed: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let accept = {
+            let (stop, relayed) = (stop.clone(), relayed.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    let Ok((client, _)) = listener.accept() else {
+                        std::thread::sleep(Duration::from_millis(2));
+                        continue;
+                    };
+                    let _ = client.set_nonblocking(false);
+                    let Ok(server) = TcpStream::connect(to) else {
+                        continue;
+                    };
+                    let _ = (client.set_nodelay(true), server.set_nodelay(true));
+                    let mut kept = relayed.lock().unwrap();
+                    kept.push(client.try_clone().unwrap());
+                    kept.push(server.try_clone().unwrap());
+                    relay(client.try_clone().unwrap(), server.try_clone().unwrap());
+                    relay(server, client);
+                }
+                // Dropping the listener closes the port.
+            })
+        };
+        Forwarder {
+            port,
+            stop,
+            accept: Some(accept),
+            relayed,
+        }
+    }
+
+    /// Stops accepting (the port refuses connections); relayed connections carry on.
+    pub fn close_port(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.accept.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Copies `from` to `to` on a thread until EOF, then passes the half-close on.
+fn relay(mut from: TcpStream, mut to: TcpStream) {
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut from, &mut to);
+        let _ = to.shutdown(std::net::Shutdown::Write);
+    });
+}
+
+impl Drop for Forwarder {
+    fn drop(&mut self) {
+        self.close_port();
+        for stream in self.relayed.lock().unwrap().drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+/// A running private nginx. Dropping it stops it the way its workers stop too (SIGTERM to the
+/// master, which then stops them; a SIGKILL would leave the worker holding the port).
+pub struct Nginx {
+    pub proc: Proc,
+    pub port: u16,
+}
+
+impl Nginx {
+    /// SIGKILL to the master and its workers (killing the master alone would leave its
+    /// worker serving the port).
+    pub fn kill_all(&mut self) {
+        let master = self.proc.child.id();
+        for worker in children_of(master) {
+            // SAFETY: signalling a process this test started (nginx's worker).
+            unsafe {
+                libc::kill(worker as i32, libc::SIGKILL);
+            }
+        }
+        self.proc.signal(libc::SIGKILL);
+        let _ = self.proc.wait_exit(Duration::from_secs(5));
+    }
+
+    /// Graceful stop (SIGQUIT): the port closes, requests in flight finish, idle keep-alive
+    /// connections close. Waits until the master exited.
+    pub fn quit(&mut self) {
+        self.proc.signal(libc::SIGQUIT);
+        assert!(
+            self.proc.wait_exit(Duration::from_secs(10)).is_some(),
+            "nginx did not quit"
+        );
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        if let Ok(None) = self.proc.child.try_wait() {
+            self.proc.signal(libc::SIGTERM);
+            let _ = self.proc.wait_exit(Duration::from_secs(5));
+        }
+    }
+}
+
+/// A private nginx (`daemon off`, one worker, its own prefix under a temp dir) answering
+/// `200 {body}` with `X-Server: {name}` on 127.0.0.1:`port`; waits until it listens.
+pub fn nginx(name: &str, body: &str, port: u16) -> Nginx {
+    nginx_with(
+        name,
+        port,
+        "",
+        &format!("add_header X-Server {name}; return 200 \"{body}\";"),
+    )
+}
+
+/// A private nginx with `http_extra` directives in its `http` block and `location` as the
+/// body of its `location /`.
+pub fn nginx_with(name: &str, port: u16, http_extra: &str, location: &str) -> Nginx {
+    let prefix = temp_dir(&format!("nginx-{name}"));
+    std::fs::create_dir_all(prefix.join("logs")).unwrap();
+    let conf = prefix.join("nginx.conf");
+    let text = format!(
+        "daemon off;\nworker_processes 1;\npid {p}/nginx.pid;\nerror_log {p}/logs/error.log;\n\
+         events {{ worker_connections 1024; }}\n\
+         http {{\n  access_log off;\n  client_body_temp_path {p}/body;\n  proxy_temp_path {p}/proxy;\n\
+           fastcgi_temp_path {p}/fastcgi;\n  uwsgi_temp_path {p}/uwsgi;\n  scgi_temp_path {p}/scgi;\n\
+           {http_extra}\n\
+           server {{\n    listen 127.0.0.1:{port};\n    location / {{ {location} }}\n  }}\n}}\n",
+        p = prefix.display()
+    );
+    std::fs::write(&conf, text).unwrap();
+    let child = Command::new("nginx")
+        .arg("-c")
+        .arg(&conf)
+        .arg("-p")
+        .arg(&prefix)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start nginx (installed by scripts/install-test-deps.sh)");
+    let nginx = Nginx {
+        proc: Proc {
+            child,
+            name: format!("nginx {name}"),
+        },
+        port,
+    };
+    wait_for_port(port, Duration::from_secs(10));
+    nginx
+}
+
+/// Pids whose parent is `parent` (from /proc/*/stat).
+fn children_of(parent: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    // "pid (comm) state ppid ...": comm may hold spaces, so split after ')'.
+                    let rest = &stat[stat.rfind(')')? + 2..];
+                    rest.split(' ').nth(1)?.parse::<u32>().ok()
+                })
+                == Some(parent)
+        })
+        .collect()
 }
