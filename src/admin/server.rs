@@ -50,6 +50,10 @@ impl AdminListener {
                 let listener = TcpListener::bind(addr).map_err(io::Error::from)?;
                 Ok(AdminListener::Tcp(listener))
             }
+            // Inherited sockets are taken over by `shard`, never bound here.
+            SocketAddress::Fd(fd) => Err(io::Error::other(format!(
+                "fd@{fd} is an inherited socket, not an address to bind"
+            ))),
         }
     }
 }
@@ -107,6 +111,16 @@ pub async fn serve_listener<B>(
             glommio::timer::sleep(ACCEPT_BACKOFF).await;
         }
     }
+}
+
+/// Serves one connection accepted elsewhere (by `shard` for a `stats socket … expose-fd
+/// listeners`, whose accept loop also answers the hand-over protocol) in its own task.
+pub fn serve_connection<S, B>(stream: S, backend: &Rc<B>, level: Level, idle_timeout: Duration)
+where
+    S: AsyncRead + AsyncWrite + Unpin + 'static,
+    B: AdminBackend + 'static,
+{
+    spawn(stream, backend, level, idle_timeout)
 }
 
 fn spawn<S, B>(stream: S, backend: &Rc<B>, level: Level, idle_timeout: Duration)

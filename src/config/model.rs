@@ -41,6 +41,14 @@ pub struct Global {
     pub stats_sockets: Vec<StatsSocket>,
     /// `stats timeout`: idle timeout of admin sessions (HAProxy's default: 10 s).
     pub stats_timeout: Option<Duration>,
+    /// `hard-stop-after T`: the longest a soft stop may wait for connections to finish.
+    pub hard_stop_after: Option<Duration>,
+    /// `server-state-file PATH`: the file `load-server-state-from-file global` reads.
+    pub server_state_file: Option<PathBuf>,
+    /// `server-state-base DIR`: where relative state file names are looked up.
+    pub server_state_base: Option<PathBuf>,
+    /// `pidfile PATH` (the command line's `-p` wins).
+    pub pidfile: Option<PathBuf>,
 }
 
 /// Privilege level of a stats socket, in increasing order of power.
@@ -52,14 +60,40 @@ pub enum Level {
     Admin,
 }
 
-/// Where an admin socket listens.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a `bind` or an admin socket listens.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SocketAddress {
+    /// `unix@PATH` (or a path): a unix stream socket.
     Unix(PathBuf),
+    /// `ADDR:PORT`, `ipv4@ADDR:PORT`, `ipv6@[ADDR]:PORT`.
     Tcp(SocketAddr),
+    /// `fd@N`: a socket already listening, inherited from the parent process (systemd socket
+    /// activation, a test harness), used as is.
+    Fd(i32),
 }
 
-/// `stats socket PATH|ipv4@ADDR:PORT [mode M] [level L] [expose-fd listeners]`.
+impl SocketAddress {
+    /// The TCP address, for a `Tcp` socket.
+    pub fn tcp(&self) -> Option<SocketAddr> {
+        match self {
+            SocketAddress::Tcp(addr) => Some(*addr),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for SocketAddress {
+    /// The canonical spelling, also the key that names a listener handed to a new process.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SocketAddress::Unix(path) => write!(f, "unix@{}", path.display()),
+            SocketAddress::Tcp(addr) => write!(f, "{addr}"),
+            SocketAddress::Fd(fd) => write!(f, "fd@{fd}"),
+        }
+    }
+}
+
+/// `stats socket PATH|ipv4@ADDR:PORT|fd@N [mode M] [level L] [expose-fd listeners]`.
 #[derive(Debug, Clone)]
 pub struct StatsSocket {
     pub address: SocketAddress,
@@ -288,10 +322,10 @@ pub struct ServerConfig {
     pub location: Location,
 }
 
-/// One `bind` line.
+/// One address of a `bind` line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bind {
-    pub addr: SocketAddr,
+    pub addr: SocketAddress,
     pub location: Location,
 }
 
@@ -315,6 +349,22 @@ pub struct BackendSide {
     pub cookie: Option<CookieConfig>,
     /// `retry-on` (see [`RetryOn::default`] when not given).
     pub retry_on: RetryOn,
+    /// `load-server-state-from-file` (HAProxy's default: `none`).
+    pub load_state: LoadServerState,
+    /// `server-state-file-name` for `load-server-state-from-file local`; `None` means the
+    /// backend's name (`use-backend-name`, HAProxy's default).
+    pub state_file_name: Option<String>,
+}
+
+/// `load-server-state-from-file global|local|none`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LoadServerState {
+    /// Read this backend's servers from the global `server-state-file`.
+    Global,
+    /// Read them from the backend's own file (`server-state-file-name`, in `server-state-base`).
+    Local,
+    #[default]
+    None,
 }
 
 /// A `frontend`, `backend` or `listen` section.

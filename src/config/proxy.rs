@@ -8,12 +8,12 @@
 
 use super::ignored::{find_ignored, not_supported_yet, Ignored, IgnoredIn, STATS_PAGE_KEYWORDS};
 use super::model::{
-    Algorithm, Bind, CookieConfig, CookieMode, Location, Mode, Options, RetryOn, ServerConfig,
-    Timeouts, RETRYABLE_STATUSES,
+    Algorithm, Bind, CookieConfig, CookieMode, LoadServerState, Location, Mode, Options, RetryOn,
+    ServerConfig, Timeouts, RETRYABLE_STATUSES,
 };
 use super::parser::{ConfigError, Line};
 use super::server::{self, ServerSettings};
-use super::values::{parse_listen_addr, parse_time, parse_u32};
+use super::values::{parse_bind_addr, parse_time, parse_u32};
 
 /// Which kind of section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +76,8 @@ pub(super) struct ProxySettings {
     pub expect_status: Option<Located<u16>>,
     pub cookie: Option<Located<CookieConfig>>,
     pub server_defaults: ServerSettings,
+    pub load_state: LoadServerState,
+    pub state_file_name: Option<String>,
 }
 
 impl Default for ProxySettings {
@@ -95,6 +97,8 @@ impl Default for ProxySettings {
             expect_status: None,
             cookie: None,
             server_defaults: ServerSettings::default(),
+            load_state: LoadServerState::None,
+            state_file_name: None,
         }
     }
 }
@@ -261,6 +265,8 @@ const KEYWORDS: &[(&str, Allowed, Handler)] = &[
     ("cookie", BACK, parse_cookie),
     ("default-server", BACK, parse_default_server),
     ("server", BACK_NOT_DEFAULTS, parse_server),
+    ("load-server-state-from-file", BACK, parse_load_server_state),
+    ("server-state-file-name", BACK, parse_state_file_name),
 ];
 
 /// Sets (`true`) or clears (`false`) one flag of [`Options`].
@@ -301,6 +307,9 @@ const GLOBAL_ONLY: &[&str] = &[
     "group",
     "chroot",
     "pidfile",
+    "hard-stop-after",
+    "server-state-file",
+    "server-state-base",
     "ca-base",
     "crt-base",
 ];
@@ -539,7 +548,7 @@ fn parse_bind(section: &mut ProxySection, line: &Line, args: &[String]) -> Resul
         ));
     }
     for text in addresses.split(',') {
-        let addr = parse_listen_addr(text).map_err(|m| format!("'bind': {m}"))?;
+        let addr = parse_bind_addr(text).map_err(|m| format!("'bind': {m}"))?;
         section.binds.push(Bind {
             addr,
             location: line.location.clone(),
@@ -573,6 +582,46 @@ fn parse_balance(section: &mut ProxySection, _line: &Line, args: &[String]) -> R
         other => {
             return Err(format!(
                 "unsupported balance algorithm '{other}': expected '{USAGE}'"
+            ))
+        }
+    };
+    Ok(())
+}
+
+/// `load-server-state-from-file global|local|none`.
+fn parse_load_server_state(
+    section: &mut ProxySection,
+    _line: &Line,
+    args: &[String],
+) -> Result<(), String> {
+    let usage = "load-server-state-from-file global|local|none";
+    section.settings.load_state = match single_argument("load-server-state-from-file", args, usage)?
+    {
+        "global" => LoadServerState::Global,
+        "local" => LoadServerState::Local,
+        "none" => LoadServerState::None,
+        other => {
+            return Err(format!(
+                "'load-server-state-from-file': unknown value '{other}': expected '{usage}'"
+            ))
+        }
+    };
+    Ok(())
+}
+
+/// `server-state-file-name [use-backend-name|NAME]`: the file `local` reads.
+fn parse_state_file_name(
+    section: &mut ProxySection,
+    _line: &Line,
+    args: &[String],
+) -> Result<(), String> {
+    section.settings.state_file_name = match args {
+        [] => None,
+        [name] if name == "use-backend-name" => None,
+        [name] => Some(name.clone()),
+        [_, extra, ..] => {
+            return Err(format!(
+                "'server-state-file-name' takes one value, found extra '{extra}'"
             ))
         }
     };

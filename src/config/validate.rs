@@ -174,6 +174,8 @@ fn build_backend_side(section: &ProxySection, warnings: &mut Vec<String>) -> Bac
         retry_on: settings.retry_on,
         httpchk: build_http_check(section, warnings),
         cookie: cookie.map(|c| c.value),
+        load_state: settings.load_state,
+        state_file_name: settings.state_file_name.clone(),
     }
 }
 

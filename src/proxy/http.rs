@@ -115,7 +115,10 @@ pub async fn serve(worker: Rc<Worker>, frontend: usize, stream: TcpStream, peer:
         worker.in_flight.set(worker.in_flight.get() - 1);
         let elapsed = started.elapsed().as_millis() as u64;
         worker.with_frontend_counters(frontend, |c| c.ttime_sum_ms += elapsed);
-        if !keep_open || worker.stopping.get() {
+        // At soft stop, a connection whose last response promised keep-alive stays open: the
+        // client may be sending its next request right now. That request is answered with
+        // `Connection: close` (see `keep_client`); an idle one ends at its keep-alive timeout.
+        if !keep_open {
             return;
         }
     }

@@ -6,7 +6,7 @@
 use super::messages::{CheckReport, FromShard, ToShard};
 use crate::admin::{AdminBackend, ProcessInfo};
 use crate::proxy::Worker;
-use crate::state::{self, AdminState, Applied, ApplyError, Mutation, ServerRef, State};
+use crate::state::{self, AdminState, Applied, ApplyError, Backend, Mutation, ServerRef, State};
 use crate::stats::StatsSnapshot;
 use glommio::channels::channel_mesh::{Receivers, Senders};
 use glommio::sync::Semaphore;
@@ -151,25 +151,54 @@ impl Coordinator {
             server: report.server,
             status: report.status,
         };
-        let changes = {
-            let state = self.state.borrow();
-            let mut probe = state.clone();
-            state::apply(&mut probe, &mutation, unix_now()).is_ok()
-                && probe.server(report.server)
-                    != state
-                        .server(report.server)
-                        .map(|s| {
-                            // `lastchg`/version are not a reason to broadcast.
-                            let mut s = s.clone();
-                            s.last_change =
-                                probe.server(report.server).map_or(0, |p| p.last_change);
-                            s
-                        })
-                        .as_ref()
-        };
+        let changes = self.check_changes_server(report);
         if changes {
             let _ = self.mutate(vec![mutation]).await;
         }
+    }
+
+    /// Whether a check result changes its server beyond `lastchg`. It is tried on a copy of
+    /// that one server in a one-server backend, not on a copy of the whole state: checks
+    /// report every `inter` for every checked server, and this runs on shard 0.
+    fn check_changes_server(&self, report: CheckReport) -> bool {
+        let state = self.state.borrow();
+        let (Some(backend), Some(current)) = (
+            state.backends.get(report.server.backend),
+            state.server(report.server),
+        ) else {
+            return false;
+        };
+        let mut probe = State {
+            frontends: Vec::new(),
+            backends: vec![Backend {
+                name: String::new(),
+                id: backend.id,
+                mode: backend.mode,
+                algorithm: backend.algorithm,
+                allbackups: backend.allbackups,
+                redispatch: backend.redispatch,
+                retries: backend.retries,
+                cookie: None,
+                httpchk: None,
+                servers: vec![current.clone()],
+                next_server_id: backend.next_server_id,
+            }],
+            version: 0,
+        };
+        let mutation = Mutation::CheckResult {
+            server: ServerRef {
+                backend: 0,
+                server: report.server.server,
+            },
+            status: report.status,
+        };
+        if state::apply(&mut probe, &mutation, unix_now()).is_err() {
+            return false;
+        }
+        let mut after = probe.backends[0].servers[0].clone();
+        // `lastchg` alone is not a reason to broadcast.
+        after.last_change = current.last_change;
+        after != *current
     }
 
     fn log_transition(&self, applied: &Applied, mutation: &Mutation) {

@@ -35,6 +35,14 @@ pub enum Mutation {
     RemoveServer { server: ServerRef },
     /// `disable|enable frontend`.
     SetFrontendEnabled { frontend: usize, enabled: bool },
+    /// A reload carries a server's health over from the previous process (or a state file):
+    /// operational state, check health counter and last check result.
+    RestoreHealth {
+        server: ServerRef,
+        op: OpState,
+        health: u32,
+        status: CheckStatus,
+    },
     /// Slow start: the server's warm-up reached `percent` of its weight (stepped by the
     /// health module on the coordinator's shard while the server warms up).
     SetRamp { server: ServerRef, percent: u32 },
@@ -92,6 +100,14 @@ pub fn apply(state: &mut State, mutation: &Mutation, now: u64) -> Result<Applied
             with_transition(state, *server, now, |s| s.deleting = true)
         }
         Mutation::RemoveServer { server } => remove_server(state, *server),
+        Mutation::RestoreHealth {
+            server,
+            op,
+            health,
+            status,
+        } => with_transition(state, *server, now, |s| {
+            restore_health(s, *op, *health, *status)
+        }),
         Mutation::SetRamp { server, percent } => {
             let s = server_mut(state, *server)?;
             s.ramp = (*percent).clamp(RAMP_START, RAMP_FULL);
@@ -220,6 +236,16 @@ fn record_check(server: &mut Server, status: CheckStatus) {
             check.health = 0;
         }
     }
+}
+
+/// Health as another process left it, clamped to this server's rise/fall.
+fn restore_health(server: &mut Server, op: OpState, health: u32, status: CheckStatus) {
+    server.op = op;
+    server.check.status = status;
+    server.check.health = match op {
+        OpState::Down => 0,
+        _ => health.clamp(server.check.rise, server.check.max_health()),
+    };
 }
 
 fn add_server(

@@ -412,6 +412,48 @@ pub fn get(port: u16, path: &str) -> std::io::Result<Response> {
     Client::connect(port).get(path)
 }
 
+/// Starts `pointsman` with `args` (its stdout and stderr to `log` when given).
+pub fn spawn_pointsman(args: &[&std::ffi::OsStr], log: Option<&Path>) -> Proc {
+    let mut command = Command::new(POINTSMAN);
+    command.args(args);
+    if let Some(log) = log {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
+        command.stdout(file.try_clone().unwrap()).stderr(file);
+    }
+    Proc {
+        child: command.spawn().expect("start pointsman"),
+        name: "pointsman".into(),
+    }
+}
+
+/// The pid `show info` reports on the admin socket, if it answers.
+pub fn admin_pid(socket: &Path) -> Option<u32> {
+    let mut stream = UnixStream::connect(socket).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    stream.write_all(b"show info\n").ok()?;
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).ok()?;
+    reply
+        .lines()
+        .find_map(|l| l.strip_prefix("Pid: "))
+        .and_then(|p| p.trim().parse().ok())
+}
+
+/// Waits until the process answering `socket` is not `old` (a new process took over); returns
+/// its pid.
+pub fn wait_for_new_pid(socket: &Path, old: Option<u32>, timeout: Duration) -> u32 {
+    let mut new = None;
+    wait_for(timeout, || {
+        new = admin_pid(socket).filter(|p| Some(*p) != old);
+        new.is_some()
+    });
+    new.unwrap()
+}
+
 // ---- Admin socket clients ------------------------------------------------------------------
 
 /// Sends raw bytes on a fresh admin connection and returns every byte the server wrote until
