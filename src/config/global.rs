@@ -1,7 +1,8 @@
 //! The keywords of the `global` section: `nbthread`, `maxconn`, `stats socket`, `stats timeout`,
-//! and the accepted-but-ignored ones (`log`, `daemon` …).
+//! `log`, `log-tag`, and the accepted-but-ignored ones (`daemon` …).
 
 use super::ignored::{find_ignored, IgnoredIn};
+use super::logs::{parse_log, parse_log_tag, LogLine};
 use super::model::{Global, Level, StatsSocket};
 use super::parser::{ConfigError, Line};
 use super::proxy::is_proxy_keyword;
@@ -27,6 +28,8 @@ pub(super) fn parse_line(
             parse_stats_socket(line, args).map(|socket| global.stats_sockets.push(socket))
         }
         "stats timeout" => parse_stats_timeout(global, args),
+        "log" => parse_global_log(global, line, args),
+        "log-tag" => parse_log_tag(args).map(|tag| global.log_tag = Some(tag)),
         _ => return accept_ignored_or_refuse(line, &key, warnings),
     };
     result.map_err(|message| line.error(message))
@@ -67,6 +70,16 @@ fn single_value<'a>(key: &str, args: &'a [String], usage: &str) -> Result<&'a st
         [_, extra, ..] => Err(format!(
             "'{key}' takes one value, found extra '{extra}': expected '{usage}'"
         )),
+    }
+}
+
+fn parse_global_log(global: &mut Global, line: &Line, args: &[String]) -> Result<(), String> {
+    match parse_log(args, &line.location, false)? {
+        LogLine::Target(target) => {
+            global.logs.push(target);
+            Ok(())
+        }
+        LogLine::Global => Err("'log global' is not valid in the global section".into()),
     }
 }
 
