@@ -30,6 +30,7 @@ pub mod health;
 pub mod http;
 pub mod loadtest;
 pub mod logging;
+pub mod logs;
 pub mod proxy;
 pub mod shard;
 pub mod state;
