@@ -13,6 +13,7 @@ use super::session::{Session, Step};
 use super::{Action, AdminBackend};
 use crate::config::{Level, SocketAddress, StatsSocket};
 use crate::state::ApplyError;
+use crate::stats::latency_report::show_latency;
 use futures_lite::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use glommio::net::{TcpListener, UnixListener};
 use glommio::GlommioError;
@@ -226,6 +227,10 @@ impl<B: AdminBackend> Connection<B> {
                 let stats = backend.gather().await;
                 let threads = backend.process_info().nbthread;
                 backend.with_state(|state| format::show_servers_conn(state, &stats, b, threads))
+            }
+            Action::ShowLatency(scope) => {
+                let latency = backend.gather_latency().await;
+                backend.with_state(|state| show_latency(state, &latency, scope))
             }
             Action::DeleteServer(server) => backend.delete_server(server).await,
             Action::WaitRemovable { server, timeout } => {

@@ -130,6 +130,7 @@ pub fn delete_server(state: &mut State, server: ServerRef, now: u64) -> String {
 pub struct FakeBackend {
     pub state: RefCell<State>,
     pub stats: StatsSnapshot,
+    pub latency: crate::stats::latency::LatencySnapshot,
     pub now: u64,
 }
 
@@ -138,6 +139,7 @@ impl FakeBackend {
         FakeBackend {
             state: RefCell::new(state),
             stats: StatsSnapshot::default(),
+            latency: Default::default(),
             now: START + 7,
         }
     }
@@ -158,6 +160,10 @@ impl AdminBackend for FakeBackend {
 
     async fn gather(&self) -> StatsSnapshot {
         self.stats.clone()
+    }
+
+    async fn gather_latency(&self) -> crate::stats::latency::LatencySnapshot {
+        self.latency.clone()
     }
 
     async fn delete_server(&self, server: ServerRef) -> String {

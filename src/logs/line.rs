@@ -133,7 +133,7 @@ fn counts(out: &mut Vec<u8>, c: &Counts) {
 pub fn escape(out: &mut Vec<u8>, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for &b in bytes {
-        if b < 0x20 || b >= 0x7f || b == b'"' || b == b'#' {
+        if !(0x20..0x7f).contains(&b) || b == b'"' || b == b'#' {
             out.extend_from_slice(&[b'#', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
         } else {
             out.push(b);

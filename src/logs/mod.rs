@@ -251,14 +251,12 @@ impl ShardLog {
     }
 }
 
-/// The shard's flush loop (run it in a low-priority task queue); ends when `stop` is set,
-/// after a last flush.
-pub async fn flush_loop(log: Rc<ShardLog>, stop: Rc<Cell<bool>>) {
-    while !stop.get() {
+/// The shard's flush loop, for the shard's life (the shard flushes once more as it stops).
+pub async fn flush_loop(log: Rc<ShardLog>) {
+    loop {
         glommio::timer::sleep(FLUSH_EVERY).await;
         log.flush();
     }
-    log.flush();
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod coordinator;
 pub mod listener;
 pub mod messages;
 mod signals;
+pub mod stats_service;
 
 use crate::admin::ProcessInfo;
 use crate::config::Config;
@@ -44,12 +45,14 @@ pub fn run(config: Config, options: RunOptions) -> Result<(), String> {
     let commands = MeshBuilder::<ToShard, _>::full(shards, MESH_CAPACITY);
     let answers = MeshBuilder::<FromShard, _>::full(shards, MESH_CAPACITY);
     let reports = MeshBuilder::<CheckReport, _>::full(shards, MESH_CAPACITY);
+    let (wiring, log_writer) = stats_service::Wiring::new(&config, shards)?;
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (started_tx, started_rx) = std::sync::mpsc::channel::<Result<(), String>>();
     let mut threads = Vec::new();
     for index in 0..shards {
         let (config, info, started) = (config.clone(), info.clone(), started_tx.clone());
         let (commands, answers, reports) = (commands.clone(), answers.clone(), reports.clone());
+        let wiring = wiring.clone();
         let thread = std::thread::Builder::new()
             .name(format!("shard-{index}"))
             .spawn(move || {
@@ -66,7 +69,7 @@ pub fn run(config: Config, options: RunOptions) -> Result<(), String> {
                     }
                 };
                 executor.run(shard_main(
-                    config, info, commands, answers, reports, started,
+                    config, info, commands, answers, reports, wiring, started,
                 ));
             })
             .map_err(|e| format!("cannot start shard thread: {e}"))?;
@@ -91,6 +94,9 @@ pub fn run(config: Config, options: RunOptions) -> Result<(), String> {
     for thread in threads {
         let _ = thread.join();
     }
+    if let Some(writer) = log_writer {
+        writer.finish();
+    }
     Ok(())
 }
 
@@ -101,6 +107,7 @@ async fn shard_main(
     commands: MeshBuilder<ToShard, glommio::channels::channel_mesh::Full>,
     answers: MeshBuilder<FromShard, glommio::channels::channel_mesh::Full>,
     reports: MeshBuilder<CheckReport, glommio::channels::channel_mesh::Full>,
+    wiring: stats_service::Wiring,
     started: std::sync::mpsc::Sender<Result<(), String>>,
 ) {
     let (Ok((command_tx, command_rx)), Ok((answer_tx, answer_rx)), Ok((report_tx, report_rx))) = (
@@ -135,6 +142,11 @@ async fn shard_main(
             let _ = started.send(Err(e));
             return;
         }
+        let observing = wiring.start_shard(&worker, Some(coordinator.clone()), control);
+        if let Err(e) = observing.await {
+            let _ = started.send(Err(e));
+            return;
+        }
         let mut report_rx = report_rx;
         for (_, stream) in report_rx.streams() {
             let coordinator = coordinator.clone();
@@ -156,6 +168,10 @@ async fn shard_main(
             HealthSink::Local(coordinator.clone()),
         );
     } else {
+        if let Err(e) = wiring.start_shard(&worker, None, control).await {
+            let _ = started.send(Err(e));
+            return;
+        }
         if let Ok(task) = glommio::spawn_local_into(
             coordinator::follow(worker.clone(), command_rx, answer_tx),
             control,
@@ -178,6 +194,7 @@ async fn shard_main(
             glommio::timer::sleep(Duration::from_millis(10)).await;
         }
     }
+    worker.log.flush();
 }
 
 /// Binds every `stats socket` (a failure stops the start-up with file:line) and serves them in

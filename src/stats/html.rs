@@ -147,9 +147,9 @@ fn head(out: &mut String, ctx: &PageContext) {
         let _ = write!(out, " version {}", esc(v));
     }
     out.push_str("</h1>\n");
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<p id=\"info\">pid = {} (nbthread = {})<br>uptime = {}<br>current conns = {}; total requests = {}</p>\n",
+        "<p id=\"info\">pid = {} (nbthread = {})<br>uptime = {}<br>current conns = {}; total requests = {}</p>",
         ctx.pid,
         ctx.nbthread,
         uptime(ctx.uptime_secs),
@@ -158,13 +158,13 @@ fn head(out: &mut String, ctx: &PageContext) {
     );
     if let Some(status) = ctx.status {
         let (class, text) = status_message(status);
-        let _ = write!(out, "<p class=\"msg {class}\" id=\"status\">{text}</p>\n");
+        let _ = writeln!(out, "<p class=\"msg {class}\" id=\"status\">{text}</p>");
     }
     legend(out);
     let uri = esc(ctx.uri);
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<p><a href=\"{uri}\">Refresh now</a> &middot; <a href=\"{uri};csv\">CSV export</a></p>\n"
+        "<p><a href=\"{uri}\">Refresh now</a> &middot; <a href=\"{uri};csv\">CSV export</a></p>"
     );
 }
 
@@ -307,7 +307,7 @@ fn cell(row: &Row, key: &str, latency: Option<RowLatency>) -> String {
 }
 
 fn admin_controls(out: &mut String, proxy: &str) {
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<p class=\"admin\">Choose the action to perform on the checked servers: \
          <input type=\"hidden\" name=\"b\" value=\"{}\">\
@@ -324,7 +324,7 @@ fn admin_controls(out: &mut String, proxy: &str) {
          <option value=\"weight\">Set weight to:</option>\
          <option value=\"shutdown\">Kill sessions</option>\
          </select> <input type=\"number\" name=\"weight\" min=\"0\" max=\"256\" size=\"4\" placeholder=\"weight\"> \
-         <input type=\"submit\" value=\"Apply\"></p>\n",
+         <input type=\"submit\" value=\"Apply\"></p>",
         esc(proxy)
     );
 }

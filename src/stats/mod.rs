@@ -10,6 +10,7 @@
 
 pub mod html;
 pub mod latency;
+pub mod latency_report;
 pub mod prometheus;
 pub mod service;
 pub mod table;

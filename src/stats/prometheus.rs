@@ -28,7 +28,6 @@ pub struct ProcessValues {
     pub current_connections: u64,
     pub connections_total: u64,
     pub requests_total: u64,
-    pub log_lines_dropped: u64,
 }
 
 /// What one metric reads from a row.
@@ -459,7 +458,10 @@ const SERVER_METRICS: &[Metric] = &[
 ];
 
 /// pointsman's histograms, for backends and servers.
-const HISTOGRAMS: &[(&str, &str, fn(&Latency) -> &Series)] = &[
+/// Picks one of a [`Latency`]'s series.
+type Pick = fn(&Latency) -> &Series;
+
+const HISTOGRAMS: &[(&str, &str, Pick)] = &[
     (
         "connect_time_seconds",
         "Time to open a new connection to the server (pooled connections are not counted).",
@@ -587,12 +589,6 @@ fn process_metrics(out: &mut String, p: &ProcessValues) {
             "Total number of requests (TCP or HTTP).",
             p.requests_total,
         ),
-        (
-            "pointsman_log_lines_dropped_total",
-            "counter",
-            "Log lines dropped because the log writer fell behind.",
-            p.log_lines_dropped,
-        ),
     ] {
         header(out, name, kind, help);
         let _ = writeln!(out, "{name} {value}");
@@ -661,7 +657,7 @@ fn family(
                 sample(None, f64::from(u8::from(up)));
             }
             Average(series) => {
-                let s = latency.get(i).and_then(Option::as_ref).map(|l| series(l));
+                let s = latency.get(i).and_then(Option::as_ref).map(series);
                 let average = s
                     .filter(|s| s.count() > 0)
                     .map_or(0.0, |s| s.sum_us as f64 / s.count() as f64 / 1e6);

@@ -42,12 +42,25 @@ pub struct RequestTrace {
     /// The client went away while the response was being sent.
     pub client_aborted: bool,
     pub ending: Ending,
+    /// `GET /path HTTP/1.1`, kept for the log line (the head leaves the buffer before the
+    /// request ends); its capacity is reused from request to request.
+    pub request_line: Vec<u8>,
+    /// The frontend answered it itself: `<STATS>` or `<PROMEX>` in the log's server field.
+    pub local_service: Option<&'static str>,
 }
+
+/// The longest request line kept for the log (HAProxy's default log line is 1024 bytes).
+const REQUEST_LINE_MAX: usize = 1024;
 
 impl RequestTrace {
     /// Starts the next request of the connection.
     pub fn reset(&mut self) {
-        *self = RequestTrace::default();
+        let mut line = std::mem::take(&mut self.request_line);
+        line.clear();
+        *self = RequestTrace {
+            request_line: line,
+            ..RequestTrace::default()
+        };
     }
 
     /// Bytes of the request are buffered: the first time, its clock starts.
@@ -57,18 +70,32 @@ impl RequestTrace {
         }
     }
 
-    pub fn head_received(&mut self) {
+    /// The head is complete: its clock stops and its request line is kept.
+    pub fn head_received(&mut self, method: &[u8], target: &[u8], minor_version: u8) {
         self.saw_bytes();
         self.head_done = Some(Instant::now());
+        let line = &mut self.request_line;
+        line.clear();
+        line.extend_from_slice(method);
+        line.push(b' ');
+        line.extend_from_slice(&target[..target.len().min(REQUEST_LINE_MAX)]);
+        line.extend_from_slice(b" HTTP/1.");
+        line.push(b'0' + minor_version.min(9));
     }
 
-    /// An attempt on `server` got its connection; `began` is when it asked for one.
-    pub fn connected(&mut self, server: ServerRef, began: Instant, reused: bool) {
-        let now = Instant::now();
+    /// An attempt starts on `server`: what an earlier attempt reached no longer counts.
+    pub fn attempt_on(&mut self, server: ServerRef) {
         self.server = Some(server);
+        self.connected = None;
+        self.connect_us = None;
+        self.response_head = None;
+    }
+
+    /// The attempt got its connection; `began` is when it asked for one.
+    pub fn connected(&mut self, began: Instant, reused: bool) {
+        let now = Instant::now();
         self.connected = Some(now);
         self.connect_us = (!reused).then(|| micros(began, now));
-        self.response_head = None;
     }
 
     pub fn response_started(&mut self, status: u16) {
@@ -119,7 +146,8 @@ mod tests {
     #[test]
     fn timing_and_termination_follow_the_attempt() {
         let mut t = RequestTrace::default();
-        t.head_received();
+        t.head_received(b"GET", b"/x", 1);
+        assert_eq!(t.request_line, b"GET /x HTTP/1.1");
         assert_eq!(t.termination(), *b"--");
         t.ending = Ending::Failed(503);
         assert_eq!(t.termination(), *b"SC");
@@ -127,7 +155,9 @@ mod tests {
             backend: 0,
             server: 1,
         };
-        t.connected(server, Instant::now(), true);
+        t.attempt_on(server);
+        assert_eq!(t.termination(), *b"SC");
+        t.connected(Instant::now(), true);
         assert_eq!(t.connect_us, None);
         assert_eq!(t.termination(), *b"SH");
         t.ending = Ending::Failed(504);
@@ -141,5 +171,6 @@ mod tests {
         assert!(timing.total_us.unwrap() >= 5_000);
         t.reset();
         assert_eq!(t.timing(end), Timing::default());
+        assert!(t.request_line.is_empty() && t.request_line.capacity() > 0);
     }
 }
