@@ -110,10 +110,20 @@ mod tests {
         }
         let all = show_latency(&state, &l, Scope::All);
         assert_eq!(all.lines().count(), 1 + 3 * 5);
+        // Percentiles are HDR bucket edges (within 1 %); the mean is exact.
+        let line = all
+            .lines()
+            .find(|l| l.starts_with("a BACKEND response"))
+            .unwrap();
+        let cells: Vec<&str> = line.split(' ').collect();
+        assert_eq!(cells[3], "3");
+        let p50: f64 = cells[4].parse().unwrap();
+        let max: f64 = cells[8].parse().unwrap();
         assert!(
-            all.contains("\na BACKEND response 3 2.000 3.000 3.000 3.000 3.000 2.000\n"),
-            "{all}"
+            (1.98..=2.02).contains(&p50) && (2.97..=3.03).contains(&max),
+            "{line}"
         );
+        assert_eq!(cells[9], "2.000");
         assert!(all.contains("\na s1 connect 0 - - - - - -\n"));
         let one = show_latency(&state, &l, Scope::Server(s1));
         assert_eq!(one.lines().count(), 4);
