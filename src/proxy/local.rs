@@ -51,7 +51,7 @@ pub(super) async fn answer(
         }
         None => ServiceReply::text(503, "The stats service is not running.\n"),
     };
-    let keep_open = whole && request.keep_alive() && !worker.stopping.get();
+    let keep_open = request.keep_alive() && !worker.stopping.get();
     let bytes = reply.to_http(keep_open, request.method() == Method::Head);
     let _ = stream.write_all(&bytes).await;
     worker.with_frontend_counters(frontend, |c| {
@@ -60,7 +60,10 @@ pub(super) async fn answer(
     });
     trace.status = Some(reply.status);
     trace.bytes_out = bytes.len() as u64;
-    (keep_open, head + length)
+    // A body read past the buffer: the buffer held the head and the body's start, nothing
+    // after it, and the socket is now just past the body.
+    let consumed = if whole { head + length } else { data.len() };
+    (keep_open, consumed)
 }
 
 fn service_request(

@@ -147,13 +147,15 @@ impl Worker {
         f(fe, be, sv);
     }
 
+    /// The counts when the line is logged, this request included (as HAProxy counts them;
+    /// ours already left the backend's and server's counts when it ended).
     fn log_counts(&self, frontend: usize, server: Option<ServerRef>, retries: u32) -> Counts {
         let counters = self.counters.borrow();
         Counts {
             process: counters.curr_conns,
             frontend: counters.frontend(frontend).scur,
-            backend: server.map_or(0, |s| counters.backend(s.backend).scur),
-            server: server.map_or(0, |s| counters.server(s.backend, s.server).scur),
+            backend: server.map_or(0, |s| counters.backend(s.backend).scur + 1),
+            server: server.map_or(0, |s| counters.server(s.backend, s.server).scur + 1),
             retries,
         }
     }

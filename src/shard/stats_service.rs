@@ -252,7 +252,8 @@ impl Renderer {
             } else {
                 "DENY"
             };
-            return ServiceReply::see_other(format!("{};st={status}", page.uri));
+            let back = format!("{}{};st={status}", page.uri, options.suffix());
+            return ServiceReply::see_other(back);
         }
         let c = &*self.coordinator;
         let stats = c.gather().await;
@@ -280,8 +281,9 @@ impl Renderer {
                 count: r.count(),
             })
         };
+        let self_uri = format!("{}{}", page.uri, options.suffix());
         let ctx = PageContext {
-            uri: &page.uri,
+            uri: &self_uri,
             refresh_secs: page
                 .refresh
                 .filter(|_| !options.norefresh)
@@ -338,6 +340,18 @@ struct PageOptions {
 }
 
 impl PageOptions {
+    /// The options a page keeps across its forms and links (`;up`, `;norefresh`).
+    fn suffix(&self) -> String {
+        let mut suffix = String::new();
+        if self.up {
+            suffix.push_str(";up");
+        }
+        if self.norefresh {
+            suffix.push_str(";norefresh");
+        }
+        suffix
+    }
+
     fn parse(target: &str, uri: &str) -> PageOptions {
         let rest = target.strip_prefix(uri).unwrap_or_default();
         let mut options = PageOptions::default();
@@ -392,6 +406,7 @@ mod tests {
         );
         let o = PageOptions::parse("/stats;csv;up;norefresh;st=DONE", "/stats");
         assert!(o.csv && o.up && o.norefresh);
+        assert_eq!(o.suffix(), ";up;norefresh");
         assert_eq!(o.status.as_deref(), Some("DONE"));
         let o = PageOptions::parse("/stats;st=<script>", "/stats");
         assert_eq!(o.status, None);

@@ -17,7 +17,7 @@ pub struct RowLatency {
 
 /// Everything the page shows besides the stat rows.
 pub struct PageContext<'a> {
-    /// The `stats uri`, for links and the admin forms.
+    /// The `stats uri` with the page's options (`;norefresh`), for links and the admin forms.
     pub uri: &'a str,
     pub refresh_secs: Option<u64>,
     /// This client may use the admin forms.

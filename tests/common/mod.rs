@@ -2,6 +2,8 @@
 //! talk to them with plain std sockets, and stop every process a test started (Drop).
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
@@ -126,6 +128,17 @@ pub struct Pointsman {
 /// starts pointsman on it with `shards` shards; waits until `wait_port` accepts connections and
 /// the admin socket answers.
 pub fn pointsman(config: &str, shards: usize, wait_port: u16) -> Pointsman {
+    pointsman_with_stdout(config, shards, wait_port, Stdio::inherit())
+}
+
+/// [`pointsman`] with its standard output sent to `stdout` (e.g. `Stdio::piped()` to read the
+/// access log of `log stdout`).
+pub fn pointsman_with_stdout(
+    config: &str,
+    shards: usize,
+    wait_port: u16,
+    stdout: Stdio,
+) -> Pointsman {
     let dir = temp_dir("run");
     let socket = dir.join("admin.sock");
     let config_path = dir.join("pointsman.cfg");
@@ -138,7 +151,7 @@ pub fn pointsman(config: &str, shards: usize, wait_port: u16) -> Pointsman {
         .arg("-f")
         .arg(&config_path)
         .args(["--shards", &shards.to_string()])
-        .stdout(Stdio::inherit())
+        .stdout(stdout)
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start pointsman");
