@@ -25,6 +25,9 @@ pub struct DemoOptions {
     /// every 3 seconds.
     #[arg(long)]
     pub rate: Option<u32>,
+    /// Length of the high-rate variant (switches every 3 s within it).
+    #[arg(long, default_value = "18s", value_parser = loadtest::options::parse_duration)]
+    pub duration: Duration,
     /// Use real nginx backends (nginx must be installed).
     #[arg(long)]
     pub nginx: bool,
@@ -95,13 +98,16 @@ fn load_options(options: &DemoOptions, port: u16, socket: &Path) -> Result<LoadO
                 "--connections".into(),
                 "8".into(),
             ]);
-            let flips = (1..6).map(|i| {
-                (
-                    Duration::from_secs(3 * i),
-                    if i % 2 == 1 { "disable" } else { "enable" },
-                )
-            });
-            (Duration::from_secs(18), flips.collect())
+            let run_for = options.duration;
+            let flips = (1u32..)
+                .map(|i| {
+                    (
+                        Duration::from_secs(3) * i,
+                        if i % 2 == 1 { "disable" } else { "enable" },
+                    )
+                })
+                .take_while(|(at, _)| *at < run_for);
+            (run_for, flips.collect())
         }
     };
     args.extend(["--duration".into(), format!("{}ms", run_for.as_millis())]);

@@ -4,7 +4,8 @@
 
 use pointsman::config::{
     parse_files, parse_str_with_env, Algorithm, Config, CookieMode, HttpCheck, Level,
-    LogDestination, LogFormat, Mode, Proxy, ServerConfig, SocketAddress, StatsAdmin,
+    LoadServerState, LogDestination, LogFormat, Mode, Observe, OnError, Proxy, RetryOn,
+    ServerConfig, SocketAddress, StatsAdmin,
 };
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -122,7 +123,7 @@ fn guide_001_hatop_config_is_accepted() {
     assert_eq!((nginx[0].location.line, nginx[1].location.line), (2, 3));
 
     let app = proxy(&config, "app").frontend.as_ref().unwrap();
-    assert_eq!(app.binds[0].addr, addr("0.0.0.0:80"));
+    assert_eq!(app.binds[0].addr.tcp(), Some(addr("0.0.0.0:80")));
     assert_eq!(app.binds[0].location.line, 6);
     assert_eq!(app.default_backend.as_deref(), Some("bk_app"));
 }
@@ -172,8 +173,10 @@ fn guide_004_runtime_api_config_is_accepted_with_global_last() {
     assert_eq!(webservers.balance, Algorithm::RoundRobin);
     assert_eq!(webservers.servers[1].addr, addr("192.168.1.11:80"));
     assert_eq!(
-        proxy(&config, "http_in").frontend.as_ref().unwrap().binds[0].addr,
-        addr("0.0.0.0:80")
+        proxy(&config, "http_in").frontend.as_ref().unwrap().binds[0]
+            .addr
+            .tcp(),
+        Some(addr("0.0.0.0:80"))
     );
 }
 
@@ -235,7 +238,9 @@ fn example_configs_are_accepted() {
             assert_eq!(p.mode, Mode::Http, "{name}");
             for bind in p.frontend.iter().flat_map(|f| &f.binds) {
                 assert!(
-                    bind.addr.ip().is_loopback() && bind.addr.port() > 1024,
+                    bind.addr
+                        .tcp()
+                        .is_some_and(|a| a.ip().is_loopback() && a.port() > 1024),
                     "{name}"
                 );
             }
@@ -499,11 +504,11 @@ fn global_errors() {
         ("nbthread two", "'nbthread': 'two' is not a number"),
         ("nbthread", "'nbthread' needs a value: expected 'nbthread <number>'"),
         ("maxconn 1 2", "'maxconn' takes one value, found extra '2': expected 'maxconn <number>'"),
-        ("stats socket", "'stats socket' needs an address: expected 'stats socket <path>|ipv4@<addr>:<port> [mode <octal>] [level user|operator|admin] [expose-fd listeners]'"),
+        ("stats socket", "'stats socket' needs an address: expected 'stats socket <path>|ipv4@<addr>:<port>|fd@<n> [mode <octal>] [level user|operator|admin] [expose-fd listeners]'"),
         ("stats socket /s level root", "'stats socket': unknown level 'root': expected user, operator or admin"),
         ("stats socket /s mode 999", "'stats socket' mode: '999' is not an octal file mode such as 660"),
-        ("stats socket /s mode", "'stats socket': 'mode' needs a value: expected 'stats socket <path>|ipv4@<addr>:<port> [mode <octal>] [level user|operator|admin] [expose-fd listeners]'"),
-        ("stats socket /s user haproxy", "unsupported stats socket option 'user': expected 'stats socket <path>|ipv4@<addr>:<port> [mode <octal>] [level user|operator|admin] [expose-fd listeners]'"),
+        ("stats socket /s mode", "'stats socket': 'mode' needs a value: expected 'stats socket <path>|ipv4@<addr>:<port>|fd@<n> [mode <octal>] [level user|operator|admin] [expose-fd listeners]'"),
+        ("stats socket /s user haproxy", "unsupported stats socket option 'user': expected 'stats socket <path>|ipv4@<addr>:<port>|fd@<n> [mode <octal>] [level user|operator|admin] [expose-fd listeners]'"),
         ("stats socket /s expose-fd all", "'stats socket': 'expose-fd all' is not supported: expected 'expose-fd listeners'"),
         ("stats socket ipv4@127.0.0.1", "'stats socket': address 'ipv4@127.0.0.1' has no port: expected <addr>:<port>"),
         ("stats timeout 0", "'stats timeout' must be greater than 0"),
@@ -567,13 +572,14 @@ fn ignored_keywords_are_accepted_with_a_warning_naming_file_and_line() {
         .iter()
         .map(|w| w.split(' ').next().unwrap())
         .collect();
-    let expected: Vec<String> = [3, 4, 5, 6, 7, 8, 9, 10, 13, 15]
+    // `log` (line 2 and 12) is real and `pidfile` (line 7) is honoured: the pid file of `-p`.
+    let expected: Vec<String> = [3, 4, 5, 6, 8, 9, 10, 13, 15]
         .iter()
         .map(|n| format!("haproxy.cfg:{n}:"))
         .collect();
     assert_eq!(lines, expected);
     assert_eq!(
-        config.warnings[8],
+        config.warnings[7],
         "haproxy.cfg:13: 'option dontlognull' is ignored: pointsman never logs a connection that carried no request"
     );
 }
@@ -794,7 +800,7 @@ fn frontend_keywords() {
     let binds: Vec<(SocketAddr, usize)> = side
         .binds
         .iter()
-        .map(|b| (b.addr, b.location.line))
+        .map(|b| (b.addr.tcp().unwrap(), b.location.line))
         .collect();
     assert_eq!(
         binds,
@@ -917,6 +923,88 @@ fn server_options_and_defaults() {
     );
     assert_eq!((s[2].addr, s[2].weight), (addr("127.0.0.1:83"), 0));
     assert_eq!(s[3].addr, addr("127.0.0.1:84"));
+}
+
+#[test]
+fn health_options_of_servers() {
+    let config = parse(&as_strs(&backend_with(&[
+        "default-server fastinter 500ms downinter 5s",
+        "server plain 127.0.0.1:81",
+        "server tuned 127.0.0.1:82 check slowstart 10s observe layer4 error-limit 5 on-error mark-down",
+        "server l7 127.0.0.1:83 observe layer7 on-error sudden-death slowstart 0",
+    ])));
+    let s = servers(&config, "bk");
+    let plain = &s[0].tuning;
+    assert_eq!(
+        (
+            plain.fastinter,
+            plain.downinter,
+            plain.slowstart,
+            plain.observe
+        ),
+        (
+            Some(Duration::from_millis(500)),
+            Some(Duration::from_secs(5)),
+            None,
+            None
+        )
+    );
+    assert_eq!(
+        (plain.error_limit, plain.on_error),
+        (10, OnError::Fastinter)
+    );
+    let tuned = &s[1].tuning;
+    assert_eq!(
+        (
+            tuned.slowstart,
+            tuned.observe,
+            tuned.error_limit,
+            tuned.on_error
+        ),
+        (
+            Some(Duration::from_secs(10)),
+            Some(Observe::Layer4),
+            5,
+            OnError::MarkDown
+        )
+    );
+    let l7 = &s[2].tuning;
+    assert_eq!(
+        (l7.observe, l7.on_error, l7.slowstart),
+        (Some(Observe::Layer7), OnError::SuddenDeath, None)
+    );
+}
+
+#[test]
+fn retry_on_keywords() {
+    let retry_on = |lines: &[&str]| {
+        let config = parse(&as_strs(&backend_with(lines)));
+        let side = proxy(&config, "bk").backend.clone().unwrap();
+        side.retry_on
+    };
+    assert_eq!(retry_on(&[]), RetryOn::default());
+    assert!(retry_on(&[]).conn_failure && retry_on(&[]).empty_response);
+    assert_eq!(retry_on(&["retry-on none"]), RetryOn::NONE);
+    let some = retry_on(&["retry-on conn-failure 503 response-timeout"]);
+    assert!(some.conn_failure && some.response_timeout && !some.empty_response);
+    assert!(some.status(503) && !some.status(502));
+    let all = retry_on(&["retry-on all-retryable-errors"]);
+    assert!(all.conn_failure && all.empty_response && all.junk_response && all.response_timeout);
+    assert!(all.status(500) && all.status(502) && all.status(503) && all.status(504));
+    assert!(!all.status(404) && !all.status(501));
+    // Inherited from defaults.
+    let config = parse(&[
+        "defaults",
+        "    retry-on 502",
+        "backend bk",
+        "    server s 127.0.0.1:81",
+    ]);
+    assert!(proxy(&config, "bk")
+        .backend
+        .as_ref()
+        .unwrap()
+        .retry_on
+        .status(502));
 }
 
 #[test]
@@ -1152,7 +1240,7 @@ fn quoted_arguments_and_environment_variables() {
         .unwrap()
         .binds
         .iter()
-        .map(|b| b.addr)
+        .map(|b| b.addr.tcp().unwrap())
         .collect();
     assert_eq!(binds, [addr("0.0.0.0:8080"), addr("127.0.0.1:9090")]);
     let s = servers(&config, "bk");
@@ -1343,10 +1431,18 @@ fn server_errors() {
         ("server s 127.0.0.1:80 rise 0", "server 's' in backend 'bk': 'rise' must be at least 1"),
         ("server s 127.0.0.1:80 fall -1", "server 's' in backend 'bk': 'fall': '-1' is not a number"),
         ("server s 127.0.0.1:80 maxconn x", "server 's' in backend 'bk': 'maxconn': 'x' is not a number"),
-        ("server s 127.0.0.1:80 ssl verify none", "server 's' in backend 'bk': unknown server option 'ssl' (supported: check, backup, weight, disabled, inter, rise, fall, maxconn, cookie, no-check, no-backup, enabled)"),
+        ("server s 127.0.0.1:80 ssl verify none", "server 's' in backend 'bk': unknown server option 'ssl' (supported: check, backup, weight, disabled, inter, rise, fall, maxconn, cookie, no-check, no-backup, enabled, fastinter, downinter, slowstart, observe, error-limit, on-error)"),
+        ("server s 127.0.0.1:80 observe layer3", "server 's' in backend 'bk': 'observe' expects 'layer4' or 'layer7', not 'layer3'"),
+        ("server s 127.0.0.1:80 on-error reboot", "server 's' in backend 'bk': 'on-error' expects 'fastinter', 'fail-check', 'sudden-death' or 'mark-down', not 'reboot'"),
+        ("server s 127.0.0.1:80 error-limit 0", "server 's' in backend 'bk': 'error-limit' must be at least 1"),
+        ("server s 127.0.0.1:80 fastinter 0", "server 's' in backend 'bk': 'fastinter' must be greater than 0"),
+        ("server s 127.0.0.1:80 downinter", "server 's' in backend 'bk': 'downinter' needs a value"),
+        ("retry-on", "'retry-on' needs at least one keyword: expected 'retry-on none|conn-failure|empty-response|junk-response|response-timeout|0rtt-rejected|404|408|425|500|501|502|503|504|all-retryable-errors ...'"),
+        ("retry-on 505", "'retry-on': unknown keyword '505': expected 'retry-on none|conn-failure|empty-response|junk-response|response-timeout|0rtt-rejected|404|408|425|500|501|502|503|504|all-retryable-errors ...'"),
+        ("retry-on none 503", "'retry-on none' may not be combined with other keywords"),
         ("server s! 127.0.0.1:80", "character '!' is not permitted in server name 's!' (use letters, digits, '-', '_', '.' and ':')"),
         ("default-server weight 300", "'default-server' in backend 'bk': weight 300 is out of range: expected 0 to 256"),
-        ("default-server port 81", "'default-server' in backend 'bk': unknown server option 'port' (supported: check, backup, weight, disabled, inter, rise, fall, maxconn, cookie, no-check, no-backup, enabled)"),
+        ("default-server port 81", "'default-server' in backend 'bk': unknown server option 'port' (supported: check, backup, weight, disabled, inter, rise, fall, maxconn, cookie, no-check, no-backup, enabled, fastinter, downinter, slowstart, observe, error-limit, on-error)"),
     ];
     for (line, message) in cases {
         assert_eq!(
@@ -1477,8 +1573,8 @@ fn bind_errors() {
         (&["frontend fe", "  bind 127.0.0.1"], "haproxy.cfg:2: 'bind': address '127.0.0.1' has no port: expected <addr>:<port>"),
         (&["frontend fe", "  bind :80,:8o"], "haproxy.cfg:2: 'bind': invalid port '8o': expected a number from 1 to 65535"),
         (&["frontend fe", "  bind :8000-8010"], "haproxy.cfg:2: 'bind': port ranges ('8000-8010') are not supported"),
-        (&["frontend fe", "  bind /run/web.sock"], "haproxy.cfg:2: 'bind': address '/run/web.sock' has no port: expected <addr>:<port>"),
-        (&["frontend fe", "  bind unix@/run/web.sock"], "haproxy.cfg:2: 'bind': address family 'unix@' is not supported here (use an IP address, 'ipv4@' or 'ipv6@')"),
+        (&["frontend fe", "  bind run/web.sock"], "haproxy.cfg:2: 'bind': address 'run/web.sock' has no port: expected <addr>:<port>"),
+        (&["frontend fe", "  bind abns@web"], "haproxy.cfg:2: 'bind': address family 'abns@' is not supported here (use an IP address, 'ipv4@', 'ipv6@', 'unix@' or 'fd@')"),
     ]);
 }
 
@@ -1493,5 +1589,96 @@ fn error_display_is_file_colon_line_colon_message() {
     assert_eq!(
         err.to_string(),
         "conf/site.cfg:2: unknown keyword 'bogus' in backend 'b' section"
+    );
+}
+
+// ---------------------------------------------------------------- reload and hand-over
+
+#[test]
+fn bind_and_stats_socket_address_forms_with_quotes_and_variables() {
+    let config = parse(&[
+        "global",
+        "    stats socket fd@${PORT-4} level admin",
+        "    stats socket \"unix@/run/a b.sock\" expose-fd listeners",
+        "frontend fe",
+        "    bind ipv4@127.0.0.1:${PORT},ipv6@[::1]:${UNSET-81}",
+        "    bind 'unix@/run/fe.sock'",
+        "    bind \"fd@${LISTEN_FD-3}\"",
+        "    default_backend bk",
+        "backend bk",
+        "    server s 127.0.0.1:80",
+    ]);
+    let sockets = &config.global.stats_sockets;
+    assert_eq!(sockets[0].address, SocketAddress::Fd(8080));
+    assert_eq!(
+        sockets[1].address,
+        SocketAddress::Unix("/run/a b.sock".into())
+    );
+    assert!(sockets[1].expose_fd_listeners);
+    let binds: Vec<String> = proxy(&config, "fe")
+        .frontend
+        .as_ref()
+        .unwrap()
+        .binds
+        .iter()
+        .map(|b| b.addr.to_string())
+        .collect();
+    assert_eq!(
+        binds,
+        ["127.0.0.1:8080", "[::1]:81", "unix@/run/fe.sock", "fd@3"]
+    );
+    assert_eq!(
+        error(&["frontend fe", "    bind fd@${EMPTY}"]),
+        "haproxy.cfg:2: 'bind': 'fd@': expected fd@<number> with a file descriptor number of 3 or more"
+    );
+    assert_eq!(
+        error(&["global", "    stats socket fd@2"]),
+        "haproxy.cfg:2: 'stats socket': 'fd@2': expected fd@<number> with a file descriptor number of 3 or more"
+    );
+}
+
+#[test]
+fn reload_keywords_and_the_defaults_they_come_from() {
+    let config = parse(&[
+        "global",
+        "    hard-stop-after 30s",
+        "    server-state-base /var/lib/pointsman",
+        "global",
+        "    server-state-file state",
+        "    pidfile /run/pointsman.pid",
+        "defaults",
+        "    load-server-state-from-file global",
+        "backend a",
+        "    server s 127.0.0.1:80",
+        "defaults",
+        "    load-server-state-from-file local",
+        "    server-state-file-name use-backend-name",
+        "backend b",
+        "    server-state-file-name b.state",
+        "    server s 127.0.0.1:80",
+        "backend c",
+        "    load-server-state-from-file none",
+        "    server s 127.0.0.1:80",
+    ]);
+    let g = &config.global;
+    assert_eq!(g.hard_stop_after, Some(std::time::Duration::from_secs(30)));
+    assert_eq!(
+        g.server_state_base.as_deref(),
+        Some(Path::new("/var/lib/pointsman"))
+    );
+    assert_eq!(g.server_state_file.as_deref(), Some(Path::new("state")));
+    assert_eq!(g.pidfile.as_deref(), Some(Path::new("/run/pointsman.pid")));
+    let side = |name: &str| proxy(&config, name).backend.clone().unwrap();
+    assert_eq!(side("a").load_state, LoadServerState::Global);
+    assert_eq!(side("b").load_state, LoadServerState::Local);
+    assert_eq!(side("b").state_file_name.as_deref(), Some("b.state"));
+    assert_eq!(side("c").load_state, LoadServerState::None);
+    assert_eq!(
+        error(&["defaults", "    load-server-state-from-file sometimes"]),
+        "haproxy.cfg:2: 'load-server-state-from-file': unknown value 'sometimes': expected 'load-server-state-from-file global|local|none'"
+    );
+    assert_eq!(
+        error(&["frontend f", "    hard-stop-after 1s"]),
+        "haproxy.cfg:2: 'hard-stop-after' belongs in the global section, not in frontend 'f' section"
     );
 }

@@ -495,6 +495,7 @@ fn parse_server_spec(name: &str, words: &[String]) -> Result<ServerSpec, String>
         fall: 3,
         maxconn: None,
         cookie: None,
+        tuning: Default::default(),
     };
     let mut i = 1;
     while i < words.len() {

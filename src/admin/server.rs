@@ -51,6 +51,10 @@ impl AdminListener {
                 let listener = TcpListener::bind(addr).map_err(io::Error::from)?;
                 Ok(AdminListener::Tcp(listener))
             }
+            // Inherited sockets are taken over by `shard`, never bound here.
+            SocketAddress::Fd(fd) => Err(io::Error::other(format!(
+                "fd@{fd} is an inherited socket, not an address to bind"
+            ))),
         }
     }
 }
@@ -108,6 +112,16 @@ pub async fn serve_listener<B>(
             glommio::timer::sleep(ACCEPT_BACKOFF).await;
         }
     }
+}
+
+/// Serves one connection accepted elsewhere (by `shard` for a `stats socket … expose-fd
+/// listeners`, whose accept loop also answers the hand-over protocol) in its own task.
+pub fn serve_connection<S, B>(stream: S, backend: &Rc<B>, level: Level, idle_timeout: Duration)
+where
+    S: AsyncRead + AsyncWrite + Unpin + 'static,
+    B: AdminBackend + 'static,
+{
+    spawn(stream, backend, level, idle_timeout)
 }
 
 fn spawn<S, B>(stream: S, backend: &Rc<B>, level: Level, idle_timeout: Duration)
@@ -224,9 +238,8 @@ impl<B: AdminBackend> Connection<B> {
                 backend.with_state(|state| format::show_servers_state(state, b, now))
             }
             Action::ShowServersConn(b) => {
-                let stats = backend.gather().await;
-                let threads = backend.process_info().nbthread;
-                backend.with_state(|state| format::show_servers_conn(state, &stats, b, threads))
+                let shards = backend.gather_per_shard().await;
+                backend.with_state(|state| format::show_servers_conn(state, &shards, b))
             }
             Action::ShowLatency(scope) => {
                 let latency = backend.gather_latency().await;
@@ -238,7 +251,8 @@ impl<B: AdminBackend> Connection<B> {
             }
             Action::Wait(delay) => {
                 glommio::timer::sleep(delay).await;
-                String::new()
+                // HAProxy (2.7+): a wait without a condition ends "Done.".
+                "Done.\n".to_string()
             }
             Action::ShutdownSessions(server) => {
                 backend.shutdown_sessions(server).await;

@@ -28,6 +28,7 @@ pub fn spec(name: &str, port: u16, backup: bool) -> ServerSpec {
         fall: 3,
         maxconn: None,
         cookie: None,
+        tuning: Default::default(),
     }
 }
 
@@ -166,12 +167,16 @@ impl AdminBackend for FakeBackend {
         self.latency.clone()
     }
 
+    async fn gather_per_shard(&self) -> Vec<StatsSnapshot> {
+        vec![self.stats.clone()]
+    }
+
     async fn delete_server(&self, server: ServerRef) -> String {
         delete_server(&mut self.state.borrow_mut(), server, self.now)
     }
 
     async fn wait_removable(&self, _server: ServerRef, _timeout: Duration) -> String {
-        String::new()
+        "Done.\n".to_string()
     }
 
     async fn shutdown_sessions(&self, _server: ServerRef) {}

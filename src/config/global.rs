@@ -1,5 +1,6 @@
 //! The keywords of the `global` section: `nbthread`, `maxconn`, `stats socket`, `stats timeout`,
-//! `log`, `log-tag`, and the accepted-but-ignored ones (`daemon` …).
+//! `log`, `log-tag`, `hard-stop-after`, `server-state-file`, `server-state-base`, `pidfile`,
+//! and the accepted-but-ignored ones (`daemon` …).
 
 use super::ignored::{find_ignored, IgnoredIn};
 use super::logs::{parse_log, parse_log_tag, LogLine};
@@ -9,7 +10,7 @@ use super::proxy::is_proxy_keyword;
 use super::values::{parse_octal_mode, parse_socket_address, parse_time, parse_u32};
 
 const STATS_SOCKET_USAGE: &str =
-    "stats socket <path>|ipv4@<addr>:<port> [mode <octal>] [level user|operator|admin] [expose-fd listeners]";
+    "stats socket <path>|ipv4@<addr>:<port>|fd@<n> [mode <octal>] [level user|operator|admin] [expose-fd listeners]";
 
 /// Parses one line of a `global` section.
 pub(super) fn parse_line(
@@ -30,6 +31,16 @@ pub(super) fn parse_line(
         "stats timeout" => parse_stats_timeout(global, args),
         "log" => parse_global_log(global, line, args),
         "log-tag" => parse_log_tag(args).map(|tag| global.log_tag = Some(tag)),
+        "hard-stop-after" => single_value("hard-stop-after", args, "hard-stop-after <time>")
+            .and_then(|v| parse_time(v).map_err(|m| format!("'hard-stop-after': {m}")))
+            .map(|t| global.hard_stop_after = Some(t)),
+        "server-state-file" => single_value("server-state-file", args, "server-state-file <path>")
+            .map(|v| global.server_state_file = Some(v.into())),
+        "server-state-base" => single_value("server-state-base", args, "server-state-base <dir>")
+            .map(|v| global.server_state_base = Some(v.into())),
+        "pidfile" => {
+            single_value("pidfile", args, "pidfile <path>").map(|v| global.pidfile = Some(v.into()))
+        }
         _ => return accept_ignored_or_refuse(line, &key, warnings),
     };
     result.map_err(|message| line.error(message))

@@ -43,11 +43,6 @@ pub(super) const IGNORED: &[Ignored] = &[
         reason: "pointsman does not chroot itself",
     },
     Ignored {
-        key: "pidfile",
-        allowed: IgnoredIn::Global,
-        reason: "pointsman writes no pid file",
-    },
-    Ignored {
         key: "description",
         allowed: IgnoredIn::NamedSections,
         reason: "it is only shown on HAProxy's stats page",

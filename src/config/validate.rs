@@ -209,8 +209,11 @@ fn build_backend_side(section: &ProxySection, warnings: &mut Vec<String>) -> Bac
         balance: settings.balance,
         servers: section.servers.clone(),
         retries: settings.retries,
+        retry_on: settings.retry_on,
         httpchk: build_http_check(section, warnings),
         cookie: cookie.map(|c| c.value),
+        load_state: settings.load_state,
+        state_file_name: settings.state_file_name.clone(),
     }
 }
 

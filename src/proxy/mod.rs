@@ -3,8 +3,11 @@
 
 mod http;
 mod local;
-mod observe;
+pub mod observe;
+mod persistence;
 mod pool;
+mod record;
+mod retry;
 mod settings;
 mod tcp;
 mod upstream;
@@ -19,7 +22,10 @@ use std::rc::Rc;
 
 /// Serves one accepted client connection on this shard until it closes.
 pub async fn serve_connection(worker: Rc<Worker>, frontend: usize, stream: TcpStream) {
-    let Ok(peer) = stream.peer_addr() else { return };
+    // A client of a unix socket (`bind unix@…`) has no IP address: it counts as 0.0.0.0:0.
+    let peer = stream
+        .peer_addr()
+        .unwrap_or_else(|_| std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
     let _ = stream.set_nodelay(true);
     worker.with_frontend_counters(frontend, |c| c.session_started());
     worker.counters.borrow_mut().cum_conns += 1;

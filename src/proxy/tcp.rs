@@ -1,6 +1,7 @@
 //! TCP mode: one server pick per client connection, then a bidirectional copy with half-close
 //! passed through (a client's FIN becomes a FIN to the server and the other way round).
 
+use super::observe::Observed;
 use super::upstream;
 use super::worker::Worker;
 use crate::state::ServerRef;
@@ -52,7 +53,8 @@ pub async fn serve(worker: Rc<Worker>, frontend: usize, client: TcpStream, peer:
 }
 
 /// Picks a server and connects, `retries` more times on failure (another server with
-/// `option redispatch`).
+/// `option redispatch`). A connect failure is always safe to retry: nothing was sent. Each
+/// outcome goes to passive health (`observe layer4`).
 async fn connect_with_retries(
     worker: &Worker,
     backend: usize,
@@ -70,16 +72,24 @@ async fn connect_with_retries(
         };
         worker.with_server_counters(server, |c| c.lbtot += 1);
         match upstream::connect(addr, timeout).await {
-            Ok(stream) => return Some((server, stream)),
+            Ok(stream) => {
+                worker.observe(server, Observed::Success);
+                return Some((server, stream));
+            }
             Err(_) => {
-                worker.with_server_counters(server, |c| {
-                    c.econ += 1;
-                    if attempt < retries {
-                        c.wretr += 1;
-                    }
-                });
+                worker.observe(server, Observed::ConnectFailed);
+                worker.with_server_counters(server, |c| c.econ += 1);
+                if attempt == retries {
+                    break;
+                }
+                // HAProxy counts a retry that goes to another server as a redispatch.
                 if redispatch {
                     avoid = Some(id);
+                    worker.with_server_counters(server, |c| c.wredis += 1);
+                    worker.with_backend_counters(backend, |c| c.wredis += 1);
+                } else {
+                    worker.with_server_counters(server, |c| c.wretr += 1);
+                    worker.with_backend_counters(backend, |c| c.wretr += 1);
                 }
             }
         }

@@ -2,12 +2,13 @@
 //! balancers and its idle connection pool. Everything here is owned by one core: `RefCell`s,
 //! no locks, no atomics. The shard's control loop calls [`Worker::apply`] for every mutation.
 
+use super::observe::{Observed, Observer};
 use super::pool::Pool;
 use super::settings::{BackendSettings, FrontendSettings};
 use crate::balance::{Balancer, PickContext};
 use crate::config::Config;
 use crate::logs::ShardLog;
-use crate::state::{self, AdminState, Mutation, ServerRef, State};
+use crate::state::{self, AdminState, Backend, Mutation, OpState, ServerRef, State};
 use crate::stats::latency::LatencySnapshot;
 use crate::stats::service::{LocalService, Routes};
 use crate::stats::{Counters, StatsSnapshot};
@@ -31,6 +32,8 @@ pub struct Worker {
     pub in_flight: Cell<u64>,
     /// Set at soft stop: keep-alive connections close after their current response.
     pub stopping: Cell<bool>,
+    /// Passive health: consecutive errors of live traffic per observed server.
+    pub observer: Observer,
     /// This shard's latency histograms, one set per backend and server.
     pub latency: RefCell<LatencySnapshot>,
     /// This shard's access and event log buffers.
@@ -69,6 +72,7 @@ impl Worker {
             kill_generation: RefCell::new(HashMap::new()),
             in_flight: Cell::new(0),
             stopping: Cell::new(false),
+            observer: Observer::default(),
         }
     }
 
@@ -88,11 +92,26 @@ impl Worker {
             | Mutation::SetAddr { server, .. }
             | Mutation::MarkDeleting { server }
             | Mutation::RemoveServer { server } => self.pool.borrow_mut().drop_server(*server),
+            // A server found dead: its idle connections are most likely dead too.
+            Mutation::CheckResult { server, .. } | Mutation::SetHealth { server, .. }
+                if self
+                    .state
+                    .borrow()
+                    .server(*server)
+                    .is_some_and(|s| s.op == OpState::Down) =>
+            {
+                self.pool.borrow_mut().drop_server(*server)
+            }
             _ => {}
         }
         if let Mutation::RemoveServer { server } = mutation {
             self.latency.borrow_mut().forget(*server);
         }
+    }
+
+    /// Tells passive health (`observe`) how an exchange with `server` ended.
+    pub fn observe(&self, server: ServerRef, outcome: Observed) {
+        self.observer.record(&self.state.borrow(), server, outcome);
     }
 
     /// Picks a server of `backend` for a new request: `(server id, address)`.
@@ -115,11 +134,14 @@ impl Worker {
             inflight: &inflight,
             avoid,
         };
-        let pos = self
+        let mut pos = self
             .balancers
             .borrow_mut()
             .get_mut(backend)?
             .pick(b, &ctx)?;
+        if let Some(failed) = avoid.filter(|&id| b.servers[pos].id == id) {
+            pos = redispatch_target(b, failed).unwrap_or(pos);
+        }
         let server = &b.servers[pos];
         Some((server.id, server.addr))
     }
@@ -179,4 +201,15 @@ impl Worker {
         *self.kill_generation.borrow_mut().entry(server).or_insert(0) += 1;
         self.pool.borrow_mut().drop_server(server);
     }
+}
+
+/// When the balancer could only offer the server a request just failed on (the only usable one
+/// of its level: the single active server, or the first backup), a redispatch goes one level
+/// on instead: the first other server that takes new traffic, typically a backup. Without it,
+/// a lone active server that died would fail every request until its checks took it out.
+fn redispatch_target(backend: &Backend, failed: u32) -> Option<usize> {
+    backend
+        .servers
+        .iter()
+        .position(|s| s.id != failed && s.takes_new_traffic())
 }

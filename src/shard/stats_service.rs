@@ -108,9 +108,11 @@ async fn start(
     coordinator: Option<Rc<Coordinator>>,
     queue: glommio::TaskQueueHandle,
 ) -> Result<(), String> {
-    let (Ok((call_tx, call_rx)), Ok((reply_tx, reply_rx))) =
-        (meshes.calls.join().await, meshes.replies.join().await)
-    else {
+    // Ticking while joining: see `while_ticking` (glommio 0.9 may not wake a joining shard).
+    let joined =
+        super::while_ticking(async { (meshes.calls.join().await, meshes.replies.join().await) })
+            .await;
+    let (Ok((call_tx, call_rx)), Ok((reply_tx, reply_rx))) = joined else {
         return Err("cannot join the stats service channel mesh".into());
     };
     let service: Rc<dyn LocalService> = match coordinator {
