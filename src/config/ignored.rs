@@ -25,7 +25,7 @@ pub(super) const IGNORED: &[Ignored] = &[
     Ignored {
         key: "daemon",
         allowed: IgnoredIn::Global,
-        reason: "pointsman runs in the foreground; let the service manager detach it",
+        reason: "use -D on the command line (or -Ws under systemd) to run in the background",
     },
     Ignored {
         key: "user",
