@@ -621,3 +621,59 @@ fn haproxy_multi_letter_flags_are_understood() {
         "{stderr}"
     );
 }
+
+/// Kills a process by pid when dropped (a daemon is not our child).
+struct PidGuard(i32);
+
+impl Drop for PidGuard {
+    fn drop(&mut self) {
+        // SAFETY: signalling a process this test started.
+        unsafe { libc::kill(self.0, libc::SIGKILL) };
+    }
+}
+
+#[test]
+fn daemon_mode_detaches_once_serving_and_writes_its_pid() {
+    let s1 = backend("s1", "one", &[]);
+    let dir = temp_dir("daemon");
+    let port = free_port();
+    let cfg = dir.join("p.cfg");
+    let pidfile = dir.join("p.pid");
+    std::fs::write(
+        &cfg,
+        format!(
+            "defaults\n    mode http\nfrontend app\n    bind 127.0.0.1:{port}\n    default_backend bk\n\
+             backend bk\n    server s1 127.0.0.1:{}\n",
+            s1.port()
+        ),
+    )
+    .unwrap();
+    let status = std::process::Command::new(POINTSMAN)
+        .args([
+            "-D",
+            "-f",
+            cfg.to_str().unwrap(),
+            "-p",
+            pidfile.to_str().unwrap(),
+        ])
+        .args(["--shards", "1"])
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "the parent exits 0 once the daemon serves"
+    );
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let _guard = PidGuard(pid);
+    assert_eq!(get(port, "/").unwrap().text(), "one", "served at once");
+    // SAFETY: signalling the daemon this test started.
+    unsafe { libc::kill(pid, libc::SIGUSR1) };
+    // Gone, or a zombie waiting for whoever adopted it to reap it.
+    let running =
+        || std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "));
+    wait_for(Duration::from_secs(10), || !running());
+}

@@ -14,6 +14,7 @@ use super::session::{Session, Step};
 use super::{Action, AdminBackend};
 use crate::config::{Level, SocketAddress, StatsSocket};
 use crate::state::ApplyError;
+use crate::stats::latency_report::show_latency;
 use futures_lite::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use glommio::net::{TcpListener, UnixListener};
 use glommio::GlommioError;
@@ -253,6 +254,10 @@ impl<B: AdminBackend> Connection<B> {
             Action::ShowServersConn(b) => {
                 let shards = backend.gather_per_shard().await;
                 backend.with_state(|state| format::show_servers_conn(state, &shards, b))
+            }
+            Action::ShowLatency(scope) => {
+                let latency = backend.gather_latency().await;
+                backend.with_state(|state| show_latency(state, &latency, scope))
             }
             Action::DeleteServer(server) => backend.delete_server(server).await,
             Action::WaitRemovable { server, timeout } => {

@@ -5,8 +5,10 @@
 
 use super::messages::{CheckReport, FromShard, ToShard};
 use crate::admin::{AdminBackend, ProcessInfo};
+use crate::logs;
 use crate::proxy::Worker;
 use crate::state::{self, AdminState, Applied, ApplyError, Backend, Mutation, ServerRef, State};
+use crate::stats::latency::LatencySnapshot;
 use crate::stats::StatsSnapshot;
 use glommio::channels::channel_mesh::{Receivers, Senders};
 use glommio::sync::Semaphore;
@@ -116,6 +118,18 @@ impl Coordinator {
         let mut total = shards.next().unwrap_or_default();
         for shard in shards {
             total.add(&shard);
+        }
+        total
+    }
+
+    /// Latency histograms merged over every shard (`/metrics`, `show latency`).
+    pub async fn gather_latency(&self) -> LatencySnapshot {
+        let _permit = self.exclusive.acquire_permit(1).await;
+        let mut total = self.local.latency.borrow().clone();
+        for answer in self.ask_all(|| ToShard::GatherLatency).await {
+            if let FromShard::Latency(l) = answer {
+                total.add(&l);
+            }
         }
         total
     }
@@ -244,13 +258,26 @@ impl Coordinator {
         } else {
             ""
         };
-        log::warn!(
+        let message = format!(
             "{kind} {}/{} {why}. {usable_active} active and {usable_backup} backup servers online.{running}",
             backend.name,
             s.name
         );
+        log::warn!("{message}");
+        let level = if *now_usable {
+            logs::NOTICE
+        } else {
+            logs::ALERT
+        };
+        self.local
+            .log
+            .backend_event(server.backend, level, &message);
         if usable_active == 0 && usable_backup == 0 {
-            log::warn!("backend {} has no server available!", backend.name);
+            let message = format!("backend {} has no server available!", backend.name);
+            log::warn!("{message}");
+            self.local
+                .log
+                .backend_event(server.backend, logs::ALERT, &message);
         }
     }
 
@@ -280,6 +307,10 @@ impl AdminBackend for Coordinator {
 
     async fn gather(&self) -> StatsSnapshot {
         Coordinator::gather(self).await
+    }
+
+    async fn gather_latency(&self) -> LatencySnapshot {
+        Coordinator::gather_latency(self).await
     }
 
     async fn gather_per_shard(&self) -> Vec<StatsSnapshot> {
@@ -380,6 +411,7 @@ pub async fn follow(worker: Rc<Worker>, commands: Receivers<ToShard>, answers: S
                 FromShard::Applied { seq }
             }
             ToShard::Gather => FromShard::Stats(Box::new(worker.snapshot())),
+            ToShard::GatherLatency => FromShard::Latency(Box::new(worker.latency.borrow().clone())),
             ToShard::ShutdownSessions(server) => {
                 worker.shutdown_sessions(server);
                 FromShard::Done
