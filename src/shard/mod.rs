@@ -340,24 +340,24 @@ async fn shard_main(shard: Shard) {
     let _ = started.send(Lifecycle::Stopped);
 }
 
-/// How often a shard's reactor wakes while it joins the channel meshes.
-const JOIN_TICK: Duration = Duration::from_millis(1);
-
-/// Runs `work` while a timer wakes this executor every [`JOIN_TICK`]. glommio 0.9 connects a
-/// shared channel by polling "has the peer connected yet?" on each reactor loop, and nothing
-/// wakes a sleeping executor when the peer connects: without the tick, one shard could sleep
-/// forever in `MeshBuilder::join` (seen in ~1 start in 15 with 2 shards).
+/// Runs `work` (the mesh joins) while this executor never goes to sleep. glommio 0.9 connects
+/// a shared channel by polling "has the peer connected yet?" on each reactor loop, and nothing
+/// wakes a sleeping executor when the peer connects: one shard could sleep forever in
+/// `MeshBuilder::join` (~1 start in 15 with 2 shards). A 1 ms timer tick was not enough (still
+/// ~1 start in 20 with 4 shards on a loaded machine: the sleepers' timers did not wake them),
+/// so a task that keeps yielding keeps every shard's reactor polling until the joins are
+/// done: a few milliseconds of busy CPU at start-up.
 pub(super) async fn while_ticking<T>(work: impl std::future::Future<Output = T>) -> T {
     let done = Rc::new(std::cell::Cell::new(false));
-    let ticking = done.clone();
-    let ticker = glommio::spawn_local(async move {
-        while !ticking.get() {
-            glommio::timer::sleep(JOIN_TICK).await;
+    let spinning = done.clone();
+    let spinner = glommio::spawn_local(async move {
+        while !spinning.get() {
+            futures_lite::future::yield_now().await;
         }
     });
     let result = work.await;
     done.set(true);
-    ticker.await;
+    spinner.await;
     result
 }
 
