@@ -35,6 +35,7 @@ pub mod health;
 pub mod http;
 pub mod loadtest;
 pub mod logging;
+pub mod logs;
 pub mod proxy;
 pub mod reload;
 pub mod shard;

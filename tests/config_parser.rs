@@ -4,7 +4,8 @@
 
 use pointsman::config::{
     parse_files, parse_str_with_env, Algorithm, Config, CookieMode, HttpCheck, Level,
-    LoadServerState, Mode, Observe, OnError, Proxy, RetryOn, ServerConfig, SocketAddress,
+    LoadServerState, LogDestination, LogFormat, Mode, Observe, OnError, Proxy, RetryOn,
+    ServerConfig, SocketAddress, StatsAdmin,
 };
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -195,15 +196,21 @@ fn reference_capture_configs_without_stats_page_are_accepted() {
 }
 
 #[test]
-fn reference_capture_stats_page_is_not_supported_yet() {
-    let err = parse_files(&[fixture("reference-setup-haproxy.cfg")]).unwrap_err();
-    assert_eq!(err.line, 23);
-    assert!(
-        err.message
-            .starts_with("'stats enable' is not supported yet"),
-        "{}",
-        err.message
+fn reference_capture_stats_page_and_logs() {
+    let config = parse_files(&[fixture("reference-setup-haproxy.cfg")]).unwrap();
+    let stats = proxy(&config, "stats").frontend.as_ref().unwrap();
+    let page = stats.stats.as_ref().expect("stats page");
+    assert_eq!(page.uri, "/stats");
+    assert_eq!(page.refresh, Some(Duration::from_secs(5)));
+    let target = &config.global.logs[0];
+    assert_eq!(target.destination, LogDestination::Stdout);
+    assert_eq!(
+        (target.format, target.facility, target.max_level),
+        (LogFormat::Raw, 16, 6)
     );
+    // `log global` in defaults reaches every proxy.
+    assert_eq!(proxy(&config, "app").logs, config.global.logs);
+    assert!(proxy(&config, "app").options.httplog);
 }
 
 #[test]
@@ -506,7 +513,7 @@ fn global_errors() {
         ("stats socket ipv4@127.0.0.1", "'stats socket': address 'ipv4@127.0.0.1' has no port: expected <addr>:<port>"),
         ("stats timeout 0", "'stats timeout' must be greater than 0"),
         ("stats timeout 10x", "'stats timeout': invalid time '10x': expected a number with an optional unit us, ms, s, m, h or d (default ms)"),
-        ("stats enable", "unknown keyword 'stats enable' in global section"),
+        ("stats enable", "'stats enable' is not allowed in global section: it belongs in defaults, frontend, backend or listen sections"),
         ("tune.bufsize 16384", "unknown keyword 'tune.bufsize' in global section"),
         ("server s 127.0.0.1:80", "'server' is not allowed in global section: it belongs in defaults, frontend, backend or listen sections"),
         ("timeout client 5s", "'timeout client' is not allowed in global section: it belongs in defaults, frontend, backend or listen sections"),
@@ -565,19 +572,15 @@ fn ignored_keywords_are_accepted_with_a_warning_naming_file_and_line() {
         .iter()
         .map(|w| w.split(' ').next().unwrap())
         .collect();
-    // `pidfile` (line 7) is honoured: the pid file of `-p`.
-    let expected: Vec<String> = [2, 3, 4, 5, 6, 8, 9, 10, 12, 13, 15]
+    // `log` (line 2 and 12) is real and `pidfile` (line 7) is honoured: the pid file of `-p`.
+    let expected: Vec<String> = [3, 4, 5, 6, 8, 9, 10, 13, 15]
         .iter()
         .map(|n| format!("haproxy.cfg:{n}:"))
         .collect();
     assert_eq!(lines, expected);
     assert_eq!(
-        config.warnings[0],
-        "haproxy.cfg:2: 'log' is ignored: pointsman logs to stderr"
-    );
-    assert_eq!(
-        config.warnings[9],
-        "haproxy.cfg:13: 'option dontlognull' is ignored: it only changes logging"
+        config.warnings[7],
+        "haproxy.cfg:13: 'option dontlognull' is ignored: pointsman never logs a connection that carried no request"
     );
 }
 
@@ -594,28 +597,156 @@ fn ignored_keywords_still_respect_their_sections() {
 }
 
 #[test]
-fn stats_page_keywords_are_not_supported_yet() {
-    for keyword in [
-        "stats enable",
-        "stats uri /stats",
-        "stats refresh 5s",
-        "stats auth admin:pw",
-        "stats admin if TRUE",
-    ] {
-        let message = error(&["listen stats", "  bind :8404", keyword]);
-        let key = keyword.split(' ').take(2).collect::<Vec<_>>().join(" ");
-        assert_eq!(
-            message,
-            format!(
-                "haproxy.cfg:3: '{key}' is not supported yet: the stats page is a planned feature \
-                 (use the stats socket, e.g. 'show stat', meanwhile)"
-            )
-        );
-    }
+fn stats_page_keywords() {
+    let config = parse(&[
+        "frontend stats",
+        "  mode http",
+        "  bind :8404",
+        "  stats enable",
+        "  stats uri /stats",
+        "  stats refresh 5s",
+        "  stats auth admin:s3cr:et",
+        "  stats auth ops:pw",
+        "  stats realm Pointsman",
+        "  stats admin if TRUE",
+        "  stats hide-version",
+        "  http-request use-service prometheus-exporter if { path /metrics }",
+    ]);
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+    let fe = proxy(&config, "stats").frontend.as_ref().unwrap();
+    let page = fe.stats.as_ref().unwrap();
+    assert_eq!(page.uri, "/stats");
+    assert_eq!(page.refresh, Some(Duration::from_secs(5)));
+    assert_eq!(
+        page.auth,
+        vec![
+            ("admin".to_string(), "s3cr:et".to_string()),
+            ("ops".to_string(), "pw".to_string())
+        ]
+    );
+    assert_eq!(page.realm, "Pointsman");
+    assert_eq!(page.admin, StatsAdmin::Always);
+    assert!(page.hide_version);
+    assert_eq!(fe.prometheus.as_deref(), Some("/metrics"));
+    assert_eq!(fe.default_backend, None);
+
+    // Any stats keyword turns the page on, with HAProxy's default uri.
+    let config = parse(&[
+        "listen l",
+        "  mode http",
+        "  bind :80",
+        "  stats admin if LOCALHOST",
+        "  stats prometheus",
+    ]);
+    let fe = proxy(&config, "l").frontend.as_ref().unwrap();
+    let page = fe.stats.as_ref().unwrap();
+    assert_eq!(
+        (page.uri.as_str(), page.admin),
+        ("/haproxy?stats", StatsAdmin::Localhost)
+    );
+    assert_eq!(fe.prometheus.as_deref(), Some("/metrics"));
+}
+
+#[test]
+fn stats_page_errors() {
+    assert_errors(&[
+        (&["listen stats", "  mode http", "  bind :8404", "  stats auth admin"], "haproxy.cfg:4: 'stats auth': 'admin' has no ':': expected 'stats auth <user>:<password>'"),
+        (&["listen stats", "  mode http", "  bind :8404", "  stats admin if { src 10.0.0.1 }"], "haproxy.cfg:4: 'stats admin if { src 10.0.0.1 }': only the predefined conditions TRUE and LOCALHOST are supported: expected 'stats admin if TRUE|LOCALHOST'"),
+        (&["listen stats", "  mode http", "  bind :8404", "  stats refresh 0"], "haproxy.cfg:4: 'stats refresh' must be at least 1s"),
+        (&["listen stats", "  mode http", "  bind :8404", "  stats uri stats"], "haproxy.cfg:4: 'stats uri': 'stats' must start with '/'"),
+        (&["listen stats", "  mode http", "  bind :8404", "  stats scope bk"], "haproxy.cfg:4: 'stats scope' is not supported: the stats page takes 'stats enable', 'uri', 'refresh', 'auth', 'realm', 'admin if TRUE|LOCALHOST', 'hide-version' and 'prometheus'"),
+        (&["backend b", "  stats enable"], "haproxy.cfg:2: 'stats enable' is not allowed in backend 'b' section (allowed in: defaults, frontend, listen)"),
+        (&["frontend f", "  bind :80", "  stats enable"], "haproxy.cfg:1: frontend 'f' serves the stats page ('stats …'), which needs 'mode http'"),
+        (&["frontend f", "  mode http", "  bind :80", "  http-request deny"], "haproxy.cfg:4: 'http-request deny' is not supported: the only http-request rule is 'http-request use-service prometheus-exporter if { path <path> }'"),
+        (&["frontend f", "  mode http", "  bind :80", "  http-request use-service prometheus-exporter"], "haproxy.cfg:4: 'http-request use-service prometheus-exporter' needs the condition '{ path <path> }': expected 'http-request use-service prometheus-exporter if { path <path> }'"),
+    ]);
     assert_eq!(
         error(&["defaults", "  stats socket /x"]),
         "haproxy.cfg:2: 'stats socket' belongs in the global section, not in defaults section"
     );
+}
+
+#[test]
+fn log_lines() {
+    let config = parse(&[
+        "global",
+        "  log stdout format raw local0",
+        "  log 127.0.0.1 local1 notice err",
+        "  log udp@127.0.0.1:1514 len 2048 format short local2",
+        "  log /dev/log daemon",
+        "  log-tag haproxy",
+        "defaults",
+        "  mode http",
+        "  log global",
+        "frontend a",
+        "  bind :80",
+        "  log stderr local7",
+        "frontend b",
+        "  bind :81",
+        "  no log",
+        "  log 127.0.0.1:600 user",
+    ]);
+    let g = &config.global.logs;
+    assert_eq!(g.len(), 4);
+    assert_eq!(
+        (
+            g[0].destination.clone(),
+            g[0].format,
+            g[0].facility,
+            g[0].max_level,
+            g[0].min_level
+        ),
+        (LogDestination::Stdout, LogFormat::Raw, 16, 7, 0)
+    );
+    assert_eq!(
+        (
+            g[1].destination.clone(),
+            g[1].format,
+            g[1].facility,
+            g[1].max_level,
+            g[1].min_level
+        ),
+        (
+            LogDestination::Udp(addr("127.0.0.1:514")),
+            LogFormat::Rfc3164,
+            17,
+            5,
+            3
+        )
+    );
+    assert_eq!(
+        (g[2].destination.clone(), g[2].format, g[2].max_len),
+        (
+            LogDestination::Udp(addr("127.0.0.1:1514")),
+            LogFormat::Short,
+            2048
+        )
+    );
+    assert_eq!(g[3].destination, LogDestination::Unix("/dev/log".into()));
+    assert_eq!(config.global.log_tag.as_deref(), Some("haproxy"));
+    let a = &proxy(&config, "a").logs;
+    assert_eq!(a.len(), 5);
+    assert_eq!(a[4].destination, LogDestination::Stderr);
+    let b = &proxy(&config, "b").logs;
+    assert_eq!(b.len(), 1);
+    assert_eq!(
+        (b[0].destination.clone(), b[0].facility),
+        (LogDestination::Udp(addr("127.0.0.1:600")), 1)
+    );
+}
+
+#[test]
+fn log_errors() {
+    assert_errors(&[
+        (&["global", "  log global"], "haproxy.cfg:2: 'log global' is only valid in defaults, frontend, backend and listen sections"),
+        (&["global", "  log stdout"], "haproxy.cfg:2: 'log stdout' needs a facility (e.g. local0): expected 'log <target> [len <length>] [format raw|short|rfc3164] <facility> [<level> [<minlevel>]] (target: stdout, stderr, <ip>[:<port>], udp@<ip>[:<port>], /dev/log)'"),
+        (&["global", "  log stdout local9"], "haproxy.cfg:2: 'log': unknown facility 'local9': expected one of kern, user, mail, daemon, auth, syslog, lpr, news, uucp, cron, auth2, ftp, ntp, audit, alert, cron2, local0, local1, local2, local3, local4, local5, local6, local7"),
+        (&["global", "  log stdout local0 loud"], "haproxy.cfg:2: 'log': unknown level 'loud': expected one of emerg, alert, crit, err, warning, notice, info, debug"),
+        (&["global", "  log stdout format rfc5424 local0"], "haproxy.cfg:2: 'log': format 'rfc5424' is not supported: expected raw, short or rfc3164"),
+        (&["global", "  log ring@buf local0"], "haproxy.cfg:2: 'log': target 'ring@buf' is not supported: use stdout, stderr, a UDP syslog address or a unix socket path"),
+        (&["global", "  log stdout local0 err info"], "haproxy.cfg:2: 'log': the minimum level 'info' is more verbose than the level 'err'"),
+        (&["backend b", "  no log x"], "haproxy.cfg:2: 'no log' takes no argument, found 'x'"),
+    ]);
 }
 
 // ---------------------------------------------------------------- proxy keywords
@@ -1234,12 +1365,12 @@ fn unknown_keywords_name_file_line_and_section() {
         (&["frontend fe", "    use_backend bk if x"], "haproxy.cfg:2: unknown keyword 'use_backend' in frontend 'fe' section"),
         (&["defaults", "    timeout tunnel 1h"], "haproxy.cfg:2: unknown keyword 'timeout tunnel' in defaults section"),
         (&["listen l", "    option http-server-close"], "haproxy.cfg:2: unknown option 'http-server-close' in listen 'l' section"),
-        (&["backend b", "    no log"], "haproxy.cfg:2: 'no log' is not supported: only 'no option <name>' is"),
+        (&["backend b", "    no balance"], "haproxy.cfg:2: 'no balance' is not supported: only 'no option <name>' and 'no log' are"),
         (&["backend b", "    no option httpchk"], "haproxy.cfg:2: 'no option httpchk' is not supported: only boolean options can be negated"),
         (&["backend b", "    no"], "haproxy.cfg:2: 'no' needs a keyword: expected 'no option <name>'"),
         (&["backend b", "    timeout"], "haproxy.cfg:2: 'timeout' needs a second word, e.g. 'timeout client 30s'"),
         (&["backend b", "    option"], "haproxy.cfg:2: 'option' needs a second word, e.g. 'option redispatch'"),
-        (&["listen l", "    stats"], "haproxy.cfg:2: 'stats' needs a second word, e.g. 'stats socket <path>' in the global section"),
+        (&["listen l", "    stats"], "haproxy.cfg:2: 'stats' needs a second word, e.g. 'stats enable', or 'stats socket <path>' in the global section"),
         (&["listen l", "    stats foo"], "haproxy.cfg:2: unknown keyword 'stats foo' in listen 'l' section"),
     ]);
 }

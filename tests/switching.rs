@@ -12,6 +12,7 @@ mod loadtest_support;
 
 use common::*;
 use loadtest_support::load_options;
+use pointsman::loadtest::switches::SwitchEvent;
 use pointsman::loadtest::{run_with_output, Report, Sample};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -41,21 +42,50 @@ fn config(port: u16, backend: &str) -> String {
     )
 }
 
-/// The reports of one scenario's load: every run started at the same moment.
-struct Load {
-    runs: Vec<(String, Report)>,
+/// One load run's report, and where its clock stands on the scenario's clock.
+struct Run {
+    name: String,
+    report: Report,
+    /// The run's time 0 on the scenario's clock ([`Running::elapsed`]).
+    offset: Duration,
 }
 
-/// A load running in the background: `keep-alive` and `fresh` runs (plus any `extra` ones),
-/// each a `pointsman load` run with `args` added. `at` commands go with the keep-alive run,
-/// so its report carries their reply times.
+/// The reports of one scenario's load, on one clock: the scenario's.
+struct Load {
+    runs: Vec<Run>,
+    /// The keep-alive run's switches (sync command left out), on the scenario's clock.
+    switches: Vec<SwitchEvent>,
+}
+
+/// A load running in the background. Each run is a `pointsman load` in its own thread, with
+/// its own time 0; to put them on one clock, each sends a harmless `show info` first and the
+/// moment its reply is printed is stamped ([`Stamp`]).
 struct Running {
     started: Instant,
-    threads: Vec<(String, std::thread::JoinHandle<Report>)>,
+    threads: Vec<(String, Stamp, std::thread::JoinHandle<Report>)>,
 }
 
+/// Records when the first line was written to a run's output: the sync command's reply.
+#[derive(Clone, Default)]
+struct Stamp(std::sync::Arc<Mutex<Option<Instant>>>);
+
+impl std::io::Write for Stamp {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let now = Instant::now();
+        self.0.lock().unwrap().get_or_insert(now);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The command each run sends first to put its clock on the scenario's.
+const SYNC_COMMAND: &str = "show info";
+
 impl Running {
-    /// Time since the load started.
+    /// Time since the load started: the scenario's clock.
     fn elapsed(&self) -> Duration {
         self.started.elapsed()
     }
@@ -68,13 +98,34 @@ impl Running {
     }
 
     fn wait(self) -> Load {
-        Load {
-            runs: self
-                .threads
-                .into_iter()
-                .map(|(name, t)| (name, t.join().expect("load thread")))
-                .collect(),
-        }
+        let started = self.started;
+        let runs: Vec<Run> = self
+            .threads
+            .into_iter()
+            .map(|(name, stamp, thread)| {
+                let report = thread.join().expect("load thread");
+                let printed = stamp.0.lock().unwrap().expect("the sync line was printed");
+                let sync = report.switches.first().expect("sync command");
+                assert_eq!(sync.command, SYNC_COMMAND);
+                // The reply was printed right after the run measured `replied`.
+                let offset = (printed - started).saturating_sub(sync.replied);
+                Run {
+                    name,
+                    report,
+                    offset,
+                }
+            })
+            .collect();
+        let keep_alive = runs.iter().find(|r| r.name == "keep-alive").unwrap();
+        let switches = keep_alive.report.switches[1..]
+            .iter()
+            .map(|s| SwitchEvent {
+                sent: s.sent + keep_alive.offset,
+                replied: s.replied + keep_alive.offset,
+                ..s.clone()
+            })
+            .collect();
+        Load { runs, switches }
     }
 }
 
@@ -116,6 +167,7 @@ fn start_load(spec: &LoadSpec) -> Running {
         .map(|s| s.to_string())
         .collect();
         args.extend(["--socket".to_string(), spec.socket.display().to_string()]);
+        args.extend(["--at".into(), "1ms".into(), SYNC_COMMAND.into()]);
         args
     };
     let mut runs: Vec<(String, Vec<String>)> = Vec::new();
@@ -138,35 +190,28 @@ fn start_load(spec: &LoadSpec) -> Running {
     let threads = runs
         .into_iter()
         .map(|(name, args)| {
+            let stamp = Stamp::default();
+            let sink = stamp.clone();
             let handle = std::thread::spawn(move || {
                 let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                run_with_output(&load_options(&args), Box::new(std::io::sink())).expect("load")
+                run_with_output(&load_options(&args), Box::new(sink)).expect("load")
             });
-            (name, handle)
+            (name, stamp, handle)
         })
         .collect();
     Running { started, threads }
 }
 
 impl Load {
-    fn run(&self, name: &str) -> &Report {
-        &self
-            .runs
-            .iter()
-            .find(|(n, _)| n == name)
-            .unwrap_or_else(|| panic!("no run {name}"))
-            .1
-    }
-
-    /// The switches the keep-alive run sent, with their reply times.
-    fn switches(&self) -> &[pointsman::loadtest::switches::SwitchEvent] {
-        &self.run("keep-alive").switches
+    /// The keep-alive run's switches, on the scenario's clock.
+    fn switches(&self) -> &[SwitchEvent] {
+        &self.switches
     }
 
     /// Asserts the promise: every request of every run got a complete 2xx, no switch command
     /// failed. Prints the counts (the figures the issue asks to report).
     fn assert_zero_failures(&self, scenario: &str) {
-        for (name, report) in &self.runs {
+        for Run { name, report, .. } in &self.runs {
             let w = &report.whole;
             println!(
                 "{scenario} [{name}]: {} requests, {} ok, {} failed {:?}, unsent {}, servers {:?}",
@@ -194,54 +239,73 @@ impl Load {
         }
     }
 
-    /// Samples of the given runs sent within `[from, to)` of the load start. The keep-alive
-    /// run's clock is the switches' clock; the other runs started within a few milliseconds of
-    /// it, so their window is narrowed by [`RUN_SKEW`] on both sides.
+    /// Samples of the given runs sent within `[from, to)` on the scenario's clock, with their
+    /// time on it. The keep-alive run shares the switches' own measurements; the others are
+    /// placed on it through their sync command, to within [`SYNC_MARGIN`], by which their
+    /// window is narrowed on both sides.
     fn samples<'a>(
         &'a self,
         runs: &'a [&str],
         from: Duration,
         to: Duration,
-    ) -> impl Iterator<Item = (&'a Sample, &'a [String])> + 'a {
+    ) -> impl Iterator<Item = (Duration, &'a Sample, &'a [String])> + 'a {
         self.runs
             .iter()
-            .filter(move |(name, _)| runs.contains(&name.as_str()))
-            .flat_map(move |(name, r)| {
-                let (from, to) = if name == "keep-alive" {
+            .filter(move |run| runs.contains(&run.name.as_str()))
+            .flat_map(move |run| {
+                let (from, to) = if run.name == "keep-alive" {
                     (from, to)
                 } else {
-                    (from + RUN_SKEW, to.saturating_sub(RUN_SKEW))
+                    (from + SYNC_MARGIN, to.saturating_sub(SYNC_MARGIN))
                 };
-                r.samples
-                    .iter()
-                    .filter(move |s| {
-                        let sent = Duration::from_nanos(s.sent_ns);
-                        sent >= from && sent < to
-                    })
-                    .map(move |s| (s, r.server_names.as_slice()))
+                run.report.samples.iter().filter_map(move |s| {
+                    let sent = Duration::from_nanos(s.sent_ns) + run.offset;
+                    (sent >= from && sent < to).then_some((
+                        sent,
+                        s,
+                        run.report.server_names.as_slice(),
+                    ))
+                })
             })
     }
 
     /// Which servers answered the requests of `runs` sent within `[from, to)`.
     fn served(&self, runs: &[&str], from: Duration, to: Duration) -> BTreeMap<String, u64> {
         let mut served = BTreeMap::new();
-        for (sample, names) in self.samples(runs, from, to) {
-            let name = sample
-                .server
-                .and_then(|i| names.get(i as usize))
-                .cloned()
-                .unwrap_or_else(|| "?".into());
-            *served.entry(name).or_insert(0) += 1;
+        for (_, sample, names) in self.samples(runs, from, to) {
+            *served.entry(server_name(sample, names)).or_insert(0) += 1;
         }
         served
     }
+
+    /// The requests of `runs` sent within `[from, to)` that `allowed` servers did not answer:
+    /// (run time, server), for failure messages.
+    fn strays(
+        &self,
+        runs: &[&str],
+        (from, to): (Duration, Duration),
+        allowed: &[&str],
+    ) -> Vec<(Duration, String)> {
+        self.samples(runs, from, to)
+            .map(|(sent, s, names)| (sent, server_name(s, names)))
+            .filter(|(_, name)| !allowed.contains(&name.as_str()))
+            .collect()
+    }
+}
+
+fn server_name(sample: &Sample, names: &[String]) -> String {
+    sample
+        .server
+        .and_then(|i| names.get(i as usize))
+        .cloned()
+        .unwrap_or_else(|| "?".into())
 }
 
 const BOTH: &[&str] = &["keep-alive", "fresh"];
 
-/// How far apart the runs of one load may have started (each run's times count from its own
-/// start; only the keep-alive run shares the switches' clock).
-const RUN_SKEW: Duration = Duration::from_millis(40);
+/// How precisely the runs other than keep-alive are placed on the scenario's clock: a run's
+/// sync reply is stamped when printed, a little after the run measured it.
+const SYNC_MARGIN: Duration = Duration::from_millis(20);
 
 /// The share of `server` in `served`, in percent.
 fn share(served: &BTreeMap<String, u64>, server: &str) -> f64 {
@@ -367,15 +431,15 @@ fn flapping(kind: Kind) {
         let until = switches
             .get(i + 1)
             .map_or(Duration::from_secs(60), |next| next.sent);
-        let served = load.served(BOTH, s.replied, until);
         let expected = if s.command.starts_with("disable") {
             "nginx1"
         } else {
             "nginx2"
         };
+        let strays = load.strays(BOTH, (s.replied, until), &[expected]);
         assert!(
-            served.keys().all(|k| k == expected),
-            "{scenario}: after '{}' ({:?}) requests went to {served:?}",
+            strays.is_empty(),
+            "{scenario}: after '{}' replied at {:?}, requests sent at these times went to: {strays:?}",
             s.command,
             s.replied
         );
@@ -442,12 +506,9 @@ fn s2_drain_then_delete_with_requests_in_flight() {
     // Requests that were running on s3 when `del server` came finished normally.
     let finished_late = load
         .samples(BOTH, Duration::ZERO, drain.sent)
-        .filter(|(s, names)| {
-            s.server
-                .and_then(|i| names.get(i as usize))
-                .map(String::as_str)
-                == Some("s3")
-                && Duration::from_nanos(s.done_ns) > del.sent
+        .filter(|(sent, s, names)| {
+            server_name(s, names) == "s3"
+                && *sent + Duration::from_nanos(s.done_ns - s.sent_ns) > del.sent
         })
         .count();
     assert!(
@@ -863,11 +924,14 @@ fn s8_every_shard_switches_together() {
         let until = switches
             .get(i + 1)
             .map_or(Duration::from_secs(60), |next| next.sent);
-        let served = load.served(BOTH, s.replied, until);
+        assert!(!load.served(BOTH, s.replied, until).is_empty());
+        let strays = load.strays(BOTH, (s.replied, until), allowed);
         assert!(
-            !served.is_empty() && served.keys().all(|k| allowed.contains(&k.as_str())),
-            "after '{}' replied, requests went to {served:?} (expected only {allowed:?})",
-            s.command
+            strays.is_empty(),
+            "after '{}' replied at {:?}, requests sent at these times went to: {strays:?} \
+             (expected only {allowed:?})",
+            s.command,
+            s.replied
         );
     }
     // Both shards did the work: each one's context switches grew with the requests it served

@@ -45,6 +45,8 @@ pub enum Action {
     ShowServersState(Option<usize>),
     /// `show servers conn [backend]` (backend index).
     ShowServersConn(Option<usize>),
+    /// `show latency [backend[/server]]` (pointsman's own): gather histograms, then render.
+    ShowLatency(crate::stats::latency_report::Scope),
     /// `del server B/S`: the coordinator decides (MAINT and idle: removed at once; otherwise
     /// graceful removal once its last request finishes).
     DeleteServer(ServerRef),
@@ -91,6 +93,8 @@ pub trait AdminBackend {
     async fn mutate(&self, mutations: Vec<Mutation>) -> Result<(), crate::state::ApplyError>;
     /// Counters summed over all shards.
     async fn gather(&self) -> StatsSnapshot;
+    /// Latency histograms merged over all shards (`show latency`).
+    async fn gather_latency(&self) -> crate::stats::latency::LatencySnapshot;
     /// Each shard's own counters, shard 0 first (`show servers conn`'s per-thread columns).
     async fn gather_per_shard(&self) -> Vec<StatsSnapshot>;
     /// `del server` on a server that exists: returns the reply text, without the terminator,

@@ -2,7 +2,8 @@
 //! accept connections, and run each one as a task on the local executor that reads bytes,
 //! feeds the [`Session`], plans each command ([`plan`]) and carries out the [`Action`]
 //! through the [`AdminBackend`], then writes the reply. Idle connections close after the
-//! session's timeout (`stats timeout`, 10 s by default; `set timeout cli N`).
+//! session's timeout (`stats timeout`, 10 s by default; `set timeout cli N`), and so do
+//! clients that stop reading their replies for that long.
 //!
 //! Nothing here parses or formats: a bad command is answered by `command` and the connection
 //! stays usable; an I/O error ends only its own connection.
@@ -13,6 +14,7 @@ use super::session::{Session, Step};
 use super::{Action, AdminBackend};
 use crate::config::{Level, SocketAddress, StatsSocket};
 use crate::state::ApplyError;
+use crate::stats::latency_report::show_latency;
 use futures_lite::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use glommio::net::{TcpListener, UnixListener};
 use glommio::GlommioError;
@@ -192,15 +194,28 @@ impl<B: AdminBackend> Connection<B> {
             };
             match self.execute(&line).await {
                 Outcome::Quit => return Ok(false),
-                Outcome::Reply(text) => {
-                    stream.write_all(&self.session.frame(&text)).await?;
-                    stream.flush().await?;
-                }
+                Outcome::Reply(text) => self.write_reply(stream, &text).await?,
             }
             if self.session.closes_after_command() {
                 return Ok(false);
             }
         }
+    }
+
+    /// Writes one framed reply. A client that reads nothing for the idle timeout is dropped
+    /// (HAProxy's `timeout client` on the CLI), so it cannot hold its task forever.
+    async fn write_reply<S>(&self, stream: &mut S, text: &str) -> io::Result<()>
+    where
+        S: AsyncWrite + Unpin,
+    {
+        let bytes = self.session.frame(text);
+        let written = glommio::timer::timeout(self.idle_timeout, async {
+            stream.write_all(&bytes).await?;
+            stream.flush().await?;
+            Ok(())
+        })
+        .await;
+        written.map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "client reads nothing"))
     }
 
     /// Plans one command and carries it out.
@@ -239,6 +254,10 @@ impl<B: AdminBackend> Connection<B> {
             Action::ShowServersConn(b) => {
                 let shards = backend.gather_per_shard().await;
                 backend.with_state(|state| format::show_servers_conn(state, &shards, b))
+            }
+            Action::ShowLatency(scope) => {
+                let latency = backend.gather_latency().await;
+                backend.with_state(|state| show_latency(state, &latency, scope))
             }
             Action::DeleteServer(server) => backend.delete_server(server).await,
             Action::WaitRemovable { server, timeout } => {

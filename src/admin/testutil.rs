@@ -131,6 +131,7 @@ pub fn delete_server(state: &mut State, server: ServerRef, now: u64) -> String {
 pub struct FakeBackend {
     pub state: RefCell<State>,
     pub stats: StatsSnapshot,
+    pub latency: crate::stats::latency::LatencySnapshot,
     pub now: u64,
 }
 
@@ -139,6 +140,7 @@ impl FakeBackend {
         FakeBackend {
             state: RefCell::new(state),
             stats: StatsSnapshot::default(),
+            latency: Default::default(),
             now: START + 7,
         }
     }
@@ -159,6 +161,10 @@ impl AdminBackend for FakeBackend {
 
     async fn gather(&self) -> StatsSnapshot {
         self.stats.clone()
+    }
+
+    async fn gather_latency(&self) -> crate::stats::latency::LatencySnapshot {
+        self.latency.clone()
     }
 
     async fn gather_per_shard(&self) -> Vec<StatsSnapshot> {

@@ -1,8 +1,9 @@
 //! The keywords of the `global` section: `nbthread`, `maxconn`, `stats socket`, `stats timeout`,
-//! `hard-stop-after`, `server-state-file`, `server-state-base`, `pidfile`, and the
-//! accepted-but-ignored ones (`log`, `daemon` …).
+//! `log`, `log-tag`, `hard-stop-after`, `server-state-file`, `server-state-base`, `pidfile`,
+//! and the accepted-but-ignored ones (`daemon` …).
 
 use super::ignored::{find_ignored, IgnoredIn};
+use super::logs::{parse_log, parse_log_tag, LogLine};
 use super::model::{Global, Level, StatsSocket};
 use super::parser::{ConfigError, Line};
 use super::proxy::is_proxy_keyword;
@@ -28,6 +29,8 @@ pub(super) fn parse_line(
             parse_stats_socket(line, args).map(|socket| global.stats_sockets.push(socket))
         }
         "stats timeout" => parse_stats_timeout(global, args),
+        "log" => parse_global_log(global, line, args),
+        "log-tag" => parse_log_tag(args).map(|tag| global.log_tag = Some(tag)),
         "hard-stop-after" => single_value("hard-stop-after", args, "hard-stop-after <time>")
             .and_then(|v| parse_time(v).map_err(|m| format!("'hard-stop-after': {m}")))
             .map(|t| global.hard_stop_after = Some(t)),
@@ -78,6 +81,16 @@ fn single_value<'a>(key: &str, args: &'a [String], usage: &str) -> Result<&'a st
         [_, extra, ..] => Err(format!(
             "'{key}' takes one value, found extra '{extra}': expected '{usage}'"
         )),
+    }
+}
+
+fn parse_global_log(global: &mut Global, line: &Line, args: &[String]) -> Result<(), String> {
+    match parse_log(args, &line.location, false)? {
+        LogLine::Target(target) => {
+            global.logs.push(target);
+            Ok(())
+        }
+        LogLine::Global => Err("'log global' is not valid in the global section".into()),
     }
 }
 

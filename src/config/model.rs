@@ -29,7 +29,7 @@ pub struct Config {
     /// a `listen` both. Proxy ids (`iid` in `show stat`) are numbered from 2 in this order,
     /// as HAProxy does (id 1 is its internal proxy).
     pub proxies: Vec<Proxy>,
-    /// Warnings about accepted keywords that change nothing (e.g. `log`, `daemon`).
+    /// Warnings about accepted keywords that change nothing (e.g. `daemon`, `user`).
     pub warnings: Vec<String>,
 }
 
@@ -41,6 +41,10 @@ pub struct Global {
     pub stats_sockets: Vec<StatsSocket>,
     /// `stats timeout`: idle timeout of admin sessions (HAProxy's default: 10 s).
     pub stats_timeout: Option<Duration>,
+    /// `log` lines of the global section: where `log global` in a proxy sends its logs.
+    pub logs: Vec<LogTarget>,
+    /// `log-tag`: the program name in syslog headers (default `pointsman`).
+    pub log_tag: Option<String>,
     /// `hard-stop-after T`: the longest a soft stop may wait for connections to finish.
     pub hard_stop_after: Option<Duration>,
     /// `server-state-file PATH`: the file `load-server-state-from-file global` reads.
@@ -49,6 +53,77 @@ pub struct Global {
     pub server_state_base: Option<PathBuf>,
     /// `pidfile PATH` (the command line's `-p` wins).
     pub pidfile: Option<PathBuf>,
+}
+
+/// Where a `log` line sends its messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogDestination {
+    /// `stdout` / `fd@1`.
+    Stdout,
+    /// `stderr` / `fd@2`.
+    Stderr,
+    /// A syslog server over UDP (`127.0.0.1:514`, `udp@…`, `ipv4@…`); port 514 when not given.
+    Udp(SocketAddr),
+    /// A local syslog socket (`/dev/log`, `unix@…`), datagrams.
+    Unix(PathBuf),
+}
+
+/// `format …` of a `log` line: the header put before each message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// `<PRI>Mmm dd hh:mm:ss TAG[PID]: ` (HAProxy's default).
+    #[default]
+    Rfc3164,
+    /// `<PRI>` only.
+    Short,
+    /// No header at all.
+    Raw,
+}
+
+/// One `log <target> [len N] [format F] <facility> [<max level> [<min level>]]` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogTarget {
+    pub destination: LogDestination,
+    pub format: LogFormat,
+    /// Syslog facility number (`local0` = 16).
+    pub facility: u8,
+    /// Messages above this severity number (less severe) are not sent; `debug` (7) by default.
+    pub max_level: u8,
+    /// Messages more severe than this (a lower number) are sent with this severity instead
+    /// (HAProxy's `minlevel` caps, it does not filter); `emerg` (0) by default.
+    pub min_level: u8,
+    /// `len N`: longer messages are cut (HAProxy's default: 1024).
+    pub max_len: usize,
+    pub location: Location,
+}
+
+/// Who may use the admin buttons of the stats page (`stats admin if COND`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StatsAdmin {
+    /// No `stats admin` line: the page is read-only.
+    #[default]
+    Never,
+    /// `stats admin if TRUE`.
+    Always,
+    /// `stats admin if LOCALHOST`: clients from 127.0.0.0/8 or ::1.
+    Localhost,
+}
+
+/// The stats page of a frontend or listen (`stats enable`, `stats uri` …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatsPage {
+    /// `stats uri`: a request whose path starts with it gets the page (HAProxy's default:
+    /// `/haproxy?stats`).
+    pub uri: String,
+    /// `stats refresh`: the page reloads itself this often.
+    pub refresh: Option<Duration>,
+    /// `stats auth user:password` lines; empty: no authentication.
+    pub auth: Vec<(String, String)>,
+    /// `stats realm` (HAProxy's default: `HAProxy Statistics`).
+    pub realm: String,
+    pub admin: StatsAdmin,
+    /// `stats hide-version`: the page does not print pointsman's version.
+    pub hide_version: bool,
 }
 
 /// Privilege level of a stats socket, in increasing order of power.
@@ -336,6 +411,11 @@ pub struct FrontendSide {
     /// The backend proxy requests go to. For `listen`, its own name when not given.
     pub default_backend: Option<String>,
     pub maxconn: Option<u32>,
+    /// `stats enable` & co: this frontend serves the stats page under its `uri`.
+    pub stats: Option<StatsPage>,
+    /// The path Prometheus metrics are served on: `http-request use-service
+    /// prometheus-exporter if { path /metrics }`, or pointsman's `stats prometheus [PATH]`.
+    pub prometheus: Option<String>,
 }
 
 /// The backend side of a proxy (`backend` or `listen`).
@@ -378,6 +458,8 @@ pub struct Proxy {
     pub options: Options,
     pub frontend: Option<FrontendSide>,
     pub backend: Option<BackendSide>,
+    /// Where its traffic logs and its servers' state changes go (`log global` expanded).
+    pub logs: Vec<LogTarget>,
     pub location: Location,
 }
 

@@ -6,13 +6,15 @@
 //! 4.1); where HAProxy only warns that a keyword is ignored on the wrong side (`bind` in a
 //! backend), pointsman refuses it, because the operator clearly meant something else.
 
-use super::ignored::{find_ignored, not_supported_yet, Ignored, IgnoredIn, STATS_PAGE_KEYWORDS};
+use super::ignored::{find_ignored, not_supported, Ignored, IgnoredIn, UNSUPPORTED_STATS_KEYWORDS};
+use super::logs::{parse_log, LogLine};
 use super::model::{
     Algorithm, Bind, CookieConfig, CookieMode, LoadServerState, Location, Mode, Options, RetryOn,
-    ServerConfig, Timeouts, RETRYABLE_STATUSES,
+    ServerConfig, StatsPage, Timeouts, RETRYABLE_STATUSES,
 };
 use super::parser::{ConfigError, Line};
 use super::server::{self, ServerSettings};
+use super::stats_page;
 use super::values::{parse_bind_addr, parse_time, parse_u32};
 
 /// Which kind of section.
@@ -78,6 +80,12 @@ pub(super) struct ProxySettings {
     pub server_defaults: ServerSettings,
     pub load_state: LoadServerState,
     pub state_file_name: Option<String>,
+    /// `stats …` keywords: the stats page this frontend serves.
+    pub stats: Option<StatsPage>,
+    /// The metrics path (`http-request use-service prometheus-exporter`, `stats prometheus`).
+    pub prometheus: Option<Located<String>>,
+    /// `log` lines, in order; `no log` clears the inherited ones.
+    pub logs: Vec<LogLine>,
 }
 
 impl Default for ProxySettings {
@@ -99,6 +107,9 @@ impl Default for ProxySettings {
             server_defaults: ServerSettings::default(),
             load_state: LoadServerState::None,
             state_file_name: None,
+            stats: None,
+            prometheus: None,
+            logs: Vec::new(),
         }
     }
 }
@@ -267,6 +278,19 @@ const KEYWORDS: &[(&str, Allowed, Handler)] = &[
     ("server", BACK_NOT_DEFAULTS, parse_server),
     ("load-server-state-from-file", BACK, parse_load_server_state),
     ("server-state-file-name", BACK, parse_state_file_name),
+    ("stats enable", FRONT, stats_page::parse_enable),
+    ("stats uri", FRONT, stats_page::parse_uri),
+    ("stats refresh", FRONT, stats_page::parse_refresh),
+    ("stats auth", FRONT, stats_page::parse_auth),
+    ("stats realm", FRONT, stats_page::parse_realm),
+    ("stats admin", FRONT, stats_page::parse_admin),
+    ("stats hide-version", FRONT, stats_page::parse_hide_version),
+    (
+        "stats prometheus",
+        FRONT,
+        stats_page::parse_stats_prometheus,
+    ),
+    ("http-request", FRONT, stats_page::parse_http_request),
 ];
 
 /// Sets (`true`) or clears (`false`) one flag of [`Options`].
@@ -341,9 +365,9 @@ fn split_keyword(line: &Line) -> Result<Keyword<'_>, ConfigError> {
     let Some(first) = words.first() else {
         return Err(line.error("'no' needs a keyword: expected 'no option <name>'"));
     };
-    if negated && first != "option" {
+    if negated && first != "option" && first != "log" {
         return Err(line.error(format!(
-            "'no {first}' is not supported: only 'no option <name>' is"
+            "'no {first}' is not supported: only 'no option <name>' and 'no log' are"
         )));
     }
     if !TWO_WORD_KEYWORDS.contains(&first.as_str()) {
@@ -371,7 +395,7 @@ fn example_of(first: &str) -> &'static str {
         "timeout" => "'timeout client 30s'",
         "option" => "'option redispatch'",
         "http-check" => "'http-check expect status 200'",
-        _ => "'stats socket <path>' in the global section",
+        _ => "'stats enable', or 'stats socket <path>' in the global section",
     }
 }
 
@@ -383,6 +407,9 @@ pub(super) fn parse_line(
 ) -> Result<(), ConfigError> {
     let keyword = split_keyword(line)?;
     let key = keyword.key.as_str();
+    if key == "log" {
+        return parse_log_line(section, line, &keyword);
+    }
     if let Some(ignored) = find_ignored(key) {
         return accept_ignored(section, line, key, ignored, warnings);
     }
@@ -407,12 +434,28 @@ pub(super) fn parse_line(
     handler(section, line, keyword.args).map_err(|message| line.error(message))
 }
 
-/// Known keywords that a proxy section never takes: the stats page ones (not supported
-/// yet) and the global ones.
+/// `log …` adds a target (or `log global`); `no log` drops the inherited ones.
+fn parse_log_line(
+    section: &mut ProxySection,
+    line: &Line,
+    keyword: &Keyword,
+) -> Result<(), ConfigError> {
+    if keyword.negated {
+        no_arguments("no log", keyword.args).map_err(|m| line.error(m))?;
+        section.settings.logs.clear();
+        return Ok(());
+    }
+    let parsed = parse_log(keyword.args, &line.location, true).map_err(|m| line.error(m))?;
+    section.settings.logs.push(parsed);
+    Ok(())
+}
+
+/// Known keywords that a proxy section never takes: the stats page options outside the
+/// subset and the global ones.
 fn refused_here(section: &ProxySection, key: &str) -> Option<String> {
     if let Some(sub) = key.strip_prefix("stats ") {
-        if STATS_PAGE_KEYWORDS.contains(&sub) {
-            return Some(not_supported_yet(key));
+        if UNSUPPORTED_STATS_KEYWORDS.contains(&sub) {
+            return Some(not_supported(key));
         }
     }
     GLOBAL_ONLY.contains(&key).then(|| {

@@ -251,13 +251,11 @@ fn judge_status_line(response: &[u8], expect: Option<u16>) -> CheckStatus {
 }
 
 /// The log text of a transition a check result caused, as HAProxy words it: `is DOWN,
-/// reason: Layer4 connection problem, check duration: 0ms` (the duration is not measured).
+/// reason: Layer4 connection problem` (HAProxy adds the check's `info` and duration, which
+/// the result does not carry here).
 pub fn transition_reason(status: CheckStatus, now_usable: bool) -> String {
     let state = if now_usable { "UP" } else { "DOWN" };
-    format!(
-        "is {state}, reason: {}, check duration: 0ms",
-        status.description()
-    )
+    format!("is {state}, reason: {}", status.description())
 }
 
 /// The log text of `set server … health up|stopping|down`.

@@ -24,6 +24,7 @@ use crate::http::{
     ResponseForward,
 };
 use crate::state::ServerRef;
+use crate::stats::trace::{Ending, RequestTrace};
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
 use std::net::SocketAddr;
@@ -75,6 +76,8 @@ struct Client {
     peer: SocketAddr,
     /// Scratch space for serialized heads, reused across requests.
     out: Vec<u8>,
+    /// What the current request went through, for the latency histograms and the access log.
+    trace: RequestTrace,
 }
 
 /// How reading a request head ended. (The parsed head is large, but it lives on the stack for
@@ -96,9 +99,11 @@ pub async fn serve(worker: Rc<Worker>, frontend: usize, stream: TcpStream, peer:
         input: Buffer::new(),
         peer,
         out: Vec::with_capacity(1024),
+        trace: RequestTrace::default(),
     };
     let mut first = true;
     loop {
+        client.trace.reset();
         let head = read_request_head(&worker, frontend, &mut client, first).await;
         first = false;
         let request = match head {
@@ -111,10 +116,16 @@ pub async fn serve(worker: Rc<Worker>, frontend: usize, stream: TcpStream, peer:
         };
         worker.in_flight.set(worker.in_flight.get() + 1);
         let started = Instant::now();
+        let data = client.input.data();
+        let (method, target) = (request.method_token(data), request.target(data));
+        client
+            .trace
+            .head_received(method, target, request.minor_version());
         let keep_open = handle_request(&worker, frontend, &mut client, &request).await;
         worker.in_flight.set(worker.in_flight.get() - 1);
         let elapsed = started.elapsed().as_millis() as u64;
         worker.with_frontend_counters(frontend, |c| c.ttime_sum_ms += elapsed);
+        worker.finish_http(frontend, client.peer, &client.trace);
         // At soft stop, a connection whose last response promised keep-alive stays open: the
         // client may be sending its next request right now. That request is answered with
         // `Connection: close` (see `keep_client`); an idle one ends at its keep-alive timeout.
@@ -126,11 +137,14 @@ pub async fn serve(worker: Rc<Worker>, frontend: usize, stream: TcpStream, peer:
 
 /// Answers an invalid or timed-out request with HAProxy's error page and counts it.
 async fn refuse(worker: &Worker, frontend: usize, client: &mut Client, page: &'static [u8]) {
+    let status = status_of_page(page);
     worker.with_frontend_counters(frontend, |c| {
         c.ereq += 1;
-        c.count_status(status_of_page(page));
+        c.count_status(status);
     });
     let _ = client.stream.write_all(page).await;
+    client.trace.ending = Ending::BadRequest(status);
+    worker.finish_http(frontend, client.peer, &client.trace);
 }
 
 fn status_of_page(page: &[u8]) -> u16 {
@@ -158,6 +172,7 @@ async fn read_request_head(
     let deadline = Instant::now() + settings.http_request_timeout;
     loop {
         if client.input.filled > 0 {
+            client.trace.saw_bytes();
             match parse_request(client.input.data(), &limits) {
                 Ok(Some(request)) => return HeadRead::Ready(request),
                 Ok(None) => {}
@@ -203,6 +218,16 @@ async fn handle_request(
 ) -> bool {
     worker.counters.borrow_mut().cum_req += 1;
     worker.with_frontend_counters(frontend, |c| c.req_tot += 1);
+    if let Some(kind) = worker
+        .routes
+        .route(frontend, request.target(client.input.data()))
+    {
+        let (stream, data, trace) = (&mut client.stream, client.input.data(), &mut client.trace);
+        let (keep_open, consumed) =
+            super::local::answer(worker, frontend, stream, data, request, kind, trace).await;
+        client.input.consume(consumed);
+        return keep_open;
+    }
     let backend = worker.state.borrow().frontends[frontend].default_backend;
     let Some(backend) = backend else {
         return answer_error(worker, frontend, client, 503).await;
@@ -227,6 +252,7 @@ async fn handle_request(
             status,
             sent_anything,
         } => {
+            client.trace.ending = Ending::Failed(status);
             if !sent_anything {
                 answer_error(worker, frontend, client, status).await;
             }
@@ -249,7 +275,10 @@ fn buffered_body(client: &Client, request: &Request) -> Result<RequestBody, http
 /// Sends HAProxy's error page for `status` and closes.
 async fn answer_error(worker: &Worker, frontend: usize, client: &mut Client, status: u16) -> bool {
     worker.with_frontend_counters(frontend, |c| c.count_status(status));
-    let _ = client.stream.write_all(errors::page(status)).await;
+    let page = errors::page(status);
+    client.trace.status = Some(status);
+    client.trace.bytes_out = page.len() as u64;
+    let _ = client.stream.write_all(page).await;
     false
 }
 
@@ -338,6 +367,7 @@ async fn forward_with_retries(
             persistence: persistence.as_ref(),
         };
         begin_on_server(worker, target.server);
+        client.trace.attempt_on(target.server);
         let result = exchange(worker, frontend, client, request, &body, &target).await;
         end_on_server(worker, target.server);
         let failure = match result {
@@ -378,6 +408,7 @@ async fn forward_with_retries(
             };
         }
         attempt += 1;
+        client.trace.retries = attempt;
         if redispatch {
             avoid = Some(id);
             worker.with_server_counters(target.server, |c| c.wredis += 1);
@@ -458,6 +489,7 @@ async fn exchange(
 ) -> Attempt {
     let (server, addr) = (target.server, target.addr);
     let settings = &worker.backends[server.backend];
+    let connecting = Instant::now();
     let connected = if target.fresh_only {
         upstream::connect(addr, settings.connect_timeout)
             .await
@@ -481,6 +513,7 @@ async fn exchange(
             stale_pooled: false,
         };
     };
+    client.trace.connected(connecting, reused);
     let kill_generation = worker.kill_generation(server);
     let _ = upstream.set_read_timeout(Some(settings.server_timeout));
     let mut tracker = body.tracker.clone();
@@ -612,7 +645,10 @@ async fn relay_response(
                 sent_anything = true;
                 input.consume(response.head_len());
             }
-            Some(response) => break response,
+            Some(response) => {
+                client.trace.response_started(response.status());
+                break response;
+            }
             None => match input.fill_from(&mut upstream).await {
                 Ok(n) if n > 0 => {}
                 Ok(_) if input.filled == BUFFER => {
@@ -720,6 +756,7 @@ async fn send_response(
     let mut sent = client.out.len() as u64;
     let leftover = input.filled - head_len - first.consumed;
     if client.stream.write_all(&client.out).await.is_err() {
+        client.trace.client_aborted = true;
         worker.with_server_counters(server, |c| c.cli_abrt += 1);
         return Attempt::Aborted {
             status,
@@ -748,6 +785,7 @@ async fn send_response(
             }
             None => {
                 worker.with_server_counters(server, |c| c.bout += sent);
+                client.trace.bytes_out = sent;
                 return Attempt::Aborted {
                     status,
                     sent_anything: true,
@@ -757,6 +795,7 @@ async fn send_response(
     }
     worker.with_server_counters(server, |c| c.bout += sent);
     worker.with_frontend_counters(frontend, |c| c.bout += sent);
+    client.trace.bytes_out = sent;
     let reusable = clean
         && tracker.is_complete()
         && response.server_keep_alive()

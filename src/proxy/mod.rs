@@ -2,9 +2,11 @@
 //! connection pool, and the [`Worker`] that holds the shard's replica of the state.
 
 mod http;
+mod local;
 pub mod observe;
 mod persistence;
 mod pool;
+mod record;
 mod retry;
 mod settings;
 mod tcp;
@@ -28,6 +30,9 @@ pub async fn serve_connection(worker: Rc<Worker>, frontend: usize, stream: TcpSt
     worker.with_frontend_counters(frontend, |c| c.session_started());
     worker.counters.borrow_mut().cum_conns += 1;
     worker.counters.borrow_mut().curr_conns += 1;
+    if let Ok(local) = stream.local_addr() {
+        worker.log_connect(frontend, peer, local);
+    }
     match worker.frontends[frontend].mode {
         Mode::Http => http::serve(worker.clone(), frontend, stream, peer).await,
         Mode::Tcp => tcp::serve(worker.clone(), frontend, stream, peer).await,

@@ -7,11 +7,15 @@ use super::pool::Pool;
 use super::settings::{BackendSettings, FrontendSettings};
 use crate::balance::{Balancer, PickContext};
 use crate::config::Config;
+use crate::logs::ShardLog;
 use crate::state::{self, AdminState, Backend, Mutation, OpState, ServerRef, State};
+use crate::stats::latency::LatencySnapshot;
+use crate::stats::service::{LocalService, Routes};
 use crate::stats::{Counters, StatsSnapshot};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::rc::Rc;
 
 pub struct Worker {
     pub shard: usize,
@@ -30,6 +34,14 @@ pub struct Worker {
     pub stopping: Cell<bool>,
     /// Passive health: consecutive errors of live traffic per observed server.
     pub observer: Observer,
+    /// This shard's latency histograms, one set per backend and server.
+    pub latency: RefCell<LatencySnapshot>,
+    /// This shard's access and event log buffers.
+    pub log: Rc<ShardLog>,
+    /// Which requests a frontend answers itself (stats page, metrics) …
+    pub routes: Routes,
+    /// … and who renders them (installed by the shard layer at start).
+    pub services: RefCell<Option<Rc<dyn LocalService>>>,
 }
 
 impl Worker {
@@ -49,6 +61,10 @@ impl Worker {
             shard,
             frontends: FrontendSettings::from_config(config, &state),
             backends: BackendSettings::from_config(config, &state),
+            log: Rc::new(ShardLog::new(config, &state)),
+            routes: Routes::from_config(config, &state),
+            latency: RefCell::new(LatencySnapshot::default()),
+            services: RefCell::new(None),
             state: RefCell::new(state),
             counters: RefCell::new(counters),
             pool: RefCell::new(Pool::default()),
@@ -87,6 +103,9 @@ impl Worker {
                 self.pool.borrow_mut().drop_server(*server)
             }
             _ => {}
+        }
+        if let Mutation::RemoveServer { server } = mutation {
+            self.latency.borrow_mut().forget(*server);
         }
     }
 

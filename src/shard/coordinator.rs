@@ -5,8 +5,10 @@
 
 use super::messages::{CheckReport, FromShard, ToShard};
 use crate::admin::{AdminBackend, ProcessInfo};
+use crate::logs;
 use crate::proxy::Worker;
-use crate::state::{self, AdminState, Applied, ApplyError, Mutation, ServerRef, State};
+use crate::state::{self, AdminState, Applied, ApplyError, Backend, Mutation, ServerRef, State};
+use crate::stats::latency::LatencySnapshot;
 use crate::stats::StatsSnapshot;
 use glommio::channels::channel_mesh::{Receivers, Senders};
 use glommio::sync::Semaphore;
@@ -120,6 +122,18 @@ impl Coordinator {
         total
     }
 
+    /// Latency histograms merged over every shard (`/metrics`, `show latency`).
+    pub async fn gather_latency(&self) -> LatencySnapshot {
+        let _permit = self.exclusive.acquire_permit(1).await;
+        let mut total = self.local.latency.borrow().clone();
+        for answer in self.ask_all(|| ToShard::GatherLatency).await {
+            if let FromShard::Latency(l) = answer {
+                total.add(&l);
+            }
+        }
+        total
+    }
+
     /// Each shard's counters, shard 0 first, then the others in shard order.
     pub async fn gather_per_shard(&self) -> Vec<StatsSnapshot> {
         let _permit = self.exclusive.acquire_permit(1).await;
@@ -151,25 +165,54 @@ impl Coordinator {
             server: report.server,
             status: report.status,
         };
-        let changes = {
-            let state = self.state.borrow();
-            let mut probe = state.clone();
-            state::apply(&mut probe, &mutation, unix_now()).is_ok()
-                && probe.server(report.server)
-                    != state
-                        .server(report.server)
-                        .map(|s| {
-                            // `lastchg`/version are not a reason to broadcast.
-                            let mut s = s.clone();
-                            s.last_change =
-                                probe.server(report.server).map_or(0, |p| p.last_change);
-                            s
-                        })
-                        .as_ref()
-        };
+        let changes = self.check_changes_server(report);
         if changes {
             let _ = self.mutate(vec![mutation]).await;
         }
+    }
+
+    /// Whether a check result changes its server beyond `lastchg`. It is tried on a copy of
+    /// that one server in a one-server backend, not on a copy of the whole state: checks
+    /// report every `inter` for every checked server, and this runs on shard 0.
+    fn check_changes_server(&self, report: CheckReport) -> bool {
+        let state = self.state.borrow();
+        let (Some(backend), Some(current)) = (
+            state.backends.get(report.server.backend),
+            state.server(report.server),
+        ) else {
+            return false;
+        };
+        let mut probe = State {
+            frontends: Vec::new(),
+            backends: vec![Backend {
+                name: String::new(),
+                id: backend.id,
+                mode: backend.mode,
+                algorithm: backend.algorithm,
+                allbackups: backend.allbackups,
+                redispatch: backend.redispatch,
+                retries: backend.retries,
+                cookie: None,
+                httpchk: None,
+                servers: vec![current.clone()],
+                next_server_id: backend.next_server_id,
+            }],
+            version: 0,
+        };
+        let mutation = Mutation::CheckResult {
+            server: ServerRef {
+                backend: 0,
+                server: report.server.server,
+            },
+            status: report.status,
+        };
+        if state::apply(&mut probe, &mutation, unix_now()).is_err() {
+            return false;
+        }
+        let mut after = probe.backends[0].servers[0].clone();
+        // `lastchg` alone is not a reason to broadcast.
+        after.last_change = current.last_change;
+        after != *current
     }
 
     fn log_transition(&self, applied: &Applied, mutation: &Mutation) {
@@ -215,13 +258,26 @@ impl Coordinator {
         } else {
             ""
         };
-        log::warn!(
+        let message = format!(
             "{kind} {}/{} {why}. {usable_active} active and {usable_backup} backup servers online.{running}",
             backend.name,
             s.name
         );
+        log::warn!("{message}");
+        let level = if *now_usable {
+            logs::NOTICE
+        } else {
+            logs::ALERT
+        };
+        self.local
+            .log
+            .backend_event(server.backend, level, &message);
         if usable_active == 0 && usable_backup == 0 {
-            log::warn!("backend {} has no server available!", backend.name);
+            let message = format!("backend {} has no server available!", backend.name);
+            log::warn!("{message}");
+            self.local
+                .log
+                .backend_event(server.backend, logs::ALERT, &message);
         }
     }
 
@@ -251,6 +307,10 @@ impl AdminBackend for Coordinator {
 
     async fn gather(&self) -> StatsSnapshot {
         Coordinator::gather(self).await
+    }
+
+    async fn gather_latency(&self) -> LatencySnapshot {
+        Coordinator::gather_latency(self).await
     }
 
     async fn gather_per_shard(&self) -> Vec<StatsSnapshot> {
@@ -351,6 +411,7 @@ pub async fn follow(worker: Rc<Worker>, commands: Receivers<ToShard>, answers: S
                 FromShard::Applied { seq }
             }
             ToShard::Gather => FromShard::Stats(Box::new(worker.snapshot())),
+            ToShard::GatherLatency => FromShard::Latency(Box::new(worker.latency.borrow().clone())),
             ToShard::ShutdownSessions(server) => {
                 worker.shutdown_sessions(server);
                 FromShard::Done

@@ -9,6 +9,7 @@ mod handover;
 pub mod listener;
 pub mod messages;
 pub mod signals;
+pub mod stats_service;
 
 use crate::admin::ProcessInfo;
 use crate::config::{Config, SocketAddress};
@@ -82,6 +83,7 @@ pub fn run(config: Config, options: RunOptions) -> Result<(), String> {
     let commands = MeshBuilder::<ToShard, _>::full(shards, MESH_CAPACITY);
     let answers = MeshBuilder::<FromShard, _>::full(shards, MESH_CAPACITY);
     let reports = MeshBuilder::<CheckReport, _>::full(shards, MESH_CAPACITY);
+    let (wiring, log_writer) = stats_service::Wiring::new(&config, shards)?;
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (started_tx, started_rx) = std::sync::mpsc::channel::<Lifecycle>();
     for (index, sockets) in sockets.into_iter().enumerate() {
@@ -94,6 +96,7 @@ pub fn run(config: Config, options: RunOptions) -> Result<(), String> {
             commands: commands.clone(),
             answers: answers.clone(),
             reports: reports.clone(),
+            wiring: wiring.clone(),
             started: started_tx.clone(),
         };
         std::thread::Builder::new()
@@ -143,6 +146,9 @@ pub fn run(config: Config, options: RunOptions) -> Result<(), String> {
         }
     }
     crate::reload::withdraw();
+    if let Some(writer) = log_writer {
+        writer.finish();
+    }
     Ok(())
 }
 
@@ -203,6 +209,8 @@ struct Shard {
     commands: MeshBuilder<ToShard, glommio::channels::channel_mesh::Full>,
     answers: MeshBuilder<FromShard, glommio::channels::channel_mesh::Full>,
     reports: MeshBuilder<CheckReport, glommio::channels::channel_mesh::Full>,
+    /// Logs and the stats page's meshes.
+    wiring: stats_service::Wiring,
     started: std::sync::mpsc::Sender<Lifecycle>,
 }
 
@@ -217,6 +225,7 @@ async fn shard_main(shard: Shard) {
         commands,
         answers,
         reports,
+        wiring,
         started,
     } = shard;
     let joined = while_ticking(async {
@@ -270,6 +279,11 @@ async fn shard_main(shard: Shard) {
                 return;
             }
         }
+        let observing = wiring.start_shard(&worker, Some(coordinator.clone()), control);
+        if let Err(e) = observing.await {
+            let _ = started.send(Lifecycle::Failed(e));
+            return;
+        }
         if let Some(channel) = zero.master_channel {
             spawn_into(handover::serve_master(channel, context.clone()), control);
         }
@@ -297,6 +311,10 @@ async fn shard_main(shard: Shard) {
             HealthSink::Local(coordinator.clone()),
         );
     } else {
+        if let Err(e) = wiring.start_shard(&worker, None, control).await {
+            let _ = started.send(Lifecycle::Failed(e));
+            return;
+        }
         spawn_into(
             coordinator::follow(worker.clone(), command_rx, answer_tx),
             control,
@@ -318,6 +336,7 @@ async fn shard_main(shard: Shard) {
     if stop == signals::Stop::Graceful {
         drain(&open, config.global.hard_stop_after).await;
     }
+    worker.log.flush();
     let _ = started.send(Lifecycle::Stopped);
 }
 
@@ -328,7 +347,7 @@ const JOIN_TICK: Duration = Duration::from_millis(1);
 /// shared channel by polling "has the peer connected yet?" on each reactor loop, and nothing
 /// wakes a sleeping executor when the peer connects: without the tick, one shard could sleep
 /// forever in `MeshBuilder::join` (seen in ~1 start in 15 with 2 shards).
-async fn while_ticking<T>(work: impl std::future::Future<Output = T>) -> T {
+pub(super) async fn while_ticking<T>(work: impl std::future::Future<Output = T>) -> T {
     let done = Rc::new(std::cell::Cell::new(false));
     let ticking = done.clone();
     let ticker = glommio::spawn_local(async move {

@@ -2,6 +2,8 @@
 //! talk to them with plain std sockets, and stop every process a test started (Drop).
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -128,15 +130,32 @@ pub struct Pointsman {
 /// starts pointsman on it with `shards` shards; waits until `wait_port` accepts connections and
 /// the admin socket answers.
 pub fn pointsman(config: &str, shards: usize, wait_port: u16) -> Pointsman {
-    start_pointsman(config, shards, wait_port, false)
+    start_pointsman(config, shards, wait_port, false, Stdio::inherit())
+}
+
+/// [`pointsman`] with its standard output sent to `stdout` (e.g. `Stdio::piped()` to read the
+/// access log of `log stdout`).
+pub fn pointsman_with_stdout(
+    config: &str,
+    shards: usize,
+    wait_port: u16,
+    stdout: Stdio,
+) -> Pointsman {
+    start_pointsman(config, shards, wait_port, false, stdout)
 }
 
 /// [`pointsman`] with its log (stderr) written to a file that [`Pointsman::log`] reads.
 pub fn pointsman_logged(config: &str, shards: usize, wait_port: u16) -> Pointsman {
-    start_pointsman(config, shards, wait_port, true)
+    start_pointsman(config, shards, wait_port, true, Stdio::inherit())
 }
 
-fn start_pointsman(config: &str, shards: usize, wait_port: u16, log_to_file: bool) -> Pointsman {
+fn start_pointsman(
+    config: &str,
+    shards: usize,
+    wait_port: u16,
+    log_to_file: bool,
+    stdout: Stdio,
+) -> Pointsman {
     let dir = temp_dir("run");
     let stderr = if log_to_file {
         Stdio::from(std::fs::File::create(dir.join("pointsman.log")).unwrap())
@@ -156,7 +175,7 @@ fn start_pointsman(config: &str, shards: usize, wait_port: u16, log_to_file: boo
         .arg("-f")
         .arg(&config_path)
         .args(["--shards", &shards.to_string()])
-        .stdout(Stdio::inherit())
+        .stdout(stdout)
         .stderr(stderr)
         .spawn()
         .expect("start pointsman");

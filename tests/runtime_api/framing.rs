@@ -13,7 +13,7 @@ const IDLE: Duration = Duration::from_secs(1);
 
 fn setup() -> Setup {
     Setup::start(Options {
-        global: "    stats timeout 1s\n",
+        global: "    stats timeout 1s\n".into(),
         ..Options::default()
     })
 }
@@ -204,4 +204,31 @@ fn idle_timeout_and_set_timeout_cli() {
         "'set timeout' only supports 'cli'.\n\n"
     );
     assert_eq!(s.admin("set timeout cli 30"), "\n");
+}
+
+#[test]
+fn a_client_that_stops_reading_is_dropped_after_the_idle_timeout() {
+    let s = setup();
+    let mut stream = UnixStream::connect(&s.p.socket).unwrap();
+    // 400 `help` replies (9 KB each) in prompt mode, far more than the socket buffers hold,
+    // and nothing read for 3 idle timeouts.
+    let mut input = b"prompt\n".to_vec();
+    for _ in 0..400 {
+        input.extend_from_slice(b"help\n");
+    }
+    stream.write_all(&input).unwrap();
+    std::thread::sleep(3 * IDLE);
+    // What was written before the server gave up is still there, then EOF (a server still
+    // waiting to write would send all 400 replies and keep the connection open).
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut out = Vec::new();
+    stream
+        .read_to_end(&mut out)
+        .expect("EOF: the server closed");
+    let replies = String::from_utf8_lossy(&out).matches("  quit   ").count();
+    assert!(replies < 400, "{replies} replies");
+    // The socket still serves.
+    assert_eq!(s.admin("show cli level"), "admin\n\n");
 }

@@ -10,7 +10,7 @@ const DENIED: &str = "Permission denied\n\n";
 
 fn setup() -> Setup {
     Setup::start(Options {
-        global: "    stats socket @DIR@/operator.sock mode 640 level operator\n    stats socket @DIR@/user.sock mode 600 level user\n",
+        global: "    stats socket @DIR@/operator.sock mode 640 level operator\n    stats socket @DIR@/user.sock mode 600 level user\n".into(),
         ..Options::default()
     })
 }

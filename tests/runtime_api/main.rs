@@ -41,7 +41,7 @@ pub struct Setup {
 pub struct Options {
     pub shards: usize,
     /// Extra `global` lines (more sockets, `stats timeout`).
-    pub global: &'static str,
+    pub global: String,
     /// Extra keywords on both `server` lines (e.g. `inter 30s`).
     pub server: &'static str,
 }
@@ -50,7 +50,7 @@ impl Default for Options {
     fn default() -> Options {
         Options {
             shards: 2,
-            global: "",
+            global: String::new(),
             server: "",
         }
     }

@@ -207,3 +207,31 @@ fn four_shards_obey_disable_and_del() {
     ];
     run_steps(4, &steps, |_| vec![del_server("bk_app/nginx2", "nginx1")]);
 }
+
+#[test]
+fn a_health_check_transition_reaches_every_shard() {
+    // Checks every 300 ms: DOWN after 3 failed checks. The check runs on one shard; the
+    // coordinator broadcasts the transition.
+    let s = Setup::start(Options {
+        server: " inter 300ms",
+        ..Options::default()
+    });
+    let clients = clients_on_every_shard(&s, "nginx2", 2, 4);
+    s.nginx2.proc.signal(libc::SIGKILL);
+    wait_for(Duration::from_secs(10), || {
+        let stat = s.admin("show stat -1 4 -1");
+        let row = stat_row(&stat, "bk_app", "nginx2").unwrap_or("");
+        column(row, "status") == "DOWN"
+    });
+    let stat = s.admin("show stat -1 4 -1");
+    let row = stat_row(&stat, "bk_app", "nginx2").unwrap();
+    assert_eq!(column(row, "check_status"), "L4CON", "{row}");
+    assert_eq!(column(row, "check_desc"), "Layer4 connection problem");
+    // Every client connection, on every shard, now goes to the backup.
+    for mut client in clients {
+        for _ in 0..3 {
+            let r = client.get("/").expect("response");
+            assert_eq!((r.status, r.header("x-server")), (200, Some("nginx1")));
+        }
+    }
+}
