@@ -72,6 +72,10 @@ pub async fn accept_loop(
             glommio::timer::sleep(ACCEPT_ERROR_BACKOFF).await;
             continue;
         }
+        if signals::paused() {
+            // SIGTTOU arrived while this loop waited: leave the connection in the queue.
+            continue;
+        }
         let mut accepted = 0;
         loop {
             match accept_now(raw) {
