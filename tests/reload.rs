@@ -677,3 +677,44 @@ fn daemon_mode_detaches_once_serving_and_writes_its_pid() {
         || std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "));
     wait_for(Duration::from_secs(10), || !running());
 }
+
+#[test]
+fn sigttou_pauses_accepting_and_sigttin_resumes_without_refusing_anyone() {
+    let s1 = backend("s1", "one", &[]);
+    let port = free_port();
+    let text = format!(
+        "defaults\n    mode http\nfrontend app\n    bind 127.0.0.1:{port}\n    default_backend bk\n\
+         backend bk\n    server s1 127.0.0.1:{}\n",
+        s1.port()
+    );
+    let p = pointsman(&text, 2, port);
+    p.proc.signal(libc::SIGTTOU);
+    std::thread::sleep(Duration::from_millis(300));
+    // Paused: the connection waits in the accept queue, it is not refused, and gets no
+    // answer until the listeners resume.
+    let mut waiting = TcpStream::connect(("127.0.0.1", port)).expect("queued, not refused");
+    waiting
+        .write_all(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    waiting
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    let early = waiting.read(&mut byte);
+    assert!(
+        matches!(&early, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "no answer while paused: {early:?}"
+    );
+    let paused_at = Instant::now();
+    p.proc.signal(libc::SIGTTIN);
+    waiting
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut reply = String::new();
+    waiting.read_to_string(&mut reply).unwrap();
+    assert!(
+        reply.starts_with("HTTP/1.1 200") && reply.ends_with("one"),
+        "{reply}"
+    );
+    assert!(paused_at.elapsed() < Duration::from_secs(5));
+}

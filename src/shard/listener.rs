@@ -1,8 +1,8 @@
 //! The accept loop of one listening socket on one shard.
 //!
 //! It never leaves an `accept` in flight: it waits until the socket is readable (a poll, which
-//! takes nothing from the queue), then accepts with non-blocking `accept4` until the queue is
-//! empty. Stopping (dropping the task) therefore cancels only a poll, and a connection is
+//! takes nothing from the queue: `TcpListener::readable`, patch 4 of the vendored glommio),
+//! then accepts with non-blocking `accept4` until the queue is empty. Stopping (dropping the task) therefore cancels only a poll, and a connection is
 //! either accepted and served here or left in the queue for whoever else holds the socket —
 //! the next process after a hand-over. (A cancelled io_uring accept may already have taken a
 //! connection that its dropped future then leaks: a reset for that client.)
@@ -11,7 +11,6 @@
 
 use super::signals;
 use crate::proxy::Worker;
-use futures_lite::io::AsyncReadExt;
 use std::cell::Cell;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
@@ -59,20 +58,27 @@ pub async fn accept_loop(
     socket: OwnedFd,
     open: Rc<OpenConnections>,
 ) {
+    let raw = socket.as_raw_fd();
+    // SAFETY: a listening socket we own; the listener closes it when the loop is dropped.
+    let listener = unsafe { glommio::net::TcpListener::from_raw_fd(socket.into_raw_fd()) };
     let mut empty = 0;
     loop {
         if signals::paused() {
             glommio::timer::sleep(PAUSE_POLL).await;
             continue;
         }
-        if let Err(e) = wait_acceptable(&socket).await {
+        if let Err(e) = listener.readable().await {
             log::warn!("listener poll failed: {e}; backing off");
             glommio::timer::sleep(ACCEPT_ERROR_BACKOFF).await;
             continue;
         }
+        if signals::paused() {
+            // SIGTTOU arrived while this loop waited: leave the connection in the queue.
+            continue;
+        }
         let mut accepted = 0;
         loop {
-            match accept_now(socket.as_raw_fd()) {
+            match accept_now(raw) {
                 Ok(Some(stream)) => {
                     accepted += 1;
                     let (worker, guard) = (worker.clone(), open.opened());
@@ -99,21 +105,6 @@ pub async fn accept_loop(
             glommio::timer::sleep(Duration::from_millis(1)).await;
         }
     }
-}
-
-/// Resolves when `socket` has a connection waiting (or an error to report), taking nothing.
-///
-/// glommio has no public "wait until readable" for a descriptor, but a glommio stream arms a
-/// readiness poll when it is created and its first read waits on that poll; on a listening
-/// socket the read then fails (there is no data to read), which is the signal. The stream
-/// wraps a duplicate, so dropping it closes only the duplicate.
-async fn wait_acceptable(socket: &OwnedFd) -> io::Result<()> {
-    let probe = crate::reload::fdpass::dup(socket)?;
-    // SAFETY: `probe` is a descriptor we own; the stream takes it over and closes it.
-    let mut stream = unsafe { glommio::net::TcpStream::from_raw_fd(probe.into_raw_fd()) };
-    let mut byte = [0u8; 1];
-    let _ = stream.read(&mut byte).await;
-    Ok(())
 }
 
 /// One non-blocking `accept4`: `Ok(None)` when the queue is empty.

@@ -140,6 +140,21 @@ impl TcpListener {
         })
     }
 
+    /// pointsman patch 4: waits until a connection is queued on this listener,
+    /// without accepting it (a one-shot io_uring poll for readability).
+    ///
+    /// Dropping the future cancels only that poll: unlike a dropped
+    /// [`accept`](Self::accept) already in flight, which may have taken a
+    /// connection that is then lost, it can never take one. A caller that
+    /// stops accepting (and hands the socket to another process) uses this,
+    /// then accepts with non-blocking `accept4` on the raw descriptor.
+    pub async fn readable(&self) -> Result<()> {
+        let reactor = self.reactor.upgrade().unwrap();
+        let source = reactor.poll_read_ready(self.listener.as_raw_fd());
+        source.collect_rw().await?;
+        Ok(())
+    }
+
     /// Accepts a new incoming TCP connection and allows the result to be sent
     /// to a foreign executor
     ///
