@@ -117,7 +117,7 @@ async fn shard_main(
         &config,
         State::from_config(&config, unix_now()),
     ));
-    let listeners = match listener::open_all(&config, &worker) {
+    let listeners = match listener::open_all(&config, &worker, command_tx.nr_consumers()) {
         Ok(l) => l,
         Err(e) => {
             let _ = started.send(Err(e));
@@ -198,11 +198,16 @@ fn start_admin_sockets(
                 socket.location, socket.address
             )
         })?;
+        let maxconn = socket
+            .maxconn
+            .or(config.global.stats_maxconn)
+            .unwrap_or(crate::admin::server::DEFAULT_MAXCONN);
         let serving = crate::admin::server::serve_listener(
             listener,
             socket.level,
             coordinator.clone(),
             idle_timeout,
+            maxconn,
         );
         glommio::spawn_local_into(serving, queue)
             .map_err(|e| format!("cannot start the admin socket: {e}"))?
