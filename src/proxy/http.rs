@@ -9,7 +9,13 @@
 //! Retries: a connect failure is always retried (nothing reached a server); a failure after the
 //! request was sent is retried only for GET/HEAD/OPTIONS whose body is fully buffered; a pooled
 //! connection the server had closed is replaced by a fresh one without counting a retry.
+//!
+//! Limits: each direction has one buffer of twice `tune.bufsize` (a full head plus room for
+//! body), so a connection never holds more than that whatever its peers do; a reader that
+//! stops reading stalls the relay (writes wait) until `timeout client` / `timeout server`
+//! ends it. A server at its `maxconn` makes requests queue (see `queue`).
 
+use super::queue;
 use super::upstream::{self, Upstream};
 use super::worker::Worker;
 use crate::http::{
@@ -24,8 +30,11 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-/// Per-direction buffer: a full head (16 KiB, HAProxy's `tune.bufsize`) plus room for body.
-const BUFFER: usize = 32 * 1024;
+/// Per-direction buffer: a full head (`tune.bufsize`, 16 KiB by default) plus as much again
+/// for body bytes.
+fn buffer_len(limits: &Limits) -> usize {
+    2 * limits.max_head_len
+}
 
 /// A byte buffer with a fill level, read into from a socket.
 struct Buffer {
@@ -34,11 +43,15 @@ struct Buffer {
 }
 
 impl Buffer {
-    fn new() -> Buffer {
+    fn new(len: usize) -> Buffer {
         Buffer {
-            bytes: vec![0u8; BUFFER].into_boxed_slice(),
+            bytes: vec![0u8; len].into_boxed_slice(),
             filled: 0,
         }
+    }
+
+    fn is_full(&self) -> bool {
+        self.filled == self.bytes.len()
     }
 
     fn data(&self) -> &[u8] {
@@ -85,9 +98,12 @@ enum HeadRead {
 
 /// Serves one client connection of a `mode http` frontend.
 pub async fn serve(worker: Rc<Worker>, frontend: usize, stream: TcpStream, peer: SocketAddr) {
+    let settings = &worker.frontends[frontend];
+    // A client that stops reading its response must not hold the connection forever.
+    let _ = stream.set_write_timeout(Some(settings.client_timeout));
     let mut client = Client {
         stream,
-        input: Buffer::new(),
+        input: Buffer::new(buffer_len(&settings.limits)),
         peer,
         out: Vec::with_capacity(1024),
     };
@@ -96,7 +112,12 @@ pub async fn serve(worker: Rc<Worker>, frontend: usize, stream: TcpStream, peer:
         let head = read_request_head(&worker, frontend, &mut client, first).await;
         first = false;
         let request = match head {
-            HeadRead::Ready(request) => request,
+            HeadRead::Ready(request) => {
+                // The body (if any) is read under `timeout client`, not the head's deadline.
+                let idle = worker.frontends[frontend].client_timeout;
+                let _ = client.stream.set_read_timeout(Some(idle));
+                request
+            }
             HeadRead::Closed => return,
             HeadRead::TimedOut => {
                 return refuse(&worker, frontend, &mut client, errors::page(408)).await
@@ -140,7 +161,7 @@ async fn read_request_head(
     first: bool,
 ) -> HeadRead {
     let settings = &worker.frontends[frontend];
-    let limits = Limits::default();
+    let limits = settings.limits;
     let idle = if first {
         settings.http_request_timeout
     } else {
@@ -165,7 +186,7 @@ async fn read_request_head(
             .stream
             .set_read_timeout(Some(timeout.max(Duration::from_millis(1))));
         match client.input.fill_from(&mut client.stream).await {
-            Ok(0) if client.input.filled == BUFFER => {
+            Ok(0) if client.input.is_full() => {
                 return HeadRead::Invalid(http::RequestError::HeadTooLarge)
             }
             Ok(0) => return HeadRead::Closed,
@@ -293,7 +314,9 @@ async fn forward_with_retries(
     let mut attempt = 0;
     let mut fresh_only = !request.is_safe_to_retry();
     loop {
-        let Some((id, addr)) = worker.pick(backend, client.peer.ip(), avoid) else {
+        let queue_timeout = worker.backends[backend].queue_timeout;
+        let picked = queue::pick(worker, backend, client.peer.ip(), avoid, queue_timeout).await;
+        let Some((id, addr)) = picked else {
             log::debug!("no server available in backend {backend}");
             return Outcome::Failed {
                 status: 503,
@@ -389,6 +412,9 @@ fn begin_on_server(worker: &Worker, server: ServerRef) {
 fn end_on_server(worker: &Worker, server: ServerRef) {
     worker.with_server_counters(server, |c| c.session_ended());
     worker.with_backend_counters(server.backend, |c| c.session_ended());
+    if let Some(queue) = worker.queue(server.backend) {
+        queue.slot_freed();
+    }
 }
 
 /// Sends the request to one server and streams its response back.
@@ -426,6 +452,7 @@ async fn exchange(
     };
     let kill_generation = worker.kill_generation(server);
     let _ = upstream.set_read_timeout(Some(settings.server_timeout));
+    let _ = upstream.set_write_timeout(Some(settings.server_timeout));
     let mut tracker = body.tracker.clone();
     let buffered_end = body.buffered_end;
     let body_buffered = tracker.is_complete();
@@ -520,9 +547,9 @@ async fn relay_response(
     consumed: usize,
     kill_generation: u64,
 ) -> Attempt {
-    let mut input = Buffer::new();
+    let limits = worker.frontends[frontend].limits;
+    let mut input = Buffer::new(buffer_len(&limits));
     let is_head = request.method() == http::Method::Head;
-    let limits = Limits::default();
     let mut sent_anything = false;
     let response = loop {
         let parsed = match parse_response(input.data(), is_head, &limits) {
@@ -555,7 +582,7 @@ async fn relay_response(
             Some(response) => break response,
             None => match input.fill_from(&mut upstream).await {
                 Ok(n) if n > 0 => {}
-                Ok(_) if input.filled == BUFFER => {
+                Ok(_) if input.is_full() => {
                     worker.with_server_counters(server, |c| c.eresp += 1);
                     return Attempt::Aborted {
                         status: 502,

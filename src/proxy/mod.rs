@@ -3,6 +3,7 @@
 
 mod http;
 mod pool;
+mod queue;
 mod settings;
 mod tcp;
 mod upstream;

@@ -3,6 +3,7 @@
 //! no locks, no atomics. The shard's control loop calls [`Worker::apply`] for every mutation.
 
 use super::pool::Pool;
+use super::queue::Queue;
 use super::settings::{BackendSettings, FrontendSettings};
 use crate::balance::{Balancer, PickContext};
 use crate::config::Config;
@@ -27,6 +28,8 @@ pub struct Worker {
     pub in_flight: Cell<u64>,
     /// Set at soft stop: keep-alive connections close after their current response.
     pub stopping: Cell<bool>,
+    /// Per backend: requests waiting for a server under its `maxconn`.
+    queues: Vec<Queue>,
 }
 
 impl Worker {
@@ -42,6 +45,7 @@ impl Worker {
             servers: vec![Default::default(); state.backends.len()],
             ..Default::default()
         };
+        let backend_count = state.backends.len();
         Worker {
             shard,
             frontends: FrontendSettings::from_config(config, &state),
@@ -53,6 +57,7 @@ impl Worker {
             kill_generation: RefCell::new(HashMap::new()),
             in_flight: Cell::new(0),
             stopping: Cell::new(false),
+            queues: (0..backend_count).map(|_| Queue::default()).collect(),
         }
     }
 
@@ -103,6 +108,21 @@ impl Worker {
             .pick(b, &ctx)?;
         let server = &b.servers[pos];
         Some((server.id, server.addr))
+    }
+
+    /// The queue of requests waiting for a server of `backend` (see `queue`).
+    pub fn queue(&self, backend: usize) -> Option<&Queue> {
+        self.queues.get(backend)
+    }
+
+    /// Requests in flight to a server on this shard (what its `maxconn` bounds).
+    pub fn server_inflight(&self, backend: usize, server: u32) -> u64 {
+        let counters = self.counters.borrow();
+        counters
+            .servers
+            .get(backend)
+            .and_then(|m| m.get(&server))
+            .map_or(0, |c| c.scur)
     }
 
     /// The server's counters on this shard (created on first use).
