@@ -128,12 +128,17 @@ async fn accept_loop(
     listener: glommio::net::TcpListener,
     slots: Slots,
 ) {
+    let mut failures = 0u64;
     loop {
         let Some(permits) = slots.take().await else {
             return;
         };
         match listener.accept().await {
             Ok(stream) => {
+                if failures > 0 {
+                    log::warn!("accept works again after {failures} failed attempts");
+                    failures = 0;
+                }
                 let worker = worker.clone();
                 glommio::spawn_local(async move {
                     while !worker.state.borrow().frontends[frontend].enabled {
@@ -145,7 +150,11 @@ async fn accept_loop(
                 .detach();
             }
             Err(e) => {
-                log::warn!("accept failed: {e}; backing off");
+                // One line per streak of failures, not one per retry (50 a second on EMFILE).
+                if failures == 0 {
+                    log::warn!("accept failed: {e}; backing off until it succeeds");
+                }
+                failures += 1;
                 glommio::timer::sleep(ACCEPT_ERROR_BACKOFF).await;
             }
         }
