@@ -1387,3 +1387,16 @@ fn error_display_is_file_colon_line_colon_message() {
         "conf/site.cfg:2: unknown keyword 'bogus' in backend 'b' section"
     );
 }
+
+// ---------------------------------------------------------------- fuzz regressions
+
+/// Inputs the fuzzer (`scripts/fuzz.sh config_parser`) found crashing the parser: each must be
+/// a clean file:line error.
+#[test]
+fn fuzz_regressions_are_clean_errors() {
+    // A quoted keyword with a space in it: its words were counted by splitting the key again.
+    assert_eq!(
+        error(&["global", "' '"]),
+        "haproxy.cfg:2: unknown keyword ' ' in global section"
+    );
+}

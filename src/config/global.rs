@@ -22,8 +22,8 @@ pub(super) fn parse_line(
     line: &Line,
     warnings: &mut Vec<String>,
 ) -> Result<(), ConfigError> {
-    let key = global_key(&line.words);
-    let args = &line.words[key.split(' ').count()..];
+    let (key, key_words) = global_key(&line.words);
+    let args = &line.words[key_words..];
     let result = match key.as_str() {
         "nbthread" => parse_nbthread(global, args),
         "maxconn" => single_value("maxconn", args, "maxconn <number>")
@@ -44,12 +44,14 @@ pub(super) fn parse_line(
 
 /// `stats socket` and `stats timeout` are two-word keywords; `option …`, `timeout …` and
 /// `http-check …` too, so that a proxy keyword written here gets a precise message.
-fn global_key(words: &[String]) -> String {
+/// Returns the key and how many words it took (counted, not re-split: a quoted word may hold
+/// spaces).
+fn global_key(words: &[String]) -> (String, usize) {
     match (words[0].as_str(), words.get(1)) {
         (first @ ("stats" | "option" | "timeout" | "http-check"), Some(second)) => {
-            format!("{first} {second}")
+            (format!("{first} {second}"), 2)
         }
-        (first, _) => first.to_string(),
+        (first, _) => (first.to_string(), 1),
     }
 }
 
