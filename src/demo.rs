@@ -25,6 +25,9 @@ pub struct DemoOptions {
     /// every 3 seconds.
     #[arg(long)]
     pub rate: Option<u32>,
+    /// Length of the high-rate variant (switches every 3 s within it).
+    #[arg(long, default_value = "18s", value_parser = loadtest::options::parse_duration)]
+    pub duration: Duration,
     /// Use real nginx backends (nginx must be installed).
     #[arg(long)]
     pub nginx: bool,

@@ -1,0 +1,615 @@
+//! A/B harness for the patches carried in `vendor/glommio` (see `vendor/VENDORED.md`).
+//!
+//! It runs a minimal HTTP/1.1 responder on one glommio executor pinned to a CPU (1 by
+//! default) in a child process, drives it from blocking client threads pinned to another
+//! CPU (0), and reports the server's cost per request from /proc: on-CPU time
+//! (schedstat, ns), user+system ticks, context switches, and the rescheduling (RES) and
+//! function-call (CAL) interrupts received by the server's CPU. Stock and patched
+//! glommio are the same binary: each patch has an environment switch read once per
+//! process (`GLOMMIO_STOCK_RING_FLAGS=1`, `GLOMMIO_STOCK_ACCEPT=1`,
+//! `GLOMMIO_STOCK_PREEMPT_TIMER=1`), so the variants run
+//! side by side in one session, A B A B, and the ratios come from the same conditions.
+//!
+//! ```text
+//! cargo bench --bench glommio_echo -- ab [--rounds 4] [--requests 40000] [--conns 4]
+//!                                        [--close] [--variants stock,rings,rings+accept,all]
+//! cargo bench --bench glommio_echo -- smoke      # behaviour checks, current env
+//! cargo bench --bench glommio_echo -- server     # just the responder (prints READY <port>)
+//! cargo bench --bench glommio_echo -- client --port P [--requests N] [--conns C] [--close]
+//! ```
+//! Variants: `stock` (every switch on), `all` (no switch: every patch), or a `+`-joined
+//! list of patches (`rings`, `accept`, `timers`). `--close` opens one connection per
+//! request (accept path). The first variant is the base of the ratios.
+
+use std::{
+    collections::HashMap,
+    io::{BufRead, BufReader, Read, Write},
+    net::{Shutdown, TcpStream as StdTcpStream},
+    process::{Child, Command, Stdio},
+    sync::{
+        atomic::{AtomicI64, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use glommio::{
+    channels::channel_mesh::MeshBuilder,
+    net::{TcpListener, TcpStream},
+    LocalExecutorBuilder, Placement,
+};
+
+const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+const REQ_KEEPALIVE: &[u8] = b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n";
+const REQ_CLOSE: &[u8] = b"GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n";
+
+/// Environment switches that restore stock glommio behaviour, one per patch.
+const SWITCHES: &[&str] = &[
+    "GLOMMIO_STOCK_RING_FLAGS",
+    "GLOMMIO_STOCK_ACCEPT",
+    "GLOMMIO_STOCK_PREEMPT_TIMER",
+];
+
+/// A variant is `stock`, `all`, or a `+`-joined list of the patches to enable
+/// (`rings`, `accept`, `timers`); every other patch gets its stock switch.
+fn variant_env(name: &str) -> Vec<(&'static str, &'static str)> {
+    let patch_of = |switch: &str| match switch {
+        "GLOMMIO_STOCK_RING_FLAGS" => "rings",
+        "GLOMMIO_STOCK_ACCEPT" => "accept",
+        _ => "timers",
+    };
+    let enabled: Vec<&str> = match name {
+        "stock" => Vec::new(),
+        "all" => SWITCHES.iter().map(|s| patch_of(s)).collect(),
+        list => list.split('+').collect(),
+    };
+    for p in &enabled {
+        assert!(
+            ["rings", "accept", "timers"].contains(p),
+            "unknown patch {p} in variant {name} (rings, accept, timers)"
+        );
+    }
+    SWITCHES
+        .iter()
+        .filter(|s| !enabled.contains(&patch_of(s)))
+        .map(|s| (*s, "1"))
+        .collect()
+}
+
+struct Opts {
+    rounds: usize,
+    requests: i64,
+    conns: usize,
+    close: bool,
+    variants: Vec<String>,
+    server_cpu: usize,
+    client_cpu: usize,
+}
+
+fn parse_opts(args: &[String]) -> Opts {
+    let mut o = Opts {
+        rounds: 4,
+        requests: 40_000,
+        conns: 4,
+        close: false,
+        variants: vec!["stock".into(), "all".into()],
+        server_cpu: 1,
+        client_cpu: 0,
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut val = || it.next().expect("missing option value").clone();
+        match a.as_str() {
+            "--rounds" => o.rounds = val().parse().expect("--rounds N"),
+            "--requests" => o.requests = val().parse().expect("--requests N"),
+            "--conns" => o.conns = val().parse().expect("--conns N"),
+            "--close" => o.close = true,
+            "--variants" => o.variants = val().split(',').map(String::from).collect(),
+            "--server-cpu" => o.server_cpu = val().parse().expect("--server-cpu N"),
+            "--client-cpu" => o.client_cpu = val().parse().expect("--client-cpu N"),
+            other => panic!("unknown option {other}"),
+        }
+    }
+    o
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; ignore it.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let (cmd, rest) = match args.split_first() {
+        Some((c, r)) => (c.as_str(), r),
+        None => ("ab", &args[..]),
+    };
+    match cmd {
+        "ab" => ab(&parse_opts(rest)),
+        "server" => server(parse_opts(rest).server_cpu),
+        "smoke" => smoke(),
+        "client" => {
+            // client --port P [opts]: drive an already running server (e.g. under strace).
+            let port = rest
+                .iter()
+                .position(|a| a == "--port")
+                .and_then(|i| rest.get(i + 1))
+                .and_then(|p| p.parse().ok())
+                .expect("client --port P");
+            let opts: Vec<String> = rest
+                .iter()
+                .enumerate()
+                .filter(|(i, a)| *a != "--port" && (*i == 0 || rest[i - 1] != "--port"))
+                .map(|(_, a)| a.clone())
+                .collect();
+            let o = parse_opts(&opts);
+            let (done, t) = run_clients(port, &o);
+            println!("{done} requests in {t:?}");
+        }
+        other => panic!("unknown command {other} (ab, server, client, smoke)"),
+    }
+}
+
+// ---------------------------------------------------------------- server
+
+fn server(cpu: usize) {
+    let ex = LocalExecutorBuilder::new(Placement::Fixed(cpu))
+        .name("echo-server")
+        .make()
+        .expect("executor");
+    ex.run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        println!("READY {}", listener.local_addr().expect("addr").port());
+        std::io::stdout().flush().expect("stdout");
+        loop {
+            match listener.accept().await {
+                Ok(stream) => {
+                    glommio::spawn_local(serve_conn(stream)).detach();
+                }
+                Err(e) => {
+                    eprintln!("accept: {e}");
+                    glommio::timer::sleep(Duration::from_millis(5)).await;
+                }
+            }
+        }
+    });
+}
+
+fn find_head_end(buf: &[u8]) -> Option<usize> {
+    buf.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4)
+}
+
+/// Answers every complete request head in the buffer; keeps the connection until EOF.
+async fn serve_conn(mut s: TcpStream) {
+    let mut buf = vec![0u8; 4096];
+    let mut filled = 0;
+    loop {
+        let n = match s.read(&mut buf[filled..]).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        filled += n;
+        let mut start = 0;
+        while let Some(end) = find_head_end(&buf[start..filled]) {
+            start += end;
+            if s.write_all(RESPONSE).await.is_err() {
+                return;
+            }
+        }
+        buf.copy_within(start..filled, 0);
+        filled -= start;
+        if filled == buf.len() {
+            return;
+        }
+    }
+}
+
+// ---------------------------------------------------------------- client
+
+fn read_response(s: &mut StdTcpStream, buf: &mut [u8]) -> std::io::Result<()> {
+    let mut got = 0;
+    while got < RESPONSE.len() {
+        let n = s.read(&mut buf[got..])?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        got += n;
+    }
+    Ok(())
+}
+
+fn client_thread(port: u16, remaining: &AtomicI64, close: bool) -> u64 {
+    let mut buf = [0u8; 256];
+    let mut done = 0;
+    let mut conn: Option<StdTcpStream> = None;
+    while remaining.fetch_sub(1, Ordering::Relaxed) > 0 {
+        let s = match conn.as_mut() {
+            Some(s) => s,
+            None => {
+                let s = StdTcpStream::connect(("127.0.0.1", port)).expect("connect");
+                s.set_nodelay(true).expect("nodelay");
+                conn.insert(s)
+            }
+        };
+        s.write_all(if close { REQ_CLOSE } else { REQ_KEEPALIVE })
+            .expect("write");
+        read_response(s, &mut buf).expect("response");
+        done += 1;
+        if close {
+            // The client closes first, so TIME_WAIT stays on the client side
+            // (reused on loopback) and the server sees EOF and drops.
+            let _ = s.shutdown(Shutdown::Both);
+            conn = None;
+        }
+    }
+    done
+}
+
+fn run_clients(port: u16, o: &Opts) -> (u64, Duration) {
+    let remaining = Arc::new(AtomicI64::new(o.requests));
+    let start = Instant::now();
+    let handles: Vec<_> = (0..o.conns)
+        .map(|_| {
+            let remaining = remaining.clone();
+            let (close, cpu) = (o.close, o.client_cpu);
+            std::thread::spawn(move || {
+                core_affinity::set_for_current(core_affinity::CoreId { id: cpu });
+                client_thread(port, &remaining, close)
+            })
+        })
+        .collect();
+    let done = handles.into_iter().map(|h| h.join().expect("client")).sum();
+    (done, start.elapsed())
+}
+
+// ---------------------------------------------------------------- measurement
+
+#[derive(Default, Clone, Copy)]
+struct Sample {
+    run_ns: u64,
+    ticks: u64,
+    vcsw: u64,
+    ivcsw: u64,
+    res: u64,
+    cal: u64,
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// Sums over every thread of `pid`, plus the interrupts that `cpu` received.
+fn sample(pid: u32, cpu: usize) -> Sample {
+    let mut s = Sample::default();
+    for t in std::fs::read_dir(format!("/proc/{pid}/task")).expect("task dir") {
+        let dir = t.expect("task").path();
+        let d = dir.display();
+        let schedstat = read(&format!("{d}/schedstat"));
+        s.run_ns += schedstat
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        let stat = read(&format!("{d}/stat"));
+        // Fields after the ")" of comm: state is field 3, utime 14, stime 15.
+        if let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) {
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            s.ticks += f[11].parse::<u64>().unwrap_or(0) + f[12].parse::<u64>().unwrap_or(0);
+        }
+        for line in read(&format!("{d}/status")).lines() {
+            let num = |l: &str| l.split_whitespace().nth(1).and_then(|v| v.parse().ok());
+            if line.starts_with("voluntary_ctxt_switches") {
+                s.vcsw += num(line).unwrap_or(0);
+            } else if line.starts_with("nonvoluntary_ctxt_switches") {
+                s.ivcsw += num(line).unwrap_or(0);
+            }
+        }
+    }
+    for line in read("/proc/interrupts").lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let v = f
+            .get(1 + cpu)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        match f.first() {
+            Some(&"RES:") => s.res = v,
+            Some(&"CAL:") => s.cal = v,
+            _ => {}
+        }
+    }
+    s
+}
+
+struct ServerChild {
+    child: Child,
+    port: u16,
+}
+
+impl ServerChild {
+    fn start(variant: &str, o: &Opts) -> Self {
+        let mut cmd = Command::new(std::env::current_exe().expect("exe"));
+        cmd.args(["server", "--server-cpu", &o.server_cpu.to_string()]);
+        for s in SWITCHES {
+            cmd.env_remove(s);
+        }
+        for (k, v) in variant_env(variant) {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.stdout(Stdio::piped()).spawn().expect("spawn server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("server READY line");
+        let port = line
+            .strip_prefix("READY ")
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("server said {line:?}"));
+        ServerChild { child, port }
+    }
+}
+
+impl Drop for ServerChild {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct RunResult {
+    ns_per_req: f64,
+    ticks_per_req: f64,
+    res_per_req: f64,
+    cal_per_req: f64,
+    csw_per_req: f64,
+    req_per_s: f64,
+}
+
+fn run_variant(variant: &str, o: &Opts) -> RunResult {
+    let srv = ServerChild::start(variant, o);
+    // Warm up (connections, page faults) outside the measured window.
+    let warm = Opts {
+        requests: 2000,
+        variants: Vec::new(),
+        ..*o
+    };
+    run_clients(srv.port, &warm);
+    std::thread::sleep(Duration::from_millis(50));
+    let pid = srv.child.id();
+    let before = sample(pid, o.server_cpu);
+    let (done, elapsed) = run_clients(srv.port, o);
+    let after = sample(pid, o.server_cpu);
+    let n = done as f64;
+    RunResult {
+        ns_per_req: (after.run_ns - before.run_ns) as f64 / n,
+        ticks_per_req: (after.ticks - before.ticks) as f64 / n,
+        res_per_req: (after.res - before.res) as f64 / n,
+        cal_per_req: (after.cal - before.cal) as f64 / n,
+        csw_per_req: ((after.vcsw + after.ivcsw) - (before.vcsw + before.ivcsw)) as f64 / n,
+        req_per_s: n / elapsed.as_secs_f64(),
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).expect("nan"));
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    }
+}
+
+fn ab(o: &Opts) {
+    println!(
+        "glommio A/B: {} requests x {} rounds, {} client threads on CPU {}, server on CPU {}, {}",
+        o.requests,
+        o.rounds,
+        o.conns,
+        o.client_cpu,
+        o.server_cpu,
+        if o.close {
+            "one connection per request"
+        } else {
+            "keep-alive"
+        }
+    );
+    println!(
+        "{:<6} {:<12} {:>10} {:>11} {:>8} {:>8} {:>8} {:>9}",
+        "round", "variant", "cpu ns/req", "ticks/kreq", "RES/req", "CAL/req", "csw/req", "req/s"
+    );
+    let mut results: HashMap<String, Vec<RunResult>> = HashMap::new();
+    for round in 1..=o.rounds {
+        for v in &o.variants {
+            let r = run_variant(v, o);
+            println!(
+                "{:<6} {:<12} {:>10.0} {:>11.2} {:>8.3} {:>8.3} {:>8.3} {:>9.0}",
+                round,
+                v,
+                r.ns_per_req,
+                r.ticks_per_req * 1000.0,
+                r.res_per_req,
+                r.cal_per_req,
+                r.csw_per_req,
+                r.req_per_s
+            );
+            results.entry(v.clone()).or_default().push(r);
+        }
+    }
+    println!("medians:");
+    let med = |v: &str, f: fn(&RunResult) -> f64| median(results[v].iter().map(f).collect());
+    for v in &o.variants {
+        println!(
+            "{:<6} {:<12} {:>10.0} {:>11.2} {:>8.3} {:>8.3} {:>8.3} {:>9.0}",
+            "median",
+            v,
+            med(v, |r| r.ns_per_req),
+            med(v, |r| r.ticks_per_req * 1000.0),
+            med(v, |r| r.res_per_req),
+            med(v, |r| r.cal_per_req),
+            med(v, |r| r.csw_per_req),
+            med(v, |r| r.req_per_s)
+        );
+    }
+    let base = &o.variants[0];
+    for v in &o.variants[1..] {
+        // Per-round ratios (each against the base run of the same round), then the median.
+        let ratios: Vec<f64> = results[v]
+            .iter()
+            .zip(&results[base])
+            .map(|(a, b)| a.ns_per_req / b.ns_per_req)
+            .collect();
+        println!(
+            "ratio {v}/{base}: cpu per request {:.3} (median of per-round ratios {:?}), req/s {:.3}",
+            median(ratios.clone()),
+            ratios
+                .iter()
+                .map(|r| (r * 1000.0).round() / 1000.0)
+                .collect::<Vec<_>>(),
+            med(v, |r| r.req_per_s) / med(base, |r| r.req_per_s)
+        );
+    }
+}
+
+// ---------------------------------------------------------------- smoke
+
+/// Behaviour checks for the patched crate; run them under each switch setting.
+fn smoke() {
+    let switches: Vec<String> = SWITCHES
+        .iter()
+        .filter(|s| std::env::var_os(s).is_some())
+        .map(|s| s.to_string())
+        .collect();
+    println!("smoke (stock switches set: {switches:?})");
+    smoke_accept();
+    smoke_mesh();
+    smoke_preempt_and_timer();
+    println!("smoke: 3 passed, 0 failed");
+}
+
+/// Accepts one connection that is already queued (the direct accept path) and one
+/// that arrives while the executor sleeps in `accept` (the io_uring path).
+fn smoke_accept() {
+    let ex = LocalExecutorBuilder::new(Placement::Fixed(1))
+        .make()
+        .expect("executor");
+    ex.run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let client = std::thread::spawn(move || {
+            for delay in [0, 50] {
+                std::thread::sleep(Duration::from_millis(delay));
+                let mut s = StdTcpStream::connect(("127.0.0.1", port)).expect("connect");
+                s.write_all(b"ping").expect("write");
+                let mut b = [0u8; 4];
+                s.read_exact(&mut b).expect("read");
+                assert_eq!(&b, b"pong");
+            }
+        });
+        // Give the first connection time to sit in the backlog.
+        glommio::timer::sleep(Duration::from_millis(20)).await;
+        for _ in 0..2 {
+            let mut s = listener.accept().await.expect("accept");
+            let mut b = [0u8; 4];
+            s.read_exact(&mut b).await.expect("read");
+            assert_eq!(&b, b"ping");
+            s.write_all(b"pong").await.expect("write");
+            let fd = std::os::unix::io::AsRawFd::as_raw_fd(&s);
+            // Patch 2: both accept paths give CLOEXEC | NONBLOCK sockets (stock: the
+            // queued path gave neither, the io_uring path CLOEXEC only).
+            if !switches_stock_accept() {
+                let fdflags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+                let flflags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+                assert!(fdflags & libc::FD_CLOEXEC != 0, "accepted fd lacks CLOEXEC");
+                assert!(flflags & libc::O_NONBLOCK != 0, "accepted fd is blocking");
+            }
+        }
+        client.join().expect("client");
+    });
+    println!("  accept: queued + io_uring accept, ping/pong ok");
+}
+
+fn switches_stock_accept() -> bool {
+    std::env::var_os("GLOMMIO_STOCK_ACCEPT").is_some()
+}
+
+/// Two executors on a full mesh exchange messages both ways, including one sent
+/// after a delay so that the receiver has parked (remote wake-up of a sleeper).
+fn smoke_mesh() {
+    const N: u64 = 10_000;
+    let mesh = MeshBuilder::<u64, _>::full(2, 64);
+    let handles: Vec<_> = (0..2)
+        .map(|cpu| {
+            let mesh = mesh.clone();
+            LocalExecutorBuilder::new(Placement::Fixed(cpu))
+                .spawn(move || async move {
+                    let (tx, rx) = mesh.join().await.expect("join");
+                    let me = tx.peer_id();
+                    let peer = 1 - me;
+                    let send = glommio::spawn_local(async move {
+                        for i in 0..N {
+                            tx.send_to(peer, i).await.expect("send");
+                        }
+                        glommio::timer::sleep(Duration::from_millis(30)).await;
+                        tx.send_to(peer, u64::MAX).await.expect("send late");
+                    });
+                    let mut sum = 0;
+                    for _ in 0..N {
+                        sum += rx.recv_from(peer).await.expect("recv").expect("msg");
+                    }
+                    let t = Instant::now();
+                    let late = rx.recv_from(peer).await.expect("recv").expect("late");
+                    assert_eq!(late, u64::MAX);
+                    send.await;
+                    (sum, t.elapsed())
+                })
+                .expect("spawn executor")
+        })
+        .collect();
+    for h in handles {
+        let (sum, late_wait) = h.join().expect("executor");
+        assert_eq!(sum, N * (N - 1) / 2);
+        assert!(
+            late_wait < Duration::from_secs(2),
+            "late message took {late_wait:?}"
+        );
+    }
+    println!("  mesh: 2 executors x {N} messages each way + a late wake-up, ok");
+}
+
+/// A CPU-bound task must see `need_preempt()` turn true about one preempt period after
+/// it started (the preempt timer's completion must reach the latency ring while the
+/// thread never enters the kernel), and a timer must wake a sleeping executor on time.
+fn smoke_preempt_and_timer() {
+    let ex = LocalExecutorBuilder::new(Placement::Fixed(1))
+        .preempt_timer(Duration::from_millis(10))
+        .make()
+        .expect("executor");
+    ex.run(async {
+        let mut worst = Duration::ZERO;
+        for _ in 0..5 {
+            glommio::yield_if_needed().await;
+            let t = Instant::now();
+            while !glommio::executor().need_preempt() {
+                assert!(
+                    t.elapsed() < Duration::from_secs(1),
+                    "need_preempt never fired"
+                );
+                std::hint::spin_loop();
+            }
+            worst = worst.max(t.elapsed());
+            glommio::executor().yield_now().await;
+        }
+        assert!(
+            worst < Duration::from_millis(30),
+            "preempt came after {worst:?}"
+        );
+        let t = Instant::now();
+        glommio::timer::sleep(Duration::from_millis(20)).await;
+        let slept = t.elapsed();
+        assert!(
+            slept >= Duration::from_millis(20) && slept < Duration::from_millis(60),
+            "20 ms sleep took {slept:?}"
+        );
+        println!("  preempt: worst {worst:?} for a 10 ms timer; timer: 20 ms sleep took {slept:?}");
+    });
+}
