@@ -20,6 +20,10 @@ seconds="${FUZZ_SECONDS:-45}"
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(config_parser admin_command http_request http_response)
 
+# libfuzzer-sys compiles libFuzzer (C++).
+if ! command -v c++ >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends g++ >/dev/null
+fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "installing cargo-fuzz (once)" >&2
   cargo install cargo-fuzz --locked --quiet
