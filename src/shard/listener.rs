@@ -160,3 +160,18 @@ async fn accept_loop(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::shard_share;
+
+    #[test]
+    fn each_shard_gets_its_share_rounded_up() {
+        assert_eq!(shard_share(10, 1), 10);
+        assert_eq!(shard_share(10, 2), 5);
+        assert_eq!(shard_share(10, 3), 4);
+        // Never 0: a shard with no slot would never accept.
+        assert_eq!(shard_share(1, 4), 1);
+        assert_eq!(shard_share(0, 2), 1);
+    }
+}
