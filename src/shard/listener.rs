@@ -81,6 +81,7 @@ pub fn open_all(
     let global_limit = config
         .global
         .maxconn
+        .filter(|&n| n > 0)
         .map_or_else(crate::sys::default_maxconn, u64::from);
     let global = Rc::new(Semaphore::new(shard_share(global_limit, shards)));
     let mut tasks = Vec::new();
