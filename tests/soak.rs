@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 
 /// Load: requests per second over a few keep-alive connections.
 const RATE: u32 = 200;
+/// A request slower than this counts as failed. Generous: on a shared 2-core machine the whole
+/// box (load generator included) was seen to stall for 2 s; a stuck request still fails.
+const REQUEST_TIMEOUT: &str = "15s";
 /// A backend is restarted this often.
 const RESTART_EVERY: Duration = Duration::from_secs(60);
 /// Memory and descriptors are sampled this often.
@@ -75,6 +78,7 @@ fn soak_under_load_with_mutations_and_backend_restarts() {
             .args(["load", &format!("http://127.0.0.1:{port}/")])
             .args(["--rate", &RATE.to_string(), "-c", "8"])
             .args(["-d", &format!("{seconds}s"), "--server-header", "x-server"])
+            .args(["--timeout", REQUEST_TIMEOUT])
             .arg("--json")
             .arg(&report)
             .stdout(Stdio::null())
@@ -120,6 +124,7 @@ fn soak_under_load_with_mutations_and_backend_restarts() {
     let json = std::fs::read_to_string(&report).unwrap_or_default();
     let requests = json_number(&json, "requests").unwrap_or(0);
     let errors = json_number(&json, "error_count");
+    let max_latency_ms = json_number(&json, "max_us").unwrap_or(0) / 1000;
 
     let after: Vec<&Sample> = samples.iter().filter(|s| s.at >= warm_up).collect();
     let base = after
@@ -132,8 +137,8 @@ fn soak_under_load_with_mutations_and_backend_restarts() {
     let max_fds = after.iter().map(|s| s.fds).max().unwrap();
     println!(
         "soak {seconds}s: {requests} requests at {RATE}/s, {} errors, {mutations} mutations, \
-         {restarts} backend restarts; RSS after warm-up {} KiB -> {} KiB (max {max_rss}), \
-         fds {} -> {} (max {max_fds})",
+         {restarts} backend restarts, slowest request {max_latency_ms} ms; RSS after warm-up \
+         {} KiB -> {} KiB (max {max_rss}), fds {} -> {} (max {max_fds})",
         errors.map_or("?".to_string(), |e| e.to_string()),
         base.rss_kib,
         last.rss_kib,
