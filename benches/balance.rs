@@ -32,6 +32,7 @@ fn backend(algorithm: Algorithm, size: u32) -> Backend {
                 fall: 3,
                 maxconn: Some(64),
                 cookie: None,
+                tuning: Default::default(),
             };
             Server::new(id, &spec, false, 0)
         })

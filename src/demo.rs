@@ -98,13 +98,16 @@ fn load_options(options: &DemoOptions, port: u16, socket: &Path) -> Result<LoadO
                 "--connections".into(),
                 "8".into(),
             ]);
-            let flips = (1..6).map(|i| {
-                (
-                    Duration::from_secs(3 * i),
-                    if i % 2 == 1 { "disable" } else { "enable" },
-                )
-            });
-            (Duration::from_secs(18), flips.collect())
+            let run_for = options.duration;
+            let flips = (1u32..)
+                .map(|i| {
+                    (
+                        Duration::from_secs(3) * i,
+                        if i % 2 == 1 { "disable" } else { "enable" },
+                    )
+                })
+                .take_while(|(at, _)| *at < run_for);
+            (run_for, flips.collect())
         }
     };
     args.extend(["--duration".into(), format!("{}ms", run_for.as_millis())]);

@@ -16,6 +16,10 @@
 //! - [`shard`]: glommio bootstrap, one executor per core, SO_REUSEPORT listeners, the channel mesh
 //!   and the coordinator that sequences mutations and waits for every shard's acknowledgement.
 //! - [`health`]: active checks; a transition becomes a `Mutation` sent to the coordinator.
+//! - [`reload`]: replacing a running process without losing a connection: listening sockets
+//!   opened before the shards (fresh, `fd@N`, or handed over with SCM_RIGHTS), the `-x`
+//!   hand-over of listeners and runtime state, HAProxy's server state file, master-worker.
+//! - [`cli`]: HAProxy's multi-letter flags (`-sf`, `-st`, `-vv`, `-Ws`) spelled for clap.
 //! - [`loadtest`]: the load generator behind `pointsman load` and `pointsman demo`; it shares
 //!   nothing with the proxy, so its error count is an independent witness.
 //!
@@ -24,13 +28,16 @@
 
 pub mod admin;
 pub mod balance;
+pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod health;
 pub mod http;
 pub mod loadtest;
 pub mod logging;
+pub mod logs;
 pub mod proxy;
+pub mod reload;
 pub mod shard;
 pub mod state;
 pub mod stats;

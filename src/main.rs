@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand};
 use log::LevelFilter;
+use pointsman::reload::process;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -10,7 +11,9 @@ use std::process::ExitCode;
 #[command(
     name = "pointsman",
     about = "A thread-per-core load balancer that reads haproxy.cfg",
-    disable_version_flag = true
+    disable_version_flag = true,
+    after_help = "HAProxy's multi-letter flags are accepted as HAProxy spells them: -sf, -st, \
+                  -vv and -Ws (rewritten to --sf, --st, --vv and --Ws before parsing)."
 )]
 #[command(args_conflicts_with_subcommands = true)]
 struct Cli {
@@ -29,12 +32,44 @@ struct Cli {
     /// Verbose: informational messages too (HAProxy's -V).
     #[arg(short = 'V')]
     verbose: bool,
-    /// Debug log (HAProxy's -d; pointsman always runs in the foreground).
+    /// Foreground with the debug log (HAProxy's -d; wins over -D).
     #[arg(short = 'd')]
     debug: bool,
+    /// Daemon: detach from the terminal once serving (HAProxy's -D).
+    #[arg(short = 'D')]
+    daemon: bool,
+    /// Write the pid to this file (the master's pid with -W).
+    #[arg(short = 'p', value_name = "PIDFILE")]
+    pidfile: Option<PathBuf>,
     /// Print the version and exit (HAProxy's -v).
     #[arg(short = 'v')]
     version: bool,
+    /// Print the version and build details and exit (HAProxy's -vv).
+    #[arg(long = "vv")]
+    build_details: bool,
+    /// Soft-stop these processes (SIGUSR1) once this one serves (HAProxy's -sf PID...).
+    #[arg(long = "sf", value_name = "PID", num_args = 0..)]
+    soft_stop: Vec<i32>,
+    /// Stop these processes at once (SIGINT) once this one serves (HAProxy's -st PID...).
+    #[arg(long = "st", value_name = "PID", num_args = 0..)]
+    hard_stop: Vec<i32>,
+    /// Take the listening sockets and the runtime state from the process serving this stats
+    /// socket (`expose-fd listeners`) instead of binding them (HAProxy's -x).
+    #[arg(short = 'x', value_name = "SOCKET")]
+    take_over: Option<PathBuf>,
+    /// Master-worker mode: a master keeps the listeners; SIGUSR2 reloads (HAProxy's -W).
+    #[arg(short = 'W')]
+    master_worker: bool,
+    /// Master-worker mode with systemd notifications (READY=1 via $NOTIFY_SOCKET; -Ws).
+    #[arg(long = "Ws")]
+    master_worker_systemd: bool,
+    /// Rewrite the server state files (`server-state-file`, `load-server-state-from-file
+    /// local`) after every runtime change, in `show servers state` format.
+    #[arg(long)]
+    save_server_state: bool,
+    /// Internal: a worker started by the master talks to it on this descriptor.
+    #[arg(long, hide = true, value_name = "FD")]
+    master_fd: Option<i32>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -65,10 +100,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(pointsman::cli::haproxy_args(std::env::args_os()));
     pointsman::logging::init(log_level(&cli));
-    if cli.version {
-        println!("pointsman version {}", env!("CARGO_PKG_VERSION"));
+    if cli.version || cli.build_details {
+        print_version(cli.build_details);
         return ExitCode::SUCCESS;
     }
     let result = match cli.command {
@@ -102,6 +137,31 @@ fn log_level(cli: &Cli) -> LevelFilter {
     }
 }
 
+/// `-v`, and with `-vv` how this binary was built and what it can do.
+fn print_version(details: bool) {
+    println!("pointsman version {}", env!("CARGO_PKG_VERSION"));
+    if !details {
+        return;
+    }
+    println!(
+        "Build: {} {}-{}, {} profile",
+        env!("CARGO_PKG_NAME"),
+        std::env::consts::ARCH,
+        std::env::consts::OS,
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
+    );
+    println!("Runtime: glommio 0.9 (io_uring), one shard per core, SO_REUSEPORT listeners");
+    println!(
+        "Features: +HTTP/1.1 +TCP +RUNTIME_API +MASTER_WORKER +SYSTEMD_NOTIFY +FD_PASSING \
+         +SERVER_STATE_FILE -SSL -HTTP2"
+    );
+    println!("Available polling systems: io_uring");
+}
+
 /// `pointsman load …`: exit 1 when any request failed or the run was invalid.
 fn run_load(options: &pointsman::loadtest::LoadOptions) -> Result<(), String> {
     let report = pointsman::loadtest::run(options)?;
@@ -112,7 +172,7 @@ fn run_load(options: &pointsman::loadtest::LoadOptions) -> Result<(), String> {
     Ok(())
 }
 
-/// `pointsman -f FILE [-c]`.
+/// `pointsman -f FILE [-c]`: check, run one process, or run a master (`-W`, `-Ws`).
 fn run_proxy(cli: &Cli) -> Result<(), String> {
     if cli.files.is_empty() {
         return Err("no configuration file given: use -f FILE (see --help)".into());
@@ -125,9 +185,87 @@ fn run_proxy(cli: &Cli) -> Result<(), String> {
         println!("Configuration file is valid");
         return Ok(());
     }
-    let shards = cli
-        .shards
-        .or(config.global.nbthread)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    pointsman::shard::run(config, pointsman::shard::RunOptions { shards })
+    if (cli.master_worker || cli.master_worker_systemd) && cli.master_fd.is_none() {
+        return pointsman::reload::master::run(master_options(cli, &config));
+    }
+    let shards = shard_count(cli.shards, &config);
+    let daemon = match cli.daemon && !cli.debug && cli.master_fd.is_none() {
+        true => Some(process::daemonize()?),
+        false => None,
+    };
+    let start = pointsman::reload::start::prepare(
+        &config,
+        shards,
+        pointsman::reload::start::Source {
+            master_fd: cli.master_fd,
+            take_over: cli.take_over.clone(),
+            join_taken_ports: !cli.soft_stop.is_empty() || !cli.hard_stop.is_empty(),
+        },
+    )?;
+    if let Some(path) = cli.pidfile.as_ref().or(config.global.pidfile.as_ref()) {
+        if cli.master_fd.is_none() {
+            process::write_pidfile(path)?;
+        }
+    }
+    let (soft, hard) = (cli.soft_stop.clone(), cli.hard_stop.clone());
+    let master_ready = start.master_ready;
+    let on_ready = Box::new(move || {
+        process::signal_old_processes(&soft, &hard);
+        if let Some(tell) = master_ready {
+            tell();
+        }
+        if let Some(daemon) = daemon {
+            daemon.ready();
+        }
+    });
+    pointsman::shard::run(
+        config,
+        pointsman::shard::RunOptions {
+            shards,
+            state: start.state,
+            listeners: start.listeners,
+            master_channel: start.master_channel,
+            save_state: cli.save_server_state,
+            on_ready,
+        },
+    )
+}
+
+fn shard_count(flag: Option<usize>, config: &pointsman::config::Config) -> usize {
+    flag.or(config.global.nbthread)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// What the master needs to start (and restart) workers like this one.
+fn master_options(
+    cli: &Cli,
+    config: &pointsman::config::Config,
+) -> pointsman::reload::master::Options {
+    let mut worker_args = Vec::new();
+    for file in &cli.files {
+        worker_args.push("-f".into());
+        worker_args.push(file.clone().into_os_string());
+    }
+    if let Some(n) = cli.shards {
+        worker_args.push("--shards".into());
+        worker_args.push(n.to_string().into());
+    }
+    for (on, flag) in [
+        (cli.quiet, "-q"),
+        (cli.verbose, "-V"),
+        (cli.debug, "-d"),
+        (cli.save_server_state, "--save-server-state"),
+    ] {
+        if on {
+            worker_args.push(flag.into());
+        }
+    }
+    pointsman::reload::master::Options {
+        files: cli.files.clone(),
+        shards: cli.shards,
+        worker_args,
+        systemd: cli.master_worker_systemd,
+        daemon: cli.daemon && !cli.debug,
+        pidfile: cli.pidfile.clone().or(config.global.pidfile.clone()),
+    }
 }

@@ -1,5 +1,8 @@
 //! Process-level facts and limits: file descriptors, locked memory (io_uring buffers need it),
-//! host name, user and group ids, memory and descriptors in use.
+//! host name, user and group ids; shutting down the process's sockets to one address
+//! (`shutdown sessions`).
+
+use std::net::SocketAddr;
 
 /// Raises RLIMIT_NOFILE and RLIMIT_MEMLOCK to their hard limits (HAProxy does the former;
 /// glommio's io_uring buffers need the latter).
@@ -88,5 +91,67 @@ pub fn group_id(name: &str) -> Option<u32> {
             &mut found,
         );
         (rc == 0 && !found.is_null()).then_some(entry.gr_gid)
+    }
+}
+
+/// Shuts down (`SHUT_RDWR`) every socket of this process whose peer is `peer`; returns how
+/// many. A request blocked reading such a socket wakes up at once with EOF. Used by
+/// `shutdown sessions server`: it finds the in-flight connections of every shard from the
+/// process's descriptor table, so the request path keeps no registry of them.
+pub fn shutdown_sockets_connected_to(peer: SocketAddr) -> usize {
+    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
+        return 0;
+    };
+    let mut count = 0;
+    for entry in entries.flatten() {
+        let Some(fd) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if peer_address(fd) == Some(peer) {
+            // SAFETY: shutdown on a descriptor number; on a descriptor closed meanwhile it
+            // fails with EBADF/ENOTSOCK and does nothing.
+            if unsafe { libc::shutdown(fd, libc::SHUT_RDWR) } == 0 {
+                count += 1;
+            }
+        }
+    }
+    count
+}
+
+/// The peer of a connected IPv4/IPv6 socket, `None` for anything else.
+fn peer_address(fd: i32) -> Option<SocketAddr> {
+    // SAFETY: getpeername writes at most `len` bytes into the zeroed storage.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    let ok = unsafe {
+        libc::getpeername(
+            fd,
+            (&mut storage as *mut libc::sockaddr_storage).cast(),
+            &mut len,
+        )
+    } == 0;
+    if !ok {
+        return None;
+    }
+    match i32::from(storage.ss_family) {
+        libc::AF_INET => {
+            // SAFETY: the family says it is a sockaddr_in.
+            let a: libc::sockaddr_in =
+                unsafe { std::ptr::read((&storage as *const libc::sockaddr_storage).cast()) };
+            let ip = std::net::Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr));
+            Some(SocketAddr::new(ip.into(), u16::from_be(a.sin_port)))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: the family says it is a sockaddr_in6.
+            let a: libc::sockaddr_in6 =
+                unsafe { std::ptr::read((&storage as *const libc::sockaddr_storage).cast()) };
+            let ip = std::net::Ipv6Addr::from(a.sin6_addr.s6_addr);
+            Some(SocketAddr::new(ip.into(), u16::from_be(a.sin6_port)))
+        }
+        _ => None,
     }
 }

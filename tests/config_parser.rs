@@ -3,8 +3,9 @@
 //! the operators' guides' configs (copied into `tests/fixtures/config/`).
 
 use pointsman::config::{
-    parse_files, parse_str_with_env, Algorithm, Config, CookieMode, HttpCheck, Level, Mode, Proxy,
-    ServerConfig, SocketAddress,
+    parse_files, parse_str_with_env, Algorithm, Config, CookieMode, HttpCheck, Level,
+    LoadServerState, LogDestination, LogFormat, Mode, Observe, OnError, Proxy, RetryOn,
+    ServerConfig, SocketAddress, StatsAdmin,
 };
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -122,7 +123,7 @@ fn guide_001_hatop_config_is_accepted() {
     assert_eq!((nginx[0].location.line, nginx[1].location.line), (2, 3));
 
     let app = proxy(&config, "app").frontend.as_ref().unwrap();
-    assert_eq!(app.binds[0].addr, addr("0.0.0.0:80"));
+    assert_eq!(app.binds[0].addr.tcp(), Some(addr("0.0.0.0:80")));
     assert_eq!(app.binds[0].location.line, 6);
     assert_eq!(app.default_backend.as_deref(), Some("bk_app"));
 }
@@ -172,8 +173,10 @@ fn guide_004_runtime_api_config_is_accepted_with_global_last() {
     assert_eq!(webservers.balance, Algorithm::RoundRobin);
     assert_eq!(webservers.servers[1].addr, addr("192.168.1.11:80"));
     assert_eq!(
-        proxy(&config, "http_in").frontend.as_ref().unwrap().binds[0].addr,
-        addr("0.0.0.0:80")
+        proxy(&config, "http_in").frontend.as_ref().unwrap().binds[0]
+            .addr
+            .tcp(),
+        Some(addr("0.0.0.0:80"))
     );
 }
 
@@ -193,15 +196,21 @@ fn reference_capture_configs_without_stats_page_are_accepted() {
 }
 
 #[test]
-fn reference_capture_stats_page_is_not_supported_yet() {
-    let err = parse_files(&[fixture("reference-setup-haproxy.cfg")]).unwrap_err();
-    assert_eq!(err.line, 23);
-    assert!(
-        err.message
-            .starts_with("'stats enable' is not supported yet"),
-        "{}",
-        err.message
+fn reference_capture_stats_page_and_logs() {
+    let config = parse_files(&[fixture("reference-setup-haproxy.cfg")]).unwrap();
+    let stats = proxy(&config, "stats").frontend.as_ref().unwrap();
+    let page = stats.stats.as_ref().expect("stats page");
+    assert_eq!(page.uri, "/stats");
+    assert_eq!(page.refresh, Some(Duration::from_secs(5)));
+    let target = &config.global.logs[0];
+    assert_eq!(target.destination, LogDestination::Stdout);
+    assert_eq!(
+        (target.format, target.facility, target.max_level),
+        (LogFormat::Raw, 16, 6)
     );
+    // `log global` in defaults reaches every proxy.
+    assert_eq!(proxy(&config, "app").logs, config.global.logs);
+    assert!(proxy(&config, "app").options.httplog);
 }
 
 #[test]
@@ -229,7 +238,9 @@ fn example_configs_are_accepted() {
             assert_eq!(p.mode, Mode::Http, "{name}");
             for bind in p.frontend.iter().flat_map(|f| &f.binds) {
                 assert!(
-                    bind.addr.ip().is_loopback() && bind.addr.port() > 1024,
+                    bind.addr
+                        .tcp()
+                        .is_some_and(|a| a.ip().is_loopback() && a.port() > 1024),
                     "{name}"
                 );
             }
@@ -507,21 +518,21 @@ fn global_errors() {
         ("nbthread two", "'nbthread': 'two' is not a number"),
         ("nbthread", "'nbthread' needs a value: expected 'nbthread <number>'"),
         ("maxconn 1 2", "'maxconn' takes one value, found extra '2': expected 'maxconn <number>'"),
-        ("stats socket", "'stats socket' needs an address: expected 'stats socket <path>|ipv4@<addr>:<port> [mode <octal>] [user <name>] [group <name>] [uid <n>] [gid <n>] [level user|operator|admin] [maxconn <n>] [expose-fd listeners]'"),
+        ("stats socket", "'stats socket' needs an address: expected 'stats socket <path>|ipv4@<addr>:<port>|fd@<n> [mode <octal>] [user <name>] [group <name>] [uid <n>] [gid <n>] [level user|operator|admin] [maxconn <n>] [expose-fd listeners]'"),
         ("stats socket /s level root", "'stats socket': unknown level 'root': expected user, operator or admin"),
         ("stats socket /s mode 999", "'stats socket' mode: '999' is not an octal file mode such as 660"),
-        ("stats socket /s mode", "'stats socket': 'mode' needs a value: expected 'stats socket <path>|ipv4@<addr>:<port> [mode <octal>] [user <name>] [group <name>] [uid <n>] [gid <n>] [level user|operator|admin] [maxconn <n>] [expose-fd listeners]'"),
+        ("stats socket /s mode", "'stats socket': 'mode' needs a value: expected 'stats socket <path>|ipv4@<addr>:<port>|fd@<n> [mode <octal>] [user <name>] [group <name>] [uid <n>] [gid <n>] [level user|operator|admin] [maxconn <n>] [expose-fd listeners]'"),
         ("stats socket /s user no-such-user-here", "'stats socket': unknown user 'no-such-user-here'"),
         ("stats socket /s group no-such-group-here", "'stats socket': unknown group 'no-such-group-here'"),
         ("stats socket /s uid x", "'stats socket' uid: 'x' is not a number"),
         ("stats socket /s maxconn 0", "'stats socket' 'maxconn' must be at least 1"),
-        ("stats socket /s backlog 10", "unsupported stats socket option 'backlog': expected 'stats socket <path>|ipv4@<addr>:<port> [mode <octal>] [user <name>] [group <name>] [uid <n>] [gid <n>] [level user|operator|admin] [maxconn <n>] [expose-fd listeners]'"),
+        ("stats socket /s backlog 10", "unsupported stats socket option 'backlog': expected 'stats socket <path>|ipv4@<addr>:<port>|fd@<n> [mode <octal>] [user <name>] [group <name>] [uid <n>] [gid <n>] [level user|operator|admin] [maxconn <n>] [expose-fd listeners]'"),
         ("stats maxconn 0", "'stats maxconn' must be at least 1"),
         ("stats socket /s expose-fd all", "'stats socket': 'expose-fd all' is not supported: expected 'expose-fd listeners'"),
         ("stats socket ipv4@127.0.0.1", "'stats socket': address 'ipv4@127.0.0.1' has no port: expected <addr>:<port>"),
         ("stats timeout 0", "'stats timeout' must be greater than 0"),
         ("stats timeout 10x", "'stats timeout': invalid time '10x': expected a number with an optional unit us, ms, s, m, h or d (default ms)"),
-        ("stats enable", "unknown keyword 'stats enable' in global section"),
+        ("stats enable", "'stats enable' is not allowed in global section: it belongs in defaults, frontend, backend or listen sections"),
         ("tune.bufsize 512", "'tune.bufsize' must be between 1024 and 16777216 bytes, found 512"),
         ("tune.bufsize 16k", "'tune.bufsize': '16k' is not a number"),
         ("tune.bufsize", "'tune.bufsize' needs a value: expected 'tune.bufsize <bytes>'"),
@@ -583,18 +594,15 @@ fn ignored_keywords_are_accepted_with_a_warning_naming_file_and_line() {
         .iter()
         .map(|w| w.split(' ').next().unwrap())
         .collect();
-    let expected: Vec<String> = [2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 15]
+    // `log` (line 2 and 12) is real and `pidfile` (line 7) is honoured: the pid file of `-p`.
+    let expected: Vec<String> = [3, 4, 5, 6, 8, 9, 10, 13, 15]
         .iter()
         .map(|n| format!("haproxy.cfg:{n}:"))
         .collect();
     assert_eq!(lines, expected);
     assert_eq!(
-        config.warnings[0],
-        "haproxy.cfg:2: 'log' is ignored: pointsman logs to stderr"
-    );
-    assert_eq!(
-        config.warnings[10],
-        "haproxy.cfg:13: 'option dontlognull' is ignored: it only changes logging"
+        config.warnings[7],
+        "haproxy.cfg:13: 'option dontlognull' is ignored: pointsman never logs a connection that carried no request"
     );
 }
 
@@ -611,28 +619,156 @@ fn ignored_keywords_still_respect_their_sections() {
 }
 
 #[test]
-fn stats_page_keywords_are_not_supported_yet() {
-    for keyword in [
-        "stats enable",
-        "stats uri /stats",
-        "stats refresh 5s",
-        "stats auth admin:pw",
-        "stats admin if TRUE",
-    ] {
-        let message = error(&["listen stats", "  bind :8404", keyword]);
-        let key = keyword.split(' ').take(2).collect::<Vec<_>>().join(" ");
-        assert_eq!(
-            message,
-            format!(
-                "haproxy.cfg:3: '{key}' is not supported yet: the stats page is a planned feature \
-                 (use the stats socket, e.g. 'show stat', meanwhile)"
-            )
-        );
-    }
+fn stats_page_keywords() {
+    let config = parse(&[
+        "frontend stats",
+        "  mode http",
+        "  bind :8404",
+        "  stats enable",
+        "  stats uri /stats",
+        "  stats refresh 5s",
+        "  stats auth admin:s3cr:et",
+        "  stats auth ops:pw",
+        "  stats realm Pointsman",
+        "  stats admin if TRUE",
+        "  stats hide-version",
+        "  http-request use-service prometheus-exporter if { path /metrics }",
+    ]);
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+    let fe = proxy(&config, "stats").frontend.as_ref().unwrap();
+    let page = fe.stats.as_ref().unwrap();
+    assert_eq!(page.uri, "/stats");
+    assert_eq!(page.refresh, Some(Duration::from_secs(5)));
+    assert_eq!(
+        page.auth,
+        vec![
+            ("admin".to_string(), "s3cr:et".to_string()),
+            ("ops".to_string(), "pw".to_string())
+        ]
+    );
+    assert_eq!(page.realm, "Pointsman");
+    assert_eq!(page.admin, StatsAdmin::Always);
+    assert!(page.hide_version);
+    assert_eq!(fe.prometheus.as_deref(), Some("/metrics"));
+    assert_eq!(fe.default_backend, None);
+
+    // Any stats keyword turns the page on, with HAProxy's default uri.
+    let config = parse(&[
+        "listen l",
+        "  mode http",
+        "  bind :80",
+        "  stats admin if LOCALHOST",
+        "  stats prometheus",
+    ]);
+    let fe = proxy(&config, "l").frontend.as_ref().unwrap();
+    let page = fe.stats.as_ref().unwrap();
+    assert_eq!(
+        (page.uri.as_str(), page.admin),
+        ("/haproxy?stats", StatsAdmin::Localhost)
+    );
+    assert_eq!(fe.prometheus.as_deref(), Some("/metrics"));
+}
+
+#[test]
+fn stats_page_errors() {
+    assert_errors(&[
+        (&["listen stats", "  mode http", "  bind :8404", "  stats auth admin"], "haproxy.cfg:4: 'stats auth': 'admin' has no ':': expected 'stats auth <user>:<password>'"),
+        (&["listen stats", "  mode http", "  bind :8404", "  stats admin if { src 10.0.0.1 }"], "haproxy.cfg:4: 'stats admin if { src 10.0.0.1 }': only the predefined conditions TRUE and LOCALHOST are supported: expected 'stats admin if TRUE|LOCALHOST'"),
+        (&["listen stats", "  mode http", "  bind :8404", "  stats refresh 0"], "haproxy.cfg:4: 'stats refresh' must be at least 1s"),
+        (&["listen stats", "  mode http", "  bind :8404", "  stats uri stats"], "haproxy.cfg:4: 'stats uri': 'stats' must start with '/'"),
+        (&["listen stats", "  mode http", "  bind :8404", "  stats scope bk"], "haproxy.cfg:4: 'stats scope' is not supported: the stats page takes 'stats enable', 'uri', 'refresh', 'auth', 'realm', 'admin if TRUE|LOCALHOST', 'hide-version' and 'prometheus'"),
+        (&["backend b", "  stats enable"], "haproxy.cfg:2: 'stats enable' is not allowed in backend 'b' section (allowed in: defaults, frontend, listen)"),
+        (&["frontend f", "  bind :80", "  stats enable"], "haproxy.cfg:1: frontend 'f' serves the stats page ('stats …'), which needs 'mode http'"),
+        (&["frontend f", "  mode http", "  bind :80", "  http-request deny"], "haproxy.cfg:4: 'http-request deny' is not supported: the only http-request rule is 'http-request use-service prometheus-exporter if { path <path> }'"),
+        (&["frontend f", "  mode http", "  bind :80", "  http-request use-service prometheus-exporter"], "haproxy.cfg:4: 'http-request use-service prometheus-exporter' needs the condition '{ path <path> }': expected 'http-request use-service prometheus-exporter if { path <path> }'"),
+    ]);
     assert_eq!(
         error(&["defaults", "  stats socket /x"]),
         "haproxy.cfg:2: 'stats socket' belongs in the global section, not in defaults section"
     );
+}
+
+#[test]
+fn log_lines() {
+    let config = parse(&[
+        "global",
+        "  log stdout format raw local0",
+        "  log 127.0.0.1 local1 notice err",
+        "  log udp@127.0.0.1:1514 len 2048 format short local2",
+        "  log /dev/log daemon",
+        "  log-tag haproxy",
+        "defaults",
+        "  mode http",
+        "  log global",
+        "frontend a",
+        "  bind :80",
+        "  log stderr local7",
+        "frontend b",
+        "  bind :81",
+        "  no log",
+        "  log 127.0.0.1:600 user",
+    ]);
+    let g = &config.global.logs;
+    assert_eq!(g.len(), 4);
+    assert_eq!(
+        (
+            g[0].destination.clone(),
+            g[0].format,
+            g[0].facility,
+            g[0].max_level,
+            g[0].min_level
+        ),
+        (LogDestination::Stdout, LogFormat::Raw, 16, 7, 0)
+    );
+    assert_eq!(
+        (
+            g[1].destination.clone(),
+            g[1].format,
+            g[1].facility,
+            g[1].max_level,
+            g[1].min_level
+        ),
+        (
+            LogDestination::Udp(addr("127.0.0.1:514")),
+            LogFormat::Rfc3164,
+            17,
+            5,
+            3
+        )
+    );
+    assert_eq!(
+        (g[2].destination.clone(), g[2].format, g[2].max_len),
+        (
+            LogDestination::Udp(addr("127.0.0.1:1514")),
+            LogFormat::Short,
+            2048
+        )
+    );
+    assert_eq!(g[3].destination, LogDestination::Unix("/dev/log".into()));
+    assert_eq!(config.global.log_tag.as_deref(), Some("haproxy"));
+    let a = &proxy(&config, "a").logs;
+    assert_eq!(a.len(), 5);
+    assert_eq!(a[4].destination, LogDestination::Stderr);
+    let b = &proxy(&config, "b").logs;
+    assert_eq!(b.len(), 1);
+    assert_eq!(
+        (b[0].destination.clone(), b[0].facility),
+        (LogDestination::Udp(addr("127.0.0.1:600")), 1)
+    );
+}
+
+#[test]
+fn log_errors() {
+    assert_errors(&[
+        (&["global", "  log global"], "haproxy.cfg:2: 'log global' is only valid in defaults, frontend, backend and listen sections"),
+        (&["global", "  log stdout"], "haproxy.cfg:2: 'log stdout' needs a facility (e.g. local0): expected 'log <target> [len <length>] [format raw|short|rfc3164] <facility> [<level> [<minlevel>]] (target: stdout, stderr, <ip>[:<port>], udp@<ip>[:<port>], /dev/log)'"),
+        (&["global", "  log stdout local9"], "haproxy.cfg:2: 'log': unknown facility 'local9': expected one of kern, user, mail, daemon, auth, syslog, lpr, news, uucp, cron, auth2, ftp, ntp, audit, alert, cron2, local0, local1, local2, local3, local4, local5, local6, local7"),
+        (&["global", "  log stdout local0 loud"], "haproxy.cfg:2: 'log': unknown level 'loud': expected one of emerg, alert, crit, err, warning, notice, info, debug"),
+        (&["global", "  log stdout format rfc5424 local0"], "haproxy.cfg:2: 'log': format 'rfc5424' is not supported: expected raw, short or rfc3164"),
+        (&["global", "  log ring@buf local0"], "haproxy.cfg:2: 'log': target 'ring@buf' is not supported: use stdout, stderr, a UDP syslog address or a unix socket path"),
+        (&["global", "  log stdout local0 err info"], "haproxy.cfg:2: 'log': the minimum level 'info' is more verbose than the level 'err'"),
+        (&["backend b", "  no log x"], "haproxy.cfg:2: 'no log' takes no argument, found 'x'"),
+    ]);
 }
 
 // ---------------------------------------------------------------- proxy keywords
@@ -686,7 +822,7 @@ fn frontend_keywords() {
     let binds: Vec<(SocketAddr, usize)> = side
         .binds
         .iter()
-        .map(|b| (b.addr, b.location.line))
+        .map(|b| (b.addr.tcp().unwrap(), b.location.line))
         .collect();
     assert_eq!(
         binds,
@@ -809,6 +945,88 @@ fn server_options_and_defaults() {
     );
     assert_eq!((s[2].addr, s[2].weight), (addr("127.0.0.1:83"), 0));
     assert_eq!(s[3].addr, addr("127.0.0.1:84"));
+}
+
+#[test]
+fn health_options_of_servers() {
+    let config = parse(&as_strs(&backend_with(&[
+        "default-server fastinter 500ms downinter 5s",
+        "server plain 127.0.0.1:81",
+        "server tuned 127.0.0.1:82 check slowstart 10s observe layer4 error-limit 5 on-error mark-down",
+        "server l7 127.0.0.1:83 observe layer7 on-error sudden-death slowstart 0",
+    ])));
+    let s = servers(&config, "bk");
+    let plain = &s[0].tuning;
+    assert_eq!(
+        (
+            plain.fastinter,
+            plain.downinter,
+            plain.slowstart,
+            plain.observe
+        ),
+        (
+            Some(Duration::from_millis(500)),
+            Some(Duration::from_secs(5)),
+            None,
+            None
+        )
+    );
+    assert_eq!(
+        (plain.error_limit, plain.on_error),
+        (10, OnError::Fastinter)
+    );
+    let tuned = &s[1].tuning;
+    assert_eq!(
+        (
+            tuned.slowstart,
+            tuned.observe,
+            tuned.error_limit,
+            tuned.on_error
+        ),
+        (
+            Some(Duration::from_secs(10)),
+            Some(Observe::Layer4),
+            5,
+            OnError::MarkDown
+        )
+    );
+    let l7 = &s[2].tuning;
+    assert_eq!(
+        (l7.observe, l7.on_error, l7.slowstart),
+        (Some(Observe::Layer7), OnError::SuddenDeath, None)
+    );
+}
+
+#[test]
+fn retry_on_keywords() {
+    let retry_on = |lines: &[&str]| {
+        let config = parse(&as_strs(&backend_with(lines)));
+        let side = proxy(&config, "bk").backend.clone().unwrap();
+        side.retry_on
+    };
+    assert_eq!(retry_on(&[]), RetryOn::default());
+    assert!(retry_on(&[]).conn_failure && retry_on(&[]).empty_response);
+    assert_eq!(retry_on(&["retry-on none"]), RetryOn::NONE);
+    let some = retry_on(&["retry-on conn-failure 503 response-timeout"]);
+    assert!(some.conn_failure && some.response_timeout && !some.empty_response);
+    assert!(some.status(503) && !some.status(502));
+    let all = retry_on(&["retry-on all-retryable-errors"]);
+    assert!(all.conn_failure && all.empty_response && all.junk_response && all.response_timeout);
+    assert!(all.status(500) && all.status(502) && all.status(503) && all.status(504));
+    assert!(!all.status(404) && !all.status(501));
+    // Inherited from defaults.
+    let config = parse(&[
+        "defaults",
+        "    retry-on 502",
+        "backend bk",
+        "    server s 127.0.0.1:81",
+    ]);
+    assert!(proxy(&config, "bk")
+        .backend
+        .as_ref()
+        .unwrap()
+        .retry_on
+        .status(502));
 }
 
 #[test]
@@ -1044,7 +1262,7 @@ fn quoted_arguments_and_environment_variables() {
         .unwrap()
         .binds
         .iter()
-        .map(|b| b.addr)
+        .map(|b| b.addr.tcp().unwrap())
         .collect();
     assert_eq!(binds, [addr("0.0.0.0:8080"), addr("127.0.0.1:9090")]);
     let s = servers(&config, "bk");
@@ -1169,12 +1387,12 @@ fn unknown_keywords_name_file_line_and_section() {
         (&["frontend fe", "    use_backend bk if x"], "haproxy.cfg:2: unknown keyword 'use_backend' in frontend 'fe' section"),
         (&["defaults", "    timeout tunnel 1h"], "haproxy.cfg:2: unknown keyword 'timeout tunnel' in defaults section"),
         (&["listen l", "    option http-server-close"], "haproxy.cfg:2: unknown option 'http-server-close' in listen 'l' section"),
-        (&["backend b", "    no log"], "haproxy.cfg:2: 'no log' is not supported: only 'no option <name>' is"),
+        (&["backend b", "    no balance"], "haproxy.cfg:2: 'no balance' is not supported: only 'no option <name>' and 'no log' are"),
         (&["backend b", "    no option httpchk"], "haproxy.cfg:2: 'no option httpchk' is not supported: only boolean options can be negated"),
         (&["backend b", "    no"], "haproxy.cfg:2: 'no' needs a keyword: expected 'no option <name>'"),
         (&["backend b", "    timeout"], "haproxy.cfg:2: 'timeout' needs a second word, e.g. 'timeout client 30s'"),
         (&["backend b", "    option"], "haproxy.cfg:2: 'option' needs a second word, e.g. 'option redispatch'"),
-        (&["listen l", "    stats"], "haproxy.cfg:2: 'stats' needs a second word, e.g. 'stats socket <path>' in the global section"),
+        (&["listen l", "    stats"], "haproxy.cfg:2: 'stats' needs a second word, e.g. 'stats enable', or 'stats socket <path>' in the global section"),
         (&["listen l", "    stats foo"], "haproxy.cfg:2: unknown keyword 'stats foo' in listen 'l' section"),
     ]);
 }
@@ -1235,10 +1453,18 @@ fn server_errors() {
         ("server s 127.0.0.1:80 rise 0", "server 's' in backend 'bk': 'rise' must be at least 1"),
         ("server s 127.0.0.1:80 fall -1", "server 's' in backend 'bk': 'fall': '-1' is not a number"),
         ("server s 127.0.0.1:80 maxconn x", "server 's' in backend 'bk': 'maxconn': 'x' is not a number"),
-        ("server s 127.0.0.1:80 ssl verify none", "server 's' in backend 'bk': unknown server option 'ssl' (supported: check, backup, weight, disabled, inter, rise, fall, maxconn, cookie, no-check, no-backup, enabled)"),
+        ("server s 127.0.0.1:80 ssl verify none", "server 's' in backend 'bk': unknown server option 'ssl' (supported: check, backup, weight, disabled, inter, rise, fall, maxconn, cookie, no-check, no-backup, enabled, fastinter, downinter, slowstart, observe, error-limit, on-error)"),
+        ("server s 127.0.0.1:80 observe layer3", "server 's' in backend 'bk': 'observe' expects 'layer4' or 'layer7', not 'layer3'"),
+        ("server s 127.0.0.1:80 on-error reboot", "server 's' in backend 'bk': 'on-error' expects 'fastinter', 'fail-check', 'sudden-death' or 'mark-down', not 'reboot'"),
+        ("server s 127.0.0.1:80 error-limit 0", "server 's' in backend 'bk': 'error-limit' must be at least 1"),
+        ("server s 127.0.0.1:80 fastinter 0", "server 's' in backend 'bk': 'fastinter' must be greater than 0"),
+        ("server s 127.0.0.1:80 downinter", "server 's' in backend 'bk': 'downinter' needs a value"),
+        ("retry-on", "'retry-on' needs at least one keyword: expected 'retry-on none|conn-failure|empty-response|junk-response|response-timeout|0rtt-rejected|404|408|425|500|501|502|503|504|all-retryable-errors ...'"),
+        ("retry-on 505", "'retry-on': unknown keyword '505': expected 'retry-on none|conn-failure|empty-response|junk-response|response-timeout|0rtt-rejected|404|408|425|500|501|502|503|504|all-retryable-errors ...'"),
+        ("retry-on none 503", "'retry-on none' may not be combined with other keywords"),
         ("server s! 127.0.0.1:80", "character '!' is not permitted in server name 's!' (use letters, digits, '-', '_', '.' and ':')"),
         ("default-server weight 300", "'default-server' in backend 'bk': weight 300 is out of range: expected 0 to 256"),
-        ("default-server port 81", "'default-server' in backend 'bk': unknown server option 'port' (supported: check, backup, weight, disabled, inter, rise, fall, maxconn, cookie, no-check, no-backup, enabled)"),
+        ("default-server port 81", "'default-server' in backend 'bk': unknown server option 'port' (supported: check, backup, weight, disabled, inter, rise, fall, maxconn, cookie, no-check, no-backup, enabled, fastinter, downinter, slowstart, observe, error-limit, on-error)"),
     ];
     for (line, message) in cases {
         assert_eq!(
@@ -1369,8 +1595,8 @@ fn bind_errors() {
         (&["frontend fe", "  bind 127.0.0.1"], "haproxy.cfg:2: 'bind': address '127.0.0.1' has no port: expected <addr>:<port>"),
         (&["frontend fe", "  bind :80,:8o"], "haproxy.cfg:2: 'bind': invalid port '8o': expected a number from 1 to 65535"),
         (&["frontend fe", "  bind :8000-8010"], "haproxy.cfg:2: 'bind': port ranges ('8000-8010') are not supported"),
-        (&["frontend fe", "  bind /run/web.sock"], "haproxy.cfg:2: 'bind': address '/run/web.sock' has no port: expected <addr>:<port>"),
-        (&["frontend fe", "  bind unix@/run/web.sock"], "haproxy.cfg:2: 'bind': address family 'unix@' is not supported here (use an IP address, 'ipv4@' or 'ipv6@')"),
+        (&["frontend fe", "  bind run/web.sock"], "haproxy.cfg:2: 'bind': address 'run/web.sock' has no port: expected <addr>:<port>"),
+        (&["frontend fe", "  bind abns@web"], "haproxy.cfg:2: 'bind': address family 'abns@' is not supported here (use an IP address, 'ipv4@', 'ipv6@', 'unix@' or 'fd@')"),
     ]);
 }
 
@@ -1385,6 +1611,97 @@ fn error_display_is_file_colon_line_colon_message() {
     assert_eq!(
         err.to_string(),
         "conf/site.cfg:2: unknown keyword 'bogus' in backend 'b' section"
+    );
+}
+
+// ---------------------------------------------------------------- reload and hand-over
+
+#[test]
+fn bind_and_stats_socket_address_forms_with_quotes_and_variables() {
+    let config = parse(&[
+        "global",
+        "    stats socket fd@${PORT-4} level admin",
+        "    stats socket \"unix@/run/a b.sock\" expose-fd listeners",
+        "frontend fe",
+        "    bind ipv4@127.0.0.1:${PORT},ipv6@[::1]:${UNSET-81}",
+        "    bind 'unix@/run/fe.sock'",
+        "    bind \"fd@${LISTEN_FD-3}\"",
+        "    default_backend bk",
+        "backend bk",
+        "    server s 127.0.0.1:80",
+    ]);
+    let sockets = &config.global.stats_sockets;
+    assert_eq!(sockets[0].address, SocketAddress::Fd(8080));
+    assert_eq!(
+        sockets[1].address,
+        SocketAddress::Unix("/run/a b.sock".into())
+    );
+    assert!(sockets[1].expose_fd_listeners);
+    let binds: Vec<String> = proxy(&config, "fe")
+        .frontend
+        .as_ref()
+        .unwrap()
+        .binds
+        .iter()
+        .map(|b| b.addr.to_string())
+        .collect();
+    assert_eq!(
+        binds,
+        ["127.0.0.1:8080", "[::1]:81", "unix@/run/fe.sock", "fd@3"]
+    );
+    assert_eq!(
+        error(&["frontend fe", "    bind fd@${EMPTY}"]),
+        "haproxy.cfg:2: 'bind': 'fd@': expected fd@<number> with a file descriptor number of 3 or more"
+    );
+    assert_eq!(
+        error(&["global", "    stats socket fd@2"]),
+        "haproxy.cfg:2: 'stats socket': 'fd@2': expected fd@<number> with a file descriptor number of 3 or more"
+    );
+}
+
+#[test]
+fn reload_keywords_and_the_defaults_they_come_from() {
+    let config = parse(&[
+        "global",
+        "    hard-stop-after 30s",
+        "    server-state-base /var/lib/pointsman",
+        "global",
+        "    server-state-file state",
+        "    pidfile /run/pointsman.pid",
+        "defaults",
+        "    load-server-state-from-file global",
+        "backend a",
+        "    server s 127.0.0.1:80",
+        "defaults",
+        "    load-server-state-from-file local",
+        "    server-state-file-name use-backend-name",
+        "backend b",
+        "    server-state-file-name b.state",
+        "    server s 127.0.0.1:80",
+        "backend c",
+        "    load-server-state-from-file none",
+        "    server s 127.0.0.1:80",
+    ]);
+    let g = &config.global;
+    assert_eq!(g.hard_stop_after, Some(std::time::Duration::from_secs(30)));
+    assert_eq!(
+        g.server_state_base.as_deref(),
+        Some(Path::new("/var/lib/pointsman"))
+    );
+    assert_eq!(g.server_state_file.as_deref(), Some(Path::new("state")));
+    assert_eq!(g.pidfile.as_deref(), Some(Path::new("/run/pointsman.pid")));
+    let side = |name: &str| proxy(&config, name).backend.clone().unwrap();
+    assert_eq!(side("a").load_state, LoadServerState::Global);
+    assert_eq!(side("b").load_state, LoadServerState::Local);
+    assert_eq!(side("b").state_file_name.as_deref(), Some("b.state"));
+    assert_eq!(side("c").load_state, LoadServerState::None);
+    assert_eq!(
+        error(&["defaults", "    load-server-state-from-file sometimes"]),
+        "haproxy.cfg:2: 'load-server-state-from-file': unknown value 'sometimes': expected 'load-server-state-from-file global|local|none'"
+    );
+    assert_eq!(
+        error(&["frontend f", "    hard-stop-after 1s"]),
+        "haproxy.cfg:2: 'hard-stop-after' belongs in the global section, not in frontend 'f' section"
     );
 }
 

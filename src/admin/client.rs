@@ -75,30 +75,57 @@ pub fn one_shot(socket: &str, line: &str) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&reply).into_owned())
 }
 
-/// Reads until the prompt `"\n> "` (or the server closed); returns the reply without it.
-fn read_until_prompt(reader: &mut dyn Read) -> Result<(String, bool), String> {
-    let mut reply = Vec::new();
-    let mut byte = [0u8; 4096];
+/// The prompt that ends each reply in prompt mode (the output's own `"\n"`, then `"> "`).
+const PROMPT: &[u8] = b"\n> ";
+
+/// Reads the replies to `count` commands, each ended by the prompt, or until the server
+/// closed. Returns them as one-shot mode would print them (each prompt turned back into the
+/// `"\n"` terminator) and whether the connection is still open.
+fn read_replies(reader: &mut dyn Read, count: usize) -> Result<(String, bool), String> {
+    let mut replies = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let text = |bytes: &[u8]| {
+        String::from_utf8_lossy(bytes).replace(std::str::from_utf8(PROMPT).unwrap_or("\n> "), "\n")
+    };
     loop {
-        if reply.ends_with(b"> ") && (reply.len() == 2 || reply.ends_with(b"\n> ")) {
-            reply.truncate(reply.len() - 2);
-            return Ok((String::from_utf8_lossy(&reply).into_owned(), true));
+        let prompts = replies
+            .windows(PROMPT.len())
+            .filter(|w| *w == PROMPT)
+            .count();
+        if prompts >= count && replies.ends_with(PROMPT) {
+            return Ok((text(&replies), true));
         }
-        match reader.read(&mut byte) {
-            Ok(0) => return Ok((String::from_utf8_lossy(&reply).into_owned(), false)),
-            Ok(n) => reply.extend_from_slice(&byte[..n]),
+        match reader.read(&mut chunk) {
+            Ok(0) => return Ok((text(&replies), false)),
+            Ok(n) => replies.extend_from_slice(&chunk[..n]),
             Err(e) => return Err(format!("reading the reply: {e}")),
         }
     }
 }
 
+/// How many commands the server runs for one line: they are separated by unescaped `;`.
+fn commands_in(line: &str) -> usize {
+    let mut count = 1;
+    let mut bytes = line.bytes();
+    while let Some(b) = bytes.next() {
+        match b {
+            b'\\' => {
+                bytes.next();
+            }
+            b';' => count += 1,
+            _ => {}
+        }
+    }
+    count
+}
+
 fn interactive(socket: &str) -> Result<(), String> {
     let mut connection = Connection::open(socket)?;
     connection.send("prompt")?;
-    read_until_prompt(&mut connection.reader)?;
+    read_replies(&mut connection.reader, 1)?;
     // Our own session: do not let the server's idle timeout end it while a human thinks.
     connection.send("set timeout cli 86400")?;
-    read_until_prompt(&mut connection.reader)?;
+    read_replies(&mut connection.reader, 1)?;
     let mut editor = rustyline::DefaultEditor::new().map_err(|e| e.to_string())?;
     let history =
         std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".pointsman_history"));
@@ -111,7 +138,7 @@ fn interactive(socket: &str) -> Result<(), String> {
             break;
         }
         connection.send(&line)?;
-        let (reply, open) = read_until_prompt(&mut connection.reader)?;
+        let (reply, open) = read_replies(&mut connection.reader, commands_in(&line))?;
         print!("{reply}");
         if !open {
             println!("(connection closed by the server)");
@@ -122,4 +149,32 @@ fn interactive(socket: &str) -> Result<(), String> {
         let _ = editor.save_history(path);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_reply_per_command_of_the_line() {
+        assert_eq!(commands_in("show version"), 1);
+        assert_eq!(commands_in("show version;show cli level"), 2);
+        assert_eq!(commands_in("show version\\;x"), 1);
+        assert_eq!(commands_in("a;;b"), 3);
+        let mut two: &[u8] = b"pointsman-0.1.0\n\n> admin\n\n> ";
+        assert_eq!(
+            read_replies(&mut two, 2).unwrap(),
+            ("pointsman-0.1.0\n\nadmin\n\n".to_string(), true)
+        );
+        let mut no_blank_line: &[u8] = b"Server deleted.\n> ";
+        assert_eq!(
+            read_replies(&mut no_blank_line, 1).unwrap(),
+            ("Server deleted.\n".to_string(), true)
+        );
+        let mut closed: &[u8] = b"\n";
+        assert_eq!(
+            read_replies(&mut closed, 1).unwrap(),
+            ("\n".to_string(), false)
+        );
+    }
 }

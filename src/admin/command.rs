@@ -20,6 +20,7 @@ use super::format::{InfoFormat, StatFilter, StatFormat, StatRequest};
 use super::{help, Action};
 use crate::config::{Algorithm, Level};
 use crate::state::{AdminState, Mutation, OpState, ServerRef, ServerSpec, State};
+use crate::stats::latency_report::Scope;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
@@ -111,6 +112,8 @@ pub enum Command {
     ShowStat(StatQuery),
     ShowServersState(Option<String>),
     ShowServersConn(Option<String>),
+    /// `show latency [backend[/server]]`: pointsman's own, not in HAProxy.
+    ShowLatency(Option<String>),
     ShowBackend,
     ShowVersion,
     ShowCliLevel,
@@ -207,6 +210,13 @@ impl Command {
         // `wait` (HAProxy 2.7+) is accepted but not in 2.6's keyword table.
         if args.first().is_some_and(|w| w == "wait") {
             return parse_wait(&args[1..]);
+        }
+        // `show latency` is pointsman's own: it is not in HAProxy's keyword table.
+        if let [show, latency, rest @ ..] = args {
+            if show == "show" && latency == "latency" {
+                let target = rest.first().map(String::as_str).unwrap_or("");
+                return Command::ShowLatency(non_empty(target));
+            }
         }
         let Some(keyword) = help::find(args) else {
             return Command::Unknown(args.to_vec());
@@ -485,6 +495,7 @@ fn parse_server_spec(name: &str, words: &[String]) -> Result<ServerSpec, String>
         fall: 3,
         maxconn: None,
         cookie: None,
+        tuning: Default::default(),
     };
     let mut i = 1;
     while i < words.len() {
@@ -708,6 +719,10 @@ fn resolve(command: Command, state: &State, level: Level) -> Action {
             Ok(backend) => Action::ShowServersConn(backend),
             Err(text) => reply(text),
         },
+        Command::ShowLatency(target) => match latency_scope(state, target) {
+            Ok(scope) => Action::ShowLatency(scope),
+            Err(text) => reply(text),
+        },
         Command::ShowBackend => Action::Reply(super::format::show_backend(state)),
         Command::ShowVersion => Action::Reply(format!("{VERSION}\n")),
         Command::ShowCliLevel => Action::Reply(format!("{}\n", level_name(level))),
@@ -799,6 +814,20 @@ fn with_server(
 }
 
 /// `show servers state|conn [backend]`.
+/// `show latency`'s argument: nothing, a backend, or `backend/server`.
+fn latency_scope(state: &State, target: Option<String>) -> Result<Scope, &'static str> {
+    let Some(target) = target else {
+        return Ok(Scope::All);
+    };
+    if !target.contains('/') {
+        return find_backend(state, &target)
+            .map(Scope::Backend)
+            .ok_or("Can't find backend.\n");
+    }
+    let name = ServerName::parse(&target).ok_or(REQUIRE_SERVER)?;
+    find_server(state, &name).map(Scope::Server)
+}
+
 fn find_backend_arg(state: &State, name: Option<String>) -> Result<Option<usize>, &'static str> {
     match name {
         None => Ok(None),

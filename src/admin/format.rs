@@ -639,7 +639,8 @@ fn server_row(b: &Backend, s: &Server, c: Counters, ctx: Context) -> Row {
         row.set("slim", maxconn);
     }
     row.set("status", server_status(s));
-    row.set("weight", s.weight);
+    // HAProxy's `weight` is the effective one (slow start), `uweight` the user's.
+    row.set("weight", s.effective_weight());
     row.set("uweight", s.weight);
     row.set("act", u8::from(!s.backup));
     row.set("bck", u8::from(s.backup));
@@ -854,6 +855,7 @@ fn admin_flags(s: &Server) -> u32 {
 fn check_status_number(s: &Server) -> u32 {
     match s.check.status {
         CheckStatus::Init => 1,
+        CheckStatus::Hana => 4,
         CheckStatus::L4Ok => 6,
         CheckStatus::L4Tout => 7,
         CheckStatus::L4Con => 8,
@@ -889,18 +891,21 @@ fn check_state_flags(s: &Server) -> u32 {
     flags
 }
 
-/// `show servers conn [backend]`. Idle connections are only known in total, so the
-/// per-thread columns show the total on the first shard's column.
+/// `show servers conn [backend]` from each shard's counters (shard 0 first): the totals, and
+/// `idle_per_thr[N]` with one column per shard, as HAProxy has one per thread.
 pub fn show_servers_conn(
     state: &State,
-    stats: &StatsSnapshot,
+    shards: &[StatsSnapshot],
     backend: Option<usize>,
-    nbthread: usize,
 ) -> String {
-    let mut out = format!("# bkname/svname bkid/svid addr port - purge_delay used_cur used_max need_est unsafe_nb safe_nb idle_lim idle_cur idle_per_thr[{nbthread}]\n");
+    let mut out = format!("# bkname/svname bkid/svid addr port - purge_delay used_cur used_max need_est unsafe_nb safe_nb idle_lim idle_cur idle_per_thr[{}]\n", shards.len());
+    let mut total = StatsSnapshot::default();
+    for shard in shards {
+        total.add(shard);
+    }
     for (i, b) in selected_backends(state, backend) {
         for s in &b.servers {
-            let c = stats.server(i, s.id);
+            let c = total.server(i, s.id);
             let _ = write!(
                 out,
                 "{}/{} {}/{} {} {} - {} {} {} {} 0 {} {} {}",
@@ -918,9 +923,10 @@ pub fn show_servers_conn(
                 if s.dynamic { 0 } else { -1 },
                 c.idle_conns,
             );
+            // HAProxy prints no per-thread columns for a dynamic server.
             if !s.dynamic {
-                for t in 0..nbthread {
-                    let _ = write!(out, " {}", if t == 0 { c.idle_conns } else { 0 });
+                for shard in shards {
+                    let _ = write!(out, " {}", shard.server(i, s.id).idle_conns);
                 }
             }
             out.push('\n');
@@ -1516,7 +1522,8 @@ mod tests {
             ..Counters::default()
         };
         stats.servers[0].insert(1, nginx1);
-        let ours = show_servers_conn(&state, &stats, None, 2);
+        // The capture's second thread had nothing: an empty second shard.
+        let ours = show_servers_conn(&state, &[stats, StatsSnapshot::default()], None);
         let capture = fixture("show_servers_conn.txt");
         let header = |t: &str| t.lines().next().unwrap().to_string();
         assert_eq!(header(&ours), header(&capture));

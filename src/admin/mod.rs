@@ -45,6 +45,8 @@ pub enum Action {
     ShowServersState(Option<usize>),
     /// `show servers conn [backend]` (backend index).
     ShowServersConn(Option<usize>),
+    /// `show latency [backend[/server]]` (pointsman's own): gather histograms, then render.
+    ShowLatency(crate::stats::latency_report::Scope),
     /// `del server B/S`: the coordinator decides (MAINT and idle: removed at once; otherwise
     /// graceful removal once its last request finishes).
     DeleteServer(ServerRef),
@@ -53,7 +55,7 @@ pub enum Action {
         server: ServerRef,
         timeout: Duration,
     },
-    /// `wait DELAY` without a condition: pause, then reply "\n".
+    /// `wait DELAY` without a condition: pause, then reply "Done.\n".
     Wait(Duration),
     /// `shutdown sessions server B/S`: abort its in-flight requests on every shard.
     ShutdownSessions(ServerRef),
@@ -91,6 +93,10 @@ pub trait AdminBackend {
     async fn mutate(&self, mutations: Vec<Mutation>) -> Result<(), crate::state::ApplyError>;
     /// Counters summed over all shards.
     async fn gather(&self) -> StatsSnapshot;
+    /// Latency histograms merged over all shards (`show latency`).
+    async fn gather_latency(&self) -> crate::stats::latency::LatencySnapshot;
+    /// Each shard's own counters, shard 0 first (`show servers conn`'s per-thread columns).
+    async fn gather_per_shard(&self) -> Vec<StatsSnapshot>;
     /// `del server` on a server that exists: returns the reply text, without the terminator,
     /// as HAProxy words it: `"Server deleted."` (in MAINT and idle: `RemoveServer` now), or,
     /// for pointsman's graceful removal of a busy or non-MAINT server (`MarkDeleting`, then
@@ -98,8 +104,10 @@ pub trait AdminBackend {
     /// HAProxy's refusals are `"Only servers in maintenance mode can be deleted."` and
     /// `"Server still has connections attached to it, cannot remove it."`.
     async fn delete_server(&self, server: ServerRef) -> String;
-    /// `wait DELAY srv-removable B/S`: returns the reply text once the server is removable
-    /// (`""`), or an error text when `timeout` expires or the server cannot become removable.
+    /// `wait DELAY srv-removable B/S`, with HAProxy 2.7's replies: `"Done.\n"` once the
+    /// server is removable (in MAINT with no request in flight, or, for a server that
+    /// `del server` is draining, once it is gone), `"Wait delay expired.\n"` when `timeout`
+    /// expires first, `"Failed.\n"` at once for a server that is neither.
     async fn wait_removable(&self, server: ServerRef, timeout: Duration) -> String;
     /// `shutdown sessions server`.
     async fn shutdown_sessions(&self, server: ServerRef);

@@ -2,7 +2,8 @@
 //! accept connections, and run each one as a task on the local executor that reads bytes,
 //! feeds the [`Session`], plans each command ([`plan`]) and carries out the [`Action`]
 //! through the [`AdminBackend`], then writes the reply. Idle connections close after the
-//! session's timeout (`stats timeout`, 10 s by default; `set timeout cli N`).
+//! session's timeout (`stats timeout`, 10 s by default; `set timeout cli N`), and so do
+//! clients that stop reading their replies for that long.
 //!
 //! At most `maxconn` connections are served at once per socket (HAProxy's `stats maxconn`,
 //! 10 by default): past that the accept loop stops accepting and further clients wait in the
@@ -17,6 +18,7 @@ use super::session::{Session, Step};
 use super::{Action, AdminBackend};
 use crate::config::{Level, SocketAddress, StatsSocket};
 use crate::state::ApplyError;
+use crate::stats::latency_report::show_latency;
 use futures_lite::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use glommio::net::{TcpListener, UnixListener};
 use glommio::GlommioError;
@@ -57,6 +59,10 @@ impl AdminListener {
                 let listener = TcpListener::bind(addr).map_err(io::Error::from)?;
                 Ok(AdminListener::Tcp(listener))
             }
+            // Inherited sockets are taken over by `shard`, never bound here.
+            SocketAddress::Fd(fd) => Err(io::Error::other(format!(
+                "fd@{fd} is an inherited socket, not an address to bind"
+            ))),
         }
     }
 }
@@ -115,11 +121,11 @@ pub async fn serve_listener<B>(
             AdminListener::Unix(l) => l
                 .accept()
                 .await
-                .map(|s| spawn(s, &backend, level, idle_timeout, slot)),
+                .map(|s| spawn(s, &backend, level, idle_timeout, Some(slot))),
             AdminListener::Tcp(l) => l
                 .accept()
                 .await
-                .map(|s| spawn(s, &backend, level, idle_timeout, slot)),
+                .map(|s| spawn(s, &backend, level, idle_timeout, Some(slot))),
         };
         if let Err(e) = accepted {
             log::warn!("admin socket: accept failed: {e}");
@@ -128,13 +134,29 @@ pub async fn serve_listener<B>(
     }
 }
 
-/// Serves one connection in its own task; `slot` is released when it ends.
+/// Serves one connection accepted elsewhere (by `shard` for a `stats socket … expose-fd
+/// listeners`, whose accept loop also answers the hand-over protocol) in its own task;
+/// `slot`, if any, is released when it ends.
+pub fn serve_connection<S, B>(
+    stream: S,
+    backend: &Rc<B>,
+    level: Level,
+    idle_timeout: Duration,
+    slot: Option<glommio::sync::StaticPermit>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + 'static,
+    B: AdminBackend + 'static,
+{
+    spawn(stream, backend, level, idle_timeout, slot)
+}
+
+/// Serves one connection in its own task; `slot`, if any, is released when it ends.
 fn spawn<S, B>(
     stream: S,
     backend: &Rc<B>,
     level: Level,
     idle_timeout: Duration,
-    slot: glommio::sync::StaticPermit,
+    slot: Option<glommio::sync::StaticPermit>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + 'static,
     B: AdminBackend + 'static,
@@ -204,15 +226,28 @@ impl<B: AdminBackend> Connection<B> {
             };
             match self.execute(&line).await {
                 Outcome::Quit => return Ok(false),
-                Outcome::Reply(text) => {
-                    stream.write_all(&self.session.frame(&text)).await?;
-                    stream.flush().await?;
-                }
+                Outcome::Reply(text) => self.write_reply(stream, &text).await?,
             }
             if self.session.closes_after_command() {
                 return Ok(false);
             }
         }
+    }
+
+    /// Writes one framed reply. A client that reads nothing for the idle timeout is dropped
+    /// (HAProxy's `timeout client` on the CLI), so it cannot hold its task forever.
+    async fn write_reply<S>(&self, stream: &mut S, text: &str) -> io::Result<()>
+    where
+        S: AsyncWrite + Unpin,
+    {
+        let bytes = self.session.frame(text);
+        let written = glommio::timer::timeout(self.idle_timeout, async {
+            stream.write_all(&bytes).await?;
+            stream.flush().await?;
+            Ok(())
+        })
+        .await;
+        written.map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "client reads nothing"))
     }
 
     /// Plans one command and carries it out.
@@ -249,9 +284,12 @@ impl<B: AdminBackend> Connection<B> {
                 backend.with_state(|state| format::show_servers_state(state, b, now))
             }
             Action::ShowServersConn(b) => {
-                let stats = backend.gather().await;
-                let threads = backend.process_info().nbthread;
-                backend.with_state(|state| format::show_servers_conn(state, &stats, b, threads))
+                let shards = backend.gather_per_shard().await;
+                backend.with_state(|state| format::show_servers_conn(state, &shards, b))
+            }
+            Action::ShowLatency(scope) => {
+                let latency = backend.gather_latency().await;
+                backend.with_state(|state| show_latency(state, &latency, scope))
             }
             Action::DeleteServer(server) => backend.delete_server(server).await,
             Action::WaitRemovable { server, timeout } => {
@@ -259,7 +297,8 @@ impl<B: AdminBackend> Connection<B> {
             }
             Action::Wait(delay) => {
                 glommio::timer::sleep(delay).await;
-                String::new()
+                // HAProxy (2.7+): a wait without a condition ends "Done.".
+                "Done.\n".to_string()
             }
             Action::ShutdownSessions(server) => {
                 backend.shutdown_sessions(server).await;

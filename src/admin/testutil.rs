@@ -28,6 +28,7 @@ pub fn spec(name: &str, port: u16, backup: bool) -> ServerSpec {
         fall: 3,
         maxconn: None,
         cookie: None,
+        tuning: Default::default(),
     }
 }
 
@@ -130,6 +131,7 @@ pub fn delete_server(state: &mut State, server: ServerRef, now: u64) -> String {
 pub struct FakeBackend {
     pub state: RefCell<State>,
     pub stats: StatsSnapshot,
+    pub latency: crate::stats::latency::LatencySnapshot,
     pub now: u64,
 }
 
@@ -138,6 +140,7 @@ impl FakeBackend {
         FakeBackend {
             state: RefCell::new(state),
             stats: StatsSnapshot::default(),
+            latency: Default::default(),
             now: START + 7,
         }
     }
@@ -160,12 +163,20 @@ impl AdminBackend for FakeBackend {
         self.stats.clone()
     }
 
+    async fn gather_latency(&self) -> crate::stats::latency::LatencySnapshot {
+        self.latency.clone()
+    }
+
+    async fn gather_per_shard(&self) -> Vec<StatsSnapshot> {
+        vec![self.stats.clone()]
+    }
+
     async fn delete_server(&self, server: ServerRef) -> String {
         delete_server(&mut self.state.borrow_mut(), server, self.now)
     }
 
     async fn wait_removable(&self, _server: ServerRef, _timeout: Duration) -> String {
-        String::new()
+        "Done.\n".to_string()
     }
 
     async fn shutdown_sessions(&self, _server: ServerRef) {}

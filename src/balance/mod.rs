@@ -153,9 +153,9 @@ fn random_seed() -> u64 {
 }
 
 /// The weight `roundrobin`, `leastconn`, `source` and `random` use: the current one, so a
-/// `set weight` acts on the next pick.
+/// `set weight` acts on the next pick, scaled down while the server slow-starts.
 fn current_weight(server: &Server) -> u64 {
-    u64::from(server.weight)
+    u64::from(server.effective_weight())
 }
 
 /// True when `a` is less loaded than `b` for its weight: HAProxy's leastconn key,

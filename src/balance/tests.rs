@@ -44,6 +44,7 @@ fn spec(name: &str, weight: u32) -> ServerSpec {
         fall: 3,
         maxconn: None,
         cookie: None,
+        tuning: Default::default(),
     }
 }
 

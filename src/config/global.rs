@@ -1,14 +1,16 @@
 //! The keywords of the `global` section: `nbthread`, `maxconn`, `stats socket`, `stats timeout`,
-//! `stats maxconn`, `tune.bufsize`, and the accepted-but-ignored ones (`log`, `daemon` …).
+//! `stats maxconn`, `tune.bufsize`, `log`, `log-tag`, `hard-stop-after`, `server-state-file`,
+//! `server-state-base`, `pidfile`, and the accepted-but-ignored ones (`daemon` …).
 
 use super::ignored::{find_ignored, IgnoredIn};
+use super::logs::{parse_log, parse_log_tag, LogLine};
 use super::model::{Global, Level, StatsSocket};
 use super::parser::{ConfigError, Line};
 use super::proxy::is_proxy_keyword;
 use super::values::{parse_octal_mode, parse_socket_address, parse_time, parse_u32};
 
 const STATS_SOCKET_USAGE: &str =
-    "stats socket <path>|ipv4@<addr>:<port> [mode <octal>] [user <name>] [group <name>] [uid <n>] [gid <n>] [level user|operator|admin] [maxconn <n>] [expose-fd listeners]";
+    "stats socket <path>|ipv4@<addr>:<port>|fd@<n> [mode <octal>] [user <name>] [group <name>] [uid <n>] [gid <n>] [level user|operator|admin] [maxconn <n>] [expose-fd listeners]";
 
 /// Smallest `tune.bufsize`: a request line and a Host field must fit.
 const MIN_BUFSIZE: usize = 1024;
@@ -37,6 +39,18 @@ pub(super) fn parse_line(
             .and_then(|v| parse_positive("stats maxconn", v))
             .map(|n| global.stats_maxconn = Some(n)),
         "tune.bufsize" => parse_bufsize(global, args),
+        "log" => parse_global_log(global, line, args),
+        "log-tag" => parse_log_tag(args).map(|tag| global.log_tag = Some(tag)),
+        "hard-stop-after" => single_value("hard-stop-after", args, "hard-stop-after <time>")
+            .and_then(|v| parse_time(v).map_err(|m| format!("'hard-stop-after': {m}")))
+            .map(|t| global.hard_stop_after = Some(t)),
+        "server-state-file" => single_value("server-state-file", args, "server-state-file <path>")
+            .map(|v| global.server_state_file = Some(v.into())),
+        "server-state-base" => single_value("server-state-base", args, "server-state-base <dir>")
+            .map(|v| global.server_state_base = Some(v.into())),
+        "pidfile" => {
+            single_value("pidfile", args, "pidfile <path>").map(|v| global.pidfile = Some(v.into()))
+        }
         _ => return accept_ignored_or_refuse(line, &key, warnings),
     };
     result.map_err(|message| line.error(message))
@@ -79,6 +93,16 @@ fn single_value<'a>(key: &str, args: &'a [String], usage: &str) -> Result<&'a st
         [_, extra, ..] => Err(format!(
             "'{key}' takes one value, found extra '{extra}': expected '{usage}'"
         )),
+    }
+}
+
+fn parse_global_log(global: &mut Global, line: &Line, args: &[String]) -> Result<(), String> {
+    match parse_log(args, &line.location, false)? {
+        LogLine::Target(target) => {
+            global.logs.push(target);
+            Ok(())
+        }
+        LogLine::Global => Err("'log global' is not valid in the global section".into()),
     }
 }
 

@@ -8,8 +8,6 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum IgnoredIn {
     Global,
-    /// global, defaults, frontend, backend and listen.
-    Everywhere,
     /// global, frontend, backend and listen (not defaults), as in HAProxy.
     NamedSections,
     /// defaults, frontend, backend and listen.
@@ -25,14 +23,9 @@ pub(super) struct Ignored {
 
 pub(super) const IGNORED: &[Ignored] = &[
     Ignored {
-        key: "log",
-        allowed: IgnoredIn::Everywhere,
-        reason: "pointsman logs to stderr",
-    },
-    Ignored {
         key: "daemon",
         allowed: IgnoredIn::Global,
-        reason: "pointsman runs in the foreground; let the service manager detach it",
+        reason: "use -D on the command line (or -Ws under systemd) to run in the background",
     },
     Ignored {
         key: "user",
@@ -48,11 +41,6 @@ pub(super) const IGNORED: &[Ignored] = &[
         key: "chroot",
         allowed: IgnoredIn::Global,
         reason: "pointsman does not chroot itself",
-    },
-    Ignored {
-        key: "pidfile",
-        allowed: IgnoredIn::Global,
-        reason: "pointsman writes no pid file",
     },
     Ignored {
         key: "description",
@@ -72,7 +60,7 @@ pub(super) const IGNORED: &[Ignored] = &[
     Ignored {
         key: "option dontlognull",
         allowed: IgnoredIn::Proxies,
-        reason: "it only changes logging",
+        reason: "pointsman never logs a connection that carried no request",
     },
 ];
 
@@ -81,15 +69,8 @@ pub(super) fn find_ignored(key: &str) -> Option<&'static Ignored> {
     IGNORED.iter().find(|entry| entry.key == key)
 }
 
-/// `stats …` keywords of a proxy section that belong to the stats page, a planned feature.
-pub(super) const STATS_PAGE_KEYWORDS: &[&str] = &[
-    "enable",
-    "uri",
-    "refresh",
-    "auth",
-    "admin",
-    "realm",
-    "hide-version",
+/// `stats …` keywords of HAProxy's stats page that pointsman's page does not have.
+pub(super) const UNSUPPORTED_STATS_KEYWORDS: &[&str] = &[
     "scope",
     "show-desc",
     "show-legends",
@@ -97,9 +78,9 @@ pub(super) const STATS_PAGE_KEYWORDS: &[&str] = &[
     "http-request",
 ];
 
-pub(super) fn not_supported_yet(keyword: &str) -> String {
+pub(super) fn not_supported(keyword: &str) -> String {
     format!(
-        "'{keyword}' is not supported yet: the stats page is a planned feature \
-         (use the stats socket, e.g. 'show stat', meanwhile)"
+        "'{keyword}' is not supported: the stats page takes 'stats enable', 'uri', 'refresh', \
+         'auth', 'realm', 'admin if TRUE|LOCALHOST', 'hide-version' and 'prometheus'"
     )
 }

@@ -3,17 +3,20 @@
 //!
 //! `model` holds the types. Reading them: `lexer` splits a line into words (quotes, escapes,
 //! `${VAR}`), `values` reads times, numbers and addresses, `parser` walks files and sections,
-//! `global`, `proxy` and `server` parse the keywords of their sections, `ignored` lists the
+//! `global`, `proxy` and `server` parse the keywords of their sections (`logs` the `log` lines,
+//! `stats_page` the stats page and Prometheus keywords), `ignored` lists the
 //! keywords accepted with a warning, and `validate` checks what needs the whole config.
 //! Errors carry file:line.
 
 mod global;
 mod ignored;
 mod lexer;
+mod logs;
 pub mod model;
 pub mod parser;
 mod proxy;
 mod server;
+mod stats_page;
 mod validate;
 mod values;
 

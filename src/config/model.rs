@@ -29,7 +29,7 @@ pub struct Config {
     /// a `listen` both. Proxy ids (`iid` in `show stat`) are numbered from 2 in this order,
     /// as HAProxy does (id 1 is its internal proxy).
     pub proxies: Vec<Proxy>,
-    /// Warnings about accepted keywords that change nothing (e.g. `log`, `daemon`).
+    /// Warnings about accepted keywords that change nothing (e.g. `daemon`, `user`).
     pub warnings: Vec<String>,
 }
 
@@ -47,6 +47,89 @@ pub struct Global {
     /// `tune.bufsize`: the largest request or response head, in bytes (HAProxy's default:
     /// 16384). Each connection buffers at most a few times this much.
     pub tune_bufsize: Option<usize>,
+    /// `log` lines of the global section: where `log global` in a proxy sends its logs.
+    pub logs: Vec<LogTarget>,
+    /// `log-tag`: the program name in syslog headers (default `pointsman`).
+    pub log_tag: Option<String>,
+    /// `hard-stop-after T`: the longest a soft stop may wait for connections to finish.
+    pub hard_stop_after: Option<Duration>,
+    /// `server-state-file PATH`: the file `load-server-state-from-file global` reads.
+    pub server_state_file: Option<PathBuf>,
+    /// `server-state-base DIR`: where relative state file names are looked up.
+    pub server_state_base: Option<PathBuf>,
+    /// `pidfile PATH` (the command line's `-p` wins).
+    pub pidfile: Option<PathBuf>,
+}
+
+/// Where a `log` line sends its messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogDestination {
+    /// `stdout` / `fd@1`.
+    Stdout,
+    /// `stderr` / `fd@2`.
+    Stderr,
+    /// A syslog server over UDP (`127.0.0.1:514`, `udp@…`, `ipv4@…`); port 514 when not given.
+    Udp(SocketAddr),
+    /// A local syslog socket (`/dev/log`, `unix@…`), datagrams.
+    Unix(PathBuf),
+}
+
+/// `format …` of a `log` line: the header put before each message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// `<PRI>Mmm dd hh:mm:ss TAG[PID]: ` (HAProxy's default).
+    #[default]
+    Rfc3164,
+    /// `<PRI>` only.
+    Short,
+    /// No header at all.
+    Raw,
+}
+
+/// One `log <target> [len N] [format F] <facility> [<max level> [<min level>]]` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogTarget {
+    pub destination: LogDestination,
+    pub format: LogFormat,
+    /// Syslog facility number (`local0` = 16).
+    pub facility: u8,
+    /// Messages above this severity number (less severe) are not sent; `debug` (7) by default.
+    pub max_level: u8,
+    /// Messages more severe than this (a lower number) are sent with this severity instead
+    /// (HAProxy's `minlevel` caps, it does not filter); `emerg` (0) by default.
+    pub min_level: u8,
+    /// `len N`: longer messages are cut (HAProxy's default: 1024).
+    pub max_len: usize,
+    pub location: Location,
+}
+
+/// Who may use the admin buttons of the stats page (`stats admin if COND`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StatsAdmin {
+    /// No `stats admin` line: the page is read-only.
+    #[default]
+    Never,
+    /// `stats admin if TRUE`.
+    Always,
+    /// `stats admin if LOCALHOST`: clients from 127.0.0.0/8 or ::1.
+    Localhost,
+}
+
+/// The stats page of a frontend or listen (`stats enable`, `stats uri` …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatsPage {
+    /// `stats uri`: a request whose path starts with it gets the page (HAProxy's default:
+    /// `/haproxy?stats`).
+    pub uri: String,
+    /// `stats refresh`: the page reloads itself this often.
+    pub refresh: Option<Duration>,
+    /// `stats auth user:password` lines; empty: no authentication.
+    pub auth: Vec<(String, String)>,
+    /// `stats realm` (HAProxy's default: `HAProxy Statistics`).
+    pub realm: String,
+    pub admin: StatsAdmin,
+    /// `stats hide-version`: the page does not print pointsman's version.
+    pub hide_version: bool,
 }
 
 /// Privilege level of a stats socket, in increasing order of power.
@@ -58,14 +141,40 @@ pub enum Level {
     Admin,
 }
 
-/// Where an admin socket listens.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a `bind` or an admin socket listens.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SocketAddress {
+    /// `unix@PATH` (or a path): a unix stream socket.
     Unix(PathBuf),
+    /// `ADDR:PORT`, `ipv4@ADDR:PORT`, `ipv6@[ADDR]:PORT`.
     Tcp(SocketAddr),
+    /// `fd@N`: a socket already listening, inherited from the parent process (systemd socket
+    /// activation, a test harness), used as is.
+    Fd(i32),
 }
 
-/// `stats socket PATH|ipv4@ADDR:PORT [mode M] [user U] [group G] [level L] [maxconn N]
+impl SocketAddress {
+    /// The TCP address, for a `Tcp` socket.
+    pub fn tcp(&self) -> Option<SocketAddr> {
+        match self {
+            SocketAddress::Tcp(addr) => Some(*addr),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for SocketAddress {
+    /// The canonical spelling, also the key that names a listener handed to a new process.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SocketAddress::Unix(path) => write!(f, "unix@{}", path.display()),
+            SocketAddress::Tcp(addr) => write!(f, "{addr}"),
+            SocketAddress::Fd(fd) => write!(f, "fd@{fd}"),
+        }
+    }
+}
+
+/// `stats socket PATH|ipv4@ADDR:PORT|fd@N [mode M] [user U] [group G] [level L] [maxconn N]
 /// [expose-fd listeners]`.
 #[derive(Debug, Clone)]
 pub struct StatsSocket {
@@ -172,6 +281,111 @@ pub struct CookieConfig {
     pub nocache: bool,
 }
 
+/// `observe layer4|layer7`: a server is judged by its live traffic too, not only by checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Observe {
+    /// Connection failures, and connections that closed before any response byte.
+    Layer4,
+    /// The layer4 errors plus 5xx responses (except 501 and 505) and response timeouts.
+    Layer7,
+}
+
+/// `on-error`: what `error-limit` consecutive observed errors do (HAProxy's modes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnError {
+    /// Only run the next check sooner, at `fastinter` (HAProxy's default).
+    #[default]
+    Fastinter,
+    /// Count as one failed check.
+    FailCheck,
+    /// Leave the server one failed check away from DOWN.
+    SuddenDeath,
+    /// Mark the server DOWN at once; checks bring it back after `rise` successes.
+    MarkDown,
+}
+
+/// The health options of a server line beyond `check inter rise fall`: check intervals while
+/// in transition or DOWN, warm-up, and passive observation of live traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckTuning {
+    /// `fastinter`: interval while the server is between UP and DOWN (else `inter`).
+    pub fastinter: Option<Duration>,
+    /// `downinter`: interval while the server is fully DOWN (else `inter`).
+    pub downinter: Option<Duration>,
+    /// `slowstart`: a server coming back UP ramps its effective weight over this time.
+    pub slowstart: Option<Duration>,
+    pub observe: Option<Observe>,
+    /// `error-limit` (HAProxy's default: 10).
+    pub error_limit: u32,
+    pub on_error: OnError,
+}
+
+impl Default for CheckTuning {
+    fn default() -> Self {
+        CheckTuning {
+            fastinter: None,
+            downinter: None,
+            slowstart: None,
+            observe: None,
+            error_limit: 10,
+            on_error: OnError::Fastinter,
+        }
+    }
+}
+
+/// `retry-on`: which failures of a request that sent nothing to the client yet are retried.
+/// Whatever the list, a request is only sent again when that cannot run it twice (see
+/// `proxy::retry`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryOn {
+    /// The connection to the server could not be established.
+    pub conn_failure: bool,
+    /// The server closed (or reset) the connection without a byte of response.
+    pub empty_response: bool,
+    /// The server answered bytes that are not an HTTP response.
+    pub junk_response: bool,
+    /// `timeout server` expired before any byte of response.
+    pub response_timeout: bool,
+    /// Bit `i` set: a response with status `RETRYABLE_STATUSES[i]` is retried.
+    pub statuses: u8,
+}
+
+/// The statuses `retry-on` may name, HAProxy's list.
+pub const RETRYABLE_STATUSES: [u16; 8] = [404, 408, 425, 500, 501, 502, 503, 504];
+
+impl RetryOn {
+    /// `retry-on none`.
+    pub const NONE: RetryOn = RetryOn {
+        conn_failure: false,
+        empty_response: false,
+        junk_response: false,
+        response_timeout: false,
+        statuses: 0,
+    };
+
+    /// Whether a response with this status is to be retried.
+    pub fn status(&self, status: u16) -> bool {
+        RETRYABLE_STATUSES
+            .iter()
+            .position(|&s| s == status)
+            .is_some_and(|i| self.statuses & (1 << i) != 0)
+    }
+}
+
+impl Default for RetryOn {
+    /// Without `retry-on`: `conn-failure empty-response`. HAProxy's default is `conn-failure`
+    /// alone; pointsman also retries a request the server dropped without answering (a server
+    /// killed mid-request), because that is the failure the zero-error promise is about, and
+    /// the retry rules already refuse to send a non-idempotent request twice.
+    fn default() -> Self {
+        RetryOn {
+            conn_failure: true,
+            empty_response: true,
+            ..RetryOn::NONE
+        }
+    }
+}
+
 /// One `server` line (after `default-server` values were applied).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerConfig {
@@ -191,13 +405,15 @@ pub struct ServerConfig {
     pub fall: u32,
     pub maxconn: Option<u32>,
     pub cookie: Option<String>,
+    /// `fastinter`, `downinter`, `slowstart`, `observe`, `error-limit`, `on-error`.
+    pub tuning: CheckTuning,
     pub location: Location,
 }
 
-/// One `bind` line.
+/// One address of a `bind` line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bind {
-    pub addr: SocketAddr,
+    pub addr: SocketAddress,
     pub location: Location,
 }
 
@@ -208,6 +424,11 @@ pub struct FrontendSide {
     /// The backend proxy requests go to. For `listen`, its own name when not given.
     pub default_backend: Option<String>,
     pub maxconn: Option<u32>,
+    /// `stats enable` & co: this frontend serves the stats page under its `uri`.
+    pub stats: Option<StatsPage>,
+    /// The path Prometheus metrics are served on: `http-request use-service
+    /// prometheus-exporter if { path /metrics }`, or pointsman's `stats prometheus [PATH]`.
+    pub prometheus: Option<String>,
 }
 
 /// The backend side of a proxy (`backend` or `listen`).
@@ -219,6 +440,24 @@ pub struct BackendSide {
     pub retries: u32,
     pub httpchk: Option<HttpCheck>,
     pub cookie: Option<CookieConfig>,
+    /// `retry-on` (see [`RetryOn::default`] when not given).
+    pub retry_on: RetryOn,
+    /// `load-server-state-from-file` (HAProxy's default: `none`).
+    pub load_state: LoadServerState,
+    /// `server-state-file-name` for `load-server-state-from-file local`; `None` means the
+    /// backend's name (`use-backend-name`, HAProxy's default).
+    pub state_file_name: Option<String>,
+}
+
+/// `load-server-state-from-file global|local|none`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LoadServerState {
+    /// Read this backend's servers from the global `server-state-file`.
+    Global,
+    /// Read them from the backend's own file (`server-state-file-name`, in `server-state-base`).
+    Local,
+    #[default]
+    None,
 }
 
 /// A `frontend`, `backend` or `listen` section.
@@ -232,6 +471,8 @@ pub struct Proxy {
     pub options: Options,
     pub frontend: Option<FrontendSide>,
     pub backend: Option<BackendSide>,
+    /// Where its traffic logs and its servers' state changes go (`log global` expanded).
+    pub logs: Vec<LogTarget>,
     pub location: Location,
 }
 

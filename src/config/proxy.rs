@@ -6,13 +6,16 @@
 //! 4.1); where HAProxy only warns that a keyword is ignored on the wrong side (`bind` in a
 //! backend), pointsman refuses it, because the operator clearly meant something else.
 
-use super::ignored::{find_ignored, not_supported_yet, Ignored, IgnoredIn, STATS_PAGE_KEYWORDS};
+use super::ignored::{find_ignored, not_supported, Ignored, IgnoredIn, UNSUPPORTED_STATS_KEYWORDS};
+use super::logs::{parse_log, LogLine};
 use super::model::{
-    Algorithm, Bind, CookieConfig, CookieMode, Location, Mode, Options, ServerConfig, Timeouts,
+    Algorithm, Bind, CookieConfig, CookieMode, LoadServerState, Location, Mode, Options, RetryOn,
+    ServerConfig, StatsPage, Timeouts, RETRYABLE_STATUSES,
 };
 use super::parser::{ConfigError, Line};
 use super::server::{self, ServerSettings};
-use super::values::{parse_listen_addr, parse_time, parse_u32};
+use super::stats_page;
+use super::values::{parse_bind_addr, parse_time, parse_u32};
 
 /// Which kind of section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,10 +73,19 @@ pub(super) struct ProxySettings {
     pub default_backend: Option<Located<String>>,
     pub balance: Algorithm,
     pub retries: u32,
+    pub retry_on: RetryOn,
     pub httpchk: Option<HttpChkRequest>,
     pub expect_status: Option<Located<u16>>,
     pub cookie: Option<Located<CookieConfig>>,
     pub server_defaults: ServerSettings,
+    pub load_state: LoadServerState,
+    pub state_file_name: Option<String>,
+    /// `stats …` keywords: the stats page this frontend serves.
+    pub stats: Option<StatsPage>,
+    /// The metrics path (`http-request use-service prometheus-exporter`, `stats prometheus`).
+    pub prometheus: Option<Located<String>>,
+    /// `log` lines, in order; `no log` clears the inherited ones.
+    pub logs: Vec<LogLine>,
 }
 
 impl Default for ProxySettings {
@@ -88,10 +100,16 @@ impl Default for ProxySettings {
             default_backend: None,
             balance: Algorithm::RoundRobin,
             retries: 3,
+            retry_on: RetryOn::default(),
             httpchk: None,
             expect_status: None,
             cookie: None,
             server_defaults: ServerSettings::default(),
+            load_state: LoadServerState::None,
+            state_file_name: None,
+            stats: None,
+            prometheus: None,
+            logs: Vec::new(),
         }
     }
 }
@@ -252,11 +270,27 @@ const KEYWORDS: &[(&str, Allowed, Handler)] = &[
     ("default_backend", FRONT, parse_default_backend),
     ("balance", BACK, parse_balance),
     ("retries", BACK, parse_retries),
+    ("retry-on", BACK, parse_retry_on),
     ("option httpchk", BACK, parse_httpchk),
     ("http-check expect", BACK, parse_http_check_expect),
     ("cookie", BACK, parse_cookie),
     ("default-server", BACK, parse_default_server),
     ("server", BACK_NOT_DEFAULTS, parse_server),
+    ("load-server-state-from-file", BACK, parse_load_server_state),
+    ("server-state-file-name", BACK, parse_state_file_name),
+    ("stats enable", FRONT, stats_page::parse_enable),
+    ("stats uri", FRONT, stats_page::parse_uri),
+    ("stats refresh", FRONT, stats_page::parse_refresh),
+    ("stats auth", FRONT, stats_page::parse_auth),
+    ("stats realm", FRONT, stats_page::parse_realm),
+    ("stats admin", FRONT, stats_page::parse_admin),
+    ("stats hide-version", FRONT, stats_page::parse_hide_version),
+    (
+        "stats prometheus",
+        FRONT,
+        stats_page::parse_stats_prometheus,
+    ),
+    ("http-request", FRONT, stats_page::parse_http_request),
 ];
 
 /// Sets (`true`) or clears (`false`) one flag of [`Options`].
@@ -297,6 +331,9 @@ const GLOBAL_ONLY: &[&str] = &[
     "group",
     "chroot",
     "pidfile",
+    "hard-stop-after",
+    "server-state-file",
+    "server-state-base",
     "ca-base",
     "crt-base",
 ];
@@ -328,9 +365,9 @@ fn split_keyword(line: &Line) -> Result<Keyword<'_>, ConfigError> {
     let Some(first) = words.first() else {
         return Err(line.error("'no' needs a keyword: expected 'no option <name>'"));
     };
-    if negated && first != "option" {
+    if negated && first != "option" && first != "log" {
         return Err(line.error(format!(
-            "'no {first}' is not supported: only 'no option <name>' is"
+            "'no {first}' is not supported: only 'no option <name>' and 'no log' are"
         )));
     }
     if !TWO_WORD_KEYWORDS.contains(&first.as_str()) {
@@ -358,7 +395,7 @@ fn example_of(first: &str) -> &'static str {
         "timeout" => "'timeout client 30s'",
         "option" => "'option redispatch'",
         "http-check" => "'http-check expect status 200'",
-        _ => "'stats socket <path>' in the global section",
+        _ => "'stats enable', or 'stats socket <path>' in the global section",
     }
 }
 
@@ -370,6 +407,9 @@ pub(super) fn parse_line(
 ) -> Result<(), ConfigError> {
     let keyword = split_keyword(line)?;
     let key = keyword.key.as_str();
+    if key == "log" {
+        return parse_log_line(section, line, &keyword);
+    }
     if let Some(ignored) = find_ignored(key) {
         return accept_ignored(section, line, key, ignored, warnings);
     }
@@ -394,12 +434,28 @@ pub(super) fn parse_line(
     handler(section, line, keyword.args).map_err(|message| line.error(message))
 }
 
-/// Known keywords that a proxy section never takes: the stats page ones (not supported
-/// yet) and the global ones.
+/// `log …` adds a target (or `log global`); `no log` drops the inherited ones.
+fn parse_log_line(
+    section: &mut ProxySection,
+    line: &Line,
+    keyword: &Keyword,
+) -> Result<(), ConfigError> {
+    if keyword.negated {
+        no_arguments("no log", keyword.args).map_err(|m| line.error(m))?;
+        section.settings.logs.clear();
+        return Ok(());
+    }
+    let parsed = parse_log(keyword.args, &line.location, true).map_err(|m| line.error(m))?;
+    section.settings.logs.push(parsed);
+    Ok(())
+}
+
+/// Known keywords that a proxy section never takes: the stats page options outside the
+/// subset and the global ones.
 fn refused_here(section: &ProxySection, key: &str) -> Option<String> {
     if let Some(sub) = key.strip_prefix("stats ") {
-        if STATS_PAGE_KEYWORDS.contains(&sub) {
-            return Some(not_supported_yet(key));
+        if UNSUPPORTED_STATS_KEYWORDS.contains(&sub) {
+            return Some(not_supported(key));
         }
     }
     GLOBAL_ONLY.contains(&key).then(|| {
@@ -535,7 +591,7 @@ fn parse_bind(section: &mut ProxySection, line: &Line, args: &[String]) -> Resul
         ));
     }
     for text in addresses.split(',') {
-        let addr = parse_listen_addr(text).map_err(|m| format!("'bind': {m}"))?;
+        let addr = parse_bind_addr(text).map_err(|m| format!("'bind': {m}"))?;
         section.binds.push(Bind {
             addr,
             location: line.location.clone(),
@@ -575,9 +631,100 @@ fn parse_balance(section: &mut ProxySection, _line: &Line, args: &[String]) -> R
     Ok(())
 }
 
+/// `load-server-state-from-file global|local|none`.
+fn parse_load_server_state(
+    section: &mut ProxySection,
+    _line: &Line,
+    args: &[String],
+) -> Result<(), String> {
+    let usage = "load-server-state-from-file global|local|none";
+    section.settings.load_state = match single_argument("load-server-state-from-file", args, usage)?
+    {
+        "global" => LoadServerState::Global,
+        "local" => LoadServerState::Local,
+        "none" => LoadServerState::None,
+        other => {
+            return Err(format!(
+                "'load-server-state-from-file': unknown value '{other}': expected '{usage}'"
+            ))
+        }
+    };
+    Ok(())
+}
+
+/// `server-state-file-name [use-backend-name|NAME]`: the file `local` reads.
+fn parse_state_file_name(
+    section: &mut ProxySection,
+    _line: &Line,
+    args: &[String],
+) -> Result<(), String> {
+    section.settings.state_file_name = match args {
+        [] => None,
+        [name] if name == "use-backend-name" => None,
+        [name] => Some(name.clone()),
+        [_, extra, ..] => {
+            return Err(format!(
+                "'server-state-file-name' takes one value, found extra '{extra}'"
+            ))
+        }
+    };
+    Ok(())
+}
+
 fn parse_retries(section: &mut ProxySection, _line: &Line, args: &[String]) -> Result<(), String> {
     let value = single_argument("retries", args, "retries <number>")?;
     section.settings.retries = parse_u32(value).map_err(|m| format!("'retries': {m}"))?;
+    Ok(())
+}
+
+/// `retry-on KEYWORD...`: `none`, `conn-failure`, `empty-response`, `junk-response`,
+/// `response-timeout`, `0rtt-rejected` (no TLS here: accepted, never happens), a status among
+/// [`RETRYABLE_STATUSES`], or `all-retryable-errors`.
+fn parse_retry_on(section: &mut ProxySection, _line: &Line, args: &[String]) -> Result<(), String> {
+    const USAGE: &str = "retry-on none|conn-failure|empty-response|junk-response|\
+                         response-timeout|0rtt-rejected|404|408|425|500|501|502|503|504|\
+                         all-retryable-errors ...";
+    if args.is_empty() {
+        return Err(format!(
+            "'retry-on' needs at least one keyword: expected '{USAGE}'"
+        ));
+    }
+    let mut on = RetryOn::NONE;
+    let status_bit = |code: u16| {
+        RETRYABLE_STATUSES
+            .iter()
+            .position(|&s| s == code)
+            .map(|i| 1u8 << i)
+    };
+    for word in args {
+        match word.as_str() {
+            "none" if args.len() == 1 => {}
+            "none" => return Err("'retry-on none' may not be combined with other keywords".into()),
+            "conn-failure" => on.conn_failure = true,
+            "empty-response" => on.empty_response = true,
+            "junk-response" => on.junk_response = true,
+            "response-timeout" => on.response_timeout = true,
+            "0rtt-rejected" => {}
+            "all-retryable-errors" => {
+                on.conn_failure = true;
+                on.empty_response = true;
+                on.junk_response = true;
+                on.response_timeout = true;
+                for code in [500, 502, 503, 504] {
+                    on.statuses |= status_bit(code).unwrap_or(0);
+                }
+            }
+            other => match other.parse::<u16>().ok().and_then(status_bit) {
+                Some(bit) => on.statuses |= bit,
+                None => {
+                    return Err(format!(
+                        "'retry-on': unknown keyword '{other}': expected '{USAGE}'"
+                    ))
+                }
+            },
+        }
+    }
+    section.settings.retry_on = on;
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 //! A `default-server` line changes the [`ServerSettings`] that every later `server` line of the
 //! section starts from (`defaults` passes its own to every proxy), as in HAProxy.
 
-use super::model::{Location, ServerConfig};
+use super::model::{CheckTuning, Location, Observe, OnError, ServerConfig};
 use super::parser::Line;
 use super::proxy::check_name;
 use super::values::{parse_server_addr, parse_time, parse_u32};
@@ -25,6 +25,7 @@ pub(super) struct ServerSettings {
     pub fall: u32,
     pub maxconn: Option<u32>,
     pub cookie: Option<String>,
+    pub tuning: CheckTuning,
 }
 
 impl Default for ServerSettings {
@@ -39,6 +40,7 @@ impl Default for ServerSettings {
             fall: 3,
             maxconn: None,
             cookie: None,
+            tuning: CheckTuning::default(),
         }
     }
 }
@@ -57,6 +59,7 @@ impl ServerSettings {
             fall: self.fall,
             maxconn: self.maxconn,
             cookie: self.cookie,
+            tuning: self.tuning,
             location,
         }
     }
@@ -93,6 +96,22 @@ const VALUED: &[(&str, SetValue)] = &[
         s.cookie = Some(v.to_string());
         Ok(())
     }),
+    ("fastinter", |s, v| {
+        positive_time("fastinter", v).map(|t| s.tuning.fastinter = Some(t))
+    }),
+    ("downinter", |s, v| {
+        positive_time("downinter", v).map(|t| s.tuning.downinter = Some(t))
+    }),
+    ("slowstart", |s, v| {
+        let t = parse_time(v).map_err(|m| format!("'slowstart': {m}"))?;
+        s.tuning.slowstart = (!t.is_zero()).then_some(t);
+        Ok(())
+    }),
+    ("observe", set_observe),
+    ("error-limit", |s, v| {
+        positive("error-limit", v).map(|n| s.tuning.error_limit = n)
+    }),
+    ("on-error", set_on_error),
 ];
 
 /// Common HAProxy server keywords outside the subset: seen where the address should be, they
@@ -102,7 +121,6 @@ const OTHER_HAPROXY_OPTIONS: &[&str] = &[
     "verify",
     "port",
     "addr",
-    "slowstart",
     "send-proxy",
     "agent-check",
     "track",
@@ -131,7 +149,8 @@ pub(super) fn apply_options(settings: &mut ServerSettings, args: &[String]) -> R
         } else {
             return Err(format!(
                 "unknown server option '{word}' (supported: check, backup, weight, disabled, inter, rise, \
-                 fall, maxconn, cookie, no-check, no-backup, enabled)"
+                 fall, maxconn, cookie, no-check, no-backup, enabled, fastinter, downinter, slowstart, \
+                 observe, error-limit, on-error)"
             ));
         }
     }
@@ -187,6 +206,44 @@ fn set_inter(settings: &mut ServerSettings, value: &str) -> Result<(), String> {
         return Err("'inter' must be greater than 0".into());
     }
     settings.inter = inter;
+    Ok(())
+}
+
+fn positive_time(option: &str, value: &str) -> Result<Duration, String> {
+    let time = parse_time(value).map_err(|m| format!("'{option}': {m}"))?;
+    if time.is_zero() {
+        return Err(format!("'{option}' must be greater than 0"));
+    }
+    Ok(time)
+}
+
+/// `observe layer4|layer7`.
+fn set_observe(settings: &mut ServerSettings, value: &str) -> Result<(), String> {
+    settings.tuning.observe = Some(match value {
+        "layer4" => Observe::Layer4,
+        "layer7" => Observe::Layer7,
+        other => {
+            return Err(format!(
+                "'observe' expects 'layer4' or 'layer7', not '{other}'"
+            ))
+        }
+    });
+    Ok(())
+}
+
+/// `on-error fastinter|fail-check|sudden-death|mark-down`.
+fn set_on_error(settings: &mut ServerSettings, value: &str) -> Result<(), String> {
+    settings.tuning.on_error = match value {
+        "fastinter" => OnError::Fastinter,
+        "fail-check" => OnError::FailCheck,
+        "sudden-death" => OnError::SuddenDeath,
+        "mark-down" => OnError::MarkDown,
+        other => {
+            return Err(format!(
+                "'on-error' expects 'fastinter', 'fail-check', 'sudden-death' or 'mark-down', not '{other}'"
+            ))
+        }
+    };
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! Checks that need the whole config, then the final [`Config`].
 //!
-//! - every frontend and listen has a `bind`;
+//! - every frontend and listen has a `bind`; one that serves the stats page or metrics is
+//!   `mode http` (and needs no `default_backend`);
 //! - `default_backend` names a backend or listen (error at the `default_backend` line), is not
 //!   the listen itself, and an `http` frontend does not use a `tcp` backend (HAProxy refuses
 //!   that; the other way round, a `tcp` frontend upgrading to an `http` backend, it allows);
@@ -8,6 +9,7 @@
 //!   does (`cookie`, `option httplog` falls back to `tcplog`, `forwardfor`, `httpclose`,
 //!   `http-keep-alive`).
 
+use super::logs;
 use super::model::{BackendSide, Config, FrontendSide, Global, HttpCheck, Mode, Options, Proxy};
 use super::parser::{error_at, ConfigError};
 use super::proxy::{Located, ProxyKind, ProxySection};
@@ -21,8 +23,11 @@ pub(super) fn build_config(
     let mut proxies = Vec::with_capacity(sections.len());
     for section in &sections {
         check_has_bind(section)?;
+        check_http_services(section)?;
         let default_backend = resolve_default_backend(section, &sections, &mut warnings)?;
-        proxies.push(build_proxy(section, default_backend, &mut warnings));
+        let mut proxy = build_proxy(section, default_backend, &mut warnings);
+        proxy.logs = logs::resolve(&section.settings.logs, &global.logs);
+        proxies.push(proxy);
     }
     Ok(Config {
         global,
@@ -47,6 +52,33 @@ fn check_has_bind(section: &ProxySection) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// The stats page and the metrics are HTTP services: a `tcp` frontend cannot serve them.
+fn check_http_services(section: &ProxySection) -> Result<(), ConfigError> {
+    let settings = &section.settings;
+    if !section.kind.has_frontend() || settings.mode == Mode::Http {
+        return Ok(());
+    }
+    let what = if settings.stats.is_some() {
+        "the stats page ('stats …')"
+    } else if settings.prometheus.is_some() {
+        "the Prometheus exporter"
+    } else {
+        return Ok(());
+    };
+    Err(error_at(
+        &section.location,
+        format!(
+            "{} serves {what}, which needs 'mode http'",
+            section.describe()
+        ),
+    ))
+}
+
+/// Whether the frontend answers some requests itself (stats page, metrics).
+fn serves_locally(section: &ProxySection) -> bool {
+    section.settings.stats.is_some() || section.settings.prometheus.is_some()
+}
+
 /// The backend a frontend side sends requests to. A listen without `default_backend` uses
 /// its own servers.
 fn resolve_default_backend(
@@ -60,6 +92,9 @@ fn resolve_default_backend(
     let Some(wanted) = &section.settings.default_backend else {
         if section.kind == ProxyKind::Listen {
             return Ok(Some(section.name.clone()));
+        }
+        if serves_locally(section) {
+            return Ok(None);
         }
         warnings.push(format!(
             "{}: {} has no 'default_backend': it has nowhere to send traffic",
@@ -147,11 +182,14 @@ fn build_proxy(
             binds: section.binds.clone(),
             default_backend,
             maxconn: settings.maxconn,
+            stats: settings.stats.clone(),
+            prometheus: settings.prometheus.as_ref().map(|p| p.value.clone()),
         }),
         backend: section
             .kind
             .has_backend()
             .then(|| build_backend_side(section, warnings)),
+        logs: Vec::new(),
         location: section.location.clone(),
     }
 }
@@ -171,8 +209,11 @@ fn build_backend_side(section: &ProxySection, warnings: &mut Vec<String>) -> Bac
         balance: settings.balance,
         servers: section.servers.clone(),
         retries: settings.retries,
+        retry_on: settings.retry_on,
         httpchk: build_http_check(section, warnings),
         cookie: cookie.map(|c| c.value),
+        load_state: settings.load_state,
+        state_file_name: settings.state_file_name.clone(),
     }
 }
 

@@ -58,8 +58,33 @@ enum Family {
     V6,
 }
 
-/// The address of a `bind` line: `:80`, `*:80`, `0.0.0.0:80`, `[::1]:80`, `ipv4@…`, `ipv6@…`.
-/// An empty or `*` host means every address (IPv4, or IPv6 with `ipv6@`), as in HAProxy.
+/// The address of a `bind` line: `:80`, `*:80`, `0.0.0.0:80`, `[::1]:80`, `ipv4@…`, `ipv6@…`,
+/// `unix@PATH` (or a path starting with `/`), `fd@N`. An empty or `*` host means every address
+/// (IPv4, or IPv6 with `ipv6@`), as in HAProxy.
+pub(super) fn parse_bind_addr(text: &str) -> Result<SocketAddress, String> {
+    if let Some(path) = text.strip_prefix("unix@") {
+        return unix_path(path, text);
+    }
+    if text.starts_with('/') {
+        return unix_path(text, text);
+    }
+    if let Some(fd) = text.strip_prefix("fd@") {
+        return parse_fd(fd, text).map(SocketAddress::Fd);
+    }
+    parse_listen_addr(text).map(SocketAddress::Tcp)
+}
+
+/// `fd@N`: an inherited descriptor. 0, 1 and 2 are the standard streams, never a listener.
+fn parse_fd(number: &str, text: &str) -> Result<i32, String> {
+    match number.parse::<i32>() {
+        Ok(fd) if fd > 2 && number.bytes().all(|b| b.is_ascii_digit()) => Ok(fd),
+        _ => Err(format!(
+            "'{text}': expected fd@<number> with a file descriptor number of 3 or more"
+        )),
+    }
+}
+
+/// A TCP listening address: `:80`, `*:80`, `0.0.0.0:80`, `[::1]:80`, `ipv4@…`, `ipv6@…`.
 pub(super) fn parse_listen_addr(text: &str) -> Result<SocketAddr, String> {
     let (family, rest) = split_family(text)?;
     let (host, port) = split_host_port(rest)?;
@@ -90,10 +115,14 @@ pub(super) fn parse_server_addr(text: &str) -> Result<SocketAddr, String> {
 }
 
 /// The address of a `stats socket`: a unix socket path (`/run/x.sock`, `./admin.sock`,
-/// `unix@path`) or a TCP address (`ipv4@127.0.0.1:9999`, `127.0.0.1:9999`).
+/// `unix@path`), a TCP address (`ipv4@127.0.0.1:9999`, `127.0.0.1:9999`) or an inherited
+/// listening socket (`fd@N`).
 pub(super) fn parse_socket_address(text: &str) -> Result<SocketAddress, String> {
     if let Some(path) = text.strip_prefix("unix@") {
         return unix_path(path, text);
+    }
+    if let Some(fd) = text.strip_prefix("fd@") {
+        return parse_fd(fd, text).map(SocketAddress::Fd);
     }
     // HAProxy: without a family prefix, anything starting with '/' or without ':' is a path.
     let looks_like_path = text.starts_with('/') || text.starts_with('.') || !text.contains(':');
@@ -122,7 +151,7 @@ fn split_family(text: &str) -> Result<(Family, &str), String> {
         "ipv4" => Ok((Family::V4, rest)),
         "ipv6" => Ok((Family::V6, rest)),
         _ => Err(format!(
-            "address family '{prefix}@' is not supported here (use an IP address, 'ipv4@' or 'ipv6@')"
+            "address family '{prefix}@' is not supported here (use an IP address, 'ipv4@', 'ipv6@', 'unix@' or 'fd@')"
         )),
     }
 }
@@ -277,15 +306,44 @@ mod tests {
             parse_listen_addr("ipv6@127.0.0.1:80").unwrap_err(),
             "'127.0.0.1' is not an IPv6 address (after 'ipv6@')"
         );
-        assert!(parse_listen_addr("unix@/tmp/x")
+        assert!(parse_listen_addr("abns@x:1")
             .unwrap_err()
-            .contains("'unix@' is not supported here"));
+            .contains("'abns@' is not supported here"));
         assert!(parse_listen_addr("[::1:80")
             .unwrap_err()
             .contains("without ']'"));
         assert!(parse_listen_addr("[::1]80")
             .unwrap_err()
             .contains("unexpected '80' after ']'"));
+    }
+
+    #[test]
+    fn bind_addresses_take_unix_and_fd_forms() {
+        assert_eq!(
+            parse_bind_addr("ipv4@127.0.0.1:80"),
+            Ok(SocketAddress::Tcp(addr("127.0.0.1:80")))
+        );
+        assert_eq!(
+            parse_bind_addr("ipv6@[::1]:80"),
+            Ok(SocketAddress::Tcp(addr("[::1]:80")))
+        );
+        assert_eq!(
+            parse_bind_addr("unix@/run/app.sock"),
+            Ok(SocketAddress::Unix(PathBuf::from("/run/app.sock")))
+        );
+        assert_eq!(
+            parse_bind_addr("/run/app.sock"),
+            Ok(SocketAddress::Unix(PathBuf::from("/run/app.sock")))
+        );
+        assert_eq!(parse_bind_addr("fd@3"), Ok(SocketAddress::Fd(3)));
+        assert_eq!(parse_bind_addr("fd@42"), Ok(SocketAddress::Fd(42)));
+        for bad in ["fd@", "fd@2", "fd@-1", "fd@x", "fd@+4", "unix@"] {
+            assert!(parse_bind_addr(bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(
+            parse_bind_addr("fd@1").unwrap_err(),
+            "'fd@1': expected fd@<number> with a file descriptor number of 3 or more"
+        );
     }
 
     #[test]
@@ -336,6 +394,8 @@ mod tests {
             parse_socket_address("127.0.0.1:9999"),
             Ok(SocketAddress::Tcp(addr("127.0.0.1:9999")))
         );
+        assert_eq!(parse_socket_address("fd@7"), Ok(SocketAddress::Fd(7)));
+        assert!(parse_socket_address("fd@0").is_err());
         assert!(parse_socket_address("unix@").is_err());
         assert!(parse_socket_address("abns@x").is_err());
     }

@@ -6,16 +6,22 @@
 //! return the server connection to the pool. Bodies are streamed raw through fixed buffers, so
 //! memory stays flat whatever their size.
 //!
-//! Retries: a connect failure is always retried (nothing reached a server); a failure after the
-//! request was sent is retried only for GET/HEAD/OPTIONS whose body is fully buffered; a pooled
-//! connection the server had closed is replaced by a fresh one without counting a retry.
+//! Retries (rules in [`retry`]): a connect failure is always retried (nothing reached a server);
+//! a failure after the request was sent is retried only for GET/HEAD/OPTIONS whose body is
+//! fully buffered, and only for the failures `retry-on` lists; a pooled connection the server
+//! had closed is replaced by a fresh one without counting a retry. Persistence cookies are
+//! read before the pick and written into the forwarded heads ([`Persistence`]); every
+//! exchange's outcome goes to passive health (`observe`).
 //!
 //! Limits: each direction has one buffer of twice `tune.bufsize` (a full head plus room for
 //! body), so a connection never holds more than that whatever its peers do; a reader that
 //! stops reading stalls the relay (writes wait) until `timeout client` / `timeout server`
 //! ends it. A server at its `maxconn` makes requests queue (see `queue`).
 
+use super::observe::Observed;
+use super::persistence::Persistence;
 use super::queue;
+use super::retry::{self, Failure};
 use super::upstream::{self, Upstream};
 use super::worker::Worker;
 use crate::http::{
@@ -24,6 +30,7 @@ use crate::http::{
     ResponseForward,
 };
 use crate::state::ServerRef;
+use crate::stats::trace::{Ending, RequestTrace};
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
 use std::net::SocketAddr;
@@ -82,6 +89,8 @@ struct Client {
     peer: SocketAddr,
     /// Scratch space for serialized heads, reused across requests.
     out: Vec<u8>,
+    /// What the current request went through, for the latency histograms and the access log.
+    trace: RequestTrace,
 }
 
 /// How reading a request head ended. (The parsed head is large, but it lives on the stack for
@@ -106,9 +115,11 @@ pub async fn serve(worker: Rc<Worker>, frontend: usize, stream: TcpStream, peer:
         input: Buffer::new(buffer_len(&settings.limits)),
         peer,
         out: Vec::with_capacity(1024),
+        trace: RequestTrace::default(),
     };
     let mut first = true;
     loop {
+        client.trace.reset();
         let head = read_request_head(&worker, frontend, &mut client, first).await;
         first = false;
         let request = match head {
@@ -126,11 +137,20 @@ pub async fn serve(worker: Rc<Worker>, frontend: usize, stream: TcpStream, peer:
         };
         worker.in_flight.set(worker.in_flight.get() + 1);
         let started = Instant::now();
+        let data = client.input.data();
+        let (method, target) = (request.method_token(data), request.target(data));
+        client
+            .trace
+            .head_received(method, target, request.minor_version());
         let keep_open = handle_request(&worker, frontend, &mut client, &request).await;
         worker.in_flight.set(worker.in_flight.get() - 1);
         let elapsed = started.elapsed().as_millis() as u64;
         worker.with_frontend_counters(frontend, |c| c.ttime_sum_ms += elapsed);
-        if !keep_open || worker.stopping.get() {
+        worker.finish_http(frontend, client.peer, &client.trace);
+        // At soft stop, a connection whose last response promised keep-alive stays open: the
+        // client may be sending its next request right now. That request is answered with
+        // `Connection: close` (see `keep_client`); an idle one ends at its keep-alive timeout.
+        if !keep_open {
             return;
         }
     }
@@ -138,11 +158,14 @@ pub async fn serve(worker: Rc<Worker>, frontend: usize, stream: TcpStream, peer:
 
 /// Answers an invalid or timed-out request with HAProxy's error page and counts it.
 async fn refuse(worker: &Worker, frontend: usize, client: &mut Client, page: &'static [u8]) {
+    let status = status_of_page(page);
     worker.with_frontend_counters(frontend, |c| {
         c.ereq += 1;
-        c.count_status(status_of_page(page));
+        c.count_status(status);
     });
     let _ = client.stream.write_all(page).await;
+    client.trace.ending = Ending::BadRequest(status);
+    worker.finish_http(frontend, client.peer, &client.trace);
 }
 
 fn status_of_page(page: &[u8]) -> u16 {
@@ -170,6 +193,7 @@ async fn read_request_head(
     let deadline = Instant::now() + settings.http_request_timeout;
     loop {
         if client.input.filled > 0 {
+            client.trace.saw_bytes();
             match parse_request(client.input.data(), &limits) {
                 Ok(Some(request)) => return HeadRead::Ready(request),
                 Ok(None) => {}
@@ -215,6 +239,16 @@ async fn handle_request(
 ) -> bool {
     worker.counters.borrow_mut().cum_req += 1;
     worker.with_frontend_counters(frontend, |c| c.req_tot += 1);
+    if let Some(kind) = worker
+        .routes
+        .route(frontend, request.target(client.input.data()))
+    {
+        let (stream, data, trace) = (&mut client.stream, client.input.data(), &mut client.trace);
+        let (keep_open, consumed) =
+            super::local::answer(worker, frontend, stream, data, request, kind, trace).await;
+        client.input.consume(consumed);
+        return keep_open;
+    }
     let backend = worker.state.borrow().frontends[frontend].default_backend;
     let Some(backend) = backend else {
         return answer_error(worker, frontend, client, 503).await;
@@ -239,6 +273,7 @@ async fn handle_request(
             status,
             sent_anything,
         } => {
+            client.trace.ending = Ending::Failed(status);
             if !sent_anything {
                 answer_error(worker, frontend, client, status).await;
             }
@@ -261,7 +296,10 @@ fn buffered_body(client: &Client, request: &Request) -> Result<RequestBody, http
 /// Sends HAProxy's error page for `status` and closes.
 async fn answer_error(worker: &Worker, frontend: usize, client: &mut Client, status: u16) -> bool {
     worker.with_frontend_counters(frontend, |c| c.count_status(status));
-    let _ = client.stream.write_all(errors::page(status)).await;
+    let page = errors::page(status);
+    client.trace.status = Some(status);
+    client.trace.bytes_out = page.len() as u64;
+    let _ = client.stream.write_all(page).await;
     false
 }
 
@@ -278,13 +316,11 @@ enum Attempt {
         keep_client: bool,
         consumed: usize,
     },
-    /// Could not connect: nothing reached the server, always safe to retry.
-    ConnectFailed,
-    /// The request was sent (maybe partly) and no response byte came back.
-    NoResponse {
-        timed_out: bool,
+    /// Failed before any response byte reached the client: [`retry::may_retry`] decides.
+    /// `stale_pooled`: it was a pooled connection the server had closed meanwhile.
+    Failed {
+        failure: Failure,
         stale_pooled: bool,
-        replayable: bool,
     },
     /// The response broke after it started reaching the client, or the client went away.
     Aborted {
@@ -293,8 +329,21 @@ enum Attempt {
     },
 }
 
-/// Picks a server and exchanges the request, retrying as the backend's `retries` and
-/// `option redispatch` allow.
+/// Where one attempt goes and how it may end.
+struct Target<'p> {
+    server: ServerRef,
+    addr: SocketAddr,
+    /// Connect afresh: the request could not be replayed if a pooled connection were stale.
+    fresh_only: bool,
+    /// A response whose status `retry-on` lists is not forwarded: the attempt fails instead
+    /// (only while another attempt may follow).
+    retry_statuses: bool,
+    /// The backend's cookie persistence, read from this request.
+    persistence: Option<&'p Persistence<'p>>,
+}
+
+/// Picks a server and exchanges the request, retrying as the backend's `retries`,
+/// `retry-on` and `option redispatch` allow (rules in [`retry`]).
 async fn forward_with_retries(
     worker: &Worker,
     frontend: usize,
@@ -310,30 +359,39 @@ async fn forward_with_retries(
             state.backends[backend].redispatch,
         )
     };
+    let settings = &worker.backends[backend];
+    let persistence = settings
+        .cookie
+        .as_ref()
+        .map(|c| Persistence::of_request(c, request, client.input.data()));
+    let replayable = request.is_safe_to_retry() && body.tracker.is_complete();
     let mut avoid = None;
     let mut attempt = 0;
-    let mut fresh_only = !request.is_safe_to_retry();
+    let mut fresh_only = !replayable;
     loop {
-        let queue_timeout = worker.backends[backend].queue_timeout;
-        let picked = queue::pick(worker, backend, client.peer.ip(), avoid, queue_timeout).await;
-        let Some((id, addr)) = picked else {
+        let chosen = choose_server(worker, backend, client, persistence.as_ref(), avoid).await;
+        let Some((id, addr)) = chosen else {
             log::debug!("no server available in backend {backend}");
             return Outcome::Failed {
                 status: 503,
                 sent_anything: false,
             };
         };
-        let server = ServerRef {
-            backend,
-            server: id,
+        let target = Target {
+            server: ServerRef {
+                backend,
+                server: id,
+            },
+            addr,
+            fresh_only,
+            retry_statuses: attempt < retries && replayable && settings.retry_on.statuses != 0,
+            persistence: persistence.as_ref(),
         };
-        begin_on_server(worker, server);
-        let result = exchange(
-            worker, frontend, server, addr, client, request, &body, fresh_only,
-        )
-        .await;
-        end_on_server(worker, server);
-        let status = match result {
+        begin_on_server(worker, target.server);
+        client.trace.attempt_on(target.server);
+        let result = exchange(worker, frontend, client, request, &body, &target).await;
+        end_on_server(worker, target.server);
+        let failure = match result {
             Attempt::Done {
                 keep_client,
                 consumed,
@@ -352,51 +410,80 @@ async fn forward_with_retries(
                     sent_anything,
                 }
             }
-            Attempt::ConnectFailed => {
-                worker.with_server_counters(server, |c| c.econ += 1);
-                503
-            }
-            Attempt::NoResponse {
-                stale_pooled: true,
-                replayable: true,
-                ..
-            } => {
+            Attempt::Failed {
+                stale_pooled: true, ..
+            } if replayable => {
                 // The server closed an idle pooled connection as we used it: not its fault,
-                // not a retry. Go again on a fresh connection to the same server.
+                // not a retry. Go again on a fresh connection.
                 fresh_only = true;
                 avoid = None;
                 continue;
             }
-            Attempt::NoResponse {
-                timed_out,
-                replayable,
-                ..
-            } => {
-                worker.with_server_counters(server, |c| c.eresp += 1);
-                let status = if timed_out { 504 } else { 502 };
-                if !replayable {
-                    return Outcome::Failed {
-                        status,
-                        sent_anything: false,
-                    };
-                }
-                status
-            }
+            Attempt::Failed { failure, .. } => failure,
         };
-        if attempt >= retries {
+        count_failure(worker, target.server, failure);
+        if attempt >= retries || !retry::may_retry(&settings.retry_on, failure, replayable) {
             return Outcome::Failed {
-                status,
+                status: failure.status(),
                 sent_anything: false,
             };
         }
         attempt += 1;
+        client.trace.retries = attempt;
         if redispatch {
             avoid = Some(id);
-            worker.with_server_counters(server, |c| c.wredis += 1);
+            worker.with_server_counters(target.server, |c| c.wredis += 1);
+            worker.with_backend_counters(backend, |c| c.wredis += 1);
         } else {
-            worker.with_server_counters(server, |c| c.wretr += 1);
+            worker.with_server_counters(target.server, |c| c.wretr += 1);
+            worker.with_backend_counters(backend, |c| c.wretr += 1);
         }
     }
+}
+
+/// The server for the next attempt: the one the persistence cookie names while it takes
+/// persistent traffic (after a failure with redispatch, another one with the same cookie),
+/// else the balancer's pick.
+async fn choose_server(
+    worker: &Worker,
+    backend: usize,
+    client: &Client,
+    persistence: Option<&Persistence<'_>>,
+    avoid: Option<u32>,
+) -> Option<(u32, SocketAddr)> {
+    if let Some(p) = persistence {
+        let state = worker.state.borrow();
+        let b = state.backends.get(backend)?;
+        if let Some(pos) = p.server(b, avoid) {
+            let s = &b.servers[pos];
+            return Some((s.id, s.addr));
+        }
+    }
+    // No persistence: balance, queueing while every eligible server is at its maxconn.
+    let queue_timeout = worker.backends[backend].queue_timeout;
+    queue::pick(worker, backend, client.peer.ip(), avoid, queue_timeout).await
+}
+
+/// Counts a failed attempt on its server and tells passive health about it.
+fn count_failure(worker: &Worker, server: ServerRef, failure: Failure) {
+    let observed = match failure {
+        Failure::ConnectFailed => {
+            worker.with_server_counters(server, |c| c.econ += 1);
+            worker.with_backend_counters(server.backend, |c| c.econ += 1);
+            Observed::ConnectFailed
+        }
+        Failure::Status(status) => Observed::of_status(status),
+        other => {
+            worker.with_server_counters(server, |c| c.eresp += 1);
+            worker.with_backend_counters(server.backend, |c| c.eresp += 1);
+            match other {
+                Failure::ResponseTimeout => Observed::Timeout,
+                Failure::JunkResponse => Observed::ServerError,
+                _ => Observed::EmptyResponse,
+            }
+        }
+    };
+    worker.observe(server, observed);
 }
 
 /// Counts a request starting on a server; done in the same step as the pick (no await in
@@ -418,19 +505,18 @@ fn end_on_server(worker: &Worker, server: ServerRef) {
 }
 
 /// Sends the request to one server and streams its response back.
-#[allow(clippy::too_many_arguments)]
 async fn exchange(
     worker: &Worker,
     frontend: usize,
-    server: ServerRef,
-    addr: SocketAddr,
     client: &mut Client,
     request: &Request,
     body: &RequestBody,
-    fresh_only: bool,
+    target: &Target<'_>,
 ) -> Attempt {
+    let (server, addr) = (target.server, target.addr);
     let settings = &worker.backends[server.backend];
-    let connected = if fresh_only {
+    let connecting = Instant::now();
+    let connected = if target.fresh_only {
         upstream::connect(addr, settings.connect_timeout)
             .await
             .map(|stream| {
@@ -448,15 +534,18 @@ async fn exchange(
         reused,
     }) = connected
     else {
-        return Attempt::ConnectFailed;
+        return Attempt::Failed {
+            failure: Failure::ConnectFailed,
+            stale_pooled: false,
+        };
     };
+    client.trace.connected(connecting, reused);
     let kill_generation = worker.kill_generation(server);
     let _ = upstream.set_read_timeout(Some(settings.server_timeout));
     let _ = upstream.set_write_timeout(Some(settings.server_timeout));
     let mut tracker = body.tracker.clone();
     let buffered_end = body.buffered_end;
     let body_buffered = tracker.is_complete();
-    let replayable = request.is_safe_to_retry() && body_buffered;
     let fe = &worker.frontends[frontend];
     let forward = RequestForward {
         x_forwarded_for: (fe.forwardfor || settings.forwardfor).then_some(client.peer.ip()),
@@ -464,14 +553,16 @@ async fn exchange(
     };
     client.out.clear();
     write_request_head(request, client.input.data(), &mut client.out, &forward);
+    if let Some(p) = target.persistence {
+        p.edit_request(&mut client.out);
+    }
     client
         .out
         .extend_from_slice(&client.input.data()[request.head_len()..buffered_end]);
     if upstream.write_all(&client.out).await.is_err() {
-        return Attempt::NoResponse {
-            timed_out: false,
+        return Attempt::Failed {
+            failure: Failure::EmptyResponse,
             stale_pooled: reused,
-            replayable,
         };
     }
     let mut consumed = buffered_end;
@@ -490,15 +581,11 @@ async fn exchange(
     relay_response(
         worker,
         frontend,
-        server,
-        addr,
+        target,
         client,
         request,
         upstream,
-        reused,
-        replayable,
-        consumed,
-        kill_generation,
+        (reused, consumed, kill_generation),
     )
     .await
 }
@@ -532,35 +619,41 @@ async fn stream_request_body(
 }
 
 /// Reads the response head (forwarding 1xx), sends it and the body to the client, and pools the
-/// server connection when the exchange ended cleanly.
-#[allow(clippy::too_many_arguments)]
+/// server connection when the exchange ended cleanly. `(reused, consumed, kill_generation)`:
+/// whether the connection came from the pool, the request bytes to drop from the client buffer
+/// once answered, and the `shutdown sessions` generation the request started under.
 async fn relay_response(
     worker: &Worker,
     frontend: usize,
-    server: ServerRef,
-    addr: SocketAddr,
+    target: &Target<'_>,
     client: &mut Client,
     request: &Request,
     mut upstream: TcpStream,
-    reused: bool,
-    replayable: bool,
-    consumed: usize,
-    kill_generation: u64,
+    (reused, consumed, kill_generation): (bool, usize, u64),
 ) -> Attempt {
+    let server = target.server;
     let limits = worker.frontends[frontend].limits;
     let mut input = Buffer::new(buffer_len(&limits));
     let is_head = request.method() == http::Method::Head;
     let mut sent_anything = false;
-    let response = loop {
-        let parsed = match parse_response(input.data(), is_head, &limits) {
-            Ok(p) => p,
-            Err(_) => {
-                worker.with_server_counters(server, |c| c.eresp += 1);
-                return Attempt::Aborted {
-                    status: 502,
-                    sent_anything,
-                };
+    // Nothing reached the client yet: the attempt may still be retried.
+    let failed = |failure: Failure, sent_anything: bool| {
+        if sent_anything {
+            worker.with_server_counters(server, |c| c.eresp += 1);
+            Attempt::Aborted {
+                status: failure.status(),
+                sent_anything,
             }
+        } else {
+            Attempt::Failed {
+                failure,
+                stale_pooled: false,
+            }
+        }
+    };
+    let response = loop {
+        let Ok(parsed) = parse_response(input.data(), is_head, &limits) else {
+            return failed(Failure::JunkResponse, sent_anything);
         };
         match parsed {
             Some(response) if response.is_interim() => {
@@ -579,48 +672,68 @@ async fn relay_response(
                 sent_anything = true;
                 input.consume(response.head_len());
             }
-            Some(response) => break response,
+            Some(response) => {
+                client.trace.response_started(response.status());
+                break response;
+            }
             None => match input.fill_from(&mut upstream).await {
                 Ok(n) if n > 0 => {}
                 Ok(_) if input.is_full() => {
-                    worker.with_server_counters(server, |c| c.eresp += 1);
-                    return Attempt::Aborted {
-                        status: 502,
-                        sent_anything,
-                    };
+                    return failed(Failure::JunkResponse, sent_anything);
                 }
                 result => {
                     let timed_out =
                         matches!(&result, Err(e) if e.kind() == std::io::ErrorKind::TimedOut);
-                    if sent_anything || input.filled > 0 {
-                        worker.with_server_counters(server, |c| c.eresp += 1);
-                        let status = if timed_out { 504 } else { 502 };
+                    // `shutdown sessions server` closed this connection under us: HAProxy's
+                    // 502, never a retry on another server.
+                    if worker.kill_generation(server) != kill_generation {
                         return Attempt::Aborted {
-                            status,
+                            status: 502,
                             sent_anything,
                         };
                     }
-                    return Attempt::NoResponse {
-                        timed_out,
+                    if sent_anything || input.filled > 0 {
+                        let failure = if timed_out {
+                            Failure::ResponseTimeout
+                        } else {
+                            Failure::JunkResponse
+                        };
+                        return failed(failure, sent_anything);
+                    }
+                    return Attempt::Failed {
+                        failure: if timed_out {
+                            Failure::ResponseTimeout
+                        } else {
+                            Failure::EmptyResponse
+                        },
                         stale_pooled: reused && !timed_out,
-                        replayable,
                     };
                 }
             },
         }
     };
+    if target.retry_statuses
+        && !sent_anything
+        && worker.backends[server.backend]
+            .retry_on
+            .status(response.status())
+    {
+        // Dropped unread: the connection closes with it and the request goes again.
+        return Attempt::Failed {
+            failure: Failure::Status(response.status()),
+            stale_pooled: false,
+        };
+    }
     send_response(
         worker,
         frontend,
-        server,
-        addr,
+        target,
         client,
         request,
         upstream,
         input,
         response,
-        consumed,
-        kill_generation,
+        (consumed, kill_generation),
     )
     .await
 }
@@ -630,16 +743,15 @@ async fn relay_response(
 async fn send_response(
     worker: &Worker,
     frontend: usize,
-    server: ServerRef,
-    addr: SocketAddr,
+    target: &Target<'_>,
     client: &mut Client,
     request: &Request,
     mut upstream: TcpStream,
     mut input: Buffer,
     response: Response,
-    consumed: usize,
-    kill_generation: u64,
+    (consumed, kill_generation): (usize, u64),
 ) -> Attempt {
+    let (server, addr) = (target.server, target.addr);
     let fe = &worker.frontends[frontend];
     let keep_client = client_keep_alive(request, &response)
         && !fe.httpclose
@@ -652,6 +764,11 @@ async fn send_response(
         client_minor_version: request.minor_version(),
     };
     write_response_head(&response, input.data(), &mut client.out, &forward);
+    if let Some(p) = target.persistence {
+        let state = worker.state.borrow();
+        let cookie = state.server(server).and_then(|s| s.cookie.as_deref());
+        p.edit_response(&mut client.out, cookie);
+    }
     let mut tracker = BodyTracker::new(response.framing());
     let head_len = response.head_len();
     let Ok(first) = tracker.advance(&input.data()[head_len..]) else {
@@ -666,6 +783,7 @@ async fn send_response(
     let mut sent = client.out.len() as u64;
     let leftover = input.filled - head_len - first.consumed;
     if client.stream.write_all(&client.out).await.is_err() {
+        client.trace.client_aborted = true;
         worker.with_server_counters(server, |c| c.cli_abrt += 1);
         return Attempt::Aborted {
             status,
@@ -673,6 +791,7 @@ async fn send_response(
         };
     }
     count_response(worker, frontend, server, status);
+    worker.observe(server, Observed::of_status(status));
     let mut clean = leftover == 0;
     if !first.complete {
         let close_delimited = response.framing() == Framing::CloseDelimited;
@@ -693,6 +812,7 @@ async fn send_response(
             }
             None => {
                 worker.with_server_counters(server, |c| c.bout += sent);
+                client.trace.bytes_out = sent;
                 return Attempt::Aborted {
                     status,
                     sent_anything: true,
@@ -702,6 +822,7 @@ async fn send_response(
     }
     worker.with_server_counters(server, |c| c.bout += sent);
     worker.with_frontend_counters(frontend, |c| c.bout += sent);
+    client.trace.bytes_out = sent;
     let reusable = clean
         && tracker.is_complete()
         && response.server_keep_alive()

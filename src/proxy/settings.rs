@@ -1,7 +1,7 @@
 //! Per-proxy settings the request path reads (timeouts, options), resolved once from the
 //! config with HAProxy's defaults, indexed like `State::frontends` / `State::backends`.
 
-use crate::config::{Config, Mode};
+use crate::config::{Config, CookieConfig, Mode, RetryOn};
 use crate::http::Limits;
 use crate::state::State;
 use std::time::Duration;
@@ -32,10 +32,16 @@ pub struct BackendSettings {
     /// `timeout connect`, as HAProxy does) before it gets 503.
     pub queue_timeout: Duration,
     pub server_timeout: Duration,
-    /// `timeout check`, else `timeout connect` (HAProxy's rule), bounded by `inter` per server.
-    pub check_timeout: Duration,
+    /// `timeout check`: with it, a check connects within min(`timeout connect`, `inter`) and
+    /// then waits this long for the response; without it, the whole check gets `inter`
+    /// (HAProxy's rule).
+    pub check_timeout: Option<Duration>,
     pub forwardfor: bool,
     pub httpclose: bool,
+    /// `retry-on`: which failures are retried (within the safety rules of `retry`).
+    pub retry_on: RetryOn,
+    /// `cookie NAME insert|rewrite|prefix [indirect] [nocache]` (http backends only).
+    pub cookie: Option<CookieConfig>,
 }
 
 impl FrontendSettings {
@@ -79,13 +85,16 @@ impl BackendSettings {
             .map(|b| {
                 let p = config.proxy_with_backend(&b.name);
                 let t = p.map(|p| p.timeouts).unwrap_or_default();
+                let side = p.and_then(|p| p.backend.as_ref());
                 BackendSettings {
                     connect_timeout: t.connect.unwrap_or(DEFAULT_CONNECT),
                     queue_timeout: t.queue.or(t.connect).unwrap_or(DEFAULT_CONNECT),
-                    check_timeout: t.check.or(t.connect).unwrap_or(DEFAULT_CONNECT),
+                    check_timeout: t.check,
                     server_timeout: t.server.unwrap_or(DEFAULT_IDLE),
                     forwardfor: p.is_some_and(|p| p.options.forwardfor),
                     httpclose: p.is_some_and(|p| p.options.httpclose),
+                    retry_on: side.map(|s| s.retry_on).unwrap_or_default(),
+                    cookie: side.and_then(|s| s.cookie.clone()),
                 }
             })
             .collect()

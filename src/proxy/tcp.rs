@@ -1,26 +1,32 @@
 //! TCP mode: one server pick per client connection, then a bidirectional copy with half-close
 //! passed through (a client's FIN becomes a FIN to the server and the other way round).
 
+use super::observe::Observed;
 use super::upstream;
 use super::worker::Worker;
 use crate::state::ServerRef;
+use crate::stats::trace::micros;
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 use futures_lite::{AsyncRead, AsyncWrite};
 use glommio::net::TcpStream;
 use std::net::SocketAddr;
 use std::rc::Rc;
+use std::time::Instant;
 
 const COPY_BUFFER: usize = 16 * 1024;
 
 /// Serves one client connection of a `mode tcp` frontend.
 pub async fn serve(worker: Rc<Worker>, frontend: usize, client: TcpStream, peer: SocketAddr) {
+    let accepted = Instant::now();
     let Some(backend) = worker.state.borrow().frontends[frontend].default_backend else {
         return;
     };
     let Some((server, upstream)) = connect_with_retries(&worker, backend, peer).await else {
         worker.with_backend_counters(backend, |c| c.econ += 1);
+        worker.finish_tcp(frontend, peer, accepted, None, None, 0, 0);
         return;
     };
+    let connect_us = micros(accepted, Instant::now());
     worker.with_server_counters(server, |c| c.session_started());
     worker.with_backend_counters(backend, |c| c.session_started());
     let (bytes_in, bytes_out) = copy_both_ways(client, upstream).await;
@@ -34,10 +40,21 @@ pub async fn serve(worker: Rc<Worker>, frontend: usize, client: TcpStream, peer:
         c.bin += bytes_in;
         c.bout += bytes_out;
     });
+    let connect = Some(connect_us);
+    worker.finish_tcp(
+        frontend,
+        peer,
+        accepted,
+        Some(server),
+        connect,
+        bytes_out,
+        0,
+    );
 }
 
 /// Picks a server and connects, `retries` more times on failure (another server with
-/// `option redispatch`).
+/// `option redispatch`). A connect failure is always safe to retry: nothing was sent. Each
+/// outcome goes to passive health (`observe layer4`).
 async fn connect_with_retries(
     worker: &Worker,
     backend: usize,
@@ -55,16 +72,24 @@ async fn connect_with_retries(
         };
         worker.with_server_counters(server, |c| c.lbtot += 1);
         match upstream::connect(addr, timeout).await {
-            Ok(stream) => return Some((server, stream)),
+            Ok(stream) => {
+                worker.observe(server, Observed::Success);
+                return Some((server, stream));
+            }
             Err(_) => {
-                worker.with_server_counters(server, |c| {
-                    c.econ += 1;
-                    if attempt < retries {
-                        c.wretr += 1;
-                    }
-                });
+                worker.observe(server, Observed::ConnectFailed);
+                worker.with_server_counters(server, |c| c.econ += 1);
+                if attempt == retries {
+                    break;
+                }
+                // HAProxy counts a retry that goes to another server as a redispatch.
                 if redispatch {
                     avoid = Some(id);
+                    worker.with_server_counters(server, |c| c.wredis += 1);
+                    worker.with_backend_counters(backend, |c| c.wredis += 1);
+                } else {
+                    worker.with_server_counters(server, |c| c.wretr += 1);
+                    worker.with_backend_counters(backend, |c| c.wretr += 1);
                 }
             }
         }

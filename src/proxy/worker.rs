@@ -2,16 +2,21 @@
 //! balancers and its idle connection pool. Everything here is owned by one core: `RefCell`s,
 //! no locks, no atomics. The shard's control loop calls [`Worker::apply`] for every mutation.
 
+use super::observe::{Observed, Observer};
 use super::pool::Pool;
 use super::queue::Queue;
 use super::settings::{BackendSettings, FrontendSettings};
 use crate::balance::{Balancer, PickContext};
 use crate::config::Config;
-use crate::state::{self, AdminState, Mutation, ServerRef, State};
+use crate::logs::ShardLog;
+use crate::state::{self, AdminState, Backend, Mutation, OpState, ServerRef, State};
+use crate::stats::latency::LatencySnapshot;
+use crate::stats::service::{LocalService, Routes};
 use crate::stats::{Counters, StatsSnapshot};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::rc::Rc;
 
 pub struct Worker {
     pub shard: usize,
@@ -30,6 +35,16 @@ pub struct Worker {
     pub stopping: Cell<bool>,
     /// Per backend: requests waiting for a server under its `maxconn`.
     queues: Vec<Queue>,
+    /// Passive health: consecutive errors of live traffic per observed server.
+    pub observer: Observer,
+    /// This shard's latency histograms, one set per backend and server.
+    pub latency: RefCell<LatencySnapshot>,
+    /// This shard's access and event log buffers.
+    pub log: Rc<ShardLog>,
+    /// Which requests a frontend answers itself (stats page, metrics) …
+    pub routes: Routes,
+    /// … and who renders them (installed by the shard layer at start).
+    pub services: RefCell<Option<Rc<dyn LocalService>>>,
 }
 
 impl Worker {
@@ -50,6 +65,10 @@ impl Worker {
             shard,
             frontends: FrontendSettings::from_config(config, &state),
             backends: BackendSettings::from_config(config, &state),
+            log: Rc::new(ShardLog::new(config, &state)),
+            routes: Routes::from_config(config, &state),
+            latency: RefCell::new(LatencySnapshot::default()),
+            services: RefCell::new(None),
             state: RefCell::new(state),
             counters: RefCell::new(counters),
             pool: RefCell::new(Pool::default()),
@@ -58,6 +77,7 @@ impl Worker {
             in_flight: Cell::new(0),
             stopping: Cell::new(false),
             queues: (0..backend_count).map(|_| Queue::default()).collect(),
+            observer: Observer::default(),
         }
     }
 
@@ -77,8 +97,26 @@ impl Worker {
             | Mutation::SetAddr { server, .. }
             | Mutation::MarkDeleting { server }
             | Mutation::RemoveServer { server } => self.pool.borrow_mut().drop_server(*server),
+            // A server found dead: its idle connections are most likely dead too.
+            Mutation::CheckResult { server, .. } | Mutation::SetHealth { server, .. }
+                if self
+                    .state
+                    .borrow()
+                    .server(*server)
+                    .is_some_and(|s| s.op == OpState::Down) =>
+            {
+                self.pool.borrow_mut().drop_server(*server)
+            }
             _ => {}
         }
+        if let Mutation::RemoveServer { server } = mutation {
+            self.latency.borrow_mut().forget(*server);
+        }
+    }
+
+    /// Tells passive health (`observe`) how an exchange with `server` ended.
+    pub fn observe(&self, server: ServerRef, outcome: Observed) {
+        self.observer.record(&self.state.borrow(), server, outcome);
     }
 
     /// Picks a server of `backend` for a new request: `(server id, address)`.
@@ -101,11 +139,14 @@ impl Worker {
             inflight: &inflight,
             avoid,
         };
-        let pos = self
+        let mut pos = self
             .balancers
             .borrow_mut()
             .get_mut(backend)?
             .pick(b, &ctx)?;
+        if let Some(failed) = avoid.filter(|&id| b.servers[pos].id == id) {
+            pos = redispatch_target(b, failed).unwrap_or(pos);
+        }
         let server = &b.servers[pos];
         Some((server.id, server.addr))
     }
@@ -180,4 +221,15 @@ impl Worker {
         *self.kill_generation.borrow_mut().entry(server).or_insert(0) += 1;
         self.pool.borrow_mut().drop_server(server);
     }
+}
+
+/// When the balancer could only offer the server a request just failed on (the only usable one
+/// of its level: the single active server, or the first backup), a redispatch goes one level
+/// on instead: the first other server that takes new traffic, typically a backup. Without it,
+/// a lone active server that died would fail every request until its checks took it out.
+fn redispatch_target(backend: &Backend, failed: u32) -> Option<usize> {
+    backend
+        .servers
+        .iter()
+        .position(|s| s.id != failed && s.takes_new_traffic())
 }

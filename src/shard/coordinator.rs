@@ -5,8 +5,10 @@
 
 use super::messages::{CheckReport, FromShard, ToShard};
 use crate::admin::{AdminBackend, ProcessInfo};
+use crate::logs;
 use crate::proxy::Worker;
-use crate::state::{self, AdminState, Applied, ApplyError, Mutation, ServerRef, State};
+use crate::state::{self, AdminState, Applied, ApplyError, Backend, Mutation, ServerRef, State};
+use crate::stats::latency::LatencySnapshot;
 use crate::stats::StatsSnapshot;
 use glommio::channels::channel_mesh::{Receivers, Senders};
 use glommio::sync::Semaphore;
@@ -16,6 +18,11 @@ use std::time::Duration;
 
 /// How often a draining `del server` checks whether its last request finished.
 const REMOVAL_POLL: Duration = Duration::from_millis(50);
+
+/// HAProxy's (2.7+) replies to `wait … srv-removable` (`cli_release_wait`).
+const WAIT_DONE: &str = "Done.\n";
+const WAIT_EXPIRED: &str = "Wait delay expired.\n";
+const WAIT_FAILED: &str = "Failed.\n";
 
 pub struct Coordinator {
     /// Shard 0's data plane: mutations are applied to it directly, not through a channel.
@@ -107,13 +114,40 @@ impl Coordinator {
     }
 
     async fn gather_unlocked(&self) -> StatsSnapshot {
-        let mut total = self.local.snapshot();
-        for answer in self.ask_all(|| ToShard::Gather).await {
-            if let FromShard::Stats(s) = answer {
-                total.add(&s);
+        let mut shards = self.gather_per_shard_unlocked().await.into_iter();
+        let mut total = shards.next().unwrap_or_default();
+        for shard in shards {
+            total.add(&shard);
+        }
+        total
+    }
+
+    /// Latency histograms merged over every shard (`/metrics`, `show latency`).
+    pub async fn gather_latency(&self) -> LatencySnapshot {
+        let _permit = self.exclusive.acquire_permit(1).await;
+        let mut total = self.local.latency.borrow().clone();
+        for answer in self.ask_all(|| ToShard::GatherLatency).await {
+            if let FromShard::Latency(l) = answer {
+                total.add(&l);
             }
         }
         total
+    }
+
+    /// Each shard's counters, shard 0 first, then the others in shard order.
+    pub async fn gather_per_shard(&self) -> Vec<StatsSnapshot> {
+        let _permit = self.exclusive.acquire_permit(1).await;
+        self.gather_per_shard_unlocked().await
+    }
+
+    async fn gather_per_shard_unlocked(&self) -> Vec<StatsSnapshot> {
+        let mut shards = vec![self.local.snapshot()];
+        for answer in self.ask_all(|| ToShard::Gather).await {
+            if let FromShard::Stats(s) = answer {
+                shards.push(*s);
+            }
+        }
+        shards
     }
 
     /// In-flight requests on a server, over all shards.
@@ -131,25 +165,54 @@ impl Coordinator {
             server: report.server,
             status: report.status,
         };
-        let changes = {
-            let state = self.state.borrow();
-            let mut probe = state.clone();
-            state::apply(&mut probe, &mutation, unix_now()).is_ok()
-                && probe.server(report.server)
-                    != state
-                        .server(report.server)
-                        .map(|s| {
-                            // `lastchg`/version are not a reason to broadcast.
-                            let mut s = s.clone();
-                            s.last_change =
-                                probe.server(report.server).map_or(0, |p| p.last_change);
-                            s
-                        })
-                        .as_ref()
-        };
+        let changes = self.check_changes_server(report);
         if changes {
             let _ = self.mutate(vec![mutation]).await;
         }
+    }
+
+    /// Whether a check result changes its server beyond `lastchg`. It is tried on a copy of
+    /// that one server in a one-server backend, not on a copy of the whole state: checks
+    /// report every `inter` for every checked server, and this runs on shard 0.
+    fn check_changes_server(&self, report: CheckReport) -> bool {
+        let state = self.state.borrow();
+        let (Some(backend), Some(current)) = (
+            state.backends.get(report.server.backend),
+            state.server(report.server),
+        ) else {
+            return false;
+        };
+        let mut probe = State {
+            frontends: Vec::new(),
+            backends: vec![Backend {
+                name: String::new(),
+                id: backend.id,
+                mode: backend.mode,
+                algorithm: backend.algorithm,
+                allbackups: backend.allbackups,
+                redispatch: backend.redispatch,
+                retries: backend.retries,
+                cookie: None,
+                httpchk: None,
+                servers: vec![current.clone()],
+                next_server_id: backend.next_server_id,
+            }],
+            version: 0,
+        };
+        let mutation = Mutation::CheckResult {
+            server: ServerRef {
+                backend: 0,
+                server: report.server.server,
+            },
+            status: report.status,
+        };
+        if state::apply(&mut probe, &mutation, unix_now()).is_err() {
+            return false;
+        }
+        let mut after = probe.backends[0].servers[0].clone();
+        // `lastchg` alone is not a reason to broadcast.
+        after.last_change = current.last_change;
+        after != *current
     }
 
     fn log_transition(&self, applied: &Applied, mutation: &Mutation) {
@@ -176,30 +239,45 @@ impl Coordinator {
             Mutation::SetAdminState {
                 state: AdminState::Maint,
                 ..
-            } => "is going DOWN for maintenance",
+            } => "is going DOWN for maintenance".into(),
             Mutation::SetAdminState {
                 state: AdminState::Drain,
                 ..
-            } => "enters drain state",
-            Mutation::SetAdminState { .. } => "is UP/READY (leaving forced maintenance)",
-            Mutation::CheckResult { .. } if *now_usable => "is UP, reason: health check passed",
-            Mutation::CheckResult { .. } => "is DOWN, reason: health check failed",
-            Mutation::SetWeight { .. } => "changed its weight",
-            Mutation::MarkDeleting { .. } => "is being deleted (draining)",
-            _ => "changed state",
+            } => "enters drain state".into(),
+            Mutation::SetAdminState { .. } => "is UP/READY (leaving forced maintenance)".into(),
+            Mutation::CheckResult { status, .. } => {
+                crate::health::transition_reason(*status, *now_usable)
+            }
+            Mutation::SetHealth { op, .. } => crate::health::cli_health_reason(*op),
+            Mutation::SetWeight { .. } => "changed its weight".into(),
+            Mutation::MarkDeleting { .. } => "is being deleted (draining)".into(),
+            _ => "changed state".to_string(),
         };
         let running = if usable_active == 0 && usable_backup > 0 {
             " Running on backup."
         } else {
             ""
         };
-        log::warn!(
+        let message = format!(
             "{kind} {}/{} {why}. {usable_active} active and {usable_backup} backup servers online.{running}",
             backend.name,
             s.name
         );
+        log::warn!("{message}");
+        let level = if *now_usable {
+            logs::NOTICE
+        } else {
+            logs::ALERT
+        };
+        self.local
+            .log
+            .backend_event(server.backend, level, &message);
         if usable_active == 0 && usable_backup == 0 {
-            log::warn!("backend {} has no server available!", backend.name);
+            let message = format!("backend {} has no server available!", backend.name);
+            log::warn!("{message}");
+            self.local
+                .log
+                .backend_event(server.backend, logs::ALERT, &message);
         }
     }
 
@@ -229,6 +307,14 @@ impl AdminBackend for Coordinator {
 
     async fn gather(&self) -> StatsSnapshot {
         Coordinator::gather(self).await
+    }
+
+    async fn gather_latency(&self) -> LatencySnapshot {
+        Coordinator::gather_latency(self).await
+    }
+
+    async fn gather_per_shard(&self) -> Vec<StatsSnapshot> {
+        Coordinator::gather_per_shard(self).await
     }
 
     async fn delete_server(&self, server: ServerRef) -> String {
@@ -265,15 +351,21 @@ impl AdminBackend for Coordinator {
     async fn wait_removable(&self, server: ServerRef, timeout: Duration) -> String {
         let deadline = std::time::Instant::now() + timeout;
         loop {
-            let removable = match self.state.borrow().server(server) {
-                None => return String::new(),
-                Some(s) => s.admin == AdminState::Maint || s.deleting,
+            // A server being deleted (pointsman's graceful `del server`) counts as removable
+            // once it is gone, so that `del server X; wait 5s srv-removable X` returns when
+            // X no longer exists; one in MAINT once no request uses it (HAProxy's rule); any
+            // other server never becomes removable by itself: HAProxy fails at once.
+            let in_maint = match self.state.borrow().server(server) {
+                None => return WAIT_DONE.into(),
+                Some(s) if s.deleting => false,
+                Some(s) if s.admin == AdminState::Maint => true,
+                Some(_) => return WAIT_FAILED.into(),
             };
-            if removable && self.busy(server).await == 0 {
-                return String::new();
+            if in_maint && self.busy(server).await == 0 {
+                return WAIT_DONE.into();
             }
             if std::time::Instant::now() >= deadline {
-                return "timeout error\n".into();
+                return WAIT_EXPIRED.into();
             }
             glommio::timer::sleep(REMOVAL_POLL).await;
         }
@@ -281,8 +373,16 @@ impl AdminBackend for Coordinator {
 
     async fn shutdown_sessions(&self, server: ServerRef) {
         let _permit = self.exclusive.acquire_permit(1).await;
+        // First every shard marks the server's requests as killed and drops its idle
+        // connections; then the connections of the requests still waiting on the server are
+        // shut down, which wakes them: they answer 502 and are not retried.
         self.local.shutdown_sessions(server);
         self.ask_all(|| ToShard::ShutdownSessions(server)).await;
+        let addr = self.state.borrow().server(server).map(|s| s.addr);
+        if let Some(addr) = addr {
+            let cut = crate::sys::shutdown_sockets_connected_to(addr);
+            log::info!("shutdown sessions server: {cut} connection(s) to {addr} cut");
+        }
     }
 
     fn process_info(&self) -> ProcessInfo {
@@ -311,6 +411,7 @@ pub async fn follow(worker: Rc<Worker>, commands: Receivers<ToShard>, answers: S
                 FromShard::Applied { seq }
             }
             ToShard::Gather => FromShard::Stats(Box::new(worker.snapshot())),
+            ToShard::GatherLatency => FromShard::Latency(Box::new(worker.latency.borrow().clone())),
             ToShard::ShutdownSessions(server) => {
                 worker.shutdown_sessions(server);
                 FromShard::Done

@@ -1,50 +1,63 @@
-//! Listening sockets: one SO_REUSEPORT socket per shard per `bind`, made with socket2 so we
-//! choose the options (glommio's own `bind` always joins an existing SO_REUSEPORT group, which
-//! would silently split traffic with another process), and the accept loop.
+//! The accept loop of one listening socket on one shard.
+//!
+//! It never leaves an `accept` in flight: it waits until the socket is readable (a poll, which
+//! takes nothing from the queue), then accepts with non-blocking `accept4` until the queue is
+//! empty. Stopping (dropping the task) therefore cancels only a poll, and a connection is
+//! either accepted and served here or left in the queue for whoever else holds the socket —
+//! the next process after a hand-over. (A cancelled io_uring accept may already have taken a
+//! connection that its dropped future then leaks: a reset for that client.)
+//!
+//! The sockets themselves are opened by [`crate::reload::sockets`] before the shards start.
 //!
 //! Connection limits: `maxconn` in `global` (else derived from RLIMIT_NOFILE, as HAProxy does)
 //! and per frontend. Each shard gets its share of a limit (rounded up), so no count is shared
-//! between cores. A shard at its limit stops accepting: new clients wait in the kernel's accept
-//! queue (never refused) until one of its connections ends. An accept error (EMFILE, ENFILE,
-//! ENOBUFS) pauses the loop for [`ACCEPT_ERROR_BACKOFF`]: the shard keeps serving the
-//! connections it has and retries, without spinning.
+//! between cores. The loop takes a connection slot *before* each accept: a shard at its limit
+//! stops accepting, and new clients wait in the kernel's accept queue (never refused) until
+//! one of its connections ends. An accept error (EMFILE, ENFILE, ENOBUFS) pauses the loop for
+//! [`ACCEPT_ERROR_BACKOFF`]: the shard keeps serving the connections it has and retries,
+//! without spinning, logging one line per streak of failures.
 
-use socket2::{Domain, Protocol, Socket, Type};
-use std::net::SocketAddr;
-use std::os::fd::{FromRawFd, IntoRawFd};
+use super::signals;
+use crate::proxy::Worker;
+use futures_lite::io::AsyncReadExt;
+use std::cell::Cell;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 use std::time::Duration;
 
 use glommio::sync::{Semaphore, StaticPermit};
 
-/// Accept queue length per shard socket.
-const BACKLOG: i32 = 4096;
 /// Pause after an accept error (EMFILE, ENFILE, ENOBUFS) so the loop does not spin at 100%.
 pub const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(20);
+/// How often a paused listener (SIGTTOU) looks whether it may accept again.
+const PAUSE_POLL: Duration = Duration::from_millis(50);
+/// Wake-ups in a row that found nothing to accept (another shard or process took it) before
+/// the loop yields a little, in case readiness keeps being reported without a connection.
+const EMPTY_WAKEUPS_BEFORE_NAP: u32 = 64;
 
-/// Fails if another process listens on `addr`: a plain bind without SO_REUSEPORT refuses an
-/// address that has a listener, where a SO_REUSEPORT bind would join it.
-pub fn probe(addr: SocketAddr) -> std::io::Result<()> {
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    socket.set_reuse_address(true)?;
-    socket.bind(&addr.into())?;
-    Ok(())
+/// Open client connections on this shard: a soft stop waits for 0.
+#[derive(Default)]
+pub struct OpenConnections(Cell<usize>);
+
+impl OpenConnections {
+    pub fn get(&self) -> usize {
+        self.0.get()
+    }
+
+    fn opened(self: &Rc<Self>) -> ConnectionGuard {
+        self.0.set(self.0.get() + 1);
+        ConnectionGuard(self.clone())
+    }
 }
 
-/// A listening socket for one shard (SO_REUSEPORT: the kernel spreads connections over the
-/// shards' sockets).
-pub fn shard_socket(addr: SocketAddr) -> std::io::Result<glommio::net::TcpListener> {
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    socket.set_reuse_address(true)?;
-    socket.set_reuse_port(true)?;
-    if addr.is_ipv6() {
-        socket.set_only_v6(true)?;
+/// Counts one connection until dropped (also when its task is dropped at a hard stop).
+struct ConnectionGuard(Rc<OpenConnections>);
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.0 .0.set(self.0 .0.get() - 1);
     }
-    socket.set_nonblocking(true)?;
-    socket.bind(&addr.into())?;
-    socket.listen(BACKLOG)?;
-    // SAFETY: the fd is a bound, listening TCP socket that we own and hand over.
-    Ok(unsafe { glommio::net::TcpListener::from_raw_fd(socket.into_raw_fd()) })
 }
 
 /// This shard's share of a connection limit of the whole process (`shards` shards).
@@ -52,14 +65,43 @@ pub fn shard_share(limit: u64, shards: usize) -> u64 {
     limit.div_ceil(shards.max(1) as u64).max(1)
 }
 
-/// The connection slots of one accept loop: the shard's global share and its frontend's.
+/// The connection slots of one frontend's accept loops on this shard: the shard's share of the
+/// global `maxconn` (shared by all its frontends) and of the frontend's own.
 #[derive(Clone)]
-struct Slots {
+pub struct Slots {
     global: Rc<Semaphore>,
     frontend: Option<Rc<Semaphore>>,
 }
 
 impl Slots {
+    /// One `Slots` per frontend of `worker`'s state, in order.
+    pub fn for_frontends(
+        config: &crate::config::Config,
+        worker: &Worker,
+        shards: usize,
+    ) -> Vec<Slots> {
+        let global_limit = config
+            .global
+            .maxconn
+            .filter(|&n| n > 0)
+            .map_or_else(crate::sys::default_maxconn, u64::from);
+        let global = Rc::new(Semaphore::new(shard_share(global_limit, shards)));
+        let state = worker.state.borrow();
+        state
+            .frontends
+            .iter()
+            .map(|f| Slots {
+                global: global.clone(),
+                frontend: config
+                    .proxy_with_frontend(&f.name)
+                    .and_then(|p| p.frontend.as_ref())
+                    .and_then(|side| side.maxconn)
+                    .filter(|&n| n > 0)
+                    .map(|n| Rc::new(Semaphore::new(shard_share(u64::from(n), shards)))),
+            })
+            .collect()
+    }
+
     /// Waits for a free slot in both limits. `None` if a semaphore was closed.
     async fn take(&self) -> Option<(StaticPermit, Option<StaticPermit>)> {
         let frontend = match &self.frontend {
@@ -71,93 +113,111 @@ impl Slots {
     }
 }
 
-/// Opens this shard's socket for every `bind` of every frontend and starts its accept loop.
-/// Dropping the returned tasks stops accepting and closes the sockets.
-pub fn open_all(
-    config: &crate::config::Config,
-    worker: &std::rc::Rc<crate::proxy::Worker>,
-    shards: usize,
-) -> Result<Vec<glommio::Task<()>>, String> {
-    let global_limit = config
-        .global
-        .maxconn
-        .filter(|&n| n > 0)
-        .map_or_else(crate::sys::default_maxconn, u64::from);
-    let global = Rc::new(Semaphore::new(shard_share(global_limit, shards)));
-    let mut tasks = Vec::new();
-    let frontends: Vec<String> = worker
-        .state
-        .borrow()
-        .frontends
-        .iter()
-        .map(|f| f.name.clone())
-        .collect();
-    for (index, name) in frontends.iter().enumerate() {
-        let Some(proxy) = config.proxy_with_frontend(name) else {
-            continue;
-        };
-        let slots = Slots {
-            global: global.clone(),
-            frontend: proxy
-                .frontend
-                .as_ref()
-                .and_then(|f| f.maxconn)
-                .filter(|&n| n > 0)
-                .map(|n| Rc::new(Semaphore::new(shard_share(u64::from(n), shards)))),
-        };
-        for bind in proxy.frontend.iter().flat_map(|f| &f.binds) {
-            let listener = shard_socket(bind.addr).map_err(|e| {
-                format!(
-                    "{}: cannot bind {} for frontend '{name}': {e}",
-                    bind.location, bind.addr
-                )
-            })?;
-            let task =
-                glommio::spawn_local(accept_loop(worker.clone(), index, listener, slots.clone()));
-            tasks.push(task);
-        }
-    }
-    Ok(tasks)
-}
-
-/// Accepts connections and gives each its own task, once a connection slot is free. A paused
-/// frontend (`disable frontend`) holds new connections unserved until it is enabled again, as
-/// HAProxy does.
-async fn accept_loop(
-    worker: std::rc::Rc<crate::proxy::Worker>,
+/// Accepts connections on `socket` for `frontend` and serves each in its own task, holding one
+/// of `slots` while it lives. A paused frontend (`disable frontend`) holds new connections
+/// unserved until it is enabled again, as HAProxy does.
+pub async fn accept_loop(
+    worker: Rc<Worker>,
     frontend: usize,
-    listener: glommio::net::TcpListener,
+    socket: OwnedFd,
+    open: Rc<OpenConnections>,
     slots: Slots,
 ) {
+    let mut empty = 0;
     let mut failures = 0u64;
     loop {
-        let Some(permits) = slots.take().await else {
-            return;
-        };
-        match listener.accept().await {
-            Ok(stream) => {
-                if failures > 0 {
-                    log::warn!("accept works again after {failures} failed attempts");
-                    failures = 0;
-                }
-                let worker = worker.clone();
-                glommio::spawn_local(async move {
-                    while !worker.state.borrow().frontends[frontend].enabled {
-                        glommio::timer::sleep(Duration::from_millis(50)).await;
+        if signals::paused() {
+            glommio::timer::sleep(PAUSE_POLL).await;
+            continue;
+        }
+        if let Err(e) = wait_acceptable(&socket).await {
+            // One line per streak of failures, not one per retry (50 a second on EMFILE).
+            if failures == 0 {
+                log::warn!("listener poll failed: {e}; backing off until it succeeds");
+            }
+            failures += 1;
+            glommio::timer::sleep(ACCEPT_ERROR_BACKOFF).await;
+            continue;
+        }
+        let mut accepted = 0;
+        loop {
+            let Some(permits) = slots.take().await else {
+                return;
+            };
+            match accept_now(socket.as_raw_fd()) {
+                Ok(Some(stream)) => {
+                    if failures > 0 {
+                        log::warn!("accept works again after {failures} failed attempts");
+                        failures = 0;
                     }
-                    crate::proxy::serve_connection(worker, frontend, stream).await;
-                    drop(permits);
-                })
-                .detach();
-            }
-            Err(e) => {
-                // One line per streak of failures, not one per retry (50 a second on EMFILE).
-                if failures == 0 {
-                    log::warn!("accept failed: {e}; backing off until it succeeds");
+                    accepted += 1;
+                    let (worker, guard) = (worker.clone(), open.opened());
+                    glommio::spawn_local(async move {
+                        let _guard = guard;
+                        let _permits = permits;
+                        while !worker.state.borrow().frontends[frontend].enabled {
+                            glommio::timer::sleep(Duration::from_millis(50)).await;
+                        }
+                        crate::proxy::serve_connection(worker, frontend, stream).await;
+                    })
+                    .detach();
                 }
-                failures += 1;
-                glommio::timer::sleep(ACCEPT_ERROR_BACKOFF).await;
+                Ok(None) => break,
+                Err(e) => {
+                    if failures == 0 {
+                        log::warn!("accept failed: {e}; backing off until it succeeds");
+                    }
+                    failures += 1;
+                    glommio::timer::sleep(ACCEPT_ERROR_BACKOFF).await;
+                    break;
+                }
             }
+        }
+        empty = if accepted == 0 { empty + 1 } else { 0 };
+        if empty >= EMPTY_WAKEUPS_BEFORE_NAP {
+            empty = 0;
+            glommio::timer::sleep(Duration::from_millis(1)).await;
+        }
+    }
+}
+
+/// Resolves when `socket` has a connection waiting (or an error to report), taking nothing.
+///
+/// glommio has no public "wait until readable" for a descriptor, but a glommio stream arms a
+/// readiness poll when it is created and its first read waits on that poll; on a listening
+/// socket the read then fails (there is no data to read), which is the signal. The stream
+/// wraps a duplicate, so dropping it closes only the duplicate.
+async fn wait_acceptable(socket: &OwnedFd) -> io::Result<()> {
+    let probe = crate::reload::fdpass::dup(socket)?;
+    // SAFETY: `probe` is a descriptor we own; the stream takes it over and closes it.
+    let mut stream = unsafe { glommio::net::TcpStream::from_raw_fd(probe.into_raw_fd()) };
+    let mut byte = [0u8; 1];
+    let _ = stream.read(&mut byte).await;
+    Ok(())
+}
+
+/// One non-blocking `accept4`: `Ok(None)` when the queue is empty.
+fn accept_now(socket: RawFd) -> io::Result<Option<glommio::net::TcpStream>> {
+    loop {
+        // SAFETY: accept4 on a listening socket; no address wanted.
+        let fd = unsafe {
+            libc::accept4(
+                socket,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            )
+        };
+        if fd >= 0 {
+            // SAFETY: a connected socket the kernel just gave us.
+            return Ok(Some(unsafe { glommio::net::TcpStream::from_raw_fd(fd) }));
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EAGAIN) => return Ok(None),
+            // The client gave up before we accepted, or a signal: try the next one.
+            Some(libc::ECONNABORTED) | Some(libc::EINTR) | Some(libc::EPROTO) => continue,
+            _ => return Err(e),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! design notes), plus one for events the shards report (health check results).
 
 use crate::state::{CheckStatus, Mutation, ServerRef};
+use crate::stats::latency::LatencySnapshot;
 use crate::stats::StatsSnapshot;
 
 /// Coordinator ─▶ shard.
@@ -16,6 +17,8 @@ pub enum ToShard {
     },
     /// Send this shard's counters; answer [`FromShard::Stats`].
     Gather,
+    /// Send this shard's latency histograms; answer [`FromShard::Latency`].
+    GatherLatency,
     /// Abort the in-flight requests on this server; answer [`FromShard::Done`].
     ShutdownSessions(ServerRef),
 }
@@ -25,6 +28,7 @@ pub enum ToShard {
 pub enum FromShard {
     Applied { seq: u64 },
     Stats(Box<StatsSnapshot>),
+    Latency(Box<LatencySnapshot>),
     Done,
 }
 

@@ -1,56 +1,105 @@
-//! Shards: one glommio executor per core, each with its own SO_REUSEPORT listeners, its own
-//! [`Worker`] (state replica, counters, pools) and, on shard 0, the [`Coordinator`] and the
-//! admin sockets. glommio-specific wiring lives here so the proxy logic does not depend on it.
+//! Shards: one glommio executor per core, each accepting on its share of the listening
+//! sockets (opened beforehand by [`crate::reload::sockets`]), with its own [`Worker`] (state
+//! replica, counters, pools) and, on shard 0, the [`Coordinator`], the admin sockets and the
+//! old process's side of a hand-over. Signals and the soft stop live here too. glommio-specific
+//! wiring lives here so the proxy logic does not depend on it.
 
 pub mod coordinator;
+mod handover;
 pub mod listener;
 pub mod messages;
-mod signals;
+pub mod signals;
+pub mod stats_service;
 
 use crate::admin::ProcessInfo;
-use crate::config::Config;
+use crate::config::{Config, SocketAddress};
 use crate::proxy::Worker;
+use crate::reload::sockets::Listeners;
 use crate::state::State;
 use coordinator::{unix_now, Coordinator};
 use glommio::channels::channel_mesh::MeshBuilder;
 use glommio::{LocalExecutorBuilder, Placement};
+use listener::OpenConnections;
 use messages::{CheckReport, FromShard, ToShard};
+use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Messages in flight per channel between two shards.
 const MESH_CAPACITY: usize = 256;
-/// How long a soft stop waits for requests in flight before exiting anyway.
-const STOP_GRACE: Duration = Duration::from_secs(10);
 /// A busy shard yields to its control queue at least this often (field notes: a mutation must
 /// never wait behind a flood of requests).
 const PREEMPT_TIMER: Duration = Duration::from_millis(5);
+/// How often a soft stop looks whether the last connection ended.
+const DRAIN_POLL: Duration = Duration::from_millis(10);
 
-/// Options from the command line that shape the runtime.
-#[derive(Debug, Clone)]
+/// What the command line and the hand-over decided before the shards start.
 pub struct RunOptions {
     pub shards: usize,
+    /// The start-up state: the config's, with the previous process's runtime state applied.
+    pub state: State,
+    /// Every listening socket, already open.
+    pub listeners: Listeners,
+    /// The worker's end of its socket pair with the master (master-worker mode).
+    pub master_channel: Option<OwnedFd>,
+    /// Keep the server state files current after every change (`--save-server-state`).
+    pub save_state: bool,
+    /// Called once every shard serves (signal `-sf`/`-st` processes, tell the parent).
+    pub on_ready: Box<dyn FnOnce() + Send>,
 }
 
-/// Runs the proxy until SIGTERM / SIGINT. Returns an error message for start-up failures.
+/// The sockets one shard accepts from (per frontend, in the order of `State::frontends`).
+struct ShardSockets {
+    frontends: Vec<Vec<OwnedFd>>,
+}
+
+/// What only shard 0 (the coordinator's) serves. Which thread becomes shard 0 is known only
+/// once the mesh is joined (the mesh orders peers by executor id), so it is taken from here.
+struct ShardZero {
+    /// Per `stats socket` line, its TCP or `fd@` socket.
+    stats: Vec<Option<OwnedFd>>,
+    master_channel: Option<OwnedFd>,
+    save_state: bool,
+}
+
+/// Runs the proxy until a stop signal. Returns an error message for start-up failures.
 pub fn run(config: Config, options: RunOptions) -> Result<(), String> {
-    probe_binds(&config)?;
     crate::sys::raise_limits();
     signals::block_in_this_thread();
     let config = Arc::new(config);
     let shards = options.shards.max(1);
-    let info = process_info(&config, shards);
+    let info = process_info(&config, shards, options.listeners.count());
+    let mut sockets = Vec::new();
+    for index in 0..shards {
+        sockets.push(shard_sockets(&options.listeners, index, shards)?);
+    }
+    let zero = Arc::new(std::sync::Mutex::new(Some(ShardZero {
+        stats: stats_sockets(&options.listeners)?,
+        master_channel: options.master_channel,
+        save_state: options.save_state,
+    })));
+    crate::reload::expose(options.listeners);
     let commands = MeshBuilder::<ToShard, _>::full(shards, MESH_CAPACITY);
     let answers = MeshBuilder::<FromShard, _>::full(shards, MESH_CAPACITY);
     let reports = MeshBuilder::<CheckReport, _>::full(shards, MESH_CAPACITY);
+    let (wiring, log_writer) = stats_service::Wiring::new(&config, shards)?;
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let (started_tx, started_rx) = std::sync::mpsc::channel::<Result<(), String>>();
-    let mut threads = Vec::new();
-    for index in 0..shards {
-        let (config, info, started) = (config.clone(), info.clone(), started_tx.clone());
-        let (commands, answers, reports) = (commands.clone(), answers.clone(), reports.clone());
-        let thread = std::thread::Builder::new()
+    let (started_tx, started_rx) = std::sync::mpsc::channel::<Lifecycle>();
+    for (index, sockets) in sockets.into_iter().enumerate() {
+        let shard = Shard {
+            config: config.clone(),
+            info: info.clone(),
+            state: options.state.clone(),
+            sockets,
+            zero: zero.clone(),
+            commands: commands.clone(),
+            answers: answers.clone(),
+            reports: reports.clone(),
+            wiring: wiring.clone(),
+            started: started_tx.clone(),
+        };
+        std::thread::Builder::new()
             .name(format!("shard-{index}"))
             .spawn(move || {
                 let executor = LocalExecutorBuilder::new(Placement::Fixed(index % cpus))
@@ -58,29 +107,24 @@ pub fn run(config: Config, options: RunOptions) -> Result<(), String> {
                     .preempt_timer(PREEMPT_TIMER)
                     .io_memory(64 << 10)
                     .make();
-                let executor = match executor {
-                    Ok(e) => e,
+                match executor {
+                    Ok(executor) => executor.run(shard_main(shard)),
                     Err(e) => {
-                        let _ = started.send(Err(io_uring_error(e)));
-                        return;
+                        let _ = shard.started.send(Lifecycle::Failed(io_uring_error(e)));
                     }
-                };
-                executor.run(shard_main(
-                    config, info, commands, answers, reports, started,
-                ));
+                }
             })
             .map_err(|e| format!("cannot start shard thread: {e}"))?;
-        threads.push(thread);
     }
     drop(started_tx);
     for _ in 0..shards {
         match started_rx.recv() {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
+            Ok(Lifecycle::Started) => {}
+            Ok(Lifecycle::Failed(e)) => {
                 signals::request_stop(signals::Stop::Now);
                 return Err(e);
             }
-            Err(_) => return Err("a shard failed to start".into()),
+            Ok(Lifecycle::Stopped) | Err(_) => return Err("a shard failed to start".into()),
         }
     }
     log::info!(
@@ -88,57 +132,173 @@ pub fn run(config: Config, options: RunOptions) -> Result<(), String> {
         std::process::id()
     );
     signals::wait_in_background();
-    for thread in threads {
-        let _ = thread.join();
+    (options.on_ready)();
+    // Wait for every shard to finish its soft stop, then return without joining the threads:
+    // tearing down a glommio executor can wait on io_uring operations of sockets still held by
+    // detached tasks (idle keep-alive connections, admin sessions), which a stopping process
+    // has no reason to wait for.
+    let mut stopped = 0;
+    while stopped < shards {
+        match started_rx.recv() {
+            Ok(Lifecycle::Stopped) => stopped += 1,
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    crate::reload::withdraw();
+    if let Some(writer) = log_writer {
+        writer.finish();
     }
     Ok(())
 }
 
-/// One shard's life: join the meshes, build its worker, open its listeners, serve, stop.
-async fn shard_main(
+/// What a shard thread tells the main thread.
+enum Lifecycle {
+    /// Listening and following the coordinator.
+    Started,
+    /// Could not start (message for the operator).
+    Failed(String),
+    /// Its soft stop is over: no connection left, `hard-stop-after`, or a stop "now".
+    Stopped,
+}
+
+fn dup_error(e: std::io::Error) -> String {
+    format!("cannot share a listening socket with a shard: {e}")
+}
+
+/// Duplicates of the sockets the `index`th shard thread accepts from.
+fn shard_sockets(
+    listeners: &Listeners,
+    index: usize,
+    shards: usize,
+) -> Result<ShardSockets, String> {
+    let mut frontends = Vec::new();
+    for binds in &listeners.frontends {
+        let mut fds = Vec::new();
+        for bind in binds {
+            fds.extend(bind.for_shard(index, shards).map_err(dup_error)?);
+        }
+        frontends.push(fds);
+    }
+    Ok(ShardSockets { frontends })
+}
+
+/// Duplicates of the TCP and `fd@` stats sockets, for shard 0.
+fn stats_sockets(listeners: &Listeners) -> Result<Vec<Option<OwnedFd>>, String> {
+    listeners
+        .stats
+        .iter()
+        .map(|socket| {
+            socket
+                .as_ref()
+                .and_then(|l| l.fds.first())
+                .map(crate::reload::fdpass::dup)
+                .transpose()
+                .map_err(dup_error)
+        })
+        .collect()
+}
+
+/// Everything one shard starts from.
+struct Shard {
     config: Arc<Config>,
     info: ProcessInfo,
+    state: State,
+    sockets: ShardSockets,
+    zero: Arc<std::sync::Mutex<Option<ShardZero>>>,
     commands: MeshBuilder<ToShard, glommio::channels::channel_mesh::Full>,
     answers: MeshBuilder<FromShard, glommio::channels::channel_mesh::Full>,
     reports: MeshBuilder<CheckReport, glommio::channels::channel_mesh::Full>,
-    started: std::sync::mpsc::Sender<Result<(), String>>,
-) {
-    let (Ok((command_tx, command_rx)), Ok((answer_tx, answer_rx)), Ok((report_tx, report_rx))) = (
-        commands.join().await,
-        answers.join().await,
-        reports.join().await,
-    ) else {
-        let _ = started.send(Err("cannot join the shard channel mesh".into()));
+    /// Logs and the stats page's meshes.
+    wiring: stats_service::Wiring,
+    started: std::sync::mpsc::Sender<Lifecycle>,
+}
+
+/// One shard's life: join the meshes, build its worker, accept on its sockets, serve, stop.
+async fn shard_main(shard: Shard) {
+    let Shard {
+        config,
+        info,
+        state,
+        sockets,
+        zero,
+        commands,
+        answers,
+        reports,
+        wiring,
+        started,
+    } = shard;
+    let joined = while_ticking(async {
+        (
+            commands.join().await,
+            answers.join().await,
+            reports.join().await,
+        )
+    })
+    .await;
+    let (Ok((command_tx, command_rx)), Ok((answer_tx, answer_rx)), Ok((report_tx, report_rx))) =
+        joined
+    else {
+        let _ = started.send(Lifecycle::Failed(
+            "cannot join the shard channel mesh".into(),
+        ));
         return;
     };
     let index = command_tx.peer_id();
-    let worker = Rc::new(Worker::new(
-        index,
-        &config,
-        State::from_config(&config, unix_now()),
-    ));
-    let listeners = match listener::open_all(&config, &worker, command_tx.nr_consumers()) {
-        Ok(l) => l,
-        Err(e) => {
-            let _ = started.send(Err(e));
-            return;
+    let worker = Rc::new(Worker::new(index, &config, state));
+    let open = Rc::new(OpenConnections::default());
+    let mut accepting = Vec::new();
+    let slots = listener::Slots::for_frontends(&config, &worker, command_tx.nr_consumers());
+    for (frontend, fds) in sockets.frontends.into_iter().enumerate() {
+        for fd in fds {
+            let slots = slots[frontend].clone();
+            let task = listener::accept_loop(worker.clone(), frontend, fd, open.clone(), slots);
+            accepting.push(glommio::spawn_local(task));
         }
-    };
+    }
     let control = glommio::executor().create_task_queue(
         glommio::Shares::Static(1000),
         glommio::Latency::Matters(Duration::from_millis(1)),
         "control",
     );
+    let mut admin = Vec::new();
     if index == 0 {
-        let coordinator = Coordinator::new(worker.clone(), command_tx, answer_rx, info);
-        if let Err(e) = start_admin_sockets(&config, &coordinator, control) {
-            let _ = started.send(Err(e));
+        let Some(zero) = zero.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+            let _ = started.send(Lifecycle::Failed(
+                "two shards joined the mesh as shard 0".into(),
+            ));
             return;
+        };
+        let coordinator = Coordinator::new(worker.clone(), command_tx, answer_rx, info);
+        let context = handover::Context {
+            worker: worker.clone(),
+            config: config.clone(),
+        };
+        match start_admin_sockets(&config, zero.stats, &coordinator, &context, control) {
+            Ok(tasks) => admin = tasks,
+            Err(e) => {
+                let _ = started.send(Lifecycle::Failed(e));
+                return;
+            }
+        }
+        let observing = wiring.start_shard(&worker, Some(coordinator.clone()), control);
+        if let Err(e) = observing.await {
+            let _ = started.send(Lifecycle::Failed(e));
+            return;
+        }
+        if let Some(channel) = zero.master_channel {
+            spawn_into(handover::serve_master(channel, context.clone()), control);
+        }
+        if zero.save_state {
+            spawn_into(
+                handover::save_state_files(worker.clone(), config.clone()),
+                control,
+            );
         }
         let mut report_rx = report_rx;
         for (_, stream) in report_rx.streams() {
             let coordinator = coordinator.clone();
-            let task = glommio::spawn_local_into(
+            spawn_into(
                 async move {
                     while let Some(report) = stream.recv().await {
                         coordinator.on_check_report(report).await;
@@ -146,9 +306,6 @@ async fn shard_main(
                 },
                 control,
             );
-            if let Ok(task) = task {
-                task.detach();
-            }
         }
         crate::health::start(
             worker.clone(),
@@ -156,64 +313,172 @@ async fn shard_main(
             HealthSink::Local(coordinator.clone()),
         );
     } else {
-        if let Ok(task) = glommio::spawn_local_into(
+        if let Err(e) = wiring.start_shard(&worker, None, control).await {
+            let _ = started.send(Lifecycle::Failed(e));
+            return;
+        }
+        spawn_into(
             coordinator::follow(worker.clone(), command_rx, answer_tx),
             control,
-        ) {
-            task.detach();
-        }
+        );
         crate::health::start(
             worker.clone(),
             shards_of(&report_tx),
             HealthSink::Remote(Rc::new(report_tx)),
         );
     }
-    let _ = started.send(Ok(()));
+    let _ = started.send(Lifecycle::Started);
     let stop = signals::wait_for_stop().await;
-    drop(listeners);
+    // Dropping an accept loop cancels only a readiness poll (see `listener`): a connection
+    // still in a queue stays there for the process that took the sockets over.
+    drop(accepting);
+    drop(admin);
+    crate::reload::withdraw();
     worker.stopping.set(true);
     if stop == signals::Stop::Graceful {
-        let deadline = std::time::Instant::now() + STOP_GRACE;
-        while worker.in_flight.get() > 0 && std::time::Instant::now() < deadline {
-            glommio::timer::sleep(Duration::from_millis(10)).await;
+        drain(&open, config.global.hard_stop_after).await;
+    }
+    worker.log.flush();
+    let _ = started.send(Lifecycle::Stopped);
+}
+
+/// How often a shard's reactor wakes while it joins the channel meshes.
+const JOIN_TICK: Duration = Duration::from_millis(1);
+
+/// Runs `work` while a timer wakes this executor every [`JOIN_TICK`]. glommio 0.9 connects a
+/// shared channel by polling "has the peer connected yet?" on each reactor loop, and nothing
+/// wakes a sleeping executor when the peer connects: without the tick, one shard could sleep
+/// forever in `MeshBuilder::join` (seen in ~1 start in 15 with 2 shards).
+pub(super) async fn while_ticking<T>(work: impl std::future::Future<Output = T>) -> T {
+    let done = Rc::new(std::cell::Cell::new(false));
+    let ticking = done.clone();
+    let ticker = glommio::spawn_local(async move {
+        while !ticking.get() {
+            glommio::timer::sleep(JOIN_TICK).await;
         }
+    });
+    let result = work.await;
+    done.set(true);
+    ticker.await;
+    result
+}
+
+/// Waits until no client connection is left on this shard, up to `hard_stop_after`; a stop
+/// "now" (SIGINT) during the wait ends it at once.
+async fn drain(open: &OpenConnections, hard_stop_after: Option<Duration>) {
+    let deadline = hard_stop_after.map(|t| Instant::now() + t);
+    while open.get() > 0 {
+        if signals::stop_requested() == Some(signals::Stop::Now) {
+            return;
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            log::warn!(
+                "hard-stop-after: closing {} connection(s) still open",
+                open.get()
+            );
+            return;
+        }
+        glommio::timer::sleep(DRAIN_POLL).await;
     }
 }
 
-/// Binds every `stats socket` (a failure stops the start-up with file:line) and serves them in
-/// the control task queue, so admin work never waits behind a flood of requests.
+fn spawn_into(
+    task: impl std::future::Future<Output = ()> + 'static,
+    queue: glommio::TaskQueueHandle,
+) {
+    if let Ok(task) = glommio::spawn_local_into(task, queue) {
+        task.detach();
+    }
+}
+
+/// Serves every `stats socket` in the control task queue, so admin work never waits behind a
+/// flood of requests. Unix sockets are bound here (file:line on failure); TCP and `fd@`
+/// sockets arrive open in `sockets`. A socket with `expose-fd listeners` also answers the
+/// hand-over protocol. Returns the accept loops (dropped at stop).
 fn start_admin_sockets(
     config: &Config,
+    sockets: Vec<Option<OwnedFd>>,
     coordinator: &Rc<Coordinator>,
+    context: &handover::Context,
     queue: glommio::TaskQueueHandle,
-) -> Result<(), String> {
+) -> Result<Vec<glommio::Task<()>>, String> {
     let idle_timeout = config
         .global
         .stats_timeout
         .unwrap_or(crate::admin::server::DEFAULT_IDLE_TIMEOUT);
-    for socket in &config.global.stats_sockets {
-        let listener = crate::admin::server::AdminListener::bind(socket).map_err(|e| {
+    let mut tasks = Vec::new();
+    for (socket, fd) in config.global.stats_sockets.iter().zip(sockets) {
+        let failed = |e: std::io::Error| {
             format!(
-                "{}: cannot bind stats socket {:?}: {e}",
+                "{}: cannot bind stats socket {}: {e}",
                 socket.location, socket.address
             )
-        })?;
-        let maxconn = socket
-            .maxconn
-            .or(config.global.stats_maxconn)
-            .unwrap_or(crate::admin::server::DEFAULT_MAXCONN);
-        let serving = crate::admin::server::serve_listener(
-            listener,
-            socket.level,
-            coordinator.clone(),
-            idle_timeout,
-            maxconn,
-        );
-        glommio::spawn_local_into(serving, queue)
-            .map_err(|e| format!("cannot start the admin socket: {e}"))?
-            .detach();
+        };
+        let fd = match (fd, &socket.address) {
+            (Some(fd), _) => Some(fd),
+            (None, SocketAddress::Unix(path)) if socket.expose_fd_listeners => {
+                Some(bind_unix_replacing(path, socket.mode).map_err(failed)?)
+            }
+            _ => None,
+        };
+        let task = match fd {
+            Some(fd) if socket.expose_fd_listeners => glommio::spawn_local_into(
+                handover::serve_exposed(
+                    fd,
+                    context.clone(),
+                    coordinator.clone(),
+                    socket.level,
+                    idle_timeout,
+                ),
+                queue,
+            ),
+            fd => {
+                let listener = match fd {
+                    // SAFETY: a listening socket we own; glommio's TCP accept loop accepts
+                    // from an inherited unix socket as well.
+                    Some(fd) => crate::admin::server::AdminListener::Tcp(unsafe {
+                        glommio::net::TcpListener::from_raw_fd(fd.into_raw_fd())
+                    }),
+                    None => crate::admin::server::AdminListener::bind(socket).map_err(failed)?,
+                };
+                let maxconn = socket
+                    .maxconn
+                    .or(config.global.stats_maxconn)
+                    .unwrap_or(crate::admin::server::DEFAULT_MAXCONN);
+                let serving = crate::admin::server::serve_listener(
+                    listener,
+                    socket.level,
+                    coordinator.clone(),
+                    idle_timeout,
+                    maxconn,
+                );
+                glommio::spawn_local_into(serving, queue)
+            }
+        }
+        .map_err(|e| format!("cannot start the admin socket: {e}"))?;
+        tasks.push(task);
     }
-    Ok(())
+    Ok(tasks)
+}
+
+/// Binds a unix stats socket under a temporary name and renames it over `path`, so a new
+/// process replaces the old one's socket without a moment where the path does not answer.
+fn bind_unix_replacing(path: &std::path::Path, mode: Option<u32>) -> std::io::Result<OwnedFd> {
+    use socket2::{Domain, SockAddr, Socket, Type};
+    use std::os::unix::fs::PermissionsExt;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".{}.tmp", std::process::id()));
+    let tmp = std::path::PathBuf::from(tmp);
+    let _ = std::fs::remove_file(&tmp);
+    let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+    socket.set_cloexec(true)?;
+    socket.bind(&SockAddr::unix(&tmp)?)?;
+    socket.listen(128)?;
+    if let Some(mode) = mode {
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
+    }
+    std::fs::rename(&tmp, path)?;
+    Ok(socket.into())
 }
 
 fn shards_of<T: Send>(senders: &glommio::channels::channel_mesh::Senders<T>) -> (usize, usize) {
@@ -239,21 +504,6 @@ impl HealthSink {
     }
 }
 
-/// Fails with file:line if an address of a `bind` is taken by another process.
-fn probe_binds(config: &Config) -> Result<(), String> {
-    for proxy in &config.proxies {
-        for bind in proxy.frontend.iter().flat_map(|f| &f.binds) {
-            listener::probe(bind.addr).map_err(|e| {
-                format!(
-                    "{}: cannot bind {} for frontend '{}': {e}",
-                    bind.location, bind.addr, proxy.name
-                )
-            })?;
-        }
-    }
-    Ok(())
-}
-
 fn io_uring_error(e: glommio::GlommioError<()>) -> String {
     format!(
         "cannot set up io_uring for a shard ({e}). io_uring needs Linux >= 5.8, not disabled \
@@ -262,7 +512,7 @@ fn io_uring_error(e: glommio::GlommioError<()>) -> String {
     )
 }
 
-fn process_info(config: &Config, shards: usize) -> ProcessInfo {
+fn process_info(config: &Config, shards: usize, listeners: usize) -> ProcessInfo {
     ProcessInfo {
         pid: std::process::id(),
         start_time: unix_now(),
@@ -273,11 +523,6 @@ fn process_info(config: &Config, shards: usize) -> ProcessInfo {
             .unwrap_or_else(|| crate::sys::default_maxconn() as u32),
         ulimit_n: crate::sys::nofile_limit(),
         node: crate::sys::hostname(),
-        listeners: config
-            .proxies
-            .iter()
-            .filter_map(|p| p.frontend.as_ref())
-            .map(|f| f.binds.len())
-            .sum(),
+        listeners,
     }
 }

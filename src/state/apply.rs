@@ -2,6 +2,7 @@
 //! applies one to a replica. Each arm delegates to a small function that says what failed.
 
 use super::model::*;
+use crate::config::OnError;
 use std::net::SocketAddr;
 
 /// One change to the runtime state. The coordinator numbers them; every shard applies the
@@ -34,6 +35,17 @@ pub enum Mutation {
     RemoveServer { server: ServerRef },
     /// `disable|enable frontend`.
     SetFrontendEnabled { frontend: usize, enabled: bool },
+    /// A reload carries a server's health over from the previous process (or a state file):
+    /// operational state, check health counter and last check result.
+    RestoreHealth {
+        server: ServerRef,
+        op: OpState,
+        health: u32,
+        status: CheckStatus,
+    },
+    /// Slow start: the server's warm-up reached `percent` of its weight (stepped by the
+    /// health module on the coordinator's shard while the server warms up).
+    SetRamp { server: ServerRef, percent: u32 },
 }
 
 /// Why a mutation could not be applied. The coordinator validates before broadcasting, so a
@@ -88,6 +100,19 @@ pub fn apply(state: &mut State, mutation: &Mutation, now: u64) -> Result<Applied
             with_transition(state, *server, now, |s| s.deleting = true)
         }
         Mutation::RemoveServer { server } => remove_server(state, *server),
+        Mutation::RestoreHealth {
+            server,
+            op,
+            health,
+            status,
+        } => with_transition(state, *server, now, |s| {
+            restore_health(s, *op, *health, *status)
+        }),
+        Mutation::SetRamp { server, percent } => {
+            let s = server_mut(state, *server)?;
+            s.ramp = (*percent).clamp(RAMP_START, RAMP_FULL);
+            Ok(Applied::Changed)
+        }
         Mutation::SetFrontendEnabled { frontend, enabled } => {
             let f = state
                 .frontends
@@ -125,8 +150,12 @@ fn with_transition(
 ) -> Result<Applied, ApplyError> {
     let server = server_mut(state, r)?;
     let before = (server.takes_new_traffic(), server.admin, server.op);
+    let was_live = server.is_live();
     change(server);
     let after = (server.takes_new_traffic(), server.admin, server.op);
+    if !was_live && server.is_live() && server.tuning.slowstart.is_some() {
+        server.ramp = RAMP_START;
+    }
     if before.1 != after.1 || before.2 != after.2 {
         if before.2 == OpState::Down {
             server.downtime += now.saturating_sub(server.last_change);
@@ -170,8 +199,20 @@ fn set_health(server: &mut Server, op: OpState) {
 }
 
 /// HAProxy's rise/fall arithmetic: health runs 0 ..= rise+fall-1; reaching `rise` jumps to the
-/// top (UP); falling below `rise` goes DOWN at 0.
+/// top (UP); falling below `rise` goes DOWN at 0. A `Hana` result (errors seen on live traffic
+/// by `observe`) first moves health as the server's `on-error` says, then counts as a failure,
+/// like HAProxy's `check_notify_failure`.
 fn record_check(server: &mut Server, status: CheckStatus) {
+    if status == CheckStatus::Hana {
+        let check = &mut server.check;
+        match server.tuning.on_error {
+            // Only the check rhythm changes; the state does not.
+            OnError::Fastinter => return,
+            OnError::FailCheck => {}
+            OnError::SuddenDeath => check.health = check.health.min(check.rise + 1),
+            OnError::MarkDown => check.health = check.health.min(check.rise),
+        }
+    }
     let check = &mut server.check;
     check.status = status;
     if status.is_ok() {
@@ -195,6 +236,16 @@ fn record_check(server: &mut Server, status: CheckStatus) {
             check.health = 0;
         }
     }
+}
+
+/// Health as another process left it, clamped to this server's rise/fall.
+fn restore_health(server: &mut Server, op: OpState, health: u32, status: CheckStatus) {
+    server.op = op;
+    server.check.status = status;
+    server.check.health = match op {
+        OpState::Down => 0,
+        _ => health.clamp(server.check.rise, server.check.max_health()),
+    };
 }
 
 fn add_server(
@@ -227,4 +278,176 @@ fn remove_server(state: &mut State, r: ServerRef) -> Result<Applied, ApplyError>
     let pos = b.position(r.server).ok_or(ApplyError::NoSuchServer)?;
     b.servers.remove(pos);
     Ok(Applied::Removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{CheckTuning, Observe};
+    use std::time::Duration;
+
+    fn state_with(tuning: CheckTuning) -> (State, ServerRef) {
+        let spec = ServerSpec {
+            name: "s1".into(),
+            addr: "127.0.0.1:1".parse().unwrap(),
+            check: true,
+            backup: false,
+            weight: 10,
+            disabled: false,
+            inter: Duration::from_secs(2),
+            rise: 2,
+            fall: 3,
+            maxconn: None,
+            cookie: None,
+            tuning,
+        };
+        let state = State {
+            backends: vec![Backend {
+                name: "bk".into(),
+                id: 2,
+                mode: Default::default(),
+                algorithm: Default::default(),
+                allbackups: false,
+                redispatch: true,
+                retries: 3,
+                cookie: None,
+                httpchk: None,
+                servers: vec![Server::new(1, &spec, false, 0)],
+                next_server_id: 2,
+            }],
+            ..State::default()
+        };
+        (
+            state,
+            ServerRef {
+                backend: 0,
+                server: 1,
+            },
+        )
+    }
+
+    fn check(state: &mut State, server: ServerRef, status: CheckStatus) -> Applied {
+        apply(state, &Mutation::CheckResult { server, status }, 0).unwrap()
+    }
+
+    fn server(state: &State, r: ServerRef) -> &Server {
+        state.server(r).unwrap()
+    }
+
+    #[test]
+    fn a_dead_server_at_start_goes_down_after_one_failed_check() {
+        let (mut state, r) = state_with(CheckTuning::default());
+        let applied = check(&mut state, r, CheckStatus::L4Con);
+        assert_eq!(
+            applied,
+            Applied::Transition {
+                server: r,
+                now_usable: false
+            }
+        );
+        let s = server(&state, r);
+        assert_eq!((s.op, s.check.health, s.check.downs), (OpState::Down, 0, 1));
+        // Back after `rise` successes.
+        assert_eq!(check(&mut state, r, CheckStatus::L4Ok), Applied::Changed);
+        assert!(matches!(
+            check(&mut state, r, CheckStatus::L4Ok),
+            Applied::Transition {
+                now_usable: true,
+                ..
+            }
+        ));
+        assert_eq!(server(&state, r).check.health, 4);
+    }
+
+    #[test]
+    fn health_analyze_follows_on_error() {
+        let tuning = |on_error| CheckTuning {
+            observe: Some(Observe::Layer4),
+            on_error,
+            ..CheckTuning::default()
+        };
+        let (mut state, r) = state_with(tuning(OnError::MarkDown));
+        check(&mut state, r, CheckStatus::L4Ok); // fully UP: health 4
+        check(&mut state, r, CheckStatus::Hana);
+        let s = server(&state, r);
+        assert_eq!((s.op, s.check.status.code()), (OpState::Down, "HANA"));
+
+        let (mut state, r) = state_with(tuning(OnError::FailCheck));
+        check(&mut state, r, CheckStatus::L4Ok);
+        check(&mut state, r, CheckStatus::Hana);
+        assert_eq!(
+            (server(&state, r).op, server(&state, r).check.health),
+            (OpState::Up, 3)
+        );
+
+        let (mut state, r) = state_with(tuning(OnError::SuddenDeath));
+        check(&mut state, r, CheckStatus::L4Ok);
+        check(&mut state, r, CheckStatus::Hana);
+        assert_eq!(server(&state, r).check.health, 2, "one failure from DOWN");
+        check(&mut state, r, CheckStatus::L4Con);
+        assert_eq!(server(&state, r).op, OpState::Down);
+
+        let (mut state, r) = state_with(tuning(OnError::Fastinter));
+        check(&mut state, r, CheckStatus::L4Ok);
+        let before = server(&state, r).clone();
+        check(&mut state, r, CheckStatus::Hana);
+        assert_eq!(server(&state, r), &before);
+    }
+
+    #[test]
+    fn slowstart_ramps_a_server_coming_back_up() {
+        let (mut state, r) = state_with(CheckTuning {
+            slowstart: Some(Duration::from_secs(10)),
+            ..CheckTuning::default()
+        });
+        assert_eq!(server(&state, r).ramp, RAMP_FULL, "no warm-up at start");
+        let maint = Mutation::SetAdminState {
+            server: r,
+            state: AdminState::Maint,
+        };
+        apply(&mut state, &maint, 0).unwrap();
+        let ready = Mutation::SetAdminState {
+            server: r,
+            state: AdminState::Ready,
+        };
+        apply(&mut state, &ready, 0).unwrap();
+        assert_eq!(server(&state, r).ramp, RAMP_START);
+        assert_eq!(server(&state, r).effective_weight(), 1);
+        let step = Mutation::SetRamp {
+            server: r,
+            percent: 50,
+        };
+        apply(&mut state, &step, 0).unwrap();
+        assert_eq!(server(&state, r).effective_weight(), 5);
+        // A weight change is not a return from DOWN: no new warm-up.
+        let weight = Mutation::SetWeight {
+            server: r,
+            weight: 20,
+        };
+        apply(&mut state, &weight, 0).unwrap();
+        assert_eq!(server(&state, r).effective_weight(), 10);
+    }
+
+    #[test]
+    fn check_intervals_follow_the_state() {
+        let (mut state, r) = state_with(CheckTuning {
+            fastinter: Some(Duration::from_millis(500)),
+            downinter: Some(Duration::from_secs(5)),
+            ..CheckTuning::default()
+        });
+        let interval = |state: &State| {
+            let s = server(state, r);
+            s.check.interval(s.op, &s.tuning)
+        };
+        // "UP 1/3" at start: in transition.
+        assert_eq!(interval(&state), Duration::from_millis(500));
+        check(&mut state, r, CheckStatus::L4Ok);
+        assert_eq!(interval(&state), Duration::from_secs(2));
+        for _ in 0..3 {
+            check(&mut state, r, CheckStatus::L4Con);
+        }
+        assert_eq!(interval(&state), Duration::from_secs(5));
+        check(&mut state, r, CheckStatus::L4Ok);
+        assert_eq!(interval(&state), Duration::from_millis(500));
+    }
 }

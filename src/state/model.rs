@@ -1,6 +1,6 @@
 //! Runtime state: backends, their servers, admin and operational states, weights, checks.
 
-use crate::config::{Algorithm, Config, CookieConfig, HttpCheck, Mode, ServerConfig};
+use crate::config::{Algorithm, CheckTuning, Config, CookieConfig, HttpCheck, Mode, ServerConfig};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -33,6 +33,9 @@ pub enum CheckStatus {
     L7Sts,
     L7Rsp,
     L7Tout,
+    /// `observe`: `error-limit` consecutive errors on live traffic (HAProxy's "Health
+    /// analyze"); what it does depends on the server's `on-error`.
+    Hana,
 }
 
 impl CheckStatus {
@@ -47,6 +50,7 @@ impl CheckStatus {
             CheckStatus::L7Sts => "L7STS",
             CheckStatus::L7Rsp => "L7RSP",
             CheckStatus::L7Tout => "L7TOUT",
+            CheckStatus::Hana => "HANA",
         }
     }
 
@@ -61,6 +65,7 @@ impl CheckStatus {
             CheckStatus::L7Sts => "Layer7 wrong status",
             CheckStatus::L7Rsp => "Layer7 invalid response",
             CheckStatus::L7Tout => "Layer7 timeout",
+            CheckStatus::Hana => "Health analyze",
         }
     }
 
@@ -93,6 +98,18 @@ impl Check {
         self.rise + self.fall - 1
     }
 
+    /// HAProxy's `srv_getinter`: `inter` when fully UP, `downinter` when fully DOWN,
+    /// `fastinter` in between (each falling back to `inter` when not set).
+    pub fn interval(&self, op: OpState, tuning: &CheckTuning) -> Duration {
+        if self.health == self.max_health() {
+            self.inter
+        } else if op == OpState::Down && self.health == 0 {
+            tuning.downinter.unwrap_or(self.inter)
+        } else {
+            tuning.fastinter.unwrap_or(self.inter)
+        }
+    }
+
     /// Checks run only when configured, enabled (not `disable health`).
     pub fn active(&self) -> bool {
         self.configured && self.enabled
@@ -113,6 +130,8 @@ pub struct ServerSpec {
     pub fall: u32,
     pub maxconn: Option<u32>,
     pub cookie: Option<String>,
+    /// `fastinter`, `downinter`, `slowstart`, `observe`, `error-limit`, `on-error`.
+    pub tuning: CheckTuning,
 }
 
 impl From<&ServerConfig> for ServerSpec {
@@ -129,6 +148,7 @@ impl From<&ServerConfig> for ServerSpec {
             fall: c.fall,
             maxconn: c.maxconn,
             cookie: c.cookie.clone(),
+            tuning: c.tuning,
         }
     }
 }
@@ -148,6 +168,11 @@ pub struct Server {
     pub check: Check,
     /// Current user weight (`set weight`), 0..=256.
     pub weight: u32,
+    /// Slow start: percent of `weight` in effect (100 except while warming up after coming
+    /// back UP, see [`Server::effective_weight`]).
+    pub ramp: u32,
+    /// Check timing, warm-up and passive observation options.
+    pub tuning: CheckTuning,
     /// Weight from the config (`initial` in `get weight`).
     pub initial_weight: u32,
     /// Added at runtime with `add server`.
@@ -173,7 +198,26 @@ impl Server {
     pub fn takes_persistent_traffic(&self) -> bool {
         self.admin != AdminState::Maint && self.op != OpState::Down && !self.deleting
     }
+
+    /// The weight balancers use: the user weight, scaled by the slow-start ramp while the
+    /// server warms up (at least 1, so a warming server is never skipped altogether).
+    pub fn effective_weight(&self) -> u32 {
+        if self.ramp >= RAMP_FULL || self.weight == 0 {
+            return self.weight;
+        }
+        (self.weight * self.ramp).div_ceil(RAMP_FULL).max(1)
+    }
+
+    /// Up and out of maintenance: a server becoming live starts its slow-start ramp.
+    pub fn is_live(&self) -> bool {
+        self.op == OpState::Up && self.admin != AdminState::Maint
+    }
 }
+
+/// [`Server::ramp`] of a server not warming up.
+pub const RAMP_FULL: u32 = 100;
+/// [`Server::ramp`] a server with `slowstart` starts from when it comes back UP.
+pub const RAMP_START: u32 = 1;
 
 /// A backend (or the backend side of a `listen`).
 #[derive(Debug, Clone, PartialEq)]
@@ -297,6 +341,9 @@ impl Server {
             },
             weight: spec.weight,
             initial_weight: spec.weight,
+            // HAProxy does not slow-start servers at start-up.
+            ramp: RAMP_FULL,
+            tuning: spec.tuning,
             dynamic,
             deleting: false,
             last_change: now,

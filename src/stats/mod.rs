@@ -1,5 +1,20 @@
 //! Counters: each shard owns its own (no atomics on the hot path); `show stat` gathers a
 //! [`StatsSnapshot`] from every shard and adds them up.
+//!
+//! - `latency`: HDR histograms per backend and server (connect, response, total time).
+//! - `trace`: what the request path notes about one request, for histograms and access logs.
+//! - `service`: the requests a frontend answers itself (stats page, metrics) and how the
+//!   proxy hands them to whoever renders them.
+//! - `html`, `prometheus`, `latency_report`: the stats page, the `/metrics` text and the
+//!   `show latency` table.
+
+pub mod html;
+pub mod latency;
+pub mod latency_report;
+pub mod prometheus;
+pub mod service;
+pub mod table;
+pub mod trace;
 
 use std::collections::BTreeMap;
 

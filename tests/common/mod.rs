@@ -2,6 +2,9 @@
 //! talk to them with plain std sockets, and stop every process a test started (Drop).
 #![allow(dead_code)]
 
+pub mod browser;
+
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
@@ -122,11 +125,28 @@ pub struct Pointsman {
     pub config: PathBuf,
 }
 
-/// Writes `config` (where `@SOCKET@` is replaced by a socket path in the test's directory) and
+/// Writes `config` (where `@SOCKET@` is replaced by a socket path in the test's directory, and
+/// `@DIR@` by that directory) and
 /// starts pointsman on it with `shards` shards; waits until `wait_port` accepts connections and
 /// the admin socket answers.
 pub fn pointsman(config: &str, shards: usize, wait_port: u16) -> Pointsman {
-    pointsman_wrapped(config, shards, wait_port, &[])
+    start_pointsman(config, shards, wait_port, false, Stdio::inherit(), &[])
+}
+
+/// [`pointsman`] with its standard output sent to `stdout` (e.g. `Stdio::piped()` to read the
+/// access log of `log stdout`).
+pub fn pointsman_with_stdout(
+    config: &str,
+    shards: usize,
+    wait_port: u16,
+    stdout: Stdio,
+) -> Pointsman {
+    start_pointsman(config, shards, wait_port, false, stdout, &[])
+}
+
+/// [`pointsman`] with its log (stderr) written to a file that [`Pointsman::log`] reads.
+pub fn pointsman_logged(config: &str, shards: usize, wait_port: u16) -> Pointsman {
+    start_pointsman(config, shards, wait_port, true, Stdio::inherit(), &[])
 }
 
 /// Like [`pointsman`], started through `wrapper` (e.g. `["prlimit", "--nofile=256"]`), which
@@ -137,12 +157,30 @@ pub fn pointsman_wrapped(
     wait_port: u16,
     wrapper: &[&str],
 ) -> Pointsman {
+    start_pointsman(config, shards, wait_port, false, Stdio::inherit(), wrapper)
+}
+
+fn start_pointsman(
+    config: &str,
+    shards: usize,
+    wait_port: u16,
+    log_to_file: bool,
+    stdout: Stdio,
+    wrapper: &[&str],
+) -> Pointsman {
     let dir = temp_dir("run");
+    let stderr = if log_to_file {
+        Stdio::from(std::fs::File::create(dir.join("pointsman.log")).unwrap())
+    } else {
+        Stdio::inherit()
+    };
     let socket = dir.join("admin.sock");
     let config_path = dir.join("pointsman.cfg");
     std::fs::write(
         &config_path,
-        config.replace("@SOCKET@", socket.to_str().unwrap()),
+        config
+            .replace("@SOCKET@", socket.to_str().unwrap())
+            .replace("@DIR@", dir.to_str().unwrap()),
     )
     .unwrap();
     let mut command = match wrapper.split_first() {
@@ -157,8 +195,8 @@ pub fn pointsman_wrapped(
         .arg("-f")
         .arg(&config_path)
         .args(["--shards", &shards.to_string()])
-        .stdout(Stdio::inherit())
-        .stderr(Stdio::inherit())
+        .stdout(stdout)
+        .stderr(stderr)
         .spawn()
         .expect("start pointsman");
     let p = Pointsman {
@@ -183,6 +221,46 @@ impl Pointsman {
     /// One-shot admin command (like `echo CMD | socat stdio SOCKET`): the raw reply.
     pub fn admin(&self, command: &str) -> String {
         admin(&self.socket, command)
+    }
+
+    /// The log written so far (only with [`pointsman_logged`]).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("pointsman.log")).unwrap_or_default()
+    }
+
+    /// One row of `show stat` (`backend`, and `server` or `BACKEND`) as column → value.
+    pub fn stat(&self, backend: &str, server: &str) -> HashMap<String, String> {
+        let csv = self.admin("show stat");
+        let mut lines = csv.lines();
+        let header: Vec<&str> = lines
+            .next()
+            .and_then(|h| h.strip_prefix("# "))
+            .expect("show stat header")
+            .split(',')
+            .collect();
+        lines
+            .map(|line| line.split(',').collect::<Vec<_>>())
+            .find(|row| row.first() == Some(&backend) && row.get(1) == Some(&server))
+            .map(|row| {
+                header
+                    .iter()
+                    .zip(row)
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect()
+            })
+            .unwrap_or_else(|| panic!("no show stat row {backend}/{server} in:\n{csv}"))
+    }
+
+    /// A numeric `show stat` column (0 when empty).
+    pub fn stat_number(&self, backend: &str, server: &str, column: &str) -> u64 {
+        self.stat(backend, server)
+            .get(column)
+            .map_or(0, |v| v.parse().unwrap_or(0))
+    }
+
+    /// The `status` column of a server (`UP`, `DOWN`, `MAINT`, `UP 1/3` ...).
+    pub fn status(&self, backend: &str, server: &str) -> String {
+        self.stat(backend, server)["status"].clone()
     }
 }
 
@@ -414,4 +492,532 @@ fn bad(what: &str) -> std::io::Error {
 /// GET on a fresh connection.
 pub fn get(port: u16, path: &str) -> std::io::Result<Response> {
     Client::connect(port).get(path)
+}
+
+/// Starts `pointsman` with `args` (its stdout and stderr to `log` when given).
+pub fn spawn_pointsman(args: &[&std::ffi::OsStr], log: Option<&Path>) -> Proc {
+    let mut command = Command::new(POINTSMAN);
+    command.args(args);
+    if let Some(log) = log {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
+        command.stdout(file.try_clone().unwrap()).stderr(file);
+    }
+    Proc {
+        child: command.spawn().expect("start pointsman"),
+        name: "pointsman".into(),
+    }
+}
+
+/// The pid `show info` reports on the admin socket, if it answers.
+pub fn admin_pid(socket: &Path) -> Option<u32> {
+    let mut stream = UnixStream::connect(socket).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    stream.write_all(b"show info\n").ok()?;
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).ok()?;
+    reply
+        .lines()
+        .find_map(|l| l.strip_prefix("Pid: "))
+        .and_then(|p| p.trim().parse().ok())
+}
+
+/// Waits until the process answering `socket` is not `old` (a new process took over); returns
+/// its pid.
+pub fn wait_for_new_pid(socket: &Path, old: Option<u32>, timeout: Duration) -> u32 {
+    let mut new = None;
+    wait_for(timeout, || {
+        new = admin_pid(socket).filter(|p| Some(*p) != old);
+        new.is_some()
+    });
+    new.unwrap()
+}
+
+// ---- Admin socket clients ------------------------------------------------------------------
+
+/// Sends raw bytes on a fresh admin connection and returns every byte the server wrote until
+/// it closed (bounded by `timeout`; a server that keeps the connection open fails the test).
+pub fn admin_raw(socket: &Path, input: &[u8], timeout: Duration) -> Vec<u8> {
+    let mut stream = UnixStream::connect(socket).expect("connect admin socket");
+    stream.set_read_timeout(Some(timeout)).unwrap();
+    // The server may close before reading everything (over-long lines): ignore EPIPE.
+    let _ = stream.write_all(input);
+    let mut out = Vec::new();
+    match stream.read_to_end(&mut out) {
+        Ok(_) => out,
+        // ECONNRESET: closed with unread input; what was written before still counts.
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => out,
+        Err(e) => panic!(
+            "admin socket still open after {timeout:?} ({e}); got {:?}",
+            String::from_utf8_lossy(&out)
+        ),
+    }
+}
+
+/// An admin connection in prompt (interactive) mode, as hatop and `pointsman ctl` use it.
+pub struct PromptSession {
+    stream: UnixStream,
+}
+
+impl PromptSession {
+    /// Connects, enters prompt mode and raises the idle timeout to 60 s.
+    pub fn open(socket: &Path) -> PromptSession {
+        let stream = UnixStream::connect(socket).expect("connect admin socket");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut session = PromptSession { stream };
+        assert_eq!(session.send_raw(b"prompt\n", 1), "\n> ");
+        assert_eq!(session.send_raw(b"set timeout cli 60\n", 1), "\n> ");
+        session
+    }
+
+    /// Sends one command line; returns its reply, prompt included.
+    pub fn send(&mut self, command: &str) -> String {
+        self.send_raw(format!("{command}\n").as_bytes(), 1)
+    }
+
+    /// Sends raw bytes and reads until `prompts` prompts (`"> "` ending a read) came back.
+    pub fn send_raw(&mut self, input: &[u8], prompts: usize) -> String {
+        self.stream.write_all(input).unwrap();
+        self.read_prompts(prompts)
+    }
+
+    /// Reads until the reply ends with the `n`-th prompt.
+    pub fn read_prompts(&mut self, n: usize) -> String {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let text = String::from_utf8_lossy(&out);
+            if text.ends_with("> ")
+                && text.matches("\n> ").count() + text.starts_with("> ") as usize >= n
+            {
+                return text.into_owned();
+            }
+            let read = self.stream.read(&mut buf).unwrap_or_else(|e| {
+                panic!("no prompt ({e}) after {:?}", String::from_utf8_lossy(&out))
+            });
+            assert!(read > 0, "EOF after {:?}", String::from_utf8_lossy(&out));
+            out.extend_from_slice(&buf[..read]);
+        }
+    }
+
+    /// Sends bytes and reads until the server closes; returns what came back.
+    pub fn send_until_close(mut self, input: &[u8]) -> Vec<u8> {
+        self.stream.write_all(input).unwrap();
+        let mut out = Vec::new();
+        let _ = self.stream.read_to_end(&mut out);
+        out
+    }
+
+    pub fn stream(&mut self) -> &mut UnixStream {
+        &mut self.stream
+    }
+}
+
+/// Runs the real `socat` one-shot: `echo INPUT | socat stdio ADDRESS`; returns its stdout.
+pub fn socat(address: &str, input: &str) -> String {
+    let mut child = Command::new("socat")
+        .args(["stdio", address])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("socat is installed (scripts/install-test-deps.sh)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = wait_output(child, Duration::from_secs(10));
+    assert!(out.status.success(), "socat: {out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Waits for a child's output, killing it after `timeout`.
+pub fn wait_output(mut child: Child, timeout: Duration) -> std::process::Output {
+    let deadline = Instant::now() + timeout;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("child still running after {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.wait_with_output().unwrap()
+}
+
+// ---- Traffic ---------------------------------------------------------------------------------
+
+/// One request of a [`Traffic`] run.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// Which client connection sent it.
+    pub client: usize,
+    /// Before the request's first byte was written.
+    pub sent: Instant,
+    /// When the response (or the error) came back.
+    pub done: Instant,
+    /// HTTP status, 0 for a transport error.
+    pub status: u16,
+    /// `X-Server` of the response ("" when absent or on error).
+    pub server: String,
+}
+
+/// Keep-alive clients, one thread each, sending GETs back to back until stopped. Every
+/// request is recorded. Bounded: each thread stops by itself after `limit`.
+pub struct Traffic {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<Vec<Sample>>>,
+}
+
+impl Traffic {
+    /// Starts one thread per already connected client.
+    pub fn start(clients: Vec<Client>, limit: Duration) -> Traffic {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let threads = clients
+            .into_iter()
+            .enumerate()
+            .map(|(index, mut client)| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let deadline = Instant::now() + limit;
+                    let mut samples = Vec::new();
+                    while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+                        let sent = Instant::now();
+                        let (status, server) = match client.get("/") {
+                            Ok(r) => (r.status, r.header("x-server").unwrap_or("").to_string()),
+                            Err(e) => (0, e.to_string()),
+                        };
+                        samples.push(Sample {
+                            client: index,
+                            sent,
+                            done: Instant::now(),
+                            status,
+                            server,
+                        });
+                        if status == 0 {
+                            break;
+                        }
+                    }
+                    samples
+                })
+            })
+            .collect();
+        Traffic { stop, threads }
+    }
+
+    /// Stops every client and returns all samples.
+    pub fn stop(mut self) -> Vec<Sample> {
+        self.stop.store(true, Ordering::Relaxed);
+        let mut all = Vec::new();
+        for thread in self.threads.drain(..) {
+            all.extend(thread.join().expect("traffic thread"));
+        }
+        all
+    }
+}
+
+impl Drop for Traffic {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Counts samples by `X-Server`.
+pub fn count_servers<'a>(
+    samples: impl IntoIterator<Item = &'a Sample>,
+) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for s in samples {
+        *counts.entry(s.server.clone()).or_insert(0) += 1;
+    }
+    counts
+}
+
+// ---- tmux --------------------------------------------------------------------------------------
+
+/// A private tmux server (`tmux -L NAME`) running one session; killed on drop.
+pub struct Tmux {
+    name: String,
+}
+
+impl Tmux {
+    /// Starts `command` in a detached session of `width`x`height`.
+    pub fn start(command: &str, width: u16, height: u16) -> Tmux {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "pointsman-test-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        );
+        let tmux = Tmux { name };
+        tmux.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "t",
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+            command,
+        ]);
+        tmux
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let child = Command::new("tmux")
+            .args(["-L", &self.name])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("tmux is installed (scripts/install-test-deps.sh)");
+        let out = wait_output(child, Duration::from_secs(10));
+        assert!(out.status.success(), "tmux {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Whether the session still runs (its command has not exited).
+    pub fn alive(&self) -> bool {
+        Command::new("tmux")
+            .args(["-L", &self.name, "has-session", "-t", "t"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    pub fn send_keys(&self, keys: &str) {
+        self.run(&["send-keys", "-t", "t", keys]);
+    }
+
+    /// The visible screen, plain text.
+    pub fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "t"])
+    }
+
+    /// The visible screen with escape sequences (`capture-pane -e`).
+    pub fn screen_with_escapes(&self) -> String {
+        self.run(&["capture-pane", "-p", "-e", "-t", "t"])
+    }
+
+    /// Waits until the screen satisfies `ready`; returns that screen.
+    pub fn wait_screen(&self, timeout: Duration, ready: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let screen = self.screen();
+            if ready(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "screen not as expected after {timeout:?}:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.name, "kill-server"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// A TCP port forward on 127.0.0.1 (what the restart guide does with iptables): connections to
+/// its port are relayed to `to`. [`Forwarder::close_port`] removes "the rule": new connections
+/// are refused while established ones carry on, as conntrack keeps them.
+pub struct Forwarder {
+    pub port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    accept: Option<std::thread::JoinHandle<()>>,
+    relayed: std::sync::Arc<std::sync::Mutex<Vec<TcpStream>>>,
+}
+
+impl Forwarder {
+    pub fn start(to: SocketAddr) -> Forwarder {
+        use std::sync::{atomic::AtomicBool, Arc, Mutex};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let relayed: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let accept = {
+            let (stop, relayed) = (stop.clone(), relayed.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    let Ok((client, _)) = listener.accept() else {
+                        std::thread::sleep(Duration::from_millis(2));
+                        continue;
+                    };
+                    let _ = client.set_nonblocking(false);
+                    let Ok(server) = TcpStream::connect(to) else {
+                        continue;
+                    };
+                    let _ = (client.set_nodelay(true), server.set_nodelay(true));
+                    let mut kept = relayed.lock().unwrap();
+                    kept.push(client.try_clone().unwrap());
+                    kept.push(server.try_clone().unwrap());
+                    relay(client.try_clone().unwrap(), server.try_clone().unwrap());
+                    relay(server, client);
+                }
+                // Dropping the listener closes the port.
+            })
+        };
+        Forwarder {
+            port,
+            stop,
+            accept: Some(accept),
+            relayed,
+        }
+    }
+
+    /// Stops accepting (the port refuses connections); relayed connections carry on.
+    pub fn close_port(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.accept.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Copies `from` to `to` on a thread until EOF, then passes the half-close on.
+fn relay(mut from: TcpStream, mut to: TcpStream) {
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut from, &mut to);
+        let _ = to.shutdown(std::net::Shutdown::Write);
+    });
+}
+
+impl Drop for Forwarder {
+    fn drop(&mut self) {
+        self.close_port();
+        for stream in self.relayed.lock().unwrap().drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+/// A running private nginx. Dropping it stops it the way its workers stop too (SIGTERM to the
+/// master, which then stops them; a SIGKILL would leave the worker holding the port).
+pub struct Nginx {
+    pub proc: Proc,
+    pub port: u16,
+}
+
+impl Nginx {
+    /// SIGKILL to the master and its workers (killing the master alone would leave its
+    /// worker serving the port).
+    pub fn kill_all(&mut self) {
+        let master = self.proc.child.id();
+        for worker in children_of(master) {
+            // SAFETY: signalling a process this test started (nginx's worker).
+            unsafe {
+                libc::kill(worker as i32, libc::SIGKILL);
+            }
+        }
+        self.proc.signal(libc::SIGKILL);
+        let _ = self.proc.wait_exit(Duration::from_secs(5));
+    }
+
+    /// Graceful stop (SIGQUIT): the port closes, requests in flight finish, idle keep-alive
+    /// connections close. Waits until the master exited.
+    pub fn quit(&mut self) {
+        self.proc.signal(libc::SIGQUIT);
+        assert!(
+            self.proc.wait_exit(Duration::from_secs(10)).is_some(),
+            "nginx did not quit"
+        );
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        if let Ok(None) = self.proc.child.try_wait() {
+            self.proc.signal(libc::SIGTERM);
+            let _ = self.proc.wait_exit(Duration::from_secs(5));
+        }
+    }
+}
+
+/// A private nginx (`daemon off`, one worker, its own prefix under a temp dir) answering
+/// `200 {body}` with `X-Server: {name}` on 127.0.0.1:`port`; waits until it listens.
+pub fn nginx(name: &str, body: &str, port: u16) -> Nginx {
+    nginx_with(
+        name,
+        port,
+        "",
+        &format!("add_header X-Server {name}; return 200 \"{body}\";"),
+    )
+}
+
+/// A private nginx with `http_extra` directives in its `http` block and `location` as the
+/// body of its `location /`.
+pub fn nginx_with(name: &str, port: u16, http_extra: &str, location: &str) -> Nginx {
+    let prefix = temp_dir(&format!("nginx-{name}"));
+    std::fs::create_dir_all(prefix.join("logs")).unwrap();
+    let conf = prefix.join("nginx.conf");
+    let text = format!(
+        "daemon off;\nworker_processes 1;\npid {p}/nginx.pid;\nerror_log {p}/logs/error.log;\n\
+         events {{ worker_connections 1024; }}\n\
+         http {{\n  access_log off;\n  client_body_temp_path {p}/body;\n  proxy_temp_path {p}/proxy;\n\
+           fastcgi_temp_path {p}/fastcgi;\n  uwsgi_temp_path {p}/uwsgi;\n  scgi_temp_path {p}/scgi;\n\
+           {http_extra}\n\
+           server {{\n    listen 127.0.0.1:{port};\n    location / {{ {location} }}\n  }}\n}}\n",
+        p = prefix.display()
+    );
+    std::fs::write(&conf, text).unwrap();
+    let child = Command::new("nginx")
+        .arg("-c")
+        .arg(&conf)
+        .arg("-p")
+        .arg(&prefix)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start nginx (installed by scripts/install-test-deps.sh)");
+    let nginx = Nginx {
+        proc: Proc {
+            child,
+            name: format!("nginx {name}"),
+        },
+        port,
+    };
+    wait_for_port(port, Duration::from_secs(10));
+    nginx
+}
+
+/// Pids whose parent is `parent` (from /proc/*/stat).
+fn children_of(parent: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    // "pid (comm) state ppid ...": comm may hold spaces, so split after ')'.
+                    let rest = &stat[stat.rfind(')')? + 2..];
+                    rest.split(' ').nth(1)?.parse::<u32>().ok()
+                })
+                == Some(parent)
+        })
+        .collect()
 }

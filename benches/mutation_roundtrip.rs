@@ -1,0 +1,146 @@
+//! Round trip of one mutation to every shard, through the real admin socket of a real
+//! `pointsman`: `set weight` (the coordinator validates it, applies it on shard 0, broadcasts
+//! it and waits for every other shard's acknowledgement before it replies), against
+//! `get weight` (same socket and parsing, no broadcast) as the baseline. Measured idle and
+//! while keep-alive clients on several threads keep every shard busy.
+//!
+//! `cargo bench --bench mutation_roundtrip [-- --shards N --rounds N --clients N]`
+//! prints p50 / p90 / p99 / max in microseconds. Loopback only; the run is bounded. Under
+//! `cargo test --all-targets` (no `--bench` argument) it makes a 20-round smoke run.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::*;
+use hdrhistogram::Histogram;
+use std::time::{Duration, Instant};
+
+struct Args {
+    shards: usize,
+    rounds: usize,
+    clients: usize,
+}
+
+fn args() -> Args {
+    let mut args = Args {
+        shards: 2,
+        rounds: 3000,
+        clients: 6,
+    };
+    let words: Vec<String> = std::env::args().collect();
+    let value = |name: &str| {
+        words
+            .iter()
+            .position(|w| w == name)
+            .and_then(|i| words.get(i + 1))
+            .and_then(|v| v.parse().ok())
+    };
+    // `cargo test --all-targets` runs this binary without `--bench`: a short smoke run.
+    if !words.iter().any(|w| w == "--bench") {
+        args.rounds = 20;
+    }
+    if let Some(n) = value("--shards") {
+        args.shards = n;
+    }
+    if let Some(n) = value("--rounds") {
+        args.rounds = n;
+    }
+    if let Some(n) = value("--clients") {
+        args.clients = n;
+    }
+    args
+}
+
+/// Times `rounds` commands on one prompt-mode session; `command(i)` gives the i-th.
+fn measure(
+    session: &mut PromptSession,
+    rounds: usize,
+    command: impl Fn(usize) -> String,
+) -> Histogram<u64> {
+    let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
+    for i in 0..rounds {
+        let line = command(i);
+        let started = Instant::now();
+        let reply = session.send(&line);
+        let micros = started.elapsed().as_micros() as u64;
+        assert!(
+            reply == "\n> " || reply.ends_with(")\n\n> "),
+            "{line}: {reply:?}"
+        );
+        histogram.record(micros.max(1)).expect("record");
+    }
+    histogram
+}
+
+fn report(label: &str, h: &Histogram<u64>) {
+    println!(
+        "{label:<34} n={:<6} p50={:>6} µs  p90={:>6} µs  p99={:>6} µs  max={:>7} µs",
+        h.len(),
+        h.value_at_quantile(0.50),
+        h.value_at_quantile(0.90),
+        h.value_at_quantile(0.99),
+        h.max()
+    );
+}
+
+fn set_weight(i: usize) -> String {
+    // Alternate, so that every command really changes the state (an unchanged weight is
+    // answered without a broadcast).
+    format!("set weight bk_app/nginx2 {}", 1 + i % 2)
+}
+
+fn get_weight(_: usize) -> String {
+    "get weight bk_app/nginx2".to_string()
+}
+
+fn main() {
+    let args = args();
+    let nginx1 = backend("nginx1", "nginx 1.18.0", &[]);
+    let nginx2 = backend("nginx2", "nginx 1.19.8", &[]);
+    let port = free_port();
+    let config = format!(
+        "global\n    stats socket @SOCKET@ mode 600 level admin\n\
+         defaults\n    mode http\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n\
+         frontend app\n    bind 127.0.0.1:{port}\n    default_backend bk_app\n\
+         backend bk_app\n    server nginx1 127.0.0.1:{} check backup\n    server nginx2 127.0.0.1:{} check\n",
+        nginx1.port(),
+        nginx2.port()
+    );
+    let p = pointsman(&config, args.shards, port);
+    let mut session = PromptSession::open(&p.socket);
+    println!(
+        "mutation round trip, {} shard(s), {} rounds per line, {} load client(s)",
+        args.shards, args.rounds, args.clients
+    );
+    measure(&mut session, 200, set_weight);
+
+    report(
+        "idle: get weight (no broadcast)",
+        &measure(&mut session, args.rounds, get_weight),
+    );
+    report(
+        "idle: set weight (all shards ack)",
+        &measure(&mut session, args.rounds, set_weight),
+    );
+
+    let clients: Vec<Client> = (0..args.clients).map(|_| Client::connect(port)).collect();
+    let traffic = Traffic::start(clients, Duration::from_secs(120));
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    let get = measure(&mut session, args.rounds, get_weight);
+    let set = measure(&mut session, args.rounds, set_weight);
+    let elapsed = started.elapsed();
+    let samples = traffic.stop();
+    report("load: get weight (no broadcast)", &get);
+    report("load: set weight (all shards ack)", &set);
+    let during = samples
+        .iter()
+        .filter(|s| s.sent >= started && s.done <= started + elapsed)
+        .count();
+    let failed = samples.iter().filter(|s| s.status != 200).count();
+    println!(
+        "load: {:.0} req/s through the proxy during the measurement, {failed} failed",
+        during as f64 / elapsed.as_secs_f64()
+    );
+    assert_eq!(failed, 0, "requests failed while mutating");
+}

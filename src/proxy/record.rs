@@ -1,0 +1,171 @@
+//! Recording a finished request or TCP session besides its counters: its latency in the
+//! shard's histograms and its line in the shard's access log buffer. Both are local stores;
+//! the log line is formatted only when its frontend logs. (Passive health is `observe`.)
+
+use super::worker::Worker;
+use crate::logs::clock::Stamp;
+use crate::logs::line::{self, Counts, HttpFields, TcpFields};
+use crate::state::ServerRef;
+use crate::stats::latency::Timing;
+use crate::stats::trace::{micros, RequestTrace};
+use std::net::SocketAddr;
+use std::time::{Instant, SystemTime};
+
+/// Names of the log line's `%b/%s` for a request that reached no server.
+const NO_SERVER: &str = "<NOSRV>";
+
+impl Worker {
+    /// Records one finished HTTP request: latency (when it reached a server) and access log.
+    pub(super) fn finish_http(&self, frontend: usize, client: SocketAddr, trace: &RequestTrace) {
+        let end = Instant::now();
+        let timing = trace.timing(end);
+        if let (Some(server), Some(_)) = (trace.server, trace.connected) {
+            self.latency.borrow_mut().record(server, &timing);
+        }
+        self.log.traffic(frontend, |out, clock| {
+            let ms = |us: Option<u64>| us.map_or(-1, |us| (us / 1000) as i64);
+            let head_ms = match (trace.first_byte, trace.head_done) {
+                (Some(f), Some(h)) => Some(micros(f, h)),
+                _ => None,
+            };
+            let connect_ms = trace.connected.map(|_| timing.connect_us.unwrap_or(0));
+            let status = trace.status.map_or(-1, i64::from);
+            let request: &[u8] = if trace.request_line.is_empty() {
+                b"<BADREQ>"
+            } else {
+                &trace.request_line
+            };
+            self.with_names(frontend, trace.server, trace.local_service, |fe, be, sv| {
+                let fields = HttpFields {
+                    client,
+                    received: received_at(trace.first_byte, end),
+                    frontend: fe,
+                    backend: be,
+                    server: sv,
+                    timers: [
+                        ms(head_ms),
+                        if trace.server.is_some() { 0 } else { -1 },
+                        ms(connect_ms),
+                        ms(timing.response_us),
+                        ms(timing.total_us),
+                    ],
+                    status,
+                    bytes: trace.bytes_out,
+                    termination: trace.termination(),
+                    counts: self.log_counts(frontend, trace.server, trace.retries),
+                    request,
+                };
+                line::http(out, clock, &fields);
+            });
+        });
+    }
+
+    /// Records one finished TCP session: connect latency and the `tcplog` line.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn finish_tcp(
+        &self,
+        frontend: usize,
+        client: SocketAddr,
+        accepted: Instant,
+        server: Option<ServerRef>,
+        connect_us: Option<u64>,
+        bytes_out: u64,
+        retries: u32,
+    ) {
+        let end = Instant::now();
+        if let (Some(server), Some(us)) = (server, connect_us) {
+            let timing = Timing {
+                connect_us: Some(us),
+                ..Timing::default()
+            };
+            self.latency.borrow_mut().record(server, &timing);
+        }
+        self.log.traffic(frontend, |out, clock| {
+            self.with_names(frontend, server, None, |fe, be, sv| {
+                let connected = connect_us.is_some();
+                let fields = TcpFields {
+                    client,
+                    accepted: received_at(Some(accepted), end),
+                    frontend: fe,
+                    backend: be,
+                    server: sv,
+                    timers: [
+                        if server.is_some() { 0 } else { -1 },
+                        connect_us.map_or(-1, |us| (us / 1000) as i64),
+                        (micros(accepted, end) / 1000) as i64,
+                    ],
+                    bytes: bytes_out,
+                    termination: if connected { *b"--" } else { *b"SC" },
+                    counts: self.log_counts(frontend, server, retries),
+                };
+                line::tcp(out, clock, &fields);
+            });
+        });
+    }
+
+    /// The `Connect from` line of a frontend without `option httplog|tcplog`.
+    pub(super) fn log_connect(&self, frontend: usize, client: SocketAddr, local: SocketAddr) {
+        if self
+            .log
+            .frontend(frontend)
+            .is_none_or(|f| f.format != crate::logs::LineFormat::Connect)
+        {
+            return;
+        }
+        let state = self.state.borrow();
+        let Some(fe) = state.frontends.get(frontend) else {
+            return;
+        };
+        let http = fe.mode == crate::config::Mode::Http;
+        self.log.traffic(frontend, |out, _| {
+            line::connect(out, client, local, &fe.name, http)
+        });
+    }
+
+    /// Calls `f` with the frontend, backend and server names of a log line.
+    fn with_names(
+        &self,
+        frontend: usize,
+        server: Option<ServerRef>,
+        local_service: Option<&'static str>,
+        f: impl FnOnce(&str, &str, &str),
+    ) {
+        let state = self.state.borrow();
+        let fe = state
+            .frontends
+            .get(frontend)
+            .map_or("-", |f| f.name.as_str());
+        let backend = server.and_then(|s| state.backends.get(s.backend));
+        let be = backend.map_or(fe, |b| b.name.as_str());
+        let sv = match (server, local_service) {
+            (_, Some(service)) => service,
+            (Some(s), None) => backend
+                .and_then(|b| b.server(s.server))
+                .map_or(NO_SERVER, |s| s.name.as_str()),
+            (None, None) => NO_SERVER,
+        };
+        f(fe, be, sv);
+    }
+
+    /// The counts when the line is logged, this request included (as HAProxy counts them;
+    /// ours already left the backend's and server's counts when it ended).
+    fn log_counts(&self, frontend: usize, server: Option<ServerRef>, retries: u32) -> Counts {
+        let counters = self.counters.borrow();
+        Counts {
+            process: counters.curr_conns,
+            frontend: counters.frontend(frontend).scur,
+            backend: server.map_or(0, |s| counters.backend(s.backend).scur + 1),
+            server: server.map_or(0, |s| counters.server(s.backend, s.server).scur + 1),
+            retries,
+        }
+    }
+}
+
+/// The wall-clock time of `at`, from an instant measured `end` ago.
+fn received_at(at: Option<Instant>, end: Instant) -> Stamp {
+    let now = SystemTime::now();
+    let ago = at.map_or(std::time::Duration::ZERO, |a| {
+        end.saturating_duration_since(a)
+    });
+    Stamp::from(now.checked_sub(ago).unwrap_or(now))
+}

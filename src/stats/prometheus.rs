@@ -1,0 +1,776 @@
+//! `/metrics`: the Prometheus text exposition format (version 0.0.4), with HAProxy's exporter
+//! names (`haproxy_server_current_sessions`, `haproxy_server_status{state="UP"}`,
+//! `haproxy_backend_http_responses_total{code="2xx"}` …) read from the `show stat` fields, so
+//! existing dashboards work; plus what HAProxy never had: real latency histograms per backend
+//! and per server (`haproxy_backend_response_time_seconds_bucket{le="0.005"}` …), merged from
+//! every shard's HDR histograms.
+//!
+//! Written by hand: the values are snapshots of counters pointsman already keeps, not live
+//! instruments to register, and the text format is a few lines; a real parser checks it in
+//! the tests.
+
+use super::latency::{Latency, Series};
+use super::table::{Row, StatTable, BACKEND, FRONTEND, SERVER};
+use std::fmt::Write as _;
+
+/// Histogram bucket bounds, seconds.
+pub const BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0, 30.0, 60.0,
+];
+
+/// The process-wide values.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProcessValues {
+    pub nbthread: usize,
+    pub start_time: u64,
+    pub uptime: u64,
+    pub current_connections: u64,
+    pub connections_total: u64,
+    pub requests_total: u64,
+}
+
+/// What one metric reads from a row.
+enum Value {
+    /// A `show stat` column.
+    Column(&'static str),
+    /// `hrsp_<code>` per `code` label.
+    Responses,
+    /// 1 per `state` label that matches the server's status.
+    ServerStates,
+    /// 1 when the proxy is up (frontend OPEN, backend UP).
+    Up,
+    /// Average of a histogram, seconds.
+    Average(fn(&Latency) -> &Series),
+}
+
+struct Metric {
+    name: &'static str,
+    kind: &'static str,
+    help: &'static str,
+    value: Value,
+}
+
+const fn m(name: &'static str, kind: &'static str, help: &'static str, value: Value) -> Metric {
+    Metric {
+        name,
+        kind,
+        help,
+        value,
+    }
+}
+
+use Value::{Average, Column, Responses, ServerStates, Up};
+
+const FRONTEND_METRICS: &[Metric] = &[
+    m(
+        "status",
+        "gauge",
+        "Current status of the service (1 open, 0 stopped).",
+        Up,
+    ),
+    m(
+        "current_sessions",
+        "gauge",
+        "Number of current sessions.",
+        Column("scur"),
+    ),
+    m(
+        "max_sessions",
+        "gauge",
+        "Maximum observed number of active sessions.",
+        Column("smax"),
+    ),
+    m(
+        "limit_sessions",
+        "gauge",
+        "Configured session limit.",
+        Column("slim"),
+    ),
+    m(
+        "sessions_total",
+        "counter",
+        "Total number of sessions.",
+        Column("stot"),
+    ),
+    m(
+        "bytes_in_total",
+        "counter",
+        "Current total of incoming bytes.",
+        Column("bin"),
+    ),
+    m(
+        "bytes_out_total",
+        "counter",
+        "Current total of outgoing bytes.",
+        Column("bout"),
+    ),
+    m(
+        "requests_denied_total",
+        "counter",
+        "Total number of denied requests.",
+        Column("dreq"),
+    ),
+    m(
+        "responses_denied_total",
+        "counter",
+        "Total number of denied responses.",
+        Column("dresp"),
+    ),
+    m(
+        "request_errors_total",
+        "counter",
+        "Total number of request errors.",
+        Column("ereq"),
+    ),
+    m(
+        "connections_total",
+        "counter",
+        "Total number of new connections.",
+        Column("conn_tot"),
+    ),
+    m(
+        "http_requests_total",
+        "counter",
+        "Total number of HTTP requests received.",
+        Column("req_tot"),
+    ),
+    m(
+        "http_responses_total",
+        "counter",
+        "Total number of HTTP responses.",
+        Responses,
+    ),
+];
+
+const BACKEND_METRICS: &[Metric] = &[
+    m(
+        "status",
+        "gauge",
+        "Current status of the service (1 up, 0 down).",
+        Up,
+    ),
+    m(
+        "current_queue",
+        "gauge",
+        "Current number of queued requests.",
+        Column("qcur"),
+    ),
+    m(
+        "current_sessions",
+        "gauge",
+        "Number of current sessions.",
+        Column("scur"),
+    ),
+    m(
+        "max_sessions",
+        "gauge",
+        "Maximum observed number of active sessions.",
+        Column("smax"),
+    ),
+    m(
+        "sessions_total",
+        "counter",
+        "Total number of sessions.",
+        Column("stot"),
+    ),
+    m(
+        "bytes_in_total",
+        "counter",
+        "Current total of incoming bytes.",
+        Column("bin"),
+    ),
+    m(
+        "bytes_out_total",
+        "counter",
+        "Current total of outgoing bytes.",
+        Column("bout"),
+    ),
+    m(
+        "requests_denied_total",
+        "counter",
+        "Total number of denied requests.",
+        Column("dreq"),
+    ),
+    m(
+        "responses_denied_total",
+        "counter",
+        "Total number of denied responses.",
+        Column("dresp"),
+    ),
+    m(
+        "connection_errors_total",
+        "counter",
+        "Total number of connection errors.",
+        Column("econ"),
+    ),
+    m(
+        "response_errors_total",
+        "counter",
+        "Total number of response errors.",
+        Column("eresp"),
+    ),
+    m(
+        "retry_warnings_total",
+        "counter",
+        "Total number of retry warnings.",
+        Column("wretr"),
+    ),
+    m(
+        "redispatch_warnings_total",
+        "counter",
+        "Total number of redispatch warnings.",
+        Column("wredis"),
+    ),
+    m("weight", "gauge", "Service weight.", Column("weight")),
+    m(
+        "active_servers",
+        "gauge",
+        "Current number of active servers.",
+        Column("act"),
+    ),
+    m(
+        "backup_servers",
+        "gauge",
+        "Current number of backup servers.",
+        Column("bck"),
+    ),
+    m(
+        "loadbalanced_total",
+        "counter",
+        "Total number of times a service was selected.",
+        Column("lbtot"),
+    ),
+    m(
+        "client_aborts_total",
+        "counter",
+        "Total number of data transfers aborted by the client.",
+        Column("cli_abrt"),
+    ),
+    m(
+        "server_aborts_total",
+        "counter",
+        "Total number of data transfers aborted by the server.",
+        Column("srv_abrt"),
+    ),
+    m(
+        "connection_attempts_total",
+        "counter",
+        "Total number of connection establishment attempts.",
+        Column("connect"),
+    ),
+    m(
+        "connection_reuses_total",
+        "counter",
+        "Total number of connection reuses.",
+        Column("reuse"),
+    ),
+    m(
+        "http_requests_total",
+        "counter",
+        "Total number of HTTP requests received.",
+        Column("req_tot"),
+    ),
+    m(
+        "http_responses_total",
+        "counter",
+        "Total number of HTTP responses.",
+        Responses,
+    ),
+    m(
+        "connect_time_average_seconds",
+        "gauge",
+        "Average connect time (since start; the histogram has the distribution).",
+        Average(|l| &l.connect),
+    ),
+    m(
+        "response_time_average_seconds",
+        "gauge",
+        "Average response time (since start; the histogram has the distribution).",
+        Average(|l| &l.response),
+    ),
+    m(
+        "total_time_average_seconds",
+        "gauge",
+        "Average total time (since start; the histogram has the distribution).",
+        Average(|l| &l.total),
+    ),
+];
+
+const SERVER_METRICS: &[Metric] = &[
+    m(
+        "status",
+        "gauge",
+        "Current status of the service, per state label value.",
+        ServerStates,
+    ),
+    m(
+        "current_queue",
+        "gauge",
+        "Current number of queued requests.",
+        Column("qcur"),
+    ),
+    m(
+        "current_sessions",
+        "gauge",
+        "Number of current sessions.",
+        Column("scur"),
+    ),
+    m(
+        "max_sessions",
+        "gauge",
+        "Maximum observed number of active sessions.",
+        Column("smax"),
+    ),
+    m(
+        "limit_sessions",
+        "gauge",
+        "Configured session limit.",
+        Column("slim"),
+    ),
+    m(
+        "sessions_total",
+        "counter",
+        "Total number of sessions.",
+        Column("stot"),
+    ),
+    m(
+        "bytes_in_total",
+        "counter",
+        "Current total of incoming bytes.",
+        Column("bin"),
+    ),
+    m(
+        "bytes_out_total",
+        "counter",
+        "Current total of outgoing bytes.",
+        Column("bout"),
+    ),
+    m(
+        "responses_denied_total",
+        "counter",
+        "Total number of denied responses.",
+        Column("dresp"),
+    ),
+    m(
+        "connection_errors_total",
+        "counter",
+        "Total number of connection errors.",
+        Column("econ"),
+    ),
+    m(
+        "response_errors_total",
+        "counter",
+        "Total number of response errors.",
+        Column("eresp"),
+    ),
+    m(
+        "retry_warnings_total",
+        "counter",
+        "Total number of retry warnings.",
+        Column("wretr"),
+    ),
+    m(
+        "redispatch_warnings_total",
+        "counter",
+        "Total number of redispatch warnings.",
+        Column("wredis"),
+    ),
+    m("weight", "gauge", "Service weight.", Column("weight")),
+    m(
+        "check_failures_total",
+        "counter",
+        "Total number of failed individual health checks.",
+        Column("chkfail"),
+    ),
+    m(
+        "check_up_down_total",
+        "counter",
+        "Total number of UP->DOWN transitions.",
+        Column("chkdown"),
+    ),
+    m(
+        "downtime_seconds_total",
+        "counter",
+        "Total downtime (in seconds) for the service.",
+        Column("downtime"),
+    ),
+    m(
+        "loadbalanced_total",
+        "counter",
+        "Total number of times a service was selected.",
+        Column("lbtot"),
+    ),
+    m(
+        "client_aborts_total",
+        "counter",
+        "Total number of data transfers aborted by the client.",
+        Column("cli_abrt"),
+    ),
+    m(
+        "server_aborts_total",
+        "counter",
+        "Total number of data transfers aborted by the server.",
+        Column("srv_abrt"),
+    ),
+    m(
+        "idle_connections_current",
+        "gauge",
+        "Current number of idle connections available for reuse.",
+        Column("idle_conn_cur"),
+    ),
+    m(
+        "connection_attempts_total",
+        "counter",
+        "Total number of connection establishment attempts.",
+        Column("connect"),
+    ),
+    m(
+        "connection_reuses_total",
+        "counter",
+        "Total number of connection reuses.",
+        Column("reuse"),
+    ),
+    m(
+        "http_responses_total",
+        "counter",
+        "Total number of HTTP responses.",
+        Responses,
+    ),
+    m(
+        "connect_time_average_seconds",
+        "gauge",
+        "Average connect time (since start; the histogram has the distribution).",
+        Average(|l| &l.connect),
+    ),
+    m(
+        "response_time_average_seconds",
+        "gauge",
+        "Average response time (since start; the histogram has the distribution).",
+        Average(|l| &l.response),
+    ),
+    m(
+        "total_time_average_seconds",
+        "gauge",
+        "Average total time (since start; the histogram has the distribution).",
+        Average(|l| &l.total),
+    ),
+];
+
+/// pointsman's histograms, for backends and servers.
+/// Picks one of a [`Latency`]'s series.
+type Pick = fn(&Latency) -> &Series;
+
+const HISTOGRAMS: &[(&str, &str, Pick)] = &[
+    (
+        "connect_time_seconds",
+        "Time to open a new connection to the server (pooled connections are not counted).",
+        |l| &l.connect,
+    ),
+    (
+        "response_time_seconds",
+        "Time from the server connection being ready to its response head (HAProxy's Tr).",
+        |l| &l.response,
+    ),
+    (
+        "total_time_seconds",
+        "Whole request time, first byte in to last byte out (HAProxy's Ta).",
+        |l| &l.total,
+    ),
+];
+
+const SERVER_STATES: &[&str] = &["DOWN", "UP", "MAINT", "DRAIN", "NOLB"];
+const RESPONSE_CODES: &[(&str, &str)] = &[
+    ("1xx", "hrsp_1xx"),
+    ("2xx", "hrsp_2xx"),
+    ("3xx", "hrsp_3xx"),
+    ("4xx", "hrsp_4xx"),
+    ("5xx", "hrsp_5xx"),
+    ("other", "hrsp_other"),
+];
+
+/// The whole exposition. `latency` finds a row's histograms by proxy and server name
+/// (`BACKEND` for the backend's own).
+pub fn render(
+    table: &StatTable,
+    process: &ProcessValues,
+    latency: &dyn Fn(&str, &str) -> Option<Latency>,
+) -> String {
+    let mut out = String::with_capacity(64 * 1024);
+    process_metrics(&mut out, process);
+    let rows: Vec<Row> = table.rows().collect();
+    let of =
+        |kind: &str| -> Vec<Row> { rows.iter().copied().filter(|r| r.kind() == kind).collect() };
+    let (frontends, backends, servers) = (of(FRONTEND), of(BACKEND), of(SERVER));
+    let backend_latency: Vec<Option<Latency>> = backends
+        .iter()
+        .map(|r| latency(r.proxy(), "BACKEND"))
+        .collect();
+    let server_latency: Vec<Option<Latency>> = servers
+        .iter()
+        .map(|r| latency(r.proxy(), r.name()))
+        .collect();
+    for metric in FRONTEND_METRICS {
+        family(&mut out, "frontend", metric, &frontends, &[], false);
+    }
+    for metric in BACKEND_METRICS {
+        family(
+            &mut out,
+            "backend",
+            metric,
+            &backends,
+            &backend_latency,
+            false,
+        );
+    }
+    for metric in SERVER_METRICS {
+        family(&mut out, "server", metric, &servers, &server_latency, true);
+    }
+    for (suffix, help, series) in HISTOGRAMS {
+        histogram(
+            &mut out,
+            "backend",
+            suffix,
+            help,
+            *series,
+            &backends,
+            &backend_latency,
+            false,
+        );
+        histogram(
+            &mut out,
+            "server",
+            suffix,
+            help,
+            *series,
+            &servers,
+            &server_latency,
+            true,
+        );
+    }
+    out
+}
+
+fn process_metrics(out: &mut String, p: &ProcessValues) {
+    for (name, kind, help, value) in [
+        (
+            "haproxy_process_nbthread",
+            "gauge",
+            "Number of started threads (shards).",
+            p.nbthread as u64,
+        ),
+        (
+            "haproxy_process_start_time_seconds",
+            "gauge",
+            "Start time in seconds.",
+            p.start_time,
+        ),
+        (
+            "haproxy_process_uptime_seconds",
+            "gauge",
+            "How long ago this worker process was started (seconds).",
+            p.uptime,
+        ),
+        (
+            "haproxy_process_current_connections",
+            "gauge",
+            "Number of active sessions.",
+            p.current_connections,
+        ),
+        (
+            "haproxy_process_connections_total",
+            "counter",
+            "Total number of created sessions.",
+            p.connections_total,
+        ),
+        (
+            "haproxy_process_requests_total",
+            "counter",
+            "Total number of requests (TCP or HTTP).",
+            p.requests_total,
+        ),
+    ] {
+        header(out, name, kind, help);
+        let _ = writeln!(out, "{name} {value}");
+    }
+}
+
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+fn labels(out: &mut String, row: &Row, with_server: bool, extra: Option<(&str, &str)>) {
+    out.push_str("{proxy=\"");
+    escape_label(out, row.proxy());
+    out.push('"');
+    if with_server {
+        out.push_str(",server=\"");
+        escape_label(out, row.name());
+        out.push('"');
+    }
+    if let Some((name, value)) = extra {
+        let _ = write!(out, ",{name}=\"");
+        escape_label(out, value);
+        out.push('"');
+    }
+    out.push('}');
+}
+
+fn family(
+    out: &mut String,
+    scope: &str,
+    metric: &Metric,
+    rows: &[Row],
+    latency: &[Option<Latency>],
+    with_server: bool,
+) {
+    let name = format!("haproxy_{scope}_{}", metric.name);
+    header(out, &name, metric.kind, metric.help);
+    for (i, row) in rows.iter().enumerate() {
+        let mut sample = |extra: Option<(&str, &str)>, value: f64| {
+            out.push_str(&name);
+            labels(out, row, with_server, extra);
+            let _ = writeln!(out, " {}", number(value));
+        };
+        match &metric.value {
+            Column(column) => {
+                if let Some(v) = row.num(column) {
+                    sample(None, v);
+                }
+            }
+            Responses => {
+                for (code, column) in RESPONSE_CODES {
+                    sample(Some(("code", code)), row.num(column).unwrap_or(0.0));
+                }
+            }
+            ServerStates => {
+                let status = row.get("status");
+                let state = status.split(' ').next().unwrap_or_default();
+                let state = if state == "no" { "UP" } else { state };
+                for s in SERVER_STATES {
+                    sample(Some(("state", s)), f64::from(u8::from(*s == state)));
+                }
+            }
+            Up => {
+                let up = matches!(row.get("status"), "OPEN" | "UP");
+                sample(None, f64::from(u8::from(up)));
+            }
+            Average(series) => {
+                let s = latency.get(i).and_then(Option::as_ref).map(series);
+                let average = s
+                    .filter(|s| s.count() > 0)
+                    .map_or(0.0, |s| s.sum_us as f64 / s.count() as f64 / 1e6);
+                sample(None, average);
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn histogram(
+    out: &mut String,
+    scope: &str,
+    suffix: &str,
+    help: &str,
+    series: fn(&Latency) -> &Series,
+    rows: &[Row],
+    latency: &[Option<Latency>],
+    with_server: bool,
+) {
+    let name = format!("haproxy_{scope}_{suffix}");
+    header(out, &name, "histogram", help);
+    let empty = Series::default();
+    for (row, l) in rows.iter().zip(latency) {
+        let s = l.as_ref().map_or(&empty, |l| series(l));
+        for bound in BUCKETS {
+            let count = s.count_at_most((bound * 1e6).round() as u64);
+            let le = number(*bound);
+            let _ = write!(out, "{name}_bucket");
+            labels(out, row, with_server, Some(("le", &le)));
+            let _ = writeln!(out, " {count}");
+        }
+        let _ = write!(out, "{name}_bucket");
+        labels(out, row, with_server, Some(("le", "+Inf")));
+        let _ = writeln!(out, " {}", s.count());
+        let _ = write!(out, "{name}_sum");
+        labels(out, row, with_server, None);
+        let _ = writeln!(out, " {}", number(s.sum_us as f64 / 1e6));
+        let _ = write!(out, "{name}_count");
+        labels(out, row, with_server, None);
+        let _ = writeln!(out, " {}", s.count());
+    }
+}
+
+/// A sample value: integers without a fraction, others in plain decimal.
+fn number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+fn escape_label(out: &mut String, value: &str) {
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn families_are_contiguous_and_buckets_cumulative() {
+        let csv = "# pxname,svname,scur,status,weight,act,bck,type,hrsp_2xx,req_tot,\n\
+                   fe,FRONTEND,1,OPEN,,,,0,5,5,\n\
+                   bk,s1,0,DRAIN,1,1,0,2,3,,\n\
+                   bk,s2,0,no check,1,1,0,2,2,,\n\
+                   bk,BACKEND,0,UP,2,2,0,1,5,5,\n";
+        let table = StatTable::parse(csv);
+        let mut l = Latency::default();
+        for us in [200, 800, 3_000, 70_000_000] {
+            l.record(&crate::stats::latency::Timing {
+                connect_us: None,
+                response_us: Some(us),
+                total_us: None,
+            });
+        }
+        let text = render(&table, &ProcessValues::default(), &|_, sv| {
+            (sv == "s1").then(|| l.clone())
+        });
+        assert!(
+            text.contains("haproxy_server_status{proxy=\"bk\",server=\"s1\",state=\"DRAIN\"} 1\n")
+        );
+        assert!(text.contains("haproxy_server_status{proxy=\"bk\",server=\"s2\",state=\"UP\"} 1\n"));
+        assert!(
+            text.contains("haproxy_backend_http_responses_total{proxy=\"bk\",code=\"2xx\"} 5\n")
+        );
+        assert!(text.contains("haproxy_server_response_time_seconds_bucket{proxy=\"bk\",server=\"s1\",le=\"0.00025\"} 1\n"));
+        assert!(text.contains("haproxy_server_response_time_seconds_bucket{proxy=\"bk\",server=\"s1\",le=\"0.001\"} 2\n"));
+        assert!(text.contains(
+            "haproxy_server_response_time_seconds_bucket{proxy=\"bk\",server=\"s1\",le=\"60\"} 3\n"
+        ));
+        assert!(text.contains("haproxy_server_response_time_seconds_bucket{proxy=\"bk\",server=\"s1\",le=\"+Inf\"} 4\n"));
+        assert!(text.contains(
+            "haproxy_server_response_time_seconds_count{proxy=\"bk\",server=\"s2\"} 0\n"
+        ));
+        // Each family's samples follow its TYPE line without another family in between.
+        let mut seen = std::collections::HashSet::new();
+        let mut current = String::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# TYPE ") {
+                current = rest.split(' ').next().unwrap().to_string();
+                assert!(seen.insert(current.clone()), "{current} twice");
+            } else if !line.starts_with('#') {
+                assert!(line.starts_with(&current), "{line} outside {current}");
+            }
+        }
+    }
+}
