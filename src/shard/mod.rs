@@ -417,7 +417,7 @@ fn start_admin_sockets(
         let fd = match (fd, &socket.address) {
             (Some(fd), _) => Some(fd),
             (None, SocketAddress::Unix(path)) if socket.expose_fd_listeners => {
-                Some(bind_unix_replacing(path, socket.mode).map_err(failed)?)
+                Some(bind_unix_replacing(path, socket).map_err(failed)?)
             }
             _ => None,
         };
@@ -463,7 +463,10 @@ fn start_admin_sockets(
 
 /// Binds a unix stats socket under a temporary name and renames it over `path`, so a new
 /// process replaces the old one's socket without a moment where the path does not answer.
-fn bind_unix_replacing(path: &std::path::Path, mode: Option<u32>) -> std::io::Result<OwnedFd> {
+fn bind_unix_replacing(
+    path: &std::path::Path,
+    stats: &crate::config::StatsSocket,
+) -> std::io::Result<OwnedFd> {
     use socket2::{Domain, SockAddr, Socket, Type};
     use std::os::unix::fs::PermissionsExt;
     let mut tmp = path.as_os_str().to_owned();
@@ -474,7 +477,11 @@ fn bind_unix_replacing(path: &std::path::Path, mode: Option<u32>) -> std::io::Re
     socket.set_cloexec(true)?;
     socket.bind(&SockAddr::unix(&tmp)?)?;
     socket.listen(128)?;
-    if let Some(mode) = mode {
+    // Owner before mode, as for the other admin sockets (`admin::server`).
+    if stats.uid.is_some() || stats.gid.is_some() {
+        std::os::unix::fs::lchown(&tmp, stats.uid, stats.gid)?;
+    }
+    if let Some(mode) = stats.mode {
         std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
     }
     std::fs::rename(&tmp, path)?;
