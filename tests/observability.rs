@@ -557,4 +557,11 @@ fn log_stdout_raw_writes_plain_lines_and_tcplog_for_tcp_frontends() {
     assert!(f[5].parse::<u64>().unwrap() > 0, "bytes: {tcp}");
     assert_eq!(f[6], "--");
     assert_eq!((f[7], f[8]), ("1/1/1/1/0", "0/0"));
+    // A soft stop writes what is still buffered and exits (the log writer does not hold it).
+    assert_eq!(get(port, "/last").unwrap().status, 200);
+    p.proc.signal(libc::SIGTERM);
+    assert_eq!(p.proc.wait_exit(Duration::from_secs(15)), Some(0));
+    let last = std::iter::from_fn(|| rx.recv_timeout(Duration::from_secs(5)).ok())
+        .find(|l| l.contains("\"GET /last HTTP/1.1\""));
+    assert!(last.is_some(), "the last line was written before the exit");
 }

@@ -20,6 +20,18 @@ pub struct Batch {
     pub lines: Vec<u8>,
 }
 
+/// The target number of the end marker.
+const END: usize = usize::MAX;
+
+impl Batch {
+    fn end() -> Batch {
+        Batch {
+            target: END,
+            lines: Vec::new(),
+        }
+    }
+}
+
 /// The running writer: hand its sender to the shards, then [`LogWriter::finish`] after them.
 pub struct LogWriter {
     sender: SyncSender<Batch>,
@@ -45,10 +57,13 @@ impl LogWriter {
         self.sender.clone()
     }
 
-    /// Waits for the batches already sent to be written (every shard has stopped).
+    /// Waits for the batches already sent to be written (call it once every shard has made
+    /// its last flush). Shards may outlive this call holding senders (their executors are not
+    /// torn down), so the end is a marker in the queue, not a disconnected channel.
     pub fn finish(self) {
-        drop(self.sender);
-        let _ = self.thread.join();
+        if self.sender.send(Batch::end()).is_ok() {
+            let _ = self.thread.join();
+        }
     }
 }
 
@@ -119,6 +134,9 @@ impl Output {
 
 fn write_all(mut outputs: Vec<Output>, batches: Receiver<Batch>) {
     while let Ok(batch) = batches.recv() {
+        if batch.target == END {
+            break;
+        }
         if let Some(output) = outputs.get_mut(batch.target) {
             output.write(&batch.lines);
         }
