@@ -1,5 +1,6 @@
 //! Process-level facts and limits: file descriptors, locked memory (io_uring buffers need it),
-//! host name; shutting down the process's sockets to one address (`shutdown sessions`).
+//! host name, user and group ids; shutting down the process's sockets to one address
+//! (`shutdown sessions`).
 
 use std::net::SocketAddr;
 
@@ -46,6 +47,50 @@ pub fn hostname() -> String {
     match std::str::from_utf8(&buffer[..end]) {
         Ok(name) if ok && !name.is_empty() => name.to_string(),
         _ => "localhost".to_string(),
+    }
+}
+
+/// The uid of a user name, or of a number written as one (`user 0`).
+pub fn user_id(name: &str) -> Option<u32> {
+    if let Ok(uid) = name.parse() {
+        return Some(uid);
+    }
+    let name = std::ffi::CString::new(name).ok()?;
+    let mut buffer = vec![0 as libc::c_char; 16 * 1024];
+    // SAFETY: getpwnam_r writes into `entry` and `buffer`, both valid for their sizes.
+    unsafe {
+        let mut entry: libc::passwd = std::mem::zeroed();
+        let mut found: *mut libc::passwd = std::ptr::null_mut();
+        let rc = libc::getpwnam_r(
+            name.as_ptr(),
+            &mut entry,
+            buffer.as_mut_ptr(),
+            buffer.len(),
+            &mut found,
+        );
+        (rc == 0 && !found.is_null()).then_some(entry.pw_uid)
+    }
+}
+
+/// The gid of a group name, or of a number written as one.
+pub fn group_id(name: &str) -> Option<u32> {
+    if let Ok(gid) = name.parse() {
+        return Some(gid);
+    }
+    let name = std::ffi::CString::new(name).ok()?;
+    let mut buffer = vec![0 as libc::c_char; 16 * 1024];
+    // SAFETY: getgrnam_r writes into `entry` and `buffer`, both valid for their sizes.
+    unsafe {
+        let mut entry: libc::group = std::mem::zeroed();
+        let mut found: *mut libc::group = std::ptr::null_mut();
+        let rc = libc::getgrnam_r(
+            name.as_ptr(),
+            &mut entry,
+            buffer.as_mut_ptr(),
+            buffer.len(),
+            &mut found,
+        );
+        (rc == 0 && !found.is_null()).then_some(entry.gr_gid)
     }
 }
 

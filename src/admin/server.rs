@@ -5,6 +5,10 @@
 //! session's timeout (`stats timeout`, 10 s by default; `set timeout cli N`), and so do
 //! clients that stop reading their replies for that long.
 //!
+//! At most `maxconn` connections are served at once per socket (HAProxy's `stats maxconn`,
+//! 10 by default): past that the accept loop stops accepting and further clients wait in the
+//! kernel's queue, so a flood of admin connections cannot take the shard from the traffic.
+//!
 //! Nothing here parses or formats: a bad command is answered by `command` and the connection
 //! stays usable; an I/O error ends only its own connection.
 
@@ -27,6 +31,9 @@ use std::time::Duration;
 /// HAProxy's default idle timeout of an admin session (`stats timeout`).
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// HAProxy's default limit of concurrent connections per admin socket (`stats maxconn`).
+pub const DEFAULT_MAXCONN: u32 = 10;
+
 /// Pause after a failed `accept` (e.g. EMFILE), so the loop does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
 
@@ -41,10 +48,10 @@ pub enum AdminListener {
 
 impl AdminListener {
     /// Binds the socket of a `stats socket` line. A unix socket replaces a stale socket file
-    /// left by a previous run and gets the line's `mode`.
+    /// left by a previous run and gets the line's `mode`, `user` and `group`.
     pub fn bind(socket: &StatsSocket) -> io::Result<AdminListener> {
         match &socket.address {
-            SocketAddress::Unix(path) => bind_unix(path, socket.mode).map(AdminListener::Unix),
+            SocketAddress::Unix(path) => bind_unix(path, socket).map(AdminListener::Unix),
             SocketAddress::Tcp(addr) => {
                 // glommio binds with SO_REUSEPORT, which would silently share a port already
                 // in use: probe it with a plain socket first.
@@ -60,14 +67,18 @@ impl AdminListener {
     }
 }
 
-fn bind_unix(path: &Path, mode: Option<u32>) -> io::Result<UnixListener> {
+fn bind_unix(path: &Path, socket: &StatsSocket) -> io::Result<UnixListener> {
     if let Ok(meta) = std::fs::symlink_metadata(path) {
         if meta.file_type().is_socket() {
             std::fs::remove_file(path)?;
         }
     }
     let listener = UnixListener::bind(path).map_err(io::Error::from)?;
-    if let Some(mode) = mode {
+    // Owner before mode: chown may clear set-id bits, and the mode is the operator's word.
+    if socket.uid.is_some() || socket.gid.is_some() {
+        std::os::unix::fs::lchown(path, socket.uid, socket.gid)?;
+    }
+    if let Some(mode) = socket.mode {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
     }
     Ok(listener)
@@ -84,29 +95,37 @@ where
     B: AdminBackend + 'static,
 {
     let listener = AdminListener::bind(socket)?;
-    serve_listener(listener, socket.level, backend, idle_timeout).await;
+    let maxconn = socket.maxconn.unwrap_or(DEFAULT_MAXCONN);
+    serve_listener(listener, socket.level, backend, idle_timeout, maxconn).await;
     Ok(())
 }
 
-/// The accept loop on an already bound listener.
+/// The accept loop on an already bound listener, serving at most `maxconn` connections at
+/// once: a connection slot is taken before `accept`, so past the limit clients wait in the
+/// kernel's accept queue.
 pub async fn serve_listener<B>(
     listener: AdminListener,
     level: Level,
     backend: Rc<B>,
     idle_timeout: Duration,
+    maxconn: u32,
 ) where
     B: AdminBackend + 'static,
 {
+    let slots = Rc::new(glommio::sync::Semaphore::new(u64::from(maxconn.max(1))));
     loop {
+        let Ok(slot) = slots.clone().acquire_static_permit(1).await else {
+            return;
+        };
         let accepted = match &listener {
             AdminListener::Unix(l) => l
                 .accept()
                 .await
-                .map(|s| spawn(s, &backend, level, idle_timeout)),
+                .map(|s| spawn(s, &backend, level, idle_timeout, Some(slot))),
             AdminListener::Tcp(l) => l
                 .accept()
                 .await
-                .map(|s| spawn(s, &backend, level, idle_timeout)),
+                .map(|s| spawn(s, &backend, level, idle_timeout, Some(slot))),
         };
         if let Err(e) = accepted {
             log::warn!("admin socket: accept failed: {e}");
@@ -116,17 +135,29 @@ pub async fn serve_listener<B>(
 }
 
 /// Serves one connection accepted elsewhere (by `shard` for a `stats socket … expose-fd
-/// listeners`, whose accept loop also answers the hand-over protocol) in its own task.
-pub fn serve_connection<S, B>(stream: S, backend: &Rc<B>, level: Level, idle_timeout: Duration)
-where
+/// listeners`, whose accept loop also answers the hand-over protocol) in its own task;
+/// `slot`, if any, is released when it ends.
+pub fn serve_connection<S, B>(
+    stream: S,
+    backend: &Rc<B>,
+    level: Level,
+    idle_timeout: Duration,
+    slot: Option<glommio::sync::StaticPermit>,
+) where
     S: AsyncRead + AsyncWrite + Unpin + 'static,
     B: AdminBackend + 'static,
 {
-    spawn(stream, backend, level, idle_timeout)
+    spawn(stream, backend, level, idle_timeout, slot)
 }
 
-fn spawn<S, B>(stream: S, backend: &Rc<B>, level: Level, idle_timeout: Duration)
-where
+/// Serves one connection in its own task; `slot`, if any, is released when it ends.
+fn spawn<S, B>(
+    stream: S,
+    backend: &Rc<B>,
+    level: Level,
+    idle_timeout: Duration,
+    slot: Option<glommio::sync::StaticPermit>,
+) where
     S: AsyncRead + AsyncWrite + Unpin + 'static,
     B: AdminBackend + 'static,
 {
@@ -140,6 +171,7 @@ where
         if let Err(e) = connection.run(stream).await {
             log::debug!("admin connection ended: {e}");
         }
+        drop(slot);
     })
     .detach();
 }
@@ -335,6 +367,9 @@ mod tests {
                 expose_fd_listeners: false,
                 address: SocketAddress::Unix(path.clone()),
                 mode: Some(0o660),
+                uid: None,
+                gid: None,
+                maxconn: None,
                 level: Level::Admin,
                 location: Default::default(),
             };
@@ -348,8 +383,9 @@ mod tests {
                     let listener = AdminListener::bind(&socket).unwrap();
                     ready.send(()).unwrap();
                     let idle = DEFAULT_IDLE_TIMEOUT;
-                    glommio::spawn_local(serve_listener(listener, socket.level, backend, idle))
-                        .detach();
+                    let serving =
+                        serve_listener(listener, socket.level, backend, idle, DEFAULT_MAXCONN);
+                    glommio::spawn_local(serving).detach();
                     while !stopping.load(Ordering::Relaxed) {
                         glommio::timer::sleep(Duration::from_millis(10)).await;
                     }

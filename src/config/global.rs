@@ -1,6 +1,6 @@
 //! The keywords of the `global` section: `nbthread`, `maxconn`, `stats socket`, `stats timeout`,
-//! `log`, `log-tag`, `hard-stop-after`, `server-state-file`, `server-state-base`, `pidfile`,
-//! and the accepted-but-ignored ones (`daemon` …).
+//! `stats maxconn`, `tune.bufsize`, `log`, `log-tag`, `hard-stop-after`, `server-state-file`,
+//! `server-state-base`, `pidfile`, and the accepted-but-ignored ones (`daemon` …).
 
 use super::ignored::{find_ignored, IgnoredIn};
 use super::logs::{parse_log, parse_log_tag, LogLine};
@@ -10,7 +10,13 @@ use super::proxy::is_proxy_keyword;
 use super::values::{parse_octal_mode, parse_socket_address, parse_time, parse_u32};
 
 const STATS_SOCKET_USAGE: &str =
-    "stats socket <path>|ipv4@<addr>:<port>|fd@<n> [mode <octal>] [level user|operator|admin] [expose-fd listeners]";
+    "stats socket <path>|ipv4@<addr>:<port>|fd@<n> [mode <octal>] [user <name>] [group <name>] [uid <n>] [gid <n>] [level user|operator|admin] [maxconn <n>] [expose-fd listeners]";
+
+/// Smallest `tune.bufsize`: a request line and a Host field must fit.
+const MIN_BUFSIZE: usize = 1024;
+/// Largest `tune.bufsize`: heads are indexed with 32-bit offsets, and every connection holds
+/// a few buffers of this size.
+const MAX_BUFSIZE: usize = 16 << 20;
 
 /// Parses one line of a `global` section.
 pub(super) fn parse_line(
@@ -18,8 +24,8 @@ pub(super) fn parse_line(
     line: &Line,
     warnings: &mut Vec<String>,
 ) -> Result<(), ConfigError> {
-    let key = global_key(&line.words);
-    let args = &line.words[key.split(' ').count()..];
+    let (key, key_words) = global_key(&line.words);
+    let args = &line.words[key_words..];
     let result = match key.as_str() {
         "nbthread" => parse_nbthread(global, args),
         "maxconn" => single_value("maxconn", args, "maxconn <number>")
@@ -29,6 +35,10 @@ pub(super) fn parse_line(
             parse_stats_socket(line, args).map(|socket| global.stats_sockets.push(socket))
         }
         "stats timeout" => parse_stats_timeout(global, args),
+        "stats maxconn" => single_value("stats maxconn", args, "stats maxconn <number>")
+            .and_then(|v| parse_positive("stats maxconn", v))
+            .map(|n| global.stats_maxconn = Some(n)),
+        "tune.bufsize" => parse_bufsize(global, args),
         "log" => parse_global_log(global, line, args),
         "log-tag" => parse_log_tag(args).map(|tag| global.log_tag = Some(tag)),
         "hard-stop-after" => single_value("hard-stop-after", args, "hard-stop-after <time>")
@@ -48,12 +58,14 @@ pub(super) fn parse_line(
 
 /// `stats socket` and `stats timeout` are two-word keywords; `option …`, `timeout …` and
 /// `http-check …` too, so that a proxy keyword written here gets a precise message.
-fn global_key(words: &[String]) -> String {
+/// Returns the key and how many words it took (counted, not re-split: a quoted word may hold
+/// spaces).
+fn global_key(words: &[String]) -> (String, usize) {
     match (words[0].as_str(), words.get(1)) {
         (first @ ("stats" | "option" | "timeout" | "http-check"), Some(second)) => {
-            format!("{first} {second}")
+            (format!("{first} {second}"), 2)
         }
-        (first, _) => first.to_string(),
+        (first, _) => (first.to_string(), 1),
     }
 }
 
@@ -106,6 +118,27 @@ fn parse_nbthread(global: &mut Global, args: &[String]) -> Result<(), String> {
     }
 }
 
+/// A number of at least 1 (a limit of 0 would refuse everything).
+fn parse_positive(key: &str, value: &str) -> Result<u32, String> {
+    match parse_u32(value) {
+        Ok(0) => Err(format!("'{key}' must be at least 1")),
+        Ok(n) => Ok(n),
+        Err(m) => Err(format!("'{key}': {m}")),
+    }
+}
+
+fn parse_bufsize(global: &mut Global, args: &[String]) -> Result<(), String> {
+    let value = single_value("tune.bufsize", args, "tune.bufsize <bytes>")?;
+    let size = parse_u32(value).map_err(|m| format!("'tune.bufsize': {m}"))? as usize;
+    if !(MIN_BUFSIZE..=MAX_BUFSIZE).contains(&size) {
+        return Err(format!(
+            "'tune.bufsize' must be between {MIN_BUFSIZE} and {MAX_BUFSIZE} bytes, found {size}"
+        ));
+    }
+    global.tune_bufsize = Some(size);
+    Ok(())
+}
+
 fn parse_stats_timeout(global: &mut Global, args: &[String]) -> Result<(), String> {
     let value = single_value("stats timeout", args, "stats timeout <time>")?;
     let timeout = parse_time(value).map_err(|m| format!("'stats timeout': {m}"))?;
@@ -127,6 +160,9 @@ fn parse_stats_socket(line: &Line, args: &[String]) -> Result<StatsSocket, Strin
     let mut socket = StatsSocket {
         address,
         mode: None,
+        uid: None,
+        gid: None,
+        maxconn: None,
         level: Level::Operator,
         expose_fd_listeners: false,
         location: line.location.clone(),
@@ -141,6 +177,11 @@ fn parse_stats_socket(line: &Line, args: &[String]) -> Result<StatsSocket, Strin
         match option.as_str() {
             "mode" => socket.mode = Some(parse_octal_mode(value()?).map_err(|m| format!("'stats socket' mode: {m}"))?),
             "level" => socket.level = parse_level(value()?)?,
+            "user" => socket.uid = Some(resolve_user(value()?)?),
+            "group" => socket.gid = Some(resolve_group(value()?)?),
+            "uid" => socket.uid = Some(parse_u32(value()?).map_err(|m| format!("'stats socket' uid: {m}"))?),
+            "gid" => socket.gid = Some(parse_u32(value()?).map_err(|m| format!("'stats socket' gid: {m}"))?),
+            "maxconn" => socket.maxconn = Some(parse_positive("maxconn", value()?).map_err(|m| format!("'stats socket' {m}"))?),
             "expose-fd" => match value()?.as_str() {
                 "listeners" => socket.expose_fd_listeners = true,
                 other => return Err(format!("'stats socket': 'expose-fd {other}' is not supported: expected 'expose-fd listeners'")),
@@ -153,6 +194,15 @@ fn parse_stats_socket(line: &Line, args: &[String]) -> Result<StatsSocket, Strin
         }
     }
     Ok(socket)
+}
+
+/// A user name from the system's user database, as HAProxy resolves it when reading the config.
+fn resolve_user(name: &str) -> Result<u32, String> {
+    crate::sys::user_id(name).ok_or_else(|| format!("'stats socket': unknown user '{name}'"))
+}
+
+fn resolve_group(name: &str) -> Result<u32, String> {
+    crate::sys::group_id(name).ok_or_else(|| format!("'stats socket': unknown group '{name}'"))
 }
 
 fn parse_level(text: &str) -> Result<Level, String> {

@@ -41,6 +41,12 @@ pub struct Global {
     pub stats_sockets: Vec<StatsSocket>,
     /// `stats timeout`: idle timeout of admin sessions (HAProxy's default: 10 s).
     pub stats_timeout: Option<Duration>,
+    /// `stats maxconn`: concurrent connections per admin socket unless the socket sets its
+    /// own `maxconn` (HAProxy's default: 10).
+    pub stats_maxconn: Option<u32>,
+    /// `tune.bufsize`: the largest request or response head, in bytes (HAProxy's default:
+    /// 16384). Each connection buffers at most a few times this much.
+    pub tune_bufsize: Option<usize>,
     /// `log` lines of the global section: where `log global` in a proxy sends its logs.
     pub logs: Vec<LogTarget>,
     /// `log-tag`: the program name in syslog headers (default `pointsman`).
@@ -168,12 +174,19 @@ impl fmt::Display for SocketAddress {
     }
 }
 
-/// `stats socket PATH|ipv4@ADDR:PORT|fd@N [mode M] [level L] [expose-fd listeners]`.
+/// `stats socket PATH|ipv4@ADDR:PORT|fd@N [mode M] [user U] [group G] [level L] [maxconn N]
+/// [expose-fd listeners]`.
 #[derive(Debug, Clone)]
 pub struct StatsSocket {
     pub address: SocketAddress,
     /// File mode of a unix socket, parsed from octal (`mode 660`).
     pub mode: Option<u32>,
+    /// Owner of a unix socket (`user NAME` or `uid N`, resolved when the config is read).
+    pub uid: Option<u32>,
+    /// Group of a unix socket (`group NAME` or `gid N`).
+    pub gid: Option<u32>,
+    /// Concurrent connections on this socket (`maxconn N`); else `stats maxconn`, else 10.
+    pub maxconn: Option<u32>,
     /// The parser sets HAProxy's default, `operator`, when no `level` is given
     /// (`Level::default()` is `Admin` and is not what HAProxy does).
     pub level: Level,

@@ -12,9 +12,15 @@
 //! had closed is replaced by a fresh one without counting a retry. Persistence cookies are
 //! read before the pick and written into the forwarded heads ([`Persistence`]); every
 //! exchange's outcome goes to passive health (`observe`).
+//!
+//! Limits: each direction has one buffer of twice `tune.bufsize` (a full head plus room for
+//! body), so a connection never holds more than that whatever its peers do; a reader that
+//! stops reading stalls the relay (writes wait) until `timeout client` / `timeout server`
+//! ends it. A server at its `maxconn` makes requests queue (see `queue`).
 
 use super::observe::Observed;
 use super::persistence::Persistence;
+use super::queue;
 use super::retry::{self, Failure};
 use super::upstream::{self, Upstream};
 use super::worker::Worker;
@@ -31,8 +37,11 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-/// Per-direction buffer: a full head (16 KiB, HAProxy's `tune.bufsize`) plus room for body.
-const BUFFER: usize = 32 * 1024;
+/// Per-direction buffer: a full head (`tune.bufsize`, 16 KiB by default) plus as much again
+/// for body bytes.
+fn buffer_len(limits: &Limits) -> usize {
+    2 * limits.max_head_len
+}
 
 /// A byte buffer with a fill level, read into from a socket.
 struct Buffer {
@@ -41,11 +50,15 @@ struct Buffer {
 }
 
 impl Buffer {
-    fn new() -> Buffer {
+    fn new(len: usize) -> Buffer {
         Buffer {
-            bytes: vec![0u8; BUFFER].into_boxed_slice(),
+            bytes: vec![0u8; len].into_boxed_slice(),
             filled: 0,
         }
+    }
+
+    fn is_full(&self) -> bool {
+        self.filled == self.bytes.len()
     }
 
     fn data(&self) -> &[u8] {
@@ -94,9 +107,12 @@ enum HeadRead {
 
 /// Serves one client connection of a `mode http` frontend.
 pub async fn serve(worker: Rc<Worker>, frontend: usize, stream: TcpStream, peer: SocketAddr) {
+    let settings = &worker.frontends[frontend];
+    // A client that stops reading its response must not hold the connection forever.
+    let _ = stream.set_write_timeout(Some(settings.client_timeout));
     let mut client = Client {
         stream,
-        input: Buffer::new(),
+        input: Buffer::new(buffer_len(&settings.limits)),
         peer,
         out: Vec::with_capacity(1024),
         trace: RequestTrace::default(),
@@ -107,7 +123,12 @@ pub async fn serve(worker: Rc<Worker>, frontend: usize, stream: TcpStream, peer:
         let head = read_request_head(&worker, frontend, &mut client, first).await;
         first = false;
         let request = match head {
-            HeadRead::Ready(request) => request,
+            HeadRead::Ready(request) => {
+                // The body (if any) is read under `timeout client`, not the head's deadline.
+                let idle = worker.frontends[frontend].client_timeout;
+                let _ = client.stream.set_read_timeout(Some(idle));
+                request
+            }
             HeadRead::Closed => return,
             HeadRead::TimedOut => {
                 return refuse(&worker, frontend, &mut client, errors::page(408)).await
@@ -163,7 +184,7 @@ async fn read_request_head(
     first: bool,
 ) -> HeadRead {
     let settings = &worker.frontends[frontend];
-    let limits = Limits::default();
+    let limits = settings.limits;
     let idle = if first {
         settings.http_request_timeout
     } else {
@@ -189,7 +210,7 @@ async fn read_request_head(
             .stream
             .set_read_timeout(Some(timeout.max(Duration::from_millis(1))));
         match client.input.fill_from(&mut client.stream).await {
-            Ok(0) if client.input.filled == BUFFER => {
+            Ok(0) if client.input.is_full() => {
                 return HeadRead::Invalid(http::RequestError::HeadTooLarge)
             }
             Ok(0) => return HeadRead::Closed,
@@ -348,8 +369,8 @@ async fn forward_with_retries(
     let mut attempt = 0;
     let mut fresh_only = !replayable;
     loop {
-        let Some((id, addr)) = choose_server(worker, backend, client, persistence.as_ref(), avoid)
-        else {
+        let chosen = choose_server(worker, backend, client, persistence.as_ref(), avoid).await;
+        let Some((id, addr)) = chosen else {
             log::debug!("no server available in backend {backend}");
             return Outcome::Failed {
                 status: 503,
@@ -423,7 +444,7 @@ async fn forward_with_retries(
 /// The server for the next attempt: the one the persistence cookie names while it takes
 /// persistent traffic (after a failure with redispatch, another one with the same cookie),
 /// else the balancer's pick.
-fn choose_server(
+async fn choose_server(
     worker: &Worker,
     backend: usize,
     client: &Client,
@@ -438,7 +459,9 @@ fn choose_server(
             return Some((s.id, s.addr));
         }
     }
-    worker.pick(backend, client.peer.ip(), avoid)
+    // No persistence: balance, queueing while every eligible server is at its maxconn.
+    let queue_timeout = worker.backends[backend].queue_timeout;
+    queue::pick(worker, backend, client.peer.ip(), avoid, queue_timeout).await
 }
 
 /// Counts a failed attempt on its server and tells passive health about it.
@@ -476,6 +499,9 @@ fn begin_on_server(worker: &Worker, server: ServerRef) {
 fn end_on_server(worker: &Worker, server: ServerRef) {
     worker.with_server_counters(server, |c| c.session_ended());
     worker.with_backend_counters(server.backend, |c| c.session_ended());
+    if let Some(queue) = worker.queue(server.backend) {
+        queue.slot_freed();
+    }
 }
 
 /// Sends the request to one server and streams its response back.
@@ -516,6 +542,7 @@ async fn exchange(
     client.trace.connected(connecting, reused);
     let kill_generation = worker.kill_generation(server);
     let _ = upstream.set_read_timeout(Some(settings.server_timeout));
+    let _ = upstream.set_write_timeout(Some(settings.server_timeout));
     let mut tracker = body.tracker.clone();
     let buffered_end = body.buffered_end;
     let body_buffered = tracker.is_complete();
@@ -605,9 +632,9 @@ async fn relay_response(
     (reused, consumed, kill_generation): (bool, usize, u64),
 ) -> Attempt {
     let server = target.server;
-    let mut input = Buffer::new();
+    let limits = worker.frontends[frontend].limits;
+    let mut input = Buffer::new(buffer_len(&limits));
     let is_head = request.method() == http::Method::Head;
-    let limits = Limits::default();
     let mut sent_anything = false;
     // Nothing reached the client yet: the attempt may still be retried.
     let failed = |failure: Failure, sent_anything: bool| {
@@ -651,7 +678,7 @@ async fn relay_response(
             }
             None => match input.fill_from(&mut upstream).await {
                 Ok(n) if n > 0 => {}
-                Ok(_) if input.filled == BUFFER => {
+                Ok(_) if input.is_full() => {
                     return failed(Failure::JunkResponse, sent_anything);
                 }
                 result => {

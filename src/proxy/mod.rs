@@ -6,6 +6,7 @@ mod local;
 pub mod observe;
 mod persistence;
 mod pool;
+mod queue;
 mod record;
 mod retry;
 mod settings;

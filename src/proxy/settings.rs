@@ -2,6 +2,7 @@
 //! config with HAProxy's defaults, indexed like `State::frontends` / `State::backends`.
 
 use crate::config::{Config, CookieConfig, Mode, RetryOn};
+use crate::http::Limits;
 use crate::state::State;
 use std::time::Duration;
 
@@ -20,11 +21,16 @@ pub struct FrontendSettings {
     pub keep_alive_timeout: Duration,
     pub forwardfor: bool,
     pub httpclose: bool,
+    /// Head size limit (`tune.bufsize`), for requests and for the responses relayed back.
+    pub limits: Limits,
 }
 
 #[derive(Debug, Clone)]
 pub struct BackendSettings {
     pub connect_timeout: Duration,
+    /// How long a request may wait for a server under its `maxconn` (`timeout queue`, else
+    /// `timeout connect`, as HAProxy does) before it gets 503.
+    pub queue_timeout: Duration,
     pub server_timeout: Duration,
     /// `timeout check`: with it, a check connects within min(`timeout connect`, `inter`) and
     /// then waits this long for the response; without it, the whole check gets `inter`
@@ -55,10 +61,20 @@ impl FrontendSettings {
                     keep_alive_timeout: t.http_keep_alive.unwrap_or(http_request),
                     forwardfor: p.is_some_and(|p| p.options.forwardfor),
                     httpclose: p.is_some_and(|p| p.options.httpclose),
+                    limits: limits_of(config),
                 }
             })
             .collect()
     }
+}
+
+/// The codec's limits from the global section (`tune.bufsize`).
+pub fn limits_of(config: &Config) -> Limits {
+    let mut limits = Limits::default();
+    if let Some(size) = config.global.tune_bufsize {
+        limits.max_head_len = size;
+    }
+    limits
 }
 
 impl BackendSettings {
@@ -72,6 +88,7 @@ impl BackendSettings {
                 let side = p.and_then(|p| p.backend.as_ref());
                 BackendSettings {
                     connect_timeout: t.connect.unwrap_or(DEFAULT_CONNECT),
+                    queue_timeout: t.queue.or(t.connect).unwrap_or(DEFAULT_CONNECT),
                     check_timeout: t.check,
                     server_timeout: t.server.unwrap_or(DEFAULT_IDLE),
                     forwardfor: p.is_some_and(|p| p.options.forwardfor),

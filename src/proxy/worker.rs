@@ -4,6 +4,7 @@
 
 use super::observe::{Observed, Observer};
 use super::pool::Pool;
+use super::queue::Queue;
 use super::settings::{BackendSettings, FrontendSettings};
 use crate::balance::{Balancer, PickContext};
 use crate::config::Config;
@@ -32,6 +33,8 @@ pub struct Worker {
     pub in_flight: Cell<u64>,
     /// Set at soft stop: keep-alive connections close after their current response.
     pub stopping: Cell<bool>,
+    /// Per backend: requests waiting for a server under its `maxconn`.
+    queues: Vec<Queue>,
     /// Passive health: consecutive errors of live traffic per observed server.
     pub observer: Observer,
     /// This shard's latency histograms, one set per backend and server.
@@ -57,6 +60,7 @@ impl Worker {
             servers: vec![Default::default(); state.backends.len()],
             ..Default::default()
         };
+        let backend_count = state.backends.len();
         Worker {
             shard,
             frontends: FrontendSettings::from_config(config, &state),
@@ -72,6 +76,7 @@ impl Worker {
             kill_generation: RefCell::new(HashMap::new()),
             in_flight: Cell::new(0),
             stopping: Cell::new(false),
+            queues: (0..backend_count).map(|_| Queue::default()).collect(),
             observer: Observer::default(),
         }
     }
@@ -144,6 +149,21 @@ impl Worker {
         }
         let server = &b.servers[pos];
         Some((server.id, server.addr))
+    }
+
+    /// The queue of requests waiting for a server of `backend` (see `queue`).
+    pub fn queue(&self, backend: usize) -> Option<&Queue> {
+        self.queues.get(backend)
+    }
+
+    /// Requests in flight to a server on this shard (what its `maxconn` bounds).
+    pub fn server_inflight(&self, backend: usize, server: u32) -> u64 {
+        let counters = self.counters.borrow();
+        counters
+            .servers
+            .get(backend)
+            .and_then(|m| m.get(&server))
+            .map_or(0, |c| c.scur)
     }
 
     /// The server's counters on this shard (created on first use).

@@ -67,6 +67,7 @@ pub async fn serve_exposed(
                     &coordinator,
                     level,
                     idle_timeout,
+                    None,
                 ),
                 _ => {}
             }

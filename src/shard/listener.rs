@@ -8,6 +8,14 @@
 //! connection that its dropped future then leaks: a reset for that client.)
 //!
 //! The sockets themselves are opened by [`crate::reload::sockets`] before the shards start.
+//!
+//! Connection limits: `maxconn` in `global` (else derived from RLIMIT_NOFILE, as HAProxy does)
+//! and per frontend. Each shard gets its share of a limit (rounded up), so no count is shared
+//! between cores. The loop takes a connection slot *before* each accept: a shard at its limit
+//! stops accepting, and new clients wait in the kernel's accept queue (never refused) until
+//! one of its connections ends. An accept error (EMFILE, ENFILE, ENOBUFS) pauses the loop for
+//! [`ACCEPT_ERROR_BACKOFF`]: the shard keeps serving the connections it has and retries,
+//! without spinning, logging one line per streak of failures.
 
 use super::signals;
 use crate::proxy::Worker;
@@ -16,6 +24,8 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 use std::time::Duration;
+
+use glommio::sync::{Semaphore, StaticPermit};
 
 /// Pause after an accept error (EMFILE, ENFILE, ENOBUFS) so the loop does not spin at 100%.
 pub const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(20);
@@ -49,26 +59,85 @@ impl Drop for ConnectionGuard {
     }
 }
 
-/// Accepts connections on `socket` for `frontend` and serves each in its own task. A paused
-/// frontend (`disable frontend`) holds new connections unserved until it is enabled again,
-/// as HAProxy does.
+/// This shard's share of a connection limit of the whole process (`shards` shards).
+pub fn shard_share(limit: u64, shards: usize) -> u64 {
+    limit.div_ceil(shards.max(1) as u64).max(1)
+}
+
+/// The connection slots of one frontend's accept loops on this shard: the shard's share of the
+/// global `maxconn` (shared by all its frontends) and of the frontend's own.
+#[derive(Clone)]
+pub struct Slots {
+    global: Rc<Semaphore>,
+    frontend: Option<Rc<Semaphore>>,
+}
+
+impl Slots {
+    /// One `Slots` per frontend of `worker`'s state, in order.
+    pub fn for_frontends(
+        config: &crate::config::Config,
+        worker: &Worker,
+        shards: usize,
+    ) -> Vec<Slots> {
+        let global_limit = config
+            .global
+            .maxconn
+            .filter(|&n| n > 0)
+            .map_or_else(crate::sys::default_maxconn, u64::from);
+        let global = Rc::new(Semaphore::new(shard_share(global_limit, shards)));
+        let state = worker.state.borrow();
+        state
+            .frontends
+            .iter()
+            .map(|f| Slots {
+                global: global.clone(),
+                frontend: config
+                    .proxy_with_frontend(&f.name)
+                    .and_then(|p| p.frontend.as_ref())
+                    .and_then(|side| side.maxconn)
+                    .filter(|&n| n > 0)
+                    .map(|n| Rc::new(Semaphore::new(shard_share(u64::from(n), shards)))),
+            })
+            .collect()
+    }
+
+    /// Waits for a free slot in both limits. `None` if a semaphore was closed.
+    async fn take(&self) -> Option<(StaticPermit, Option<StaticPermit>)> {
+        let frontend = match &self.frontend {
+            Some(limit) => Some(limit.clone().acquire_static_permit(1).await.ok()?),
+            None => None,
+        };
+        let global = self.global.clone().acquire_static_permit(1).await.ok()?;
+        Some((global, frontend))
+    }
+}
+
+/// Accepts connections on `socket` for `frontend` and serves each in its own task, holding one
+/// of `slots` while it lives. A paused frontend (`disable frontend`) holds new connections
+/// unserved until it is enabled again, as HAProxy does.
 pub async fn accept_loop(
     worker: Rc<Worker>,
     frontend: usize,
     socket: OwnedFd,
     open: Rc<OpenConnections>,
+    slots: Slots,
 ) {
     let raw = socket.as_raw_fd();
     // SAFETY: a listening socket we own; the listener closes it when the loop is dropped.
     let listener = unsafe { glommio::net::TcpListener::from_raw_fd(socket.into_raw_fd()) };
     let mut empty = 0;
+    let mut failures = 0u64;
     loop {
         if signals::paused() {
             glommio::timer::sleep(PAUSE_POLL).await;
             continue;
         }
         if let Err(e) = listener.readable().await {
-            log::warn!("listener poll failed: {e}; backing off");
+            // One line per streak of failures, not one per retry (50 a second on EMFILE).
+            if failures == 0 {
+                log::warn!("listener poll failed: {e}; backing off until it succeeds");
+            }
+            failures += 1;
             glommio::timer::sleep(ACCEPT_ERROR_BACKOFF).await;
             continue;
         }
@@ -78,12 +147,20 @@ pub async fn accept_loop(
         }
         let mut accepted = 0;
         loop {
+            let Some(permits) = slots.take().await else {
+                return;
+            };
             match accept_now(raw) {
                 Ok(Some(stream)) => {
+                    if failures > 0 {
+                        log::warn!("accept works again after {failures} failed attempts");
+                        failures = 0;
+                    }
                     accepted += 1;
                     let (worker, guard) = (worker.clone(), open.opened());
                     glommio::spawn_local(async move {
                         let _guard = guard;
+                        let _permits = permits;
                         while !worker.state.borrow().frontends[frontend].enabled {
                             glommio::timer::sleep(Duration::from_millis(50)).await;
                         }
@@ -93,7 +170,10 @@ pub async fn accept_loop(
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    log::warn!("accept failed: {e}; backing off");
+                    if failures == 0 {
+                        log::warn!("accept failed: {e}; backing off until it succeeds");
+                    }
+                    failures += 1;
                     glommio::timer::sleep(ACCEPT_ERROR_BACKOFF).await;
                     break;
                 }
@@ -130,5 +210,20 @@ fn accept_now(socket: RawFd) -> io::Result<Option<glommio::net::TcpStream>> {
             Some(libc::ECONNABORTED) | Some(libc::EINTR) | Some(libc::EPROTO) => continue,
             _ => return Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shard_share;
+
+    #[test]
+    fn each_shard_gets_its_share_rounded_up() {
+        assert_eq!(shard_share(10, 1), 10);
+        assert_eq!(shard_share(10, 2), 5);
+        assert_eq!(shard_share(10, 3), 4);
+        // Never 0: a shard with no slot would never accept.
+        assert_eq!(shard_share(1, 4), 1);
+        assert_eq!(shard_share(0, 2), 1);
     }
 }

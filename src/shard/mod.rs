@@ -248,9 +248,11 @@ async fn shard_main(shard: Shard) {
     let worker = Rc::new(Worker::new(index, &config, state));
     let open = Rc::new(OpenConnections::default());
     let mut accepting = Vec::new();
+    let slots = listener::Slots::for_frontends(&config, &worker, command_tx.nr_consumers());
     for (frontend, fds) in sockets.frontends.into_iter().enumerate() {
         for fd in fds {
-            let task = listener::accept_loop(worker.clone(), frontend, fd, open.clone());
+            let slots = slots[frontend].clone();
+            let task = listener::accept_loop(worker.clone(), frontend, fd, open.clone(), slots);
             accepting.push(glommio::spawn_local(task));
         }
     }
@@ -415,7 +417,7 @@ fn start_admin_sockets(
         let fd = match (fd, &socket.address) {
             (Some(fd), _) => Some(fd),
             (None, SocketAddress::Unix(path)) if socket.expose_fd_listeners => {
-                Some(bind_unix_replacing(path, socket.mode).map_err(failed)?)
+                Some(bind_unix_replacing(path, socket).map_err(failed)?)
             }
             _ => None,
         };
@@ -439,11 +441,16 @@ fn start_admin_sockets(
                     }),
                     None => crate::admin::server::AdminListener::bind(socket).map_err(failed)?,
                 };
+                let maxconn = socket
+                    .maxconn
+                    .or(config.global.stats_maxconn)
+                    .unwrap_or(crate::admin::server::DEFAULT_MAXCONN);
                 let serving = crate::admin::server::serve_listener(
                     listener,
                     socket.level,
                     coordinator.clone(),
                     idle_timeout,
+                    maxconn,
                 );
                 glommio::spawn_local_into(serving, queue)
             }
@@ -456,7 +463,10 @@ fn start_admin_sockets(
 
 /// Binds a unix stats socket under a temporary name and renames it over `path`, so a new
 /// process replaces the old one's socket without a moment where the path does not answer.
-fn bind_unix_replacing(path: &std::path::Path, mode: Option<u32>) -> std::io::Result<OwnedFd> {
+fn bind_unix_replacing(
+    path: &std::path::Path,
+    stats: &crate::config::StatsSocket,
+) -> std::io::Result<OwnedFd> {
     use socket2::{Domain, SockAddr, Socket, Type};
     use std::os::unix::fs::PermissionsExt;
     let mut tmp = path.as_os_str().to_owned();
@@ -467,7 +477,11 @@ fn bind_unix_replacing(path: &std::path::Path, mode: Option<u32>) -> std::io::Re
     socket.set_cloexec(true)?;
     socket.bind(&SockAddr::unix(&tmp)?)?;
     socket.listen(128)?;
-    if let Some(mode) = mode {
+    // Owner before mode, as for the other admin sockets (`admin::server`).
+    if stats.uid.is_some() || stats.gid.is_some() {
+        std::os::unix::fs::lchown(&tmp, stats.uid, stats.gid)?;
+    }
+    if let Some(mode) = stats.mode {
         std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
     }
     std::fs::rename(&tmp, path)?;

@@ -130,7 +130,7 @@ pub struct Pointsman {
 /// starts pointsman on it with `shards` shards; waits until `wait_port` accepts connections and
 /// the admin socket answers.
 pub fn pointsman(config: &str, shards: usize, wait_port: u16) -> Pointsman {
-    start_pointsman(config, shards, wait_port, false, Stdio::inherit())
+    start_pointsman(config, shards, wait_port, false, Stdio::inherit(), &[])
 }
 
 /// [`pointsman`] with its standard output sent to `stdout` (e.g. `Stdio::piped()` to read the
@@ -141,12 +141,23 @@ pub fn pointsman_with_stdout(
     wait_port: u16,
     stdout: Stdio,
 ) -> Pointsman {
-    start_pointsman(config, shards, wait_port, false, stdout)
+    start_pointsman(config, shards, wait_port, false, stdout, &[])
 }
 
 /// [`pointsman`] with its log (stderr) written to a file that [`Pointsman::log`] reads.
 pub fn pointsman_logged(config: &str, shards: usize, wait_port: u16) -> Pointsman {
-    start_pointsman(config, shards, wait_port, true, Stdio::inherit())
+    start_pointsman(config, shards, wait_port, true, Stdio::inherit(), &[])
+}
+
+/// Like [`pointsman`], started through `wrapper` (e.g. `["prlimit", "--nofile=256"]`), which
+/// must exec pointsman in its own process so that the pid is pointsman's.
+pub fn pointsman_wrapped(
+    config: &str,
+    shards: usize,
+    wait_port: u16,
+    wrapper: &[&str],
+) -> Pointsman {
+    start_pointsman(config, shards, wait_port, false, Stdio::inherit(), wrapper)
 }
 
 fn start_pointsman(
@@ -155,6 +166,7 @@ fn start_pointsman(
     wait_port: u16,
     log_to_file: bool,
     stdout: Stdio,
+    wrapper: &[&str],
 ) -> Pointsman {
     let dir = temp_dir("run");
     let stderr = if log_to_file {
@@ -171,7 +183,15 @@ fn start_pointsman(
             .replace("@DIR@", dir.to_str().unwrap()),
     )
     .unwrap();
-    let child = Command::new(POINTSMAN)
+    let mut command = match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut c = Command::new(program);
+            c.args(args).arg(POINTSMAN);
+            c
+        }
+        None => Command::new(POINTSMAN),
+    };
+    let child = command
         .arg("-f")
         .arg(&config_path)
         .args(["--shards", &shards.to_string()])
@@ -268,6 +288,49 @@ pub fn wait_for(timeout: Duration, mut ready: impl FnMut() -> bool) {
 
 pub fn wait_for_port(port: u16, timeout: Duration) {
     wait_for(timeout, || TcpStream::connect(("127.0.0.1", port)).is_ok());
+}
+
+/// Resident memory of a process, in KiB (`VmRSS` in /proc/PID/status).
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Open file descriptors of a process.
+pub fn fd_count(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
+}
+
+/// CPU time (user + system) a process has used so far.
+pub fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at the last ')'.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i).and_then(|f| f.parse::<u64>().ok()))
+        .sum();
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Duration::from_millis(ticks * 1000 / hz)
+}
+
+/// Raises this process's RLIMIT_NOFILE soft limit to its hard limit (tests that open many
+/// sockets).
+pub fn raise_nofile() {
+    // SAFETY: getrlimit/setrlimit with a valid struct.
+    unsafe {
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
 }
 
 /// A parsed HTTP response.

@@ -1,0 +1,385 @@
+//! Slow, greedy and many clients against the real `pointsman` and `pointsman-backend`:
+//! slowloris heads get 408 while a normal client is served; `maxconn` (global, frontend) makes
+//! clients wait in the accept queue instead of being refused; server `maxconn` queues requests
+//! and `timeout queue` ends the wait with 503; running out of file descriptors costs no CPU and
+//! service resumes; a client that never reads a 100 MB response cannot grow pointsman's memory.
+//!
+//! Latencies and CPU are measured and printed; the bounds asserted are generous (a busy loop or
+//! a stall fails them, a slow shared machine does not).
+
+mod common;
+
+use common::*;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn config(global: &str, defaults: &str, frontend: &str, servers: &str, port: u16) -> String {
+    format!(
+        "global\n    stats socket @SOCKET@ level admin\n{global}\
+         defaults\n    mode http\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\n{defaults}\
+         frontend fe\n    bind 127.0.0.1:{port}\n    default_backend bk\n{frontend}\
+         backend bk\n{servers}"
+    )
+}
+
+/// Whether `stream` gets any byte (or EOF) within `wait`.
+fn answered_within(stream: &mut TcpStream, wait: Duration) -> bool {
+    stream.set_read_timeout(Some(wait)).unwrap();
+    let mut byte = [0u8; 1];
+    match stream.read(&mut byte) {
+        // A byte or EOF: either way the server dealt with this connection.
+        Ok(0 | 1) => true,
+        Ok(_) => unreachable!("read into one byte"),
+        Err(e) => !matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
+}
+
+#[test]
+fn slowloris_gets_408_while_a_normal_client_is_served() {
+    raise_nofile();
+    const SLOW: usize = 400;
+    let server = backend("s1", "ok", &[]);
+    let port = free_port();
+    let cfg = config(
+        "",
+        "    timeout http-request 2s\n",
+        "",
+        &format!("    server s1 127.0.0.1:{}\n", server.port()),
+        port,
+    );
+    let p = pointsman(&cfg, 2, port);
+
+    // 400 connections that send a request line, then one header byte a second.
+    let mut slow: Vec<TcpStream> = (0..SLOW)
+        .map(|_| {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            s.write_all(b"GET / HTTP/1.1\r\nHost: slow\r\nX-Slow: ")
+                .unwrap();
+            s
+        })
+        .collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let errors = Arc::new(AtomicU64::new(0));
+    let normal = {
+        let (stop, errors) = (stop.clone(), errors.clone());
+        std::thread::spawn(move || {
+            let mut latencies = Vec::new();
+            let mut client = Client::connect(port);
+            while !stop.load(Ordering::Relaxed) {
+                let started = Instant::now();
+                match client.get("/") {
+                    Ok(r) if r.status == 200 => latencies.push(started.elapsed()),
+                    _ => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                        client = Client::connect(port);
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            latencies
+        })
+    };
+    let started = Instant::now();
+    let mut closed_early = 0;
+    while started.elapsed() < Duration::from_secs(4) {
+        for s in &mut slow {
+            if s.write_all(b"x").is_err() {
+                closed_early += 1;
+            }
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut latencies = normal.join().unwrap();
+    latencies.sort();
+
+    let mut got_408 = 0;
+    let mut closed = 0;
+    for s in &mut slow {
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut reply = Vec::new();
+        match s.read_to_end(&mut reply) {
+            Ok(_) if reply.starts_with(b"HTTP/1.1 408 ") => got_408 += 1,
+            Ok(_) | Err(_) if reply.is_empty() => closed += 1,
+            other => panic!(
+                "slow client got {other:?}: {:?}",
+                String::from_utf8_lossy(&reply)
+            ),
+        }
+    }
+    let p99 = percentile(&latencies, 0.99);
+    println!(
+        "slowloris: {SLOW} slow connections ({got_408} got 408, {closed} closed without, \
+         {closed_early} writes refused); normal client: {} requests, p50 {:?}, p99 {:?}, max {:?}, {} errors; \
+         pointsman RSS {} KiB",
+        latencies.len(),
+        percentile(&latencies, 0.5),
+        p99,
+        latencies.last().unwrap(),
+        errors.load(Ordering::Relaxed),
+        rss_kib(p.proc.child.id())
+    );
+    assert_eq!(
+        errors.load(Ordering::Relaxed),
+        0,
+        "the normal client saw errors"
+    );
+    assert_eq!(got_408 + closed, SLOW);
+    assert!(
+        got_408 >= SLOW * 9 / 10,
+        "only {got_408} slow connections got 408"
+    );
+    assert!(latencies.len() >= 20, "the normal client was starved");
+    assert!(p99 < Duration::from_secs(1), "p99 {p99:?}");
+}
+
+#[test]
+fn global_maxconn_makes_clients_wait_instead_of_failing() {
+    let server = backend("s1", "ok", &[]);
+    let port = free_port();
+    let cfg = config(
+        "    maxconn 4\n",
+        "    timeout http-request 10s\n",
+        "",
+        &format!("    server s1 127.0.0.1:{}\n", server.port()),
+        port,
+    );
+    let _p = pointsman(&cfg, 1, port);
+    check_waits_at_limit(port, 4);
+}
+
+#[test]
+fn frontend_maxconn_makes_clients_wait_instead_of_failing() {
+    let server = backend("s1", "ok", &[]);
+    let port = free_port();
+    let cfg = config(
+        "",
+        "    timeout http-request 10s\n",
+        "    maxconn 3\n",
+        &format!("    server s1 127.0.0.1:{}\n", server.port()),
+        port,
+    );
+    let _p = pointsman(&cfg, 1, port);
+    check_waits_at_limit(port, 3);
+}
+
+/// `limit` open connections hold every slot: one more connects (the kernel queues it) but is
+/// not served until one of them leaves, then it is.
+fn check_waits_at_limit(port: u16, limit: usize) {
+    let mut holders: Vec<Client> = (0..limit).map(|_| Client::connect(port)).collect();
+    for h in &mut holders {
+        assert_eq!(h.get("/").unwrap().status, 200);
+    }
+    let mut waiting = TcpStream::connect(("127.0.0.1", port)).expect("connect is never refused");
+    waiting
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert!(
+        !answered_within(&mut waiting, Duration::from_millis(700)),
+        "served beyond maxconn {limit}"
+    );
+    drop(holders.pop());
+    assert!(
+        answered_within(&mut waiting, Duration::from_secs(5)),
+        "not served after a slot was freed"
+    );
+    for h in &mut holders {
+        assert_eq!(
+            h.get("/").unwrap().status,
+            200,
+            "held connections still work"
+        );
+    }
+}
+
+/// Sends a GET on a fresh connection from a thread: (status, X-Server, when it completed).
+fn spawn_get(port: u16, path: &'static str) -> std::thread::JoinHandle<(u16, String, Instant)> {
+    std::thread::spawn(move || {
+        let r = get(port, path).unwrap();
+        (
+            r.status,
+            r.header("x-server").unwrap_or("").to_string(),
+            Instant::now(),
+        )
+    })
+}
+
+#[test]
+fn server_maxconn_queues_and_timeout_queue_gives_503() {
+    let slow = backend("slow", "ok", &["--delay-ms", "1000"]);
+    let port = free_port();
+    let cfg = config(
+        "",
+        "    timeout queue 300ms\n",
+        "",
+        &format!("    server slow 127.0.0.1:{} maxconn 1\n", slow.port()),
+        port,
+    );
+    let _p = pointsman(&cfg, 1, port);
+    let first = spawn_get(port, "/");
+    std::thread::sleep(Duration::from_millis(200));
+    let second = spawn_get(port, "/");
+    // Whichever got the slot is served; the other waits 300 ms in the queue, then gets 503.
+    let mut statuses = [first.join().unwrap().0, second.join().unwrap().0];
+    statuses.sort();
+    assert_eq!(statuses, [200, 503]);
+}
+
+#[test]
+fn server_maxconn_queues_until_a_slot_frees() {
+    let slow = backend("slow", "ok", &["--delay-ms", "800"]);
+    let port = free_port();
+    let cfg = config(
+        "",
+        "    timeout queue 5s\n",
+        "",
+        &format!("    server slow 127.0.0.1:{} maxconn 1\n", slow.port()),
+        port,
+    );
+    let _p = pointsman(&cfg, 1, port);
+    let started = Instant::now();
+    let a = spawn_get(port, "/");
+    std::thread::sleep(Duration::from_millis(100));
+    let b = spawn_get(port, "/");
+    let (a, b) = (a.join().unwrap(), b.join().unwrap());
+    assert_eq!((a.0, b.0), (200, 200));
+    // One at a time: the later one cannot have finished before two server delays.
+    let last = a.2.max(b.2).duration_since(started);
+    assert!(
+        last >= Duration::from_millis(1500),
+        "served concurrently: {last:?}"
+    );
+}
+
+/// `balance source` sends one client to one server; when it is full, the request goes to the
+/// server that has room instead of queueing.
+#[test]
+fn a_full_server_hands_requests_to_one_with_room() {
+    let s1 = backend("s1", "ok", &["--delay-ms", "800"]);
+    let s2 = backend("s2", "ok", &["--delay-ms", "800"]);
+    let port = free_port();
+    let cfg = config(
+        "",
+        "    timeout queue 100ms\n",
+        "",
+        &format!(
+            "    balance source\n    server s1 127.0.0.1:{} maxconn 1\n    server s2 127.0.0.1:{} maxconn 1\n",
+            s1.port(),
+            s2.port()
+        ),
+        port,
+    );
+    let _p = pointsman(&cfg, 1, port);
+    let a = spawn_get(port, "/");
+    std::thread::sleep(Duration::from_millis(100));
+    let b = spawn_get(port, "/");
+    let (a, b) = (a.join().unwrap(), b.join().unwrap());
+    assert_eq!((a.0, b.0), (200, 200));
+    assert_ne!(a.1, b.1, "both went to {}", a.1);
+}
+
+#[test]
+fn out_of_file_descriptors_costs_no_cpu_and_service_resumes() {
+    raise_nofile();
+    let server = backend("s1", "ok", &[]);
+    let port = free_port();
+    // maxconn far above the descriptor limit, so that accept really fails with EMFILE.
+    let cfg = config(
+        "    maxconn 100000\n",
+        "    timeout http-request 30s\n",
+        "",
+        &format!("    server s1 127.0.0.1:{}\n", server.port()),
+        port,
+    );
+    let p = pointsman_wrapped(&cfg, 1, port, &["prlimit", "--nofile=256"]);
+    let pid = p.proc.child.id();
+    let mut early = Client::connect(port);
+    assert_eq!(early.get("/").unwrap().status, 200);
+
+    let crowd: Vec<TcpStream> = (0..600)
+        .map(|_| {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            s.write_all(b"GET / HTTP/1.1\r\n").unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let fds = fd_count(pid);
+    let cpu_before = cpu_time(pid);
+    let window = Duration::from_secs(3);
+    std::thread::sleep(window);
+    let cpu = cpu_time(pid).saturating_sub(cpu_before);
+    let share = cpu.as_secs_f64() / window.as_secs_f64();
+    // The connection it already had is still served (its server connection is pooled).
+    let during = early.get("/");
+    println!(
+        "EMFILE: 600 clients, pointsman holds {fds} fds (limit 256), CPU {:.1}% of a core over {window:?}; \
+         existing connection during the flood: {:?}",
+        share * 100.0,
+        during.as_ref().map(|r| r.status)
+    );
+    assert!(
+        fds >= 200,
+        "the descriptor limit was not reached ({fds} fds)"
+    );
+    assert!(share < 0.3, "accept loop spins: {:.0}% CPU", share * 100.0);
+    assert_eq!(during.unwrap().status, 200);
+    assert!(p.proc.child.id() == pid && std::fs::metadata(format!("/proc/{pid}")).is_ok());
+
+    drop(crowd);
+    drop(early);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        match get(port, "/") {
+            Ok(r) if r.status == 200 => break,
+            other if Instant::now() > deadline => panic!("service did not resume: {other:?}"),
+            _ => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
+
+#[test]
+fn a_client_that_never_reads_cannot_grow_memory() {
+    let big = backend("big", "", &["--size", "100000000"]);
+    let port = free_port();
+    let cfg = config(
+        "",
+        "",
+        "",
+        &format!("    server big 127.0.0.1:{}\n", big.port()),
+        port,
+    );
+    let p = pointsman(&cfg, 1, port);
+    let pid = p.proc.child.id();
+    // Warm up (buffers, pools), then take the baseline.
+    assert_eq!(get(port, "/health").unwrap().status, 200);
+    let baseline = rss_kib(pid);
+    let mut greedy = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    greedy
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut peak = baseline;
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(150));
+        peak = peak.max(rss_kib(pid));
+    }
+    println!(
+        "never-reading client of a 100 MB response: RSS baseline {baseline} KiB, peak {peak} KiB"
+    );
+    assert!(
+        peak < baseline + 16 * 1024,
+        "RSS grew from {baseline} KiB to {peak} KiB"
+    );
+    // Others are still served meanwhile.
+    assert_eq!(get(port, "/health").unwrap().status, 200);
+}
