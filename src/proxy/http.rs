@@ -18,6 +18,7 @@
 //! stops reading stalls the relay (writes wait) until `timeout client` / `timeout server`
 //! ends it. A server at its `maxconn` makes requests queue (see `queue`).
 
+use super::buffers::{Buffer, BufferPool};
 use super::observe::Observed;
 use super::persistence::Persistence;
 use super::queue;
@@ -31,7 +32,7 @@ use crate::http::{
 };
 use crate::state::ServerRef;
 use crate::stats::trace::{Ending, RequestTrace};
-use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
+use futures_lite::io::AsyncWriteExt;
 use glommio::net::TcpStream;
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -43,46 +44,8 @@ fn buffer_len(limits: &Limits) -> usize {
     2 * limits.max_head_len
 }
 
-/// A byte buffer with a fill level, read into from a socket.
-struct Buffer {
-    bytes: Box<[u8]>,
-    filled: usize,
-}
-
-impl Buffer {
-    fn new(len: usize) -> Buffer {
-        Buffer {
-            bytes: vec![0u8; len].into_boxed_slice(),
-            filled: 0,
-        }
-    }
-
-    fn is_full(&self) -> bool {
-        self.filled == self.bytes.len()
-    }
-
-    fn data(&self) -> &[u8] {
-        &self.bytes[..self.filled]
-    }
-
-    /// Drops the first `n` bytes, keeping what follows (a pipelined next message).
-    fn consume(&mut self, n: usize) {
-        self.bytes.copy_within(n..self.filled, 0);
-        self.filled -= n;
-    }
-
-    /// Reads more bytes from `stream`; `Ok(0)` at EOF or when full.
-    async fn fill_from(&mut self, stream: &mut TcpStream) -> std::io::Result<usize> {
-        if self.filled == self.bytes.len() {
-            return Ok(0);
-        }
-        let n = stream.read(&mut self.bytes[self.filled..]).await?;
-        self.filled += n;
-        Ok(n)
-    }
-}
-
-/// The client side of the connection.
+/// The client side of the connection. Its buffers come from the shard's [`BufferPool`] and go
+/// back there when the connection ends.
 struct Client {
     stream: TcpStream,
     input: Buffer,
@@ -91,6 +54,15 @@ struct Client {
     out: Vec<u8>,
     /// What the current request went through, for the latency histograms and the access log.
     trace: RequestTrace,
+    buffers: Rc<BufferPool>,
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.buffers.give_back(std::mem::take(&mut self.out));
+        self.buffers
+            .give_back(std::mem::take(&mut self.trace.request_line));
+    }
 }
 
 /// How reading a request head ended. (The parsed head is large, but it lives on the stack for
@@ -110,12 +82,17 @@ pub async fn serve(worker: Rc<Worker>, frontend: usize, stream: TcpStream, peer:
     let settings = &worker.frontends[frontend];
     // A client that stops reading its response must not hold the connection forever.
     let _ = stream.set_write_timeout(Some(settings.client_timeout));
+    let buffers = worker.buffers.clone();
     let mut client = Client {
         stream,
-        input: Buffer::new(buffer_len(&settings.limits)),
+        input: buffers.buffer(buffer_len(&settings.limits)),
         peer,
-        out: Vec::with_capacity(1024),
-        trace: RequestTrace::default(),
+        out: buffers.scratch(),
+        trace: RequestTrace {
+            request_line: buffers.scratch(),
+            ..RequestTrace::default()
+        },
+        buffers,
     };
     let mut first = true;
     loop {
@@ -633,7 +610,8 @@ async fn relay_response(
 ) -> Attempt {
     let server = target.server;
     let limits = worker.frontends[frontend].limits;
-    let mut input = Buffer::new(buffer_len(&limits));
+    // From the shard's free list: no allocation per request.
+    let mut input = worker.buffers.buffer(buffer_len(&limits));
     let is_head = request.method() == http::Method::Head;
     let mut sent_anything = false;
     // Nothing reached the client yet: the attempt may still be retried.

@@ -2,6 +2,7 @@
 //! balancers and its idle connection pool. Everything here is owned by one core: `RefCell`s,
 //! no locks, no atomics. The shard's control loop calls [`Worker::apply`] for every mutation.
 
+use super::buffers::BufferPool;
 use super::observe::{Observed, Observer};
 use super::pool::Pool;
 use super::queue::Queue;
@@ -23,6 +24,8 @@ pub struct Worker {
     pub state: RefCell<State>,
     pub counters: RefCell<StatsSnapshot>,
     pub pool: RefCell<Pool>,
+    /// Free lists of I/O buffers and scratch vectors: the request path allocates nothing.
+    pub buffers: Rc<BufferPool>,
     balancers: RefCell<Vec<Balancer>>,
     pub frontends: Vec<FrontendSettings>,
     pub backends: Vec<BackendSettings>,
@@ -72,6 +75,7 @@ impl Worker {
             state: RefCell::new(state),
             counters: RefCell::new(counters),
             pool: RefCell::new(Pool::default()),
+            buffers: Rc::new(BufferPool::default()),
             balancers: RefCell::new(balancers),
             kill_generation: RefCell::new(HashMap::new()),
             in_flight: Cell::new(0),
