@@ -132,8 +132,8 @@ perf)
     wait $!
     echo "== $m: $n requests; top symbols (self):"
     perf report -i "$dir/perf-$m.data" --no-children --sort sym --stdio 2>/dev/null |
-      grep -E '^ +[0-9.]+%' | head -${TOP:-30}
-    [ -n "${KEEP:-}" ] && cp "$dir/perf-$m.data" "$KEEP-$m.data"
+      grep -E '^ +[0-9.]+%' | head -"${TOP:-30}" || true
+    if [ -n "${KEEP:-}" ]; then cp "$dir/perf-$m.data" "$KEEP-$m.data"; fi
   done
   stop
   ;;
