@@ -1021,3 +1021,79 @@ fn children_of(parent: u32) -> Vec<u32> {
         })
         .collect()
 }
+
+/// An HTTP/1.1 server in the test process that counts the TCP connections it accepts: an
+/// independent witness of how many connections the proxy opened to it. Answers every request
+/// head with a 2-byte keep-alive response; ignores request bodies (use it for GET only).
+pub struct CountingBackend {
+    port: u16,
+    accepted: std::sync::Arc<AtomicUsize>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl CountingBackend {
+    pub fn start() -> CountingBackend {
+        use std::sync::{atomic::AtomicBool, Arc};
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind counting backend");
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (count, done) = (accepted.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        count.fetch_add(1, Ordering::SeqCst);
+                        let done = done.clone();
+                        std::thread::spawn(move || Self::serve(stream, &done));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        CountingBackend {
+            port,
+            accepted,
+            stop,
+        }
+    }
+
+    fn serve(mut stream: TcpStream, done: &std::sync::atomic::AtomicBool) {
+        let _ = stream.set_nonblocking(false);
+        let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
+        let mut pending = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !done.load(Ordering::Relaxed) {
+            match stream.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => pending.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => continue,
+                Err(_) => return,
+            }
+            while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                pending.drain(..end + 4);
+                let reply = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+                if stream.write_all(reply).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Connections accepted so far.
+    pub fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for CountingBackend {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
