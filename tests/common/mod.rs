@@ -968,9 +968,12 @@ pub struct Nginx {
 
 impl Nginx {
     /// SIGKILL to the master and its workers (killing the master alone would leave its
-    /// worker serving the port).
+    /// worker serving the port). The master is stopped first: a master that sees its worker
+    /// die forks a new one at once, which would outlive it and keep the port answering.
     pub fn kill_all(&mut self) {
         let master = self.proc.child.id();
+        self.proc.signal(libc::SIGSTOP);
+        wait_stopped(master);
         for worker in children_of(master) {
             // SAFETY: signalling a process this test started (nginx's worker).
             unsafe {
@@ -1048,6 +1051,19 @@ pub fn nginx_with(name: &str, port: u16, http_extra: &str, location: &str) -> Ng
 }
 
 /// Pids whose parent is `parent` (from /proc/*/stat).
+/// Waits (up to 2 s) until process `pid` is in the stopped state (`T` in /proc/PID/stat).
+fn wait_stopped(pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat.rfind(')').and_then(|i| stat.get(i + 2..i + 3));
+        if matches!(state, Some("T") | None) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 fn children_of(parent: u32) -> Vec<u32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
