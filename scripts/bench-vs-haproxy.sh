@@ -9,12 +9,13 @@
 #
 # Usage: scripts/bench-vs-haproxy.sh [--quick | --full] [--write-docs] [HARNESS OPTIONS...]
 #   --quick        2 rounds x 4 s per measurement (a few minutes; the default)
-#   --full         5 rounds x 10 s per measurement (about 15 minutes)
+#   --full         4 rounds x 8 s per measurement (about 15 minutes)
 #   --write-docs   also put the table into docs/performance.md (between its markers)
 #   harness options (passed through): --rounds N --duration SECS --shards N
 #     --proxy-cpus LIST --load-cpus LIST --backend nginx|pointsman-backend
 #     --pointsman PATH (measure another build) --haproxy PATH --wrk PATH --nginx PATH
-#     --idle-conns N --connections N --capacity REQ_PER_S --mutations N
+#     --idle-conns N --connections N (wrk) --load-connections N (pointsman load) --capacity REQ_PER_S --mutations N
+#     --nice N (default -10: the measured processes ahead of builds on a shared machine)
 #     --only keepalive,close,rate,flips,mutation,idle,tcp --out FILE.md
 # Installs nothing: it says what is missing and how to get it.
 set -euo pipefail
