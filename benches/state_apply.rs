@@ -61,7 +61,7 @@ fn mutations(c: &mut Criterion) {
     group.bench_function("disable/enable server", |b| {
         b.iter(|| {
             i += 1;
-            let admin = if i % 2 == 0 {
+            let admin = if i.is_multiple_of(2) {
                 AdminState::Maint
             } else {
                 AdminState::Ready
@@ -76,7 +76,7 @@ fn mutations(c: &mut Criterion) {
     group.bench_function("check result", |b| {
         b.iter(|| {
             i += 1;
-            let status = if i % 2 == 0 {
+            let status = if i.is_multiple_of(2) {
                 CheckStatus::L4Ok
             } else {
                 CheckStatus::L7Ok

@@ -524,7 +524,11 @@ fn load(args: &Args, setup: &Setup, rate: u64, flips: bool, tag: &str) -> LoadRe
         cmd.arg("--socket").arg(&setup.socket);
         let steps = args.duration * 10;
         for step in 1..steps {
-            let verb = if step % 2 == 1 { "disable" } else { "enable" };
+            let verb = if step.is_multiple_of(2) {
+                "enable"
+            } else {
+                "disable"
+            };
             cmd.arg("--at")
                 .arg(format!("{}ms", step * 100))
                 .arg(format!("{verb} server bk/s2"));
@@ -567,7 +571,8 @@ fn load(args: &Args, setup: &Setup, rate: u64, flips: bool, tag: &str) -> LoadRe
 /// stepping down from wrk's closed-loop figure by 15 % at a time: on a machine where the load
 /// generator shares a core with the backend, this, not wrk's figure, is the capacity the
 /// fixed-rate runs can be a fraction of.
-fn open_loop_capacity(args: &Args, setup: &Setup, closed: f64) -> f64 {
+/// When no step was sustained, the last rate tried is returned and a note says so.
+fn open_loop_capacity(args: &Args, setup: &Setup, closed: f64, results: &mut Results) -> f64 {
     let p = start_proxy(args, setup, Proxy::HAProxy);
     let probe = Args {
         duration: 3,
@@ -589,11 +594,18 @@ fn open_loop_capacity(args: &Args, setup: &Setup, closed: f64) -> f64 {
             r.p99
         );
         if ok {
-            break;
+            drop(p);
+            return rate;
         }
-        rate *= 0.85;
+        if step < 11 {
+            rate *= 0.85;
+        }
     }
     drop(p);
+    results.notes.push(format!(
+        "the open-loop generator kept its schedule at no rate down to {rate:.0} req/s: \
+         the fixed rates are fractions of that, and their latencies include its queueing"
+    ));
     rate
 }
 
@@ -642,7 +654,7 @@ fn median(values: &[f64]) -> Option<f64> {
     }
     v.sort_by(|a, b| a.total_cmp(b));
     let n = v.len();
-    Some(if n % 2 == 1 {
+    Some(if !n.is_multiple_of(2) {
         v[n / 2]
     } else {
         (v[n / 2 - 1] + v[n / 2]) / 2.0
@@ -1203,7 +1215,7 @@ fn main() {
         });
     let capacity = args
         .capacity
-        .unwrap_or_else(|| open_loop_capacity(&args, &setup, closed));
+        .unwrap_or_else(|| open_loop_capacity(&args, &setup, closed, &mut results));
     let rate = |percent: f64| ((capacity * percent / 100.0) as u64).max(1);
     println!(
         "HAProxy capacity: {closed:.0} req/s closed loop (wrk), {capacity:.0} req/s open loop; 50% = {}, 80% = {}",
