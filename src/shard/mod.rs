@@ -84,7 +84,7 @@ pub fn run(config: Config, options: RunOptions) -> Result<(), String> {
     let answers = MeshBuilder::<FromShard, _>::full(shards, MESH_CAPACITY);
     let reports = MeshBuilder::<CheckReport, _>::full(shards, MESH_CAPACITY);
     let (wiring, log_writer) = stats_service::Wiring::new(&config, shards)?;
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cpus = allowed_cpus();
     let (started_tx, started_rx) = std::sync::mpsc::channel::<Lifecycle>();
     for (index, sockets) in sockets.into_iter().enumerate() {
         let shard = Shard {
@@ -99,10 +99,11 @@ pub fn run(config: Config, options: RunOptions) -> Result<(), String> {
             wiring: wiring.clone(),
             started: started_tx.clone(),
         };
+        let cpu = cpus[index % cpus.len()];
         std::thread::Builder::new()
             .name(format!("shard-{index}"))
             .spawn(move || {
-                let executor = LocalExecutorBuilder::new(Placement::Fixed(index % cpus))
+                let executor = LocalExecutorBuilder::new(Placement::Fixed(cpu))
                     .name(&format!("shard-{index}"))
                     .preempt_timer(PREEMPT_TIMER)
                     .io_memory(64 << 10)
@@ -509,6 +510,22 @@ impl HealthSink {
             }
         }
     }
+}
+
+/// The CPUs this process may run on (its affinity mask: `taskset -c 1 pointsman` pins every
+/// shard to CPU 1, as HAProxy's threads follow `taskset`), in order; shard i runs on the
+/// i-th of them, round robin. CPU 0 alone if the mask cannot be read.
+fn allowed_cpus() -> Vec<usize> {
+    let mut cpus: Vec<usize> = core_affinity::get_core_ids()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|core| core.id)
+        .collect();
+    cpus.sort_unstable();
+    if cpus.is_empty() {
+        cpus.push(0);
+    }
+    cpus
 }
 
 fn io_uring_error(e: glommio::GlommioError<()>) -> String {
