@@ -4,6 +4,11 @@
 //! `get weight` (same socket and parsing, no broadcast) as the baseline. Measured idle and
 //! while keep-alive clients on several threads keep every shard busy.
 //!
+//! Next to each admin-socket measurement it prints the coordinator's own histogram from
+//! `show latency` (the `pointsman COORDINATOR mutation` row): from the broadcast to the last
+//! shard's acknowledgement, without the admin socket, parsing and the client's wake-up. The
+//! load phase runs on a fresh process so that each row covers one phase.
+//!
 //! `cargo bench --bench mutation_roundtrip [-- --shards N --rounds N --clients N]`
 //! prints p50 / p90 / p99 / max in microseconds. Loopback only; the run is bounded. Under
 //! `cargo test --all-targets` (no `--bench` argument) it makes a 20-round smoke run.
@@ -83,6 +88,30 @@ fn report(label: &str, h: &Histogram<u64>) {
     );
 }
 
+/// The coordinator's broadcast-to-last-ack histogram, from `show latency` (values in ms).
+fn report_coordinator(label: &str, socket: &std::path::Path) {
+    let table = admin(socket, "show latency");
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("pointsman COORDINATOR mutation "))
+        .unwrap_or_else(|| panic!("no coordinator row in show latency: {table}"));
+    let cells: Vec<&str> = row.split(' ').collect();
+    let us = |i: usize| {
+        cells
+            .get(i)
+            .and_then(|c| c.parse::<f64>().ok())
+            .map_or("-".to_string(), |ms| format!("{:.0}", ms * 1000.0))
+    };
+    println!(
+        "{label:<34} n={:<6} p50={:>6} µs  p90={:>6} µs  p99={:>6} µs  max={:>7} µs",
+        cells.get(3).unwrap_or(&"-"),
+        us(4),
+        us(5),
+        us(6),
+        us(8)
+    );
+}
+
 fn set_weight(i: usize) -> String {
     // Alternate, so that every command really changes the state (an unchanged weight is
     // answered without a broadcast).
@@ -101,12 +130,16 @@ fn main() {
     let config = format!(
         "global\n    stats socket @SOCKET@ mode 600 level admin\n\
          defaults\n    mode http\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n\
-         frontend app\n    bind 127.0.0.1:{port}\n    default_backend bk_app\n\
+         frontend app\n    bind 127.0.0.1:@PORT@\n    default_backend bk_app\n\
          backend bk_app\n    server nginx1 127.0.0.1:{} check backup\n    server nginx2 127.0.0.1:{} check\n",
         nginx1.port(),
         nginx2.port()
     );
-    let p = pointsman(&config, args.shards, port);
+    let p = pointsman(
+        &config.replace("@PORT@", &port.to_string()),
+        args.shards,
+        port,
+    );
     let mut session = PromptSession::open(&p.socket);
     println!(
         "mutation round trip, {} shard(s), {} rounds per line, {} load client(s)",
@@ -122,10 +155,21 @@ fn main() {
         "idle: set weight (all shards ack)",
         &measure(&mut session, args.rounds, set_weight),
     );
+    report_coordinator("idle: broadcast → last ack (incl. warm-up)", &p.socket);
+    drop(session);
+    drop(p);
 
+    let port = free_port();
+    let p = pointsman(
+        &config.replace("@PORT@", &port.to_string()),
+        args.shards,
+        port,
+    );
+    let mut session = PromptSession::open(&p.socket);
     let clients: Vec<Client> = (0..args.clients).map(|_| Client::connect(port)).collect();
     let traffic = Traffic::start(clients, Duration::from_secs(120));
     std::thread::sleep(Duration::from_millis(300));
+    measure(&mut session, 200, set_weight);
     let started = Instant::now();
     let get = measure(&mut session, args.rounds, get_weight);
     let set = measure(&mut session, args.rounds, set_weight);
@@ -133,6 +177,7 @@ fn main() {
     let samples = traffic.stop();
     report("load: get weight (no broadcast)", &get);
     report("load: set weight (all shards ack)", &set);
+    report_coordinator("load: broadcast → last ack (incl. warm-up)", &p.socket);
     let during = samples
         .iter()
         .filter(|s| s.sent >= started && s.done <= started + elapsed)

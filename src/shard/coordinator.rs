@@ -8,13 +8,13 @@ use crate::admin::{AdminBackend, ProcessInfo};
 use crate::logs;
 use crate::proxy::Worker;
 use crate::state::{self, AdminState, Applied, ApplyError, Backend, Mutation, ServerRef, State};
-use crate::stats::latency::LatencySnapshot;
+use crate::stats::latency::{LatencySnapshot, Series};
 use crate::stats::StatsSnapshot;
 use glommio::channels::channel_mesh::{Receivers, Senders};
 use glommio::sync::Semaphore;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How often a draining `del server` checks whether its last request finished.
 const REMOVAL_POLL: Duration = Duration::from_millis(50);
@@ -34,6 +34,8 @@ pub struct Coordinator {
     /// One request to the shards at a time, so answers come back in order on every channel.
     exclusive: Semaphore,
     seq: Cell<u64>,
+    /// Per mutation, from its broadcast to the last shard's acknowledgement (`show latency`).
+    broadcast_latency: RefCell<Series>,
     info: ProcessInfo,
     /// Itself, for the background tasks it spawns (graceful `del server`).
     me: std::rc::Weak<Coordinator>,
@@ -55,6 +57,7 @@ impl Coordinator {
             from_shards,
             exclusive: Semaphore::new(1),
             seq: Cell::new(0),
+            broadcast_latency: RefCell::new(Series::default()),
             info,
         })
     }
@@ -89,13 +92,40 @@ impl Coordinator {
         let seq = self.seq.get() + 1;
         self.seq.set(seq);
         self.local.apply(&mutation, now);
-        self.ask_all(|| ToShard::Apply {
-            seq,
-            now,
-            mutation: mutation.clone(),
-        })
-        .await;
+        self.broadcast(seq, now, &mutation).await;
         Ok(())
+    }
+
+    /// Sends mutation `seq` to every other shard and waits for each one's acknowledgement:
+    /// the round trip `show latency` reports (no answer is collected, nothing is allocated
+    /// beyond the copies of the mutation itself).
+    async fn broadcast(&self, seq: u64, now: u64, mutation: &Mutation) {
+        let started = Instant::now();
+        let mut asked = false;
+        for shard in self.other_shards() {
+            let message = ToShard::Apply {
+                seq,
+                now,
+                mutation: mutation.clone(),
+            };
+            if self.to_shards.send_to(shard, message).await.is_err() {
+                log::error!("shard {shard} is gone: its replica no longer follows");
+            }
+            asked = true;
+        }
+        for shard in self.other_shards() {
+            match self.from_shards.recv_from(shard).await {
+                Ok(Some(FromShard::Applied { seq: acked })) if acked == seq => {}
+                Ok(Some(other)) => {
+                    log::error!("shard {shard} answered mutation {seq} with {other:?}")
+                }
+                _ => log::error!("shard {shard} did not acknowledge mutation {seq}"),
+            }
+        }
+        if asked {
+            let us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            self.broadcast_latency.borrow_mut().record(us);
+        }
     }
 
     /// Applies mutations in order on every shard, one request to the shards at a time.
@@ -131,6 +161,7 @@ impl Coordinator {
                 total.add(&l);
             }
         }
+        total.mutation = self.broadcast_latency.borrow().clone();
         total
     }
 
