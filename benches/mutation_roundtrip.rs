@@ -9,7 +9,7 @@
 //! shard's acknowledgement, without the admin socket, parsing and the client's wake-up. The
 //! load phase runs on a fresh process so that each row covers one phase.
 //!
-//! `cargo bench --bench mutation_roundtrip [-- --shards N --rounds N --clients N]`
+//! `cargo bench --bench mutation_roundtrip [-- --shards N --rounds N --clients N --gap-ms N]`
 //! prints p50 / p90 / p99 / max in microseconds. Loopback only; the run is bounded. Under
 //! `cargo test --all-targets` (no `--bench` argument) it makes a 20-round smoke run.
 
@@ -24,6 +24,9 @@ struct Args {
     shards: usize,
     rounds: usize,
     clients: usize,
+    /// Pause between two commands, so that every shard's executor goes to sleep in between
+    /// (mutations are rare in real life); 0 sends them back to back.
+    gap_ms: u64,
 }
 
 fn args() -> Args {
@@ -31,6 +34,7 @@ fn args() -> Args {
         shards: 2,
         rounds: 3000,
         clients: 6,
+        gap_ms: 0,
     };
     let words: Vec<String> = std::env::args().collect();
     let value = |name: &str| {
@@ -53,6 +57,9 @@ fn args() -> Args {
     if let Some(n) = value("--clients") {
         args.clients = n;
     }
+    if let Some(n) = value("--gap-ms") {
+        args.gap_ms = n as u64;
+    }
     args
 }
 
@@ -60,10 +67,12 @@ fn args() -> Args {
 fn measure(
     session: &mut PromptSession,
     rounds: usize,
+    gap: Duration,
     command: impl Fn(usize) -> String,
 ) -> Histogram<u64> {
     let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
     for i in 0..rounds {
+        std::thread::sleep(gap);
         let line = command(i);
         let started = Instant::now();
         let reply = session.send(&line);
@@ -124,6 +133,7 @@ fn get_weight(_: usize) -> String {
 
 fn main() {
     let args = args();
+    let gap = Duration::from_millis(args.gap_ms);
     let nginx1 = backend("nginx1", "nginx 1.18.0", &[]);
     let nginx2 = backend("nginx2", "nginx 1.19.8", &[]);
     let port = free_port();
@@ -142,18 +152,18 @@ fn main() {
     );
     let mut session = PromptSession::open(&p.socket);
     println!(
-        "mutation round trip, {} shard(s), {} rounds per line, {} load client(s)",
-        args.shards, args.rounds, args.clients
+        "mutation round trip, {} shard(s), {} rounds per line, {} load client(s), {} ms between commands",
+        args.shards, args.rounds, args.clients, args.gap_ms
     );
-    measure(&mut session, 200, set_weight);
+    measure(&mut session, 200, gap, set_weight);
 
     report(
         "idle: get weight (no broadcast)",
-        &measure(&mut session, args.rounds, get_weight),
+        &measure(&mut session, args.rounds, gap, get_weight),
     );
     report(
         "idle: set weight (all shards ack)",
-        &measure(&mut session, args.rounds, set_weight),
+        &measure(&mut session, args.rounds, gap, set_weight),
     );
     report_coordinator("idle: broadcast → last ack (incl. warm-up)", &p.socket);
     drop(session);
@@ -169,10 +179,10 @@ fn main() {
     let clients: Vec<Client> = (0..args.clients).map(|_| Client::connect(port)).collect();
     let traffic = Traffic::start(clients, Duration::from_secs(120));
     std::thread::sleep(Duration::from_millis(300));
-    measure(&mut session, 200, set_weight);
+    measure(&mut session, 200, gap, set_weight);
     let started = Instant::now();
-    let get = measure(&mut session, args.rounds, get_weight);
-    let set = measure(&mut session, args.rounds, set_weight);
+    let get = measure(&mut session, args.rounds, gap, get_weight);
+    let set = measure(&mut session, args.rounds, gap, set_weight);
     let elapsed = started.elapsed();
     let samples = traffic.stop();
     report("load: get weight (no broadcast)", &get);

@@ -19,6 +19,13 @@ use std::time::{Duration, Instant};
 /// How often a draining `del server` checks whether its last request finished.
 const REMOVAL_POLL: Duration = Duration::from_millis(50);
 
+/// How long shard 0 watches the channel for each acknowledgement before it lets its executor
+/// sleep (see [`Watched`]): an idle shard's acknowledgement comes within this. Bounded, so a
+/// shard stuck behind a long task costs shard 0 at most this much per mutation.
+const ACK_SPIN: Duration = Duration::from_micros(200);
+/// Spin-loop hints between two looks at the channel while watching (about a microsecond).
+const WATCH_PAUSE_SPINS: u32 = 256;
+
 /// HAProxy's (2.7+) replies to `wait … srv-removable` (`cli_release_wait`).
 const WAIT_DONE: &str = "Done.\n";
 const WAIT_EXPIRED: &str = "Wait delay expired.\n";
@@ -114,7 +121,8 @@ impl Coordinator {
             asked = true;
         }
         for shard in self.other_shards() {
-            match self.from_shards.recv_from(shard).await {
+            let ack = std::pin::pin!(self.from_shards.recv_from(shard));
+            match Watched::until(ack, Instant::now() + ACK_SPIN).await {
                 Ok(Some(FromShard::Applied { seq: acked })) if acked == seq => {}
                 Ok(Some(other)) => {
                     log::error!("shard {shard} answered mutation {seq} with {other:?}")
@@ -451,5 +459,49 @@ pub async fn follow(worker: Rc<Worker>, commands: Receivers<ToShard>, answers: S
         if answers.send_to(coordinator, answer).await.is_err() {
             break;
         }
+    }
+}
+
+/// Waits for an acknowledgement, first by watching the channel for up to `deadline` on this
+/// thread, then by sleeping until woken. A sleeping executor is woken by the other shard
+/// writing its eventfd and the kernel scheduling the thread again: on an idle shard that costs
+/// more than the whole rest of the round trip. The watch re-polls the channel with a no-op
+/// waker (glommio's receiver keeps every waker it is polled with until the reactor next runs,
+/// so the task's own is registered once, by the first poll) and pauses between polls. It is
+/// the targeted form of glommio's `spin_before_park`, which would spin after every request too
+/// and costs CPU per request (design notes); this spins only while a mutation is in flight.
+struct Watched<F> {
+    inner: F,
+    deadline: Instant,
+}
+
+impl<F: std::future::Future + Unpin> Watched<F> {
+    fn until(inner: F, deadline: Instant) -> Self {
+        Watched { inner, deadline }
+    }
+}
+
+impl<F: std::future::Future + Unpin> std::future::Future for Watched<F> {
+    type Output = F::Output;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll(cx);
+        if polled.is_ready() {
+            return polled;
+        }
+        let mut quiet = std::task::Context::from_waker(std::task::Waker::noop());
+        while Instant::now() < self.deadline {
+            for _ in 0..WATCH_PAUSE_SPINS {
+                std::hint::spin_loop();
+            }
+            let polled = std::pin::Pin::new(&mut self.inner).poll(&mut quiet);
+            if polled.is_ready() {
+                return polled;
+            }
+        }
+        std::task::Poll::Pending
     }
 }
