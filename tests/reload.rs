@@ -718,3 +718,34 @@ fn sigttou_pauses_accepting_and_sigttin_resumes_without_refusing_anyone() {
     );
     assert!(paused_at.elapsed() < Duration::from_secs(5));
 }
+
+/// A process killed and started again at once on the same port starts: the killed one's
+/// listening sockets stay in LISTEN for a moment after it is gone (the kernel releases the
+/// sockets its io_uring requests held asynchronously), which made the start-up probe fail with
+/// "Address already in use" about once in five.
+#[test]
+fn a_restart_on_the_port_of_a_process_just_killed_starts() {
+    let port = free_port();
+    let config = format!(
+        "global\n    stats socket @SOCKET@ mode 600 level admin\n\
+         defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+         frontend app\n    bind 127.0.0.1:{port}\n    default_backend bk\n\
+         backend bk\n    server s1 127.0.0.1:1\n"
+    );
+    for round in 0..8 {
+        let mut p = pointsman(&config, 2, port);
+        let pid = p.proc.child.id();
+        let mut answered = None;
+        wait_for(Duration::from_secs(10), || {
+            answered = admin_pid(&p.socket);
+            answered.is_some() || p.proc.child.try_wait().ok().flatten().is_some()
+        });
+        assert_eq!(
+            answered,
+            Some(pid),
+            "round {round}: the new process did not start (exit {:?})",
+            p.proc.wait_exit(Duration::from_millis(100))
+        );
+        drop(p);
+    }
+}
