@@ -189,12 +189,18 @@ impl Coordinator {
         shards
     }
 
-    /// In-flight requests on a server, over all shards.
+    /// In-flight requests on a server, over all shards. Asks each shard for that one count
+    /// (a draining `del server` asks every 50 ms; a whole `gather` copied every counter of
+    /// every server of every shard each time).
     async fn busy(&self, server: ServerRef) -> u64 {
-        self.gather()
-            .await
-            .server(server.backend, server.server)
-            .scur
+        let _permit = self.exclusive.acquire_permit(1).await;
+        let mut total = self.local.server_inflight(server.backend, server.server);
+        for answer in self.ask_all(|| ToShard::InFlight(server)).await {
+            if let FromShard::InFlight(n) = answer {
+                total += n;
+            }
+        }
+        total
     }
 
     /// A health check result from the server's owner shard: broadcast only if it changes the
@@ -454,6 +460,9 @@ pub async fn follow(worker: Rc<Worker>, commands: Receivers<ToShard>, answers: S
             ToShard::ShutdownSessions(server) => {
                 worker.shutdown_sessions(server);
                 FromShard::Done
+            }
+            ToShard::InFlight(server) => {
+                FromShard::InFlight(worker.server_inflight(server.backend, server.server))
             }
         };
         if answers.send_to(coordinator, answer).await.is_err() {
