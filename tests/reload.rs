@@ -471,11 +471,14 @@ fn bind_fd_and_stats_socket_fd_use_inherited_listening_sockets() {
         let mut command = std::process::Command::new(POINTSMAN);
         command.args(["-f", cfg.to_str().unwrap()]);
         let fd = file.as_raw_fd();
-        // SAFETY: dup2 between fork and exec.
+        // SAFETY: fcntl and dup2 between fork and exec. The file may itself be fd 3 (the
+        // listeners above were closed), and dup2(3, 3) would leave it close-on-exec: copy it
+        // above 10 first.
         unsafe {
             command.pre_exec(move || {
-                libc::dup2(fd, 3);
-                libc::dup2(fd, 4);
+                let high = libc::fcntl(fd, libc::F_DUPFD, 10);
+                libc::dup2(high, 3);
+                libc::dup2(high, 4);
                 Ok(())
             });
         }
