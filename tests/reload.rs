@@ -81,6 +81,36 @@ fn start_load(port: u16, seconds: u64) -> Vec<std::thread::JoinHandle<Report>> {
         .collect()
 }
 
+/// What every hand-over must carry: the constant load on the app frontend, and the slow
+/// 100 MB download on the download frontend.
+struct Traffic {
+    load: Vec<std::thread::JoinHandle<Report>>,
+    download: std::thread::JoinHandle<Result<u64, String>>,
+}
+
+impl Traffic {
+    /// Starts `seconds` of load on `app`, and half a second in, the download from `dl`.
+    fn start(app: u16, dl: u16, seconds: u64) -> Traffic {
+        let load = start_load(app, seconds);
+        std::thread::sleep(Duration::from_millis(500));
+        let download = start_download(dl);
+        std::thread::sleep(Duration::from_millis(200));
+        Traffic { load, download }
+    }
+
+    /// Waits for the load and the download: no request failed, every byte arrived.
+    fn assert_intact(self) {
+        for handle in self.load {
+            assert_no_failure(&handle.join().unwrap());
+        }
+        assert_eq!(
+            self.download.join().unwrap(),
+            Ok(DOWNLOAD_BYTES),
+            "the download is intact"
+        );
+    }
+}
+
 /// Zero failed requests, none refused or reset, every planned request sent and answered.
 fn assert_no_failure(report: &Report) {
     assert!(
@@ -202,10 +232,7 @@ fn ten_upgrades_with_x_and_sf_lose_no_request_and_keep_runtime_state() {
     let mut pid = wait_for_new_pid(&socket, None, Duration::from_secs(10));
     change_runtime_state(&socket, &b.three);
 
-    let load = start_load(app, 9);
-    std::thread::sleep(Duration::from_millis(500));
-    let download = start_download(dl);
-    std::thread::sleep(Duration::from_millis(200));
+    let traffic = Traffic::start(app, dl, 9);
     let mut old = Vec::new();
     for round in 1..=ROUNDS {
         let socket_arg = socket.to_str().unwrap().to_string();
@@ -217,14 +244,7 @@ fn ten_upgrades_with_x_and_sf_lose_no_request_and_keep_runtime_state() {
         pid = new_pid;
         std::thread::sleep(Duration::from_millis(500));
     }
-    for handle in load {
-        assert_no_failure(&handle.join().unwrap());
-    }
-    assert_eq!(
-        download.join().unwrap(),
-        Ok(DOWNLOAD_BYTES),
-        "the download is intact"
-    );
+    traffic.assert_intact();
     for mut p in old {
         assert_eq!(
             p.wait_exit(Duration::from_secs(30)),
@@ -277,10 +297,7 @@ fn ten_master_worker_reloads_lose_no_request_and_a_broken_config_keeps_the_old_w
     assert_ne!(pid, master.child.id(), "a worker serves, not the master");
     change_runtime_state(&socket, &b.three);
 
-    let load = start_load(app, 9);
-    std::thread::sleep(Duration::from_millis(500));
-    let download = start_download(dl);
-    std::thread::sleep(Duration::from_millis(200));
+    let traffic = Traffic::start(app, dl, 9);
     for round in 1..=ROUNDS {
         master.signal(libc::SIGUSR2);
         assert_eq!(next_notification(), "RELOADING=1", "round {round}");
@@ -299,14 +316,7 @@ fn ten_master_worker_reloads_lose_no_request_and_a_broken_config_keeps_the_old_w
         "the old worker keeps serving"
     );
     assert_runtime_state_kept(&socket, ROUNDS + 1);
-    for handle in load {
-        assert_no_failure(&handle.join().unwrap());
-    }
-    assert_eq!(
-        download.join().unwrap(),
-        Ok(DOWNLOAD_BYTES),
-        "the download is intact"
-    );
+    traffic.assert_intact();
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(
         text.contains("reload failed") && text.contains("unknown keyword 'bogus'"),
@@ -471,11 +481,14 @@ fn bind_fd_and_stats_socket_fd_use_inherited_listening_sockets() {
         let mut command = std::process::Command::new(POINTSMAN);
         command.args(["-f", cfg.to_str().unwrap()]);
         let fd = file.as_raw_fd();
-        // SAFETY: dup2 between fork and exec.
+        // SAFETY: fcntl and dup2 between fork and exec. The file may itself be fd 3 (the
+        // listeners above were closed), and dup2(3, 3) would leave it close-on-exec: copy it
+        // above 10 first.
         unsafe {
             command.pre_exec(move || {
-                libc::dup2(fd, 3);
-                libc::dup2(fd, 4);
+                let high = libc::fcntl(fd, libc::F_DUPFD, 10);
+                libc::dup2(high, 3);
+                libc::dup2(high, 4);
                 Ok(())
             });
         }
@@ -717,4 +730,35 @@ fn sigttou_pauses_accepting_and_sigttin_resumes_without_refusing_anyone() {
         "{reply}"
     );
     assert!(paused_at.elapsed() < Duration::from_secs(5));
+}
+
+/// A process killed and started again at once on the same port starts: the killed one's
+/// listening sockets stay in LISTEN for a moment after it is gone (the kernel releases the
+/// sockets its io_uring requests held asynchronously), which made the start-up probe fail with
+/// "Address already in use" about once in five.
+#[test]
+fn a_restart_on_the_port_of_a_process_just_killed_starts() {
+    let port = free_port();
+    let config = format!(
+        "global\n    stats socket @SOCKET@ mode 600 level admin\n\
+         defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+         frontend app\n    bind 127.0.0.1:{port}\n    default_backend bk\n\
+         backend bk\n    server s1 127.0.0.1:1\n"
+    );
+    for round in 0..8 {
+        let mut p = pointsman(&config, 2, port);
+        let pid = p.proc.child.id();
+        let mut answered = None;
+        wait_for(Duration::from_secs(10), || {
+            answered = admin_pid(&p.socket);
+            answered.is_some() || p.proc.child.try_wait().ok().flatten().is_some()
+        });
+        assert_eq!(
+            answered,
+            Some(pid),
+            "round {round}: the new process did not start (exit {:?})",
+            p.proc.wait_exit(Duration::from_millis(100))
+        );
+        drop(p);
+    }
 }
