@@ -510,3 +510,27 @@ fn sigterm_lets_the_request_in_flight_finish() {
         "still accepting after stop"
     );
 }
+
+/// `show stat` counts bytes in HTTP mode on the FRONTEND, BACKEND and server rows alike, as
+/// HAProxy does (BACKEND rows showed 0 before).
+#[test]
+fn bytes_are_counted_on_frontend_backend_and_server_rows() {
+    let [s1] = backends(["s1"]);
+    let port = free_port();
+    let p = pointsman(&proxy_config(port, &server_lines([&s1], "")), 1, port);
+    let mut client = Client::connect(port);
+    let mut received = 0;
+    for _ in 0..3 {
+        let r = client.request("POST", "/", &[], b"twelve bytes").unwrap();
+        assert_eq!(r.status, 200);
+        received += r.body.len() as u64;
+    }
+    let bin = p.stat_number("bk", "s1", "bin");
+    let bout = p.stat_number("bk", "s1", "bout");
+    assert!(bin >= 3 * 12, "request heads and bodies: {bin}");
+    assert!(bout > received, "response heads and bodies: {bout}");
+    for row in [("fe", "FRONTEND"), ("bk", "BACKEND")] {
+        assert_eq!(p.stat_number(row.0, row.1, "bin"), bin, "{row:?}");
+        assert_eq!(p.stat_number(row.0, row.1, "bout"), bout, "{row:?}");
+    }
+}

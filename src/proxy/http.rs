@@ -555,7 +555,7 @@ async fn exchange(
             }
         }
     }
-    worker.with_server_counters(server, |c| c.bin += consumed as u64);
+    worker.count_bytes(frontend, server, consumed as u64, 0);
     relay_response(
         worker,
         frontend,
@@ -792,7 +792,7 @@ async fn send_response(
                 clean = !extra;
             }
             None => {
-                worker.with_server_counters(server, |c| c.bout += sent);
+                worker.count_bytes(frontend, server, 0, sent);
                 client.trace.bytes_out = sent;
                 return Attempt::Aborted {
                     status,
@@ -801,8 +801,7 @@ async fn send_response(
             }
         }
     }
-    worker.with_server_counters(server, |c| c.bout += sent);
-    worker.with_frontend_counters(frontend, |c| c.bout += sent);
+    worker.count_bytes(frontend, server, 0, sent);
     client.trace.bytes_out = sent;
     let reusable = clean
         && tracker.is_complete()

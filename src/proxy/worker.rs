@@ -182,6 +182,18 @@ impl Worker {
             .map_or(0, |c| c.scur)
     }
 
+    /// Bytes of one request (`bin`, from the client) or response (`bout`, to the client),
+    /// counted on the server, its BACKEND row and the frontend, as HAProxy's columns do.
+    pub fn count_bytes(&self, frontend: usize, server: ServerRef, bin: u64, bout: u64) {
+        let add = |c: &mut Counters| {
+            c.bin += bin;
+            c.bout += bout;
+        };
+        self.with_server_counters(server, add);
+        self.with_backend_counters(server.backend, add);
+        self.with_frontend_counters(frontend, add);
+    }
+
     /// The server's counters on this shard (created on first use).
     pub fn with_server_counters<R>(&self, r: ServerRef, f: impl FnOnce(&mut Counters) -> R) -> R {
         let mut counters = self.counters.borrow_mut();
