@@ -393,12 +393,22 @@ fn fill_sqe<F>(
             }
 
             UringOpDescriptor::SockRecv(len, flags) => {
-                let mut buf = DmaBuffer::new(len).expect("failed to allocate buffer");
-                sqe.prep_recv(op.fd, buf.as_bytes_mut(), MsgFlags::from_bits_retain(flags));
-
                 source_map.peek_source_mut(from_user_data(op.user_data), |mut src| {
                     match &mut src.source_type {
-                        SourceType::SockRecv(slot) => {
+                        // pointsman patch 5: a stream read brings the buffer of its
+                        // previous read; reuse it when it is large enough. The source
+                        // owns it until the completion is consumed (a dropped source
+                        // stays in the source map until then).
+                        SourceType::SockRecv(slot) | SourceType::StreamRecv(slot) => {
+                            let mut buf = match slot.take() {
+                                Some(buf) if buf.len() >= len => buf,
+                                _ => DmaBuffer::new(len).expect("failed to allocate buffer"),
+                            };
+                            sqe.prep_recv(
+                                op.fd,
+                                &mut buf.as_bytes_mut()[..len],
+                                MsgFlags::from_bits_retain(flags),
+                            );
                             *slot = Some(buf);
                         }
                         _ => unreachable!(),
