@@ -226,6 +226,8 @@ struct UringRx {
     buf: Option<DmaBuffer>,
     head: usize,
     tail: usize,
+    /// The length of the RECV in flight (its buffer may be larger).
+    asked: usize,
     /// The previous read filled the caller's buffer (or none happened yet): more
     /// data is likely queued, so a `recv` syscall is tried before a RECV.
     more_likely: bool,
@@ -242,6 +244,7 @@ impl UringRx {
             buf: None,
             head: 0,
             tail: 0,
+            asked: 0,
             more_likely: true,
             refused: sys::stock_socket_io(),
         }
@@ -430,7 +433,7 @@ impl<S: AsRawFd> NonBufferedStream<S> {
                 Ok(n) => {
                     self.rx.head = 0;
                     self.rx.tail = n;
-                    self.rx.more_likely = n == self.rx.buf.as_ref().map_or(0, |b| b.len());
+                    self.rx.more_likely = n == self.rx.asked;
                     return Poll::Ready(Ok(self.rx.copy_to(buf, true)));
                 }
                 Err(err) if recv_refused(&err) => {
@@ -462,6 +465,7 @@ impl<S: AsRawFd> NonBufferedStream<S> {
         }
         poll_err!(self.read_timeout.check(reactor));
         let len = buf.len().min(RECV_MAX);
+        self.rx.asked = len;
         let source = reactor.recv_stream(self.stream.as_raw_fd(), self.rx.buf.take(), len);
         source.add_waiter_single(cx.waker());
         self.source_rx = Some(source);
