@@ -228,8 +228,12 @@ struct UringRx {
     tail: usize,
     /// The length of the RECV in flight (its buffer may be larger).
     asked: usize,
-    /// The previous read filled the caller's buffer (or none happened yet): more
-    /// data is likely queued, so a `recv` syscall is tried before a RECV.
+    /// The previous read filled the caller's buffer: more data is likely queued,
+    /// so a `recv` syscall is tried before a RECV. False for a new stream: its
+    /// first read waits for a completion, as stock glommio's first read waits for
+    /// the poll armed at creation. (An optimistic first read answered a new admin
+    /// connection one reactor loop sooner than stock, which let a command overtake
+    /// a request sent just before it: pointsman's tests/switching.rs s1 and s8.)
     more_likely: bool,
     /// The kernel refused a RECV on this fd: stock poll + `recv` from now on.
     refused: bool,
@@ -245,7 +249,7 @@ impl UringRx {
             head: 0,
             tail: 0,
             asked: 0,
-            more_likely: true,
+            more_likely: false,
             refused: sys::stock_socket_io(),
         }
     }

@@ -136,8 +136,8 @@ pub(crate) fn stock_socket_io() -> bool {
 /// syscall before submitting an `IORING_OP_RECV`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ReadFirst {
-    /// Only when the previous read filled the caller's buffer, or on the first
-    /// read of a stream (more data is then likely queued). The default.
+    /// Only when the previous read filled the caller's buffer (more data is then
+    /// likely queued). The default.
     Hint,
     /// Always (an optimistic syscall, `IORING_OP_RECV` only on `EAGAIN`).
     Syscall,
