@@ -20,7 +20,8 @@
 //! Variants: `stock` (every switch on), `all` (no switch: every patch), or a `+`-joined
 //! list of patches (`rings`, `accept`, `timers`, `sockio`), optionally with a patch 5
 //! read strategy (`all+read=uring`, `read=syscall`, `read=hint`: the
-//! `GLOMMIO_SOCKET_READ_FIRST` knob). `--close` opens one connection per request
+//! `GLOMMIO_SOCKET_READ_FIRST` knob) or `pollfirst=0` (RECVs without
+//! `IORING_RECVSEND_POLL_FIRST`). `--close` opens one connection per request
 //! (accept path). The first variant is the base of the ratios.
 
 use std::{
@@ -56,6 +57,8 @@ const SWITCHES: &[&str] = &[
 
 /// Patch 5's measurement knob (not a stock switch): when a read tries `recv` first.
 const READ_FIRST: &str = "GLOMMIO_SOCKET_READ_FIRST";
+/// Patch 5's other knob: `0` submits stream RECVs without `IORING_RECVSEND_POLL_FIRST`.
+const POLL_FIRST: &str = "GLOMMIO_SOCKET_RECV_POLL_FIRST";
 
 const PATCHES: &[&str] = &["rings", "accept", "timers", "sockio"];
 
@@ -76,6 +79,9 @@ fn variant_env(name: &str) -> Vec<(&'static str, String)> {
             "stock" => {}
             "all" => enabled.extend_from_slice(PATCHES),
             p if PATCHES.contains(&p) => enabled.push(p),
+            p if p.starts_with("pollfirst=") => {
+                env.push((POLL_FIRST, p["pollfirst=".len()..].to_string()))
+            }
             p => match p.strip_prefix("read=") {
                 Some(s @ ("hint" | "syscall" | "uring")) => env.push((READ_FIRST, s.to_string())),
                 _ => panic!(
@@ -345,7 +351,7 @@ impl ServerChild {
     fn start(variant: &str, o: &Opts) -> Self {
         let mut cmd = Command::new(std::env::current_exe().expect("exe"));
         cmd.args(["server", "--server-cpu", &o.server_cpu.to_string()]);
-        for s in SWITCHES.iter().chain([&READ_FIRST]) {
+        for s in SWITCHES.iter().chain([&READ_FIRST, &POLL_FIRST]) {
             cmd.env_remove(s);
         }
         for (k, v) in variant_env(variant) {

@@ -440,6 +440,15 @@ impl<S: AsRawFd> NonBufferedStream<S> {
                     self.rx.more_likely = n == self.rx.asked;
                     return Poll::Ready(Ok(self.rx.copy_to(buf, true)));
                 }
+                Err(err)
+                    if err.raw_os_error() == Some(libc::EINVAL)
+                        && sys::recv_poll_first_refused() =>
+                {
+                    log::warn!(
+                        "io_uring RECV refused IORING_RECVSEND_POLL_FIRST: RECVs go without it"
+                    );
+                    return self.poll_read(cx, buf);
+                }
                 Err(err) if recv_refused(&err) => {
                     log::warn!(
                         "io_uring RECV refused ({err}): this stream falls back to poll + recv"

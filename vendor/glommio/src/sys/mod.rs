@@ -132,6 +132,29 @@ pub(crate) fn stock_socket_io() -> bool {
     })
 }
 
+/// pointsman patch 5: `sqe->ioprio` flag of RECV/SEND (Linux 5.19): arm the
+/// poll before trying the operation.
+pub(crate) const IORING_RECVSEND_POLL_FIRST: u16 = 1;
+
+static RECV_POLL_FIRST_REFUSED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Whether stream RECVs carry `IORING_RECVSEND_POLL_FIRST` (until a kernel
+/// refuses it with `EINVAL`; `GLOMMIO_SOCKET_RECV_POLL_FIRST=0` turns it off
+/// for measurements).
+pub(crate) fn recv_poll_first() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("GLOMMIO_SOCKET_RECV_POLL_FIRST").map_or(true, |v| v != "0"))
+        && !RECV_POLL_FIRST_REFUSED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// A stream RECV failed with `EINVAL`: if it carried `POLL_FIRST`, stop using
+/// it (kernels before 5.19 reject unknown `ioprio` bits); true if so.
+pub(crate) fn recv_poll_first_refused() -> bool {
+    recv_poll_first()
+        && !RECV_POLL_FIRST_REFUSED.swap(true, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// pointsman patch 5: when a stream read first tries a non-blocking `recv`
 /// syscall before submitting an `IORING_OP_RECV`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

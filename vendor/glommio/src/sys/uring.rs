@@ -394,6 +394,7 @@ fn fill_sqe<F>(
 
             UringOpDescriptor::SockRecv(len, flags) => {
                 source_map.peek_source_mut(from_user_data(op.user_data), |mut src| {
+                    let stream = matches!(src.source_type, SourceType::StreamRecv(_));
                     match &mut src.source_type {
                         // pointsman patch 5: a stream read brings the buffer of its
                         // previous read; reuse it when it is large enough. The source
@@ -409,6 +410,12 @@ fn fill_sqe<F>(
                                 &mut buf.as_bytes_mut()[..len],
                                 MsgFlags::from_bits_retain(flags),
                             );
+                            if stream && sys::recv_poll_first() {
+                                // A stream RECV is submitted when a read found nothing to
+                                // read: arm the poll first instead of an inline recv that
+                                // would fail with EAGAIN (IORING_RECVSEND_POLL_FIRST, 5.19).
+                                sqe.raw_mut().ioprio |= sys::IORING_RECVSEND_POLL_FIRST;
+                            }
                             *slot = Some(buf);
                         }
                         _ => unreachable!(),
