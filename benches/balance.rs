@@ -6,7 +6,6 @@ use pointsman::balance::{Balancer, PickContext};
 use pointsman::config::{Algorithm, Mode};
 use pointsman::state::{Backend, Server, ServerSpec};
 use std::net::{IpAddr, Ipv4Addr};
-use std::time::Duration;
 
 const ALGORITHMS: [Algorithm; 6] = [
     Algorithm::RoundRobin,
@@ -21,18 +20,9 @@ fn backend(algorithm: Algorithm, size: u32) -> Backend {
     let servers = (1..=size)
         .map(|id| {
             let spec = ServerSpec {
-                name: format!("s{id}"),
-                addr: "127.0.0.1:8080".parse().unwrap(),
-                check: false,
-                backup: false,
                 weight: 1 + id % 3,
-                disabled: false,
-                inter: Duration::from_secs(2),
-                rise: 2,
-                fall: 3,
                 maxconn: Some(64),
-                cookie: None,
-                tuning: Default::default(),
+                ..ServerSpec::new(format!("s{id}"), "127.0.0.1:8080".parse().unwrap())
             };
             Server::new(id, &spec, false, 0)
         })

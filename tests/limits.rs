@@ -246,13 +246,26 @@ fn server_maxconn_queues_until_a_slot_frees() {
         &format!("    server slow 127.0.0.1:{} maxconn 1\n", slow.port()),
         port,
     );
-    let _p = pointsman(&cfg, 1, port);
+    let p = pointsman(&cfg, 1, port);
     let started = Instant::now();
     let a = spawn_get(port, "/");
     std::thread::sleep(Duration::from_millis(100));
     let b = spawn_get(port, "/");
+    // While one request holds the slot, the other shows in the BACKEND row's queue.
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        p.stat_number("bk", "BACKEND", "qcur"),
+        1,
+        "one request queued"
+    );
     let (a, b) = (a.join().unwrap(), b.join().unwrap());
     assert_eq!((a.0, b.0), (200, 200));
+    assert_eq!(
+        p.stat_number("bk", "BACKEND", "qcur"),
+        0,
+        "the queue emptied"
+    );
+    assert_eq!(p.stat_number("bk", "BACKEND", "qmax"), 1);
     // One at a time: the later one cannot have finished before two server delays.
     let last = a.2.max(b.2).duration_since(started);
     assert!(

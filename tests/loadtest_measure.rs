@@ -13,6 +13,14 @@ fn run(args: &[&str]) -> Report {
     run_with_output(&load_options(args), Box::new(Captured::default())).expect("run")
 }
 
+/// A run against `backend`'s `/` at `rate` requests per second, with the other `args`.
+fn run_against(backend: &Backend, rate: &str, args: &[&str]) -> Report {
+    let url = backend.url("/");
+    let mut all = vec![url.as_str(), "--rate", rate];
+    all.extend_from_slice(args);
+    run(&all)
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
@@ -20,18 +28,11 @@ fn ms(d: Duration) -> f64 {
 #[test]
 fn p50_matches_the_backend_delay_and_counts_match_exactly() {
     let backend = Backend::start(&["--delay-ms", "20", "--jitter-ms", "2", "--name", "slow"]);
-    let url = backend.url("/");
-    let report = run(&[
-        &url,
-        "--rate",
+    let report = run_against(
+        &backend,
         "100",
-        "-c",
-        "8",
-        "-n",
-        "150",
-        "--server-header",
-        "X-Server",
-    ]);
+        &["-c", "8", "-n", "150", "--server-header", "X-Server"],
+    );
     assert_eq!(report.whole.requests, 150);
     assert_eq!(report.whole.ok, 150);
     assert_eq!(backend.count(), 150, "backend served a different number");
@@ -51,18 +52,11 @@ fn p50_matches_the_backend_delay_and_counts_match_exactly() {
 #[test]
 fn connection_close_mode_opens_one_connection_per_request() {
     let backend = Backend::start(&["--body", "nginx 1.19.8"]);
-    let url = backend.url("/");
-    let report = run(&[
-        &url,
-        "--rate",
+    let report = run_against(
+        &backend,
         "200",
-        "-c",
-        "4",
-        "-n",
-        "100",
-        "--keep-alive",
-        "false",
-    ]);
+        &["-c", "4", "-n", "100", "--keep-alive", "false"],
+    );
     assert_eq!(report.whole.ok, 100);
     assert_eq!(backend.count(), 100);
     // The default identity is the body text.
@@ -76,18 +70,11 @@ fn bodies_of_every_framing_are_read_whole() {
         &["--size", "300000", "--chunked"][..],
     ] {
         let backend = Backend::start(framing);
-        let url = backend.url("/");
-        let report = run(&[
-            &url,
-            "--rate",
+        let report = run_against(
+            &backend,
             "50",
-            "-c",
-            "2",
-            "-n",
-            "20",
-            "--server-header",
-            "X-Server",
-        ]);
+            &["-c", "2", "-n", "20", "--server-header", "X-Server"],
+        );
         assert_eq!(
             report.whole.ok, 20,
             "{framing:?}: {:?}",
@@ -101,18 +88,7 @@ fn bodies_of_every_framing_are_read_whole() {
 fn a_rate_that_cannot_be_sustained_makes_the_run_invalid() {
     // One connection to a 50 ms backend carries at most ~20 req/s; ask for 100.
     let backend = Backend::start(&["--delay-ms", "50"]);
-    let url = backend.url("/");
-    let report = run(&[
-        &url,
-        "--rate",
-        "100",
-        "-c",
-        "1",
-        "-d",
-        "2s",
-        "--timeout",
-        "1s",
-    ]);
+    let report = run_against(&backend, "100", &["-c", "1", "-d", "2s", "--timeout", "1s"]);
     let reason = report
         .schedule
         .invalid
@@ -129,21 +105,20 @@ fn json_and_svg_files_are_written() {
     let dir = std::env::temp_dir().join(format!("pointsman-loadtest-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (json, svg) = (dir.join("r.json"), dir.join("r.svg"));
-    let url = backend.url("/");
-    let args = [
-        &url,
-        "--rate",
+    let report = run_against(
+        &backend,
         "100",
-        "-n",
-        "50",
-        "--server-header",
-        "X-Server",
-        "--json",
-        json.to_str().unwrap(),
-        "--plot",
-        svg.to_str().unwrap(),
-    ];
-    let report = run(&args);
+        &[
+            "-n",
+            "50",
+            "--server-header",
+            "X-Server",
+            "--json",
+            json.to_str().unwrap(),
+            "--plot",
+            svg.to_str().unwrap(),
+        ],
+    );
     assert_eq!(report.whole.ok, 50);
     let json = std::fs::read_to_string(&json).unwrap();
     assert!(json.starts_with('{') && json.ends_with('}'));

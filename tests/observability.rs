@@ -480,7 +480,7 @@ fn access_logs_reach_udp_syslog_in_haproxys_httplog_format() {
     assert_eq!(&failed.timers[1..4], &[-1, -1, -1]);
     assert!(
         events.iter().any(|(pri, m)| *pri == 16 * 8 + 1
-            && m == "Server bk_app/s1 is going DOWN for maintenance. 0 active and 1 backup servers online. Running on backup."),
+            && m == "Server bk_app/s1 is going DOWN for maintenance. 0 active and 1 backup servers left. Running on backup. 0 sessions active, 0 requeued, 0 remaining in queue."),
         "{events:?}"
     );
     assert!(

@@ -7,15 +7,6 @@ mod common;
 
 use common::*;
 
-fn config(port: u16, backend: &str) -> String {
-    format!(
-        "global\n    stats socket @SOCKET@ mode 600 level admin\n\
-         defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
-         frontend fe\n    bind 127.0.0.1:{port}\n    default_backend bk\n\
-         backend bk\n{backend}"
-    )
-}
-
 /// One request on a fresh connection, with `cookie` when given.
 fn request(port: u16, path: &str, cookie: Option<&str>) -> Response {
     let headers: Vec<(&str, &str)> = cookie.iter().map(|c| ("Cookie", *c)).collect();
@@ -24,24 +15,20 @@ fn request(port: u16, path: &str, cookie: Option<&str>) -> Response {
         .expect("response")
 }
 
-fn two_servers(mode: &str) -> (Backend, Backend, Pointsman, u16) {
-    let s1 = backend("s1", "s1", &[]);
-    let s2 = backend("s2", "s2", &[]);
+/// pointsman with `cookie SERVERID {mode}` in front of `servers` (name, port), each with its
+/// name as its cookie value: it and its port.
+fn cookie_proxy(mode: &str, servers: [(&str, u16); 2]) -> (Pointsman, u16) {
+    let mut lines = format!("    cookie SERVERID {mode}\n");
+    for (name, port) in servers {
+        lines.push_str(&server_line(name, port, &format!("cookie {name}")));
+    }
     let port = free_port();
-    let p = pointsman(
-        &config(
-            port,
-            &format!(
-                "    cookie SERVERID {mode}\n\
-                 \x20   server s1 127.0.0.1:{} cookie s1\n\
-                 \x20   server s2 127.0.0.1:{} cookie s2\n",
-                s1.port(),
-                s2.port()
-            ),
-        ),
-        1,
-        port,
-    );
+    (pointsman(&proxy_config(port, &lines), 1, port), port)
+}
+
+fn two_servers(mode: &str) -> (Backend, Backend, Pointsman, u16) {
+    let [s1, s2] = backends(["s1", "s2"]);
+    let (p, port) = cookie_proxy(mode, [("s1", s1.port()), ("s2", s2.port())]);
     (s1, s2, p, port)
 }
 
@@ -130,19 +117,7 @@ fn two_nginx(mode: &str) -> (Nginx, Nginx, Pointsman, u16) {
     let (p1, p2) = (free_port(), free_port());
     let n1 = cookie_setting_nginx("n1", p1);
     let n2 = cookie_setting_nginx("n2", p2);
-    let port = free_port();
-    let p = pointsman(
-        &config(
-            port,
-            &format!(
-                "    cookie SERVERID {mode}\n\
-                 \x20   server n1 127.0.0.1:{p1} cookie n1\n\
-                 \x20   server n2 127.0.0.1:{p2} cookie n2\n"
-            ),
-        ),
-        1,
-        port,
-    );
+    let (p, port) = cookie_proxy(mode, [("n1", p1), ("n2", p2)]);
     (n1, n2, p, port)
 }
 

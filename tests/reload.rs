@@ -81,6 +81,36 @@ fn start_load(port: u16, seconds: u64) -> Vec<std::thread::JoinHandle<Report>> {
         .collect()
 }
 
+/// What every hand-over must carry: the constant load on the app frontend, and the slow
+/// 100 MB download on the download frontend.
+struct Traffic {
+    load: Vec<std::thread::JoinHandle<Report>>,
+    download: std::thread::JoinHandle<Result<u64, String>>,
+}
+
+impl Traffic {
+    /// Starts `seconds` of load on `app`, and half a second in, the download from `dl`.
+    fn start(app: u16, dl: u16, seconds: u64) -> Traffic {
+        let load = start_load(app, seconds);
+        std::thread::sleep(Duration::from_millis(500));
+        let download = start_download(dl);
+        std::thread::sleep(Duration::from_millis(200));
+        Traffic { load, download }
+    }
+
+    /// Waits for the load and the download: no request failed, every byte arrived.
+    fn assert_intact(self) {
+        for handle in self.load {
+            assert_no_failure(&handle.join().unwrap());
+        }
+        assert_eq!(
+            self.download.join().unwrap(),
+            Ok(DOWNLOAD_BYTES),
+            "the download is intact"
+        );
+    }
+}
+
 /// Zero failed requests, none refused or reset, every planned request sent and answered.
 fn assert_no_failure(report: &Report) {
     assert!(
@@ -202,10 +232,7 @@ fn ten_upgrades_with_x_and_sf_lose_no_request_and_keep_runtime_state() {
     let mut pid = wait_for_new_pid(&socket, None, Duration::from_secs(10));
     change_runtime_state(&socket, &b.three);
 
-    let load = start_load(app, 9);
-    std::thread::sleep(Duration::from_millis(500));
-    let download = start_download(dl);
-    std::thread::sleep(Duration::from_millis(200));
+    let traffic = Traffic::start(app, dl, 9);
     let mut old = Vec::new();
     for round in 1..=ROUNDS {
         let socket_arg = socket.to_str().unwrap().to_string();
@@ -217,14 +244,7 @@ fn ten_upgrades_with_x_and_sf_lose_no_request_and_keep_runtime_state() {
         pid = new_pid;
         std::thread::sleep(Duration::from_millis(500));
     }
-    for handle in load {
-        assert_no_failure(&handle.join().unwrap());
-    }
-    assert_eq!(
-        download.join().unwrap(),
-        Ok(DOWNLOAD_BYTES),
-        "the download is intact"
-    );
+    traffic.assert_intact();
     for mut p in old {
         assert_eq!(
             p.wait_exit(Duration::from_secs(30)),
@@ -277,10 +297,7 @@ fn ten_master_worker_reloads_lose_no_request_and_a_broken_config_keeps_the_old_w
     assert_ne!(pid, master.child.id(), "a worker serves, not the master");
     change_runtime_state(&socket, &b.three);
 
-    let load = start_load(app, 9);
-    std::thread::sleep(Duration::from_millis(500));
-    let download = start_download(dl);
-    std::thread::sleep(Duration::from_millis(200));
+    let traffic = Traffic::start(app, dl, 9);
     for round in 1..=ROUNDS {
         master.signal(libc::SIGUSR2);
         assert_eq!(next_notification(), "RELOADING=1", "round {round}");
@@ -299,14 +316,7 @@ fn ten_master_worker_reloads_lose_no_request_and_a_broken_config_keeps_the_old_w
         "the old worker keeps serving"
     );
     assert_runtime_state_kept(&socket, ROUNDS + 1);
-    for handle in load {
-        assert_no_failure(&handle.join().unwrap());
-    }
-    assert_eq!(
-        download.join().unwrap(),
-        Ok(DOWNLOAD_BYTES),
-        "the download is intact"
-    );
+    traffic.assert_intact();
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(
         text.contains("reload failed") && text.contains("unknown keyword 'bogus'"),

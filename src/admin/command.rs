@@ -18,7 +18,7 @@
 
 use super::format::{InfoFormat, StatFilter, StatFormat, StatRequest};
 use super::{help, Action};
-use crate::config::{Algorithm, Level};
+use crate::config::{apply_tuning_keyword, Algorithm, Level, TUNING_KEYWORDS};
 use crate::state::{AdminState, Mutation, OpState, ServerRef, ServerSpec, State};
 use crate::stats::latency_report::Scope;
 use std::net::{IpAddr, SocketAddr};
@@ -483,20 +483,7 @@ fn parse_server_spec(name: &str, words: &[String]) -> Result<ServerSpec, String>
     let addr = parse_socket_addr(addr_word).ok_or_else(|| {
         format!("Invalid address '{addr_word}': pointsman needs a numeric IP and a port.\n")
     })?;
-    let mut spec = ServerSpec {
-        name: name.to_string(),
-        addr,
-        check: false,
-        backup: false,
-        weight: 1,
-        disabled: false,
-        inter: Duration::from_secs(2),
-        rise: 2,
-        fall: 3,
-        maxconn: None,
-        cookie: None,
-        tuning: Default::default(),
-    };
+    let mut spec = ServerSpec::new(name, addr);
     let mut i = 1;
     while i < words.len() {
         let keyword = words[i].as_str();
@@ -565,6 +552,14 @@ fn apply_server_keyword(
                 return Err(format!("'{keyword}' expects <value> as argument.\n"));
             }
             spec.cookie = Some(value.to_string());
+            return Ok(2);
+        }
+        _ if TUNING_KEYWORDS.contains(&keyword) => {
+            if value.is_empty() {
+                return Err(format!("'{keyword}' expects <value> as argument.\n"));
+            }
+            apply_tuning_keyword(&mut spec.tuning, keyword, value)
+                .map_err(|message| format!("{message}.\n"))?;
             return Ok(2);
         }
         _ if HAPROXY_SERVER_KEYWORDS.contains(&keyword) => {
@@ -1388,6 +1383,31 @@ mod tests {
         let s = state.backends[0].server_by_name("nginx4").unwrap();
         assert_eq!(s.admin, AdminState::Maint);
         assert_eq!(s.addr, "[::1]:28084".parse().unwrap());
+    }
+
+    #[test]
+    fn add_server_takes_the_check_tuning_keywords_of_a_server_line() {
+        let mut state = capture_state();
+        let reply = admin(
+            &mut state,
+            "add server bk_app/n5 127.0.0.1:28085 check fastinter 500ms downinter 5s slowstart 10s error-limit 4",
+        );
+        assert_eq!(reply, "New server registered.\n");
+        let s = state.backends[0].server_by_name("n5").unwrap();
+        assert_eq!(
+            (s.tuning.fastinter, s.tuning.downinter, s.tuning.slowstart),
+            (
+                Some(Duration::from_millis(500)),
+                Some(Duration::from_secs(5)),
+                Some(Duration::from_secs(10))
+            )
+        );
+        assert_eq!(s.tuning.error_limit, 4);
+        let reply = admin(&mut state, "add server bk_app/n6 127.0.0.1:1 fastinter");
+        assert_eq!(reply, "'fastinter' expects <value> as argument.\n");
+        let reply = admin(&mut state, "add server bk_app/n6 127.0.0.1:1 error-limit 0");
+        assert!(reply.contains("error-limit"), "{reply}");
+        assert!(state.backends[0].server_by_name("n6").is_none());
     }
 
     #[test]

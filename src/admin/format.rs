@@ -576,7 +576,9 @@ fn set_traffic(row: &mut Row, c: &Counters) {
 
 /// Counters of rows that talk to servers (server and BACKEND rows).
 fn set_server_side(row: &mut Row, c: &Counters) {
-    row.zero(&["qcur", "qmax", "qtime", "ctime", "rtime"]);
+    row.set("qcur", c.qcur);
+    row.set("qmax", c.qmax);
+    row.zero(&["qtime", "ctime", "rtime"]);
     row.zero(&["qtime_max", "ctime_max", "rtime_max"]);
     row.set("econ", c.econ);
     row.set("eresp", c.eresp);

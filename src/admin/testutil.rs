@@ -17,18 +17,9 @@ pub const START: u64 = 1_795_574_540;
 
 pub fn spec(name: &str, port: u16, backup: bool) -> ServerSpec {
     ServerSpec {
-        name: name.to_string(),
-        addr: format!("127.0.0.1:{port}").parse().unwrap(),
         check: true,
         backup,
-        weight: 1,
-        disabled: false,
-        inter: Duration::from_secs(2),
-        rise: 2,
-        fall: 3,
-        maxconn: None,
-        cookie: None,
-        tuning: Default::default(),
+        ..ServerSpec::new(name, format!("127.0.0.1:{port}").parse().unwrap())
     }
 }
 

@@ -9,7 +9,6 @@ use crate::state::{
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::time::Duration;
 
 const ALL: [Algorithm; 6] = [
     Algorithm::RoundRobin,
@@ -33,18 +32,8 @@ const PICKS: usize = 4000;
 
 fn spec(name: &str, weight: u32) -> ServerSpec {
     ServerSpec {
-        name: name.to_string(),
-        addr: "127.0.0.1:8080".parse().unwrap(),
-        check: false,
-        backup: false,
         weight,
-        disabled: false,
-        inter: Duration::from_secs(2),
-        rise: 2,
-        fall: 3,
-        maxconn: None,
-        cookie: None,
-        tuning: Default::default(),
+        ..ServerSpec::new(name, "127.0.0.1:8080".parse().unwrap())
     }
 }
 

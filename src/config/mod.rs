@@ -22,3 +22,4 @@ mod values;
 
 pub use model::*;
 pub use parser::{parse_files, parse_str, parse_str_with_env, ConfigError};
+pub use server::{apply_tuning_keyword, TUNING_KEYWORDS};

@@ -114,6 +114,37 @@ const VALUED: &[(&str, SetValue)] = &[
     ("on-error", set_on_error),
 ];
 
+/// The check-tuning server keywords, each followed by a value.
+pub const TUNING_KEYWORDS: &[&str] = &[
+    "fastinter",
+    "downinter",
+    "slowstart",
+    "observe",
+    "error-limit",
+    "on-error",
+];
+
+/// Applies one of [`TUNING_KEYWORDS`] with its value. Shared with the runtime API's
+/// `add server`, so a server line and `add server` accept the same words with the same rules.
+pub fn apply_tuning_keyword(
+    tuning: &mut CheckTuning,
+    keyword: &str,
+    value: &str,
+) -> Result<(), String> {
+    let set = VALUED
+        .iter()
+        .find(|(name, _)| *name == keyword && TUNING_KEYWORDS.contains(name))
+        .map(|(_, set)| set)
+        .ok_or_else(|| format!("'{keyword}' is not a check tuning keyword"))?;
+    let mut settings = ServerSettings {
+        tuning: *tuning,
+        ..ServerSettings::default()
+    };
+    set(&mut settings, value)?;
+    *tuning = settings.tuning;
+    Ok(())
+}
+
 /// Common HAProxy server keywords outside the subset: seen where the address should be, they
 /// mean the address was forgotten (guide 000's `server nginx1 check backup`).
 const OTHER_HAPROXY_OPTIONS: &[&str] = &[

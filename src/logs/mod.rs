@@ -2,6 +2,7 @@
 //!
 //! - `line`: the `httplog` / `tcplog` / connect line formats.
 //! - `clock`: local-time date texts, once per second.
+//! - `event`: server state-change lines in HAProxy's words.
 //! - `writer`: the process's log writer thread, which owns the sockets.
 //! - [`ShardLog`]: one per shard. A request appends its line to the shard's buffer for each
 //!   target (no lock, no syscall, no allocation once the buffer has grown); a timer task hands
@@ -13,6 +14,7 @@
 //! state changes at `notice`.
 
 pub mod clock;
+pub mod event;
 pub mod line;
 pub mod writer;
 

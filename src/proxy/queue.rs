@@ -109,18 +109,40 @@ pub async fn pick(
     timeout: Duration,
 ) -> Option<(u32, SocketAddr)> {
     let deadline = Instant::now() + timeout;
+    let mut in_queue: Option<InQueue> = None;
     loop {
         match look(worker, backend, client, avoid) {
             Look::Server(id, addr) => return Some((id, addr)),
             Look::NoServer => return None,
             Look::AllFull => {}
         }
+        in_queue.get_or_insert_with(|| InQueue::join(worker, backend));
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             log::debug!("backend {backend}: queue timeout, every server is at its maxconn");
             return None;
         }
         worker.queue(backend)?.wait(left.min(RECHECK)).await;
+    }
+}
+
+/// One request counted in its backend's `qcur` while it waits, however the wait ends.
+struct InQueue<'a> {
+    worker: &'a Worker,
+    backend: usize,
+}
+
+impl<'a> InQueue<'a> {
+    fn join(worker: &'a Worker, backend: usize) -> Self {
+        worker.with_backend_counters(backend, |c| c.queued());
+        InQueue { worker, backend }
+    }
+}
+
+impl Drop for InQueue<'_> {
+    fn drop(&mut self) {
+        self.worker
+            .with_backend_counters(self.backend, |c| c.dequeued());
     }
 }
 

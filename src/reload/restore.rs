@@ -312,20 +312,7 @@ mod tests {
     }
 
     fn spec(name: &str, addr: &str) -> ServerSpec {
-        ServerSpec {
-            name: name.into(),
-            addr: addr.parse().unwrap(),
-            check: false,
-            backup: false,
-            weight: 1,
-            disabled: false,
-            inter: std::time::Duration::from_secs(2),
-            rise: 2,
-            fall: 3,
-            maxconn: None,
-            cookie: None,
-            tuning: Default::default(),
-        }
+        ServerSpec::new(name, addr.parse().unwrap())
     }
 
     const TWO: &str = " server a 127.0.0.1:81\n server b 127.0.0.1:82\n";

@@ -6,8 +6,11 @@
 use super::messages::{CheckReport, FromShard, ToShard};
 use crate::admin::{AdminBackend, ProcessInfo};
 use crate::logs;
+use crate::logs::event::{Change, Usable};
 use crate::proxy::Worker;
-use crate::state::{self, AdminState, Applied, ApplyError, Backend, Mutation, ServerRef, State};
+use crate::state::{
+    self, AdminState, Applied, ApplyError, Backend, Mutation, OpState, ServerRef, State,
+};
 use crate::stats::latency::LatencySnapshot;
 use crate::stats::StatsSnapshot;
 use glommio::channels::channel_mesh::{Receivers, Senders};
@@ -84,8 +87,9 @@ impl Coordinator {
     /// Validates, applies locally, broadcasts one mutation and waits for every shard.
     async fn mutate_one(&self, mutation: Mutation) -> Result<(), ApplyError> {
         let now = unix_now();
+        let before = self.admin_state_before(&mutation);
         let applied = state::apply(&mut self.state.borrow_mut(), &mutation, now)?;
-        self.log_transition(&applied, &mutation);
+        self.log_transition(&applied, &mutation, before);
         let seq = self.seq.get() + 1;
         self.seq.set(seq);
         self.local.apply(&mutation, now);
@@ -215,7 +219,19 @@ impl Coordinator {
         after != *current
     }
 
-    fn log_transition(&self, applied: &Applied, mutation: &Mutation) {
+    /// The administrative state a `SetAdminState` finds its server in (for the log line).
+    fn admin_state_before(&self, mutation: &Mutation) -> Option<AdminState> {
+        let Mutation::SetAdminState { server, .. } = mutation else {
+            return None;
+        };
+        self.state.borrow().server(*server).map(|s| s.admin)
+    }
+
+    /// Logs a server that started or stopped taking traffic, in HAProxy's words. A line for a
+    /// server leaving the traffic counts its requests still in flight, which needs every
+    /// shard: it is written by a task once this mutation has been acknowledged everywhere,
+    /// so the reply never waits for a log line.
+    fn log_transition(&self, applied: &Applied, mutation: &Mutation, before: Option<AdminState>) {
         let Applied::Transition { server, now_usable } = applied else {
             return;
         };
@@ -224,60 +240,67 @@ impl Coordinator {
             return;
         };
         let backend = &state.backends[server.backend];
-        let usable_active = backend
-            .servers
-            .iter()
-            .filter(|s| !s.backup && s.takes_new_traffic())
-            .count();
-        let usable_backup = backend
-            .servers
-            .iter()
-            .filter(|s| s.backup && s.takes_new_traffic())
-            .count();
-        let kind = if s.backup { "Backup Server" } else { "Server" };
-        let why = match mutation {
-            Mutation::SetAdminState {
-                state: AdminState::Maint,
-                ..
-            } => "is going DOWN for maintenance".into(),
-            Mutation::SetAdminState {
-                state: AdminState::Drain,
-                ..
-            } => "enters drain state".into(),
-            Mutation::SetAdminState { .. } => "is UP/READY (leaving forced maintenance)".into(),
-            Mutation::CheckResult { status, .. } => {
-                crate::health::transition_reason(*status, *now_usable)
+        let usable = Usable {
+            active: backend
+                .servers
+                .iter()
+                .filter(|s| !s.backup && s.takes_new_traffic())
+                .count(),
+            backup: backend
+                .servers
+                .iter()
+                .filter(|s| s.backup && s.takes_new_traffic())
+                .count(),
+        };
+        let change = transition_change(mutation, before, *now_usable);
+        let nothing_left = usable.active == 0 && usable.backup == 0;
+        let line = LogLine {
+            backend_index: server.backend,
+            backend: backend.name.clone(),
+            server: s.name.clone(),
+            is_backup: s.backup,
+            change,
+            usable,
+            level: if *now_usable {
+                logs::NOTICE
+            } else {
+                logs::ALERT
+            },
+            nothing_left,
+        };
+        drop(state);
+        match (&line.change, self.me.upgrade()) {
+            (Change::Down(_), Some(me)) => {
+                let server = *server;
+                glommio::spawn_local(async move {
+                    let sessions = me.busy(server).await;
+                    me.write_transition(&line, sessions);
+                })
+                .detach();
             }
-            Mutation::SetHealth { op, .. } => crate::health::cli_health_reason(*op),
-            Mutation::SetWeight { .. } => "changed its weight".into(),
-            Mutation::MarkDeleting { .. } => "is being deleted (draining)".into(),
-            _ => "changed state".to_string(),
-        };
-        let running = if usable_active == 0 && usable_backup > 0 {
-            " Running on backup."
-        } else {
-            ""
-        };
-        let message = format!(
-            "{kind} {}/{} {why}. {usable_active} active and {usable_backup} backup servers online.{running}",
-            backend.name,
-            s.name
+            _ => self.write_transition(&line, 0),
+        }
+    }
+
+    fn write_transition(&self, line: &LogLine, sessions: u64) {
+        let message = logs::event::server_change(
+            &line.backend,
+            &line.server,
+            line.is_backup,
+            &line.change,
+            line.usable,
+            sessions,
         );
         log::warn!("{message}");
-        let level = if *now_usable {
-            logs::NOTICE
-        } else {
-            logs::ALERT
-        };
         self.local
             .log
-            .backend_event(server.backend, level, &message);
-        if usable_active == 0 && usable_backup == 0 {
-            let message = format!("backend {} has no server available!", backend.name);
+            .backend_event(line.backend_index, line.level, &message);
+        if line.nothing_left {
+            let message = format!("backend {} has no server available!", line.backend);
             log::warn!("{message}");
             self.local
                 .log
-                .backend_event(server.backend, logs::ALERT, &message);
+                .backend_event(line.backend_index, logs::ALERT, &message);
         }
     }
 
@@ -293,6 +316,60 @@ impl Coordinator {
             }
             glommio::timer::sleep(REMOVAL_POLL).await;
         }
+    }
+}
+
+/// A state-change line waiting for its session count.
+struct LogLine {
+    backend_index: usize,
+    backend: String,
+    server: String,
+    is_backup: bool,
+    change: Change,
+    usable: Usable,
+    level: u8,
+    nothing_left: bool,
+}
+
+/// How HAProxy words what `mutation` did to a server (`before`: its administrative state
+/// before a `SetAdminState`).
+fn transition_change(mutation: &Mutation, before: Option<AdminState>, now_usable: bool) -> Change {
+    let soft_or_up = |why: String| {
+        if now_usable {
+            Change::Up(why)
+        } else {
+            Change::Down(why)
+        }
+    };
+    match mutation {
+        Mutation::SetAdminState {
+            state: AdminState::Maint,
+            ..
+        } => Change::Down("is going DOWN for maintenance".into()),
+        Mutation::SetAdminState {
+            state: AdminState::Drain,
+            ..
+        } => Change::Up("enters drain state".into()),
+        Mutation::SetAdminState { .. } if before == Some(AdminState::Drain) => {
+            Change::Left("is UP (leaving forced drain)".into())
+        }
+        Mutation::SetAdminState { .. } => {
+            Change::Left("is UP/READY (leaving forced maintenance)".into())
+        }
+        Mutation::CheckResult { status, .. } => {
+            soft_or_up(crate::health::transition_reason(*status, now_usable))
+        }
+        Mutation::SetHealth { op, .. } => {
+            let why = crate::health::cli_health_reason(*op);
+            match op {
+                // HAProxy words `stopping` like a drain: out of new traffic, "online".
+                OpState::Stopping => Change::Up(why),
+                _ => soft_or_up(why),
+            }
+        }
+        Mutation::SetWeight { .. } => soft_or_up("changed its weight".into()),
+        Mutation::MarkDeleting { .. } => Change::Down("is being deleted (draining)".into()),
+        _ => soft_or_up("changed state".into()),
     }
 }
 

@@ -288,18 +288,10 @@ mod tests {
 
     fn state_with(tuning: CheckTuning) -> (State, ServerRef) {
         let spec = ServerSpec {
-            name: "s1".into(),
-            addr: "127.0.0.1:1".parse().unwrap(),
             check: true,
-            backup: false,
             weight: 10,
-            disabled: false,
-            inter: Duration::from_secs(2),
-            rise: 2,
-            fall: 3,
-            maxconn: None,
-            cookie: None,
             tuning,
+            ..ServerSpec::new("s1", "127.0.0.1:1".parse().unwrap())
         };
         let state = State {
             backends: vec![Backend {

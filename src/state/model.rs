@@ -134,6 +134,27 @@ pub struct ServerSpec {
     pub tuning: CheckTuning,
 }
 
+impl ServerSpec {
+    /// A server with HAProxy's defaults: no check, not a backup, weight 1, `inter 2s rise 2
+    /// fall 3`, no `maxconn`, no cookie. Callers set what their line says with `..`.
+    pub fn new(name: impl Into<String>, addr: SocketAddr) -> Self {
+        ServerSpec {
+            name: name.into(),
+            addr,
+            check: false,
+            backup: false,
+            weight: 1,
+            disabled: false,
+            inter: Duration::from_secs(2),
+            rise: 2,
+            fall: 3,
+            maxconn: None,
+            cookie: None,
+            tuning: CheckTuning::default(),
+        }
+    }
+}
+
 impl From<&ServerConfig> for ServerSpec {
     fn from(c: &ServerConfig) -> Self {
         ServerSpec {

@@ -54,6 +54,10 @@ pub struct Counters {
     pub ttime_max_ms: u64,
     /// Idle pooled connections to the server right now (`idle_conn_cur`).
     pub idle_conns: u64,
+    /// Requests waiting in the backend's queue for a server under its `maxconn` (BACKEND
+    /// rows), and the most seen at once.
+    pub qcur: u64,
+    pub qmax: u64,
 }
 
 impl Counters {
@@ -83,6 +87,19 @@ impl Counters {
         self.ttime_sum_ms += o.ttime_sum_ms;
         self.ttime_max_ms = self.ttime_max_ms.max(o.ttime_max_ms);
         self.idle_conns += o.idle_conns;
+        self.qcur += o.qcur;
+        self.qmax += o.qmax;
+    }
+
+    /// A request joined the queue: `qcur`, `qmax`.
+    pub fn queued(&mut self) {
+        self.qcur += 1;
+        self.qmax = self.qmax.max(self.qcur);
+    }
+
+    /// A request left the queue (it got a server, or gave up).
+    pub fn dequeued(&mut self) {
+        self.qcur = self.qcur.saturating_sub(1);
     }
 
     /// A session started: `scur`, `smax`, `stot`.

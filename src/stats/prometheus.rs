@@ -62,6 +62,146 @@ const fn m(name: &'static str, kind: &'static str, help: &'static str, value: Va
 
 use Value::{Average, Column, Responses, ServerStates, Up};
 
+// Metrics that more than one family exports with the same name, help and value.
+const CURRENT_SESSIONS: Metric = m(
+    "current_sessions",
+    "gauge",
+    "Number of current sessions.",
+    Column("scur"),
+);
+const MAX_SESSIONS: Metric = m(
+    "max_sessions",
+    "gauge",
+    "Maximum observed number of active sessions.",
+    Column("smax"),
+);
+const LIMIT_SESSIONS: Metric = m(
+    "limit_sessions",
+    "gauge",
+    "Configured session limit.",
+    Column("slim"),
+);
+const SESSIONS_TOTAL: Metric = m(
+    "sessions_total",
+    "counter",
+    "Total number of sessions.",
+    Column("stot"),
+);
+const BYTES_IN_TOTAL: Metric = m(
+    "bytes_in_total",
+    "counter",
+    "Current total of incoming bytes.",
+    Column("bin"),
+);
+const BYTES_OUT_TOTAL: Metric = m(
+    "bytes_out_total",
+    "counter",
+    "Current total of outgoing bytes.",
+    Column("bout"),
+);
+const REQUESTS_DENIED_TOTAL: Metric = m(
+    "requests_denied_total",
+    "counter",
+    "Total number of denied requests.",
+    Column("dreq"),
+);
+const RESPONSES_DENIED_TOTAL: Metric = m(
+    "responses_denied_total",
+    "counter",
+    "Total number of denied responses.",
+    Column("dresp"),
+);
+const HTTP_REQUESTS_TOTAL: Metric = m(
+    "http_requests_total",
+    "counter",
+    "Total number of HTTP requests received.",
+    Column("req_tot"),
+);
+const HTTP_RESPONSES_TOTAL: Metric = m(
+    "http_responses_total",
+    "counter",
+    "Total number of HTTP responses.",
+    Responses,
+);
+const CURRENT_QUEUE: Metric = m(
+    "current_queue",
+    "gauge",
+    "Current number of queued requests.",
+    Column("qcur"),
+);
+const CONNECTION_ERRORS_TOTAL: Metric = m(
+    "connection_errors_total",
+    "counter",
+    "Total number of connection errors.",
+    Column("econ"),
+);
+const RESPONSE_ERRORS_TOTAL: Metric = m(
+    "response_errors_total",
+    "counter",
+    "Total number of response errors.",
+    Column("eresp"),
+);
+const RETRY_WARNINGS_TOTAL: Metric = m(
+    "retry_warnings_total",
+    "counter",
+    "Total number of retry warnings.",
+    Column("wretr"),
+);
+const REDISPATCH_WARNINGS_TOTAL: Metric = m(
+    "redispatch_warnings_total",
+    "counter",
+    "Total number of redispatch warnings.",
+    Column("wredis"),
+);
+const LOADBALANCED_TOTAL: Metric = m(
+    "loadbalanced_total",
+    "counter",
+    "Total number of times a service was selected.",
+    Column("lbtot"),
+);
+const CLIENT_ABORTS_TOTAL: Metric = m(
+    "client_aborts_total",
+    "counter",
+    "Total number of data transfers aborted by the client.",
+    Column("cli_abrt"),
+);
+const SERVER_ABORTS_TOTAL: Metric = m(
+    "server_aborts_total",
+    "counter",
+    "Total number of data transfers aborted by the server.",
+    Column("srv_abrt"),
+);
+const CONNECTION_ATTEMPTS_TOTAL: Metric = m(
+    "connection_attempts_total",
+    "counter",
+    "Total number of connection establishment attempts.",
+    Column("connect"),
+);
+const CONNECTION_REUSES_TOTAL: Metric = m(
+    "connection_reuses_total",
+    "counter",
+    "Total number of connection reuses.",
+    Column("reuse"),
+);
+const CONNECT_TIME_AVERAGE_SECONDS: Metric = m(
+    "connect_time_average_seconds",
+    "gauge",
+    "Average connect time (since start; the histogram has the distribution).",
+    Average(|l| &l.connect),
+);
+const RESPONSE_TIME_AVERAGE_SECONDS: Metric = m(
+    "response_time_average_seconds",
+    "gauge",
+    "Average response time (since start; the histogram has the distribution).",
+    Average(|l| &l.response),
+);
+const TOTAL_TIME_AVERAGE_SECONDS: Metric = m(
+    "total_time_average_seconds",
+    "gauge",
+    "Average total time (since start; the histogram has the distribution).",
+    Average(|l| &l.total),
+);
+
 const FRONTEND_METRICS: &[Metric] = &[
     m(
         "status",
@@ -69,54 +209,14 @@ const FRONTEND_METRICS: &[Metric] = &[
         "Current status of the service (1 open, 0 stopped).",
         Up,
     ),
-    m(
-        "current_sessions",
-        "gauge",
-        "Number of current sessions.",
-        Column("scur"),
-    ),
-    m(
-        "max_sessions",
-        "gauge",
-        "Maximum observed number of active sessions.",
-        Column("smax"),
-    ),
-    m(
-        "limit_sessions",
-        "gauge",
-        "Configured session limit.",
-        Column("slim"),
-    ),
-    m(
-        "sessions_total",
-        "counter",
-        "Total number of sessions.",
-        Column("stot"),
-    ),
-    m(
-        "bytes_in_total",
-        "counter",
-        "Current total of incoming bytes.",
-        Column("bin"),
-    ),
-    m(
-        "bytes_out_total",
-        "counter",
-        "Current total of outgoing bytes.",
-        Column("bout"),
-    ),
-    m(
-        "requests_denied_total",
-        "counter",
-        "Total number of denied requests.",
-        Column("dreq"),
-    ),
-    m(
-        "responses_denied_total",
-        "counter",
-        "Total number of denied responses.",
-        Column("dresp"),
-    ),
+    CURRENT_SESSIONS,
+    MAX_SESSIONS,
+    LIMIT_SESSIONS,
+    SESSIONS_TOTAL,
+    BYTES_IN_TOTAL,
+    BYTES_OUT_TOTAL,
+    REQUESTS_DENIED_TOTAL,
+    RESPONSES_DENIED_TOTAL,
     m(
         "request_errors_total",
         "counter",
@@ -129,18 +229,8 @@ const FRONTEND_METRICS: &[Metric] = &[
         "Total number of new connections.",
         Column("conn_tot"),
     ),
-    m(
-        "http_requests_total",
-        "counter",
-        "Total number of HTTP requests received.",
-        Column("req_tot"),
-    ),
-    m(
-        "http_responses_total",
-        "counter",
-        "Total number of HTTP responses.",
-        Responses,
-    ),
+    HTTP_REQUESTS_TOTAL,
+    HTTP_RESPONSES_TOTAL,
 ];
 
 const BACKEND_METRICS: &[Metric] = &[
@@ -150,78 +240,18 @@ const BACKEND_METRICS: &[Metric] = &[
         "Current status of the service (1 up, 0 down).",
         Up,
     ),
-    m(
-        "current_queue",
-        "gauge",
-        "Current number of queued requests.",
-        Column("qcur"),
-    ),
-    m(
-        "current_sessions",
-        "gauge",
-        "Number of current sessions.",
-        Column("scur"),
-    ),
-    m(
-        "max_sessions",
-        "gauge",
-        "Maximum observed number of active sessions.",
-        Column("smax"),
-    ),
-    m(
-        "sessions_total",
-        "counter",
-        "Total number of sessions.",
-        Column("stot"),
-    ),
-    m(
-        "bytes_in_total",
-        "counter",
-        "Current total of incoming bytes.",
-        Column("bin"),
-    ),
-    m(
-        "bytes_out_total",
-        "counter",
-        "Current total of outgoing bytes.",
-        Column("bout"),
-    ),
-    m(
-        "requests_denied_total",
-        "counter",
-        "Total number of denied requests.",
-        Column("dreq"),
-    ),
-    m(
-        "responses_denied_total",
-        "counter",
-        "Total number of denied responses.",
-        Column("dresp"),
-    ),
-    m(
-        "connection_errors_total",
-        "counter",
-        "Total number of connection errors.",
-        Column("econ"),
-    ),
-    m(
-        "response_errors_total",
-        "counter",
-        "Total number of response errors.",
-        Column("eresp"),
-    ),
-    m(
-        "retry_warnings_total",
-        "counter",
-        "Total number of retry warnings.",
-        Column("wretr"),
-    ),
-    m(
-        "redispatch_warnings_total",
-        "counter",
-        "Total number of redispatch warnings.",
-        Column("wredis"),
-    ),
+    CURRENT_QUEUE,
+    CURRENT_SESSIONS,
+    MAX_SESSIONS,
+    SESSIONS_TOTAL,
+    BYTES_IN_TOTAL,
+    BYTES_OUT_TOTAL,
+    REQUESTS_DENIED_TOTAL,
+    RESPONSES_DENIED_TOTAL,
+    CONNECTION_ERRORS_TOTAL,
+    RESPONSE_ERRORS_TOTAL,
+    RETRY_WARNINGS_TOTAL,
+    REDISPATCH_WARNINGS_TOTAL,
     m("weight", "gauge", "Service weight.", Column("weight")),
     m(
         "active_servers",
@@ -235,66 +265,16 @@ const BACKEND_METRICS: &[Metric] = &[
         "Current number of backup servers.",
         Column("bck"),
     ),
-    m(
-        "loadbalanced_total",
-        "counter",
-        "Total number of times a service was selected.",
-        Column("lbtot"),
-    ),
-    m(
-        "client_aborts_total",
-        "counter",
-        "Total number of data transfers aborted by the client.",
-        Column("cli_abrt"),
-    ),
-    m(
-        "server_aborts_total",
-        "counter",
-        "Total number of data transfers aborted by the server.",
-        Column("srv_abrt"),
-    ),
-    m(
-        "connection_attempts_total",
-        "counter",
-        "Total number of connection establishment attempts.",
-        Column("connect"),
-    ),
-    m(
-        "connection_reuses_total",
-        "counter",
-        "Total number of connection reuses.",
-        Column("reuse"),
-    ),
-    m(
-        "http_requests_total",
-        "counter",
-        "Total number of HTTP requests received.",
-        Column("req_tot"),
-    ),
-    m(
-        "http_responses_total",
-        "counter",
-        "Total number of HTTP responses.",
-        Responses,
-    ),
-    m(
-        "connect_time_average_seconds",
-        "gauge",
-        "Average connect time (since start; the histogram has the distribution).",
-        Average(|l| &l.connect),
-    ),
-    m(
-        "response_time_average_seconds",
-        "gauge",
-        "Average response time (since start; the histogram has the distribution).",
-        Average(|l| &l.response),
-    ),
-    m(
-        "total_time_average_seconds",
-        "gauge",
-        "Average total time (since start; the histogram has the distribution).",
-        Average(|l| &l.total),
-    ),
+    LOADBALANCED_TOTAL,
+    CLIENT_ABORTS_TOTAL,
+    SERVER_ABORTS_TOTAL,
+    CONNECTION_ATTEMPTS_TOTAL,
+    CONNECTION_REUSES_TOTAL,
+    HTTP_REQUESTS_TOTAL,
+    HTTP_RESPONSES_TOTAL,
+    CONNECT_TIME_AVERAGE_SECONDS,
+    RESPONSE_TIME_AVERAGE_SECONDS,
+    TOTAL_TIME_AVERAGE_SECONDS,
 ];
 
 const SERVER_METRICS: &[Metric] = &[
@@ -304,78 +284,18 @@ const SERVER_METRICS: &[Metric] = &[
         "Current status of the service, per state label value.",
         ServerStates,
     ),
-    m(
-        "current_queue",
-        "gauge",
-        "Current number of queued requests.",
-        Column("qcur"),
-    ),
-    m(
-        "current_sessions",
-        "gauge",
-        "Number of current sessions.",
-        Column("scur"),
-    ),
-    m(
-        "max_sessions",
-        "gauge",
-        "Maximum observed number of active sessions.",
-        Column("smax"),
-    ),
-    m(
-        "limit_sessions",
-        "gauge",
-        "Configured session limit.",
-        Column("slim"),
-    ),
-    m(
-        "sessions_total",
-        "counter",
-        "Total number of sessions.",
-        Column("stot"),
-    ),
-    m(
-        "bytes_in_total",
-        "counter",
-        "Current total of incoming bytes.",
-        Column("bin"),
-    ),
-    m(
-        "bytes_out_total",
-        "counter",
-        "Current total of outgoing bytes.",
-        Column("bout"),
-    ),
-    m(
-        "responses_denied_total",
-        "counter",
-        "Total number of denied responses.",
-        Column("dresp"),
-    ),
-    m(
-        "connection_errors_total",
-        "counter",
-        "Total number of connection errors.",
-        Column("econ"),
-    ),
-    m(
-        "response_errors_total",
-        "counter",
-        "Total number of response errors.",
-        Column("eresp"),
-    ),
-    m(
-        "retry_warnings_total",
-        "counter",
-        "Total number of retry warnings.",
-        Column("wretr"),
-    ),
-    m(
-        "redispatch_warnings_total",
-        "counter",
-        "Total number of redispatch warnings.",
-        Column("wredis"),
-    ),
+    CURRENT_QUEUE,
+    CURRENT_SESSIONS,
+    MAX_SESSIONS,
+    LIMIT_SESSIONS,
+    SESSIONS_TOTAL,
+    BYTES_IN_TOTAL,
+    BYTES_OUT_TOTAL,
+    RESPONSES_DENIED_TOTAL,
+    CONNECTION_ERRORS_TOTAL,
+    RESPONSE_ERRORS_TOTAL,
+    RETRY_WARNINGS_TOTAL,
+    REDISPATCH_WARNINGS_TOTAL,
     m("weight", "gauge", "Service weight.", Column("weight")),
     m(
         "check_failures_total",
@@ -395,66 +315,21 @@ const SERVER_METRICS: &[Metric] = &[
         "Total downtime (in seconds) for the service.",
         Column("downtime"),
     ),
-    m(
-        "loadbalanced_total",
-        "counter",
-        "Total number of times a service was selected.",
-        Column("lbtot"),
-    ),
-    m(
-        "client_aborts_total",
-        "counter",
-        "Total number of data transfers aborted by the client.",
-        Column("cli_abrt"),
-    ),
-    m(
-        "server_aborts_total",
-        "counter",
-        "Total number of data transfers aborted by the server.",
-        Column("srv_abrt"),
-    ),
+    LOADBALANCED_TOTAL,
+    CLIENT_ABORTS_TOTAL,
+    SERVER_ABORTS_TOTAL,
     m(
         "idle_connections_current",
         "gauge",
         "Current number of idle connections available for reuse.",
         Column("idle_conn_cur"),
     ),
-    m(
-        "connection_attempts_total",
-        "counter",
-        "Total number of connection establishment attempts.",
-        Column("connect"),
-    ),
-    m(
-        "connection_reuses_total",
-        "counter",
-        "Total number of connection reuses.",
-        Column("reuse"),
-    ),
-    m(
-        "http_responses_total",
-        "counter",
-        "Total number of HTTP responses.",
-        Responses,
-    ),
-    m(
-        "connect_time_average_seconds",
-        "gauge",
-        "Average connect time (since start; the histogram has the distribution).",
-        Average(|l| &l.connect),
-    ),
-    m(
-        "response_time_average_seconds",
-        "gauge",
-        "Average response time (since start; the histogram has the distribution).",
-        Average(|l| &l.response),
-    ),
-    m(
-        "total_time_average_seconds",
-        "gauge",
-        "Average total time (since start; the histogram has the distribution).",
-        Average(|l| &l.total),
-    ),
+    CONNECTION_ATTEMPTS_TOTAL,
+    CONNECTION_REUSES_TOTAL,
+    HTTP_RESPONSES_TOTAL,
+    CONNECT_TIME_AVERAGE_SECONDS,
+    RESPONSE_TIME_AVERAGE_SECONDS,
+    TOTAL_TIME_AVERAGE_SECONDS,
 ];
 
 /// pointsman's histograms, for backends and servers.

@@ -38,6 +38,12 @@ impl Proc {
         }
     }
 
+    /// SIGKILL, then waits (up to 5 s) until it is gone.
+    pub fn kill(&mut self) {
+        self.signal(libc::SIGKILL);
+        let _ = self.wait_exit(Duration::from_secs(5));
+    }
+
     /// Waits for the process to exit within `timeout`; returns its exit code.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
         let deadline = Instant::now() + timeout;
@@ -83,6 +89,14 @@ impl Backend {
     pub fn port(&self) -> u16 {
         self.addr.port()
     }
+
+    /// Requests it has served (its `/count` endpoint, which does not count itself).
+    pub fn count(&self) -> u64 {
+        let reply = Client::connect(self.port())
+            .request("GET", "/count", &[("Connection", "close")], b"")
+            .expect("/count answers");
+        reply.text().trim().parse().expect("/count is a number")
+    }
 }
 
 /// Starts `pointsman-backend` with a body and name on a free port; waits until it listens.
@@ -115,6 +129,39 @@ pub fn backend_on(listen: &str, name: &str, body: &str, extra: &[&str]) -> Backe
         },
         addr,
     }
+}
+
+/// Starts one `pointsman-backend` per name, in order, each answering its own name (as body
+/// and `X-Server`).
+pub fn backends<const N: usize>(names: [&str; N]) -> [Backend; N] {
+    names.map(|name| backend(name, name, &[]))
+}
+
+/// One backend `server` line, indented: `    server NAME 127.0.0.1:PORT OPTIONS` (`options` may
+/// be empty).
+pub fn server_line(name: &str, port: u16, options: &str) -> String {
+    let space = if options.is_empty() { "" } else { " " };
+    format!("    server {name} 127.0.0.1:{port}{space}{options}\n")
+}
+
+/// A [`server_line`] per backend, named as the backend was started, each with `options`.
+pub fn server_lines<'a>(backends: impl IntoIterator<Item = &'a Backend>, options: &str) -> String {
+    backends
+        .into_iter()
+        .map(|b| server_line(&b.proc.name, b.port(), options))
+        .collect()
+}
+
+/// The config most end-to-end tests run: an admin `stats socket`, HTTP with short timeouts,
+/// `frontend fe` on 127.0.0.1:`port` sending everything to `backend bk`, whose lines (indented,
+/// each ending in a newline) are `backend_lines`.
+pub fn proxy_config(port: u16, backend_lines: &str) -> String {
+    format!(
+        "global\n    stats socket @SOCKET@ mode 600 level admin\n\
+         defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+         frontend fe\n    bind 127.0.0.1:{port}\n    default_backend bk\n\
+         backend bk\n{backend_lines}"
+    )
 }
 
 /// A running pointsman.
@@ -930,8 +977,7 @@ impl Nginx {
                 libc::kill(worker as i32, libc::SIGKILL);
             }
         }
-        self.proc.signal(libc::SIGKILL);
-        let _ = self.proc.wait_exit(Duration::from_secs(5));
+        self.proc.kill();
     }
 
     /// Graceful stop (SIGQUIT): the port closes, requests in flight finish, idle keep-alive

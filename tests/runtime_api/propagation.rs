@@ -72,6 +72,20 @@ fn del_server(name: &str, then: &'static str) -> Step {
     }
 }
 
+/// `set server NAME addr` moving the server from `from`'s port to `to`'s, and HAProxy's reply
+/// to it.
+fn move_port(name: &str, from: &Backend, to: &Backend, then: &'static str) -> Step {
+    step(
+        format!("set server {name} addr 127.0.0.1 port {}", to.port()),
+        format!(
+            "no need to change the addr, port changed from '{}' to '{}' by 'stats socket command'\n\n",
+            from.port(),
+            to.port()
+        ),
+        then,
+    )
+}
+
 /// When each step's command was sent and its reply received.
 struct Timed {
     sent: Instant,
@@ -167,30 +181,8 @@ fn every_shard_obeys_each_mutation_after_its_reply() {
     run_steps(2, &steps, |s| {
         vec![
             // The address moves to nginx3's port: every shard connects there at once.
-            step(
-                format!(
-                    "set server bk_app/nginx2 addr 127.0.0.1 port {}",
-                    s.nginx3.port()
-                ),
-                format!(
-                    "no need to change the addr, port changed from '{}' to '{}' by 'stats socket command'\n\n",
-                    s.nginx2.port(),
-                    s.nginx3.port()
-                ),
-                "nginx3",
-            ),
-            step(
-                format!(
-                    "set server bk_app/nginx2 addr 127.0.0.1 port {}",
-                    s.nginx2.port()
-                ),
-                format!(
-                    "no need to change the addr, port changed from '{}' to '{}' by 'stats socket command'\n\n",
-                    s.nginx3.port(),
-                    s.nginx2.port()
-                ),
-                "nginx2",
-            ),
+            move_port("bk_app/nginx2", &s.nginx2, &s.nginx3, "nginx3"),
+            move_port("bk_app/nginx2", &s.nginx3, &s.nginx2, "nginx2"),
             // And last, the server is deleted (pointsman's graceful `del server`).
             del_server("bk_app/nginx2", "nginx1"),
         ]
