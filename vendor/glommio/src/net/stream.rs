@@ -437,7 +437,10 @@ impl<S: AsRawFd> NonBufferedStream<S> {
                 Ok(n) => {
                     self.rx.head = 0;
                     self.rx.tail = n;
-                    self.rx.more_likely = n == self.rx.asked;
+                    // After EOF, read with `recv` again (it returns 0 at once, as
+                    // stock does): a new RECV would make a repeated read pend, and
+                    // `AsyncBufRead::fill_buf` polls twice expecting the same answer.
+                    self.rx.more_likely = n == self.rx.asked || n == 0;
                     return Poll::Ready(Ok(self.rx.copy_to(buf, true)));
                 }
                 Err(err)
