@@ -638,10 +638,16 @@ fn smoke_stream_io() {
         let huge: Vec<u8> = (0..HUGE).map(pattern).collect();
         s.write_all(&huge).await.expect("write huge");
         assert_eq!(s.read(&mut b).await.expect("EOF"), 0, "expected EOF");
+        // A read after EOF answers 0 at once (AsyncBufRead::fill_buf relies on it).
+        let again = glommio::timer::timeout(Duration::from_millis(500), async {
+            Ok(s.read(&mut b).await)
+        })
+        .await;
+        assert_eq!(again.expect("read after EOF pended").expect("EOF"), 0);
         client.join().expect("client");
     });
     println!(
-        "  stream io: 200 KB in odd-sized reads, timeout, dropped read, peek, 4 MB write, EOF ok"
+        "  stream io: 200 KB in odd-sized reads, timeout, dropped read, peek, 4 MB write, EOF twice ok"
     );
 }
 
