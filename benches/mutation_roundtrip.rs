@@ -4,7 +4,12 @@
 //! `get weight` (same socket and parsing, no broadcast) as the baseline. Measured idle and
 //! while keep-alive clients on several threads keep every shard busy.
 //!
-//! `cargo bench --bench mutation_roundtrip [-- --shards N --rounds N --clients N]`
+//! Next to each admin-socket measurement it prints the coordinator's own histogram from
+//! `show latency` (the `pointsman COORDINATOR mutation` row): from the broadcast to the last
+//! shard's acknowledgement, without the admin socket, parsing and the client's wake-up. The
+//! load phase runs on a fresh process so that each row covers one phase.
+//!
+//! `cargo bench --bench mutation_roundtrip [-- --shards N --rounds N --clients N --gap-ms N]`
 //! prints p50 / p90 / p99 / max in microseconds. Loopback only; the run is bounded. Under
 //! `cargo test --all-targets` (no `--bench` argument) it makes a 20-round smoke run.
 
@@ -19,6 +24,9 @@ struct Args {
     shards: usize,
     rounds: usize,
     clients: usize,
+    /// Pause between two commands, so that every shard's executor goes to sleep in between
+    /// (mutations are rare in real life); 0 sends them back to back.
+    gap_ms: u64,
 }
 
 fn args() -> Args {
@@ -26,6 +34,7 @@ fn args() -> Args {
         shards: 2,
         rounds: 3000,
         clients: 6,
+        gap_ms: 0,
     };
     let words: Vec<String> = std::env::args().collect();
     let value = |name: &str| {
@@ -48,6 +57,9 @@ fn args() -> Args {
     if let Some(n) = value("--clients") {
         args.clients = n;
     }
+    if let Some(n) = value("--gap-ms") {
+        args.gap_ms = n as u64;
+    }
     args
 }
 
@@ -55,10 +67,12 @@ fn args() -> Args {
 fn measure(
     session: &mut PromptSession,
     rounds: usize,
+    gap: Duration,
     command: impl Fn(usize) -> String,
 ) -> Histogram<u64> {
     let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
     for i in 0..rounds {
+        std::thread::sleep(gap);
         let line = command(i);
         let started = Instant::now();
         let reply = session.send(&line);
@@ -83,6 +97,30 @@ fn report(label: &str, h: &Histogram<u64>) {
     );
 }
 
+/// The coordinator's broadcast-to-last-ack histogram, from `show latency` (values in ms).
+fn report_coordinator(label: &str, socket: &std::path::Path) {
+    let table = admin(socket, "show latency");
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("pointsman COORDINATOR mutation "))
+        .unwrap_or_else(|| panic!("no coordinator row in show latency: {table}"));
+    let cells: Vec<&str> = row.split(' ').collect();
+    let us = |i: usize| {
+        cells
+            .get(i)
+            .and_then(|c| c.parse::<f64>().ok())
+            .map_or("-".to_string(), |ms| format!("{:.0}", ms * 1000.0))
+    };
+    println!(
+        "{label:<34} n={:<6} p50={:>6} µs  p90={:>6} µs  p99={:>6} µs  max={:>7} µs",
+        cells.get(3).unwrap_or(&"-"),
+        us(4),
+        us(5),
+        us(6),
+        us(8)
+    );
+}
+
 fn set_weight(i: usize) -> String {
     // Alternate, so that every command really changes the state (an unchanged weight is
     // answered without a broadcast).
@@ -95,44 +133,61 @@ fn get_weight(_: usize) -> String {
 
 fn main() {
     let args = args();
+    let gap = Duration::from_millis(args.gap_ms);
     let nginx1 = backend("nginx1", "nginx 1.18.0", &[]);
     let nginx2 = backend("nginx2", "nginx 1.19.8", &[]);
     let port = free_port();
     let config = format!(
         "global\n    stats socket @SOCKET@ mode 600 level admin\n\
          defaults\n    mode http\n    timeout connect 5s\n    timeout client 30s\n    timeout server 30s\n\
-         frontend app\n    bind 127.0.0.1:{port}\n    default_backend bk_app\n\
+         frontend app\n    bind 127.0.0.1:@PORT@\n    default_backend bk_app\n\
          backend bk_app\n    server nginx1 127.0.0.1:{} check backup\n    server nginx2 127.0.0.1:{} check\n",
         nginx1.port(),
         nginx2.port()
     );
-    let p = pointsman(&config, args.shards, port);
+    let p = pointsman(
+        &config.replace("@PORT@", &port.to_string()),
+        args.shards,
+        port,
+    );
     let mut session = PromptSession::open(&p.socket);
     println!(
-        "mutation round trip, {} shard(s), {} rounds per line, {} load client(s)",
-        args.shards, args.rounds, args.clients
+        "mutation round trip, {} shard(s), {} rounds per line, {} load client(s), {} ms between commands",
+        args.shards, args.rounds, args.clients, args.gap_ms
     );
-    measure(&mut session, 200, set_weight);
+    measure(&mut session, 200, gap, set_weight);
 
     report(
         "idle: get weight (no broadcast)",
-        &measure(&mut session, args.rounds, get_weight),
+        &measure(&mut session, args.rounds, gap, get_weight),
     );
     report(
         "idle: set weight (all shards ack)",
-        &measure(&mut session, args.rounds, set_weight),
+        &measure(&mut session, args.rounds, gap, set_weight),
     );
+    report_coordinator("idle: broadcast → last ack (incl. warm-up)", &p.socket);
+    drop(session);
+    drop(p);
 
+    let port = free_port();
+    let p = pointsman(
+        &config.replace("@PORT@", &port.to_string()),
+        args.shards,
+        port,
+    );
+    let mut session = PromptSession::open(&p.socket);
     let clients: Vec<Client> = (0..args.clients).map(|_| Client::connect(port)).collect();
     let traffic = Traffic::start(clients, Duration::from_secs(120));
     std::thread::sleep(Duration::from_millis(300));
+    measure(&mut session, 200, gap, set_weight);
     let started = Instant::now();
-    let get = measure(&mut session, args.rounds, get_weight);
-    let set = measure(&mut session, args.rounds, set_weight);
+    let get = measure(&mut session, args.rounds, gap, get_weight);
+    let set = measure(&mut session, args.rounds, gap, set_weight);
     let elapsed = started.elapsed();
     let samples = traffic.stop();
     report("load: get weight (no broadcast)", &get);
     report("load: set weight (all shards ack)", &set);
+    report_coordinator("load: broadcast → last ack (incl. warm-up)", &p.socket);
     let during = samples
         .iter()
         .filter(|s| s.sent >= started && s.done <= started + elapsed)

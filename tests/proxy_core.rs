@@ -255,6 +255,39 @@ fn keep_alive_is_reused_on_both_sides() {
     assert!(col("reuse") >= 48, "reuse = {}", col("reuse"));
 }
 
+/// `http-reuse safe` as pointsman applies it: a GET goes over an idle pooled connection when
+/// one exists, whether the client keeps its connection open or closes it after each request
+/// (a stale pooled connection is replaced transparently, see `retries`). Counted by the
+/// server itself, not by pointsman's own statistics.
+#[test]
+fn sequential_requests_never_open_a_second_server_connection() {
+    let b = CountingBackend::start();
+    let port = free_port();
+    let _p = pointsman(
+        &config(port, &format!("    server b 127.0.0.1:{}\n", b.port())),
+        1,
+        port,
+    );
+    let mut client = Client::connect(port);
+    for _ in 0..20 {
+        assert_eq!(client.get("/").unwrap().text(), "ok");
+    }
+    drop(client);
+    for _ in 0..20 {
+        let mut client = Client::connect(port);
+        let r = client
+            .request("GET", "/", &[("Connection", "close")], b"")
+            .unwrap();
+        assert_eq!(r.text(), "ok");
+        assert!(client.is_closed(Duration::from_secs(5)), "client kept open");
+    }
+    assert_eq!(
+        b.accepted(),
+        1,
+        "40 sequential requests (20 keep-alive, 20 Connection: close) need one server connection"
+    );
+}
+
 #[test]
 fn chunked_and_large_bodies_stream_through() {
     let chunked = backend("c", "x", &["--size", "3000000", "--chunked"]);

@@ -481,11 +481,14 @@ fn bind_fd_and_stats_socket_fd_use_inherited_listening_sockets() {
         let mut command = std::process::Command::new(POINTSMAN);
         command.args(["-f", cfg.to_str().unwrap()]);
         let fd = file.as_raw_fd();
-        // SAFETY: dup2 between fork and exec.
+        // SAFETY: fcntl and dup2 between fork and exec. The file may itself be fd 3 (the
+        // listeners above were closed), and dup2(3, 3) would leave it close-on-exec: copy it
+        // above 10 first.
         unsafe {
             command.pre_exec(move || {
-                libc::dup2(fd, 3);
-                libc::dup2(fd, 4);
+                let high = libc::fcntl(fd, libc::F_DUPFD, 10);
+                libc::dup2(high, 3);
+                libc::dup2(high, 4);
                 Ok(())
             });
         }
@@ -727,4 +730,35 @@ fn sigttou_pauses_accepting_and_sigttin_resumes_without_refusing_anyone() {
         "{reply}"
     );
     assert!(paused_at.elapsed() < Duration::from_secs(5));
+}
+
+/// A process killed and started again at once on the same port starts: the killed one's
+/// listening sockets stay in LISTEN for a moment after it is gone (the kernel releases the
+/// sockets its io_uring requests held asynchronously), which made the start-up probe fail with
+/// "Address already in use" about once in five.
+#[test]
+fn a_restart_on_the_port_of_a_process_just_killed_starts() {
+    let port = free_port();
+    let config = format!(
+        "global\n    stats socket @SOCKET@ mode 600 level admin\n\
+         defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+         frontend app\n    bind 127.0.0.1:{port}\n    default_backend bk\n\
+         backend bk\n    server s1 127.0.0.1:1\n"
+    );
+    for round in 0..8 {
+        let mut p = pointsman(&config, 2, port);
+        let pid = p.proc.child.id();
+        let mut answered = None;
+        wait_for(Duration::from_secs(10), || {
+            answered = admin_pid(&p.socket);
+            answered.is_some() || p.proc.child.try_wait().ok().flatten().is_some()
+        });
+        assert_eq!(
+            answered,
+            Some(pid),
+            "round {round}: the new process did not start (exit {:?})",
+            p.proc.wait_exit(Duration::from_millis(100))
+        );
+        drop(p);
+    }
 }

@@ -54,8 +54,9 @@ impl AdminListener {
             SocketAddress::Unix(path) => bind_unix(path, socket).map(AdminListener::Unix),
             SocketAddress::Tcp(addr) => {
                 // glommio binds with SO_REUSEPORT, which would silently share a port already
-                // in use: probe it with a plain socket first.
-                drop(std::net::TcpListener::bind(addr)?);
+                // in use: probe it with a plain socket first (waiting out the listener of a
+                // process that just exited).
+                crate::reload::sockets::probe(*addr)?;
                 let listener = TcpListener::bind(addr).map_err(io::Error::from)?;
                 Ok(AdminListener::Tcp(listener))
             }

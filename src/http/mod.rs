@@ -20,6 +20,9 @@
 //!   method, target, version, head length, headers, [`Framing`], keep-alive, Expect,
 //!   Host, conflicting framing, idempotence and [`Request::is_safe_to_retry`] (GET, HEAD,
 //!   OPTIONS only). `RequestError::status()` / `page()`: what to answer.
+//!   `Request::empty()` + `request.parse_into(buf, &Limits) -> Result<bool, _>` does the
+//!   same into a slot the caller reuses (the proxy's keep-alive loop: no field table moved per
+//!   request); `Response::empty()` / `parse_into` likewise.
 //! - `write_request_head(&Request, buf, &mut Vec<u8>, &RequestForward { x_forwarded_for,
 //!   close_server })`: appends the forwarded head; `out` is reused across requests.
 //! - `parse_response(buf, request_was_head, &Limits) -> Result<Option<Response>,

@@ -260,50 +260,74 @@ impl fmt::Debug for Request {
 /// `Ok(None)`: the head is not complete yet; read more and call again with the grown buffer.
 /// `Err(e)`: answer `e.page()` and close the connection.
 pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Option<Request>, RequestError> {
-    let mut headers = [MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_HEADERS];
-    let mut parsed = httparse::Request::new(&mut []);
-    let head_len = match parsed.parse_with_uninit_headers(buf, &mut headers) {
-        Ok(httparse::Status::Complete(head_len)) => head_len,
-        Ok(httparse::Status::Partial) if buf.len() >= limits.max_head_len => {
-            return Err(RequestError::HeadTooLarge)
-        }
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Err(httparse::Error::Version) => return Err(version_error(buf)),
-        Err(httparse::Error::TooManyHeaders) => return Err(RequestError::TooManyHeaders),
-        Err(_) => return Err(RequestError::Malformed),
-    };
-    if head_len > limits.max_head_len {
-        return Err(RequestError::HeadTooLarge);
-    }
-    // httparse fills every field of a complete request.
-    let (Some(method), Some(target), Some(minor_version)) =
-        (parsed.method, parsed.path, parsed.version)
-    else {
-        return Err(RequestError::Malformed);
-    };
-    let method_token = method.as_bytes();
-    if method_token == b"CONNECT" {
-        return Err(RequestError::ConnectNotSupported);
-    }
-    let method = Method::from_token(method_token);
-    check_target(method, target.as_bytes())?;
+    let mut request = Request::empty();
+    Ok(request.parse_into(buf, limits)?.then_some(request))
+}
 
-    let mut request = Request {
-        method,
-        method_token: Span::of(buf, method_token),
-        target: Span::of(buf, target.as_bytes()),
-        minor_version,
-        head_len,
-        framing: Framing::NoBody,
-        keep_alive: false,
-        expect_continue: false,
-        conflicting_framing: false,
-        summary: FieldSummary::default(),
-        fields: Fields::new(),
-    };
-    let summary = request.fields.index(buf, parsed.headers)?;
-    request.apply_field_rules(buf, summary)?;
-    Ok(Some(request))
+impl Request {
+    /// A slot for [`Request::parse_into`]: the proxy parses every request of a connection
+    /// into one value instead of moving a fresh (field table sized) one out of each call.
+    pub fn empty() -> Request {
+        Request {
+            method: Method::Get,
+            method_token: Span::default(),
+            target: Span::default(),
+            minor_version: 1,
+            head_len: 0,
+            framing: Framing::NoBody,
+            keep_alive: false,
+            expect_continue: false,
+            conflicting_framing: false,
+            summary: FieldSummary::default(),
+            fields: Fields::new(),
+        }
+    }
+
+    /// [`parse_request`] in place: `Ok(true)` when a complete head was parsed into `self`,
+    /// `Ok(false)` when more bytes are needed (then `self` is unchanged).
+    pub fn parse_into(&mut self, buf: &[u8], limits: &Limits) -> Result<bool, RequestError> {
+        let mut headers = [MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_HEADERS];
+        let mut parsed = httparse::Request::new(&mut []);
+        let head_len = match parsed.parse_with_uninit_headers(buf, &mut headers) {
+            Ok(httparse::Status::Complete(head_len)) => head_len,
+            Ok(httparse::Status::Partial) if buf.len() >= limits.max_head_len => {
+                return Err(RequestError::HeadTooLarge)
+            }
+            Ok(httparse::Status::Partial) => return Ok(false),
+            Err(httparse::Error::Version) => return Err(version_error(buf)),
+            Err(httparse::Error::TooManyHeaders) => return Err(RequestError::TooManyHeaders),
+            Err(_) => return Err(RequestError::Malformed),
+        };
+        if head_len > limits.max_head_len {
+            return Err(RequestError::HeadTooLarge);
+        }
+        // httparse fills every field of a complete request.
+        let (Some(method), Some(target), Some(minor_version)) =
+            (parsed.method, parsed.path, parsed.version)
+        else {
+            return Err(RequestError::Malformed);
+        };
+        let method_token = method.as_bytes();
+        if method_token == b"CONNECT" {
+            return Err(RequestError::ConnectNotSupported);
+        }
+        let method = Method::from_token(method_token);
+        check_target(method, target.as_bytes())?;
+
+        self.method = method;
+        self.method_token = Span::of(buf, method_token);
+        self.target = Span::of(buf, target.as_bytes());
+        self.minor_version = minor_version;
+        self.head_len = head_len;
+        self.framing = Framing::NoBody;
+        self.keep_alive = false;
+        self.expect_continue = false;
+        self.conflicting_framing = false;
+        self.summary = FieldSummary::default();
+        let summary = self.fields.index(buf, parsed.headers)?;
+        self.apply_field_rules(buf, summary)?;
+        Ok(true)
+    }
 }
 
 impl Request {

@@ -143,45 +143,75 @@ pub fn parse_response(
     request_was_head: bool,
     limits: &Limits,
 ) -> Result<Option<Response>, ResponseError> {
-    let mut headers = [MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_HEADERS];
-    let mut parsed = httparse::Response::new(&mut []);
-    let config = httparse::ParserConfig::default();
-    let head_len = match config.parse_response_with_uninit_headers(&mut parsed, buf, &mut headers) {
-        Ok(httparse::Status::Complete(head_len)) => head_len,
-        Ok(httparse::Status::Partial) if buf.len() >= limits.max_head_len => {
-            return Err(ResponseError::HeadTooLarge)
+    let mut response = Response::empty();
+    Ok(response
+        .parse_into(buf, request_was_head, limits)?
+        .then_some(response))
+}
+
+impl Response {
+    /// A slot for [`Response::parse_into`]: the proxy parses every response of an exchange
+    /// into one value instead of moving a fresh (field table sized) one out of each call.
+    pub fn empty() -> Response {
+        Response {
+            status: 0,
+            reason: Span::default(),
+            minor_version: 1,
+            head_len: 0,
+            framing: Framing::NoBody,
+            keep_alive: false,
+            conflicting_framing: false,
+            summary: FieldSummary::default(),
+            fields: Fields::new(),
         }
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Err(httparse::Error::TooManyHeaders) => return Err(ResponseError::TooManyHeaders),
-        Err(_) => return Err(ResponseError::Malformed),
-    };
-    if head_len > limits.max_head_len {
-        return Err(ResponseError::HeadTooLarge);
     }
-    let (Some(minor_version), Some(status), Some(reason)) =
-        (parsed.version, parsed.code, parsed.reason)
-    else {
-        return Err(ResponseError::Malformed);
-    };
-    match status {
-        101 => return Err(ResponseError::SwitchingProtocols),
-        100..=599 => {}
-        _ => return Err(ResponseError::InvalidStatus),
+
+    /// [`parse_response`] in place: `Ok(true)` when a complete head was parsed into `self`,
+    /// `Ok(false)` when more bytes are needed (then `self` is unchanged).
+    pub fn parse_into(
+        &mut self,
+        buf: &[u8],
+        request_was_head: bool,
+        limits: &Limits,
+    ) -> Result<bool, ResponseError> {
+        let mut headers = [MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_HEADERS];
+        let mut parsed = httparse::Response::new(&mut []);
+        let config = httparse::ParserConfig::default();
+        let head_len =
+            match config.parse_response_with_uninit_headers(&mut parsed, buf, &mut headers) {
+                Ok(httparse::Status::Complete(head_len)) => head_len,
+                Ok(httparse::Status::Partial) if buf.len() >= limits.max_head_len => {
+                    return Err(ResponseError::HeadTooLarge)
+                }
+                Ok(httparse::Status::Partial) => return Ok(false),
+                Err(httparse::Error::TooManyHeaders) => return Err(ResponseError::TooManyHeaders),
+                Err(_) => return Err(ResponseError::Malformed),
+            };
+        if head_len > limits.max_head_len {
+            return Err(ResponseError::HeadTooLarge);
+        }
+        let (Some(minor_version), Some(status), Some(reason)) =
+            (parsed.version, parsed.code, parsed.reason)
+        else {
+            return Err(ResponseError::Malformed);
+        };
+        match status {
+            101 => return Err(ResponseError::SwitchingProtocols),
+            100..=599 => {}
+            _ => return Err(ResponseError::InvalidStatus),
+        }
+        self.status = status;
+        self.reason = Span::of(buf, reason.as_bytes());
+        self.minor_version = minor_version;
+        self.head_len = head_len;
+        self.framing = Framing::NoBody;
+        self.keep_alive = false;
+        self.conflicting_framing = false;
+        self.summary = FieldSummary::default();
+        let summary = self.fields.index(buf, parsed.headers)?;
+        self.apply_field_rules(summary, request_was_head)?;
+        Ok(true)
     }
-    let mut response = Response {
-        status,
-        reason: Span::of(buf, reason.as_bytes()),
-        minor_version,
-        head_len,
-        framing: Framing::NoBody,
-        keep_alive: false,
-        conflicting_framing: false,
-        summary: FieldSummary::default(),
-        fields: Fields::new(),
-    };
-    let summary = response.fields.index(buf, parsed.headers)?;
-    response.apply_field_rules(summary, request_was_head)?;
-    Ok(Some(response))
 }
 
 impl Response {

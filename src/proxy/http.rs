@@ -18,6 +18,7 @@
 //! stops reading stalls the relay (writes wait) until `timeout client` / `timeout server`
 //! ends it. A server at its `maxconn` makes requests queue (see `queue`).
 
+use super::buffers::{Buffer, BufferPool};
 use super::observe::Observed;
 use super::persistence::Persistence;
 use super::queue;
@@ -25,13 +26,12 @@ use super::retry::{self, Failure};
 use super::upstream::{self, Upstream};
 use super::worker::Worker;
 use crate::http::{
-    self, client_keep_alive, errors, parse_request, parse_response, write_request_head,
-    write_response_head, BodyTracker, Framing, Limits, Request, RequestForward, Response,
-    ResponseForward,
+    self, client_keep_alive, errors, write_request_head, write_response_head, BodyTracker, Framing,
+    Limits, Request, RequestForward, Response, ResponseForward,
 };
 use crate::state::ServerRef;
 use crate::stats::trace::{Ending, RequestTrace};
-use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
+use futures_lite::io::AsyncWriteExt;
 use glommio::net::TcpStream;
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -43,46 +43,8 @@ fn buffer_len(limits: &Limits) -> usize {
     2 * limits.max_head_len
 }
 
-/// A byte buffer with a fill level, read into from a socket.
-struct Buffer {
-    bytes: Box<[u8]>,
-    filled: usize,
-}
-
-impl Buffer {
-    fn new(len: usize) -> Buffer {
-        Buffer {
-            bytes: vec![0u8; len].into_boxed_slice(),
-            filled: 0,
-        }
-    }
-
-    fn is_full(&self) -> bool {
-        self.filled == self.bytes.len()
-    }
-
-    fn data(&self) -> &[u8] {
-        &self.bytes[..self.filled]
-    }
-
-    /// Drops the first `n` bytes, keeping what follows (a pipelined next message).
-    fn consume(&mut self, n: usize) {
-        self.bytes.copy_within(n..self.filled, 0);
-        self.filled -= n;
-    }
-
-    /// Reads more bytes from `stream`; `Ok(0)` at EOF or when full.
-    async fn fill_from(&mut self, stream: &mut TcpStream) -> std::io::Result<usize> {
-        if self.filled == self.bytes.len() {
-            return Ok(0);
-        }
-        let n = stream.read(&mut self.bytes[self.filled..]).await?;
-        self.filled += n;
-        Ok(n)
-    }
-}
-
-/// The client side of the connection.
+/// The client side of the connection. Its buffers come from the shard's [`BufferPool`] and go
+/// back there when the connection ends.
 struct Client {
     stream: TcpStream,
     input: Buffer,
@@ -91,13 +53,21 @@ struct Client {
     out: Vec<u8>,
     /// What the current request went through, for the latency histograms and the access log.
     trace: RequestTrace,
+    buffers: Rc<BufferPool>,
 }
 
-/// How reading a request head ended. (The parsed head is large, but it lives on the stack for
-/// one request: boxing it would cost an allocation per request.)
-#[allow(clippy::large_enum_variant)]
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.buffers.give_back(std::mem::take(&mut self.out));
+        self.buffers
+            .give_back(std::mem::take(&mut self.trace.request_line));
+    }
+}
+
+/// How reading a request head ended.
 enum HeadRead {
-    Ready(Request),
+    /// Parsed into the connection's request slot.
+    Ready,
     /// The client closed (or went idle past the keep-alive timeout) between requests.
     Closed,
     /// The client sent part of a head and stopped: 408.
@@ -110,31 +80,38 @@ pub async fn serve(worker: Rc<Worker>, frontend: usize, stream: TcpStream, peer:
     let settings = &worker.frontends[frontend];
     // A client that stops reading its response must not hold the connection forever.
     let _ = stream.set_write_timeout(Some(settings.client_timeout));
+    let buffers = worker.buffers.clone();
     let mut client = Client {
         stream,
-        input: Buffer::new(buffer_len(&settings.limits)),
+        input: buffers.buffer(buffer_len(&settings.limits)),
         peer,
-        out: Vec::with_capacity(1024),
-        trace: RequestTrace::default(),
+        out: buffers.scratch(),
+        trace: RequestTrace {
+            request_line: buffers.scratch(),
+            ..RequestTrace::default()
+        },
+        buffers,
     };
     let mut first = true;
+    // Every request of the connection is parsed into this one slot (its field table is a few
+    // KiB: moving a fresh one out of each parse showed in the profile).
+    let mut request = Request::empty();
     loop {
         client.trace.reset();
-        let head = read_request_head(&worker, frontend, &mut client, first).await;
+        let head = read_request_head(&worker, frontend, &mut client, first, &mut request).await;
         first = false;
-        let request = match head {
-            HeadRead::Ready(request) => {
+        match head {
+            HeadRead::Ready => {
                 // The body (if any) is read under `timeout client`, not the head's deadline.
                 let idle = worker.frontends[frontend].client_timeout;
                 let _ = client.stream.set_read_timeout(Some(idle));
-                request
             }
             HeadRead::Closed => return,
             HeadRead::TimedOut => {
                 return refuse(&worker, frontend, &mut client, errors::page(408)).await
             }
             HeadRead::Invalid(e) => return refuse(&worker, frontend, &mut client, e.page()).await,
-        };
+        }
         worker.in_flight.set(worker.in_flight.get() + 1);
         let started = Instant::now();
         let data = client.input.data();
@@ -182,6 +159,7 @@ async fn read_request_head(
     frontend: usize,
     client: &mut Client,
     first: bool,
+    request: &mut Request,
 ) -> HeadRead {
     let settings = &worker.frontends[frontend];
     let limits = settings.limits;
@@ -194,9 +172,9 @@ async fn read_request_head(
     loop {
         if client.input.filled > 0 {
             client.trace.saw_bytes();
-            match parse_request(client.input.data(), &limits) {
-                Ok(Some(request)) => return HeadRead::Ready(request),
-                Ok(None) => {}
+            match request.parse_into(client.input.data(), &limits) {
+                Ok(true) => return HeadRead::Ready,
+                Ok(false) => {}
                 Err(e) => return HeadRead::Invalid(e),
             }
         }
@@ -633,7 +611,8 @@ async fn relay_response(
 ) -> Attempt {
     let server = target.server;
     let limits = worker.frontends[frontend].limits;
-    let mut input = Buffer::new(buffer_len(&limits));
+    // From the shard's free list: no allocation per request.
+    let mut input = worker.buffers.buffer(buffer_len(&limits));
     let is_head = request.method() == http::Method::Head;
     let mut sent_anything = false;
     // Nothing reached the client yet: the attempt may still be retried.
@@ -651,12 +630,14 @@ async fn relay_response(
             }
         }
     };
-    let response = loop {
-        let Ok(parsed) = parse_response(input.data(), is_head, &limits) else {
+    // Every head of the exchange (1xx ones included) is parsed into this one slot.
+    let mut response = Response::empty();
+    loop {
+        let Ok(parsed) = response.parse_into(input.data(), is_head, &limits) else {
             return failed(Failure::JunkResponse, sent_anything);
         };
         match parsed {
-            Some(response) if response.is_interim() => {
+            true if response.is_interim() => {
                 client.out.clear();
                 let forward = ResponseForward {
                     client_keep_alive: true,
@@ -672,11 +653,11 @@ async fn relay_response(
                 sent_anything = true;
                 input.consume(response.head_len());
             }
-            Some(response) => {
+            true => {
                 client.trace.response_started(response.status());
-                break response;
+                break;
             }
-            None => match input.fill_from(&mut upstream).await {
+            false => match input.fill_from(&mut upstream).await {
                 Ok(n) if n > 0 => {}
                 Ok(_) if input.is_full() => {
                     return failed(Failure::JunkResponse, sent_anything);
@@ -711,7 +692,7 @@ async fn relay_response(
                 }
             },
         }
-    };
+    }
     if target.retry_statuses
         && !sent_anything
         && worker.backends[server.backend]
@@ -732,7 +713,7 @@ async fn relay_response(
         request,
         upstream,
         input,
-        response,
+        &response,
         (consumed, kill_generation),
     )
     .await
@@ -748,12 +729,12 @@ async fn send_response(
     request: &Request,
     mut upstream: TcpStream,
     mut input: Buffer,
-    response: Response,
+    response: &Response,
     (consumed, kill_generation): (usize, u64),
 ) -> Attempt {
     let (server, addr) = (target.server, target.addr);
     let fe = &worker.frontends[frontend];
-    let keep_client = client_keep_alive(request, &response)
+    let keep_client = client_keep_alive(request, response)
         && !fe.httpclose
         && !request.has_conflicting_framing()
         && !worker.stopping.get();
@@ -763,7 +744,7 @@ async fn send_response(
         client_keep_alive: keep_client,
         client_minor_version: request.minor_version(),
     };
-    write_response_head(&response, input.data(), &mut client.out, &forward);
+    write_response_head(response, input.data(), &mut client.out, &forward);
     if let Some(p) = target.persistence {
         let state = worker.state.borrow();
         let cookie = state.server(server).and_then(|s| s.cookie.as_deref());

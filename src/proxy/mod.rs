@@ -1,6 +1,7 @@
 //! The data plane of one shard: per-connection HTTP/1.1 and TCP forwarding, the idle
 //! connection pool, and the [`Worker`] that holds the shard's replica of the state.
 
+mod buffers;
 mod http;
 mod local;
 pub mod observe;
@@ -31,9 +32,7 @@ pub async fn serve_connection(worker: Rc<Worker>, frontend: usize, stream: TcpSt
     worker.with_frontend_counters(frontend, |c| c.session_started());
     worker.counters.borrow_mut().cum_conns += 1;
     worker.counters.borrow_mut().curr_conns += 1;
-    if let Ok(local) = stream.local_addr() {
-        worker.log_connect(frontend, peer, local);
-    }
+    worker.log_connect(frontend, peer, || stream.local_addr().ok());
     match worker.frontends[frontend].mode {
         Mode::Http => http::serve(worker.clone(), frontend, stream, peer).await,
         Mode::Tcp => tcp::serve(worker.clone(), frontend, stream, peer).await,

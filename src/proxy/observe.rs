@@ -68,6 +68,11 @@ impl Default for Observer {
 impl Observer {
     /// Records how an exchange with `server` ended. Cheap when nothing is observed: one state
     /// lookup, and a map lookup only after an error.
+    /// Forgets a removed server's count of consecutive errors.
+    pub fn forget(&self, server: ServerRef) {
+        self.consecutive.borrow_mut().remove(&server);
+    }
+
     pub fn record(&self, state: &State, server: ServerRef, outcome: Observed) {
         let Some(s) = state.server(server) else {
             return;

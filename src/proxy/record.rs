@@ -103,8 +103,14 @@ impl Worker {
         });
     }
 
-    /// The `Connect from` line of a frontend without `option httplog|tcplog`.
-    pub(super) fn log_connect(&self, frontend: usize, client: SocketAddr, local: SocketAddr) {
+    /// The `Connect from` line of a frontend without `option httplog|tcplog`. `local` is
+    /// asked only when the line is written: it costs a `getsockname` per connection.
+    pub(super) fn log_connect(
+        &self,
+        frontend: usize,
+        client: SocketAddr,
+        local: impl FnOnce() -> Option<SocketAddr>,
+    ) {
         if self
             .log
             .frontend(frontend)
@@ -117,6 +123,9 @@ impl Worker {
             return;
         };
         let http = fe.mode == crate::config::Mode::Http;
+        let Some(local) = local() else {
+            return;
+        };
         self.log.traffic(frontend, |out, _| {
             line::connect(out, client, local, &fe.name, http)
         });

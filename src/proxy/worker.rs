@@ -2,6 +2,7 @@
 //! balancers and its idle connection pool. Everything here is owned by one core: `RefCell`s,
 //! no locks, no atomics. The shard's control loop calls [`Worker::apply`] for every mutation.
 
+use super::buffers::BufferPool;
 use super::observe::{Observed, Observer};
 use super::pool::Pool;
 use super::queue::Queue;
@@ -23,6 +24,8 @@ pub struct Worker {
     pub state: RefCell<State>,
     pub counters: RefCell<StatsSnapshot>,
     pub pool: RefCell<Pool>,
+    /// Free lists of I/O buffers and scratch vectors: the request path allocates nothing.
+    pub buffers: Rc<BufferPool>,
     balancers: RefCell<Vec<Balancer>>,
     pub frontends: Vec<FrontendSettings>,
     pub backends: Vec<BackendSettings>,
@@ -72,6 +75,7 @@ impl Worker {
             state: RefCell::new(state),
             counters: RefCell::new(counters),
             pool: RefCell::new(Pool::default()),
+            buffers: Rc::new(BufferPool::default()),
             balancers: RefCell::new(balancers),
             kill_generation: RefCell::new(HashMap::new()),
             in_flight: Cell::new(0),
@@ -110,8 +114,20 @@ impl Worker {
             _ => {}
         }
         if let Mutation::RemoveServer { server } = mutation {
-            self.latency.borrow_mut().forget(*server);
+            self.forget_server(*server);
         }
+    }
+
+    /// Drops what this shard kept about a removed server: its counters, latency histograms,
+    /// kill generation and passive-health count (ids are never reused, so nothing would ever
+    /// read them again; without this each `add server`/`del server` cycle left them behind).
+    fn forget_server(&self, server: ServerRef) {
+        self.latency.borrow_mut().forget(server);
+        if let Some(servers) = self.counters.borrow_mut().servers.get_mut(server.backend) {
+            servers.remove(&server.server);
+        }
+        self.kill_generation.borrow_mut().remove(&server);
+        self.observer.forget(server);
     }
 
     /// Tells passive health (`observe`) how an exchange with `server` ended.
@@ -232,4 +248,33 @@ fn redispatch_target(backend: &Backend, failed: u32) -> Option<usize> {
         .servers
         .iter()
         .position(|s| s.id != failed && s.takes_new_traffic())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse_str;
+
+    #[test]
+    fn a_removed_server_leaves_nothing_behind_on_the_shard() {
+        let config = parse_str(
+            "t.cfg",
+            "backend b\n server s1 127.0.0.1:1\n server s2 127.0.0.1:2\n",
+        )
+        .unwrap();
+        let worker = Worker::new(0, &config, State::from_config(&config, 0));
+        let s1 = ServerRef {
+            backend: 0,
+            server: 1,
+        };
+        worker.with_server_counters(s1, |c| c.session_started());
+        worker.with_server_counters(s1, |c| c.session_ended());
+        worker.shutdown_sessions(s1);
+        assert_eq!(worker.kill_generation(s1), 1);
+        worker.apply(&Mutation::MarkDeleting { server: s1 }, 0);
+        worker.apply(&Mutation::RemoveServer { server: s1 }, 0);
+        assert!(worker.state.borrow().server(s1).is_none());
+        assert!(!worker.counters.borrow().servers[0].contains_key(&1));
+        assert_eq!(worker.kill_generation(s1), 0);
+    }
 }

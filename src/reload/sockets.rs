@@ -185,9 +185,33 @@ fn open_address(
     }
 }
 
+/// How long [`probe`] waits for a listener that is going away. When a process that listened
+/// with io_uring exits (or is killed), the kernel releases the sockets its pending requests
+/// hold asynchronously, after the process is gone: its listening sockets stay in LISTEN for
+/// 30-110 ms here (more on a loaded machine), and a start on the same port in that window
+/// failed with "Address already in use". SO_REUSEADDR (set) covers TIME_WAIT, not this.
+const PROBE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+const PROBE_RETRY: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// Fails if another process listens on `addr`: a plain bind without SO_REUSEPORT refuses an
-/// address that has a listener, where a SO_REUSEPORT bind would join it.
+/// address that has a listener, where a SO_REUSEPORT bind would join it. An address in use
+/// is retried for [`PROBE_PATIENCE`] (a listener of a process that just exited); a real
+/// conflict is reported after that.
 pub fn probe(addr: SocketAddr) -> io::Result<()> {
+    let deadline = std::time::Instant::now() + PROBE_PATIENCE;
+    loop {
+        match probe_once(addr) {
+            Err(e)
+                if e.kind() == io::ErrorKind::AddrInUse && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(PROBE_RETRY)
+            }
+            result => return result,
+        }
+    }
+}
+
+fn probe_once(addr: SocketAddr) -> io::Result<()> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_reuse_address(true)?;
     socket.bind(&addr.into())?;

@@ -11,16 +11,23 @@ use crate::proxy::Worker;
 use crate::state::{
     self, AdminState, Applied, ApplyError, Backend, Mutation, OpState, ServerRef, State,
 };
-use crate::stats::latency::LatencySnapshot;
+use crate::stats::latency::{LatencySnapshot, Series};
 use crate::stats::StatsSnapshot;
 use glommio::channels::channel_mesh::{Receivers, Senders};
 use glommio::sync::Semaphore;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How often a draining `del server` checks whether its last request finished.
 const REMOVAL_POLL: Duration = Duration::from_millis(50);
+
+/// How long shard 0 watches the channel for each acknowledgement before it lets its executor
+/// sleep (see [`Watched`]): an idle shard's acknowledgement comes within this. Bounded, so a
+/// shard stuck behind a long task costs shard 0 at most this much per mutation.
+const ACK_SPIN: Duration = Duration::from_micros(200);
+/// Spin-loop hints between two looks at the channel while watching (about a microsecond).
+const WATCH_PAUSE_SPINS: u32 = 256;
 
 /// HAProxy's (2.7+) replies to `wait … srv-removable` (`cli_release_wait`).
 const WAIT_DONE: &str = "Done.\n";
@@ -37,6 +44,8 @@ pub struct Coordinator {
     /// One request to the shards at a time, so answers come back in order on every channel.
     exclusive: Semaphore,
     seq: Cell<u64>,
+    /// Per mutation, from its broadcast to the last shard's acknowledgement (`show latency`).
+    broadcast_latency: RefCell<Series>,
     info: ProcessInfo,
     /// Itself, for the background tasks it spawns (graceful `del server`).
     me: std::rc::Weak<Coordinator>,
@@ -58,6 +67,7 @@ impl Coordinator {
             from_shards,
             exclusive: Semaphore::new(1),
             seq: Cell::new(0),
+            broadcast_latency: RefCell::new(Series::default()),
             info,
         })
     }
@@ -93,13 +103,41 @@ impl Coordinator {
         let seq = self.seq.get() + 1;
         self.seq.set(seq);
         self.local.apply(&mutation, now);
-        self.ask_all(|| ToShard::Apply {
-            seq,
-            now,
-            mutation: mutation.clone(),
-        })
-        .await;
+        self.broadcast(seq, now, &mutation).await;
         Ok(())
+    }
+
+    /// Sends mutation `seq` to every other shard and waits for each one's acknowledgement:
+    /// the round trip `show latency` reports (no answer is collected, nothing is allocated
+    /// beyond the copies of the mutation itself).
+    async fn broadcast(&self, seq: u64, now: u64, mutation: &Mutation) {
+        let started = Instant::now();
+        let mut asked = false;
+        for shard in self.other_shards() {
+            let message = ToShard::Apply {
+                seq,
+                now,
+                mutation: mutation.clone(),
+            };
+            if self.to_shards.send_to(shard, message).await.is_err() {
+                log::error!("shard {shard} is gone: its replica no longer follows");
+            }
+            asked = true;
+        }
+        for shard in self.other_shards() {
+            let ack = std::pin::pin!(self.from_shards.recv_from(shard));
+            match Watched::until(ack, Instant::now() + ACK_SPIN).await {
+                Ok(Some(FromShard::Applied { seq: acked })) if acked == seq => {}
+                Ok(Some(other)) => {
+                    log::error!("shard {shard} answered mutation {seq} with {other:?}")
+                }
+                _ => log::error!("shard {shard} did not acknowledge mutation {seq}"),
+            }
+        }
+        if asked {
+            let us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            self.broadcast_latency.borrow_mut().record(us);
+        }
     }
 
     /// Applies mutations in order on every shard, one request to the shards at a time.
@@ -135,6 +173,7 @@ impl Coordinator {
                 total.add(&l);
             }
         }
+        total.mutation = self.broadcast_latency.borrow().clone();
         total
     }
 
@@ -154,12 +193,18 @@ impl Coordinator {
         shards
     }
 
-    /// In-flight requests on a server, over all shards.
+    /// In-flight requests on a server, over all shards. Asks each shard for that one count
+    /// (a draining `del server` asks every 50 ms; a whole `gather` copied every counter of
+    /// every server of every shard each time).
     async fn busy(&self, server: ServerRef) -> u64 {
-        self.gather()
-            .await
-            .server(server.backend, server.server)
-            .scur
+        let _permit = self.exclusive.acquire_permit(1).await;
+        let mut total = self.local.server_inflight(server.backend, server.server);
+        for answer in self.ask_all(|| ToShard::InFlight(server)).await {
+            if let FromShard::InFlight(n) = answer {
+                total += n;
+            }
+        }
+        total
     }
 
     /// A health check result from the server's owner shard: broadcast only if it changes the
@@ -493,9 +538,56 @@ pub async fn follow(worker: Rc<Worker>, commands: Receivers<ToShard>, answers: S
                 worker.shutdown_sessions(server);
                 FromShard::Done
             }
+            ToShard::InFlight(server) => {
+                FromShard::InFlight(worker.server_inflight(server.backend, server.server))
+            }
         };
         if answers.send_to(coordinator, answer).await.is_err() {
             break;
         }
+    }
+}
+
+/// Waits for an acknowledgement, first by watching the channel for up to `deadline` on this
+/// thread, then by sleeping until woken. A sleeping executor is woken by the other shard
+/// writing its eventfd and the kernel scheduling the thread again: on an idle shard that costs
+/// more than the whole rest of the round trip. The watch re-polls the channel with a no-op
+/// waker (glommio's receiver keeps every waker it is polled with until the reactor next runs,
+/// so the task's own is registered once, by the first poll) and pauses between polls. It is
+/// the targeted form of glommio's `spin_before_park`, which would spin after every request too
+/// and costs CPU per request (design notes); this spins only while a mutation is in flight.
+struct Watched<F> {
+    inner: F,
+    deadline: Instant,
+}
+
+impl<F: std::future::Future + Unpin> Watched<F> {
+    fn until(inner: F, deadline: Instant) -> Self {
+        Watched { inner, deadline }
+    }
+}
+
+impl<F: std::future::Future + Unpin> std::future::Future for Watched<F> {
+    type Output = F::Output;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll(cx);
+        if polled.is_ready() {
+            return polled;
+        }
+        let mut quiet = std::task::Context::from_waker(std::task::Waker::noop());
+        while Instant::now() < self.deadline {
+            for _ in 0..WATCH_PAUSE_SPINS {
+                std::hint::spin_loop();
+            }
+            let polled = std::pin::Pin::new(&mut self.inner).poll(&mut quiet);
+            if polled.is_ready() {
+                return polled;
+            }
+        }
+        std::task::Poll::Pending
     }
 }

@@ -21,6 +21,8 @@ pub enum ToShard {
     GatherLatency,
     /// Abort the in-flight requests on this server; answer [`FromShard::Done`].
     ShutdownSessions(ServerRef),
+    /// How many requests are in flight on this server; answer [`FromShard::InFlight`].
+    InFlight(ServerRef),
 }
 
 /// Shard ─▶ coordinator, answers to [`ToShard`] in the order they were asked.
@@ -30,6 +32,7 @@ pub enum FromShard {
     Stats(Box<StatsSnapshot>),
     Latency(Box<LatencySnapshot>),
     Done,
+    InFlight(u64),
 }
 
 /// Shard ─▶ coordinator, unsolicited: a health check on the server's owner shard finished.

@@ -31,6 +31,11 @@ const MESH_CAPACITY: usize = 256;
 /// A busy shard yields to its control queue at least this often (field notes: a mutation must
 /// never wait behind a flood of requests).
 const PREEMPT_TIMER: Duration = Duration::from_millis(5);
+/// A start-up that takes longer is stuck: 4-shard starts on a loaded machine still hang in
+/// glommio's `MeshBuilder::join` about once in 45 (two shards joined, two never connect to
+/// each other although their reactors keep polling). Failing lets a supervisor or the
+/// caller start again instead of waiting on a process that never serves.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// How often a soft stop looks whether the last connection ended.
 const DRAIN_POLL: Duration = Duration::from_millis(10);
 
@@ -84,7 +89,7 @@ pub fn run(config: Config, options: RunOptions) -> Result<(), String> {
     let answers = MeshBuilder::<FromShard, _>::full(shards, MESH_CAPACITY);
     let reports = MeshBuilder::<CheckReport, _>::full(shards, MESH_CAPACITY);
     let (wiring, log_writer) = stats_service::Wiring::new(&config, shards)?;
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cpus = allowed_cpus();
     let (started_tx, started_rx) = std::sync::mpsc::channel::<Lifecycle>();
     for (index, sockets) in sockets.into_iter().enumerate() {
         let shard = Shard {
@@ -99,10 +104,11 @@ pub fn run(config: Config, options: RunOptions) -> Result<(), String> {
             wiring: wiring.clone(),
             started: started_tx.clone(),
         };
+        let cpu = cpus[index % cpus.len()];
         std::thread::Builder::new()
             .name(format!("shard-{index}"))
             .spawn(move || {
-                let executor = LocalExecutorBuilder::new(Placement::Fixed(index % cpus))
+                let executor = LocalExecutorBuilder::new(Placement::Fixed(cpu))
                     .name(&format!("shard-{index}"))
                     .preempt_timer(PREEMPT_TIMER)
                     .io_memory(64 << 10)
@@ -117,12 +123,22 @@ pub fn run(config: Config, options: RunOptions) -> Result<(), String> {
             .map_err(|e| format!("cannot start shard thread: {e}"))?;
     }
     drop(started_tx);
+    let deadline = Instant::now() + START_TIMEOUT;
     for _ in 0..shards {
-        match started_rx.recv() {
+        let wait = deadline.saturating_duration_since(Instant::now());
+        match started_rx.recv_timeout(wait) {
             Ok(Lifecycle::Started) => {}
             Ok(Lifecycle::Failed(e)) => {
                 signals::request_stop(signals::Stop::Now);
                 return Err(e);
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                signals::request_stop(signals::Stop::Now);
+                return Err(format!(
+                    "the shards did not start within {} s (stuck joining the channel meshes); \
+                     exiting rather than running without an admin socket",
+                    START_TIMEOUT.as_secs()
+                ));
             }
             Ok(Lifecycle::Stopped) | Err(_) => return Err("a shard failed to start".into()),
         }
@@ -509,6 +525,22 @@ impl HealthSink {
             }
         }
     }
+}
+
+/// The CPUs this process may run on (its affinity mask: `taskset -c 1 pointsman` pins every
+/// shard to CPU 1, as HAProxy's threads follow `taskset`), in order; shard i runs on the
+/// i-th of them, round robin. CPU 0 alone if the mask cannot be read.
+fn allowed_cpus() -> Vec<usize> {
+    let mut cpus: Vec<usize> = core_affinity::get_core_ids()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|core| core.id)
+        .collect();
+    cpus.sort_unstable();
+    if cpus.is_empty() {
+        cpus.push(0);
+    }
+    cpus
 }
 
 fn io_uring_error(e: glommio::GlommioError<()>) -> String {

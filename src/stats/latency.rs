@@ -43,7 +43,7 @@ impl Default for Series {
 }
 
 impl Series {
-    fn record(&mut self, us: u64) {
+    pub fn record(&mut self, us: u64) {
         self.histogram.saturating_record(us.max(1));
         self.sum_us = self.sum_us.saturating_add(us);
     }
@@ -111,6 +111,9 @@ pub struct LatencySnapshot {
     pub backends: Vec<Latency>,
     /// By backend index, then server id.
     pub servers: Vec<BTreeMap<u32, Latency>>,
+    /// pointsman's own: per mutation, from the coordinator's broadcast to the last shard's
+    /// acknowledgement (recorded on shard 0 only; empty on the other shards and with one shard).
+    pub mutation: Series,
 }
 
 impl LatencySnapshot {
@@ -146,6 +149,7 @@ impl LatencySnapshot {
                 mine.entry(*id).or_default().add(latency);
             }
         }
+        self.mutation.add(&other.mutation);
     }
 
     pub fn backend(&self, index: usize) -> Option<&Latency> {

@@ -4,7 +4,11 @@
 //! ```text
 //! # pxname svname timer count p50_ms p90_ms p99_ms p99.9_ms max_ms mean_ms
 //! bk_app BACKEND response 1204 0.412 0.801 1.950 3.100 7.230 0.480
+//! pointsman COORDINATOR mutation 3000 0.014 0.019 0.041 0.090 0.310 0.016
 //! ```
+//!
+//! The last row (whole-process scope only) is the runtime's own: per mutation, the time from
+//! the coordinator's broadcast to the last shard's acknowledgement.
 
 use super::latency::{Latency, LatencySnapshot, Series};
 use crate::state::{ServerRef, State};
@@ -50,6 +54,15 @@ pub fn show_latency(state: &State, latency: &LatencySnapshot, scope: Scope) -> S
             rows(&mut out, &backend.name, &server.name, l);
         }
     }
+    if scope == Scope::All {
+        row(
+            &mut out,
+            "pointsman",
+            "COORDINATOR",
+            "mutation",
+            &latency.mutation,
+        );
+    }
     out
 }
 
@@ -59,16 +72,20 @@ fn rows(out: &mut String, proxy: &str, name: &str, l: &Latency) {
         ("connect", &l.connect),
         ("total", &l.total),
     ] {
-        let _ = write!(out, "{proxy} {name} {timer} {}", series.count());
-        if series.count() == 0 {
-            out.push_str(" - - - - - -\n");
-            continue;
-        }
-        for q in [0.5, 0.9, 0.99, 0.999] {
-            let _ = write!(out, " {}", ms(series.quantile_us(q)));
-        }
-        let _ = writeln!(out, " {} {}", ms(series.max_us()), ms(mean_us(series)));
+        row(out, proxy, name, timer, series);
     }
+}
+
+fn row(out: &mut String, proxy: &str, name: &str, timer: &str, series: &Series) {
+    let _ = write!(out, "{proxy} {name} {timer} {}", series.count());
+    if series.count() == 0 {
+        out.push_str(" - - - - - -\n");
+        return;
+    }
+    for q in [0.5, 0.9, 0.99, 0.999] {
+        let _ = write!(out, " {}", ms(series.quantile_us(q)));
+    }
+    let _ = writeln!(out, " {} {}", ms(series.max_us()), ms(mean_us(series)));
 }
 
 fn mean_us(s: &Series) -> u64 {
@@ -108,8 +125,15 @@ mod tests {
                 },
             );
         }
+        l.mutation.record(14);
         let all = show_latency(&state, &l, Scope::All);
-        assert_eq!(all.lines().count(), 1 + 3 * 5);
+        assert_eq!(all.lines().count(), 1 + 3 * 5 + 1);
+        assert!(
+            all.ends_with(
+                "\npointsman COORDINATOR mutation 1 0.014 0.014 0.014 0.014 0.014 0.014\n"
+            ),
+            "{all}"
+        );
         // Percentiles are HDR bucket edges (within 1 %); the mean is exact.
         let line = all
             .lines()

@@ -968,9 +968,12 @@ pub struct Nginx {
 
 impl Nginx {
     /// SIGKILL to the master and its workers (killing the master alone would leave its
-    /// worker serving the port).
+    /// worker serving the port). The master is stopped first: a master that sees its worker
+    /// die forks a new one at once, which would outlive it and keep the port answering.
     pub fn kill_all(&mut self) {
         let master = self.proc.child.id();
+        self.proc.signal(libc::SIGSTOP);
+        wait_stopped(master);
         for worker in children_of(master) {
             // SAFETY: signalling a process this test started (nginx's worker).
             unsafe {
@@ -1048,6 +1051,19 @@ pub fn nginx_with(name: &str, port: u16, http_extra: &str, location: &str) -> Ng
 }
 
 /// Pids whose parent is `parent` (from /proc/*/stat).
+/// Waits (up to 2 s) until process `pid` is in the stopped state (`T` in /proc/PID/stat).
+fn wait_stopped(pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat.rfind(')').and_then(|i| stat.get(i + 2..i + 3));
+        if matches!(state, Some("T") | None) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 fn children_of(parent: u32) -> Vec<u32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
@@ -1066,4 +1082,80 @@ fn children_of(parent: u32) -> Vec<u32> {
                 == Some(parent)
         })
         .collect()
+}
+
+/// An HTTP/1.1 server in the test process that counts the TCP connections it accepts: an
+/// independent witness of how many connections the proxy opened to it. Answers every request
+/// head with a 2-byte keep-alive response; ignores request bodies (use it for GET only).
+pub struct CountingBackend {
+    port: u16,
+    accepted: std::sync::Arc<AtomicUsize>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl CountingBackend {
+    pub fn start() -> CountingBackend {
+        use std::sync::{atomic::AtomicBool, Arc};
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind counting backend");
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (count, done) = (accepted.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        count.fetch_add(1, Ordering::SeqCst);
+                        let done = done.clone();
+                        std::thread::spawn(move || Self::serve(stream, &done));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        CountingBackend {
+            port,
+            accepted,
+            stop,
+        }
+    }
+
+    fn serve(mut stream: TcpStream, done: &std::sync::atomic::AtomicBool) {
+        let _ = stream.set_nonblocking(false);
+        let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
+        let mut pending = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !done.load(Ordering::Relaxed) {
+            match stream.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => pending.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => continue,
+                Err(_) => return,
+            }
+            while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                pending.drain(..end + 4);
+                let reply = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+                if stream.write_all(reply).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Connections accepted so far.
+    pub fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for CountingBackend {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }

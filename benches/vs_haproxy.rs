@@ -1,0 +1,1275 @@
+//! pointsman against HAProxy, side by side on one machine (issue 10). Not criterion: a custom
+//! harness that starts the real proxies, pins them, drives them with `wrk` and `pointsman load`,
+//! and reads their CPU time and memory from /proc. `scripts/bench-vs-haproxy.sh` checks the
+//! tools, builds, and runs it; run it directly with
+//!
+//! ```text
+//! cargo bench --bench vs_haproxy -- [--quick|--full] [--rounds N] [--duration SECS]
+//!     [--shards N] [--proxy-cpus 1] [--load-cpus 0] [--backend nginx|pointsman-backend]
+//!     [--pointsman PATH] [--haproxy PATH] [--wrk PATH] [--nginx PATH] [--idle-conns N]
+//!     [--connections N] [--load-connections N] [--nice N] [--capacity REQ_PER_S] [--only keepalive,close,rate,flips,mutation,idle,tcp] [--out FILE.md]
+//! ```
+//!
+//! Method (see docs/performance.md): both proxies read the *same* haproxy.cfg (same backend,
+//! timeouts, keep-alive on both sides, `nbthread` = `--shards`); each measurement starts a
+//! fresh proxy pinned to `--proxy-cpus` (every thread re-pinned with `taskset -a -p`, because a
+//! glommio `Placement::Fixed` shard would otherwise pin itself outside the taskset), with the
+//! load generator, the backend and this harness on `--load-cpus`. Every measurement runs
+//! HAProxy then pointsman, round after round (A B A B), and reports the median and the range
+//! over rounds; a ratio is the median of the per-round ratios pointsman / HAProxy.
+//!
+//! Under `cargo test --all-targets` (no `--bench` argument) it does nothing: it needs haproxy
+//! and wrk and takes minutes.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::{cpu_time, free_port, raise_nofile, rss_kib, wait_for_port, Proc, PromptSession};
+use hdrhistogram::Histogram;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Body of the small HTTP responses (both backends send exactly this).
+const BODY: &str = "hello from the backend\n";
+/// Size of one TCP-mode transfer.
+const BIG: usize = 1 << 20;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Proxy {
+    HAProxy,
+    Pointsman,
+}
+
+const PROXIES: [Proxy; 2] = [Proxy::HAProxy, Proxy::Pointsman];
+
+impl Proxy {
+    fn name(self) -> &'static str {
+        match self {
+            Proxy::HAProxy => "HAProxy",
+            Proxy::Pointsman => "pointsman",
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Args {
+    nice: i32,
+    load_connections: usize,
+    capacity: Option<f64>,
+    rounds: usize,
+    duration: u64,
+    shards: usize,
+    proxy_cpus: String,
+    load_cpus: String,
+    backend: String,
+    pointsman: PathBuf,
+    haproxy: PathBuf,
+    wrk: PathBuf,
+    nginx: PathBuf,
+    idle_conns: usize,
+    connections: usize,
+    mutations: usize,
+    only: Vec<String>,
+    out: PathBuf,
+}
+
+fn usage_error(message: &str) -> ! {
+    eprintln!("vs_haproxy: {message}");
+    std::process::exit(2)
+}
+
+fn parse_args() -> Option<Args> {
+    let words: Vec<String> = std::env::args().skip(1).collect();
+    if !words.iter().any(|w| w == "--bench") {
+        return None;
+    }
+    let nginx_found = Path::new("/usr/sbin/nginx").exists();
+    let mut a = Args {
+        nice: -10,
+        load_connections: 8,
+        capacity: None,
+        rounds: 2,
+        duration: 4,
+        shards: 1,
+        proxy_cpus: "1".into(),
+        load_cpus: "0".into(),
+        backend: if nginx_found {
+            "nginx".into()
+        } else {
+            "pointsman-backend".into()
+        },
+        pointsman: PathBuf::from(env!("CARGO_BIN_EXE_pointsman")),
+        haproxy: PathBuf::from("/usr/sbin/haproxy"),
+        wrk: PathBuf::from("/usr/bin/wrk"),
+        nginx: PathBuf::from("/usr/sbin/nginx"),
+        idle_conns: 10_000,
+        connections: 16,
+        mutations: 1000,
+        only: Vec::new(),
+        out: PathBuf::from("target/bench-vs-haproxy.md"),
+    };
+    let mut i = 0;
+    while i < words.len() {
+        let word = words[i].as_str();
+        let mut value = || {
+            i += 1;
+            words
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| usage_error(&format!("{word} needs a value")))
+        };
+        let number = |v: String| -> usize {
+            v.parse()
+                .unwrap_or_else(|_| usage_error(&format!("{word}: not a number: {v}")))
+        };
+        match word {
+            "--bench" => {}
+            "--quick" => {
+                a.rounds = 2;
+                a.duration = 4;
+                a.mutations = 500;
+            }
+            "--full" => {
+                a.rounds = 4;
+                a.duration = 8;
+                a.mutations = 2000;
+            }
+            "--rounds" => a.rounds = number(value()).max(1),
+            "--duration" => a.duration = number(value()).max(1) as u64,
+            "--shards" => a.shards = number(value()).max(1),
+            "--proxy-cpus" => a.proxy_cpus = value(),
+            "--load-cpus" => a.load_cpus = value(),
+            "--backend" => a.backend = value(),
+            "--pointsman" => a.pointsman = value().into(),
+            "--haproxy" => a.haproxy = value().into(),
+            "--wrk" => a.wrk = value().into(),
+            "--nginx" => a.nginx = value().into(),
+            "--idle-conns" => a.idle_conns = number(value()),
+            "--connections" => a.connections = number(value()).max(1),
+            "--mutations" => a.mutations = number(value()).max(10),
+            "--nice" => {
+                a.nice = value()
+                    .parse()
+                    .unwrap_or_else(|_| usage_error("--nice: not a number"))
+            }
+            "--load-connections" => a.load_connections = number(value()).max(1),
+            "--capacity" => a.capacity = Some(number(value()) as f64),
+            "--only" => a.only = value().split(',').map(str::to_string).collect(),
+            "--out" => a.out = value().into(),
+            other => usage_error(&format!("unknown argument {other}")),
+        }
+        i += 1;
+    }
+    if a.backend != "nginx" && a.backend != "pointsman-backend" {
+        usage_error("--backend is nginx or pointsman-backend");
+    }
+    Some(a)
+}
+
+impl Args {
+    fn wants(&self, part: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|p| p == part)
+    }
+}
+
+/// Ports and files shared by every run.
+struct Setup {
+    dir: PathBuf,
+    http_port: u16,
+    tcp_port: u16,
+    backend_ports: [u16; 2],
+    big_port: u16,
+    config: PathBuf,
+    socket: PathBuf,
+}
+
+impl Setup {
+    fn new(args: &Args) -> Setup {
+        let dir = std::env::temp_dir().join(format!("pointsman-vs-haproxy-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let setup = Setup {
+            http_port: free_port(),
+            tcp_port: free_port(),
+            backend_ports: [free_port(), free_port()],
+            big_port: free_port(),
+            config: dir.join("bench.cfg"),
+            socket: dir.join("admin.sock"),
+            dir,
+        };
+        std::fs::write(&setup.config, setup.haproxy_cfg(args)).expect("write config");
+        setup
+    }
+
+    /// One file for both proxies: pointsman reads haproxy.cfg. No health checks, no logs:
+    /// both do the same work per request. Keep-alive and `http-reuse safe` are both defaults.
+    fn haproxy_cfg(&self, args: &Args) -> String {
+        format!(
+            "global\n    nbthread {shards}\n    maxconn {maxconn}\n    stats socket {socket} mode 600 level admin\n\
+             defaults\n    mode http\n    timeout connect 5s\n    timeout client 60s\n    timeout server 60s\n    timeout http-keep-alive 60s\n\
+             frontend fe_http\n    bind 127.0.0.1:{http}\n    default_backend bk\n\
+             backend bk\n    balance roundrobin\n    server s1 127.0.0.1:{b1}\n    server s2 127.0.0.1:{b2}\n\
+             frontend fe_tcp\n    mode tcp\n    bind 127.0.0.1:{tcp}\n    default_backend bk_tcp\n\
+             backend bk_tcp\n    mode tcp\n    server big 127.0.0.1:{big}\n",
+            shards = args.shards,
+            maxconn = args.idle_conns + 1000,
+            socket = self.socket.display(),
+            http = self.http_port,
+            tcp = self.tcp_port,
+            b1 = self.backend_ports[0],
+            b2 = self.backend_ports[1],
+            big = self.big_port,
+        )
+    }
+}
+
+/// Starts a command pinned to `cpus` with `taskset`, output to files in the setup dir.
+fn spawn_pinned(setup: &Setup, cpus: &str, name: &str, program: &Path, args: &[String]) -> Proc {
+    let log = |ext: &str| {
+        std::fs::File::create(setup.dir.join(format!("{name}.{ext}"))).expect("log file")
+    };
+    let child = Command::new("taskset")
+        .arg("-c")
+        .arg(cpus)
+        .arg(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(log("out"))
+        .stderr(log("err"))
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {}: {e}", program.display()));
+    Proc {
+        child,
+        name: name.into(),
+    }
+}
+
+/// The backend on the load CPUs: nginx (one worker) or pointsman-backend answering `BODY` on
+/// two ports, and pointsman-backend answering 1 MiB on a third.
+/// The backend processes; stopped with SIGTERM (nginx's master then stops its worker, which a
+/// SIGKILL would orphan), killed if still there after 2 s.
+struct Backends(Vec<Proc>);
+
+impl Drop for Backends {
+    fn drop(&mut self) {
+        for p in &mut self.0 {
+            p.signal(libc::SIGTERM);
+            let _ = p.wait_exit(Duration::from_secs(2));
+        }
+    }
+}
+
+fn start_backend(args: &Args, setup: &Setup) -> Backends {
+    let [b1, b2] = setup.backend_ports;
+    // The 1 MiB TCP-mode responses always come from pointsman-backend: nginx serving a 1 MiB
+    // file to wrk stalled connections here (wrk timeouts even without a proxy in between).
+    let big = spawn_pinned(
+        setup,
+        &args.load_cpus,
+        "backend-big",
+        Path::new(common::BACKEND),
+        &[
+            "--listen".into(),
+            format!("127.0.0.1:{}", setup.big_port),
+            "--size".into(),
+            BIG.to_string(),
+        ],
+    );
+    let mut procs = if args.backend == "nginx" {
+        let conf = format!(
+            "daemon off;\nworker_processes 1;\npid {dir}/nginx.pid;\nerror_log {dir}/nginx.error.log;\n\
+             events {{ worker_connections 4096; }}\n\
+             http {{\n  access_log off;\n  client_body_temp_path {dir};\n  proxy_temp_path {dir};\n  fastcgi_temp_path {dir};\n  uwsgi_temp_path {dir};\n  scgi_temp_path {dir};\n\
+             keepalive_requests 1000000;\n  keepalive_timeout 120s;\n\
+               server {{ listen 127.0.0.1:{b1}; listen 127.0.0.1:{b2}; location / {{ default_type text/plain; return 200 \"{body}\"; }} }}\n\
+}}\n",
+            dir = setup.dir.display(),
+            body = BODY.escape_default(),
+        );
+        let path = setup.dir.join("nginx.conf");
+        std::fs::write(&path, conf).expect("nginx.conf");
+        vec![spawn_pinned(
+            setup,
+            &args.load_cpus,
+            "nginx",
+            &args.nginx,
+            &[
+                "-e".into(),
+                format!("{}/nginx.error.log", setup.dir.display()),
+                "-c".into(),
+                path.display().to_string(),
+            ],
+        )]
+    } else {
+        let small = spawn_pinned(
+            setup,
+            &args.load_cpus,
+            "backend",
+            Path::new(common::BACKEND),
+            &[
+                "--listen".into(),
+                format!("127.0.0.1:{b1}"),
+                "--listen".into(),
+                format!("127.0.0.1:{b2}"),
+                "--body".into(),
+                BODY.into(),
+            ],
+        );
+        vec![small]
+    };
+    procs.push(big);
+    for port in [b1, b2, setup.big_port] {
+        wait_for_port(port, Duration::from_secs(10));
+    }
+    Backends(procs)
+}
+
+/// A proxy under test, re-pinned and stopped on drop.
+struct Running {
+    proc: Proc,
+    kind: Proxy,
+}
+
+impl Running {
+    fn pid(&self) -> u32 {
+        self.proc.child.id()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // Stop at once (pointsman: SIGINT; HAProxy: SIGTERM), then Proc's drop kills what is
+        // left: only the measurements matter here, not a graceful exit.
+        self.proc.signal(match self.kind {
+            Proxy::HAProxy => libc::SIGTERM,
+            Proxy::Pointsman => libc::SIGINT,
+        });
+        let _ = self.proc.wait_exit(Duration::from_secs(1));
+    }
+}
+
+fn start_proxy(args: &Args, setup: &Setup, kind: Proxy) -> Running {
+    let _ = std::fs::remove_file(&setup.socket);
+    let config = setup.config.display().to_string();
+    let proc = match kind {
+        Proxy::HAProxy => spawn_pinned(
+            setup,
+            &args.proxy_cpus,
+            "haproxy",
+            &args.haproxy,
+            &["-db".into(), "-f".into(), config],
+        ),
+        Proxy::Pointsman => spawn_pinned(
+            setup,
+            &args.proxy_cpus,
+            "pointsman",
+            &args.pointsman,
+            &[
+                "-f".into(),
+                config,
+                "--shards".into(),
+                args.shards.to_string(),
+            ],
+        ),
+    };
+    let running = Running { proc, kind };
+    wait_for_port(setup.http_port, Duration::from_secs(10));
+    common::wait_for(Duration::from_secs(10), || setup.socket.exists());
+    // Every thread onto the proxy CPUs: a glommio shard pins itself with Placement::Fixed,
+    // which ignores the affinity it was started with.
+    let status = Command::new("taskset")
+        .args([
+            "-a",
+            "-p",
+            "-c",
+            &args.proxy_cpus,
+            &running.pid().to_string(),
+        ])
+        .stdout(Stdio::null())
+        .status()
+        .expect("taskset -a -p");
+    assert!(status.success(), "taskset -a -p failed");
+    // Warm-up outside every measurement window.
+    let _ = wrk(args, setup.http_port, "/", 1, 1, false);
+    running
+}
+
+/// What `wrk` reported.
+struct WrkResult {
+    requests: u64,
+    seconds: f64,
+    errors: u64,
+}
+
+fn wrk(
+    args: &Args,
+    port: u16,
+    path: &str,
+    connections: usize,
+    seconds: u64,
+    close: bool,
+) -> WrkResult {
+    let mut cmd = Command::new("taskset");
+    cmd.arg("-c").arg(&args.load_cpus).arg(&args.wrk).args([
+        "-t",
+        "1",
+        "-c",
+        &connections.to_string(),
+        "-d",
+        &format!("{seconds}s"),
+    ]);
+    if close {
+        cmd.args(["-H", "Connection: close"]);
+    }
+    let output = cmd
+        .arg(format!("http://127.0.0.1:{port}{path}"))
+        .output()
+        .expect("run wrk");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut result = WrkResult {
+        requests: 0,
+        seconds: seconds as f64,
+        errors: 0,
+    };
+    for line in text.lines() {
+        let line = line.trim();
+        if let Some((n, rest)) = line.split_once(" requests in ") {
+            result.requests = n.trim().parse().unwrap_or(0);
+            let secs = rest.split(',').next().unwrap_or("");
+            result.seconds = parse_wrk_duration(secs).unwrap_or(result.seconds);
+        } else if let Some(rest) = line.strip_prefix("Socket errors:") {
+            result.errors += rest
+                .split(',')
+                .filter_map(|p| p.split_whitespace().last()?.parse::<u64>().ok())
+                .sum::<u64>();
+        } else if let Some(rest) = line.strip_prefix("Non-2xx or 3xx responses:") {
+            result.errors += rest.trim().parse::<u64>().unwrap_or(0);
+        }
+    }
+    if result.requests == 0 {
+        eprintln!(
+            "wrk: no result: {text}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    result
+}
+
+fn parse_wrk_duration(text: &str) -> Option<f64> {
+    let text = text.trim();
+    if let Some(v) = text.strip_suffix("ms") {
+        return v.parse::<f64>().ok().map(|v| v / 1000.0);
+    }
+    if let Some(v) = text.strip_suffix("us") {
+        return v.parse::<f64>().ok().map(|v| v / 1e6);
+    }
+    if let Some(v) = text.strip_suffix('m') {
+        return v.parse::<f64>().ok().map(|v| v * 60.0);
+    }
+    text.strip_suffix('s')?.parse().ok()
+}
+
+/// `/proc/PID/status` field in KiB (VmHWM, VmRSS).
+fn status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| {
+            v.trim_start_matches(':')
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
+}
+
+/// What `pointsman load --json` reported.
+struct LoadResult {
+    p50: f64,
+    p99: f64,
+    p999: f64,
+    requests: u64,
+    errors: u64,
+    invalid: Option<String>,
+    switch_failures: u64,
+}
+
+fn load(args: &Args, setup: &Setup, rate: u64, flips: bool, tag: &str) -> LoadResult {
+    let json = setup.dir.join(format!("load-{tag}.json"));
+    let mut cmd = Command::new("taskset");
+    cmd.arg("-c")
+        .arg(&args.load_cpus)
+        .arg(common::POINTSMAN)
+        .args([
+            "load".to_string(),
+            format!("http://127.0.0.1:{}/", setup.http_port),
+            "--rate".into(),
+            rate.to_string(),
+            "-c".into(),
+            args.load_connections.to_string(),
+            "-d".into(),
+            format!("{}s", args.duration),
+            "--json".into(),
+            json.display().to_string(),
+        ]);
+    if flips {
+        cmd.arg("--socket").arg(&setup.socket);
+        let steps = args.duration * 10;
+        for step in 1..steps {
+            let verb = if step.is_multiple_of(2) {
+                "enable"
+            } else {
+                "disable"
+            };
+            cmd.arg("--at")
+                .arg(format!("{}ms", step * 100))
+                .arg(format!("{verb} server bk/s2"));
+        }
+    }
+    let _ = std::fs::remove_file(&json);
+    let output = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run pointsman load");
+    let text = std::fs::read_to_string(&json).unwrap_or_else(|_| {
+        panic!(
+            "pointsman load wrote no JSON: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    let v: serde_json::Value = serde_json::from_str(&text).expect("load JSON");
+    let latency = &v["whole"]["latency"];
+    let us = |key: &str| latency[key].as_f64().unwrap_or(f64::NAN);
+    let switch_failures = v["switches"].as_array().map_or(0, |a| {
+        a.iter()
+            .filter(|s| {
+                s.get("error").is_some() || s["reply"].as_str().is_some_and(|r| !r.is_empty())
+            })
+            .count() as u64
+    });
+    LoadResult {
+        p50: us("p50_us"),
+        p99: us("p99_us"),
+        p999: us("p99_9_us"),
+        requests: v["whole"]["requests"].as_u64().unwrap_or(0),
+        errors: v["whole"]["error_count"].as_u64().unwrap_or(0),
+        invalid: v["schedule"]["invalid"].as_str().map(str::to_string),
+        switch_failures,
+    }
+}
+
+/// The highest rate `pointsman load` sustains against HAProxy (schedule valid, no error),
+/// stepping down from wrk's closed-loop figure by 15 % at a time: on a machine where the load
+/// generator shares a core with the backend, this, not wrk's figure, is the capacity the
+/// fixed-rate runs can be a fraction of.
+/// When no step was sustained, the last rate tried is returned and a note says so.
+fn open_loop_capacity(args: &Args, setup: &Setup, closed: f64, results: &mut Results) -> f64 {
+    let p = start_proxy(args, setup, Proxy::HAProxy);
+    let probe = Args {
+        duration: 3,
+        ..args.clone()
+    };
+    let mut rate = closed;
+    for step in 0..12 {
+        let r = load(
+            &probe,
+            setup,
+            rate as u64,
+            false,
+            &format!("calibrate-{step}"),
+        );
+        let ok = r.invalid.is_none() && r.errors == 0;
+        println!(
+            "  calibrate: {rate:.0} req/s: {} (p99 {:.0} µs)",
+            if ok { "sustained" } else { "not sustained" },
+            r.p99
+        );
+        if ok {
+            drop(p);
+            return rate;
+        }
+        if step < 11 {
+            rate *= 0.85;
+        }
+    }
+    drop(p);
+    results.notes.push(format!(
+        "the open-loop generator kept its schedule at no rate down to {rate:.0} req/s: \
+         the fixed rates are fractions of that, and their latencies include its queueing"
+    ));
+    rate
+}
+
+/// Per-proxy samples of one metric, one per round.
+#[derive(Default)]
+struct Series {
+    values: BTreeMap<&'static str, Vec<f64>>,
+}
+
+/// Every metric, in report order.
+#[derive(Default)]
+struct Results {
+    order: Vec<(String, String, String)>, // (key, label with unit, target)
+    series: BTreeMap<String, Series>,
+    notes: Vec<String>,
+}
+
+impl Results {
+    fn define(&mut self, key: &str, label: &str, target: &str) {
+        if !self.order.iter().any(|(k, _, _)| k == key) {
+            self.order.push((key.into(), label.into(), target.into()));
+        }
+    }
+
+    fn push(&mut self, key: &str, proxy: Proxy, value: f64) {
+        println!("    {:<9} {key:<28} {value:>12.2}", proxy.name());
+        self.series
+            .entry(key.into())
+            .or_default()
+            .values
+            .entry(proxy.name())
+            .or_default()
+            .push(value);
+    }
+
+    fn median_of(&self, key: &str, proxy: Proxy) -> Option<f64> {
+        let v = self.series.get(key)?.values.get(proxy.name())?;
+        median(v)
+    }
+}
+
+fn median(values: &[f64]) -> Option<f64> {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    Some(if !n.is_multiple_of(2) {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+fn spread(values: &[f64]) -> String {
+    let finite: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    match median(&finite) {
+        None => "–".into(),
+        Some(m) if finite.len() == 1 => num(m),
+        Some(m) => {
+            let lo = finite.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            format!("{} ({}–{})", num(m), num(lo), num(hi))
+        }
+    }
+}
+
+fn num(v: f64) -> String {
+    let a = v.abs();
+    if a == 0.0 {
+        "0".into()
+    } else if a >= 1000.0 {
+        format!("{v:.0}")
+    } else if a >= 100.0 {
+        format!("{v:.1}")
+    } else if a >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// Raises RLIMIT_NOFILE (soft and hard) to `want` for this process and the proxies it starts;
+/// without the privilege for the hard limit, the soft one goes up to the hard one. Returns the
+/// soft limit in force.
+fn raise_nofile_limit(want: u64) -> u64 {
+    // SAFETY: getrlimit/setrlimit with a valid struct.
+    unsafe {
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 1024;
+        }
+        let wanted = libc::rlimit {
+            rlim_cur: want.max(limit.rlim_cur),
+            rlim_max: want.max(limit.rlim_max),
+        };
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) == 0 {
+            return wanted.rlim_cur;
+        }
+        raise_nofile();
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+        limit.rlim_cur
+    }
+}
+
+/// Runs this harness and everything it starts (proxies, backend, load generators) at `nice`:
+/// on a machine shared with builds, a negative value keeps them from being preempted by
+/// compilers, which would otherwise dominate every latency figure. Needs CAP_SYS_NICE for
+/// values below 0; without it the run goes on at the current priority.
+fn set_nice(nice: i32) {
+    // SAFETY: setpriority on this process, no pointers.
+    let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) };
+    if rc != 0 {
+        eprintln!(
+            "vs_haproxy: cannot set nice {nice} ({}), running at the current priority",
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
+/// Pins this harness (its connections for the idle and mutation parts) to the load CPUs.
+fn pin_self(cpus: &str) {
+    // SAFETY: a zeroed cpu_set_t filled with CPU_SET, passed with its size.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        for part in cpus.split(',') {
+            let (lo, hi) = part.split_once('-').unwrap_or((part, part));
+            if let (Ok(lo), Ok(hi)) = (lo.trim().parse::<usize>(), hi.trim().parse::<usize>()) {
+                for cpu in lo..=hi {
+                    libc::CPU_SET(cpu, &mut set);
+                }
+            }
+        }
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
+fn cpu_us(pid: u32) -> f64 {
+    cpu_time(pid).as_secs_f64() * 1e6
+}
+
+/// Closed-loop wrk run: proxy CPU per request, requests/s, peak RSS.
+fn throughput(args: &Args, setup: &Setup, results: &mut Results, kind: Proxy, close: bool) {
+    let p = start_proxy(args, setup, kind);
+    let before = cpu_us(p.pid());
+    let r = wrk(
+        args,
+        setup.http_port,
+        "/",
+        args.connections,
+        args.duration,
+        close,
+    );
+    let cpu = cpu_us(p.pid()) - before;
+    let tag = if close { "close" } else { "keepalive" };
+    results.push(
+        &format!("{tag}.cpu_us"),
+        kind,
+        cpu / r.requests.max(1) as f64,
+    );
+    results.push(&format!("{tag}.rps"), kind, r.requests as f64 / r.seconds);
+    results.push(
+        &format!("{tag}.proxy_cpu_share"),
+        kind,
+        cpu / 1e6 / r.seconds * 100.0,
+    );
+    results.push(&format!("{tag}.errors"), kind, r.errors as f64);
+    results.push(
+        &format!("{tag}.hwm_mib"),
+        kind,
+        status_kib(p.pid(), "VmHWM") as f64 / 1024.0,
+    );
+}
+
+fn fixed_rate(
+    args: &Args,
+    setup: &Setup,
+    results: &mut Results,
+    kind: Proxy,
+    rate: u64,
+    percent: u32,
+    round: usize,
+) {
+    let p = start_proxy(args, setup, kind);
+    let before = cpu_us(p.pid());
+    let r = load(
+        args,
+        setup,
+        rate,
+        false,
+        &format!("{}-{percent}-{round}", kind.name()),
+    );
+    let cpu = cpu_us(p.pid()) - before;
+    let key = format!("rate{percent}");
+    results.push(&format!("{key}.p50"), kind, r.p50);
+    results.push(&format!("{key}.p99"), kind, r.p99);
+    results.push(&format!("{key}.p999"), kind, r.p999);
+    results.push(&format!("{key}.errors"), kind, r.errors as f64);
+    results.push(
+        &format!("{key}.cpu_us"),
+        kind,
+        cpu / r.requests.max(1) as f64,
+    );
+    if let Some(why) = r.invalid {
+        results.notes.push(format!(
+            "{} {percent}% round {round}: load generator: {why}",
+            kind.name()
+        ));
+    }
+}
+
+fn flips(args: &Args, setup: &Setup, results: &mut Results, kind: Proxy, rate: u64, round: usize) {
+    let p = start_proxy(args, setup, kind);
+    let steady = load(
+        args,
+        setup,
+        rate,
+        false,
+        &format!("{}-steady-{round}", kind.name()),
+    );
+    let flipping = load(
+        args,
+        setup,
+        rate,
+        true,
+        &format!("{}-flips-{round}", kind.name()),
+    );
+    drop(p);
+    results.push("flips.steady_p99", kind, steady.p99);
+    results.push("flips.p99", kind, flipping.p99);
+    results.push("flips.p99_vs_steady", kind, flipping.p99 / steady.p99);
+    results.push(
+        "flips.errors",
+        kind,
+        (flipping.errors + flipping.switch_failures) as f64,
+    );
+    for (r, what) in [(steady, "steady"), (flipping, "flips")] {
+        if let Some(why) = r.invalid {
+            results.notes.push(format!(
+                "{} {what} round {round}: load generator: {why}",
+                kind.name()
+            ));
+        }
+    }
+}
+
+/// `set weight` round trips on one prompt-mode session, idle and under the 50% load.
+fn mutation(args: &Args, setup: &Setup, results: &mut Results, kind: Proxy, rate: u64) {
+    let p = start_proxy(args, setup, kind);
+    let measure = |n: usize| {
+        let mut session = PromptSession::open(&setup.socket);
+        let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
+        for i in 0..n {
+            let started = Instant::now();
+            let reply = session.send(&format!("set weight bk/s2 {}", 1 + i % 2));
+            h.saturating_record((started.elapsed().as_nanos() as u64 / 1000).max(1));
+            assert!(
+                reply.ends_with("\n> "),
+                "{}: set weight: {reply:?}",
+                kind.name()
+            );
+        }
+        h
+    };
+    let idle = measure(args.mutations);
+    results.push(
+        "mutation.idle_p50",
+        kind,
+        idle.value_at_quantile(0.5) as f64,
+    );
+    results.push(
+        "mutation.idle_p99",
+        kind,
+        idle.value_at_quantile(0.99) as f64,
+    );
+    let load = Command::new("taskset")
+        .arg("-c")
+        .arg(&args.load_cpus)
+        .arg(common::POINTSMAN)
+        .args([
+            "load",
+            &format!("http://127.0.0.1:{}/", setup.http_port),
+            "--rate",
+            &rate.to_string(),
+            "-c",
+            &args.load_connections.to_string(),
+        ])
+        .args(["-d", &format!("{}s", args.duration + 60)])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("pointsman load");
+    let mut load = Proc {
+        child: load,
+        name: "load".into(),
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    let busy = measure(args.mutations);
+    load.signal(libc::SIGINT);
+    let _ = load.wait_exit(Duration::from_secs(5));
+    results.push(
+        "mutation.load_p50",
+        kind,
+        busy.value_at_quantile(0.5) as f64,
+    );
+    results.push(
+        "mutation.load_p99",
+        kind,
+        busy.value_at_quantile(0.99) as f64,
+    );
+    drop(p);
+}
+
+/// Opens `n` client connections, each sends one request and reads its answer, then stays
+/// open and idle; returns the proxy's RSS growth per connection (bytes) and its peak RSS.
+fn idle(args: &Args, setup: &Setup, results: &mut Results, kind: Proxy) {
+    let p = start_proxy(args, setup, kind);
+    std::thread::sleep(Duration::from_millis(300));
+    let before = rss_kib(p.pid());
+    let request = b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n";
+    let mut conns = Vec::with_capacity(args.idle_conns);
+    let mut failed = 0u64;
+    for _ in 0..args.idle_conns {
+        match TcpStream::connect(("127.0.0.1", setup.http_port)) {
+            Ok(mut s) => {
+                let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+                if s.write_all(request).is_err() || !read_one_response(&mut s) {
+                    failed += 1;
+                }
+                conns.push(s);
+            }
+            Err(_) => failed += 1,
+        }
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let after = rss_kib(p.pid());
+    let per_conn = (after.saturating_sub(before)) as f64 * 1024.0 / args.idle_conns.max(1) as f64;
+    results.push("idle.bytes_per_conn", kind, per_conn);
+    results.push("idle.rss_mib", kind, after as f64 / 1024.0);
+    results.push("idle.failed", kind, failed as f64);
+    drop(conns);
+    drop(p);
+}
+
+/// Reads one small response (head + Content-Length body).
+fn read_one_response(s: &mut TcpStream) -> bool {
+    let mut buf = Vec::with_capacity(512);
+    let mut chunk = [0u8; 1024];
+    loop {
+        match s.read(&mut chunk) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+        let text = String::from_utf8_lossy(&buf);
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text[..end]
+                .lines()
+                .find_map(|l| {
+                    let (name, value) = l.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + length {
+                return true;
+            }
+        }
+    }
+}
+
+/// TCP mode: 1 MiB responses relayed byte for byte, 4 keep-alive wrk connections.
+fn tcp(args: &Args, setup: &Setup, results: &mut Results, kind: Proxy) {
+    let p = start_proxy(args, setup, kind);
+    let before = cpu_us(p.pid());
+    let r = wrk(args, setup.tcp_port, "/big", 4, args.duration, false);
+    let cpu = cpu_us(p.pid()) - before;
+    let mib = r.requests as f64 * BIG as f64 / (1 << 20) as f64;
+    results.push("tcp.mib_per_s", kind, mib / r.seconds);
+    results.push("tcp.cpu_us_per_mib", kind, cpu / mib.max(1.0));
+    results.push("tcp.errors", kind, r.errors as f64);
+}
+
+/// (key, label, target) of every row, in the table's order.
+const ROWS: &[(&str, &str, &str)] = &[
+    (
+        "keepalive.cpu_us",
+        "CPU per request, keep-alive (µs)",
+        "≤ 0.70",
+    ),
+    ("keepalive.rps", "requests/s, keep-alive", "≥ 1.00"),
+    (
+        "keepalive.proxy_cpu_share",
+        "proxy CPU busy, keep-alive (%)",
+        "",
+    ),
+    ("keepalive.errors", "errors, keep-alive", "0"),
+    (
+        "close.cpu_us",
+        "CPU per request, `Connection: close` (µs)",
+        "≤ 0.80",
+    ),
+    ("close.rps", "requests/s, `Connection: close`", "≥ 1.00"),
+    ("close.proxy_cpu_share", "proxy CPU busy, close (%)", ""),
+    ("close.errors", "errors, close", "0"),
+    (
+        "keepalive.hwm_mib",
+        "peak RSS after the keep-alive run (MiB)",
+        "",
+    ),
+    ("rate50.p50", "p50 at 50% load (µs)", ""),
+    ("rate50.p99", "p99 at 50% load (µs)", "≤ 1.00"),
+    ("rate50.p999", "p99.9 at 50% load (µs)", ""),
+    ("rate50.cpu_us", "CPU per request at 50% load (µs)", ""),
+    ("rate50.errors", "errors at 50% load", "0"),
+    ("rate80.p50", "p50 at 80% load (µs)", ""),
+    ("rate80.p99", "p99 at 80% load (µs)", "≤ 1.00"),
+    ("rate80.p999", "p99.9 at 80% load (µs)", ""),
+    ("rate80.cpu_us", "CPU per request at 80% load (µs)", ""),
+    ("rate80.errors", "errors at 80% load", "0"),
+    (
+        "idle.bytes_per_conn",
+        "memory per idle client connection (bytes)",
+        "≤ 1.00",
+    ),
+    (
+        "idle.rss_mib",
+        "RSS with the idle connections open (MiB)",
+        "",
+    ),
+    ("idle.failed", "idle connections that failed", "0"),
+    ("tcp.mib_per_s", "TCP mode, 1 MiB transfers (MiB/s)", ""),
+    ("tcp.cpu_us_per_mib", "TCP mode, CPU per MiB (µs)", ""),
+    ("tcp.errors", "TCP mode errors", "0"),
+    (
+        "mutation.idle_p50",
+        "`set weight` round trip, idle, p50 (µs)",
+        "",
+    ),
+    (
+        "mutation.idle_p99",
+        "`set weight` round trip, idle, p99 (µs)",
+        "≤ 100 µs",
+    ),
+    (
+        "mutation.load_p50",
+        "`set weight` round trip, 50% load, p50 (µs)",
+        "",
+    ),
+    (
+        "mutation.load_p99",
+        "`set weight` round trip, 50% load, p99 (µs)",
+        "≤ 100 µs",
+    ),
+    ("flips.steady_p99", "p99 at 50% load, no flips (µs)", ""),
+    ("flips.p99", "p99 at 50% load, flip every 100 ms (µs)", ""),
+    (
+        "flips.p99_vs_steady",
+        "p99 flips ÷ p99 steady (same proxy)",
+        "≤ 1.10",
+    ),
+    (
+        "flips.errors",
+        "errors during flips (requests + commands)",
+        "0",
+    ),
+];
+
+fn ratio_cell(results: &Results, key: &str) -> String {
+    let Some(series) = results.series.get(key) else {
+        return "–".into();
+    };
+    let (Some(h), Some(p)) = (series.values.get("HAProxy"), series.values.get("pointsman")) else {
+        return "–".into();
+    };
+    let ratios: Vec<f64> = h
+        .iter()
+        .zip(p)
+        .filter(|(h, _)| **h != 0.0)
+        .map(|(h, p)| p / h)
+        .collect();
+    if ratios.is_empty() {
+        return "–".into();
+    }
+    spread(&ratios)
+}
+
+fn table(args: &Args, results: &Results, meta: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{meta}\n");
+    let _ = writeln!(
+        out,
+        "| metric | HAProxy 2.6 | pointsman | pointsman ÷ HAProxy | target |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|");
+    for (key, label, target) in ROWS {
+        let Some(series) = results.series.get(*key) else {
+            continue;
+        };
+        let cell = |p: Proxy| {
+            series
+                .values
+                .get(p.name())
+                .map_or("–".into(), |v| spread(v))
+        };
+        let ratio =
+            if key.ends_with("errors") || key.ends_with("failed") || key.ends_with("vs_steady") {
+                "".into()
+            } else {
+                ratio_cell(results, key)
+            };
+        let _ = writeln!(
+            out,
+            "| {label} | {} | {} | {ratio} | {target} |",
+            cell(Proxy::HAProxy),
+            cell(Proxy::Pointsman)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nCells: median (min–max) over {} rounds; ratio: median (min–max) of the per-round ratios.",
+        args.rounds
+    );
+    for note in &results.notes {
+        let _ = writeln!(out, "- note: {note}");
+    }
+    out
+}
+
+fn uptime_load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+fn main() {
+    let Some(args) = parse_args() else {
+        println!(
+            "vs_haproxy: run with `cargo bench --bench vs_haproxy` or scripts/bench-vs-haproxy.sh"
+        );
+        return;
+    };
+    let limit = raise_nofile_limit(65_536);
+    // A proxy needs about two descriptors per client connection plus its listeners (HAProxy
+    // refuses to start when `maxconn` cannot be backed by enough of them).
+    let most = (limit as usize / 2).saturating_sub(1100);
+    let mut args = args;
+    if args.idle_conns > most {
+        eprintln!("vs_haproxy: open-file limit {limit}: idle connections lowered to {most}");
+        args.idle_conns = most;
+    }
+    pin_self(&args.load_cpus);
+    set_nice(args.nice);
+    let setup = Setup::new(&args);
+    let _backend = start_backend(&args, &setup);
+    let started = Instant::now();
+    let load_before = uptime_load();
+    let mut results = Results::default();
+    for (key, label, target) in ROWS {
+        results.define(key, label, target);
+    }
+    println!(
+        "pointsman {} vs HAProxy {}: {} round(s) of {} s, {} shard(s)/nbthread, proxy on CPU {}, load + {} on CPU {}",
+        args.pointsman.display(),
+        args.haproxy.display(),
+        args.rounds,
+        args.duration,
+        args.shards,
+        args.proxy_cpus,
+        args.backend,
+        args.load_cpus
+    );
+    let each =
+        |results: &mut Results, part: &str, f: &mut dyn FnMut(&mut Results, Proxy, usize)| {
+            if !args.wants(part) {
+                return;
+            }
+            for round in 0..args.rounds {
+                println!("== {part}, round {}/{}", round + 1, args.rounds);
+                for kind in PROXIES {
+                    f(results, kind, round);
+                }
+            }
+        };
+    each(&mut results, "keepalive", &mut |r, k, _| {
+        throughput(&args, &setup, r, k, false)
+    });
+    each(&mut results, "close", &mut |r, k, _| {
+        throughput(&args, &setup, r, k, true)
+    });
+    // HAProxy's capacity: its keep-alive requests/s under wrk (measured above, or now if
+    // skipped), then the highest rate the open-loop generator sustains against it.
+    let closed = results
+        .median_of("keepalive.rps", Proxy::HAProxy)
+        .unwrap_or_else(|| {
+            let p = start_proxy(&args, &setup, Proxy::HAProxy);
+            let r = wrk(
+                &args,
+                setup.http_port,
+                "/",
+                args.connections,
+                args.duration,
+                false,
+            );
+            drop(p);
+            r.requests as f64 / r.seconds
+        });
+    let capacity = args
+        .capacity
+        .unwrap_or_else(|| open_loop_capacity(&args, &setup, closed, &mut results));
+    let rate = |percent: f64| ((capacity * percent / 100.0) as u64).max(1);
+    println!(
+        "HAProxy capacity: {closed:.0} req/s closed loop (wrk), {capacity:.0} req/s open loop; 50% = {}, 80% = {}",
+        rate(50.0),
+        rate(80.0)
+    );
+    each(&mut results, "rate", &mut |r, k, round| {
+        fixed_rate(&args, &setup, r, k, rate(50.0), 50, round);
+        fixed_rate(&args, &setup, r, k, rate(80.0), 80, round);
+    });
+    each(&mut results, "flips", &mut |r, k, round| {
+        flips(&args, &setup, r, k, rate(50.0), round)
+    });
+    each(&mut results, "mutation", &mut |r, k, _| {
+        mutation(&args, &setup, r, k, rate(50.0))
+    });
+    each(&mut results, "idle", &mut |r, k, _| {
+        idle(&args, &setup, r, k)
+    });
+    each(&mut results, "tcp", &mut |r, k, _| tcp(&args, &setup, r, k));
+    let meta = format!(
+        "Measured {} with `scripts/bench-vs-haproxy.sh` ({} rounds × {} s, nice {}, {} shard(s) = nbthread, \
+         proxy on CPU {}, wrk / `pointsman load` / {} on CPU {}; HAProxy capacity {:.0} req/s open loop, {:.0} closed loop, \
+         fixed rates {} and {} req/s; load average {} at the start, {} at the end; {:.0} s).",
+        utc_now(),
+        args.rounds,
+        args.duration,
+        args.nice,
+        args.shards,
+        args.proxy_cpus,
+        args.backend,
+        args.load_cpus,
+        capacity,
+        closed,
+        rate(50.0),
+        rate(80.0),
+        load_before,
+        uptime_load(),
+        started.elapsed().as_secs_f64()
+    );
+    let md = table(&args, &results, &meta);
+    println!("\n{md}");
+    if let Some(parent) = args.out.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    std::fs::write(&args.out, &md).unwrap_or_else(|e| panic!("write {}: {e}", args.out.display()));
+    println!("written to {}", args.out.display());
+    let _ = std::fs::remove_dir_all(&setup.dir);
+}
+
+fn utc_now() -> String {
+    Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
