@@ -7,7 +7,7 @@
 //! function-call (CAL) interrupts received by the server's CPU. Stock and patched
 //! glommio are the same binary: each patch has an environment switch read once per
 //! process (`GLOMMIO_STOCK_RING_FLAGS=1`, `GLOMMIO_STOCK_ACCEPT=1`,
-//! `GLOMMIO_STOCK_PREEMPT_TIMER=1`), so the variants run
+//! `GLOMMIO_STOCK_PREEMPT_TIMER=1`, `GLOMMIO_STOCK_SOCKET_IO=1`), so the variants run
 //! side by side in one session, A B A B, and the ratios come from the same conditions.
 //!
 //! ```text
@@ -18,8 +18,11 @@
 //! cargo bench --bench glommio_echo -- client --port P [--requests N] [--conns C] [--close]
 //! ```
 //! Variants: `stock` (every switch on), `all` (no switch: every patch), or a `+`-joined
-//! list of patches (`rings`, `accept`, `timers`). `--close` opens one connection per
-//! request (accept path). The first variant is the base of the ratios.
+//! list of patches (`rings`, `accept`, `timers`, `sockio`), optionally with a patch 5
+//! read strategy (`all+read=uring`, `read=syscall`, `read=hint`: the
+//! `GLOMMIO_SOCKET_READ_FIRST` knob) or `pollfirst=0` (RECVs without
+//! `IORING_RECVSEND_POLL_FIRST`). `--close` opens one connection per request
+//! (accept path). The first variant is the base of the ratios.
 
 use std::{
     collections::HashMap,
@@ -49,32 +52,51 @@ const SWITCHES: &[&str] = &[
     "GLOMMIO_STOCK_RING_FLAGS",
     "GLOMMIO_STOCK_ACCEPT",
     "GLOMMIO_STOCK_PREEMPT_TIMER",
+    "GLOMMIO_STOCK_SOCKET_IO",
 ];
 
+/// Patch 5's measurement knob (not a stock switch): when a read tries `recv` first.
+const READ_FIRST: &str = "GLOMMIO_SOCKET_READ_FIRST";
+/// Patch 5's other knob: `0` submits stream RECVs without `IORING_RECVSEND_POLL_FIRST`.
+const POLL_FIRST: &str = "GLOMMIO_SOCKET_RECV_POLL_FIRST";
+
+const PATCHES: &[&str] = &["rings", "accept", "timers", "sockio"];
+
 /// A variant is `stock`, `all`, or a `+`-joined list of the patches to enable
-/// (`rings`, `accept`, `timers`); every other patch gets its stock switch.
-fn variant_env(name: &str) -> Vec<(&'static str, &'static str)> {
+/// (`rings`, `accept`, `timers`, `sockio`, or `all`), plus optionally `read=STRATEGY`;
+/// every other patch gets its stock switch.
+fn variant_env(name: &str) -> Vec<(&'static str, String)> {
     let patch_of = |switch: &str| match switch {
         "GLOMMIO_STOCK_RING_FLAGS" => "rings",
         "GLOMMIO_STOCK_ACCEPT" => "accept",
-        _ => "timers",
+        "GLOMMIO_STOCK_PREEMPT_TIMER" => "timers",
+        _ => "sockio",
     };
-    let enabled: Vec<&str> = match name {
-        "stock" => Vec::new(),
-        "all" => SWITCHES.iter().map(|s| patch_of(s)).collect(),
-        list => list.split('+').collect(),
-    };
-    for p in &enabled {
-        assert!(
-            ["rings", "accept", "timers"].contains(p),
-            "unknown patch {p} in variant {name} (rings, accept, timers)"
-        );
+    let mut enabled: Vec<&str> = Vec::new();
+    let mut env = Vec::new();
+    for part in name.split('+') {
+        match part {
+            "stock" => {}
+            "all" => enabled.extend_from_slice(PATCHES),
+            p if PATCHES.contains(&p) => enabled.push(p),
+            p if p.starts_with("pollfirst=") => {
+                env.push((POLL_FIRST, p["pollfirst=".len()..].to_string()))
+            }
+            p => match p.strip_prefix("read=") {
+                Some(s @ ("hint" | "syscall" | "uring")) => env.push((READ_FIRST, s.to_string())),
+                _ => panic!(
+                    "unknown part {p} of variant {name} ({PATCHES:?}, read=hint|syscall|uring)"
+                ),
+            },
+        }
     }
-    SWITCHES
-        .iter()
-        .filter(|s| !enabled.contains(&patch_of(s)))
-        .map(|s| (*s, "1"))
-        .collect()
+    env.extend(
+        SWITCHES
+            .iter()
+            .filter(|s| !enabled.contains(&patch_of(s)))
+            .map(|s| (*s, "1".to_string())),
+    );
+    env
 }
 
 struct Opts {
@@ -329,7 +351,7 @@ impl ServerChild {
     fn start(variant: &str, o: &Opts) -> Self {
         let mut cmd = Command::new(std::env::current_exe().expect("exe"));
         cmd.args(["server", "--server-cpu", &o.server_cpu.to_string()]);
-        for s in SWITCHES {
+        for s in SWITCHES.iter().chain([&READ_FIRST, &POLL_FIRST]) {
             cmd.env_remove(s);
         }
         for (k, v) in variant_env(variant) {
@@ -481,9 +503,10 @@ fn smoke() {
         .collect();
     println!("smoke (stock switches set: {switches:?})");
     smoke_accept();
+    smoke_stream_io();
     smoke_mesh();
     smoke_preempt_and_timer();
-    println!("smoke: 3 passed, 0 failed");
+    println!("smoke: 4 passed, 0 failed");
 }
 
 /// Accepts one connection that is already queued (the direct accept path) and one
@@ -526,6 +549,106 @@ fn smoke_accept() {
         client.join().expect("client");
     });
     println!("  accept: queued + io_uring accept, ping/pong ok");
+}
+
+/// The byte at `i` of the smoke test's stream.
+fn pattern(i: usize) -> u8 {
+    (i % 251) as u8
+}
+
+/// Stream reads and writes (patch 5 replaces the read path): a 200 KB message read with
+/// buffers smaller and larger than one receive; a read that times out and the data that
+/// arrives after it (not lost); `peek` before and after a receive is in flight; a 4 MB
+/// write to a slow reader (the write path waits); EOF.
+fn smoke_stream_io() {
+    const BIG: usize = 200_000;
+    const HUGE: usize = 4 << 20;
+    let ex = LocalExecutorBuilder::new(Placement::Fixed(1))
+        .make()
+        .expect("executor");
+    ex.run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let client = std::thread::spawn(move || {
+            let mut s = StdTcpStream::connect(("127.0.0.1", port)).expect("connect");
+            let big: Vec<u8> = (0..BIG).map(pattern).collect();
+            s.write_all(&big).expect("write big");
+            std::thread::sleep(Duration::from_millis(80));
+            s.write_all(b"late").expect("write late");
+            std::thread::sleep(Duration::from_millis(50));
+            s.write_all(b"peek").expect("write peek");
+            // Read the 4 MB slowly so that the server's writes fill the socket buffer.
+            let mut got = 0;
+            let mut b = vec![0u8; 64 << 10];
+            while got < HUGE {
+                std::thread::sleep(Duration::from_millis(2));
+                let n = s.read(&mut b).expect("read huge");
+                assert!(n > 0, "EOF after {got} bytes");
+                assert!(
+                    b[..n]
+                        .iter()
+                        .enumerate()
+                        .all(|(i, &x)| x == pattern(got + i)),
+                    "huge: wrong bytes at {got}"
+                );
+                got += n;
+            }
+            s.shutdown(Shutdown::Write).expect("shutdown");
+        });
+        let mut s = listener.accept().await.expect("accept");
+        let mut got = 0;
+        let sizes = [1, 7, 100, 5000, 40_000, 3];
+        let mut b = vec![0u8; 40_000];
+        let mut i = 0;
+        while got < BIG {
+            let want = sizes[i % sizes.len()].min(BIG - got);
+            i += 1;
+            let n = s.read(&mut b[..want]).await.expect("read big");
+            assert!(n > 0 && n <= want, "read {n} of {want}");
+            assert!(
+                b[..n]
+                    .iter()
+                    .enumerate()
+                    .all(|(k, &x)| x == pattern(got + k)),
+                "big: wrong bytes at {got}"
+            );
+            got += n;
+        }
+        // A read that times out leaves nothing behind; the data after it is read whole.
+        s.set_read_timeout(Some(Duration::from_millis(20)))
+            .expect("timeout");
+        let e = s.read(&mut b).await.expect_err("read should time out");
+        assert_eq!(e.kind(), std::io::ErrorKind::TimedOut, "{e}");
+        s.set_read_timeout(None).expect("no timeout");
+        let mut late = [0u8; 4];
+        s.read_exact(&mut late).await.expect("read late");
+        assert_eq!(&late, b"late");
+        // A read dropped while waiting, then a peek that must see the next bytes.
+        let dropped = glommio::timer::timeout(Duration::from_millis(10), async {
+            Ok(s.read(&mut b).await)
+        })
+        .await;
+        assert!(dropped.is_err(), "read should have been dropped");
+        let mut p = [0u8; 4];
+        let n = s.peek(&mut p).await.expect("peek");
+        assert_eq!(&p[..n], &b"peek"[..n], "peek");
+        assert!(n > 0);
+        s.read_exact(&mut p).await.expect("read after peek");
+        assert_eq!(&p, b"peek");
+        let huge: Vec<u8> = (0..HUGE).map(pattern).collect();
+        s.write_all(&huge).await.expect("write huge");
+        assert_eq!(s.read(&mut b).await.expect("EOF"), 0, "expected EOF");
+        // A read after EOF answers 0 at once (AsyncBufRead::fill_buf relies on it).
+        let again = glommio::timer::timeout(Duration::from_millis(500), async {
+            Ok(s.read(&mut b).await)
+        })
+        .await;
+        assert_eq!(again.expect("read after EOF pended").expect("EOF"), 0);
+        client.join().expect("client");
+    });
+    println!(
+        "  stream io: 200 KB in odd-sized reads, timeout, dropped read, peek, 4 MB write, EOF twice ok"
+    );
 }
 
 fn switches_stock_accept() -> bool {

@@ -526,6 +526,15 @@ impl Reactor {
         Ok(source)
     }
 
+    /// pointsman patch 5: an `IORING_OP_RECV` of up to `size` bytes for a stream
+    /// read, into `buf` if it is given and large enough (the stream's previous
+    /// buffer), else into a new one. The source owns the buffer until completion.
+    pub(crate) fn recv_stream(&self, fd: RawFd, buf: Option<DmaBuffer>, size: usize) -> Source {
+        let source = self.new_source(fd, SourceType::StreamRecv(buf), None);
+        self.sys.recv(&source, size, MsgFlags::empty());
+        source
+    }
+
     pub(crate) fn recv(&self, fd: RawFd, size: usize, flags: MsgFlags) -> Source {
         let source = self.new_source(fd, SourceType::SockRecv(None), None);
         self.sys.recv(&source, size, flags);

@@ -5,7 +5,7 @@
 //
 use crate::{
     reactor::Reactor,
-    sys::{self, Source, SourceType},
+    sys::{self, DmaBuffer, ReadFirst, Source, SourceType},
 };
 use futures_lite::ready;
 use nix::sys::socket::MsgFlags;
@@ -215,6 +215,68 @@ impl Timeout {
     }
 }
 
+/// pointsman patch 5: the read side of a stream whose reads are `IORING_OP_RECV`
+/// completions (`sys::stock_socket_io()` false). The RECV in flight is
+/// `NonBufferedStream::source_rx` (a `StreamRecv` source, which owns its buffer
+/// until the completion is consumed, even if the stream is dropped first).
+#[derive(Debug)]
+struct UringRx {
+    /// The buffer of the last completed RECV, reused by the next one; its bytes
+    /// `head..tail` were received but not yet handed to a reader.
+    buf: Option<DmaBuffer>,
+    head: usize,
+    tail: usize,
+    /// The length of the RECV in flight (its buffer may be larger).
+    asked: usize,
+    /// The previous read filled the caller's buffer: more data is likely queued,
+    /// so a `recv` syscall is tried before a RECV. False for a new stream: its
+    /// first read waits for a completion, as stock glommio's first read waits for
+    /// the poll armed at creation. (An optimistic first read answered a new admin
+    /// connection one reactor loop sooner than stock, which let a command overtake
+    /// a request sent just before it: pointsman's tests/switching.rs s1 and s8.)
+    more_likely: bool,
+    /// The kernel refused a RECV on this fd: stock poll + `recv` from now on.
+    refused: bool,
+}
+
+/// The largest RECV a stream submits: its buffer lives as long as the stream.
+const RECV_MAX: usize = 16 << 10;
+
+impl UringRx {
+    fn new() -> Self {
+        Self {
+            buf: None,
+            head: 0,
+            tail: 0,
+            asked: 0,
+            more_likely: false,
+            refused: sys::stock_socket_io(),
+        }
+    }
+
+    /// Copies buffered bytes to `out`; `consume` false peeks.
+    fn copy_to(&mut self, out: &mut [u8], consume: bool) -> usize {
+        let Some(buf) = self.buf.as_ref() else {
+            return 0;
+        };
+        let n = out.len().min(self.tail - self.head);
+        out[..n].copy_from_slice(&buf.as_bytes()[self.head..self.head + n]);
+        if consume {
+            self.head += n;
+        }
+        n
+    }
+}
+
+/// Errors with which a kernel refuses `IORING_OP_RECV` on an fd (or completes it
+/// without waiting): the stream falls back to stock poll + `recv`.
+fn recv_refused(err: &io::Error) -> bool {
+    matches!(
+        err.raw_os_error(),
+        Some(libc::EINVAL | libc::EOPNOTSUPP | libc::ENOTSOCK | libc::EAGAIN)
+    )
+}
+
 #[derive(Debug)]
 pub(crate) struct NonBufferedStream<S> {
     reactor: Weak<Reactor>,
@@ -223,10 +285,15 @@ pub(crate) struct NonBufferedStream<S> {
     source_rx: Option<Source>,
     write_timeout: Timeout,
     read_timeout: Timeout,
+    rx: UringRx,
 }
 
 impl<S: AsRawFd> NonBufferedStream<S> {
     fn init(&mut self) {
+        if !self.rx.refused {
+            // pointsman patch 5: no read poll; the first read tries `recv`.
+            return;
+        }
         let reactor = self.reactor.upgrade().unwrap();
         let stream_fd = self.stream.as_raw_fd();
         self.source_rx = Some(reactor.poll_read_ready(stream_fd));
@@ -236,7 +303,48 @@ impl<S: AsRawFd> NonBufferedStream<S> {
         super::yolo_peek(self.stream.as_raw_fd(), buf)
     }
 
+    /// pointsman patch 5: bytes received by a completed RECV and not yet read,
+    /// copied to `buf` without consuming them.
+    fn peek_received(&self, buf: &mut [u8]) -> usize {
+        if self.rx.head < self.rx.tail {
+            let Some(rx_buf) = self.rx.buf.as_ref() else {
+                return 0;
+            };
+            let n = buf.len().min(self.rx.tail - self.rx.head);
+            buf[..n].copy_from_slice(&rx_buf.as_bytes()[self.rx.head..self.rx.head + n]);
+            return n;
+        }
+        match (&self.source_rx, self.rx.refused) {
+            (Some(source), false) => match source.result() {
+                Some(Ok(n)) => match &*source.source_type_mut() {
+                    SourceType::StreamRecv(Some(rx_buf)) => {
+                        let n = n.min(buf.len());
+                        buf[..n].copy_from_slice(&rx_buf.as_bytes()[..n]);
+                        n
+                    }
+                    _ => 0,
+                },
+                _ => 0,
+            },
+            _ => 0,
+        }
+    }
+
+    /// pointsman patch 5: a RECV is in flight; the socket's queue may already
+    /// be behind its bytes, so a peek must wait for it.
+    fn recv_in_flight(&self) -> Option<&Source> {
+        match (&self.source_rx, self.rx.refused) {
+            (Some(source), false) => Some(source),
+            _ => None,
+        }
+    }
+
     pub(crate) async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(source) = self.recv_in_flight() {
+            // pointsman patch 5: wait for the RECV (it stays for the next read).
+            source.collect_rw().await?;
+            return Ok(self.peek_received(buf));
+        }
         let source = self.reactor.upgrade().unwrap().recv(
             self.stream.as_raw_fd(),
             buf.len(),
@@ -258,6 +366,9 @@ impl<S: AsRawFd> NonBufferedStream<S> {
         cx: &Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
+        if !self.rx.refused {
+            return self.poll_read_uring(cx, buf);
+        }
         let reactor = self.reactor.upgrade().unwrap();
         let reactor = reactor.as_ref();
 
@@ -294,6 +405,86 @@ impl<S: AsRawFd> NonBufferedStream<S> {
 
         let source = self.source_rx.as_ref().unwrap();
         source.add_waiter_single(cx.waker());
+        self.read_timeout.maybe_set_timer(reactor, cx.waker());
+        Poll::Pending
+    }
+
+    /// pointsman patch 5: a read is bytes left from the last RECV, else the
+    /// completion of the RECV in flight, else (when more data is likely) a
+    /// non-blocking `recv`, else a new RECV. Stock glommio instead waits for a
+    /// one-shot `POLL_ADD` and then calls `recv`: one SQE and one syscall per
+    /// read, where this is one SQE (submitted with the reactor's other SQEs)
+    /// and a copy out of the stream's buffer.
+    fn poll_read_uring(&mut self, cx: &Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let reactor = self.reactor.upgrade().unwrap();
+        let reactor = reactor.as_ref();
+        if self.rx.head < self.rx.tail {
+            return Poll::Ready(Ok(self.rx.copy_to(buf, true)));
+        }
+        if let Some(source) = self.source_rx.as_ref() {
+            let Some(result) = source.result() else {
+                poll_err!(self.read_timeout.check(reactor));
+                source.add_waiter_single(cx.waker());
+                self.read_timeout.maybe_set_timer(reactor, cx.waker());
+                return Poll::Pending;
+            };
+            let source = self.source_rx.take().unwrap();
+            self.read_timeout.cancel_timer(reactor);
+            if let SourceType::StreamRecv(rx_buf) = source.extract_source_type() {
+                self.rx.buf = rx_buf;
+            }
+            match result {
+                Ok(n) => {
+                    self.rx.head = 0;
+                    self.rx.tail = n;
+                    // After EOF, read with `recv` again (it returns 0 at once, as
+                    // stock does): a new RECV would make a repeated read pend, and
+                    // `AsyncBufRead::fill_buf` polls twice expecting the same answer.
+                    self.rx.more_likely = n == self.rx.asked || n == 0;
+                    return Poll::Ready(Ok(self.rx.copy_to(buf, true)));
+                }
+                Err(err)
+                    if err.raw_os_error() == Some(libc::EINVAL)
+                        && sys::recv_poll_first_refused() =>
+                {
+                    log::warn!(
+                        "io_uring RECV refused IORING_RECVSEND_POLL_FIRST: RECVs go without it"
+                    );
+                    return self.poll_read(cx, buf);
+                }
+                Err(err) if recv_refused(&err) => {
+                    log::warn!(
+                        "io_uring RECV refused ({err}): this stream falls back to poll + recv"
+                    );
+                    self.rx.refused = true;
+                    self.rx.buf = None;
+                    return self.poll_read(cx, buf);
+                }
+                Err(err) => return Poll::Ready(Err(err)),
+            }
+        }
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let try_syscall = match sys::socket_read_first() {
+            ReadFirst::Hint => self.rx.more_likely,
+            ReadFirst::Syscall => true,
+            ReadFirst::Uring => false,
+        };
+        if try_syscall {
+            if let Some(result) = super::yolo_recv(self.stream.as_raw_fd(), buf) {
+                self.read_timeout.cancel_timer(reactor);
+                let n = poll_err!(result);
+                self.rx.more_likely = n == buf.len();
+                return Poll::Ready(Ok(n));
+            }
+        }
+        poll_err!(self.read_timeout.check(reactor));
+        let len = buf.len().min(RECV_MAX);
+        self.rx.asked = len;
+        let source = reactor.recv_stream(self.stream.as_raw_fd(), self.rx.buf.take(), len);
+        source.add_waiter_single(cx.waker());
+        self.source_rx = Some(source);
         self.read_timeout.maybe_set_timer(reactor, cx.waker());
         Poll::Pending
     }
@@ -368,6 +559,7 @@ where
             source_rx: None,
             write_timeout: Timeout::new(reactor.register_timer()),
             read_timeout: Timeout::new(reactor.register_timer()),
+            rx: UringRx::new(),
         };
         stream.init();
         GlommioStream {
@@ -413,6 +605,15 @@ impl<S: AsRawFd, B: RxBuf> GlommioStream<S, B> {
     /// `MSG_PEEK` as a flag to the underlying `recv` system call.
     pub(crate) async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         let mut pos = self.rx_buf.peek(buf);
+        // pointsman patch 5: bytes a RECV already took from the socket come next;
+        // with a RECV in flight the socket's queue is not next in line.
+        pos += self.stream.peek_received(&mut buf[pos..]);
+        if self.stream.recv_in_flight().is_some() {
+            if pos > 0 || buf.is_empty() {
+                return Ok(pos);
+            }
+            return self.stream.peek(buf).await;
+        }
         if pos < buf.len() && !self.rx_done.get() {
             if let Some(result) = self.stream.try_peek(&mut buf[pos..]) {
                 match result {

@@ -121,6 +121,66 @@ pub(crate) fn accept_flags() -> libc::c_int {
     }
 }
 
+/// pointsman patch 5: stream reads are `IORING_OP_RECV` completions into a
+/// buffer the stream owns (see `net::stream`), instead of stock glommio's
+/// one-shot `POLL_ADD` followed by a `recv` syscall. `GLOMMIO_STOCK_SOCKET_IO=1`
+/// (read once per process) restores the stock path.
+pub(crate) fn stock_socket_io() -> bool {
+    static STOCK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *STOCK.get_or_init(|| {
+        std::env::var_os("GLOMMIO_STOCK_SOCKET_IO").map_or(false, |v| v != "0")
+    })
+}
+
+/// pointsman patch 5: `sqe->ioprio` flag of RECV/SEND (Linux 5.19): arm the
+/// poll before trying the operation.
+pub(crate) const IORING_RECVSEND_POLL_FIRST: u16 = 1;
+
+static RECV_POLL_FIRST_REFUSED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Whether stream RECVs carry `IORING_RECVSEND_POLL_FIRST` (until a kernel
+/// refuses it with `EINVAL`; `GLOMMIO_SOCKET_RECV_POLL_FIRST=0` turns it off
+/// for measurements).
+pub(crate) fn recv_poll_first() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("GLOMMIO_SOCKET_RECV_POLL_FIRST").map_or(true, |v| v != "0"))
+        && !RECV_POLL_FIRST_REFUSED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// A stream RECV failed with `EINVAL`: if it carried `POLL_FIRST`, stop using
+/// it (kernels before 5.19 reject unknown `ioprio` bits); true if so.
+pub(crate) fn recv_poll_first_refused() -> bool {
+    recv_poll_first()
+        && !RECV_POLL_FIRST_REFUSED.swap(true, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// pointsman patch 5: when a stream read first tries a non-blocking `recv`
+/// syscall before submitting an `IORING_OP_RECV`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ReadFirst {
+    /// Only when the previous read filled the caller's buffer (more data is then
+    /// likely queued). The default.
+    Hint,
+    /// Always (an optimistic syscall, `IORING_OP_RECV` only on `EAGAIN`).
+    Syscall,
+    /// Never (every read is an `IORING_OP_RECV`).
+    Uring,
+}
+
+/// `GLOMMIO_SOCKET_READ_FIRST=hint|syscall|uring` (read once per process), a
+/// measurement knob for patch 5; anything else means `hint`.
+pub(crate) fn socket_read_first() -> ReadFirst {
+    static FIRST: std::sync::OnceLock<ReadFirst> = std::sync::OnceLock::new();
+    *FIRST.get_or_init(|| {
+        match std::env::var("GLOMMIO_SOCKET_READ_FIRST").as_deref() {
+            Ok("syscall") => ReadFirst::Syscall,
+            Ok("uring") => ReadFirst::Uring,
+            _ => ReadFirst::Hint,
+        }
+    })
+}
+
 pub(crate) fn accept4_syscall(fd: RawFd, flags: libc::c_int) -> io::Result<RawFd> {
     syscall!(accept4(fd, std::ptr::null_mut(), std::ptr::null_mut(), flags))
 }

@@ -35,6 +35,10 @@ pub(crate) enum SourceType {
     PollAdd,
     SockSend(DmaBuffer),
     SockRecv(Option<DmaBuffer>),
+    /// pointsman patch 5: an `IORING_OP_RECV` of a stream read (`net::stream`). Like
+    /// `SockRecv`, but the stream may hand in the buffer of its previous read for reuse,
+    /// and it goes to the main ring (where stock glommio put the stream's read polls).
+    StreamRecv(Option<DmaBuffer>),
     SockRecvMsg(
         Option<DmaBuffer>,
         libc::iovec,

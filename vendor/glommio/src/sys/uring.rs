@@ -393,12 +393,29 @@ fn fill_sqe<F>(
             }
 
             UringOpDescriptor::SockRecv(len, flags) => {
-                let mut buf = DmaBuffer::new(len).expect("failed to allocate buffer");
-                sqe.prep_recv(op.fd, buf.as_bytes_mut(), MsgFlags::from_bits_retain(flags));
-
                 source_map.peek_source_mut(from_user_data(op.user_data), |mut src| {
+                    let stream = matches!(src.source_type, SourceType::StreamRecv(_));
                     match &mut src.source_type {
-                        SourceType::SockRecv(slot) => {
+                        // pointsman patch 5: a stream read brings the buffer of its
+                        // previous read; reuse it when it is large enough. The source
+                        // owns it until the completion is consumed (a dropped source
+                        // stays in the source map until then).
+                        SourceType::SockRecv(slot) | SourceType::StreamRecv(slot) => {
+                            let mut buf = match slot.take() {
+                                Some(buf) if buf.len() >= len => buf,
+                                _ => DmaBuffer::new(len).expect("failed to allocate buffer"),
+                            };
+                            sqe.prep_recv(
+                                op.fd,
+                                &mut buf.as_bytes_mut()[..len],
+                                MsgFlags::from_bits_retain(flags),
+                            );
+                            if stream && sys::recv_poll_first() {
+                                // A stream RECV is submitted when a read found nothing to
+                                // read: arm the poll first instead of an inline recv that
+                                // would fail with EAGAIN (IORING_RECVSEND_POLL_FIRST, 5.19).
+                                sqe.raw_mut().ioprio |= sys::IORING_RECVSEND_POLL_FIRST;
+                            }
                             *slot = Some(buf);
                         }
                         _ => unreachable!(),
