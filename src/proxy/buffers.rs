@@ -28,12 +28,17 @@ pub struct BufferPool {
 impl BufferPool {
     /// An empty buffer of `len` bytes, from the free list when one of that size is there.
     pub fn buffer(self: &Rc<Self>, len: usize) -> Buffer {
-        let reused = self.buffers.borrow_mut().pop().filter(|b| b.len() == len);
         Buffer {
-            bytes: reused.unwrap_or_else(|| vec![0u8; len].into_boxed_slice()),
+            bytes: self.bytes(len),
+            len,
             filled: 0,
             pool: self.clone(),
         }
+    }
+
+    fn bytes(&self, len: usize) -> Box<[u8]> {
+        let reused = self.buffers.borrow_mut().pop().filter(|b| b.len() == len);
+        reused.unwrap_or_else(|| vec![0u8; len].into_boxed_slice())
     }
 
     /// An empty scratch vector (serialized heads, log request lines).
@@ -55,22 +60,38 @@ impl BufferPool {
 
     fn give_back_buffer(&self, bytes: Box<[u8]>) {
         let mut free = self.buffers.borrow_mut();
-        if free.len() < MAX_FREE {
+        if free.len() < MAX_FREE && !bytes.is_empty() {
             free.push(bytes);
         }
     }
 }
 
+/// How much a released buffer's first read takes: most request heads fit, and a longer one
+/// continues into the full buffer on the next read.
+const FIRST_READ: usize = 2048;
+
 /// A byte buffer with a fill level, read into from a socket; back to its pool when dropped.
+/// While empty it may be released ([`Buffer::release_while_empty`]): an idle keep-alive
+/// connection then holds no buffer at all, and takes one again when bytes arrive.
 pub struct Buffer {
+    /// Empty while released.
     bytes: Box<[u8]>,
+    len: usize,
     pub filled: usize,
     pool: Rc<BufferPool>,
 }
 
 impl Buffer {
     pub fn is_full(&self) -> bool {
-        self.filled == self.bytes.len()
+        self.filled == self.len
+    }
+
+    /// Gives the bytes back to the pool if nothing is buffered; the next
+    /// [`Buffer::fill_from`] takes them again once data arrives.
+    pub fn release_while_empty(&mut self) {
+        if self.filled == 0 && !self.bytes.is_empty() {
+            self.pool.give_back_buffer(std::mem::take(&mut self.bytes));
+        }
     }
 
     pub fn data(&self) -> &[u8] {
@@ -83,13 +104,27 @@ impl Buffer {
         self.filled -= n;
     }
 
-    /// The unfilled part, to read into.
+    /// The unfilled part, to read into (taking the bytes again if they were released).
     pub fn spare(&mut self) -> &mut [u8] {
+        if self.bytes.is_empty() {
+            self.bytes = self.pool.bytes(self.len);
+        }
         &mut self.bytes[self.filled..]
     }
 
     /// Reads more bytes from `stream`; `Ok(0)` at EOF or when full.
     pub async fn fill_from(&mut self, stream: &mut TcpStream) -> std::io::Result<usize> {
+        if self.bytes.is_empty() {
+            // Released: wait in a small buffer; take the full one only once bytes came.
+            let mut first = [0u8; FIRST_READ];
+            let n = stream.read(&mut first[..FIRST_READ.min(self.len)]).await?;
+            if n > 0 {
+                self.bytes = self.pool.bytes(self.len);
+                self.bytes[..n].copy_from_slice(&first[..n]);
+                self.filled = n;
+            }
+            return Ok(n);
+        }
         if self.is_full() {
             return Ok(0);
         }
@@ -123,6 +158,20 @@ mod tests {
         // Another size is not served from the list.
         drop(second);
         assert_eq!(pool.buffer(64).bytes.len(), 64);
+    }
+
+    #[test]
+    fn a_released_buffer_goes_back_to_the_pool_and_returns_on_use() {
+        let pool = Rc::new(BufferPool::default());
+        let mut buffer = pool.buffer(32);
+        buffer.release_while_empty();
+        assert_eq!(pool.buffers.borrow().len(), 1, "released while idle");
+        assert!(!buffer.is_full() && buffer.data().is_empty());
+        assert_eq!(buffer.spare().len(), 32, "taken again for the next read");
+        assert!(pool.buffers.borrow().is_empty());
+        buffer.filled = 1;
+        buffer.release_while_empty();
+        assert_eq!(buffer.data().len(), 1, "a buffer holding bytes is kept");
     }
 
     #[test]

@@ -179,6 +179,10 @@ async fn read_request_head(
             }
         }
         let waiting_for_first_byte = client.input.filled == 0;
+        if waiting_for_first_byte {
+            // An idle keep-alive connection holds no buffer while it waits.
+            client.input.release_while_empty();
+        }
         let timeout = if waiting_for_first_byte {
             idle
         } else {
