@@ -122,11 +122,11 @@ pub async fn serve_listener<B>(
             AdminListener::Unix(l) => l
                 .accept()
                 .await
-                .map(|s| spawn(s, &backend, level, idle_timeout, Some(slot))),
+                .map(|s| serve_connection(s, &backend, level, idle_timeout, Some(slot))),
             AdminListener::Tcp(l) => l
                 .accept()
                 .await
-                .map(|s| spawn(s, &backend, level, idle_timeout, Some(slot))),
+                .map(|s| serve_connection(s, &backend, level, idle_timeout, Some(slot))),
         };
         if let Err(e) = accepted {
             log::warn!("admin socket: accept failed: {e}");
@@ -135,24 +135,10 @@ pub async fn serve_listener<B>(
     }
 }
 
-/// Serves one connection accepted elsewhere (by `shard` for a `stats socket … expose-fd
-/// listeners`, whose accept loop also answers the hand-over protocol) in its own task;
-/// `slot`, if any, is released when it ends.
+/// Serves one connection in its own task; `slot`, if any, is released when it ends. Also
+/// for connections accepted elsewhere (by a shard, for a `stats socket … expose-fd
+/// listeners`, whose accept loop also answers the hand-over protocol).
 pub fn serve_connection<S, B>(
-    stream: S,
-    backend: &Rc<B>,
-    level: Level,
-    idle_timeout: Duration,
-    slot: Option<glommio::sync::StaticPermit>,
-) where
-    S: AsyncRead + AsyncWrite + Unpin + 'static,
-    B: AdminBackend + 'static,
-{
-    spawn(stream, backend, level, idle_timeout, slot)
-}
-
-/// Serves one connection in its own task; `slot`, if any, is released when it ends.
-fn spawn<S, B>(
     stream: S,
     backend: &Rc<B>,
     level: Level,
