@@ -333,7 +333,9 @@ impl AcceptedTcpStream {
     pub fn peer_addr(&self) -> Result<SocketAddr> {
         let socket = unsafe { Socket::from_raw_fd(self.fd) };
         let sock_addr = socket.peer_addr()?;
-        socket.into_raw_fd();
+        // pointsman: the fd stays owned by `self`; `into_raw_fd` only keeps `socket` from
+        // closing it (silences the `unused_must_use` warning of newer compilers).
+        let _ = socket.into_raw_fd();
         Ok(sock_addr.as_socket().unwrap())
     }
 
