@@ -45,6 +45,14 @@ impl Default for ServerSettings {
     }
 }
 
+impl ServerConfig {
+    /// A server with HAProxy's defaults, those of a `server` line without options (and no
+    /// `default-server`): the one place they are written; `add server` starts from them too.
+    pub fn with_defaults(name: &str, addr: SocketAddr) -> ServerConfig {
+        ServerSettings::default().into_server(name, addr, Location::default())
+    }
+}
+
 impl ServerSettings {
     fn into_server(self, name: &str, addr: SocketAddr, location: Location) -> ServerConfig {
         ServerConfig {

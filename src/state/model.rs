@@ -135,23 +135,10 @@ pub struct ServerSpec {
 }
 
 impl ServerSpec {
-    /// A server with HAProxy's defaults: no check, not a backup, weight 1, `inter 2s rise 2
-    /// fall 3`, no `maxconn`, no cookie. Callers set what their line says with `..`.
+    /// A server with HAProxy's defaults (`ServerConfig::with_defaults`: no check, not a
+    /// backup, weight 1, `inter 2s rise 2 fall 3`). Callers set what their line says with `..`.
     pub fn new(name: impl Into<String>, addr: SocketAddr) -> Self {
-        ServerSpec {
-            name: name.into(),
-            addr,
-            check: false,
-            backup: false,
-            weight: 1,
-            disabled: false,
-            inter: Duration::from_secs(2),
-            rise: 2,
-            fall: 3,
-            maxconn: None,
-            cookie: None,
-            tuning: CheckTuning::default(),
-        }
+        ServerSpec::from(&ServerConfig::with_defaults(&name.into(), addr))
     }
 }
 
