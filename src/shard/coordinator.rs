@@ -3,6 +3,7 @@
 //! waits for every acknowledgement before the admin client gets its reply — so "the reply came
 //! back" means "every core routes by the new state". It implements [`AdminBackend`].
 
+use super::mesh::{Receivers, Senders};
 use super::messages::{CheckReport, FromShard, ToShard};
 use crate::admin::{AdminBackend, ProcessInfo};
 use crate::logs;
@@ -13,7 +14,6 @@ use crate::state::{
 };
 use crate::stats::latency::{LatencySnapshot, Series};
 use crate::stats::StatsSnapshot;
-use glommio::channels::channel_mesh::{Receivers, Senders};
 use glommio::sync::Semaphore;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;

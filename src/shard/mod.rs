@@ -7,6 +7,7 @@
 pub mod coordinator;
 mod handover;
 pub mod listener;
+pub mod mesh;
 pub mod messages;
 pub mod signals;
 pub mod stats_service;
@@ -17,7 +18,6 @@ use crate::proxy::Worker;
 use crate::reload::sockets::Listeners;
 use crate::state::State;
 use coordinator::{unix_now, Coordinator};
-use glommio::channels::channel_mesh::MeshBuilder;
 use glommio::{LocalExecutorBuilder, Placement};
 use listener::OpenConnections;
 use messages::{CheckReport, FromShard, ToShard};
@@ -31,10 +31,11 @@ const MESH_CAPACITY: usize = 256;
 /// A busy shard yields to its control queue at least this often (field notes: a mutation must
 /// never wait behind a flood of requests).
 const PREEMPT_TIMER: Duration = Duration::from_millis(5);
-/// A start-up that takes longer is stuck: 4-shard starts on a loaded machine still hang in
-/// glommio's `MeshBuilder::join` about once in 45 (two shards joined, two never connect to
-/// each other although their reactors keep polling). Failing lets a supervisor or the
-/// caller start again instead of waiting on a process that never serves.
+/// A start-up that takes longer is stuck (a shard that never connects its meshes or never
+/// gets its sockets going). Starts take well under a second, even on a loaded machine; the
+/// hang this watchdog was added for (glommio's `MeshBuilder::join`, about 1 start in 50) is
+/// gone since the meshes are built before the shards start (see [`mesh`]). Failing lets a
+/// supervisor or the caller start again instead of waiting on a process that never serves.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// How often a soft stop looks whether the last connection ended.
 const DRAIN_POLL: Duration = Duration::from_millis(10);
@@ -59,8 +60,7 @@ struct ShardSockets {
     frontends: Vec<Vec<OwnedFd>>,
 }
 
-/// What only shard 0 (the coordinator's) serves. Which thread becomes shard 0 is known only
-/// once the mesh is joined (the mesh orders peers by executor id), so it is taken from here.
+/// What only shard 0 (the coordinator's) serves.
 struct ShardZero {
     /// Per `stats socket` line, its TCP or `fd@` socket.
     stats: Vec<Option<OwnedFd>>,
@@ -79,29 +79,35 @@ pub fn run(config: Config, options: RunOptions) -> Result<(), String> {
     for index in 0..shards {
         sockets.push(shard_sockets(&options.listeners, index, shards)?);
     }
-    let zero = Arc::new(std::sync::Mutex::new(Some(ShardZero {
+    let mut zero = Some(ShardZero {
         stats: stats_sockets(&options.listeners)?,
         master_channel: options.master_channel,
         save_state: options.save_state,
-    })));
+    });
     crate::reload::expose(options.listeners);
-    let commands = MeshBuilder::<ToShard, _>::full(shards, MESH_CAPACITY);
-    let answers = MeshBuilder::<FromShard, _>::full(shards, MESH_CAPACITY);
-    let reports = MeshBuilder::<CheckReport, _>::full(shards, MESH_CAPACITY);
-    let (wiring, log_writer) = stats_service::Wiring::new(&config, shards)?;
+    let commands = mesh::full::<ToShard>(shards, MESH_CAPACITY);
+    let answers = mesh::full::<FromShard>(shards, MESH_CAPACITY);
+    let reports = mesh::full::<CheckReport>(shards, MESH_CAPACITY);
+    let (wirings, log_writer) = stats_service::Wiring::new(&config, shards)?;
     let cpus = allowed_cpus();
     let (started_tx, started_rx) = std::sync::mpsc::channel::<Lifecycle>();
-    for (index, sockets) in sockets.into_iter().enumerate() {
+    let per_shard = sockets
+        .into_iter()
+        .zip(commands)
+        .zip(answers)
+        .zip(reports)
+        .zip(wirings);
+    for (index, ((((sockets, commands), answers), reports), wiring)) in per_shard.enumerate() {
         let shard = Shard {
             config: config.clone(),
             info: info.clone(),
             state: options.state.clone(),
             sockets,
-            zero: zero.clone(),
-            commands: commands.clone(),
-            answers: answers.clone(),
-            reports: reports.clone(),
-            wiring: wiring.clone(),
+            zero: zero.take(),
+            commands,
+            answers,
+            reports,
+            wiring,
             started: started_tx.clone(),
         };
         let cpu = cpus[index % cpus.len()];
@@ -135,7 +141,7 @@ pub fn run(config: Config, options: RunOptions) -> Result<(), String> {
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                 signals::request_stop(signals::Stop::Now);
                 return Err(format!(
-                    "the shards did not start within {} s (stuck joining the channel meshes); \
+                    "the shards did not start within {} s; \
                      exiting rather than running without an admin socket",
                     START_TIMEOUT.as_secs()
                 ));
@@ -221,16 +227,17 @@ struct Shard {
     info: ProcessInfo,
     state: State,
     sockets: ShardSockets,
-    zero: Arc<std::sync::Mutex<Option<ShardZero>>>,
-    commands: MeshBuilder<ToShard, glommio::channels::channel_mesh::Full>,
-    answers: MeshBuilder<FromShard, glommio::channels::channel_mesh::Full>,
-    reports: MeshBuilder<CheckReport, glommio::channels::channel_mesh::Full>,
+    /// Some on shard 0 only.
+    zero: Option<ShardZero>,
+    commands: mesh::Ends<ToShard>,
+    answers: mesh::Ends<FromShard>,
+    reports: mesh::Ends<CheckReport>,
     /// Logs and the stats page's meshes.
     wiring: stats_service::Wiring,
     started: std::sync::mpsc::Sender<Lifecycle>,
 }
 
-/// One shard's life: join the meshes, build its worker, accept on its sockets, serve, stop.
+/// One shard's life: connect the meshes, build its worker, accept on its sockets, serve, stop.
 async fn shard_main(shard: Shard) {
     let Shard {
         config,
@@ -244,23 +251,13 @@ async fn shard_main(shard: Shard) {
         wiring,
         started,
     } = shard;
-    let joined = while_ticking(async {
-        (
-            commands.join().await,
-            answers.join().await,
-            reports.join().await,
+    let index = commands.index();
+    let ((command_tx, command_rx), ((answer_tx, answer_rx), (report_tx, report_rx))) =
+        futures_lite::future::zip(
+            commands.connect(),
+            futures_lite::future::zip(answers.connect(), reports.connect()),
         )
-    })
-    .await;
-    let (Ok((command_tx, command_rx)), Ok((answer_tx, answer_rx)), Ok((report_tx, report_rx))) =
-        joined
-    else {
-        let _ = started.send(Lifecycle::Failed(
-            "cannot join the shard channel mesh".into(),
-        ));
-        return;
-    };
-    let index = command_tx.peer_id();
+        .await;
     let worker = Rc::new(Worker::new(index, &config, state));
     let open = Rc::new(OpenConnections::default());
     let mut accepting = Vec::new();
@@ -278,13 +275,7 @@ async fn shard_main(shard: Shard) {
         "control",
     );
     let mut admin = Vec::new();
-    if index == 0 {
-        let Some(zero) = zero.lock().unwrap_or_else(|e| e.into_inner()).take() else {
-            let _ = started.send(Lifecycle::Failed(
-                "two shards joined the mesh as shard 0".into(),
-            ));
-            return;
-        };
+    if let Some(zero) = zero {
         let coordinator = Coordinator::new(worker.clone(), command_tx, answer_rx, info);
         let context = handover::Context {
             worker: worker.clone(),
@@ -356,27 +347,6 @@ async fn shard_main(shard: Shard) {
     }
     worker.log.flush();
     let _ = started.send(Lifecycle::Stopped);
-}
-
-/// Runs `work` (the mesh joins) while this executor never goes to sleep. glommio 0.9 connects
-/// a shared channel by polling "has the peer connected yet?" on each reactor loop, and nothing
-/// wakes a sleeping executor when the peer connects: one shard could sleep forever in
-/// `MeshBuilder::join` (~1 start in 15 with 2 shards). A 1 ms timer tick was not enough (still
-/// ~1 start in 20 with 4 shards on a loaded machine: the sleepers' timers did not wake them),
-/// so a task that keeps yielding keeps every shard's reactor polling until the joins are
-/// done: a few milliseconds of busy CPU at start-up.
-pub(super) async fn while_ticking<T>(work: impl std::future::Future<Output = T>) -> T {
-    let done = Rc::new(std::cell::Cell::new(false));
-    let spinning = done.clone();
-    let spinner = glommio::spawn_local(async move {
-        while !spinning.get() {
-            futures_lite::future::yield_now().await;
-        }
-    });
-    let result = work.await;
-    done.set(true);
-    spinner.await;
-    result
 }
 
 /// Waits until no client connection is left on this shard, up to `hard_stop_after`; a stop
@@ -504,7 +474,7 @@ fn bind_unix_replacing(
     Ok(socket.into())
 }
 
-fn shards_of<T: Send>(senders: &glommio::channels::channel_mesh::Senders<T>) -> (usize, usize) {
+fn shards_of<T: Send>(senders: &mesh::Senders<T>) -> (usize, usize) {
     (senders.peer_id(), senders.nr_consumers())
 }
 
@@ -513,7 +483,7 @@ pub enum HealthSink {
     /// Shard 0 hands them to its coordinator directly.
     Local(Rc<Coordinator>),
     /// Other shards send them over the report mesh.
-    Remote(Rc<glommio::channels::channel_mesh::Senders<CheckReport>>),
+    Remote(Rc<mesh::Senders<CheckReport>>),
 }
 
 impl HealthSink {

@@ -7,6 +7,7 @@
 //! and applied exactly as if they came from the admin socket.
 
 use super::coordinator::Coordinator;
+use super::mesh::{self, Receivers, Senders};
 use crate::admin::command::plan;
 use crate::admin::format::{self, Context, StatRequest};
 use crate::admin::{Action, AdminBackend};
@@ -24,7 +25,6 @@ use crate::stats::service::{
 };
 use crate::stats::table::StatTable;
 use futures_lite::future::BoxedLocal;
-use glommio::channels::channel_mesh::{Full, MeshBuilder, Receivers, Senders};
 use glommio::sync::Semaphore;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -33,30 +33,34 @@ use std::sync::mpsc::SyncSender;
 /// Requests in flight between one shard and shard 0.
 const CAPACITY: usize = 16;
 
-/// The two meshes, created before the shards start (only when some frontend serves the stats
-/// page or metrics).
-#[derive(Clone)]
+/// One shard's ends of the two meshes, made before the shards start (only when some frontend
+/// serves the stats page or metrics).
 pub struct Meshes {
-    calls: MeshBuilder<ServiceRequest, Full>,
-    replies: MeshBuilder<ServiceReply, Full>,
+    calls: mesh::Ends<ServiceRequest>,
+    replies: mesh::Ends<ServiceReply>,
 }
 
 impl Meshes {
-    pub fn for_config(config: &Config, shards: usize) -> Option<Meshes> {
+    /// Every shard's ends (shard k's at position k), or None when no frontend needs them.
+    pub fn for_config(config: &Config, shards: usize) -> Option<Vec<Meshes>> {
         let serves = config
             .proxies
             .iter()
             .filter_map(|p| p.frontend.as_ref())
             .any(|f| f.stats.is_some() || f.prometheus.is_some());
-        serves.then(|| Meshes {
-            calls: MeshBuilder::full(shards, CAPACITY),
-            replies: MeshBuilder::full(shards, CAPACITY),
+        serves.then(|| {
+            let calls = mesh::full(shards, CAPACITY);
+            let replies = mesh::full(shards, CAPACITY);
+            calls
+                .into_iter()
+                .zip(replies)
+                .map(|(calls, replies)| Meshes { calls, replies })
+                .collect()
         })
     }
 }
 
-/// What every shard needs to log and to serve the stats page, made before the shards start.
-#[derive(Clone)]
+/// What one shard needs to log and to serve the stats page, made before the shards start.
 pub struct Wiring {
     pub log: Option<SyncSender<Batch>>,
     pub meshes: Option<Meshes>,
@@ -64,23 +68,27 @@ pub struct Wiring {
 
 impl Wiring {
     /// Starts the log writer (when the config logs anywhere) and makes the meshes (when a
-    /// frontend serves the stats page or metrics).
-    pub fn new(config: &Config, shards: usize) -> Result<(Wiring, Option<LogWriter>), String> {
+    /// frontend serves the stats page or metrics): one `Wiring` per shard, shard k's at k.
+    pub fn new(config: &Config, shards: usize) -> Result<(Vec<Wiring>, Option<LogWriter>), String> {
         let targets = crate::logs::targets_of(config);
         let writer = if targets.is_empty() {
             None
         } else {
             Some(LogWriter::start(&targets)?)
         };
-        let wiring = Wiring {
-            log: writer.as_ref().map(LogWriter::sender),
-            meshes: Meshes::for_config(config, shards),
-        };
-        Ok((wiring, writer))
+        let log = writer.as_ref().map(LogWriter::sender);
+        let mut meshes = Meshes::for_config(config, shards).map(Vec::into_iter);
+        let wirings = (0..shards)
+            .map(|_| Wiring {
+                log: log.clone(),
+                meshes: meshes.as_mut().and_then(Iterator::next),
+            })
+            .collect();
+        Ok((wirings, writer))
     }
 
     /// On one shard: connect its log buffers to the writer and start flushing them, then
-    /// join the meshes and install its stats service. `coordinator` is Some on shard 0.
+    /// connect the meshes and install its stats service. `coordinator` is Some on shard 0.
     pub async fn start_shard(
         self,
         worker: &Rc<Worker>,
@@ -100,7 +108,7 @@ impl Wiring {
     }
 }
 
-/// Joins the meshes and installs this shard's [`LocalService`] in its worker. On shard 0,
+/// Connects the meshes and installs this shard's [`LocalService`] in its worker. On shard 0,
 /// `coordinator` is Some and one task per other shard answers its requests in `queue`.
 async fn start(
     meshes: Meshes,
@@ -108,13 +116,8 @@ async fn start(
     coordinator: Option<Rc<Coordinator>>,
     queue: glommio::TaskQueueHandle,
 ) -> Result<(), String> {
-    // Ticking while joining: see `while_ticking` (glommio 0.9 may not wake a joining shard).
-    let joined =
-        super::while_ticking(async { (meshes.calls.join().await, meshes.replies.join().await) })
-            .await;
-    let (Ok((call_tx, call_rx)), Ok((reply_tx, reply_rx))) = joined else {
-        return Err("cannot join the stats service channel mesh".into());
-    };
+    let ((call_tx, call_rx), (reply_tx, reply_rx)) =
+        futures_lite::future::zip(meshes.calls.connect(), meshes.replies.connect()).await;
     let service: Rc<dyn LocalService> = match coordinator {
         Some(coordinator) => {
             let renderer = Rc::new(Renderer {
