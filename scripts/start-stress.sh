@@ -8,7 +8,8 @@
 #
 # Env: POINTSMAN (binary; default target/release/pointsman, built if missing), SHARDS (4),
 # DEADLINE (seconds, 5), GDB=1 (save a backtrace of every thread of the first hung start to
-# $OUT/hang-backtrace.txt), OUT (directory for the results; a temporary one by default).
+# $OUT/hang-backtrace.txt), OUT (directory for the results; a temporary one by default),
+# ARGS (more arguments for pointsman, e.g. `-d` for its start-up debug lines in the hang log).
 # Prints one line per hang and a summary: starts, hangs, mean start time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -68,7 +69,8 @@ backend bk
 EOF
     rm -f "$socket"
     start=$(date +%s%N)
-    "$POINTSMAN" -f "$config" --shards "$SHARDS" 2>"$OUT/last.log" &
+    # shellcheck disable=SC2086
+    "$POINTSMAN" -f "$config" --shards "$SHARDS" ${ARGS:-} 2>"$OUT/last.log" &
     pointsman_pid=$!
     up=0
     while [ $(( ($(date +%s%N) - start) / 1000000 )) -lt $((DEADLINE * 1000)) ]; do
@@ -87,7 +89,7 @@ EOF
         hangs=$((hangs + 1))
         state="running"
         kill -0 "$pointsman_pid" 2>/dev/null || state="exited"
-        echo "start $i: no admin socket after ${elapsed} ms ($state); log: $(tr '\n' ' ' <"$OUT/last.log" | cut -c1-300)"
+        echo "start $i: no admin socket after ${elapsed} ms ($state); log: $(tr '\n' ' ' <"$OUT/last.log" | cut -c1-600)"
         if [ "${GDB:-0}" = 1 ] && [ "$state" = running ] && [ ! -e "$OUT/hang-backtrace.txt" ]; then
             gdb -p "$pointsman_pid" -batch -ex "thread apply all bt" >"$OUT/hang-backtrace.txt" 2>&1 || true
             echo "  backtrace: $OUT/hang-backtrace.txt"

@@ -252,12 +252,14 @@ async fn shard_main(shard: Shard) {
         started,
     } = shard;
     let index = commands.index();
+    log::debug!("shard {index}: connecting the meshes");
     let ((command_tx, command_rx), ((answer_tx, answer_rx), (report_tx, report_rx))) =
         futures_lite::future::zip(
             commands.connect(),
             futures_lite::future::zip(answers.connect(), reports.connect()),
         )
         .await;
+    log::debug!("shard {index}: meshes connected");
     let worker = Rc::new(Worker::new(index, &config, state));
     let open = Rc::new(OpenConnections::default());
     let mut accepting = Vec::new();
@@ -334,6 +336,7 @@ async fn shard_main(shard: Shard) {
             HealthSink::Remote(Rc::new(report_tx)),
         );
     }
+    log::debug!("shard {index}: started");
     let _ = started.send(Lifecycle::Started);
     let stop = signals::wait_for_stop().await;
     // Dropping an accept loop cancels only a readiness poll (see `listener`): a connection

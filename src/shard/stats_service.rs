@@ -116,8 +116,11 @@ async fn start(
     coordinator: Option<Rc<Coordinator>>,
     queue: glommio::TaskQueueHandle,
 ) -> Result<(), String> {
+    let index = meshes.calls.index();
+    log::debug!("shard {index}: connecting the stats service meshes");
     let ((call_tx, call_rx), (reply_tx, reply_rx)) =
         futures_lite::future::zip(meshes.calls.connect(), meshes.replies.connect()).await;
+    log::debug!("shard {index}: stats service meshes connected");
     let service: Rc<dyn LocalService> = match coordinator {
         Some(coordinator) => {
             let renderer = Rc::new(Renderer {

@@ -218,6 +218,14 @@ impl TaskQueue {
     }
 }
 
+/// pointsman patch 6 switch: `GLOMMIO_STOCK_PARK=1` (read once per process)
+/// restores stock behaviour: an executor preempted before its first task queue
+/// ran may park with runnable tasks queued.
+fn stock_park() -> bool {
+    static STOCK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *STOCK.get_or_init(|| std::env::var_os("GLOMMIO_STOCK_PARK").map_or(false, |v| v != "0"))
+}
+
 pub(crate) fn bind_to_cpu_set(cpus: impl IntoIterator<Item = usize>) -> Result<()> {
     let mut cpuset = nix::sched::CpuSet::new();
     for cpu in cpus {
@@ -1325,6 +1333,16 @@ impl LocalExecutor {
         loop {
             self.reactor.sys.install_eventfd();
             if self.need_preempt() {
+                // pointsman patch 6: stock returned `false` ("nothing ran") when
+                // the preempt timer had already fired before the first queue ran
+                // (the thread was descheduled for longer than the timer between
+                // `poll_io` and here), and `run` then parks: the executor slept
+                // with runnable tasks queued until some unrelated event woke it,
+                // forever on an idle shard. Report queued work as "ran" so `run`
+                // goes round again (`poll_io` consumes the timer) instead.
+                if !ran && !stock_park() {
+                    ran = !self.queues.borrow().active_executors.is_empty();
+                }
                 break;
             }
             if !self.run_one_task_queue() {
