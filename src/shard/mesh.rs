@@ -6,13 +6,15 @@
 //! executor a shard calls [`Ends::connect`], which connects every end at once and returns the
 //! [`Senders`] and [`Receivers`] the rest of `shard` uses.
 //!
-//! Why not glommio's `MeshBuilder`: its `join` registers each executor at run time, orders peers
-//! by executor id, has the last one to register create the channels and notify the others one
-//! by one, then connects each end in sequence; 4-shard starts hung in it about once in 50
-//! (more under CPU load; see `scripts/start-stress.sh`). Here nothing is decided at run time
+//! Why not glommio's `MeshBuilder`: its `join` registers each executor at run time (through an
+//! `Rc<RwLock>` shared across threads), orders peers by executor id (so which thread is shard 0
+//! is known only afterwards), has the last one to register create the channels and notify the
+//! others one by one, then connects each end in sequence. Here nothing is decided at run time
 //! and no end waits for another end of the same shard: an end is connected as soon as the
-//! shard at its other end has started connecting, and a shard whose connection is pending
-//! cannot park its executor (glommio's reactor wakes pending connections on every loop).
+//! shard at its other end has started connecting. A pending connection is woken on every
+//! reactor loop, so a connecting executor only parks if glommio parks with runnable tasks —
+//! the start-up hang's real cause, fixed in vendor/glommio (patch 6, `vendor/VENDORED.md`;
+//! measured with `scripts/start-stress.sh`).
 
 use futures_lite::future;
 use glommio::channels::shared_channel::{

@@ -32,10 +32,11 @@ const MESH_CAPACITY: usize = 256;
 /// never wait behind a flood of requests).
 const PREEMPT_TIMER: Duration = Duration::from_millis(5);
 /// A start-up that takes longer is stuck (a shard that never connects its meshes or never
-/// gets its sockets going). Starts take well under a second, even on a loaded machine; the
-/// hang this watchdog was added for (glommio's `MeshBuilder::join`, about 1 start in 50) is
-/// gone since the meshes are built before the shards start (see [`mesh`]). Failing lets a
-/// supervisor or the caller start again instead of waiting on a process that never serves.
+/// gets its sockets going). 4-shard starts take ~130 ms on a loaded 2-core machine. The hang
+/// this watchdog was added for (about 1 start in 50: a shard parked while joining the channel
+/// meshes) was glommio parking an executor with runnable tasks, fixed by vendor/glommio patch 6
+/// (`scripts/start-stress.sh`: 0 hangs in 500 starts). Failing lets a supervisor or the caller
+/// start again instead of waiting on a process that never serves.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// How often a soft stop looks whether the last connection ended.
 const DRAIN_POLL: Duration = Duration::from_millis(10);
