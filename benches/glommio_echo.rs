@@ -7,7 +7,7 @@
 //! function-call (CAL) interrupts received by the server's CPU. Stock and patched
 //! glommio are the same binary: each patch has an environment switch read once per
 //! process (`GLOMMIO_STOCK_RING_FLAGS=1`, `GLOMMIO_STOCK_ACCEPT=1`,
-//! `GLOMMIO_STOCK_PREEMPT_TIMER=1`, `GLOMMIO_STOCK_SOCKET_IO=1`), so the variants run
+//! `GLOMMIO_STOCK_PREEMPT_TIMER=1`, `GLOMMIO_STOCK_SOCKET_IO=1`, `GLOMMIO_SOCKET_PBUF=0`), so the variants run
 //! side by side in one session, A B A B, and the ratios come from the same conditions.
 //!
 //! ```text
@@ -18,7 +18,7 @@
 //! cargo bench --bench glommio_echo -- client --port P [--requests N] [--conns C] [--close]
 //! ```
 //! Variants: `stock` (every switch on), `all` (no switch: every patch), or a `+`-joined
-//! list of patches (`rings`, `accept`, `timers`, `sockio`), optionally with a patch 5
+//! list of patches (`rings`, `accept`, `timers`, `sockio`, `pbuf`), optionally with a patch 5
 //! read strategy (`all+read=uring`, `read=syscall`, `read=hint`: the
 //! `GLOMMIO_SOCKET_READ_FIRST` knob) or `pollfirst=0` (RECVs without
 //! `IORING_RECVSEND_POLL_FIRST`). `--close` opens one connection per request
@@ -53,23 +53,35 @@ const SWITCHES: &[&str] = &[
     "GLOMMIO_STOCK_ACCEPT",
     "GLOMMIO_STOCK_PREEMPT_TIMER",
     "GLOMMIO_STOCK_SOCKET_IO",
+    "GLOMMIO_SOCKET_PBUF",
 ];
+
+/// The value of a switch that turns its patch off (patch 7's switch is `..._PBUF=0`).
+fn stock_value(switch: &str) -> &'static str {
+    if switch == "GLOMMIO_SOCKET_PBUF" {
+        "0"
+    } else {
+        "1"
+    }
+}
 
 /// Patch 5's measurement knob (not a stock switch): when a read tries `recv` first.
 const READ_FIRST: &str = "GLOMMIO_SOCKET_READ_FIRST";
 /// Patch 5's other knob: `0` submits stream RECVs without `IORING_RECVSEND_POLL_FIRST`.
 const POLL_FIRST: &str = "GLOMMIO_SOCKET_RECV_POLL_FIRST";
 
-const PATCHES: &[&str] = &["rings", "accept", "timers", "sockio"];
+const PATCHES: &[&str] = &["rings", "accept", "timers", "sockio", "pbuf"];
 
 /// A variant is `stock`, `all`, or a `+`-joined list of the patches to enable
-/// (`rings`, `accept`, `timers`, `sockio`, or `all`), plus optionally `read=STRATEGY`;
-/// every other patch gets its stock switch.
+/// (`rings`, `accept`, `timers`, `sockio`, `pbuf`, or `all`), plus optionally
+/// `read=STRATEGY`; every other patch gets its stock switch. (`pbuf`, patch 7, needs
+/// `sockio`, patch 5: it changes where patch 5's RECVs receive.)
 fn variant_env(name: &str) -> Vec<(&'static str, String)> {
     let patch_of = |switch: &str| match switch {
         "GLOMMIO_STOCK_RING_FLAGS" => "rings",
         "GLOMMIO_STOCK_ACCEPT" => "accept",
         "GLOMMIO_STOCK_PREEMPT_TIMER" => "timers",
+        "GLOMMIO_SOCKET_PBUF" => "pbuf",
         _ => "sockio",
     };
     let mut enabled: Vec<&str> = Vec::new();
@@ -94,7 +106,7 @@ fn variant_env(name: &str) -> Vec<(&'static str, String)> {
         SWITCHES
             .iter()
             .filter(|s| !enabled.contains(&patch_of(s)))
-            .map(|s| (*s, "1".to_string())),
+            .map(|s| (*s, stock_value(s).to_string())),
     );
     env
 }
@@ -498,15 +510,16 @@ fn ab(o: &Opts) {
 fn smoke() {
     let switches: Vec<String> = SWITCHES
         .iter()
-        .filter(|s| std::env::var_os(s).is_some())
+        .filter(|s| std::env::var_os(s).is_some_and(|v| v == stock_value(s)))
         .map(|s| s.to_string())
         .collect();
     println!("smoke (stock switches set: {switches:?})");
     smoke_accept();
     smoke_stream_io();
+    smoke_recv_buffers();
     smoke_mesh();
     smoke_preempt_and_timer();
-    println!("smoke: 4 passed, 0 failed");
+    println!("smoke: 5 passed, 0 failed");
 }
 
 /// Accepts one connection that is already queued (the direct accept path) and one
@@ -610,7 +623,10 @@ fn smoke_stream_io() {
                     .iter()
                     .enumerate()
                     .all(|(k, &x)| x == pattern(got + k)),
-                "big: wrong bytes at {got}"
+                "big: wrong bytes at {got} (read {n} of {want}): first bad at {:?}, got {:?}, want {:?}",
+                b[..n].iter().enumerate().position(|(k, &x)| x != pattern(got + k)),
+                &b[..n.min(16)],
+                (0..n.min(16)).map(|k| pattern(got + k)).collect::<Vec<_>>()
             );
             got += n;
         }
@@ -649,6 +665,112 @@ fn smoke_stream_io() {
     println!(
         "  stream io: 200 KB in odd-sized reads, timeout, dropped read, peek, 4 MB write, EOF twice ok"
     );
+}
+
+/// Patch 7: stream reads whose RECVs complete while nobody reads hold a provided
+/// buffer each, until the next read drains it. With more such streams than the
+/// ring has buffers, the rest complete with `ENOBUFS` and fall back (the data is
+/// read all the same); every buffer is back in the ring once the streams are read;
+/// a stream dropped with a RECV in flight whose completion carries a buffer gives
+/// it back too, as does one dropped with a completed, unread RECV. Without a ring
+/// (`GLOMMIO_SOCKET_PBUF=0`, stock) the same traffic is checked for its bytes only.
+fn smoke_recv_buffers() {
+    const MSG: usize = 100;
+    let ex = LocalExecutorBuilder::new(Placement::Fixed(1))
+        .make()
+        .expect("executor");
+    ex.run(async {
+        let ring = glommio::net::stream_recv_buffers();
+        // More streams than buffers (and not too many file descriptors).
+        let streams = ring.map_or(8, |r| r.total + 2);
+        assert!(streams <= 400, "ring of {:?}: too many streams for this check", ring);
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let client = std::thread::spawn(move || {
+            let mut conns: Vec<StdTcpStream> = (0..streams + 2)
+                .map(|_| StdTcpStream::connect(("127.0.0.1", port)).expect("connect"))
+                .collect();
+            // 1: every stream has a read waiting; send to all at once.
+            go_rx.recv().expect("go 1");
+            for (c, s) in conns[..streams].iter_mut().enumerate() {
+                let msg: Vec<u8> = (0..MSG).map(|i| pattern(c + i)).collect();
+                s.write_all(&msg).expect("write");
+            }
+            // 2: the two extra streams, each with a RECV in flight.
+            for step in 0..2 {
+                go_rx.recv().expect("go 2");
+                conns[streams + step].write_all(b"orphan").expect("write orphan");
+            }
+            go_rx.recv().expect("done");
+        });
+        let mut conns = Vec::new();
+        for _ in 0..streams + 2 {
+            conns.push(listener.accept().await.expect("accept"));
+        }
+        let mut b = [0u8; MSG];
+        // A read that times out leaves its RECV in flight.
+        for s in conns.iter_mut() {
+            s.set_read_timeout(Some(Duration::from_millis(5)))
+                .expect("timeout");
+            let e = s.read(&mut b).await.expect_err("nothing sent yet");
+            assert_eq!(e.kind(), std::io::ErrorKind::TimedOut, "{e}");
+            s.set_read_timeout(None).expect("no timeout");
+        }
+        let before = glommio::net::stream_recv_buffers();
+        go_tx.send(()).expect("go");
+        glommio::timer::sleep(Duration::from_millis(100)).await;
+        if let (Some(r), Some(before)) = (glommio::net::stream_recv_buffers(), before) {
+            assert_eq!(before.in_use, 0, "{before:?}");
+            assert_eq!(r.in_use, r.total, "every buffer held by a completed RECV: {r:?}");
+        }
+        for (c, s) in conns[..streams].iter_mut().enumerate() {
+            s.read_exact(&mut b).await.expect("read");
+            assert!(
+                b.iter().enumerate().all(|(i, &x)| x == pattern(c + i)),
+                "stream {c}: wrong bytes"
+            );
+        }
+        if let Some(r) = glommio::net::stream_recv_buffers() {
+            assert_eq!(r.in_use, 0, "buffers not given back: {r:?}");
+            let before = before.expect("ring");
+            assert_eq!(r.empty, before.empty + 2, "two RECVs found the ring empty: {r:?}");
+        }
+        // A stream dropped with a completed, unread RECV.
+        let mut extra = conns.split_off(streams);
+        let late = extra.pop().expect("stream");
+        let first = extra.pop().expect("stream");
+        go_tx.send(()).expect("go");
+        glommio::timer::sleep(Duration::from_millis(50)).await;
+        if let Some(r) = glommio::net::stream_recv_buffers() {
+            assert_eq!(r.in_use, 1, "the unread RECV holds a buffer: {r:?}");
+        }
+        drop(first);
+        if let Some(r) = glommio::net::stream_recv_buffers() {
+            assert_eq!(r.in_use, 0, "dropped stream's buffer: {r:?}");
+        }
+        // A stream dropped while its RECV's completion is in the ring, not yet
+        // seen by the reactor: the orphan source gets the buffer and gives it back.
+        let taken = glommio::net::stream_recv_buffers().map(|r| r.taken);
+        go_tx.send(()).expect("go");
+        std::thread::sleep(Duration::from_millis(50)); // the executor does not run
+        drop(late);
+        glommio::timer::sleep(Duration::from_millis(20)).await;
+        if let (Some(r), Some(taken)) = (glommio::net::stream_recv_buffers(), taken) {
+            assert_eq!(r.in_use, 0, "orphan completion's buffer: {r:?}");
+            assert_eq!(r.taken, taken + 1, "the orphan completion carried a buffer: {r:?}");
+        }
+        go_tx.send(()).expect("done");
+        client.join().expect("client");
+        drop(conns);
+        match glommio::net::stream_recv_buffers() {
+            Some(r) => println!(
+                "  recv buffers: {streams} reads completing at once on a ring of {} x {} B (2 fell back), all given back; dropped streams give theirs back",
+                r.total, r.size
+            ),
+            None => println!("  recv buffers: no ring (switched off); {streams} timed-out reads then data, dropped streams ok"),
+        }
+    });
 }
 
 fn switches_stock_accept() -> bool {

@@ -34,7 +34,7 @@ use crate::{
     sys::{
         self, blocking::BlockingThreadPool, common_flags, read_flags, sysfs, DirectIo, DmaBuffer,
         DmaSource, IoBuffer, PollableStatus, SleepNotifier, Source, SourceType, StatsCollection,
-        Statx,
+        Statx, StreamRecvBuf,
     },
     IoRequirements, IoStats, TaskQueueHandle,
 };
@@ -527,12 +527,19 @@ impl Reactor {
     }
 
     /// pointsman patch 5: an `IORING_OP_RECV` of up to `size` bytes for a stream
-    /// read, into `buf` if it is given and large enough (the stream's previous
-    /// buffer), else into a new one. The source owns the buffer until completion.
-    pub(crate) fn recv_stream(&self, fd: RawFd, buf: Option<DmaBuffer>, size: usize) -> Source {
+    /// read, into the stream's previous buffer if it is given and large enough,
+    /// else into a new one; the source owns the buffer until completion.
+    /// pointsman patch 7: or (`StreamRecvBuf::Provided(None)`) into a buffer the
+    /// kernel takes from the reactor's provided-buffer ring when data arrives.
+    pub(crate) fn recv_stream(&self, fd: RawFd, buf: StreamRecvBuf, size: usize) -> Source {
         let source = self.new_source(fd, SourceType::StreamRecv(buf), None);
         self.sys.recv(&source, size, MsgFlags::empty());
         source
+    }
+
+    /// pointsman patch 7: this reactor's provided-buffer ring for stream RECVs.
+    pub(crate) fn stream_pbuf(&self) -> Option<Rc<sys::PbufRing>> {
+        self.sys.stream_pbuf()
     }
 
     pub(crate) fn recv(&self, fd: RawFd, size: usize, flags: MsgFlags) -> Source {

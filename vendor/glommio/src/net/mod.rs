@@ -123,7 +123,7 @@ mod tcp_socket;
 mod udp_socket;
 mod unix;
 pub use self::{
-    stream::{Buffered, Preallocated},
+    stream::{stream_recv_buffers, Buffered, Preallocated, StreamRecvBuffers},
     tcp_socket::{AcceptedTcpStream, TcpListener, TcpStream},
     udp_socket::UdpSocket,
     unix::{AcceptedUnixStream, UnixDatagram, UnixListener, UnixStream},

@@ -5,7 +5,7 @@
 //
 use crate::{
     reactor::Reactor,
-    sys::{self, DmaBuffer, ReadFirst, Source, SourceType},
+    sys::{self, DmaBuffer, ProvidedBuf, ReadFirst, Source, SourceType, StreamRecvBuf},
 };
 use futures_lite::ready;
 use nix::sys::socket::MsgFlags;
@@ -221,9 +221,10 @@ impl Timeout {
 /// until the completion is consumed, even if the stream is dropped first).
 #[derive(Debug)]
 struct UringRx {
-    /// The buffer of the last completed RECV, reused by the next one; its bytes
-    /// `head..tail` were received but not yet handed to a reader.
-    buf: Option<DmaBuffer>,
+    /// The buffer of the last completed RECV; its bytes `head..tail` were received
+    /// but not yet handed to a reader. Patch 5 reuses it for the next RECV; a
+    /// provided buffer (patch 7) goes back to the reactor's ring once drained.
+    buf: Option<RxBytes>,
     head: usize,
     tail: usize,
     /// The length of the RECV in flight (its buffer may be larger).
@@ -237,13 +238,68 @@ struct UringRx {
     more_likely: bool,
     /// The kernel refused a RECV on this fd: stock poll + `recv` from now on.
     refused: bool,
+    /// pointsman patch 7: RECVs take a provided buffer (the reactor has a ring);
+    /// an idle stream then holds no receive buffer.
+    provided: bool,
+    /// pointsman patch 7: the ring was empty (`ENOBUFS`): the next RECV brings
+    /// a buffer of its own, as patch 5 does.
+    owned_next: bool,
+}
+
+/// pointsman patch 7: where a completed RECV's bytes are.
+#[derive(Debug)]
+enum RxBytes {
+    /// The stream's own buffer (patch 5, or patch 7's fallback on `ENOBUFS`).
+    Owned(DmaBuffer),
+    /// A buffer of the reactor's provided-buffer ring.
+    Provided(ProvidedBuf),
+}
+
+impl RxBytes {
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            RxBytes::Owned(b) => b.as_bytes(),
+            RxBytes::Provided(b) => b.as_bytes(),
+        }
+    }
+
+    fn from_source(buf: StreamRecvBuf) -> Option<Self> {
+        match buf {
+            StreamRecvBuf::Owned(b) => b.map(RxBytes::Owned),
+            StreamRecvBuf::Provided(b) => b.map(RxBytes::Provided),
+        }
+    }
+}
+
+/// pointsman patch 7: the state of the current executor's provided-buffer ring
+/// for stream reads (a diagnostic; see [`stream_recv_buffers`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamRecvBuffers {
+    /// Buffers out of the ring: in completions not yet read.
+    pub in_use: usize,
+    /// Buffers in the ring.
+    pub total: usize,
+    /// Bytes per buffer.
+    pub size: usize,
+    /// Completions that carried a buffer since the ring was set up.
+    pub taken: u64,
+    /// RECVs that found the ring empty (`ENOBUFS`) and fell back to a read
+    /// with a buffer of their own.
+    pub empty: u64,
+}
+
+/// pointsman patch 7: the current executor's provided-buffer ring for stream
+/// reads; `None` without one (`GLOMMIO_SOCKET_PBUF=0`, `GLOMMIO_STOCK_SOCKET_IO=1`,
+/// or a kernel that refused it).
+pub fn stream_recv_buffers() -> Option<StreamRecvBuffers> {
+    crate::executor().reactor().stream_pbuf().map(|r| r.usage())
 }
 
 /// The largest RECV a stream submits: its buffer lives as long as the stream.
 const RECV_MAX: usize = 16 << 10;
 
 impl UringRx {
-    fn new() -> Self {
+    fn new(provided: bool) -> Self {
         Self {
             buf: None,
             head: 0,
@@ -251,18 +307,23 @@ impl UringRx {
             asked: 0,
             more_likely: false,
             refused: sys::stock_socket_io(),
+            provided,
+            owned_next: false,
         }
     }
 
-    /// Copies buffered bytes to `out`; `consume` false peeks.
-    fn copy_to(&mut self, out: &mut [u8], consume: bool) -> usize {
+    /// Copies buffered bytes to `out` and consumes them.
+    fn copy_to(&mut self, out: &mut [u8]) -> usize {
         let Some(buf) = self.buf.as_ref() else {
             return 0;
         };
         let n = out.len().min(self.tail - self.head);
         out[..n].copy_from_slice(&buf.as_bytes()[self.head..self.head + n]);
-        if consume {
-            self.head += n;
+        self.head += n;
+        if self.head == self.tail && self.provided {
+            // pointsman patch 7: drained; a provided buffer goes back to the ring
+            // now, and an owned one (an `ENOBUFS` fallback) is not kept either.
+            self.buf = None;
         }
         n
     }
@@ -310,20 +371,29 @@ impl<S: AsRawFd> NonBufferedStream<S> {
             let Some(rx_buf) = self.rx.buf.as_ref() else {
                 return 0;
             };
+            let rx_buf = rx_buf.as_bytes();
             let n = buf.len().min(self.rx.tail - self.rx.head);
-            buf[..n].copy_from_slice(&rx_buf.as_bytes()[self.rx.head..self.rx.head + n]);
+            buf[..n].copy_from_slice(&rx_buf[self.rx.head..self.rx.head + n]);
             return n;
         }
         match (&self.source_rx, self.rx.refused) {
             (Some(source), false) => match source.result() {
-                Some(Ok(n)) => match &*source.source_type_mut() {
-                    SourceType::StreamRecv(Some(rx_buf)) => {
+                Some(Ok(n)) => {
+                    let mut bytes = |rx_buf: &[u8]| {
                         let n = n.min(buf.len());
-                        buf[..n].copy_from_slice(&rx_buf.as_bytes()[..n]);
+                        buf[..n].copy_from_slice(&rx_buf[..n]);
                         n
+                    };
+                    match &*source.source_type_mut() {
+                        SourceType::StreamRecv(StreamRecvBuf::Owned(Some(rx_buf))) => {
+                            bytes(rx_buf.as_bytes())
+                        }
+                        SourceType::StreamRecv(StreamRecvBuf::Provided(Some(rx_buf))) => {
+                            bytes(rx_buf.as_bytes())
+                        }
+                        _ => 0,
                     }
-                    _ => 0,
-                },
+                }
                 _ => 0,
             },
             _ => 0,
@@ -419,7 +489,7 @@ impl<S: AsRawFd> NonBufferedStream<S> {
         let reactor = self.reactor.upgrade().unwrap();
         let reactor = reactor.as_ref();
         if self.rx.head < self.rx.tail {
-            return Poll::Ready(Ok(self.rx.copy_to(buf, true)));
+            return Poll::Ready(Ok(self.rx.copy_to(buf)));
         }
         if let Some(source) = self.source_rx.as_ref() {
             let Some(result) = source.result() else {
@@ -431,9 +501,13 @@ impl<S: AsRawFd> NonBufferedStream<S> {
             let source = self.source_rx.take().unwrap();
             self.read_timeout.cancel_timer(reactor);
             if let SourceType::StreamRecv(rx_buf) = source.extract_source_type() {
-                self.rx.buf = rx_buf;
+                self.rx.buf = RxBytes::from_source(rx_buf);
             }
             match result {
+                Ok(n) if n > 0 && self.rx.buf.is_none() => {
+                    // Cannot happen: a RECV that received bytes names its buffer.
+                    return Poll::Ready(Err(io::Error::other("RECV completed without a buffer")));
+                }
                 Ok(n) => {
                     self.rx.head = 0;
                     self.rx.tail = n;
@@ -441,7 +515,19 @@ impl<S: AsRawFd> NonBufferedStream<S> {
                     // stock does): a new RECV would make a repeated read pend, and
                     // `AsyncBufRead::fill_buf` polls twice expecting the same answer.
                     self.rx.more_likely = n == self.rx.asked || n == 0;
-                    return Poll::Ready(Ok(self.rx.copy_to(buf, true)));
+                    return Poll::Ready(Ok(self.rx.copy_to(buf)));
+                }
+                Err(err) if err.raw_os_error() == Some(libc::ENOBUFS) => {
+                    // pointsman patch 7: the provided-buffer ring was empty when the
+                    // data arrived (nothing was received). The data is queued, so a
+                    // `recv` into the caller's buffer comes first; the next RECV
+                    // brings its own buffer.
+                    if let Some(ring) = reactor.stream_pbuf() {
+                        ring.note_empty();
+                    }
+                    self.rx.owned_next = true;
+                    self.rx.more_likely = true;
+                    return self.poll_read(cx, buf);
                 }
                 Err(err)
                     if err.raw_os_error() == Some(libc::EINVAL)
@@ -480,9 +566,27 @@ impl<S: AsRawFd> NonBufferedStream<S> {
             }
         }
         poll_err!(self.read_timeout.check(reactor));
-        let len = buf.len().min(RECV_MAX);
+        let pbuf = match (self.rx.provided, self.rx.owned_next) {
+            (true, false) => reactor.stream_pbuf(),
+            _ => None,
+        };
+        self.rx.owned_next = false;
+        let (recv_buf, len) = match pbuf {
+            // pointsman patch 7: no buffer until data arrives.
+            Some(ring) => (
+                StreamRecvBuf::Provided(None),
+                buf.len().min(ring.buf_size()),
+            ),
+            None => {
+                let own = match self.rx.buf.take() {
+                    Some(RxBytes::Owned(b)) => Some(b),
+                    _ => None,
+                };
+                (StreamRecvBuf::Owned(own), buf.len().min(RECV_MAX))
+            }
+        };
         self.rx.asked = len;
-        let source = reactor.recv_stream(self.stream.as_raw_fd(), self.rx.buf.take(), len);
+        let source = reactor.recv_stream(self.stream.as_raw_fd(), recv_buf, len);
         source.add_waiter_single(cx.waker());
         self.source_rx = Some(source);
         self.read_timeout.maybe_set_timer(reactor, cx.waker());
@@ -559,7 +663,7 @@ where
             source_rx: None,
             write_timeout: Timeout::new(reactor.register_timer()),
             read_timeout: Timeout::new(reactor.register_timer()),
-            rx: UringRx::new(),
+            rx: UringRx::new(reactor.stream_pbuf().is_some()),
         };
         stream.init();
         GlommioStream {

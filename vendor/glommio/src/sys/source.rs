@@ -38,7 +38,9 @@ pub(crate) enum SourceType {
     /// pointsman patch 5: an `IORING_OP_RECV` of a stream read (`net::stream`). Like
     /// `SockRecv`, but the stream may hand in the buffer of its previous read for reuse,
     /// and it goes to the main ring (where stock glommio put the stream's read polls).
-    StreamRecv(Option<DmaBuffer>),
+    /// pointsman patch 7: or the kernel picks a buffer from the reactor's
+    /// provided-buffer ring when data arrives.
+    StreamRecv(StreamRecvBuf),
     SockRecvMsg(
         Option<DmaBuffer>,
         libc::iovec,
@@ -70,6 +72,16 @@ pub(crate) enum SourceType {
     CopyFileRange(RawFd, u64, usize),
     #[cfg(feature = "bench")]
     Noop,
+}
+
+/// pointsman patch 7: where a stream RECV receives.
+#[derive(Debug)]
+pub(crate) enum StreamRecvBuf {
+    /// Patch 5: a buffer of the stream's own (`None`: allocated at submission).
+    Owned(Option<DmaBuffer>),
+    /// `IOSQE_BUFFER_SELECT` from the reactor's provided-buffer ring; after the
+    /// completion, the buffer the kernel picked (if any).
+    Provided(Option<super::ProvidedBuf>),
 }
 
 impl TryFrom<SourceType> for Statx {

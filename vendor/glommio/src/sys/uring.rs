@@ -37,8 +37,8 @@ use crate::{
         self,
         blocking::{BlockingThreadOp, BlockingThreadPool},
         dma_buffer::{BufferStorage, DmaBuffer},
-        membarrier, DirectIo, EnqueuedSource, EnqueuedStatus, InnerSource, IoBuffer,
-        PollableStatus, Source, SourceType, Statx, TimeSpec64,
+        membarrier, DirectIo, EnqueuedSource, EnqueuedStatus, InnerSource, IoBuffer, PbufRing,
+        PollableStatus, ProvidedBuf, Source, SourceType, Statx, StreamRecvBuf, TimeSpec64,
     },
     uring_sys::{self, IoRingOp},
     GlommioError, IoRequirements, IoStats, ReactorErrorKind, RingIoStats, TaskQueueHandle,
@@ -396,11 +396,23 @@ fn fill_sqe<F>(
                 source_map.peek_source_mut(from_user_data(op.user_data), |mut src| {
                     let stream = matches!(src.source_type, SourceType::StreamRecv(_));
                     match &mut src.source_type {
+                        // pointsman patch 7: no buffer of the stream's own; the kernel
+                        // takes one from the reactor's provided-buffer ring when data
+                        // arrives (the completion says which).
+                        SourceType::StreamRecv(StreamRecvBuf::Provided(slot)) => {
+                            debug_assert!(slot.is_none());
+                            sqe.prep_recv(op.fd, &mut [], MsgFlags::from_bits_retain(flags));
+                            let raw = sqe.raw_mut();
+                            raw.len = len as u32;
+                            raw.flags |= uring_sys::IOSQE_BUFFER_SELECT;
+                            raw.buf_index.buf_index.index_or_group = sys::STREAM_BUF_GROUP;
+                        }
                         // pointsman patch 5: a stream read brings the buffer of its
                         // previous read; reuse it when it is large enough. The source
                         // owns it until the completion is consumed (a dropped source
                         // stays in the source map until then).
-                        SourceType::SockRecv(slot) | SourceType::StreamRecv(slot) => {
+                        SourceType::SockRecv(slot)
+                        | SourceType::StreamRecv(StreamRecvBuf::Owned(slot)) => {
                             let mut buf = match slot.take() {
                                 Some(buf) if buf.len() >= len => buf,
                                 _ => DmaBuffer::new(len).expect("failed to allocate buffer"),
@@ -410,16 +422,16 @@ fn fill_sqe<F>(
                                 &mut buf.as_bytes_mut()[..len],
                                 MsgFlags::from_bits_retain(flags),
                             );
-                            if stream && sys::recv_poll_first() {
-                                // A stream RECV is submitted when a read found nothing to
-                                // read: arm the poll first instead of an inline recv that
-                                // would fail with EAGAIN (IORING_RECVSEND_POLL_FIRST, 5.19).
-                                sqe.raw_mut().ioprio |= sys::IORING_RECVSEND_POLL_FIRST;
-                            }
                             *slot = Some(buf);
                         }
                         _ => unreachable!(),
                     };
+                    if stream && sys::recv_poll_first() {
+                        // A stream RECV is submitted when a read found nothing to
+                        // read: arm the poll first instead of an inline recv that
+                        // would fail with EAGAIN (IORING_RECVSEND_POLL_FIRST, 5.19).
+                        sqe.raw_mut().ioprio |= sys::IORING_RECVSEND_POLL_FIRST;
+                    }
                 });
             }
 
@@ -561,7 +573,7 @@ fn process_one_event<F, R>(
 ) -> Option<bool>
 where
     F: FnOnce(Ref<'_, InnerSource>) -> Option<()>,
-    R: FnOnce(RefMut<'_, InnerSource>, io::Result<usize>) -> io::Result<usize>,
+    R: FnOnce(RefMut<'_, InnerSource>, io::Result<usize>, u32) -> io::Result<usize>,
 {
     if let Some(value) = cqe {
         // No user data is `POLL_REMOVE` or `CANCEL`, we won't process.
@@ -577,7 +589,11 @@ where
 
         let mut woke = false;
         if try_process(src.borrow()).is_none() {
-            let res = Some(post_process(src.borrow_mut(), transmute_error(result)));
+            let res = Some(post_process(
+                src.borrow_mut(),
+                transmute_error(result),
+                value.raw_flags(),
+            ));
             let mut inner_source = src.borrow_mut();
             inner_source.wakers.result = res;
             woke = inner_source.wakers.wake_waiters();
@@ -864,7 +880,7 @@ impl UringCommon for PollRing {
         process_one_event(
             self.ring.peek_for_cqe(),
             |_| None,
-            |mut src, res| {
+            |mut src, res, _| {
                 record_stats(self, &mut src, &res);
                 res
             },
@@ -996,6 +1012,9 @@ struct SleepableRing {
     task_queue_stats: AHashMap<TaskQueueHandle, RingIoStats>,
     source_map: Rc<RefCell<SourceMap>>,
     in_kernel: usize,
+    /// pointsman patch 7: the provided-buffer ring of stream RECVs (main ring
+    /// only). After `ring`: its memory outlives the io_uring that writes to it.
+    pbuf: Option<Rc<PbufRing>>,
 }
 
 impl SleepableRing {
@@ -1016,6 +1035,7 @@ impl SleepableRing {
             task_queue_stats: AHashMap::new(),
             source_map,
             in_kernel: 0,
+            pbuf: None,
         })
     }
 
@@ -1273,10 +1293,22 @@ impl UringCommon for SleepableRing {
                 SourceType::LinkRings => Some(()),
                 _ => None,
             },
-            |mut src, res| {
+            |mut src, res, cqe_flags| {
                 record_stats(self, &mut src, &res);
                 if let SourceType::ForeignNotifier(_, installed) = &mut src.source_type {
                     *installed = false;
+                }
+                // pointsman patch 7: a completion that carries a provided buffer
+                // hands it to its source, even an orphan one (a dropped stream):
+                // the source's drop gives it back to the ring.
+                if let Some(pbuf) = &self.pbuf {
+                    if let Some(buf) = ProvidedBuf::from_cqe(pbuf, cqe_flags) {
+                        if let SourceType::StreamRecv(StreamRecvBuf::Provided(slot)) =
+                            &mut src.source_type
+                        {
+                            *slot = Some(buf);
+                        }
+                    }
                 }
                 res
             },
@@ -1413,8 +1445,10 @@ impl Reactor {
         let allocator = Rc::new(UringBufferAllocator::new(io_memory));
         let registry = vec![allocator.as_bytes()];
 
-        let main_ring =
+        let mut main_ring =
             SleepableRing::new(ring_depth, "main", allocator.clone(), source_map.clone())?;
+        // pointsman patch 7: stream RECVs go to the main ring.
+        main_ring.pbuf = PbufRing::new(main_ring.ring_fd());
         let poll_ring = PollRing::new(ring_depth, allocator.clone(), source_map.clone())?;
         let mut latency_ring =
             SleepableRing::new(ring_depth, "latency", allocator.clone(), source_map.clone())?;
@@ -1598,6 +1632,12 @@ impl Reactor {
             op,
             &mut self.source_map.borrow_mut(),
         );
+    }
+
+    /// pointsman patch 7: the provided-buffer ring of stream RECVs, if this
+    /// reactor has one.
+    pub(crate) fn stream_pbuf(&self) -> Option<Rc<PbufRing>> {
+        self.main_ring.borrow().pbuf.clone()
     }
 
     pub(crate) fn recv(&self, source: &Source, len: usize, flags: MsgFlags) {
