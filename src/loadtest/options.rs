@@ -25,6 +25,11 @@ pub struct LoadOptions {
     #[arg(long, short = 'c', default_value_t = 8, conflicts_with = "every")]
     pub connections: usize,
 
+    /// Engine of --rate runs: `events` (one glommio thread, a task per connection) or
+    /// `threads` (a blocking thread per connection, the original). --every always uses threads.
+    #[arg(long, value_enum, default_value_t = Engine::Events)]
+    pub engine: Engine,
+
     /// How long to send requests for (e.g. 30s, 1m); default 10s unless --requests is given.
     #[arg(long, short = 'd', value_parser = parse_duration)]
     pub duration: Option<Duration>,
@@ -75,6 +80,15 @@ pub struct LoadOptions {
     pub plot: Option<PathBuf>,
 }
 
+/// Which sender carries a `--rate` schedule (same schedule, same samples, same report).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// One glommio executor, a task per connection with a non-blocking socket (`events`).
+    Events,
+    /// A blocking thread per connection (`sender`).
+    Threads,
+}
+
 /// The run's shape once the options are checked.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -83,6 +97,8 @@ pub struct Plan {
     /// Time between two intended sends (across all connections).
     pub interval: Duration,
     pub connections: usize,
+    /// `Threads` for `--every` whatever was asked: one connection and a printed line per request.
+    pub engine: Engine,
     /// Length of the send schedule: `requests × interval`.
     pub duration: Duration,
     /// Requests to send; request i is due at `i × interval` from the start.
@@ -150,6 +166,10 @@ impl LoadOptions {
             mode,
             interval,
             connections,
+            engine: match mode {
+                Mode::Every => Engine::Threads,
+                Mode::Rate => self.engine,
+            },
             duration,
             requests,
             keep_alive: self.keep_alive,
