@@ -18,7 +18,7 @@ use std::cell::Cell;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
@@ -36,33 +36,68 @@ use super::sender::{Live, Sent};
 /// default (~10 MiB of locked memory) would only cost.
 const IO_MEMORY: usize = 64 << 10;
 
-/// Runs the schedule on one glommio executor and returns every sample.
-pub fn send_all(
-    plan: &Plan,
-    start: Instant,
-    names: Arc<ServerNames>,
-    live: Arc<Live>,
-) -> Result<Sent, String> {
-    let run = Run {
-        plan: plan.clone(),
-        start,
-        cutoff: start + plan.duration + plan.timeout,
-        names,
-        live,
-        next: Cell::new(0),
-    };
-    let requests = plan.requests;
+/// An executor that is up (io_uring set up, thread pinned) and waits for the start time, so
+/// its set-up (several ms on a busy machine) does not make the first requests late.
+pub struct Ready {
+    handle: glommio::ExecutorJoinHandle<Vec<Sample>>,
+    go: mpsc::Sender<Instant>,
+    requests: u64,
+}
+
+/// Starts the executor and returns once it waits for [`Ready::send_all`].
+pub fn prepare(plan: &Plan, names: Arc<ServerNames>, live: Arc<Live>) -> Result<Ready, String> {
+    let (go, start_time) = mpsc::channel::<Instant>();
+    let (up, is_up) = mpsc::channel::<()>();
+    let plan_copy = plan.clone();
     let handle = LocalExecutorBuilder::new(placement())
         .name("pointsman-load")
         .io_memory(IO_MEMORY)
-        .spawn(move || run.all_connections())
+        .spawn(move || async move {
+            let _ = up.send(());
+            // Nothing else runs on this executor yet: blocking here delays no task.
+            let Ok(start) = start_time.recv() else {
+                return Vec::new();
+            };
+            let run = Run {
+                cutoff: start + plan_copy.duration + plan_copy.timeout,
+                plan: plan_copy,
+                start,
+                names,
+                live,
+                next: Cell::new(0),
+            };
+            run.all_connections().await
+        })
         .map_err(executor_error)?;
-    let mut samples = handle
-        .join()
-        .map_err(|e| format!("the load generator's executor failed: {e}"))?;
-    samples.sort_by_key(|s| s.seq);
-    let unsent = requests - samples.len() as u64;
-    Ok(Sent { samples, unsent })
+    if is_up.recv().is_err() {
+        let failure = handle
+            .join()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        return Err(format!(
+            "the load generator's executor did not start: {failure}"
+        ));
+    }
+    Ok(Ready {
+        handle,
+        go,
+        requests: plan.requests,
+    })
+}
+
+impl Ready {
+    /// Runs the schedule from `start` and returns every sample.
+    pub fn send_all(self, start: Instant) -> Result<Sent, String> {
+        let _ = self.go.send(start);
+        let mut samples = self
+            .handle
+            .join()
+            .map_err(|e| format!("the load generator's executor failed: {e}"))?;
+        samples.sort_by_key(|s| s.seq);
+        let unsent = self.requests - samples.len() as u64;
+        Ok(Sent { samples, unsent })
+    }
 }
 
 /// The one CPU the process may run on when there is only one (the bench's `taskset -c 0`),
