@@ -7,7 +7,7 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use pointsman::config::parse_str;
-use pointsman::state::{apply, AdminState, CheckStatus, Mutation, ServerRef, State};
+use pointsman::state::{apply, AdminState, CheckDetail, CheckStatus, Mutation, ServerRef, State};
 use std::fmt::Write as _;
 
 const BACKENDS: usize = 10;
@@ -84,6 +84,7 @@ fn mutations(c: &mut Criterion) {
             let m = Mutation::CheckResult {
                 server: last,
                 status,
+                detail: CheckDetail::default(),
             };
             black_box(apply(black_box(&mut state), black_box(&m), i).is_ok())
         })

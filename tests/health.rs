@@ -34,10 +34,27 @@ fn a_dead_server_at_start_goes_down_after_one_failed_check() {
         ("L4CON", "1", "1"),
         "{stat:?}"
     );
+    // L4 checks have no code; the duration is there (HAProxy's 0 ms on loopback, a few on a
+    // busy machine).
+    assert_eq!(stat["check_code"], "", "{stat:?}");
+    assert!(stat["check_duration"].parse::<u64>().is_ok(), "{stat:?}");
     assert_eq!(p.status("bk", "alive"), "UP");
-    assert!(p
-        .log()
-        .contains("Server bk/dead is DOWN, reason: Layer4 connection problem"));
+    // HAProxy 2.6's line, its check duration aside.
+    let log = p.log();
+    let (before, after) = log
+        .split_once("ms. 1 active and 0 backup servers left.")
+        .unwrap_or_else(|| panic!("no DOWN line with its counts: {log}"));
+    let head = "Server bk/dead is DOWN, reason: Layer4 connection problem, \
+                info: \"Connection refused\", check duration: ";
+    let ms = before
+        .rsplit_once(head)
+        .unwrap_or_else(|| panic!("not HAProxy's DOWN line: {log}"))
+        .1;
+    assert!(ms.parse::<u64>().is_ok(), "duration {ms:?} in {log}");
+    assert!(
+        after.starts_with(" 0 sessions active, 0 requeued, 0 remaining in queue."),
+        "{log}"
+    );
     // Its traffic goes to the live one.
     assert_eq!(get(port, "/").unwrap().header("x-server"), Some("alive"));
 }
@@ -49,9 +66,20 @@ fn http_checks_judge_the_status() {
     let port = free_port();
     // `/status/503` answers 503: a wrong status for the default expectation (2xx/3xx).
     let lines = format!("    option httpchk GET /status/503\n{checked}");
-    let p = pointsman(&proxy_config(port, &lines), 1, port);
+    let p = pointsman_logged(&proxy_config(port, &lines), 1, port);
     wait_status(&p, "s", "DOWN");
-    assert_eq!(p.stat("bk", "s")["check_status"], "L7STS");
+    let stat = p.stat("bk", "s");
+    assert_eq!(
+        (&stat["check_status"][..], &stat["check_code"][..]),
+        ("L7STS", "503"),
+        "{stat:?}"
+    );
+    assert!(
+        p.log()
+            .contains("Server bk/s is DOWN, reason: Layer7 wrong status, code: 503, "),
+        "{}",
+        p.log()
+    );
     drop(p);
     let port = free_port();
     let lines =

@@ -677,8 +677,11 @@ fn server_row(b: &Backend, s: &Server, c: Counters, ctx: Context) -> Row {
 fn set_check_columns(row: &mut Row, s: &Server) {
     let check = &s.check;
     row.set("check_status", check.status.code());
-    if check.status != CheckStatus::Init {
-        row.set("check_duration", 0);
+    if let Some(code) = check.code {
+        row.set("check_code", code);
+    }
+    if let Some(ms) = check.duration_ms {
+        row.set("check_duration", ms);
     }
     row.set("check_desc", check.status.description());
     row.set("check_rise", check.rise);
@@ -1023,7 +1026,7 @@ mod tests {
     use crate::admin::command::plan;
     use crate::admin::testutil::{capture_state, fixture, nginx2, process_info, START};
     use crate::admin::Action;
-    use crate::state::{apply, Mutation, ServerSpec};
+    use crate::state::{apply, CheckDetail, Mutation, ServerSpec};
     use std::collections::BTreeMap;
 
     /// Columns whose values come from measurements pointsman does not take (rates, maxima
@@ -1304,6 +1307,7 @@ mod tests {
         let fail = Mutation::CheckResult {
             server,
             status: CheckStatus::L4Con,
+            detail: CheckDetail::default(),
         };
         apply(&mut state, &fail, START).unwrap();
         assert_eq!(status(&state), "UP 2/3");
@@ -1314,6 +1318,7 @@ mod tests {
         let ok = Mutation::CheckResult {
             server,
             status: CheckStatus::L4Ok,
+            detail: CheckDetail::default(),
         };
         apply(&mut state, &ok, START).unwrap();
         assert_eq!(status(&state), "DOWN 1/2");

@@ -5,8 +5,8 @@
 use super::{AdminBackend, ProcessInfo};
 use crate::config::{Algorithm, Mode};
 use crate::state::{
-    self, AdminState, ApplyError, Backend, CheckStatus, Frontend, Mutation, ServerRef, ServerSpec,
-    State,
+    self, AdminState, ApplyError, Backend, CheckDetail, CheckStatus, Frontend, Mutation, ServerRef,
+    ServerSpec, State,
 };
 use crate::stats::StatsSnapshot;
 use std::cell::RefCell;
@@ -77,6 +77,7 @@ pub fn capture_state() -> State {
             let check = Mutation::CheckResult {
                 server,
                 status: CheckStatus::L4Ok,
+                detail: CheckDetail::default(),
             };
             state::apply(&mut state, &check, START).unwrap();
         }

@@ -18,7 +18,9 @@
 use crate::proxy::Worker;
 use crate::shard::messages::CheckReport;
 use crate::shard::HealthSink;
-use crate::state::{AdminState, CheckStatus, Mutation, OpState, ServerRef, RAMP_FULL, RAMP_START};
+use crate::state::{
+    AdminState, CheckDetail, CheckStatus, Mutation, OpState, ServerRef, RAMP_FULL, RAMP_START,
+};
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -127,8 +129,14 @@ async fn check_loop(worker: Rc<Worker>, server: ServerRef, sink: Rc<HealthSink>)
             return;
         };
         if target.active {
-            let status = run_check(target.addr, target.httpchk.as_ref(), target.timeouts).await;
-            sink.report(CheckReport { server, status }).await;
+            let (status, detail) =
+                run_check(target.addr, target.httpchk.as_ref(), target.timeouts).await;
+            sink.report(CheckReport {
+                server,
+                status,
+                detail,
+            })
+            .await;
         }
         // The interval after the result was applied (on this shard it may still be on its
         // way; the next check then corrects it).
@@ -183,20 +191,37 @@ pub fn timeouts(inter: Duration, connect: Duration, check: Option<Duration>) -> 
 }
 
 /// One check: connect (L4), then for httpchk send the request and read the status (L7).
+/// Returns the verdict and what HAProxy reports with it (HTTP code, error text, duration).
 pub async fn run_check(
     addr: SocketAddr,
     httpchk: Option<&crate::config::HttpCheck>,
     timeouts: CheckTimeouts,
-) -> CheckStatus {
+) -> (CheckStatus, CheckDetail) {
     let started = Instant::now();
+    let (status, code, info) = probe(addr, httpchk, timeouts, started).await;
+    let detail = CheckDetail {
+        code,
+        info,
+        duration_ms: started.elapsed().as_millis() as u64,
+    };
+    (status, detail)
+}
+
+/// The check itself: status, the HTTP status code (L7) and the failure's error text (L4CON).
+async fn probe(
+    addr: SocketAddr,
+    httpchk: Option<&crate::config::HttpCheck>,
+    timeouts: CheckTimeouts,
+    started: Instant,
+) -> (CheckStatus, Option<u16>, Option<String>) {
     let connect = glommio::net::TcpStream::connect_timeout(addr, timeouts.connect).await;
     let mut stream = match connect {
         Ok(s) => s,
-        Err(e) if is_timeout(&e) => return CheckStatus::L4Tout,
-        Err(_) => return CheckStatus::L4Con,
+        Err(e) if is_timeout(&e) => return (CheckStatus::L4Tout, None, None),
+        Err(e) => return (CheckStatus::L4Con, None, connect_error_text(e)),
     };
     let Some(check) = httpchk else {
-        return CheckStatus::L4Ok;
+        return (CheckStatus::L4Ok, None, None);
     };
     // Without `timeout check`, connect and response share one `inter`.
     let response_timeout = if timeouts.shared {
@@ -213,7 +238,7 @@ pub async fn run_check(
     );
     let _ = stream.set_read_timeout(Some(response_timeout));
     if stream.write_all(request.as_bytes()).await.is_err() {
-        return CheckStatus::L7Rsp;
+        return (CheckStatus::L7Rsp, None, None);
     }
     let mut response = Vec::with_capacity(256);
     let mut chunk = [0u8; 512];
@@ -221,11 +246,28 @@ pub async fn run_check(
         match stream.read(&mut chunk).await {
             Ok(0) => break,
             Ok(n) => response.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => return CheckStatus::L7Tout,
-            Err(_) => return CheckStatus::L7Rsp,
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                return (CheckStatus::L7Tout, None, None)
+            }
+            Err(_) => return (CheckStatus::L7Rsp, None, None),
         }
     }
-    judge_status_line(&response, check.expect_status)
+    let (status, code) = judge_status_line(&response, check.expect_status);
+    (status, code, None)
+}
+
+/// The text HAProxy puts in `info: "…"` for a refused or failed connect: the system's
+/// error message (`Connection refused`), without Rust's ` (os error 111)` suffix.
+fn connect_error_text(e: glommio::GlommioError<()>) -> Option<String> {
+    let glommio::GlommioError::IoError(io) = e else {
+        return None;
+    };
+    let text = io.to_string();
+    let text = match text.find(" (os error") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    };
+    Some(text)
 }
 
 fn is_timeout(e: &glommio::GlommioError<()>) -> bool {
@@ -234,7 +276,8 @@ fn is_timeout(e: &glommio::GlommioError<()>) -> bool {
 }
 
 /// `HTTP/1.x NNN …`: 2xx and 3xx pass (HAProxy's default), or exactly `expect status N`.
-fn judge_status_line(response: &[u8], expect: Option<u16>) -> CheckStatus {
+/// Also returns the code read, for `check_code`.
+fn judge_status_line(response: &[u8], expect: Option<u16>) -> (CheckStatus, Option<u16>) {
     let line = response.split(|&b| b == b'\n').next().unwrap_or_default();
     let mut words = line.split(|&b| b == b' ');
     let version_ok = words.next().is_some_and(|v| v.starts_with(b"HTTP/1."));
@@ -242,20 +285,33 @@ fn judge_status_line(response: &[u8], expect: Option<u16>) -> CheckStatus {
         .next()
         .and_then(|s| std::str::from_utf8(s).ok())
         .and_then(|s| s.trim().parse::<u16>().ok());
-    match (version_ok, status, expect) {
+    let verdict = match (version_ok, status, expect) {
         (true, Some(code), Some(wanted)) if code == wanted => CheckStatus::L7Ok,
         (true, Some(code), None) if (200..400).contains(&code) => CheckStatus::L7Ok,
         (true, Some(_), _) => CheckStatus::L7Sts,
-        _ => CheckStatus::L7Rsp,
-    }
+        _ => return (CheckStatus::L7Rsp, None),
+    };
+    (verdict, status)
 }
 
-/// The log text of a transition a check result caused, as HAProxy words it: `is DOWN,
-/// reason: Layer4 connection problem` (HAProxy adds the check's `info` and duration, which
-/// the result does not carry here).
-pub fn transition_reason(status: CheckStatus, now_usable: bool) -> String {
+/// The log text of a transition a check result caused, in HAProxy 2.6's order
+/// (`srv_append_status`): `is DOWN, reason: Layer4 connection problem, info: "Connection
+/// refused", check duration: 0ms`, with `code: N` after the reason for an HTTP check. A
+/// verdict on live traffic (`Health analyze`) ran no check: reason alone.
+pub fn transition_reason(status: CheckStatus, detail: &CheckDetail, now_usable: bool) -> String {
     let state = if now_usable { "UP" } else { "DOWN" };
-    format!("is {state}, reason: {}", status.description())
+    let mut line = format!("is {state}, reason: {}", status.description());
+    if status == CheckStatus::Hana {
+        return line;
+    }
+    if let Some(code) = detail.code {
+        line.push_str(&format!(", code: {code}"));
+    }
+    if let Some(info) = &detail.info {
+        line.push_str(&format!(", info: \"{info}\""));
+    }
+    line.push_str(&format!(", check duration: {}ms", detail.duration_ms));
+    line
 }
 
 /// The log text of `set server … health up|stopping|down`.
@@ -282,6 +338,7 @@ async fn forward_passive_reports(worker: Rc<Worker>, sink: Rc<HealthSink>) {
         sink.report(CheckReport {
             server,
             status: CheckStatus::Hana,
+            detail: CheckDetail::default(),
         })
         .await;
     }
@@ -357,29 +414,78 @@ fn ramp_at(elapsed: Duration, slowstart: Duration) -> u32 {
 mod tests {
     use super::*;
 
+    /// The two lines HAProxy 2.6 logged when nginx2 was killed and restarted
+    /// (reference capture), rebuilt from the check results.
+    #[test]
+    fn check_transitions_read_like_haproxy() {
+        use crate::logs::event::{server_change, Change, Usable};
+        let refused = CheckDetail {
+            code: None,
+            info: Some("Connection refused".into()),
+            duration_ms: 0,
+        };
+        let down = Change::Down(transition_reason(CheckStatus::L4Con, &refused, false));
+        let backup_only = Usable {
+            active: 0,
+            backup: 1,
+        };
+        assert_eq!(
+            server_change("bk_app", "nginx2", false, &down, backup_only, 0),
+            "Server bk_app/nginx2 is DOWN, reason: Layer4 connection problem, info: \
+             \"Connection refused\", check duration: 0ms. 0 active and 1 backup servers left. \
+             Running on backup. 0 sessions active, 0 requeued, 0 remaining in queue."
+        );
+        let up = Change::Up(transition_reason(
+            CheckStatus::L4Ok,
+            &CheckDetail::default(),
+            true,
+        ));
+        let both = Usable {
+            active: 1,
+            backup: 1,
+        };
+        assert_eq!(
+            server_change("bk_app", "nginx2", false, &up, both, 0),
+            "Server bk_app/nginx2 is UP, reason: Layer4 check passed, check duration: 0ms. \
+             1 active and 1 backup servers online. 0 sessions requeued, 0 total in queue."
+        );
+        // A verdict on live traffic ran no check: no duration.
+        assert_eq!(
+            transition_reason(CheckStatus::Hana, &CheckDetail::default(), false),
+            "is DOWN, reason: Health analyze"
+        );
+    }
+
     #[test]
     fn status_line_judgement() {
         assert_eq!(
-            judge_status_line(b"HTTP/1.1 200 OK\r\n", None),
+            judge_status_line(b"HTTP/1.1 200 OK\r\n", None).0,
             CheckStatus::L7Ok
         );
         assert_eq!(
-            judge_status_line(b"HTTP/1.0 302 Found\r\n", None),
+            judge_status_line(b"HTTP/1.0 302 Found\r\n", None).0,
             CheckStatus::L7Ok
         );
         assert_eq!(
-            judge_status_line(b"HTTP/1.1 503 Unavailable\r\n", None),
+            judge_status_line(b"HTTP/1.1 503 Unavailable\r\n", None).0,
             CheckStatus::L7Sts
         );
         assert_eq!(
-            judge_status_line(b"HTTP/1.1 204 No Content\r\n", Some(200)),
+            judge_status_line(b"HTTP/1.1 204 No Content\r\n", Some(200)).0,
             CheckStatus::L7Sts
         );
         assert_eq!(
-            judge_status_line(b"HTTP/1.1 204 No Content\r\n", Some(204)),
+            judge_status_line(b"HTTP/1.1 204 No Content\r\n", Some(204)).0,
             CheckStatus::L7Ok
         );
-        assert_eq!(judge_status_line(b"garbage", None), CheckStatus::L7Rsp);
+        assert_eq!(
+            judge_status_line(b"garbage", None),
+            (CheckStatus::L7Rsp, None)
+        );
+        assert_eq!(
+            judge_status_line(b"HTTP/1.1 503 Service Unavailable\r\n", None),
+            (CheckStatus::L7Sts, Some(503))
+        );
     }
 
     #[test]

@@ -210,11 +210,12 @@ impl Coordinator {
     /// A health check result from the server's owner shard: broadcast only if it changes the
     /// state (a steady "still UP" check costs no cross-core message).
     pub async fn on_check_report(&self, report: CheckReport) {
+        let changes = self.check_changes_server(&report);
         let mutation = Mutation::CheckResult {
             server: report.server,
             status: report.status,
+            detail: report.detail,
         };
-        let changes = self.check_changes_server(report);
         if changes {
             let _ = self.mutate(vec![mutation]).await;
         }
@@ -223,7 +224,7 @@ impl Coordinator {
     /// Whether a check result changes its server beyond `lastchg`. It is tried on a copy of
     /// that one server in a one-server backend, not on a copy of the whole state: checks
     /// report every `inter` for every checked server, and this runs on shard 0.
-    fn check_changes_server(&self, report: CheckReport) -> bool {
+    fn check_changes_server(&self, report: &CheckReport) -> bool {
         let state = self.state.borrow();
         let (Some(backend), Some(current)) = (
             state.backends.get(report.server.backend),
@@ -254,13 +255,15 @@ impl Coordinator {
                 server: report.server.server,
             },
             status: report.status,
+            detail: report.detail.clone(),
         };
         if state::apply(&mut probe, &mutation, unix_now()).is_err() {
             return false;
         }
         let mut after = probe.backends[0].servers[0].clone();
-        // `lastchg` alone is not a reason to broadcast.
+        // Neither `lastchg` nor a check's duration alone is a reason to broadcast.
         after.last_change = current.last_change;
+        after.check.duration_ms = current.check.duration_ms;
         after != *current
     }
 
@@ -401,9 +404,9 @@ fn transition_change(mutation: &Mutation, before: Option<AdminState>, now_usable
         Mutation::SetAdminState { .. } => {
             Change::Left("is UP/READY (leaving forced maintenance)".into())
         }
-        Mutation::CheckResult { status, .. } => {
-            soft_or_up(crate::health::transition_reason(*status, now_usable))
-        }
+        Mutation::CheckResult { status, detail, .. } => soft_or_up(
+            crate::health::transition_reason(*status, detail, now_usable),
+        ),
         Mutation::SetHealth { op, .. } => {
             let why = crate::health::cli_health_reason(*op);
             match op {

@@ -2,7 +2,7 @@
 //! meshes. Two meshes, one per direction (a single mesh for both deadlocked in a probe, see the
 //! design notes), plus one for events the shards report (health check results).
 
-use crate::state::{CheckStatus, Mutation, ServerRef};
+use crate::state::{CheckDetail, CheckStatus, Mutation, ServerRef};
 use crate::stats::latency::LatencySnapshot;
 use crate::stats::StatsSnapshot;
 
@@ -40,4 +40,5 @@ pub enum FromShard {
 pub struct CheckReport {
     pub server: ServerRef,
     pub status: CheckStatus,
+    pub detail: CheckDetail,
 }

@@ -26,6 +26,7 @@ pub enum Mutation {
     CheckResult {
         server: ServerRef,
         status: CheckStatus,
+        detail: CheckDetail,
     },
     /// `add server`.
     AddServer { backend: usize, spec: ServerSpec },
@@ -92,9 +93,11 @@ pub fn apply(state: &mut State, mutation: &Mutation, now: u64) -> Result<Applied
         Mutation::SetCheckEnabled { server, enabled } => {
             with_transition(state, *server, now, |s| s.check.enabled = *enabled)
         }
-        Mutation::CheckResult { server, status } => {
-            with_transition(state, *server, now, |s| record_check(s, *status))
-        }
+        Mutation::CheckResult {
+            server,
+            status,
+            detail,
+        } => with_transition(state, *server, now, |s| record_check(s, *status, detail)),
         Mutation::AddServer { backend, spec } => add_server(state, *backend, spec, now),
         Mutation::MarkDeleting { server } => {
             with_transition(state, *server, now, |s| s.deleting = true)
@@ -202,7 +205,12 @@ fn set_health(server: &mut Server, op: OpState) {
 /// top (UP); falling below `rise` goes DOWN at 0. A `Hana` result (errors seen on live traffic
 /// by `observe`) first moves health as the server's `on-error` says, then counts as a failure,
 /// like HAProxy's `check_notify_failure`.
-fn record_check(server: &mut Server, status: CheckStatus) {
+fn record_check(server: &mut Server, status: CheckStatus, detail: &CheckDetail) {
+    if status != CheckStatus::Hana {
+        // A live-traffic verdict is not a check: the last check's figures stay.
+        server.check.code = detail.code;
+        server.check.duration_ms = Some(detail.duration_ms);
+    }
     if status == CheckStatus::Hana {
         let check = &mut server.check;
         match server.tuning.on_error {
@@ -319,7 +327,16 @@ mod tests {
     }
 
     fn check(state: &mut State, server: ServerRef, status: CheckStatus) -> Applied {
-        apply(state, &Mutation::CheckResult { server, status }, 0).unwrap()
+        apply(
+            state,
+            &Mutation::CheckResult {
+                server,
+                status,
+                detail: CheckDetail::default(),
+            },
+            0,
+        )
+        .unwrap()
     }
 
     fn server(state: &State, r: ServerRef) -> &Server {

@@ -74,6 +74,18 @@ impl CheckStatus {
     }
 }
 
+/// What a check found besides its [`CheckStatus`]: HAProxy's `check_code` and
+/// `check_duration` columns and the `info` of its state-change log lines.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckDetail {
+    /// The HTTP status of an HTTP check's response.
+    pub code: Option<u16>,
+    /// Why the check failed, in the words of its error (`Connection refused`).
+    pub info: Option<String>,
+    /// From the start of the connect to the verdict, in ms.
+    pub duration_ms: u64,
+}
+
 /// Health check settings and progress of one server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Check {
@@ -91,6 +103,10 @@ pub struct Check {
     pub failures: u64,
     /// Transitions to DOWN or MAINT (`chkdown`).
     pub downs: u64,
+    /// The HTTP status of the last HTTP check that was applied (`check_code`).
+    pub code: Option<u16>,
+    /// How long the last applied check took, in ms (`check_duration`).
+    pub duration_ms: Option<u64>,
 }
 
 impl Check {
@@ -346,6 +362,8 @@ impl Server {
                 status: CheckStatus::Init,
                 failures: 0,
                 downs: 0,
+                code: None,
+                duration_ms: None,
             },
             weight: spec.weight,
             initial_weight: spec.weight,
