@@ -1,6 +1,9 @@
-//! A minimal blocking HTTP/1.1 client over `std::net::TcpStream`: write a request, parse the
-//! response head with httparse, read the body framed by Content-Length, chunked encoding or
-//! connection close, all under one deadline per request.
+//! HTTP/1.1 responses for the load generator: a [`ResponseReader`] that parses one response
+//! from bytes as they arrive (httparse heads; bodies framed by Content-Length, chunked encoding
+//! or connection close; interim 1xx heads skipped), the [`ReadBuffer`] both engines read into,
+//! and the blocking [`Connection`] of the thread engine (`std::net::TcpStream`, one deadline per
+//! request). The event engine (`events`) drives the same reader and buffer from a glommio
+//! socket, so both engines frame and classify responses identically.
 //!
 //! It shares no code with the proxy (`crate::http`, `crate::proxy`) on purpose: the load
 //! tester is the independent witness of the zero-error promise, so a framing bug in the proxy
@@ -40,12 +43,72 @@ pub struct ReadRules<'a> {
     pub head_request: bool,
 }
 
-/// One client connection with its read buffer (bytes after a response stay for the next one).
-pub struct Connection {
-    stream: TcpStream,
+/// A connection's input bytes: `start..end` are read but not yet consumed by a response
+/// (bytes after one response stay for the next).
+pub struct ReadBuffer {
     buf: Vec<u8>,
     start: usize,
     end: usize,
+}
+
+impl Default for ReadBuffer {
+    fn default() -> ReadBuffer {
+        ReadBuffer {
+            buf: vec![0; READ_CHUNK],
+            start: 0,
+            end: 0,
+        }
+    }
+}
+
+impl ReadBuffer {
+    /// Read but not yet consumed.
+    pub fn unread(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    pub fn consume(&mut self, n: usize) {
+        self.start += n;
+    }
+
+    /// Room to read into: consumed bytes are dropped first, and the buffer doubles only when
+    /// unconsumed bytes fill it (a head or chunk line longer than the buffer).
+    pub fn spare(&mut self) -> &mut [u8] {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        } else if self.end == self.buf.len() {
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            } else {
+                self.buf.resize(self.buf.len() * 2, 0);
+            }
+        }
+        &mut self.buf[self.end..]
+    }
+
+    /// `n` bytes were read into [`ReadBuffer::spare`].
+    pub fn filled(&mut self, n: usize) {
+        self.end += n;
+    }
+
+    /// Feeds the unread bytes to `reader`; `Some` when its response is complete.
+    pub fn feed(
+        &mut self,
+        reader: &mut ResponseReader<'_>,
+    ) -> Result<Option<Response>, ErrorClass> {
+        let (used, done) = reader.advance(self.unread())?;
+        self.consume(used);
+        Ok(done)
+    }
+}
+
+/// One client connection with its read buffer (bytes after a response stay for the next one).
+pub struct Connection {
+    stream: TcpStream,
+    input: ReadBuffer,
     deadline: Instant,
 }
 
@@ -61,9 +124,7 @@ impl Connection {
         let _ = stream.set_nodelay(true);
         Ok(Connection {
             stream,
-            buf: vec![0; READ_CHUNK],
-            start: 0,
-            end: 0,
+            input: ReadBuffer::default(),
             deadline,
         })
     }
@@ -78,29 +139,17 @@ impl Connection {
         self.deadline = deadline;
         self.write_request(request)
             .map_err(|e| ErrorClass::from_io(&e))?;
-        let head = self.read_final_head(rules)?;
-        let mut response = Response {
-            status: head.status,
-            identity: head.identity,
-            body_len: 0,
-            reusable: head.keep_alive,
-        };
-        let want_body_identity = rules.server_header.is_none();
-        let mut sink = BodySink::new(want_body_identity);
-        match head.framing {
-            Framing::None => {}
-            Framing::Length(length) => self.read_exact_body(length, &mut sink)?,
-            Framing::Chunked => self.read_chunked_body(&mut sink)?,
-            Framing::UntilClose => {
-                self.read_body_until_close(&mut sink)?;
-                response.reusable = false;
+        let mut reader = ResponseReader::new(rules);
+        loop {
+            if let Some(response) = self.input.feed(&mut reader)? {
+                return Ok(response);
+            }
+            match self.fill() {
+                Ok(0) => return reader.end_of_stream(self.input.unread().len()),
+                Ok(_) => {}
+                Err(e) => return Err(ErrorClass::from_io(&e)),
             }
         }
-        response.body_len = sink.len;
-        if want_body_identity {
-            response.identity = sink.prefix;
-        }
-        Ok(response)
     }
 
     fn write_request(&mut self, request: &[u8]) -> io::Result<()> {
@@ -119,23 +168,11 @@ impl Connection {
 
     /// Reads more bytes into the buffer; Ok(0) at EOF.
     fn fill(&mut self) -> io::Result<usize> {
-        if self.start == self.end {
-            self.start = 0;
-            self.end = 0;
-        } else if self.end == self.buf.len() {
-            if self.start > 0 {
-                self.buf.copy_within(self.start..self.end, 0);
-                self.end -= self.start;
-                self.start = 0;
-            } else {
-                self.buf.resize(self.buf.len() * 2, 0);
-            }
-        }
         self.stream.set_read_timeout(Some(self.remaining()?))?;
         loop {
-            match self.stream.read(&mut self.buf[self.end..]) {
+            match self.stream.read(self.input.spare()) {
                 Ok(n) => {
-                    self.end += n;
+                    self.input.filled(n);
                     return Ok(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -143,110 +180,165 @@ impl Connection {
             }
         }
     }
+}
 
-    fn buffered(&self) -> &[u8] {
-        &self.buf[self.start..self.end]
+/// Parses one response from bytes as they arrive. [`ResponseReader::advance`] takes the unread
+/// bytes and says how many it consumed and whether the response is complete;
+/// [`ResponseReader::end_of_stream`] says what the peer closing the connection means.
+pub struct ResponseReader<'a> {
+    rules: ReadRules<'a>,
+    step: Step,
+    /// No interim (1xx) head came before: a close with nothing read is `Closed`.
+    first_head: bool,
+    response: Response,
+    sink: BodySink,
+}
+
+/// Where the reader is inside the response.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Step {
+    Head,
+    /// Content-Length body bytes still to come.
+    Body(u64),
+    ChunkSize,
+    ChunkData(u64),
+    /// The CRLF after a chunk's data.
+    ChunkEnd,
+    /// Trailer fields after the last chunk, up to an empty line.
+    Trailers,
+    UntilClose,
+}
+
+impl<'a> ResponseReader<'a> {
+    pub fn new(rules: ReadRules<'a>) -> ResponseReader<'a> {
+        ResponseReader {
+            rules,
+            step: Step::Head,
+            first_head: true,
+            response: Response {
+                status: 0,
+                identity: Vec::new(),
+                body_len: 0,
+                reusable: false,
+            },
+            sink: BodySink::new(rules.server_header.is_none()),
+        }
     }
 
-    /// Reads heads until one is not an interim 1xx response.
-    fn read_final_head(&mut self, rules: ReadRules<'_>) -> Result<Head, ErrorClass> {
-        let mut first = true;
+    /// Consumes what it can of `bytes`: (bytes consumed, the response once complete).
+    pub fn advance(&mut self, bytes: &[u8]) -> Result<(usize, Option<Response>), ErrorClass> {
+        let mut used = 0;
         loop {
-            let head = self.read_head(rules, first)?;
-            first = false;
-            if !(100..200).contains(&head.status) || head.status == 101 {
-                return Ok(head);
+            let rest = &bytes[used..];
+            let (n, done) = self.step_once(rest)?;
+            used += n;
+            if done {
+                return Ok((used, Some(self.finish())));
+            }
+            if n == 0 {
+                return Ok((used, None));
             }
         }
     }
 
-    fn read_head(&mut self, rules: ReadRules<'_>, first: bool) -> Result<Head, ErrorClass> {
-        loop {
-            if let Some((head, len)) = parse_head(self.buffered(), rules)? {
-                self.start += len;
-                return Ok(head);
+    /// The peer closed the connection with `unread` bytes left unconsumed in the buffer.
+    pub fn end_of_stream(mut self, unread: usize) -> Result<Response, ErrorClass> {
+        match self.step {
+            Step::Head if self.first_head && unread == 0 => Err(ErrorClass::Closed),
+            Step::UntilClose => {
+                self.response.reusable = false;
+                Ok(self.finish())
             }
-            if self.end - self.start > MAX_HEAD {
-                return Err(ErrorClass::BadResponse);
+            _ => Err(ErrorClass::Truncated),
+        }
+    }
+
+    /// One step on `bytes`: (consumed, response complete). Consumes 0 only when it needs more.
+    fn step_once(&mut self, bytes: &[u8]) -> Result<(usize, bool), ErrorClass> {
+        match self.step {
+            Step::Head => {
+                let Some((head, len)) = parse_head(bytes, self.rules)? else {
+                    return too_long(bytes).map(|()| (0, false));
+                };
+                if (100..200).contains(&head.status) && head.status != 101 {
+                    self.first_head = false;
+                    return Ok((len, false));
+                }
+                self.response.status = head.status;
+                self.response.identity = head.identity;
+                self.response.reusable = head.keep_alive;
+                self.step = match head.framing {
+                    Framing::None => return Ok((len, true)),
+                    Framing::Length(0) => return Ok((len, true)),
+                    Framing::Length(length) => Step::Body(length),
+                    Framing::Chunked => Step::ChunkSize,
+                    Framing::UntilClose => Step::UntilClose,
+                };
+                Ok((len, false))
             }
-            let nothing_yet = first && self.start == self.end;
-            match self.fill() {
-                Ok(0) if nothing_yet => return Err(ErrorClass::Closed),
-                Ok(0) => return Err(ErrorClass::Truncated),
-                Ok(_) => {}
-                Err(e) => return Err(ErrorClass::from_io(&e)),
+            Step::Body(remaining) | Step::ChunkData(remaining) => {
+                let take = bytes
+                    .len()
+                    .min(usize::try_from(remaining).unwrap_or(usize::MAX));
+                self.sink.push(&bytes[..take]);
+                let left = remaining - take as u64;
+                let body_done = left == 0;
+                self.step = match (self.step, body_done) {
+                    (Step::Body(_), true) => return Ok((take, true)),
+                    (Step::Body(_), false) => Step::Body(left),
+                    (_, true) => Step::ChunkEnd,
+                    (_, false) => Step::ChunkData(left),
+                };
+                Ok((take, false))
+            }
+            Step::UntilClose => {
+                self.sink.push(bytes);
+                Ok((bytes.len(), false))
+            }
+            Step::ChunkSize | Step::ChunkEnd | Step::Trailers => {
+                let Some((line, len)) = split_line(bytes) else {
+                    return too_long(bytes).map(|()| (0, false));
+                };
+                match self.step {
+                    Step::ChunkSize => match parse_chunk_size(line)? {
+                        0 => self.step = Step::Trailers,
+                        size => self.step = Step::ChunkData(size),
+                    },
+                    Step::ChunkEnd if line.is_empty() => self.step = Step::ChunkSize,
+                    Step::ChunkEnd => return Err(ErrorClass::BadResponse),
+                    _ if line.is_empty() => return Ok((len, true)),
+                    _ => {}
+                }
+                Ok((len, false))
             }
         }
     }
 
-    /// Consumes up to `max` buffered body bytes, reading when the buffer is empty.
-    fn take_body(&mut self, max: u64, sink: &mut BodySink) -> Result<u64, ErrorClass> {
-        if self.start == self.end {
-            match self.fill() {
-                Ok(0) => return Ok(0),
-                Ok(_) => {}
-                Err(e) => return Err(ErrorClass::from_io(&e)),
-            }
+    fn finish(&mut self) -> Response {
+        let mut response = Response {
+            identity: std::mem::take(&mut self.response.identity),
+            ..self.response.clone()
+        };
+        response.body_len = self.sink.len;
+        if self.rules.server_header.is_none() {
+            response.identity = std::mem::take(&mut self.sink.prefix);
         }
-        let take = (self.end - self.start).min(usize::try_from(max).unwrap_or(usize::MAX));
-        sink.push(&self.buf[self.start..self.start + take]);
-        self.start += take;
-        Ok(take as u64)
+        response
     }
+}
 
-    fn read_exact_body(
-        &mut self,
-        mut remaining: u64,
-        sink: &mut BodySink,
-    ) -> Result<(), ErrorClass> {
-        while remaining > 0 {
-            match self.take_body(remaining, sink)? {
-                0 => return Err(ErrorClass::Truncated),
-                n => remaining -= n,
-            }
-        }
-        Ok(())
+/// An incomplete head or line longer than this is not HTTP.
+fn too_long(pending: &[u8]) -> Result<(), ErrorClass> {
+    if pending.len() > MAX_HEAD {
+        return Err(ErrorClass::BadResponse);
     }
+    Ok(())
+}
 
-    fn read_body_until_close(&mut self, sink: &mut BodySink) -> Result<(), ErrorClass> {
-        while self.take_body(u64::MAX, sink)? > 0 {}
-        Ok(())
-    }
-
-    fn read_chunked_body(&mut self, sink: &mut BodySink) -> Result<(), ErrorClass> {
-        loop {
-            let line = self.read_line()?;
-            let size = parse_chunk_size(&line)?;
-            if size == 0 {
-                // Trailer fields, if any, end with an empty line.
-                while !self.read_line()?.is_empty() {}
-                return Ok(());
-            }
-            self.read_exact_body(size, sink)?;
-            if !self.read_line()?.is_empty() {
-                return Err(ErrorClass::BadResponse);
-            }
-        }
-    }
-
-    /// One CRLF-terminated line (without the CRLF).
-    fn read_line(&mut self) -> Result<Vec<u8>, ErrorClass> {
-        loop {
-            if let Some(pos) = self.buffered().windows(2).position(|w| w == b"\r\n") {
-                let line = self.buffered()[..pos].to_vec();
-                self.start += pos + 2;
-                return Ok(line);
-            }
-            if self.end - self.start > MAX_HEAD {
-                return Err(ErrorClass::BadResponse);
-            }
-            match self.fill() {
-                Ok(0) => return Err(ErrorClass::Truncated),
-                Ok(_) => {}
-                Err(e) => return Err(ErrorClass::from_io(&e)),
-            }
-        }
-    }
+/// The first CRLF-terminated line of `bytes` (without the CRLF) and its length with it.
+fn split_line(bytes: &[u8]) -> Option<(&[u8], usize)> {
+    let pos = bytes.windows(2).position(|w| w == b"\r\n")?;
+    Some((&bytes[..pos], pos + 2))
 }
 
 /// Body framing of a response (RFC 9112 §6.3, in that order of precedence).
@@ -401,6 +493,62 @@ mod tests {
             parse_head(b"SSH-2.0-OpenSSH\r\n\r\n", BODY_RULES).unwrap_err(),
             ErrorClass::BadResponse
         );
+    }
+
+    /// Feeds `raw` in pieces of `step` bytes, as reads would deliver them.
+    fn read_in_pieces(raw: &[u8], step: usize) -> Result<Response, ErrorClass> {
+        let mut reader = ResponseReader::new(BODY_RULES);
+        let mut pending: Vec<u8> = Vec::new();
+        for piece in raw.chunks(step) {
+            pending.extend_from_slice(piece);
+            let (used, done) = reader.advance(&pending)?;
+            pending.drain(..used);
+            if let Some(response) = done {
+                return Ok(response);
+            }
+        }
+        reader.end_of_stream(pending.len())
+    }
+
+    #[test]
+    fn reader_gives_the_same_response_whatever_the_read_sizes() {
+        let raw =
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+                    5;x=y\r\nnginx\r\n6\r\n 1.2.3\r\n0\r\nTrailer: t\r\n\r\n";
+        for step in [1, 2, 7, raw.len()] {
+            let response = read_in_pieces(raw, step).unwrap();
+            assert_eq!(response.status, 200);
+            assert_eq!(response.body_len, 11);
+            assert_eq!(response.identity, b"nginx 1.2.3");
+            assert!(response.reusable);
+        }
+    }
+
+    #[test]
+    fn reader_classifies_the_end_of_the_stream() {
+        assert_eq!(read_in_pieces(b"", 1).unwrap_err(), ErrorClass::Closed);
+        assert_eq!(
+            read_in_pieces(b"HTTP/1.1 200 OK\r\nContent-Len", 4).unwrap_err(),
+            ErrorClass::Truncated
+        );
+        let short = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf";
+        assert_eq!(read_in_pieces(short, 3).unwrap_err(), ErrorClass::Truncated);
+        let until_close = read_in_pieces(b"HTTP/1.0 200 OK\r\n\r\nbody", 5).unwrap();
+        assert_eq!((until_close.body_len, until_close.reusable), (4, false));
+        let bad_chunk_end = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n";
+        assert_eq!(
+            read_in_pieces(bad_chunk_end, 64).unwrap_err(),
+            ErrorClass::BadResponse
+        );
+    }
+
+    #[test]
+    fn reader_leaves_the_next_response_unread() {
+        let two = b"HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\n";
+        let mut reader = ResponseReader::new(BODY_RULES);
+        let (used, done) = reader.advance(two).unwrap();
+        assert_eq!(done.unwrap().status, 204);
+        assert_eq!(&two[used..], b"HTTP/1.1 200 OK\r\n");
     }
 
     #[test]

@@ -25,6 +25,11 @@ pub struct LoadOptions {
     #[arg(long, short = 'c', default_value_t = 8, conflicts_with = "every")]
     pub connections: usize,
 
+    /// Engine of --rate runs: `events` (one glommio thread, a task per connection) or
+    /// `threads` (a blocking thread per connection, the original). --every always uses threads.
+    #[arg(long, value_enum, default_value_t = Engine::Events)]
+    pub engine: Engine,
+
     /// How long to send requests for (e.g. 30s, 1m); default 10s unless --requests is given.
     #[arg(long, short = 'd', value_parser = parse_duration)]
     pub duration: Option<Duration>,
@@ -75,6 +80,15 @@ pub struct LoadOptions {
     pub plot: Option<PathBuf>,
 }
 
+/// Which sender carries a `--rate` schedule (same schedule, same samples, same report).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// One glommio executor, a task per connection with a non-blocking socket (`events`).
+    Events,
+    /// A blocking thread per connection (`sender`).
+    Threads,
+}
+
 /// The run's shape once the options are checked.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -83,6 +97,8 @@ pub struct Plan {
     /// Time between two intended sends (across all connections).
     pub interval: Duration,
     pub connections: usize,
+    /// `Threads` for `--every` whatever was asked: one connection and a printed line per request.
+    pub engine: Engine,
     /// Length of the send schedule: `requests × interval`.
     pub duration: Duration,
     /// Requests to send; request i is due at `i × interval` from the start.
@@ -150,6 +166,10 @@ impl LoadOptions {
             mode,
             interval,
             connections,
+            engine: match mode {
+                Mode::Every => Engine::Threads,
+                Mode::Rate => self.engine,
+            },
             duration,
             requests,
             keep_alive: self.keep_alive,
@@ -163,7 +183,15 @@ impl LoadOptions {
     /// How many requests the schedule holds: `--requests`, or what fits in `--duration`
     /// (default 10 s), or the smaller of the two when both are given.
     fn request_count(&self, interval: Duration) -> Result<u64, String> {
-        let fits = |d: Duration| (d.as_secs_f64() / interval.as_secs_f64()).ceil() as u64;
+        // From the rate, not the interval: the interval is whole nanoseconds (1/12375 s is
+        // 80808 ns), so 8 s / interval is 99000.1 and would plan one request too many. The
+        // product is rounded to a thousandth of a request before `ceil` for the same reason.
+        let per_second = 1.0 / interval.as_secs_f64();
+        let per_second = self
+            .rate
+            .filter(|_| self.every.is_none())
+            .unwrap_or(per_second);
+        let fits = |d: Duration| ((d.as_secs_f64() * per_second * 1e3).round() / 1e3).ceil() as u64;
         let count = match (self.requests, self.duration) {
             (Some(n), None) => n,
             (None, Some(d)) => fits(d),
@@ -299,6 +327,24 @@ mod tests {
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert!(parse_duration("2 fortnights").is_err());
         assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn rate_times_duration_is_the_request_count() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            load: LoadOptions,
+        }
+        let plan = |args: &[&str]| {
+            let cli = Cli::try_parse_from(std::iter::once("load").chain(args.iter().copied()));
+            cli.unwrap().load.plan().unwrap()
+        };
+        assert_eq!(plan(&["--rate", "300", "-d", "2s"]).requests, 600);
+        assert_eq!(plan(&["--rate", "12375", "-d", "8s"]).requests, 99_000);
+        assert_eq!(plan(&["--rate", "3", "-d", "1.1s"]).requests, 4);
+        assert_eq!(plan(&["--rate", "100", "-d", "1s", "-n", "7"]).requests, 7);
     }
 
     #[test]

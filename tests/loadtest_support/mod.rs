@@ -75,6 +75,12 @@ impl Backend {
         text.trim().parse().expect("count is a number")
     }
 
+    /// Kills the backend now (SIGKILL), as a crash would: its sockets close under the clients.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Waits for the process to exit on its own and returns whether it exited with status 0.
     pub fn wait_exit(&mut self, limit: Duration) -> Option<bool> {
         let deadline = std::time::Instant::now() + limit;
