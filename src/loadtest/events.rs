@@ -29,7 +29,7 @@ use glommio::{LocalExecutorBuilder, Placement};
 use super::client::{ReadBuffer, ReadRules, Response, ResponseReader};
 use super::identify::ServerNames;
 use super::options::Plan;
-use super::outcome::{ErrorClass, Sample};
+use super::outcome::{ErrorClass, Sample, Timing};
 use super::sender::{Live, Sent};
 
 /// io_uring buffer memory of the executor: the generator reads into its own buffers, so the
@@ -177,27 +177,13 @@ impl Run {
         let sent = Instant::now();
         let result = self.exchange(connection, sent + self.plan.timeout).await;
         let done = Instant::now();
-        let (status, error, server) = match result {
-            Ok(response) => {
-                let error = (!(200..300).contains(&response.status))
-                    .then_some(ErrorClass::Status(response.status));
-                (
-                    Some(response.status),
-                    error,
-                    self.names.intern(&response.identity),
-                )
-            }
-            Err(class) => (None, Some(class), None),
+        let timing = Timing {
+            start: self.start,
+            intended,
+            sent,
+            done,
         };
-        Sample {
-            seq,
-            intended_ns: self.since_start(intended),
-            sent_ns: self.since_start(sent),
-            done_ns: self.since_start(done),
-            status,
-            error,
-            server,
-        }
+        Sample::of(seq, timing, result, &self.names)
     }
 
     /// Connects when needed, exchanges before `deadline`, and keeps the connection only when
@@ -228,10 +214,6 @@ impl Run {
             *connection = None;
         }
         result
-    }
-
-    fn since_start(&self, when: Instant) -> u64 {
-        when.saturating_duration_since(self.start).as_nanos() as u64
     }
 }
 

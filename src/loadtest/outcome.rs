@@ -124,6 +124,49 @@ impl Sample {
     }
 }
 
+/// When one request was due, sent and answered, as instants.
+pub struct Timing {
+    pub start: std::time::Instant,
+    pub intended: std::time::Instant,
+    pub sent: std::time::Instant,
+    pub done: std::time::Instant,
+}
+
+impl Sample {
+    /// The sample of one exchange, whichever engine ran it: a non-2xx status is an error
+    /// too, and the server is named by the response's identity.
+    pub fn of(
+        seq: u64,
+        timing: Timing,
+        result: Result<super::client::Response, ErrorClass>,
+        names: &super::identify::ServerNames,
+    ) -> Sample {
+        let since_start =
+            |t: std::time::Instant| t.saturating_duration_since(timing.start).as_nanos() as u64;
+        let (status, error, server) = match result {
+            Ok(response) => {
+                let error = (!(200..300).contains(&response.status))
+                    .then_some(ErrorClass::Status(response.status));
+                (
+                    Some(response.status),
+                    error,
+                    names.intern(&response.identity),
+                )
+            }
+            Err(class) => (None, Some(class), None),
+        };
+        Sample {
+            seq,
+            intended_ns: since_start(timing.intended),
+            sent_ns: since_start(timing.sent),
+            done_ns: since_start(timing.done),
+            status,
+            error,
+            server,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

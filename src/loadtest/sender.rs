@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::client::{Connection, ReadRules, Response};
 use super::identify::ServerNames;
 use super::options::{Mode, Plan};
-use super::outcome::{ErrorClass, Sample};
+use super::outcome::{ErrorClass, Sample, Timing};
 use super::output::Output;
 
 /// Counters the progress line reads while the run goes on.
@@ -109,27 +109,13 @@ impl Worker<'_> {
         let sent = Instant::now();
         let result = self.exchange(connection, sent + self.plan.timeout);
         let done = Instant::now();
-        let (status, error, server) = match result {
-            Ok(response) => {
-                let error = (!(200..300).contains(&response.status))
-                    .then_some(ErrorClass::Status(response.status));
-                (
-                    Some(response.status),
-                    error,
-                    self.names.intern(&response.identity),
-                )
-            }
-            Err(class) => (None, Some(class), None),
+        let timing = Timing {
+            start: self.start,
+            intended,
+            sent,
+            done,
         };
-        Sample {
-            seq,
-            intended_ns: self.since_start(intended),
-            sent_ns: self.since_start(sent),
-            done_ns: self.since_start(done),
-            status,
-            error,
-            server,
-        }
+        Sample::of(seq, timing, result, self.names)
     }
 
     /// Connects when needed, exchanges, and keeps the connection only when it may be reused.
@@ -152,10 +138,6 @@ impl Worker<'_> {
             *connection = None;
         }
         result
-    }
-
-    fn since_start(&self, when: Instant) -> u64 {
-        when.saturating_duration_since(self.start).as_nanos() as u64
     }
 
     /// `12:48:12.742 req#20 200 nginx 1.18.0  0.41 ms`, or `... req#21 ERR reset  1.20 ms`.
