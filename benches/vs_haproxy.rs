@@ -504,7 +504,7 @@ struct LoadResult {
     invalid: Option<String>,
     switch_failures: u64,
     /// With [`Flips::AlternateSeconds`]: p99 latency of the requests due in the seconds with
-    /// flips, and of those due in the seconds without.
+    /// flips, and of those due in the seconds without (second 0 in neither).
     halves: Option<(f64, f64)>,
 }
 
@@ -514,8 +514,9 @@ enum Flips {
     None,
     /// Every 100 ms for the whole run.
     Continuous,
-    /// Every 100 ms in even seconds (ten flips, ending enabled), none in odd seconds: the two
-    /// halves of one run share whatever else the machine did meanwhile.
+    /// Every 100 ms in odd seconds (ten flips, ending enabled), none in even seconds: the two
+    /// halves of one run share whatever else the machine did meanwhile. Second 0 (connections
+    /// opening, the generator starting) belongs to neither half.
     AlternateSeconds,
 }
 
@@ -534,7 +535,7 @@ impl Flips {
             Flips::None => Vec::new(),
             // As before: the first flip 100 ms in, disable first.
             Flips::Continuous => (1..seconds * 10).map(|s| at(s - 1, s * 100)).collect(),
-            Flips::AlternateSeconds => (0..seconds)
+            Flips::AlternateSeconds => (1..seconds)
                 .step_by(2)
                 .flat_map(|second| (0..10).map(move |s| at(s, second * 1000 + s * 100)))
                 .collect(),
@@ -606,8 +607,8 @@ fn load(args: &Args, setup: &Setup, rate: u64, flips: Flips, tag: &str) -> LoadR
     }
 }
 
-/// p99 latency (µs, from the intended send time) of the requests due in even seconds and of
-/// those due in odd seconds, from `pointsman load --samples`.
+/// p99 latency (µs, from the intended send time) of the requests due in odd seconds (with
+/// flips) and of those due in even seconds from the second on, from `pointsman load --samples`.
 fn p99_by_second_parity(csv: &Path) -> (f64, f64) {
     let text = std::fs::read_to_string(csv).unwrap_or_default();
     let mut halves = [Vec::new(), Vec::new()];
@@ -616,8 +617,10 @@ fn p99_by_second_parity(csv: &Path) -> (f64, f64) {
         if let (Some(Some(intended)), Some(_), Some(Some(done))) =
             (fields.next(), fields.next(), fields.next())
         {
-            let half = (intended / 1_000_000 % 2) as usize;
-            halves[half].push(done.saturating_sub(intended));
+            let second = intended / 1_000_000;
+            if second > 0 {
+                halves[(second % 2) as usize].push(done.saturating_sub(intended));
+            }
         }
     }
     let p99 = |v: &mut Vec<u64>| {
@@ -627,8 +630,8 @@ fn p99_by_second_parity(csv: &Path) -> (f64, f64) {
             n => v[(n * 99).div_ceil(100) - 1] as f64,
         }
     };
-    let [even, odd] = &mut halves;
-    (p99(even), p99(odd))
+    let [quiet, flipping] = &mut halves;
+    (p99(flipping), p99(quiet))
 }
 
 /// The highest rate `pointsman load` sustains against HAProxy (schedule valid, no error),
