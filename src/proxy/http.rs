@@ -45,38 +45,51 @@ fn buffer_len(limits: &Limits) -> usize {
     2 * limits.max_head_len
 }
 
-/// The client side of the connection. Its buffers come from the shard's [`BufferPool`] and go
-/// back there when the connection ends.
-struct Client {
+/// A client connection between requests: all an idle keep-alive connection holds.
+struct Connection {
     stream: TcpStream,
+    /// Released (no bytes held) while the connection waits for a request.
     input: Buffer,
     peer: SocketAddr,
-    /// Scratch space for serialized heads: taken from the pool for each request, given back
-    /// while the connection idles.
-    out: Vec<u8>,
-    /// What the current request went through, for the latency histograms and the access log.
-    trace: RequestTrace,
     buffers: Rc<BufferPool>,
 }
 
-impl Client {
-    /// Takes the scratch vectors a request writes into.
-    fn take_scratch(&mut self) {
-        self.out = self.buffers.scratch();
-        self.trace.request_line = self.buffers.scratch();
-    }
+/// The client side of the request being served: the connection, plus what only a request
+/// needs. Its scratch vectors come from the shard's [`BufferPool`] and go back there when it
+/// is dropped, whatever way the request ended.
+struct Client<'c> {
+    stream: &'c mut TcpStream,
+    input: &'c mut Buffer,
+    peer: SocketAddr,
+    /// Scratch space for serialized heads.
+    out: Vec<u8>,
+    /// What this request went through, for the latency histograms and the access log.
+    trace: RequestTrace,
+    buffers: &'c BufferPool,
+}
 
-    /// Gives the scratch vectors back: an idle connection holds none.
-    fn give_back_scratch(&mut self) {
-        self.buffers.give_back(std::mem::take(&mut self.out));
-        self.buffers
-            .give_back(std::mem::take(&mut self.trace.request_line));
+impl<'c> Client<'c> {
+    fn new(connection: &'c mut Connection) -> Client<'c> {
+        let buffers = &*connection.buffers;
+        Client {
+            stream: &mut connection.stream,
+            input: &mut connection.input,
+            peer: connection.peer,
+            out: buffers.scratch(),
+            trace: RequestTrace {
+                request_line: buffers.scratch(),
+                ..RequestTrace::default()
+            },
+            buffers,
+        }
     }
 }
 
-impl Drop for Client {
+impl Drop for Client<'_> {
     fn drop(&mut self) {
-        self.give_back_scratch();
+        self.buffers.give_back(std::mem::take(&mut self.out));
+        self.buffers
+            .give_back(std::mem::take(&mut self.trace.request_line));
     }
 }
 
@@ -94,7 +107,7 @@ enum HeadRead {
 /// Serves one client connection of a `mode http` frontend in a task of its own.
 ///
 /// Between requests the connection idles in [`wait_for_request`], whose state is the
-/// `Client` alone: no buffer (glommio patch 8 waits for bytes without one), no request slot,
+/// [`Connection`] alone: no buffer (glommio patch 8 waits for bytes without one), no request slot,
 /// no scratch vector. Everything a request needs lives in [`serve_request`]'s future, which
 /// is boxed: glommio sizes a task by its largest await state, so an inline request would make
 /// every idle connection pay for it (one allocation per request buys that; see
@@ -110,43 +123,46 @@ pub fn spawn<H: 'static>(
     // A client that stops reading its response must not hold the connection forever.
     let _ = stream.set_write_timeout(Some(settings.client_timeout));
     let buffers = worker.buffers.clone();
-    let client = Client {
+    let connection = Connection {
         stream,
         input: buffers.released(buffer_len(&settings.limits)),
         peer,
-        out: Vec::new(),
-        trace: RequestTrace::default(),
         buffers,
     };
-    glommio::spawn_local(serve(worker, frontend, client, held)).detach();
+    glommio::spawn_local(serve(worker, frontend, connection, held)).detach();
 }
 
 /// The connection's task. Not an `async fn`: one stores each argument twice (as given, and
-/// moved into the body), and here that is the whole `Client`; the captures of an `async move`
+/// moved into the body), and here that is the whole `Connection`; the captures of an `async move`
 /// block are stored once and used in place.
 #[allow(clippy::manual_async_fn)]
 fn serve<H>(
     worker: Rc<Worker>,
     frontend: usize,
-    mut client: Client,
+    mut connection: Connection,
     held: H,
 ) -> impl Future<Output = ()> {
     async move {
         let _held = &held;
-        let _session = Session::open(&worker, frontend, client.peer, &client.stream).await;
+        let _session = Session::open(&worker, frontend, connection.peer, &connection.stream).await;
         // The first request's `timeout http-request` runs from here, later ones' from their
         // first byte.
         let accepted = Instant::now();
         let mut first = true;
         loop {
-            if !wait_for_request(&worker, frontend, &mut client, first).await {
+            if !wait_for_request(&worker, frontend, &mut connection, first).await {
                 return;
             }
             let head_deadline = if first { accepted } else { Instant::now() }
                 + worker.frontends[frontend].http_request_timeout;
             first = false;
-            let keep_open =
-                Box::pin(serve_request(&worker, frontend, &mut client, head_deadline)).await;
+            let keep_open = Box::pin(serve_request(
+                &worker,
+                frontend,
+                &mut connection,
+                head_deadline,
+            ))
+            .await;
             // At soft stop, a connection whose last response promised keep-alive stays open:
             // the client may be sending its next request right now. That request is answered
             // with `Connection: close` (see `keep_client`); an idle one ends at its
@@ -165,10 +181,10 @@ fn serve<H>(
 async fn wait_for_request(
     worker: &Worker,
     frontend: usize,
-    client: &mut Client,
+    connection: &mut Connection,
     first: bool,
 ) -> bool {
-    if client.input.filled > 0 {
+    if connection.input.filled > 0 {
         // A pipelined request is already buffered.
         return true;
     }
@@ -178,11 +194,11 @@ async fn wait_for_request(
     } else {
         settings.keep_alive_timeout
     };
-    client.input.release_while_empty();
-    let _ = client
+    connection.input.release_while_empty();
+    let _ = connection
         .stream
         .set_read_timeout(Some(idle.max(Duration::from_millis(1))));
-    matches!(client.input.fill_from(&mut client.stream).await, Ok(n) if n > 0)
+    matches!(connection.input.fill_from(&mut connection.stream).await, Ok(n) if n > 0)
 }
 
 /// Reads the rest of one request's head, serves the request and logs it; returns whether the
@@ -191,11 +207,11 @@ async fn wait_for_request(
 async fn serve_request(
     worker: &Worker,
     frontend: usize,
-    client: &mut Client,
+    connection: &mut Connection,
     head_deadline: Instant,
 ) -> bool {
-    client.trace.reset();
-    client.take_scratch();
+    let mut client = Client::new(connection);
+    let client = &mut client;
     let mut request = client.buffers.request_slot();
     let keep_open =
         match read_request_head(worker, frontend, client, head_deadline, &mut request).await {
@@ -211,7 +227,6 @@ async fn serve_request(
             }
         };
     client.buffers.give_back_request_slot(request);
-    client.give_back_scratch();
     keep_open
 }
 
@@ -219,7 +234,7 @@ async fn serve_request(
 async fn serve_parsed(
     worker: &Worker,
     frontend: usize,
-    client: &mut Client,
+    client: &mut Client<'_>,
     request: &Request,
 ) -> bool {
     // The body (if any) is read under `timeout client`, not the head's deadline.
@@ -242,7 +257,7 @@ async fn serve_parsed(
 }
 
 /// Answers an invalid or timed-out request with HAProxy's error page and counts it.
-async fn refuse(worker: &Worker, frontend: usize, client: &mut Client, page: &'static [u8]) {
+async fn refuse(worker: &Worker, frontend: usize, client: &mut Client<'_>, page: &'static [u8]) {
     let status = status_of_page(page);
     worker.with_frontend_counters(frontend, |c| {
         c.ereq += 1;
@@ -265,7 +280,7 @@ fn status_of_page(page: &[u8]) -> u16 {
 async fn read_request_head(
     worker: &Worker,
     frontend: usize,
-    client: &mut Client,
+    client: &mut Client<'_>,
     deadline: Instant,
     request: &mut Request,
 ) -> HeadRead {
@@ -281,7 +296,7 @@ async fn read_request_head(
         let _ = client
             .stream
             .set_read_timeout(Some(timeout.max(Duration::from_millis(1))));
-        match client.input.fill_from(&mut client.stream).await {
+        match client.input.fill_from(client.stream).await {
             Ok(0) if client.input.is_full() => {
                 return HeadRead::Invalid(http::RequestError::HeadTooLarge)
             }
@@ -304,7 +319,7 @@ struct RequestBody {
 async fn handle_request(
     worker: &Worker,
     frontend: usize,
-    client: &mut Client,
+    client: &mut Client<'_>,
     request: &Request,
 ) -> bool {
     worker.counters.borrow_mut().cum_req += 1;
@@ -353,7 +368,7 @@ async fn handle_request(
 }
 
 /// How far the body of `request` is already in the client buffer.
-fn buffered_body(client: &Client, request: &Request) -> Result<RequestBody, http::BodyError> {
+fn buffered_body(client: &Client<'_>, request: &Request) -> Result<RequestBody, http::BodyError> {
     let mut tracker = BodyTracker::new(request.framing());
     let head = request.head_len();
     let progress = tracker.advance(&client.input.data()[head..])?;
@@ -364,7 +379,12 @@ fn buffered_body(client: &Client, request: &Request) -> Result<RequestBody, http
 }
 
 /// Sends HAProxy's error page for `status` and closes.
-async fn answer_error(worker: &Worker, frontend: usize, client: &mut Client, status: u16) -> bool {
+async fn answer_error(
+    worker: &Worker,
+    frontend: usize,
+    client: &mut Client<'_>,
+    status: u16,
+) -> bool {
     worker.with_frontend_counters(frontend, |c| c.count_status(status));
     let page = errors::page(status);
     client.trace.status = Some(status);
@@ -418,7 +438,7 @@ async fn forward_with_retries(
     worker: &Worker,
     frontend: usize,
     backend: usize,
-    client: &mut Client,
+    client: &mut Client<'_>,
     request: &Request,
     body: RequestBody,
 ) -> Outcome {
@@ -517,7 +537,7 @@ async fn forward_with_retries(
 async fn choose_server(
     worker: &Worker,
     backend: usize,
-    client: &Client,
+    client: &Client<'_>,
     persistence: Option<&Persistence<'_>>,
     avoid: Option<u32>,
 ) -> Option<(u32, SocketAddr)> {
@@ -578,7 +598,7 @@ fn end_on_server(worker: &Worker, server: ServerRef) {
 async fn exchange(
     worker: &Worker,
     frontend: usize,
-    client: &mut Client,
+    client: &mut Client<'_>,
     request: &Request,
     body: &RequestBody,
     target: &Target<'_>,
@@ -663,7 +683,7 @@ async fn exchange(
 /// Streams the rest of a request body that did not fit in the first read. Returns where the
 /// bytes after the body start in the client buffer, or None if the client or server failed.
 async fn stream_request_body(
-    client: &mut Client,
+    client: &mut Client<'_>,
     upstream: &mut TcpStream,
     tracker: &mut BodyTracker,
     buffered_end: usize,
@@ -672,7 +692,7 @@ async fn stream_request_body(
     client.input.filled = 0;
     let _ = buffered_end;
     loop {
-        if client.input.fill_from(&mut client.stream).await.ok()? == 0 {
+        if client.input.fill_from(client.stream).await.ok()? == 0 {
             return None;
         }
         let progress = tracker.advance(client.input.data()).ok()?;
@@ -696,7 +716,7 @@ async fn relay_response(
     worker: &Worker,
     frontend: usize,
     target: &Target<'_>,
-    client: &mut Client,
+    client: &mut Client<'_>,
     request: &Request,
     mut upstream: TcpStream,
     (reused, consumed, kill_generation): (bool, usize, u64),
@@ -817,7 +837,7 @@ async fn send_response(
     worker: &Worker,
     frontend: usize,
     target: &Target<'_>,
-    client: &mut Client,
+    client: &mut Client<'_>,
     request: &Request,
     mut upstream: TcpStream,
     mut input: Buffer,
@@ -928,7 +948,7 @@ fn count_response(worker: &Worker, frontend: usize, server: ServerRef, status: u
 async fn stream_response_body(
     worker: &Worker,
     server: ServerRef,
-    client: &mut Client,
+    client: &mut Client<'_>,
     upstream: &mut TcpStream,
     input: &mut Buffer,
     tracker: &mut BodyTracker,
