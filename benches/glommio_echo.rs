@@ -516,10 +516,11 @@ fn smoke() {
     println!("smoke (stock switches set: {switches:?})");
     smoke_accept();
     smoke_stream_io();
+    smoke_received();
     smoke_recv_buffers();
     smoke_mesh();
     smoke_preempt_and_timer();
-    println!("smoke: 5 passed, 0 failed");
+    println!("smoke: 6 passed, 0 failed");
 }
 
 /// Accepts one connection that is already queued (the direct accept path) and one
@@ -665,6 +666,64 @@ fn smoke_stream_io() {
     println!(
         "  stream io: 200 KB in odd-sized reads, timeout, dropped read, peek, 4 MB write, EOF twice ok"
     );
+}
+
+/// Patch 8: `TcpStream::received` waits for bytes without a buffer and leaves them for the
+/// next read (whole, in order); it answers at once for bytes already received and at EOF,
+/// and it honours the read timeout.
+fn smoke_received() {
+    let ex = LocalExecutorBuilder::new(Placement::Fixed(1))
+        .make()
+        .expect("executor");
+    ex.run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let client = std::thread::spawn(move || {
+            let mut s = StdTcpStream::connect(("127.0.0.1", port)).expect("connect");
+            std::thread::sleep(Duration::from_millis(30));
+            s.write_all(b"hello").expect("write hello");
+            std::thread::sleep(Duration::from_millis(80));
+            s.write_all(b"abcdef").expect("write abcdef");
+            std::thread::sleep(Duration::from_millis(30));
+            s.shutdown(Shutdown::Write).expect("shutdown");
+        });
+        let mut s = listener.accept().await.expect("accept");
+        let started = std::time::Instant::now();
+        s.received(16 << 10).await.expect("received hello");
+        assert!(
+            started.elapsed() >= Duration::from_millis(20),
+            "answered before the bytes came"
+        );
+        let mut b = [0u8; 64];
+        let n = s.read(&mut b).await.expect("read hello");
+        assert_eq!(&b[..n], b"hello");
+        // The next bytes come 80 ms later: a 20 ms read timeout ends the wait first.
+        s.set_read_timeout(Some(Duration::from_millis(20)))
+            .expect("timeout");
+        let e = s
+            .received(16 << 10)
+            .await
+            .expect_err("received should time out");
+        assert_eq!(e.kind(), std::io::ErrorKind::TimedOut, "{e}");
+        s.set_read_timeout(None).expect("no timeout");
+        s.received(16 << 10).await.expect("received abcdef");
+        let mut three = [0u8; 3];
+        s.read_exact(&mut three).await.expect("read abc");
+        assert_eq!(&three, b"abc");
+        // "def" is received already: the wait ends at once.
+        glommio::timer::timeout(Duration::from_millis(500), async {
+            Ok(s.received(16 << 10).await)
+        })
+        .await
+        .expect("received pended with bytes buffered")
+        .expect("received def");
+        s.read_exact(&mut three).await.expect("read def");
+        assert_eq!(&three, b"def");
+        s.received(16 << 10).await.expect("received EOF");
+        assert_eq!(s.read(&mut b).await.expect("EOF"), 0, "expected EOF");
+        client.join().expect("client");
+    });
+    println!("  received: wait without a buffer, bytes whole, timeout, buffered bytes, EOF ok");
 }
 
 /// Patch 7: stream reads whose RECVs complete while nobody reads hold a provided

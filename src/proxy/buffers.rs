@@ -1,6 +1,6 @@
-//! The shard's free lists of I/O buffers and scratch vectors, so that a request (and, once the
-//! lists are warm, a client connection) allocates nothing: a [`Buffer`] goes back to its
-//! list when dropped, whatever way the request ended.
+//! The shard's free lists of I/O buffers, scratch vectors and request slots, so that a request
+//! (and, once the lists are warm, a client connection) allocates nothing but its boxed future:
+//! a [`Buffer`] goes back to its list when dropped, whatever way the request ended.
 //!
 //! Why a shard-wide list rather than buffers owned by each connection: a keep-alive client that
 //! sits idle then holds only its input buffer, the response buffer serves whichever request is
@@ -8,6 +8,7 @@
 //! calloc, its page faults, and the allocator's trim) per connection. The lists are bounded,
 //! so a burst of connections does not pin its peak memory for ever.
 
+use crate::http::Request;
 use futures_lite::io::AsyncReadExt;
 use glommio::net::TcpStream;
 use std::cell::RefCell;
@@ -23,6 +24,11 @@ const MAX_SCRATCH_CAPACITY: usize = 64 << 10;
 pub struct BufferPool {
     buffers: RefCell<Vec<Box<[u8]>>>,
     scratch: RefCell<Vec<Vec<u8>>>,
+    /// A parsed head's field table is a few KiB: a request takes a slot while it is served
+    /// rather than building (or, idle, holding) one of its own. Boxed: a slot moves in and out
+    /// as a pointer, not as kilobytes.
+    #[allow(clippy::vec_box)]
+    request_slots: RefCell<Vec<Box<Request>>>,
 }
 
 impl BufferPool {
@@ -30,6 +36,16 @@ impl BufferPool {
     pub fn buffer(self: &Rc<Self>, len: usize) -> Buffer {
         Buffer {
             bytes: self.bytes(len),
+            len,
+            filled: 0,
+            pool: self.clone(),
+        }
+    }
+
+    /// A buffer of `len` bytes that holds none until its first [`Buffer::fill_from`].
+    pub fn released(self: &Rc<Self>, len: usize) -> Buffer {
+        Buffer {
+            bytes: Box::default(),
             len,
             filled: 0,
             pool: self.clone(),
@@ -49,12 +65,28 @@ impl BufferPool {
             .unwrap_or_else(|| Vec::with_capacity(1024))
     }
 
-    /// Gives a scratch vector back for the next connection.
+    /// Gives a scratch vector back for the next request (one that never had room is not kept).
     pub fn give_back(&self, mut scratch: Vec<u8>) {
         let mut free = self.scratch.borrow_mut();
-        if free.len() < MAX_FREE && scratch.capacity() <= MAX_SCRATCH_CAPACITY {
+        let capacity = scratch.capacity();
+        if free.len() < MAX_FREE && capacity > 0 && capacity <= MAX_SCRATCH_CAPACITY {
             scratch.clear();
             free.push(scratch);
+        }
+    }
+
+    /// A slot to parse a request head into (its old contents are overwritten by the parse).
+    pub fn request_slot(&self) -> Box<Request> {
+        self.request_slots
+            .borrow_mut()
+            .pop()
+            .unwrap_or_else(|| Box::new(Request::empty()))
+    }
+
+    pub fn give_back_request_slot(&self, slot: Box<Request>) {
+        let mut free = self.request_slots.borrow_mut();
+        if free.len() < MAX_FREE {
+            free.push(slot);
         }
     }
 
@@ -65,10 +97,6 @@ impl BufferPool {
         }
     }
 }
-
-/// How much a released buffer's first read takes: most request heads fit, and a longer one
-/// continues into the full buffer on the next read.
-const FIRST_READ: usize = 2048;
 
 /// A byte buffer with a fill level, read into from a socket; back to its pool when dropped.
 /// While empty it may be released ([`Buffer::release_while_empty`]): an idle keep-alive
@@ -115,15 +143,9 @@ impl Buffer {
     /// Reads more bytes from `stream`; `Ok(0)` at EOF or when full.
     pub async fn fill_from(&mut self, stream: &mut TcpStream) -> std::io::Result<usize> {
         if self.bytes.is_empty() {
-            // Released: wait in a small buffer; take the full one only once bytes came.
-            let mut first = [0u8; FIRST_READ];
-            let n = stream.read(&mut first[..FIRST_READ.min(self.len)]).await?;
-            if n > 0 {
-                self.bytes = self.pool.bytes(self.len);
-                self.bytes[..n].copy_from_slice(&first[..n]);
-                self.filled = n;
-            }
-            return Ok(n);
+            // Released: wait for bytes holding no buffer (glommio patch 8: they land in the
+            // reactor's provided-buffer ring), then take one and read them into it.
+            stream.received(self.len).await?;
         }
         if self.is_full() {
             return Ok(0);

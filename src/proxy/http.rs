@@ -25,6 +25,7 @@ use super::queue;
 use super::retry::{self, Failure};
 use super::upstream::{self, Upstream};
 use super::worker::Worker;
+use super::Session;
 use crate::http::{
     self, client_keep_alive, errors, write_request_head, write_response_head, BodyTracker, Framing,
     Limits, Request, RequestForward, Response, ResponseForward,
@@ -33,6 +34,7 @@ use crate::state::ServerRef;
 use crate::stats::trace::{Ending, RequestTrace};
 use futures_lite::io::AsyncWriteExt;
 use glommio::net::TcpStream;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -49,92 +51,194 @@ struct Client {
     stream: TcpStream,
     input: Buffer,
     peer: SocketAddr,
-    /// Scratch space for serialized heads, reused across requests.
+    /// Scratch space for serialized heads: taken from the pool for each request, given back
+    /// while the connection idles.
     out: Vec<u8>,
     /// What the current request went through, for the latency histograms and the access log.
     trace: RequestTrace,
     buffers: Rc<BufferPool>,
 }
 
-impl Drop for Client {
-    fn drop(&mut self) {
+impl Client {
+    /// Takes the scratch vectors a request writes into.
+    fn take_scratch(&mut self) {
+        self.out = self.buffers.scratch();
+        self.trace.request_line = self.buffers.scratch();
+    }
+
+    /// Gives the scratch vectors back: an idle connection holds none.
+    fn give_back_scratch(&mut self) {
         self.buffers.give_back(std::mem::take(&mut self.out));
         self.buffers
             .give_back(std::mem::take(&mut self.trace.request_line));
     }
 }
 
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.give_back_scratch();
+    }
+}
+
 /// How reading a request head ended.
 enum HeadRead {
-    /// Parsed into the connection's request slot.
+    /// Parsed into the request slot.
     Ready,
-    /// The client closed (or went idle past the keep-alive timeout) between requests.
+    /// The client closed in the middle of a head.
     Closed,
     /// The client sent part of a head and stopped: 408.
     TimedOut,
     Invalid(http::RequestError),
 }
 
-/// Serves one client connection of a `mode http` frontend.
-pub async fn serve(worker: Rc<Worker>, frontend: usize, stream: TcpStream, peer: SocketAddr) {
+/// Serves one client connection of a `mode http` frontend in a task of its own.
+///
+/// Between requests the connection idles in [`wait_for_request`], whose state is the
+/// `Client` alone: no buffer (glommio patch 8 waits for bytes without one), no request slot,
+/// no scratch vector. Everything a request needs lives in [`serve_request`]'s future, which
+/// is boxed: glommio sizes a task by its largest await state, so an inline request would make
+/// every idle connection pay for it (one allocation per request buys that; see
+/// docs/performance.md).
+pub fn spawn<H: 'static>(
+    worker: Rc<Worker>,
+    frontend: usize,
+    stream: TcpStream,
+    peer: SocketAddr,
+    held: H,
+) {
     let settings = &worker.frontends[frontend];
     // A client that stops reading its response must not hold the connection forever.
     let _ = stream.set_write_timeout(Some(settings.client_timeout));
     let buffers = worker.buffers.clone();
-    let mut client = Client {
+    let client = Client {
         stream,
-        input: buffers.buffer(buffer_len(&settings.limits)),
+        input: buffers.released(buffer_len(&settings.limits)),
         peer,
-        out: buffers.scratch(),
-        trace: RequestTrace {
-            request_line: buffers.scratch(),
-            ..RequestTrace::default()
-        },
+        out: Vec::new(),
+        trace: RequestTrace::default(),
         buffers,
     };
-    let mut first = true;
-    // Every request of the connection is parsed into this one slot (its field table is a few
-    // KiB: moving a fresh one out of each parse showed in the profile).
-    let mut request = Request::empty();
-    loop {
-        client.trace.reset();
-        let head = read_request_head(&worker, frontend, &mut client, first, &mut request).await;
-        first = false;
-        match head {
-            HeadRead::Ready => {
-                // The body (if any) is read under `timeout client`, not the head's deadline.
-                let idle = worker.frontends[frontend].client_timeout;
-                let _ = client.stream.set_read_timeout(Some(idle));
+    glommio::spawn_local(serve(worker, frontend, client, held)).detach();
+}
+
+/// The connection's task. Not an `async fn`: one stores each argument twice (as given, and
+/// moved into the body), and here that is the whole `Client`; the captures of an `async move`
+/// block are stored once and used in place.
+#[allow(clippy::manual_async_fn)]
+fn serve<H>(
+    worker: Rc<Worker>,
+    frontend: usize,
+    mut client: Client,
+    held: H,
+) -> impl Future<Output = ()> {
+    async move {
+        let _held = &held;
+        let _session = Session::open(&worker, frontend, client.peer, &client.stream).await;
+        // The first request's `timeout http-request` runs from here, later ones' from their
+        // first byte.
+        let accepted = Instant::now();
+        let mut first = true;
+        loop {
+            if !wait_for_request(&worker, frontend, &mut client, first).await {
+                return;
             }
-            HeadRead::Closed => return,
-            HeadRead::TimedOut => {
-                return refuse(&worker, frontend, &mut client, errors::page(408)).await
+            let head_deadline = if first { accepted } else { Instant::now() }
+                + worker.frontends[frontend].http_request_timeout;
+            first = false;
+            let keep_open =
+                Box::pin(serve_request(&worker, frontend, &mut client, head_deadline)).await;
+            // At soft stop, a connection whose last response promised keep-alive stays open:
+            // the client may be sending its next request right now. That request is answered
+            // with `Connection: close` (see `keep_client`); an idle one ends at its
+            // keep-alive timeout.
+            if !keep_open {
+                return;
             }
-            HeadRead::Invalid(e) => return refuse(&worker, frontend, &mut client, e.page()).await,
-        }
-        worker.in_flight.set(worker.in_flight.get() + 1);
-        let started = Instant::now();
-        let data = client.input.data();
-        let (method, target) = (request.method_token(data), request.target(data));
-        client
-            .trace
-            .head_received(method, target, request.minor_version());
-        // Boxed: the connection's task allocation is the largest of its await states, and
-        // handle_request's is about 4.5 KB of it; an idle keep-alive connection then holds
-        // only the head-reading state (measured: 13.4 → 8.9 KB of RSS per idle connection,
-        // vendor/VENDORED.md patch 7), for one allocation per request.
-        let keep_open = Box::pin(handle_request(&worker, frontend, &mut client, &request)).await;
-        worker.in_flight.set(worker.in_flight.get() - 1);
-        let elapsed = started.elapsed().as_millis() as u64;
-        worker.with_frontend_counters(frontend, |c| c.ttime_sum_ms += elapsed);
-        worker.finish_http(frontend, client.peer, &client.trace);
-        // At soft stop, a connection whose last response promised keep-alive stays open: the
-        // client may be sending its next request right now. That request is answered with
-        // `Connection: close` (see `keep_client`); an idle one ends at its keep-alive timeout.
-        if !keep_open {
-            return;
         }
     }
+}
+
+/// Waits for the first bytes of the next request: up to `timeout http-request` for the
+/// connection's first request, `timeout http-keep-alive` for later ones. `false` when the
+/// client closed or stayed silent (the connection then ends without a response, as in
+/// HAProxy).
+async fn wait_for_request(
+    worker: &Worker,
+    frontend: usize,
+    client: &mut Client,
+    first: bool,
+) -> bool {
+    if client.input.filled > 0 {
+        // A pipelined request is already buffered.
+        return true;
+    }
+    let settings = &worker.frontends[frontend];
+    let idle = if first {
+        settings.http_request_timeout
+    } else {
+        settings.keep_alive_timeout
+    };
+    client.input.release_while_empty();
+    let _ = client
+        .stream
+        .set_read_timeout(Some(idle.max(Duration::from_millis(1))));
+    matches!(client.input.fill_from(&mut client.stream).await, Ok(n) if n > 0)
+}
+
+/// Reads the rest of one request's head, serves the request and logs it; returns whether the
+/// client connection stays open. Takes a request slot and the scratch vectors from the pool
+/// and gives them back at the end.
+async fn serve_request(
+    worker: &Worker,
+    frontend: usize,
+    client: &mut Client,
+    head_deadline: Instant,
+) -> bool {
+    client.trace.reset();
+    client.take_scratch();
+    let mut request = client.buffers.request_slot();
+    let keep_open =
+        match read_request_head(worker, frontend, client, head_deadline, &mut request).await {
+            HeadRead::Ready => serve_parsed(worker, frontend, client, &request).await,
+            HeadRead::Closed => false,
+            HeadRead::TimedOut => {
+                refuse(worker, frontend, client, errors::page(408)).await;
+                false
+            }
+            HeadRead::Invalid(e) => {
+                refuse(worker, frontend, client, e.page()).await;
+                false
+            }
+        };
+    client.buffers.give_back_request_slot(request);
+    client.give_back_scratch();
+    keep_open
+}
+
+/// Serves a request whose head is parsed, counts its time and logs it.
+async fn serve_parsed(
+    worker: &Worker,
+    frontend: usize,
+    client: &mut Client,
+    request: &Request,
+) -> bool {
+    // The body (if any) is read under `timeout client`, not the head's deadline.
+    let _ = client
+        .stream
+        .set_read_timeout(Some(worker.frontends[frontend].client_timeout));
+    worker.in_flight.set(worker.in_flight.get() + 1);
+    let started = Instant::now();
+    let data = client.input.data();
+    let (method, target) = (request.method_token(data), request.target(data));
+    client
+        .trace
+        .head_received(method, target, request.minor_version());
+    let keep_open = handle_request(worker, frontend, client, request).await;
+    worker.in_flight.set(worker.in_flight.get() - 1);
+    let elapsed = started.elapsed().as_millis() as u64;
+    worker.with_frontend_counters(frontend, |c| c.ttime_sum_ms += elapsed);
+    worker.finish_http(frontend, client.peer, &client.trace);
+    keep_open
 }
 
 /// Answers an invalid or timed-out request with HAProxy's error page and counts it.
@@ -156,42 +260,24 @@ fn status_of_page(page: &[u8]) -> u16 {
         .unwrap_or(500)
 }
 
-/// Reads until a complete request head is buffered. The first request of a connection has
-/// `timeout http-request`; later ones wait up to `timeout http-keep-alive` for their first byte.
+/// Reads until a complete request head is buffered (some of it already is), up to
+/// `deadline` (`timeout http-request`).
 async fn read_request_head(
     worker: &Worker,
     frontend: usize,
     client: &mut Client,
-    first: bool,
+    deadline: Instant,
     request: &mut Request,
 ) -> HeadRead {
-    let settings = &worker.frontends[frontend];
-    let limits = settings.limits;
-    let idle = if first {
-        settings.http_request_timeout
-    } else {
-        settings.keep_alive_timeout
-    };
-    let deadline = Instant::now() + settings.http_request_timeout;
+    let limits = worker.frontends[frontend].limits;
     loop {
-        if client.input.filled > 0 {
-            client.trace.saw_bytes();
-            match request.parse_into(client.input.data(), &limits) {
-                Ok(true) => return HeadRead::Ready,
-                Ok(false) => {}
-                Err(e) => return HeadRead::Invalid(e),
-            }
+        client.trace.saw_bytes();
+        match request.parse_into(client.input.data(), &limits) {
+            Ok(true) => return HeadRead::Ready,
+            Ok(false) => {}
+            Err(e) => return HeadRead::Invalid(e),
         }
-        let waiting_for_first_byte = client.input.filled == 0;
-        if waiting_for_first_byte {
-            // An idle keep-alive connection holds no buffer while it waits.
-            client.input.release_while_empty();
-        }
-        let timeout = if waiting_for_first_byte {
-            idle
-        } else {
-            deadline.saturating_duration_since(Instant::now())
-        };
+        let timeout = deadline.saturating_duration_since(Instant::now());
         let _ = client
             .stream
             .set_read_timeout(Some(timeout.max(Duration::from_millis(1))));
@@ -201,9 +287,7 @@ async fn read_request_head(
             }
             Ok(0) => return HeadRead::Closed,
             Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::TimedOut && !waiting_for_first_byte => {
-                return HeadRead::TimedOut
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => return HeadRead::TimedOut,
             Err(_) => return HeadRead::Closed,
         }
     }

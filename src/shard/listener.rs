@@ -157,16 +157,8 @@ pub async fn accept_loop(
                         failures = 0;
                     }
                     accepted += 1;
-                    let (worker, guard) = (worker.clone(), open.opened());
-                    glommio::spawn_local(async move {
-                        let _guard = guard;
-                        let _permits = permits;
-                        while !worker.state.borrow().frontends[frontend].enabled {
-                            glommio::timer::sleep(Duration::from_millis(50)).await;
-                        }
-                        crate::proxy::serve_connection(worker, frontend, stream).await;
-                    })
-                    .detach();
+                    let held = (open.opened(), permits);
+                    crate::proxy::spawn_connection(worker.clone(), frontend, stream, held);
                 }
                 Ok(None) => break,
                 Err(e) => {

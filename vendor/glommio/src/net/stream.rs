@@ -565,6 +565,46 @@ impl<S: AsRawFd> NonBufferedStream<S> {
                 return Poll::Ready(Ok(n));
             }
         }
+        self.submit_recv(cx, reactor, buf.len())
+    }
+
+    /// pointsman patch 8: waits until a read would return at once (bytes, EOF
+    /// or an error were received), without a buffer of the caller's: the RECV
+    /// asks for `len` bytes (into the provided-buffer ring when there is one)
+    /// and what it brings stays for the next read. A connection that waits
+    /// this way between requests holds no buffer and no buffer-sized future.
+    pub(crate) fn poll_received(&mut self, cx: &Context<'_>, len: usize) -> Poll<io::Result<()>> {
+        let reactor = self.reactor.upgrade().unwrap();
+        let reactor = reactor.as_ref();
+        if self.rx.refused {
+            // poll + recv streams: readiness is what their next read waits for.
+            if self.source_rx.is_none() {
+                self.source_rx = Some(reactor.poll_read_ready(self.stream.as_raw_fd()));
+            }
+        } else if self.rx.head < self.rx.tail {
+            return Poll::Ready(Ok(()));
+        }
+        if let Some(source) = self.source_rx.as_ref() {
+            if source.result().is_some() {
+                // The next read takes it (bytes, EOF, ENOBUFS fallback or error).
+                self.read_timeout.cancel_timer(reactor);
+                return Poll::Ready(Ok(()));
+            }
+            poll_err!(self.read_timeout.check(reactor));
+            source.add_waiter_single(cx.waker());
+            self.read_timeout.maybe_set_timer(reactor, cx.waker());
+            return Poll::Pending;
+        }
+        if self.rx.owned_next {
+            // The ring was empty when bytes came: they are queued, and the read
+            // takes them with `recv`.
+            return Poll::Ready(Ok(()));
+        }
+        self.submit_recv(cx, reactor, len.max(1))
+    }
+
+    /// pointsman patch 5: submits the RECV a read of `want` bytes waits for.
+    fn submit_recv<T>(&mut self, cx: &Context<'_>, reactor: &Reactor, want: usize) -> Poll<io::Result<T>> {
         poll_err!(self.read_timeout.check(reactor));
         let pbuf = match (self.rx.provided, self.rx.owned_next) {
             (true, false) => reactor.stream_pbuf(),
@@ -575,14 +615,14 @@ impl<S: AsRawFd> NonBufferedStream<S> {
             // pointsman patch 7: no buffer until data arrives.
             Some(ring) => (
                 StreamRecvBuf::Provided(None),
-                buf.len().min(ring.buf_size()),
+                want.min(ring.buf_size()),
             ),
             None => {
                 let own = match self.rx.buf.take() {
                     Some(RxBytes::Owned(b)) => Some(b),
                     _ => None,
                 };
-                (StreamRecvBuf::Owned(own), buf.len().min(RECV_MAX))
+                (StreamRecvBuf::Owned(own), want.min(RECV_MAX))
             }
         };
         self.rx.asked = len;
@@ -760,6 +800,14 @@ impl<S: AsRawFd, B: RxBuf> GlommioStream<S, B> {
             self.rx_done.set(true);
         }
         Poll::Ready(Ok(result))
+    }
+
+    /// pointsman patch 8: see [`NonBufferedStream::poll_received`].
+    pub(crate) fn poll_received(&mut self, cx: &Context<'_>, len: usize) -> Poll<io::Result<()>> {
+        if !self.rx_buf.is_empty() || self.rx_done.get() {
+            return Poll::Ready(Ok(()));
+        }
+        self.stream.poll_received(cx, len)
     }
 
     pub(crate) fn poll_write(&mut self, cx: &Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {

@@ -674,6 +674,17 @@ impl<B: RxBuf> TcpStream<B> {
         self.stream.peek(buf).await.map_err(Into::into)
     }
 
+    /// pointsman patch 8: waits until a read would return at once (bytes, EOF
+    /// or an error arrived), holding no buffer meanwhile: the receive asks for
+    /// up to `len` bytes into the reactor's provided-buffer ring, and they stay
+    /// for the next read. Honours the read timeout. Meant for a connection
+    /// that idles between requests: its wait costs no buffer and no
+    /// buffer-sized future.
+    /// Its error is a read's (`io::Error`, `TimedOut` at the read timeout).
+    pub async fn received(&mut self, len: usize) -> io::Result<()> {
+        futures_lite::future::poll_fn(|cx| self.stream.poll_received(cx, len)).await
+    }
+
     /// Returns the socket address of the remote peer of this TCP connection.
     ///
     /// # Examples
