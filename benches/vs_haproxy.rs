@@ -496,13 +496,54 @@ struct LoadResult {
     p50: f64,
     p99: f64,
     p999: f64,
+    /// p99 of the time from sending a request to its last response byte: the latency without
+    /// the requests' wait for a free connection in the generator (its queueing).
+    service_p99: f64,
     requests: u64,
     errors: u64,
     invalid: Option<String>,
     switch_failures: u64,
+    /// With [`Flips::AlternateSeconds`]: p99 latency of the requests due in the seconds with
+    /// flips, and of those due in the seconds without (second 0 in neither).
+    halves: Option<(f64, f64)>,
 }
 
-fn load(args: &Args, setup: &Setup, rate: u64, flips: bool, tag: &str) -> LoadResult {
+/// When a load run flips `bk/s2` (`disable` / `enable server` through the admin socket).
+#[derive(Clone, Copy, PartialEq)]
+enum Flips {
+    None,
+    /// Every 100 ms for the whole run.
+    Continuous,
+    /// Every 100 ms in odd seconds (ten flips, ending enabled), none in even seconds: the two
+    /// halves of one run share whatever else the machine did meanwhile. Second 0 (connections
+    /// opening, the generator starting) belongs to neither half.
+    AlternateSeconds,
+}
+
+impl Flips {
+    /// `--at` times (ms) and commands of a run of `seconds`.
+    fn schedule(self, seconds: u64) -> Vec<(u64, &'static str)> {
+        let at = |step: u64, ms: u64| {
+            let verb = if step.is_multiple_of(2) {
+                "disable server bk/s2"
+            } else {
+                "enable server bk/s2"
+            };
+            (ms, verb)
+        };
+        match self {
+            Flips::None => Vec::new(),
+            // As before: the first flip 100 ms in, disable first.
+            Flips::Continuous => (1..seconds * 10).map(|s| at(s - 1, s * 100)).collect(),
+            Flips::AlternateSeconds => (1..seconds)
+                .step_by(2)
+                .flat_map(|second| (0..10).map(move |s| at(s, second * 1000 + s * 100)))
+                .collect(),
+        }
+    }
+}
+
+fn load(args: &Args, setup: &Setup, rate: u64, flips: Flips, tag: &str) -> LoadResult {
     let json = setup.dir.join(format!("load-{tag}.json"));
     let mut cmd = Command::new("taskset");
     cmd.arg("-c")
@@ -520,19 +561,16 @@ fn load(args: &Args, setup: &Setup, rate: u64, flips: bool, tag: &str) -> LoadRe
             "--json".into(),
             json.display().to_string(),
         ]);
-    if flips {
+    let schedule = flips.schedule(args.duration);
+    if !schedule.is_empty() {
         cmd.arg("--socket").arg(&setup.socket);
-        let steps = args.duration * 10;
-        for step in 1..steps {
-            let verb = if step.is_multiple_of(2) {
-                "enable"
-            } else {
-                "disable"
-            };
-            cmd.arg("--at")
-                .arg(format!("{}ms", step * 100))
-                .arg(format!("{verb} server bk/s2"));
+        for (ms, command) in schedule {
+            cmd.arg("--at").arg(format!("{ms}ms")).arg(command);
         }
+    }
+    let samples = setup.dir.join(format!("load-{tag}.csv"));
+    if flips == Flips::AlternateSeconds {
+        cmd.arg("--samples").arg(&samples);
     }
     let _ = std::fs::remove_file(&json);
     let output = cmd
@@ -560,11 +598,40 @@ fn load(args: &Args, setup: &Setup, rate: u64, flips: bool, tag: &str) -> LoadRe
         p50: us("p50_us"),
         p99: us("p99_us"),
         p999: us("p99_9_us"),
+        service_p99: v["whole"]["service"]["p99_us"].as_f64().unwrap_or(f64::NAN),
         requests: v["whole"]["requests"].as_u64().unwrap_or(0),
         errors: v["whole"]["error_count"].as_u64().unwrap_or(0),
         invalid: v["schedule"]["invalid"].as_str().map(str::to_string),
         switch_failures,
+        halves: (flips == Flips::AlternateSeconds).then(|| p99_by_second_parity(&samples)),
     }
+}
+
+/// p99 latency (µs, from the intended send time) of the requests due in odd seconds (with
+/// flips) and of those due in even seconds from the second on, from `pointsman load --samples`.
+fn p99_by_second_parity(csv: &Path) -> (f64, f64) {
+    let text = std::fs::read_to_string(csv).unwrap_or_default();
+    let mut halves = [Vec::new(), Vec::new()];
+    for line in text.lines().skip(1) {
+        let mut fields = line.split(',').skip(1).map(|f| f.parse::<u64>().ok());
+        if let (Some(Some(intended)), Some(_), Some(Some(done))) =
+            (fields.next(), fields.next(), fields.next())
+        {
+            let second = intended / 1_000_000;
+            if second > 0 {
+                halves[(second % 2) as usize].push(done.saturating_sub(intended));
+            }
+        }
+    }
+    let p99 = |v: &mut Vec<u64>| {
+        v.sort_unstable();
+        match v.len() {
+            0 => f64::NAN,
+            n => v[(n * 99).div_ceil(100) - 1] as f64,
+        }
+    };
+    let [quiet, flipping] = &mut halves;
+    (p99(flipping), p99(quiet))
 }
 
 /// The highest rate `pointsman load` sustains against HAProxy (schedule valid, no error),
@@ -584,7 +651,7 @@ fn open_loop_capacity(args: &Args, setup: &Setup, closed: f64, results: &mut Res
             &probe,
             setup,
             rate as u64,
-            false,
+            Flips::None,
             &format!("calibrate-{step}"),
         );
         let ok = r.invalid.is_none() && r.errors == 0;
@@ -796,7 +863,7 @@ fn fixed_rate(
         args,
         setup,
         rate,
-        false,
+        Flips::None,
         &format!("{}-{percent}-{round}", kind.name()),
     );
     let cpu = cpu_us(p.pid()) - before;
@@ -824,26 +891,52 @@ fn flips(args: &Args, setup: &Setup, results: &mut Results, kind: Proxy, rate: u
         args,
         setup,
         rate,
-        false,
+        Flips::None,
         &format!("{}-steady-{round}", kind.name()),
     );
     let flipping = load(
         args,
         setup,
         rate,
-        true,
+        Flips::Continuous,
         &format!("{}-flips-{round}", kind.name()),
+    );
+    let alternating = load(
+        args,
+        setup,
+        rate,
+        Flips::AlternateSeconds,
+        &format!("{}-alternate-{round}", kind.name()),
     );
     drop(p);
     results.push("flips.steady_p99", kind, steady.p99);
     results.push("flips.p99", kind, flipping.p99);
     results.push("flips.p99_vs_steady", kind, flipping.p99 / steady.p99);
     results.push(
+        "flips.service_p99_vs_steady",
+        kind,
+        flipping.service_p99 / steady.service_p99,
+    );
+    if let Some((flipping_seconds, quiet_seconds)) = alternating.halves {
+        results.push(
+            "flips.alternate_p99_ratio",
+            kind,
+            flipping_seconds / quiet_seconds,
+        );
+    }
+    results.push(
         "flips.errors",
         kind,
-        (flipping.errors + flipping.switch_failures) as f64,
+        (flipping.errors
+            + flipping.switch_failures
+            + alternating.errors
+            + alternating.switch_failures) as f64,
     );
-    for (r, what) in [(steady, "steady"), (flipping, "flips")] {
+    for (r, what) in [
+        (steady, "steady"),
+        (flipping, "flips"),
+        (alternating, "alternating flips"),
+    ] {
         if let Some(why) = r.invalid {
             results.notes.push(format!(
                 "{} {what} round {round}: load generator: {why}",
@@ -1065,6 +1158,16 @@ const ROWS: &[(&str, &str, &str)] = &[
     (
         "flips.p99_vs_steady",
         "p99 flips ÷ p99 steady (same proxy)",
+        "≤ 1.10",
+    ),
+    (
+        "flips.service_p99_vs_steady",
+        "the same for p99 service time (send → response; no generator queueing)",
+        "",
+    ),
+    (
+        "flips.alternate_p99_ratio",
+        "p99 in seconds with flips ÷ without (one run, alternating seconds)",
         "≤ 1.10",
     ),
     (

@@ -100,11 +100,11 @@ fn a_rate_that_cannot_be_sustained_makes_the_run_invalid() {
 }
 
 #[test]
-fn json_and_svg_files_are_written() {
+fn json_svg_and_samples_files_are_written() {
     let backend = Backend::start(&["--name", "nginx1"]);
     let dir = std::env::temp_dir().join(format!("pointsman-loadtest-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let (json, svg) = (dir.join("r.json"), dir.join("r.svg"));
+    let (json, svg, csv) = (dir.join("r.json"), dir.join("r.svg"), dir.join("r.csv"));
     let report = run_against(
         &backend,
         "100",
@@ -117,6 +117,8 @@ fn json_and_svg_files_are_written() {
             json.to_str().unwrap(),
             "--plot",
             svg.to_str().unwrap(),
+            "--samples",
+            csv.to_str().unwrap(),
         ],
     );
     assert_eq!(report.whole.ok, 50);
@@ -128,5 +130,21 @@ fn json_and_svg_files_are_written() {
     let svg = std::fs::read_to_string(&svg).unwrap();
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
     assert_eq!(svg.matches("<circle").count(), 50);
+    // One line per request after the header, each in schedule order with its times ordered
+    // (due ≤ sent ≤ done), its status and the server that answered.
+    let csv = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("seq,intended_us,sent_us,done_us,status,error,server")
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 50, "{csv}");
+    for (i, row) in rows.iter().enumerate() {
+        let us = |k: usize| row[k].parse::<u64>().unwrap();
+        assert_eq!(us(0), i as u64, "{csv}");
+        assert!(us(1) <= us(2) && us(2) <= us(3), "{row:?}");
+        assert_eq!(&row[4..], ["200", "", "\"nginx1\""], "{row:?}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

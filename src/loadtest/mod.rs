@@ -15,11 +15,13 @@
 //! - [`switches`]: `--at` runtime API commands over the admin unix socket, on the timeline.
 //! - [`analysis`]: samples ─▶ percentiles, per-second timeline, windows around switches, and the
 //!   schedule check that marks a run invalid when the requested rate was not sustained.
-//! - [`report`]: the [`Report`] and its terminal table; [`json`] and [`svg`] write it to files.
+//! - [`report`]: the [`Report`] and its terminal table; [`json`] and [`svg`] write it to files,
+//!   [`csv`] its raw samples.
 //! - [`output`], [`progress`]: live lines (stdout) and the progress line (stderr, tty only).
 
 pub mod analysis;
 pub mod client;
+pub mod csv;
 pub mod events;
 pub mod identify;
 pub mod json;
@@ -55,7 +57,7 @@ use switches::SwitchEvent;
 const START_LEAD: Duration = Duration::from_millis(20);
 
 /// Runs a load test, printing live lines (`--every` requests, `--at` switches) to stdout.
-/// Writes `--json` / `--plot` files when asked. The caller prints the report and exits 1 when
+/// Writes `--json` / `--plot` / `--samples` files when asked. The caller prints the report and exits 1 when
 /// [`Report::failed`].
 pub fn run(opts: &LoadOptions) -> Result<Report, String> {
     run_with_output(opts, Box::new(std::io::stdout()))
@@ -68,6 +70,7 @@ pub fn run_with_output(opts: &LoadOptions, sink: Box<dyn Write + Send>) -> Resul
     // Open output files first: a typo in a path must fail before any load is sent.
     let json_file = create(opts.json.as_deref())?;
     let plot_file = create(opts.plot.as_deref())?;
+    let samples_file = create(opts.samples.as_deref())?;
     let output = Output::new(sink);
     if plan.mode == Mode::Every {
         output.line(&format!(
@@ -84,6 +87,9 @@ pub fn run_with_output(opts: &LoadOptions, sink: Box<dyn Write + Send>) -> Resul
     }
     if let Some((file, path)) = plot_file {
         write_file(file, path, &svg::to_svg(&report))?;
+    }
+    if let Some((file, path)) = samples_file {
+        write_file(file, path, &csv::samples_csv(&report))?;
     }
     Ok(report)
 }

@@ -78,6 +78,11 @@ pub struct LoadOptions {
     /// Write an SVG plot (latency over time per server, switches, errors) to this file.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+
+    /// Write every request as a CSV line (its intended, sent and done times in µs from the
+    /// start, status, error, server) to this file, to place slow requests against the switches.
+    #[arg(long, value_name = "FILE.csv")]
+    pub samples: Option<PathBuf>,
 }
 
 /// Which sender carries a `--rate` schedule (same schedule, same samples, same report).
