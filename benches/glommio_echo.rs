@@ -523,12 +523,17 @@ fn smoke() {
     println!("smoke: 6 passed, 0 failed");
 }
 
+/// The executor a smoke check runs its server side on: CPU 1, as in the benchmark.
+fn smoke_executor() -> glommio::LocalExecutor {
+    LocalExecutorBuilder::new(Placement::Fixed(1))
+        .make()
+        .expect("executor")
+}
+
 /// Accepts one connection that is already queued (the direct accept path) and one
 /// that arrives while the executor sleeps in `accept` (the io_uring path).
 fn smoke_accept() {
-    let ex = LocalExecutorBuilder::new(Placement::Fixed(1))
-        .make()
-        .expect("executor");
+    let ex = smoke_executor();
     ex.run(async {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
@@ -577,9 +582,7 @@ fn pattern(i: usize) -> u8 {
 fn smoke_stream_io() {
     const BIG: usize = 200_000;
     const HUGE: usize = 4 << 20;
-    let ex = LocalExecutorBuilder::new(Placement::Fixed(1))
-        .make()
-        .expect("executor");
+    let ex = smoke_executor();
     ex.run(async {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
@@ -672,9 +675,7 @@ fn smoke_stream_io() {
 /// next read (whole, in order); it answers at once for bytes already received and at EOF,
 /// and it honours the read timeout.
 fn smoke_received() {
-    let ex = LocalExecutorBuilder::new(Placement::Fixed(1))
-        .make()
-        .expect("executor");
+    let ex = smoke_executor();
     ex.run(async {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
@@ -735,9 +736,7 @@ fn smoke_received() {
 /// (`GLOMMIO_SOCKET_PBUF=0`, stock) the same traffic is checked for its bytes only.
 fn smoke_recv_buffers() {
     const MSG: usize = 100;
-    let ex = LocalExecutorBuilder::new(Placement::Fixed(1))
-        .make()
-        .expect("executor");
+    let ex = smoke_executor();
     ex.run(async {
         let ring = glommio::net::stream_recv_buffers();
         // More streams than buffers (and not too many file descriptors).
