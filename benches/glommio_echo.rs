@@ -54,6 +54,7 @@ const SWITCHES: &[&str] = &[
     "GLOMMIO_STOCK_PREEMPT_TIMER",
     "GLOMMIO_STOCK_SOCKET_IO",
     "GLOMMIO_SOCKET_PBUF",
+    "GLOMMIO_STOCK_PARK",
 ];
 
 /// The value of a switch that turns its patch off (patch 7's switch is `..._PBUF=0`).
@@ -70,10 +71,10 @@ const READ_FIRST: &str = "GLOMMIO_SOCKET_READ_FIRST";
 /// Patch 5's other knob: `0` submits stream RECVs without `IORING_RECVSEND_POLL_FIRST`.
 const POLL_FIRST: &str = "GLOMMIO_SOCKET_RECV_POLL_FIRST";
 
-const PATCHES: &[&str] = &["rings", "accept", "timers", "sockio", "pbuf"];
+const PATCHES: &[&str] = &["rings", "accept", "timers", "sockio", "pbuf", "park"];
 
 /// A variant is `stock`, `all`, or a `+`-joined list of the patches to enable
-/// (`rings`, `accept`, `timers`, `sockio`, `pbuf`, or `all`), plus optionally
+/// (`rings`, `accept`, `timers`, `sockio`, `pbuf`, `park` (patch 6), or `all`), plus optionally
 /// `read=STRATEGY`; every other patch gets its stock switch. (`pbuf`, patch 7, needs
 /// `sockio`, patch 5: it changes where patch 5's RECVs receive.)
 fn variant_env(name: &str) -> Vec<(&'static str, String)> {
@@ -82,6 +83,7 @@ fn variant_env(name: &str) -> Vec<(&'static str, String)> {
         "GLOMMIO_STOCK_ACCEPT" => "accept",
         "GLOMMIO_STOCK_PREEMPT_TIMER" => "timers",
         "GLOMMIO_SOCKET_PBUF" => "pbuf",
+        "GLOMMIO_STOCK_PARK" => "park",
         _ => "sockio",
     };
     let mut enabled: Vec<&str> = Vec::new();
