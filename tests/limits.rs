@@ -404,7 +404,11 @@ fn a_client_that_never_reads_cannot_grow_memory() {
 /// before that work it held 8.9 KB. The bound leaves room for allocator slack.
 #[test]
 fn an_idle_keep_alive_connection_holds_about_a_kilobyte() {
-    raise_nofile();
+    // 2,000, or what this machine's open-file limit leaves room for (a test `Client` holds
+    // two descriptors).
+    let connections = 2000
+        .min((raise_nofile().saturating_sub(200) / 2) as usize)
+        .max(200);
     let backend = backend("b", "ok", &[]);
     let port = free_port();
     let cfg = config(
@@ -417,16 +421,11 @@ fn an_idle_keep_alive_connection_holds_about_a_kilobyte() {
     let p = pointsman(&cfg, 1, port);
     let pid = p.proc.child.id();
     // Warm up (free lists, the pooled server connection), then take the baseline.
-    let warm: Vec<TcpStream> = (0..50).map(|_| one_request_kept_open(port)).collect();
+    let warm: Vec<Client> = (0..50).map(|_| one_request_kept_open(port)).collect();
     drop(warm);
     std::thread::sleep(Duration::from_millis(200));
     let before = rss_kib(pid);
-    // 2,000, or what this machine's open-file limit leaves room for (both ends are open
-    // here and in pointsman).
-    let connections = 2000
-        .min(nofile_soft_limit().saturating_sub(200) as usize)
-        .max(200);
-    let idle: Vec<TcpStream> = (0..connections)
+    let mut idle: Vec<Client> = (0..connections)
         .map(|_| one_request_kept_open(port))
         .collect();
     std::thread::sleep(Duration::from_millis(300));
@@ -441,64 +440,18 @@ fn an_idle_keep_alive_connection_holds_about_a_kilobyte() {
         "an idle connection costs {per_connection} bytes"
     );
     // They are still usable.
-    let mut last = idle.into_iter().last().unwrap();
-    assert!(
-        answered_request(&mut last),
-        "an idle connection was not served"
+    let last = idle.last_mut().unwrap();
+    assert_eq!(
+        last.get("/")
+            .expect("an idle connection was not served")
+            .status,
+        200
     );
 }
 
-fn nofile_soft_limit() -> u64 {
-    // SAFETY: getrlimit with a valid struct.
-    unsafe {
-        let mut limit: libc::rlimit = std::mem::zeroed();
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
-            limit.rlim_cur
-        } else {
-            1024
-        }
-    }
-}
-
-/// Connects, sends one keep-alive GET and reads its whole answer.
-fn one_request_kept_open(port: u16) -> TcpStream {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    assert!(answered_request(&mut stream), "request not answered");
-    stream
-}
-
-/// Sends a GET on `stream` and reads the response (head + `Content-Length` body).
-fn answered_request(stream: &mut TcpStream) -> bool {
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    if stream
-        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-        .is_err()
-    {
-        return false;
-    }
-    let mut received = Vec::new();
-    let mut chunk = [0u8; 1024];
-    loop {
-        match stream.read(&mut chunk) {
-            Ok(0) | Err(_) => return false,
-            Ok(n) => received.extend_from_slice(&chunk[..n]),
-        }
-        let text = String::from_utf8_lossy(&received);
-        let Some(end) = text.find("\r\n\r\n") else {
-            continue;
-        };
-        let length = text[..end]
-            .lines()
-            .find_map(|line| {
-                let (name, value) = line.split_once(':')?;
-                name.eq_ignore_ascii_case("content-length")
-                    .then(|| value.trim().parse::<usize>().ok())?
-            })
-            .unwrap_or(0);
-        if received.len() >= end + 4 + length {
-            return text.starts_with("HTTP/1.1 200");
-        }
-    }
+/// Connects and sends one keep-alive GET, answered with 200.
+fn one_request_kept_open(port: u16) -> Client {
+    let mut client = Client::connect(port);
+    assert_eq!(client.get("/").expect("request not answered").status, 200);
+    client
 }

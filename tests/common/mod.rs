@@ -368,15 +368,18 @@ pub fn cpu_time(pid: u32) -> Duration {
 }
 
 /// Raises this process's RLIMIT_NOFILE soft limit to its hard limit (tests that open many
-/// sockets).
-pub fn raise_nofile() {
+/// sockets); returns the soft limit it leaves.
+pub fn raise_nofile() -> u64 {
     // SAFETY: getrlimit/setrlimit with a valid struct.
     unsafe {
         let mut limit: libc::rlimit = std::mem::zeroed();
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
-            limit.rlim_cur = limit.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 1024;
         }
+        limit.rlim_cur = limit.rlim_max;
+        libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+        limit.rlim_cur
     }
 }
 
