@@ -3,8 +3,8 @@
 //! a [`Buffer`] goes back to its list when dropped, whatever way the request ended.
 //!
 //! Why a shard-wide list rather than buffers owned by each connection: a keep-alive client that
-//! sits idle then holds only its input buffer, the response buffer serves whichever request is
-//! in flight, and a `Connection: close` client no longer pays a zeroed 32 KiB allocation (a
+//! sits idle holds none of them (its input buffer is released while it waits, see
+//! [`Buffer::release_while_empty`]), the response buffer serves whichever request is in flight, and a `Connection: close` client no longer pays a zeroed 32 KiB allocation (a
 //! calloc, its page faults, and the allocator's trim) per connection. The lists are bounded,
 //! so a burst of connections does not pin its peak memory for ever.
 
