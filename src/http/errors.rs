@@ -1,12 +1,36 @@
 //! HAProxy 2.6's built-in error responses (`http_err_msgs` in its `src/http.c`), as complete
 //! static responses ready to write to a client.
 //!
-//! Bodies, reasons and lengths are HAProxy's, byte for byte. Header names are lowercase and in
-//! the order HAProxy 2.6 puts them on the wire (it emits them through its HTX layer, which
-//! lowercases names): `content-length`, `cache-control: no-cache`, `content-type: text/html`,
-//! and then `connection: close`, which we always send because the proxy closes the connection
-//! after an error it generates. HAProxy has no 505 page; ours follows the same pattern.
+//! Bodies, reasons and lengths are HAProxy's, byte for byte, and so are the heads, which come in
+//! two forms because HAProxy 2.6 sends its pages down two paths:
+//! - 400 and 408 answer a request head that was invalid or did not arrive in time. HAProxy's
+//!   H1 mux writes those itself, before any HTX message exists, with capitalised names in this
+//!   order: `Content-length`, `Cache-Control: no-cache`, `Connection: close`,
+//!   `Content-Type: text/html` (checked byte for byte against a real HAProxy 2.6.12). pointsman
+//!   sends them in the same places only: request-head errors and timeouts.
+//! - Every other status goes through HAProxy's HTX layer, which lowercases names:
+//!   `content-length`, `cache-control: no-cache`, `content-type: text/html`, then
+//!   `connection: close`, which we always send because the proxy closes the connection after
+//!   an error it generates.
+//!
+//! HAProxy has no 505 page; ours follows the HTX pattern.
 
+/// A page as HAProxy's H1 mux writes it (400 and 408).
+macro_rules! mux_page {
+    ($status_line:literal, $body_len:literal, $body:literal) => {
+        concat!(
+            "HTTP/1.1 ",
+            $status_line,
+            "\r\nContent-length: ",
+            $body_len,
+            "\r\nCache-Control: no-cache\r\nConnection: close\r\nContent-Type: text/html\r\n\r\n",
+            $body
+        )
+        .as_bytes()
+    };
+}
+
+/// A page as HAProxy's HTX layer writes it (every other status).
 macro_rules! page {
     ($status_line:literal, $body_len:literal, $body:literal) => {
         concat!(
@@ -21,7 +45,7 @@ macro_rules! page {
     };
 }
 
-pub const BAD_REQUEST: &[u8] = page!(
+pub const BAD_REQUEST: &[u8] = mux_page!(
     "400 Bad request",
     90,
     "<html><body><h1>400 Bad request</h1>\nYour browser sent an invalid request.\n</body></html>\n"
@@ -39,7 +63,7 @@ pub const METHOD_NOT_ALLOWED: &[u8] = page!(
     "<html><body><h1>405 Method Not Allowed</h1>\nA request was made of a resource using a request method not supported by that resource\n</body></html>\n"
 );
 
-pub const REQUEST_TIMEOUT: &[u8] = page!(
+pub const REQUEST_TIMEOUT: &[u8] = mux_page!(
     "408 Request Time-out",
     110,
     "<html><body><h1>408 Request Time-out</h1>\nYour browser didn't send a complete request in time.\n</body></html>\n"
@@ -148,6 +172,32 @@ mod tests {
             No server is available to handle this request.\n\
             </body></html>\n";
         assert_eq!(SERVICE_UNAVAILABLE, expected.as_bytes());
+    }
+
+    /// Both as a real HAProxy 2.6.12 sent them (an invalid head; a connection that sent
+    /// nothing until `timeout http-request`).
+    #[test]
+    fn the_400_and_408_pages_are_haproxys_h1_mux_ones() {
+        let bad_request = "HTTP/1.1 400 Bad request\r\n\
+            Content-length: 90\r\n\
+            Cache-Control: no-cache\r\n\
+            Connection: close\r\n\
+            Content-Type: text/html\r\n\
+            \r\n\
+            <html><body><h1>400 Bad request</h1>\n\
+            Your browser sent an invalid request.\n\
+            </body></html>\n";
+        assert_eq!(BAD_REQUEST, bad_request.as_bytes());
+        let timeout = "HTTP/1.1 408 Request Time-out\r\n\
+            Content-length: 110\r\n\
+            Cache-Control: no-cache\r\n\
+            Connection: close\r\n\
+            Content-Type: text/html\r\n\
+            \r\n\
+            <html><body><h1>408 Request Time-out</h1>\n\
+            Your browser didn't send a complete request in time.\n\
+            </body></html>\n";
+        assert_eq!(REQUEST_TIMEOUT, timeout.as_bytes());
     }
 
     #[test]
