@@ -589,21 +589,19 @@ fn ignored_keywords_are_accepted_with_a_warning_naming_file_and_line() {
         "    description web",
         "    bind :80",
     ]);
+    // `option dontlognull` (line 13) is real too.
     let lines: Vec<&str> = config
         .warnings
         .iter()
         .map(|w| w.split(' ').next().unwrap())
         .collect();
     // `log` (line 2 and 12) is real and `pidfile` (line 7) is honoured: the pid file of `-p`.
-    let expected: Vec<String> = [3, 4, 5, 6, 8, 9, 10, 13, 15]
+    let expected: Vec<String> = [3, 4, 5, 6, 8, 9, 10, 15]
         .iter()
         .map(|n| format!("haproxy.cfg:{n}:"))
         .collect();
     assert_eq!(lines, expected);
-    assert_eq!(
-        config.warnings[7],
-        "haproxy.cfg:13: 'option dontlognull' is ignored: pointsman never logs a connection that carried no request"
-    );
+    assert!(proxy(&config, "l").options.dontlognull);
 }
 
 #[test]
@@ -905,6 +903,70 @@ fn no_option_clears_httplog_and_http_modes() {
     ]);
     let a = proxy(&config, "a").options;
     assert!(!a.httplog && !a.tcplog && !a.http_keep_alive && !a.httpclose);
+}
+
+#[test]
+fn dontlognull_and_http_ignore_probes_are_frontend_flags() {
+    let config = parse(&[
+        "defaults",
+        "    mode http",
+        "    option dontlognull",
+        "    option http-ignore-probes",
+        "frontend both",
+        "    bind :80",
+        "    default_backend bk",
+        "frontend neither",
+        "    bind :81",
+        "    no option dontlognull",
+        "    no option http-ignore-probes",
+        "    default_backend bk",
+        "listen l",
+        "    bind :82",
+        "    no option http-ignore-probes",
+        "backend bk",
+        "    option dontlognull",
+        "    option http-ignore-probes",
+        "    server s 127.0.0.1:81",
+    ]);
+    let both = proxy(&config, "both").options;
+    assert!(both.dontlognull && both.http_ignore_probes);
+    let neither = proxy(&config, "neither").options;
+    assert!(!neither.dontlognull && !neither.http_ignore_probes);
+    let l = proxy(&config, "l").options;
+    assert!(l.dontlognull && !l.http_ignore_probes);
+    // HAProxy ignores them in a backend with a warning ("no frontend capability").
+    assert_eq!(
+        config.warnings,
+        [
+            "haproxy.cfg:17: 'option dontlognull' is ignored in backend 'bk' section: it needs a frontend",
+            "haproxy.cfg:18: 'option http-ignore-probes' is ignored in backend 'bk' section: it needs a frontend",
+        ]
+    );
+    assert_eq!(
+        error(&["frontend f", "  bind :80", "  option dontlognull x"]),
+        "haproxy.cfg:3: 'option dontlognull' takes no argument, found 'x'"
+    );
+    assert_eq!(
+        error(&["backend b", "  option http-ignore-probes x"]),
+        "haproxy.cfg:2: 'option http-ignore-probes' takes no argument, found 'x'"
+    );
+    // http-ignore-probes needs `mode http`, as in HAProxy; dontlognull does not.
+    let tcp = parse(&[
+        "defaults",
+        "    option dontlognull",
+        "    option http-ignore-probes",
+        "frontend fe",
+        "    bind :80",
+        "    default_backend bk",
+        "backend bk",
+        "    server s 127.0.0.1:81",
+    ]);
+    assert_eq!(
+        tcp.warnings,
+        ["haproxy.cfg:4: 'option http-ignore-probes' is ignored for tcp frontend 'fe': it needs 'mode http'"]
+    );
+    let fe = proxy(&tcp, "fe").options;
+    assert!(fe.dontlognull && !fe.http_ignore_probes);
 }
 
 #[test]

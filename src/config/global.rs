@@ -2,7 +2,7 @@
 //! `stats maxconn`, `tune.bufsize`, `log`, `log-tag`, `hard-stop-after`, `server-state-file`,
 //! `server-state-base`, `pidfile`, and the accepted-but-ignored ones (`daemon` …).
 
-use super::ignored::{find_ignored, IgnoredIn};
+use super::ignored::find_ignored;
 use super::logs::{parse_log, parse_log_tag, LogLine};
 use super::model::{Global, Level, StatsSocket};
 use super::parser::{ConfigError, Line};
@@ -75,11 +75,12 @@ fn accept_ignored_or_refuse(
     warnings: &mut Vec<String>,
 ) -> Result<(), ConfigError> {
     match find_ignored(key) {
-        Some(ignored) if ignored.allowed != IgnoredIn::Proxies => {
+        // Every ignored keyword that is not global-only is also taken in global (`description`).
+        Some(ignored) => {
             warnings.push(line.warning(format_args!("'{key}' is ignored: {}", ignored.reason)));
             Ok(())
         }
-        _ if is_proxy_keyword(key) || find_ignored(key).is_some() => Err(line.error(format!(
+        _ if is_proxy_keyword(key) => Err(line.error(format!(
             "'{key}' is not allowed in global section: it belongs in defaults, frontend, backend or listen sections"
         ))),
         _ => Err(line.error(format!("unknown keyword '{key}' in global section"))),

@@ -10,8 +10,6 @@ pub(super) enum IgnoredIn {
     Global,
     /// global, frontend, backend and listen (not defaults), as in HAProxy.
     NamedSections,
-    /// defaults, frontend, backend and listen.
-    Proxies,
 }
 
 /// An accepted-and-ignored keyword: its words, where it may appear and why it changes nothing.
@@ -57,14 +55,9 @@ pub(super) const IGNORED: &[Ignored] = &[
         allowed: IgnoredIn::Global,
         reason: "pointsman does not speak TLS",
     },
-    Ignored {
-        key: "option dontlognull",
-        allowed: IgnoredIn::Proxies,
-        reason: "pointsman never logs a connection that carried no request",
-    },
 ];
 
-/// The ignored keyword with this key (`log`, `option dontlognull`), if any.
+/// The ignored keyword with this key (`daemon`, `description`), if any.
 pub(super) fn find_ignored(key: &str) -> Option<&'static Ignored> {
     IGNORED.iter().find(|entry| entry.key == key)
 }

@@ -255,6 +255,12 @@ pub struct Options {
     pub forwardfor: bool,
     pub httplog: bool,
     pub tcplog: bool,
+    /// `option dontlognull`: a connection that sent no byte of a request is not logged
+    /// (HAProxy's PR_O_NULLNOLOG); it is still counted.
+    pub dontlognull: bool,
+    /// `option http-ignore-probes`: a connection that sent no byte of a request before
+    /// `timeout http-request` is closed silently: no 408, not counted, not logged.
+    pub http_ignore_probes: bool,
 }
 
 /// `option httpchk [METHOD URI]` and `http-check expect status N`.

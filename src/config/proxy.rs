@@ -319,6 +319,11 @@ const FLAG_OPTIONS: &[(&str, Allowed, SetFlag)] = &[
         o.tcplog = on;
         o.httplog &= !on;
     }),
+    // Frontend-only, as in HAProxy: in a backend they are ignored with a warning.
+    ("dontlognull", FRONT, |o, on| o.dontlognull = on),
+    ("http-ignore-probes", FRONT, |o, on| {
+        o.http_ignore_probes = on
+    }),
 ];
 
 /// Keywords that only the `global` section takes.
@@ -417,6 +422,14 @@ pub(super) fn parse_line(
         return Err(line.error(message));
     }
     if let Some((_, allowed, set)) = find_flag_option(key) {
+        if section.kind == ProxyKind::Backend && allowed.frontend && !allowed.backend {
+            no_arguments(key, keyword.args).map_err(|m| line.error(m))?;
+            warnings.push(line.warning(format_args!(
+                "'{key}' is ignored {}: it needs a frontend",
+                section.in_section()
+            )));
+            return Ok(());
+        }
         check_allowed(section, line, key, *allowed)?;
         no_arguments(key, keyword.args).map_err(|m| line.error(m))?;
         set(&mut section.settings.options, !keyword.negated);

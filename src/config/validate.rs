@@ -7,7 +7,7 @@
 //!   that; the other way round, a `tcp` frontend upgrading to an `http` backend, it allows);
 //! - settings that need `mode http` are dropped with a warning in `tcp` proxies, as HAProxy
 //!   does (`cookie`, `option httplog` falls back to `tcplog`, `forwardfor`, `httpclose`,
-//!   `http-keep-alive`).
+//!   `http-keep-alive`, `http-ignore-probes`).
 
 use super::logs;
 use super::model::{BackendSide, Config, FrontendSide, Global, HttpCheck, Mode, Options, Proxy};
@@ -264,5 +264,12 @@ fn drop_http_only_options(
             warn(name, "is ignored");
             *flag = false;
         }
+    }
+    // A frontend's option: a backend inherits it from `defaults` without a word, as in HAProxy.
+    if options.http_ignore_probes {
+        if section.kind.has_frontend() {
+            warn("option http-ignore-probes", "is ignored");
+        }
+        options.http_ignore_probes = false;
     }
 }
