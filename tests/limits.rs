@@ -1,5 +1,7 @@
 //! Slow, greedy and many clients against the real `pointsman` and `pointsman-backend`:
-//! slowloris heads get 408 while a normal client is served; `maxconn` (global, frontend) makes
+//! slowloris heads get 408 while a normal client is served; a connection that sends nothing
+//! gets HAProxy's 408 (counted, logged unless `option dontlognull`), or a silent close with
+//! `option http-ignore-probes`; `maxconn` (global, frontend) makes
 //! clients wait in the accept queue instead of being refused; server `maxconn` queues requests
 //! and `timeout queue` ends the wait with 503; running out of file descriptors costs no CPU and
 //! service resumes; a client that never reads a 100 MB response cannot grow pointsman's memory;
@@ -142,6 +144,139 @@ fn slowloris_gets_408_while_a_normal_client_is_served() {
     );
     assert!(latencies.len() >= 20, "the normal client was starved");
     assert!(p99 < Duration::from_secs(1), "p99 {p99:?}");
+}
+
+/// HAProxy 2.6's 408, written by its H1 mux (captured from a real HAProxy 2.6.12, for a
+/// connection that sent nothing and for one that sent part of a head).
+const HAPROXY_408: &[u8] = b"HTTP/1.1 408 Request Time-out\r\n\
+    Content-length: 110\r\n\
+    Cache-Control: no-cache\r\n\
+    Connection: close\r\n\
+    Content-Type: text/html\r\n\
+    \r\n\
+    <html><body><h1>408 Request Time-out</h1>\n\
+    Your browser didn't send a complete request in time.\n\
+    </body></html>\n";
+
+/// One shard (so log lines keep their order), `timeout http-request 300ms`, the access log
+/// (`option httplog`) on stderr, which [`Pointsman::log`] reads; `frontend` lines added.
+fn probes_setup(frontend: &str) -> (Pointsman, common::Backend, u16) {
+    let server = backend("s1", "ok", &[]);
+    let port = free_port();
+    let cfg = config(
+        "    log stderr format raw local0\n",
+        "    log global\n    option httplog\n    timeout http-request 300ms\n",
+        frontend,
+        &server_line("s1", server.port(), ""),
+        port,
+    );
+    (pointsman_logged(&cfg, 1, port), server, port)
+}
+
+/// Connects, sends `sent` (maybe nothing) and reads until pointsman closes: what came back,
+/// and after how long. Bounded by a 5 s read timeout.
+fn send_and_read_to_close(port: u16, sent: &[u8]) -> (Vec<u8>, Duration) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.write_all(sent).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let started = Instant::now();
+    let mut reply = Vec::new();
+    stream
+        .read_to_end(&mut reply)
+        .expect("pointsman closes within 5 s");
+    (reply, started.elapsed())
+}
+
+/// Logs a marker request and waits for its line: on one shard, every line of an earlier
+/// connection is written by then. Returns the `<BADREQ>` lines.
+fn badreq_lines(p: &Pointsman, port: u16) -> Vec<String> {
+    assert_eq!(get(port, "/marker").unwrap().status, 200);
+    wait_for(Duration::from_secs(10), || {
+        p.log().contains("\"GET /marker HTTP/1.1\"")
+    });
+    p.log()
+        .lines()
+        .filter(|l| l.contains("\"<BADREQ>\""))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Checks the fields of a timed-out request's line, as HAProxy 2.6 writes them (`fe
+/// fe/<NOSRV> -1/-1/-1/-1/1001 408 0 - - cR-- 1/1/0/0/0 0/0 "<BADREQ>"`); returns its Ta.
+fn timed_out_line_ta(line: &str) -> u64 {
+    let fields: Vec<&str> = line.split(' ').collect();
+    assert_eq!(fields.len(), 13, "{line}");
+    assert_eq!(&fields[2..4], ["fe", "fe/<NOSRV>"], "{line}");
+    let timers: Vec<&str> = fields[4].split('/').collect();
+    assert_eq!(&timers[..4], ["-1", "-1", "-1", "-1"], "{line}");
+    assert_eq!(&fields[5..10], ["408", "0", "-", "-", "cR--"], "{line}");
+    timers[4].parse().unwrap()
+}
+
+#[test]
+fn a_connection_that_sends_nothing_gets_haproxys_408_counted_and_logged() {
+    let (p, _server, port) = probes_setup("");
+    let (reply, waited) = send_and_read_to_close(port, b"");
+    assert_eq!(
+        String::from_utf8_lossy(&reply),
+        String::from_utf8_lossy(HAPROXY_408)
+    );
+    assert!(
+        waited >= Duration::from_millis(200),
+        "answered after {waited:?}"
+    );
+    // A partial head gets the same bytes.
+    let (reply, _) = send_and_read_to_close(port, b"GET / HTTP/1.1\r\nHost: x\r\n");
+    assert_eq!(reply, HAPROXY_408);
+    // An idle keep-alive connection that times out after a request closes without a word.
+    let mut served = Client::connect(port);
+    assert_eq!(served.get("/").unwrap().status, 200);
+    assert!(
+        served.is_closed(Duration::from_secs(5)),
+        "a byte after the 200"
+    );
+    assert_eq!(p.stat_number("fe", "FRONTEND", "ereq"), 2);
+    assert_eq!(p.stat_number("fe", "FRONTEND", "hrsp_4xx"), 2);
+    let lines = badreq_lines(&p, port);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    // The empty connection's timers run from the accept, as HAProxy's do.
+    assert!(timed_out_line_ta(&lines[0]) >= 200, "{}", lines[0]);
+    timed_out_line_ta(&lines[1]);
+}
+
+#[test]
+fn with_dontlognull_a_connection_that_sends_nothing_is_counted_but_not_logged() {
+    let (p, _server, port) = probes_setup("    option dontlognull\n");
+    let (reply, _) = send_and_read_to_close(port, b"");
+    assert_eq!(reply, HAPROXY_408);
+    // A partial head is still logged: it carried bytes.
+    let (reply, _) = send_and_read_to_close(port, b"GET / HTTP/1.1\r\n");
+    assert_eq!(reply, HAPROXY_408);
+    assert_eq!(p.stat_number("fe", "FRONTEND", "ereq"), 2);
+    assert_eq!(p.stat_number("fe", "FRONTEND", "hrsp_4xx"), 2);
+    let lines = badreq_lines(&p, port);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    timed_out_line_ta(&lines[0]);
+}
+
+#[test]
+fn with_http_ignore_probes_a_connection_that_sends_nothing_is_closed_without_a_word() {
+    let (p, _server, port) = probes_setup("    option http-ignore-probes\n");
+    let (reply, waited) = send_and_read_to_close(port, b"");
+    assert_eq!(String::from_utf8_lossy(&reply), "");
+    assert!(
+        waited >= Duration::from_millis(200),
+        "closed after {waited:?}"
+    );
+    assert_eq!(p.stat_number("fe", "FRONTEND", "ereq"), 0);
+    assert_eq!(p.stat_number("fe", "FRONTEND", "hrsp_4xx"), 0);
+    assert_eq!(badreq_lines(&p, port), Vec::<String>::new());
+    // A partial head still gets its 408.
+    let (reply, _) = send_and_read_to_close(port, b"GET / HTTP/1.1\r\n");
+    assert_eq!(reply, HAPROXY_408);
+    assert_eq!(p.stat_number("fe", "FRONTEND", "ereq"), 1);
 }
 
 #[test]

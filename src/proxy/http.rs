@@ -13,6 +13,10 @@
 //! read before the pick and written into the forwarded heads ([`Persistence`]); every
 //! exchange's outcome goes to passive health (`observe`).
 //!
+//! A first request of which nothing arrives within `timeout http-request` gets HAProxy's 408
+//! (`option http-ignore-probes`: a silent close); an idle keep-alive connection that times out
+//! closes silently, as in HAProxy.
+//!
 //! Limits: each direction has one buffer of twice `tune.bufsize` (a full head plus room for
 //! body), so a connection never holds more than that whatever its peers do; a reader that
 //! stops reading stalls the relay (writes wait) until `timeout client` / `timeout server`
@@ -150,8 +154,13 @@ fn serve<H>(
         let accepted = Instant::now();
         let mut first = true;
         loop {
-            if !wait_for_request(&worker, frontend, &mut connection, first).await {
-                return;
+            match wait_for_request(&worker, frontend, &mut connection, first).await {
+                Waited::Request => {}
+                Waited::Silence if first => {
+                    refuse_empty_connection(&worker, frontend, &mut connection, accepted).await;
+                    return;
+                }
+                Waited::Silence | Waited::Closed => return,
             }
             let head_deadline = if first { accepted } else { Instant::now() }
                 + worker.frontends[frontend].http_request_timeout;
@@ -174,19 +183,26 @@ fn serve<H>(
     }
 }
 
+/// How waiting for the first bytes of a request ended.
+enum Waited {
+    /// Bytes arrived (or a pipelined request was already buffered).
+    Request,
+    /// The client closed (or the connection failed).
+    Closed,
+    /// Nothing came before the timeout.
+    Silence,
+}
+
 /// Waits for the first bytes of the next request: up to `timeout http-request` for the
-/// connection's first request, `timeout http-keep-alive` for later ones. `false` when the
-/// client closed or stayed silent (the connection then ends without a response, as in
-/// HAProxy).
+/// connection's first request, `timeout http-keep-alive` for later ones.
 async fn wait_for_request(
     worker: &Worker,
     frontend: usize,
     connection: &mut Connection,
     first: bool,
-) -> bool {
+) -> Waited {
     if connection.input.filled > 0 {
-        // A pipelined request is already buffered.
-        return true;
+        return Waited::Request;
     }
     let settings = &worker.frontends[frontend];
     let idle = if first {
@@ -198,7 +214,29 @@ async fn wait_for_request(
     let _ = connection
         .stream
         .set_read_timeout(Some(idle.max(Duration::from_millis(1))));
-    matches!(connection.input.fill_from(&mut connection.stream).await, Ok(n) if n > 0)
+    match connection.input.fill_from(&mut connection.stream).await {
+        Ok(n) if n > 0 => Waited::Request,
+        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => Waited::Silence,
+        _ => Waited::Closed,
+    }
+}
+
+/// A connection that sent nothing before `timeout http-request`: HAProxy's 408, counted and
+/// logged like a head that came too slowly (`<BADREQ>`, `cR--`, its timers from the accept),
+/// unless `option http-ignore-probes` (a browser's pre-connect, closed without a word). An
+/// idle keep-alive connection that times out is closed silently by the caller instead.
+async fn refuse_empty_connection(
+    worker: &Worker,
+    frontend: usize,
+    connection: &mut Connection,
+    accepted: Instant,
+) {
+    if worker.frontends[frontend].ignore_probes {
+        return;
+    }
+    let mut client = Client::new(connection);
+    client.trace.first_byte = Some(accepted);
+    refuse(worker, frontend, &mut client, errors::page(408)).await;
 }
 
 /// Reads the rest of one request's head, serves the request and logs it; returns whether the
@@ -256,7 +294,10 @@ async fn serve_parsed(
     keep_open
 }
 
-/// Answers an invalid or timed-out request with HAProxy's error page and counts it.
+/// Answers an invalid or timed-out request with HAProxy's error page, counts it and logs it,
+/// unless the client sent nothing and the frontend has `option dontlognull` (HAProxy's
+/// `h1_handle_req_tout`: it logs when its input buffer holds data or the frontend lacks
+/// PR_O_NULLNOLOG). The log line has the status and 0 bytes, as HAProxy's.
 async fn refuse(worker: &Worker, frontend: usize, client: &mut Client<'_>, page: &'static [u8]) {
     let status = status_of_page(page);
     worker.with_frontend_counters(frontend, |c| {
@@ -265,7 +306,10 @@ async fn refuse(worker: &Worker, frontend: usize, client: &mut Client<'_>, page:
     });
     let _ = client.stream.write_all(page).await;
     client.trace.ending = Ending::BadRequest(status);
-    worker.finish_http(frontend, client.peer, &client.trace);
+    client.trace.status = Some(status);
+    if client.input.filled > 0 || !worker.frontends[frontend].dontlognull {
+        worker.finish_http(frontend, client.peer, &client.trace);
+    }
 }
 
 fn status_of_page(page: &[u8]) -> u16 {

@@ -21,6 +21,11 @@ pub struct FrontendSettings {
     pub keep_alive_timeout: Duration,
     pub forwardfor: bool,
     pub httpclose: bool,
+    /// `option dontlognull`: a connection that sent nothing is not logged (still counted).
+    pub dontlognull: bool,
+    /// `option http-ignore-probes`: a connection that sent nothing before `timeout
+    /// http-request` is closed without a 408, uncounted and unlogged.
+    pub ignore_probes: bool,
     /// Head size limit (`tune.bufsize`), for requests and for the responses relayed back.
     pub limits: Limits,
 }
@@ -61,6 +66,8 @@ impl FrontendSettings {
                     keep_alive_timeout: t.http_keep_alive.unwrap_or(http_request),
                     forwardfor: p.is_some_and(|p| p.options.forwardfor),
                     httpclose: p.is_some_and(|p| p.options.httpclose),
+                    dontlognull: p.is_some_and(|p| p.options.dontlognull),
+                    ignore_probes: p.is_some_and(|p| p.options.http_ignore_probes),
                     limits: limits_of(config),
                 }
             })
