@@ -7,7 +7,7 @@
 //! cargo bench --bench vs_haproxy -- [--quick|--full] [--rounds N] [--duration SECS]
 //!     [--shards N] [--proxy-cpus 1] [--load-cpus 0] [--backend nginx|pointsman-backend]
 //!     [--pointsman PATH] [--haproxy PATH] [--wrk PATH] [--nginx PATH] [--idle-conns N]
-//!     [--connections N] [--load-connections N] [--nice N] [--capacity REQ_PER_S] [--only keepalive,close,rate,flips,mutation,idle,tcp] [--out FILE.md]
+//!     [--connections N] [--load-connections N] [--nice N] [--capacity REQ_PER_S] [--only keepalive,close,relay,rate,flips,mutation,idle,tcp] [--out FILE.md]
 //! ```
 //!
 //! Method (see docs/performance.md): both proxies read the *same* haproxy.cfg (same backend,
@@ -182,6 +182,7 @@ struct Setup {
     dir: PathBuf,
     http_port: u16,
     tcp_port: u16,
+    relay_port: u16,
     backend_ports: [u16; 2],
     big_port: u16,
     config: PathBuf,
@@ -196,6 +197,7 @@ impl Setup {
         let setup = Setup {
             http_port: free_port(),
             tcp_port: free_port(),
+            relay_port: free_port(),
             backend_ports: [free_port(), free_port()],
             big_port: free_port(),
             config: dir.join("bench.cfg"),
@@ -208,6 +210,8 @@ impl Setup {
 
     /// One file for both proxies: pointsman reads haproxy.cfg. No health checks, no logs:
     /// both do the same work per request. Keep-alive and `http-reuse safe` are both defaults.
+    /// `fe_relay` is the floor: the same HTTP backends behind a TCP-mode frontend, so a proxy
+    /// relays each keep-alive connection's bytes and does no HTTP work at all.
     fn haproxy_cfg(&self, args: &Args) -> String {
         format!(
             "global\n    nbthread {shards}\n    maxconn {maxconn}\n    stats socket {socket} mode 600 level admin\n\
@@ -215,12 +219,15 @@ impl Setup {
              frontend fe_http\n    bind 127.0.0.1:{http}\n    default_backend bk\n\
              backend bk\n    balance roundrobin\n    server s1 127.0.0.1:{b1}\n    server s2 127.0.0.1:{b2}\n\
              frontend fe_tcp\n    mode tcp\n    bind 127.0.0.1:{tcp}\n    default_backend bk_tcp\n\
-             backend bk_tcp\n    mode tcp\n    server big 127.0.0.1:{big}\n",
+             backend bk_tcp\n    mode tcp\n    server big 127.0.0.1:{big}\n\
+             frontend fe_relay\n    mode tcp\n    bind 127.0.0.1:{relay}\n    default_backend bk_relay\n\
+             backend bk_relay\n    mode tcp\n    balance roundrobin\n    server s1 127.0.0.1:{b1}\n    server s2 127.0.0.1:{b2}\n",
             shards = args.shards,
             maxconn = args.idle_conns + 1000,
             socket = self.socket.display(),
             http = self.http_port,
             tcp = self.tcp_port,
+            relay = self.relay_port,
             b1 = self.backend_ports[0],
             b2 = self.backend_ports[1],
             big = self.big_port,
@@ -1070,6 +1077,69 @@ fn read_one_response(s: &mut TcpStream) -> bool {
     }
 }
 
+/// The floor under the keep-alive rows: the same wrk load through `fe_relay`, a TCP-mode
+/// frontend to the same two HTTP servers. Each client connection gets one server connection and
+/// the proxy relays bytes: the two reads and two sends per request of the HTTP rows, and no
+/// parsing, no pick per request, no HTTP logging or counters.
+fn relay(args: &Args, setup: &Setup, results: &mut Results, kind: Proxy) {
+    let p = start_proxy(args, setup, kind);
+    let before = cpu_us(p.pid());
+    let r = wrk(
+        args,
+        setup.relay_port,
+        "/",
+        args.connections,
+        args.duration,
+        false,
+    );
+    let cpu = cpu_us(p.pid()) - before;
+    results.push("relay.cpu_us", kind, cpu / r.requests.max(1) as f64);
+    results.push("relay.rps", kind, r.requests as f64 / r.seconds);
+    results.push("relay.errors", kind, r.errors as f64);
+}
+
+/// HAProxy's keep-alive requests/s under wrk, for the capacity search when the keep-alive part
+/// did not run.
+fn haproxy_closed_loop_rps(args: &Args, setup: &Setup) -> f64 {
+    let p = start_proxy(args, setup, Proxy::HAProxy);
+    let r = wrk(
+        args,
+        setup.http_port,
+        "/",
+        args.connections,
+        args.duration,
+        false,
+    );
+    drop(p);
+    r.requests as f64 / r.seconds
+}
+
+/// Each proxy's relay CPU per request over HAProxy's HTTP keep-alive CPU per request, round by
+/// round: how far below HAProxy's HTTP cost a proxy that does no HTTP work at all gets here.
+fn relay_floor(results: &mut Results) {
+    let Some(http) = results
+        .series
+        .get("keepalive.cpu_us")
+        .and_then(|s| s.values.get(Proxy::HAProxy.name()))
+        .cloned()
+    else {
+        return;
+    };
+    for kind in PROXIES {
+        let Some(relay) = results
+            .series
+            .get("relay.cpu_us")
+            .and_then(|s| s.values.get(kind.name()))
+            .cloned()
+        else {
+            continue;
+        };
+        for (r, h) in relay.iter().zip(&http) {
+            results.push("relay.vs_haproxy_http", kind, r / h);
+        }
+    }
+}
+
 /// TCP mode: 1 MiB responses relayed byte for byte, 4 keep-alive wrk connections.
 fn tcp(args: &Args, setup: &Setup, results: &mut Results, kind: Proxy) {
     let p = start_proxy(args, setup, kind);
@@ -1104,6 +1174,18 @@ const ROWS: &[(&str, &str, &str)] = &[
     ("close.rps", "requests/s, `Connection: close`", "≥ 1.00"),
     ("close.proxy_cpu_share", "proxy CPU busy, close (%)", ""),
     ("close.errors", "errors, close", "0"),
+    (
+        "relay.cpu_us",
+        "CPU per request, keep-alive, TCP-mode relay to the same servers (µs; no HTTP work)",
+        "",
+    ),
+    ("relay.rps", "requests/s, TCP-mode relay", ""),
+    (
+        "relay.vs_haproxy_http",
+        "relay CPU per request ÷ HAProxy's HTTP keep-alive CPU per request (the floor)",
+        "",
+    ),
+    ("relay.errors", "errors, TCP-mode relay", "0"),
     (
         "keepalive.hwm_mib",
         "peak RSS after the keep-alive run (MiB)",
@@ -1214,12 +1296,15 @@ fn table(args: &Args, results: &Results, meta: &str) -> String {
                 .get(p.name())
                 .map_or("–".into(), |v| spread(v))
         };
-        let ratio =
-            if key.ends_with("errors") || key.ends_with("failed") || key.ends_with("vs_steady") {
-                "".into()
-            } else {
-                ratio_cell(results, key)
-            };
+        let ratio = if key.ends_with("errors")
+            || key.ends_with("failed")
+            || key.ends_with("vs_steady")
+            || key.ends_with("vs_haproxy_http")
+        {
+            "".into()
+        } else {
+            ratio_cell(results, key)
+        };
         let _ = writeln!(
             out,
             "| {label} | {} | {} | {ratio} | {target} |",
@@ -1299,32 +1384,36 @@ fn main() {
     each(&mut results, "close", &mut |r, k, _| {
         throughput(&args, &setup, r, k, true)
     });
+    each(&mut results, "relay", &mut |r, k, _| {
+        relay(&args, &setup, r, k)
+    });
+    relay_floor(&mut results);
     // HAProxy's capacity: its keep-alive requests/s under wrk (measured above, or now if
-    // skipped), then the highest rate the open-loop generator sustains against it.
-    let closed = results
-        .median_of("keepalive.rps", Proxy::HAProxy)
-        .unwrap_or_else(|| {
-            let p = start_proxy(&args, &setup, Proxy::HAProxy);
-            let r = wrk(
-                &args,
-                setup.http_port,
-                "/",
-                args.connections,
-                args.duration,
-                false,
-            );
-            drop(p);
-            r.requests as f64 / r.seconds
-        });
-    let capacity = args
-        .capacity
-        .unwrap_or_else(|| open_loop_capacity(&args, &setup, closed, &mut results));
+    // skipped), then the highest rate the open-loop generator sustains against it. Only the
+    // fixed-rate parts need it.
+    let needs_rate = ["rate", "flips", "mutation"].iter().any(|p| args.wants(p));
+    let (closed, capacity) = if needs_rate {
+        let closed = results
+            .median_of("keepalive.rps", Proxy::HAProxy)
+            .unwrap_or_else(|| haproxy_closed_loop_rps(&args, &setup));
+        let capacity = args
+            .capacity
+            .unwrap_or_else(|| open_loop_capacity(&args, &setup, closed, &mut results));
+        (closed, capacity)
+    } else {
+        let closed = results
+            .median_of("keepalive.rps", Proxy::HAProxy)
+            .unwrap_or(f64::NAN);
+        (closed, f64::NAN)
+    };
     let rate = |percent: f64| ((capacity * percent / 100.0) as u64).max(1);
-    println!(
-        "HAProxy capacity: {closed:.0} req/s closed loop (wrk), {capacity:.0} req/s open loop; 50% = {}, 80% = {}",
-        rate(50.0),
-        rate(80.0)
-    );
+    if needs_rate {
+        println!(
+            "HAProxy capacity: {closed:.0} req/s closed loop (wrk), {capacity:.0} req/s open loop; 50% = {}, 80% = {}",
+            rate(50.0),
+            rate(80.0)
+        );
+    }
     each(&mut results, "rate", &mut |r, k, round| {
         fixed_rate(&args, &setup, r, k, rate(50.0), 50, round);
         fixed_rate(&args, &setup, r, k, rate(80.0), 80, round);
@@ -1339,10 +1428,18 @@ fn main() {
         idle(&args, &setup, r, k)
     });
     each(&mut results, "tcp", &mut |r, k, _| tcp(&args, &setup, r, k));
+    let rates = if needs_rate {
+        format!(
+            "HAProxy capacity {capacity:.0} req/s open loop, {closed:.0} closed loop, fixed rates {} and {} req/s",
+            rate(50.0),
+            rate(80.0)
+        )
+    } else {
+        "no fixed-rate parts".to_string()
+    };
     let meta = format!(
         "Measured {} with `scripts/bench-vs-haproxy.sh` ({} rounds × {} s, nice {}, {} shard(s) = nbthread, \
-         proxy on CPU {}, wrk / `pointsman load` / {} on CPU {}; HAProxy capacity {:.0} req/s open loop, {:.0} closed loop, \
-         fixed rates {} and {} req/s; load average {} at the start, {} at the end; {:.0} s).",
+         proxy on CPU {}, wrk / `pointsman load` / {} on CPU {}; {rates}; load average {} at the start, {} at the end; {:.0} s).",
         utc_now(),
         args.rounds,
         args.duration,
@@ -1351,10 +1448,6 @@ fn main() {
         args.proxy_cpus,
         args.backend,
         args.load_cpus,
-        capacity,
-        closed,
-        rate(50.0),
-        rate(80.0),
         load_before,
         uptime_load(),
         started.elapsed().as_secs_f64()

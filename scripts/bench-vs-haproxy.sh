@@ -16,7 +16,7 @@
 #     --pointsman PATH (measure another build) --haproxy PATH --wrk PATH --nginx PATH
 #     --idle-conns N --connections N (wrk) --load-connections N (pointsman load) --capacity REQ_PER_S --mutations N
 #     --nice N (default -10: the measured processes ahead of builds on a shared machine)
-#     --only keepalive,close,rate,flips,mutation,idle,tcp --out FILE.md
+#     --only keepalive,close,relay,rate,flips,mutation,idle,tcp --out FILE.md
 # Installs nothing: it says what is missing and how to get it.
 set -euo pipefail
 cd "$(dirname "$0")/.."

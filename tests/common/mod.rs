@@ -70,13 +70,41 @@ pub fn temp_dir(tag: &str) -> PathBuf {
     dir
 }
 
-/// A loopback port nobody listens on right now.
+/// A loopback port nobody listens on right now, never one handed out before in this process,
+/// and (where the kernel's ephemeral range allows) not an ephemeral one: see
+/// [`ports_below_ephemeral`].
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    let Some((first, count)) = ports_below_ephemeral() else {
+        return TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+    };
+    // Test processes may run side by side: each starts at its own place in the range.
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let start = std::process::id() as usize * 7919 % count;
+    loop {
+        let i = NEXT.fetch_add(1, Ordering::Relaxed);
+        assert!(i < count, "free_port: every test port was handed out");
+        let port = (first + (start + i) % count) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// The ports `free_port` hands out: from 10000 up to the start of the kernel's ephemeral range
+/// (`ip_local_port_range`, 32768 by default). A port from `bind(":0")` is an ephemeral one, and
+/// between the moment it is released and the moment the test's listener binds it, an outgoing
+/// connection (a client of this test or another) can take it as its local port, or a client
+/// dialling it can connect to itself; both were seen. `None` if the range starts too low.
+fn ports_below_ephemeral() -> Option<(usize, usize)> {
+    const FIRST: usize = 10_000;
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok()?;
+    let ephemeral_start: usize = range.split_whitespace().next()?.parse().ok()?;
+    let count = ephemeral_start.checked_sub(FIRST)?;
+    (count >= 1_000).then_some((FIRST, count))
 }
 
 /// A running test backend.
