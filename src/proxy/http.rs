@@ -157,7 +157,15 @@ fn serve<H>(
             match wait_for_request(&worker, frontend, &mut connection, first).await {
                 Waited::Request => {}
                 Waited::Silence if first => {
-                    refuse_empty_connection(&worker, frontend, &mut connection, accepted).await;
+                    // Boxed: inline, this rare path's `Client` and write would make every
+                    // connection's task 240 bytes larger (528 → 768), idle ones included.
+                    Box::pin(refuse_empty_connection(
+                        &worker,
+                        frontend,
+                        &mut connection,
+                        accepted,
+                    ))
+                    .await;
                     return;
                 }
                 Waited::Silence | Waited::Closed => return,
