@@ -7,7 +7,8 @@
 //! function-call (CAL) interrupts received by the server's CPU. Stock and patched
 //! glommio are the same binary: each patch has an environment switch read once per
 //! process (`GLOMMIO_STOCK_RING_FLAGS=1`, `GLOMMIO_STOCK_ACCEPT=1`,
-//! `GLOMMIO_STOCK_PREEMPT_TIMER=1`, `GLOMMIO_STOCK_SOCKET_IO=1`, `GLOMMIO_SOCKET_PBUF=0`), so the variants run
+//! `GLOMMIO_STOCK_PREEMPT_TIMER=1`, `GLOMMIO_STOCK_SOCKET_IO=1`, `GLOMMIO_SOCKET_PBUF=0`,
+//! `GLOMMIO_STOCK_PARK=1`, `GLOMMIO_STOCK_THROUGHPUT_FLARE=1`), so the variants run
 //! side by side in one session, A B A B, and the ratios come from the same conditions.
 //!
 //! ```text
@@ -18,7 +19,7 @@
 //! cargo bench --bench glommio_echo -- client --port P [--requests N] [--conns C] [--close]
 //! ```
 //! Variants: `stock` (every switch on), `all` (no switch: every patch), or a `+`-joined
-//! list of patches (`rings`, `accept`, `timers`, `sockio`, `pbuf`), optionally with a patch 5
+//! list of patches (`rings`, `accept`, `timers`, `sockio`, `pbuf`, `park`, `flare`), optionally with a patch 5
 //! read strategy (`all+read=uring`, `read=syscall`, `read=hint`: the
 //! `GLOMMIO_SOCKET_READ_FIRST` knob) or `pollfirst=0` (RECVs without
 //! `IORING_RECVSEND_POLL_FIRST`). `--close` opens one connection per request
@@ -55,6 +56,7 @@ const SWITCHES: &[&str] = &[
     "GLOMMIO_STOCK_SOCKET_IO",
     "GLOMMIO_SOCKET_PBUF",
     "GLOMMIO_STOCK_PARK",
+    "GLOMMIO_STOCK_THROUGHPUT_FLARE",
 ];
 
 /// The value of a switch that turns its patch off (patch 7's switch is `..._PBUF=0`).
@@ -71,10 +73,12 @@ const READ_FIRST: &str = "GLOMMIO_SOCKET_READ_FIRST";
 /// Patch 5's other knob: `0` submits stream RECVs without `IORING_RECVSEND_POLL_FIRST`.
 const POLL_FIRST: &str = "GLOMMIO_SOCKET_RECV_POLL_FIRST";
 
-const PATCHES: &[&str] = &["rings", "accept", "timers", "sockio", "pbuf", "park"];
+const PATCHES: &[&str] = &[
+    "rings", "accept", "timers", "sockio", "pbuf", "park", "flare",
+];
 
 /// A variant is `stock`, `all`, or a `+`-joined list of the patches to enable
-/// (`rings`, `accept`, `timers`, `sockio`, `pbuf`, `park` (patch 6), or `all`), plus optionally
+/// (`rings`, `accept`, `timers`, `sockio`, `pbuf`, `park` (patch 6), `flare` (patch 10), or `all`), plus optionally
 /// `read=STRATEGY`; every other patch gets its stock switch. (`pbuf`, patch 7, needs
 /// `sockio`, patch 5: it changes where patch 5's RECVs receive.)
 fn variant_env(name: &str) -> Vec<(&'static str, String)> {
@@ -84,6 +88,7 @@ fn variant_env(name: &str) -> Vec<(&'static str, String)> {
         "GLOMMIO_STOCK_PREEMPT_TIMER" => "timers",
         "GLOMMIO_SOCKET_PBUF" => "pbuf",
         "GLOMMIO_STOCK_PARK" => "park",
+        "GLOMMIO_STOCK_THROUGHPUT_FLARE" => "flare",
         _ => "sockio",
     };
     let mut enabled: Vec<&str> = Vec::new();
@@ -516,13 +521,103 @@ fn smoke() {
         .map(|s| s.to_string())
         .collect();
     println!("smoke (stock switches set: {switches:?})");
+    // First: it checks that no io-wq worker thread is started, and one started by an
+    // earlier check would still be idling (workers live 5 s after their last job).
+    smoke_throughput_preempt();
     smoke_accept();
     smoke_stream_io();
     smoke_received();
     smoke_recv_buffers();
     smoke_mesh();
     smoke_preempt_and_timer();
-    println!("smoke: 6 passed, 0 failed");
+    println!("smoke: 7 passed, 0 failed");
+}
+
+/// Throughput preemption (patch 10): more stream completions than the ring is deep,
+/// arriving while a task spins without yielding, must make `need_preempt()` true long
+/// before the (5 s) preempt timer could (with 12 it does not: tried). With
+/// the `MSG_RING` flare the process has no io-wq worker thread; stock glommio's eventfd
+/// write starts one.
+fn smoke_throughput_preempt() {
+    const DEPTH: usize = 32;
+    const STREAMS: usize = 2 * DEPTH;
+    let ex = LocalExecutorBuilder::new(Placement::Fixed(1))
+        .ring_depth(DEPTH)
+        .preempt_timer(Duration::from_secs(5))
+        .make()
+        .expect("executor");
+    ex.run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let client = std::thread::spawn(move || {
+            let mut conns: Vec<StdTcpStream> = (0..STREAMS)
+                .map(|_| StdTcpStream::connect(("127.0.0.1", port)).expect("connect"))
+                .collect();
+            go_rx.recv().expect("go");
+            for s in conns.iter_mut() {
+                s.write_all(b"x").expect("write");
+            }
+            go_rx.recv().expect("done");
+        });
+        let mut conns = Vec::new();
+        for _ in 0..STREAMS {
+            conns.push(listener.accept().await.expect("accept"));
+        }
+        // A read that times out leaves its RECV in flight: STREAMS of them.
+        let mut b = [0u8; 1];
+        for s in conns.iter_mut() {
+            s.set_read_timeout(Some(Duration::from_millis(5)))
+                .expect("timeout");
+            let e = s.read(&mut b).await.expect_err("nothing sent yet");
+            assert_eq!(e.kind(), std::io::ErrorKind::TimedOut, "{e}");
+            s.set_read_timeout(None).expect("no timeout");
+        }
+        // One more reactor loop arms the throughput timer afresh.
+        glommio::executor().yield_now().await;
+        assert!(!glommio::executor().need_preempt(), "preempted before the data came");
+        go_tx.send(()).expect("go");
+        let t = Instant::now();
+        while !glommio::executor().need_preempt() {
+            assert!(
+                t.elapsed() < Duration::from_secs(2),
+                "no throughput preemption after {STREAMS} completions on a ring of {DEPTH}"
+            );
+            std::hint::spin_loop();
+        }
+        let took = t.elapsed();
+        // Every firing of the timer so far (the accepts and reads above made more
+        // completions than the ring is deep, too) would have needed one.
+        let workers = io_wq_workers();
+        let flare = std::env::var_os("GLOMMIO_STOCK_THROUGHPUT_FLARE").is_none_or(|v| v == "0");
+        if flare {
+            assert!(workers.is_empty(), "io-wq workers started: {workers:?}");
+        }
+        for s in conns.iter_mut() {
+            s.read_exact(&mut b).await.expect("read");
+            assert_eq!(&b, b"x");
+        }
+        go_tx.send(()).expect("done");
+        client.join().expect("client");
+        println!(
+            "  throughput preempt: after {took:?} ({STREAMS} completions, ring of {DEPTH}, {}; {} io-wq worker thread(s))",
+            if flare { "MSG_RING flare" } else { "stock eventfd write" },
+            workers.len()
+        );
+    });
+}
+
+/// Thread ids of this process's io_uring io-wq workers (`iou-wrk-*`).
+fn io_wq_workers() -> std::collections::HashSet<u64> {
+    std::fs::read_dir("/proc/self/task")
+        .expect("/proc/self/task")
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let comm = std::fs::read_to_string(e.path().join("comm")).ok()?;
+            comm.starts_with("iou-wrk")
+                .then(|| e.file_name().to_str()?.parse().ok())?
+        })
+        .collect()
 }
 
 /// The executor a smoke check runs its server side on: CPU 1, as in the benchmark.

@@ -30,6 +30,12 @@ impl Probe {
     pub fn supports(&self, op: uring_sys::IoRingOp) -> bool {
         unsafe { uring_sys::io_uring_opcode_supported(self.probe.as_ptr(), op as _) != 0 }
     }
+
+    /// pointsman patch 10: the same by opcode number, for opcodes newer than
+    /// `IoRingOp` (`IORING_OP_MSG_RING`).
+    pub fn supports_opcode(&self, op: u8) -> bool {
+        unsafe { uring_sys::io_uring_opcode_supported(self.probe.as_ptr(), op as _) != 0 }
+    }
 }
 
 impl Drop for Probe {

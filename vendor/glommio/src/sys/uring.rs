@@ -78,6 +78,9 @@ enum UringOpDescriptor {
     SockRecv(usize, i32),
     SockRecvMsg(usize, i32),
     Nop,
+    /// pointsman patch 10: `IORING_OP_MSG_RING`: post a CQE with this user
+    /// data into the ring whose fd is the descriptor's `fd`.
+    MsgRing(u64),
 }
 
 #[derive(Debug)]
@@ -464,6 +467,15 @@ fn fill_sqe<F>(
                 });
             }
             UringOpDescriptor::Nop => sqe.prep_nop(),
+            UringOpDescriptor::MsgRing(data) => {
+                // The bundled liburing predates MSG_RING (Linux 5.18): fill it by
+                // hand, as `io_uring_prep_msg_ring(sqe, fd, 0, data, 0)` does.
+                sqe.prep_nop();
+                let raw = sqe.raw_mut();
+                raw.opcode = IORING_OP_MSG_RING;
+                raw.fd = op.fd;
+                raw.off_addr2.off = data;
+            }
         }
         sqe.set_user_data(user_data);
         sqe.set_flags(op.flags);
@@ -957,6 +969,24 @@ fn sleepable_ring_flags() -> iou::SetupFlags {
     iou::SetupFlags::from_bits_truncate(bits)
 }
 
+/// pointsman patch 10: the opcode of `IORING_OP_MSG_RING` (Linux 5.18).
+const IORING_OP_MSG_RING: u8 = 40;
+
+/// pointsman patch 10: the user data of the CQE the throughput preemption
+/// timer posts into the latency ring. No source has it (source ids are small
+/// indexes + 1), and that ring never submitted it.
+const THROUGHPUT_FLARE: u64 = u64::MAX - 1;
+
+/// pointsman patch 10 switch: `GLOMMIO_STOCK_THROUGHPUT_FLARE=1` (read once per
+/// process) makes the throughput preemption timer write the eventfd again, as
+/// stock glommio does, instead of posting a CQE with `MSG_RING`.
+fn stock_throughput_flare() -> bool {
+    static STOCK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *STOCK.get_or_init(|| {
+        std::env::var_os("GLOMMIO_STOCK_THROUGHPUT_FLARE").map_or(false, |v| v != "0")
+    })
+}
+
 /// pointsman patch 3 switch: `GLOMMIO_STOCK_PREEMPT_TIMER=1` (read once per
 /// process) re-arms the preempt and throughput timers on every reactor loop,
 /// as stock glommio does.
@@ -1083,7 +1113,19 @@ impl SleepableRing {
     /// CQEs are available on the main ring. This timer is linked with a write
     /// to the latency ring's event fd such that this timer triggers a
     /// preemption via the latency ring.
-    fn prepare_throughput_preemption_timer(&mut self, min_events: u32, event_fd: RawFd) -> Source {
+    /// pointsman patch 10: `flare_to` is the latency ring's fd when the kernel
+    /// has `MSG_RING`. Stock glommio links a write of the executor's eventfd to
+    /// the timer; an eventfd has no non-blocking write path in io_uring, so
+    /// every firing went to an io-wq worker thread (woken on the shard's own
+    /// CPU, a context switch each time), only to complete the eventfd read the
+    /// latency ring waits on. A `MSG_RING` posts the latency ring's CQE
+    /// directly, inline, which is all `need_preempt()` looks at.
+    fn prepare_throughput_preemption_timer(
+        &mut self,
+        min_events: u32,
+        event_fd: RawFd,
+        flare_to: Option<RawFd>,
+    ) -> Source {
         assert!(min_events >= 1, "min_events should be at least 1");
         let timer_source = Source::new(
             IoRequirements::default(),
@@ -1094,11 +1136,19 @@ impl SleepableRing {
         );
 
         const EVENTFD_WAKEUP: &[u64; 1] = &[1u64; 1];
-        let write_op = UringDescriptor {
-            fd: event_fd,
-            flags: SubmissionFlags::empty(),
-            user_data: 0,
-            args: UringOpDescriptor::Write(EVENTFD_WAKEUP as *const u64 as _, 8, 0),
+        let write_op = match flare_to {
+            Some(latency_ring_fd) => UringDescriptor {
+                fd: latency_ring_fd,
+                flags: SubmissionFlags::empty(),
+                user_data: 0,
+                args: UringOpDescriptor::MsgRing(THROUGHPUT_FLARE),
+            },
+            None => UringDescriptor {
+                fd: event_fd,
+                flags: SubmissionFlags::empty(),
+                user_data: 0,
+                args: UringOpDescriptor::Write(EVENTFD_WAKEUP as *const u64 as _, 8, 0),
+            },
         };
 
         let op = match &*timer_source.source_type() {
@@ -1288,8 +1338,14 @@ impl UringCommon for SleepableRing {
 
     fn consume_one_event(&mut self) -> Option<bool> {
         let source_map = self.source_map.clone();
+        let cqe = self.ring.peek_for_cqe();
+        // pointsman patch 10: the main ring's MSG_RING flare. It has done its job
+        // (`need_preempt()` saw it); it is not one of this ring's submissions.
+        if cqe.as_ref().is_some_and(|c| c.user_data() == THROUGHPUT_FLARE) {
+            return Some(false);
+        }
         process_one_event(
-            self.ring.peek_for_cqe(),
+            cqe,
             |source| match source.source_type {
                 SourceType::LinkRings => Some(()),
                 _ => None,
@@ -1365,6 +1421,9 @@ pub(crate) struct Reactor {
     throughput_preemption_timeout_src: Cell<Option<Source>>,
 
     link_fd: RawFd,
+    /// pointsman patch 10: the latency ring's fd, if the throughput preemption
+    /// timer flares it with `MSG_RING` (see `prepare_throughput_preemption_timer`).
+    throughput_flare_to: Option<RawFd>,
 
     // This keeps the `eventfd` alive. Drop will close it when we're done
     notifier: Arc<sys::SleepNotifier>,
@@ -1477,6 +1536,12 @@ impl Reactor {
         }
 
         let link_fd = latency_ring.ring_fd();
+        let throughput_flare_to = (!stock_throughput_flare()
+            && main_ring
+                .ring
+                .probe()
+                .is_ok_and(|p| p.supports_opcode(IORING_OP_MSG_RING)))
+        .then_some(link_fd);
 
         let eventfd_src = Source::new(
             IoRequirements::default(),
@@ -1499,6 +1564,7 @@ impl Reactor {
             throughput_preemption_timeout_src: Cell::new(None),
             blocking_thread,
             link_fd,
+            throughput_flare_to,
             notifier,
             eventfd_src,
             source_map,
@@ -2002,6 +2068,7 @@ impl Reactor {
                 main_ring.prepare_throughput_preemption_timer(
                     self.ring_depth() as u32,
                     self.eventfd_src.raw(),
+                    self.throughput_flare_to,
                 ),
             ));
         }
