@@ -491,6 +491,72 @@ fn access_logs_reach_udp_syslog_in_haproxys_httplog_format() {
     );
 }
 
+/// `option dontlognull` in a tcp frontend: a session whose client sent nothing is not
+/// logged; one that carried bytes is, and a frontend without the option logs both (HAProxy
+/// 2.6 logs a stream only when its request channel carried bytes or the frontend lacks the
+/// option; checked against haproxy 2.6.12 with this set-up).
+#[test]
+fn dontlognull_drops_a_tcp_session_whose_client_sent_nothing() {
+    let tcp_server = backend("t", "tcp", &[]);
+    let (quiet, raw) = (free_port(), free_port());
+    let s1 = backend("s1", "one", &[]);
+    let port = free_port();
+    let text = format!(
+        "global\n    log stdout format raw local0\n\
+         defaults\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n    log global\n\
+         frontend app\n    mode http\n    bind 127.0.0.1:{port}\n    default_backend bk\n\
+         backend bk\n    mode http\n    server s1 127.0.0.1:{}\n\
+         frontend quiet\n    mode tcp\n    option tcplog\n    option dontlognull\n    bind 127.0.0.1:{quiet}\n    default_backend bk_tcp\n\
+         frontend raw\n    mode tcp\n    option tcplog\n    bind 127.0.0.1:{raw}\n    default_backend bk_tcp\n\
+         backend bk_tcp\n    mode tcp\n    server t1 127.0.0.1:{}\n",
+        s1.port(),
+        tcp_server.port()
+    );
+    let mut p = pointsman_with_stdout(&text, 1, port, Stdio::piped());
+    let stdout = p.proc.child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // Connect and close without a byte, to each; then a request through each, the last
+    // one to `raw`: one shard logs sessions in the order they end, so its line comes last.
+    for tcp_port in [quiet, raw] {
+        drop(std::net::TcpStream::connect(("127.0.0.1", tcp_port)).unwrap());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for tcp_port in [quiet, raw] {
+        assert_eq!(get(tcp_port, "/y").unwrap().status, 200);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut lines: Vec<String> = Vec::new();
+    while !lines
+        .iter()
+        .any(|l| l.contains(" raw ") && !l.contains(" 0 -- "))
+    {
+        lines.push(
+            rx.recv_timeout(Duration::from_secs(5))
+                .expect("the request through raw is logged"),
+        );
+    }
+    let bytes = |frontend: &str| -> Vec<u64> {
+        lines
+            .iter()
+            .filter(|l| l.contains(&format!(" {frontend} ")))
+            .map(|l| l.split(' ').nth(5).unwrap().parse().unwrap())
+            .collect()
+    };
+    let quiet_bytes = bytes("quiet");
+    assert_eq!(quiet_bytes.len(), 1, "{lines:#?}");
+    assert!(quiet_bytes[0] > 0, "{lines:#?}");
+    let raw_bytes = bytes("raw");
+    assert_eq!(raw_bytes.len(), 2, "{lines:#?}");
+    assert_eq!(raw_bytes[0], 0, "{lines:#?}");
+}
+
 #[test]
 fn log_stdout_raw_writes_plain_lines_and_tcplog_for_tcp_frontends() {
     let tcp_server = backend("t", "tcp", &[]);

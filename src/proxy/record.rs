@@ -14,6 +14,20 @@ use std::time::{Instant, SystemTime};
 /// Names of the log line's `%b/%s` for a request that reached no server.
 const NO_SERVER: &str = "<NOSRV>";
 
+/// What one TCP-mode session did, for [`Worker::finish_tcp`].
+pub(super) struct TcpSession {
+    pub client: SocketAddr,
+    pub accepted: Instant,
+    pub server: Option<ServerRef>,
+    /// Microseconds to connect to `server`; `None` when no connect succeeded.
+    pub connect_us: Option<u64>,
+    /// Bytes the client sent (0 makes it a null connection for `option dontlognull`).
+    pub bytes_in: u64,
+    /// Bytes sent to the client.
+    pub bytes_out: u64,
+    pub retries: u32,
+}
+
 impl Worker {
     /// Records one finished HTTP request: latency (when it reached a server) and access log.
     pub(super) fn finish_http(&self, frontend: usize, client: SocketAddr, trace: &RequestTrace) {
@@ -60,43 +74,39 @@ impl Worker {
         });
     }
 
-    /// Records one finished TCP session: connect latency and the `tcplog` line.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn finish_tcp(
-        &self,
-        frontend: usize,
-        client: SocketAddr,
-        accepted: Instant,
-        server: Option<ServerRef>,
-        connect_us: Option<u64>,
-        bytes_out: u64,
-        retries: u32,
-    ) {
+    /// Records one finished TCP session: connect latency and the `tcplog` line. With
+    /// `option dontlognull`, a session whose client sent nothing is not logged (HAProxy
+    /// logs a stream only when its request channel carried bytes or the frontend lacks
+    /// the option).
+    pub(super) fn finish_tcp(&self, frontend: usize, session: &TcpSession) {
         let end = Instant::now();
-        if let (Some(server), Some(us)) = (server, connect_us) {
+        if let (Some(server), Some(us)) = (session.server, session.connect_us) {
             let timing = Timing {
                 connect_us: Some(us),
                 ..Timing::default()
             };
             self.latency.borrow_mut().record(server, &timing);
         }
+        if session.bytes_in == 0 && self.frontends[frontend].dontlognull {
+            return;
+        }
         self.log.traffic(frontend, |out, clock| {
-            self.with_names(frontend, server, None, |fe, be, sv| {
-                let connected = connect_us.is_some();
+            self.with_names(frontend, session.server, None, |fe, be, sv| {
+                let connected = session.connect_us.is_some();
                 let fields = TcpFields {
-                    client,
-                    accepted: received_at(Some(accepted), end),
+                    client: session.client,
+                    accepted: received_at(Some(session.accepted), end),
                     frontend: fe,
                     backend: be,
                     server: sv,
                     timers: [
-                        if server.is_some() { 0 } else { -1 },
-                        connect_us.map_or(-1, |us| (us / 1000) as i64),
-                        (micros(accepted, end) / 1000) as i64,
+                        if session.server.is_some() { 0 } else { -1 },
+                        session.connect_us.map_or(-1, |us| (us / 1000) as i64),
+                        (micros(session.accepted, end) / 1000) as i64,
                     ],
-                    bytes: bytes_out,
+                    bytes: session.bytes_out,
                     termination: if connected { *b"--" } else { *b"SC" },
-                    counts: self.log_counts(frontend, server, retries),
+                    counts: self.log_counts(frontend, session.server, session.retries),
                 };
                 line::tcp(out, clock, &fields);
             });

@@ -2,6 +2,7 @@
 //! passed through (a client's FIN becomes a FIN to the server and the other way round).
 
 use super::observe::Observed;
+use super::record::TcpSession;
 use super::upstream;
 use super::worker::Worker;
 use crate::state::ServerRef;
@@ -23,7 +24,16 @@ pub async fn serve(worker: Rc<Worker>, frontend: usize, client: TcpStream, peer:
     };
     let Some((server, upstream)) = connect_with_retries(&worker, backend, peer).await else {
         worker.with_backend_counters(backend, |c| c.econ += 1);
-        worker.finish_tcp(frontend, peer, accepted, None, None, 0, 0);
+        let session = TcpSession {
+            client: peer,
+            accepted,
+            server: None,
+            connect_us: None,
+            bytes_in: 0,
+            bytes_out: 0,
+            retries: 0,
+        };
+        worker.finish_tcp(frontend, &session);
         return;
     };
     let connect_us = micros(accepted, Instant::now());
@@ -40,16 +50,16 @@ pub async fn serve(worker: Rc<Worker>, frontend: usize, client: TcpStream, peer:
         c.bin += bytes_in;
         c.bout += bytes_out;
     });
-    let connect = Some(connect_us);
-    worker.finish_tcp(
-        frontend,
-        peer,
+    let session = TcpSession {
+        client: peer,
         accepted,
-        Some(server),
-        connect,
+        server: Some(server),
+        connect_us: Some(connect_us),
+        bytes_in,
         bytes_out,
-        0,
-    );
+        retries: 0,
+    };
+    worker.finish_tcp(frontend, &session);
 }
 
 /// Picks a server and connects, `retries` more times on failure (another server with
