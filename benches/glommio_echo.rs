@@ -852,6 +852,12 @@ fn smoke_recv_buffers() {
                 let msg: Vec<u8> = (0..MSG).map(|i| pattern(c + i)).collect();
                 s.write_all(&msg).expect("write");
             }
+            // 1b: the same again.
+            go_rx.recv().expect("go 1b");
+            for (c, s) in conns[..streams].iter_mut().enumerate() {
+                let msg: Vec<u8> = (0..MSG).map(|i| pattern(c + i)).collect();
+                s.write_all(&msg).expect("write");
+            }
             // 2: the two extra streams, each with a RECV in flight.
             for step in 0..2 {
                 go_rx.recv().expect("go 2");
@@ -891,6 +897,31 @@ fn smoke_recv_buffers() {
             let before = before.expect("ring");
             assert_eq!(r.empty, before.empty + 2, "two RECVs found the ring empty: {r:?}");
         }
+        // A second burst: the two streams that fell back take ring buffers again, so two
+        // RECVs find the ring empty again. (Before the fix, their next RECVs brought 16 KiB
+        // buffers of their own, held for as long as a stream idled: the other 256 fit the
+        // ring and none fell back.)
+        for s in conns[..streams].iter_mut() {
+            s.set_read_timeout(Some(Duration::from_millis(5)))
+                .expect("timeout");
+            let e = s.read(&mut b).await.expect_err("nothing sent yet");
+            assert_eq!(e.kind(), std::io::ErrorKind::TimedOut, "{e}");
+            s.set_read_timeout(None).expect("no timeout");
+        }
+        let before = glommio::net::stream_recv_buffers();
+        go_tx.send(()).expect("go");
+        glommio::timer::sleep(Duration::from_millis(100)).await;
+        for (c, s) in conns[..streams].iter_mut().enumerate() {
+            s.read_exact(&mut b).await.expect("read");
+            assert!(
+                b.iter().enumerate().all(|(i, &x)| x == pattern(c + i)),
+                "stream {c}: wrong bytes (second burst)"
+            );
+        }
+        if let (Some(r), Some(before)) = (glommio::net::stream_recv_buffers(), before) {
+            assert_eq!(r.in_use, 0, "buffers not given back: {r:?}");
+            assert_eq!(r.empty, before.empty + 2, "the streams that fell back use the ring again: {r:?}");
+        }
         // A stream dropped with a completed, unread RECV.
         let mut extra = conns.split_off(streams);
         let late = extra.pop().expect("stream");
@@ -920,7 +951,7 @@ fn smoke_recv_buffers() {
         drop(conns);
         match glommio::net::stream_recv_buffers() {
             Some(r) => println!(
-                "  recv buffers: {streams} reads completing at once on a ring of {} x {} B (2 fell back), all given back; dropped streams give theirs back",
+                "  recv buffers: {streams} reads completing at once on a ring of {} x {} B (2 fell back), twice, all given back; dropped streams give theirs back",
                 r.total, r.size
             ),
             None => println!("  recv buffers: no ring (switched off); {streams} timed-out reads then data, dropped streams ok"),

@@ -562,6 +562,11 @@ impl<S: AsRawFd> NonBufferedStream<S> {
                 self.read_timeout.cancel_timer(reactor);
                 let n = poll_err!(result);
                 self.rx.more_likely = n == buf.len();
+                // pointsman patch 7: after an `ENOBUFS` this `recv` took the queued
+                // bytes, so the next RECV goes back to the ring. Left set, it gave the
+                // stream's next RECV, typically the wait of an idle connection, a 16 KiB
+                // buffer of its own for as long as the connection idled.
+                self.rx.owned_next = false;
                 return Poll::Ready(Ok(n));
             }
         }
