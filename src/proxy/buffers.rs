@@ -26,6 +26,13 @@ const MAX_FREE_SLOTS: usize = 128;
 /// A scratch vector that grew past this (a huge head) is not kept.
 const MAX_SCRATCH_CAPACITY: usize = 64 << 10;
 
+/// The size of every I/O buffer of a frontend: a full head (`tune.bufsize`, 16 KiB by
+/// default) plus as much again for body bytes. One size for HTTP and TCP mode alike, so that
+/// every buffer can serve any connection from the free list.
+pub fn buffer_len(limits: &crate::http::Limits) -> usize {
+    2 * limits.max_head_len
+}
+
 /// One shard's free lists. Single-threaded: `RefCell`s, no locks.
 #[derive(Default)]
 pub struct BufferPool {
@@ -127,6 +134,16 @@ impl Buffer {
         if self.filled == 0 && !self.bytes.is_empty() {
             self.pool.give_back_buffer(std::mem::take(&mut self.bytes));
         }
+    }
+
+    /// Holding no bytes (released while empty, or never filled).
+    pub fn is_released(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// The size it is (or will be, once taken again).
+    pub fn size(&self) -> usize {
+        self.len
     }
 
     pub fn data(&self) -> &[u8] {

@@ -22,7 +22,7 @@
 //! stops reading stalls the relay (writes wait) until `timeout client` / `timeout server`
 //! ends it. A server at its `maxconn` makes requests queue (see `queue`).
 
-use super::buffers::{Buffer, BufferPool};
+use super::buffers::{buffer_len, Buffer, BufferPool};
 use super::observe::Observed;
 use super::persistence::Persistence;
 use super::queue;
@@ -32,7 +32,7 @@ use super::worker::Worker;
 use super::Session;
 use crate::http::{
     self, client_keep_alive, errors, write_request_head, write_response_head, BodyTracker, Framing,
-    Limits, Request, RequestForward, Response, ResponseForward,
+    Request, RequestForward, Response, ResponseForward,
 };
 use crate::state::ServerRef;
 use crate::stats::trace::{Ending, RequestTrace};
@@ -42,12 +42,6 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
-
-/// Per-direction buffer: a full head (`tune.bufsize`, 16 KiB by default) plus as much again
-/// for body bytes.
-fn buffer_len(limits: &Limits) -> usize {
-    2 * limits.max_head_len
-}
 
 /// A client connection between requests: all an idle keep-alive connection holds.
 struct Connection {
@@ -775,8 +769,10 @@ async fn relay_response(
 ) -> Attempt {
     let server = target.server;
     let limits = worker.frontends[frontend].limits;
-    // From the shard's free list: no allocation per request.
-    let mut input = worker.buffers.buffer(buffer_len(&limits));
+    // From the shard's free list (no allocation per request), and only once response bytes
+    // are there: a request waiting for its server holds no response buffer, so a burst of
+    // thousands of requests in flight does not take (and leave in the heap) a buffer each.
+    let mut input = worker.buffers.released(buffer_len(&limits));
     let is_head = request.method() == http::Method::Head;
     let mut sent_anything = false;
     // Nothing reached the client yet: the attempt may still be retried.

@@ -1,20 +1,20 @@
 //! TCP mode: one server pick per client connection, then a bidirectional copy with half-close
 //! passed through (a client's FIN becomes a FIN to the server and the other way round).
 
+use super::buffers::{buffer_len, Buffer, BufferPool};
 use super::observe::Observed;
 use super::record::TcpSession;
 use super::upstream;
 use super::worker::Worker;
 use crate::state::ServerRef;
 use crate::stats::trace::micros;
-use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
-use futures_lite::{AsyncRead, AsyncWrite};
+use futures_lite::{ready, AsyncRead, AsyncWrite};
 use glommio::net::TcpStream;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Context, Poll};
 use std::time::Instant;
-
-const COPY_BUFFER: usize = 16 * 1024;
 
 /// Serves one client connection of a `mode tcp` frontend.
 pub async fn serve(worker: Rc<Worker>, frontend: usize, client: TcpStream, peer: SocketAddr) {
@@ -39,7 +39,8 @@ pub async fn serve(worker: Rc<Worker>, frontend: usize, client: TcpStream, peer:
     let connect_us = micros(accepted, Instant::now());
     worker.with_server_counters(server, |c| c.session_started());
     worker.with_backend_counters(backend, |c| c.session_started());
-    let (bytes_in, bytes_out) = copy_both_ways(client, upstream).await;
+    let len = buffer_len(&worker.frontends[frontend].limits);
+    let (bytes_in, bytes_out) = copy_both_ways(client, upstream, &worker.buffers, len).await;
     worker.with_server_counters(server, |c| {
         c.session_ended();
         c.bin += bytes_in;
@@ -108,32 +109,114 @@ async fn connect_with_retries(
 }
 
 /// Copies client ─▶ server and server ─▶ client until both sides closed; returns the bytes
-/// received from the client and sent to it.
-async fn copy_both_ways(client: TcpStream, server: TcpStream) -> (u64, u64) {
-    let (client_read, client_write) = futures_lite::io::split(client);
-    let (server_read, server_write) = futures_lite::io::split(server);
-    futures_lite::future::zip(
-        copy_half(client_read, server_write),
-        copy_half(server_read, client_write),
-    )
+/// received from the client and sent to it. One future polls both directions over both
+/// streams (no split halves, so no lock between them), and each direction holds a buffer from
+/// the shard's pool only while bytes are in transit: an idle session holds none (it waits
+/// with glommio's `poll_received`, patch 8), as an idle HTTP keep-alive connection does.
+async fn copy_both_ways(
+    mut client: TcpStream,
+    mut server: TcpStream,
+    buffers: &Rc<BufferPool>,
+    buffer_len: usize,
+) -> (u64, u64) {
+    let mut upward = Direction::new(buffers.released(buffer_len));
+    let mut downward = Direction::new(buffers.released(buffer_len));
+    futures_lite::future::poll_fn(|cx| {
+        let up = upward.poll_copy(cx, &mut client, &mut server);
+        let down = downward.poll_copy(cx, &mut server, &mut client);
+        if up.is_ready() && down.is_ready() {
+            Poll::Ready((upward.total, downward.total))
+        } else {
+            Poll::Pending
+        }
+    })
     .await
 }
 
-/// Copies until EOF or an error, then shuts down the writing side (passing the half-close on).
-async fn copy_half(mut from: impl AsyncRead + Unpin, mut to: impl AsyncWrite + Unpin) -> u64 {
-    let mut buffer = vec![0u8; COPY_BUFFER];
-    let mut total = 0u64;
-    loop {
-        match from.read(&mut buffer).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                if to.write_all(&buffer[..n]).await.is_err() {
-                    break;
+/// Where one direction of a relay is.
+enum Stage {
+    /// Waiting for bytes (holding no buffer while none came).
+    Reading,
+    /// Writing `buffer[written..filled]` to the other side.
+    Writing {
+        written: usize,
+    },
+    /// The reading side ended (EOF or error): pass the half-close on.
+    Closing,
+    Done,
+}
+
+/// One direction of a relay: bytes read from one stream, written to the other.
+struct Direction {
+    buffer: Buffer,
+    stage: Stage,
+    total: u64,
+}
+
+impl Direction {
+    fn new(buffer: Buffer) -> Direction {
+        Direction {
+            buffer,
+            stage: Stage::Reading,
+            total: 0,
+        }
+    }
+
+    /// Copies until `from` ends, then shuts down `to`'s writing side; `Ready` once done.
+    fn poll_copy(
+        &mut self,
+        cx: &mut Context<'_>,
+        from: &mut TcpStream,
+        to: &mut TcpStream,
+    ) -> Poll<()> {
+        loop {
+            match self.stage {
+                Stage::Done => return Poll::Ready(()),
+                Stage::Reading => match ready!(self.poll_read(cx, from)) {
+                    Some(_) => self.stage = Stage::Writing { written: 0 },
+                    None => self.stage = Stage::Closing,
+                },
+                Stage::Writing { written } => {
+                    let data = &self.buffer.data()[written..];
+                    match ready!(Pin::new(&mut *to).poll_write(cx, data)) {
+                        Ok(n) if n > 0 && n < data.len() => {
+                            self.stage = Stage::Writing {
+                                written: written + n,
+                            }
+                        }
+                        Ok(n) if n > 0 => {
+                            self.total += self.buffer.filled as u64;
+                            self.buffer.filled = 0;
+                            self.buffer.release_while_empty();
+                            self.stage = Stage::Reading;
+                        }
+                        // The other side is gone: stop reading this one too.
+                        _ => self.stage = Stage::Closing,
+                    }
                 }
-                total += n as u64;
+                Stage::Closing => {
+                    let _ = ready!(Pin::new(&mut *to).poll_close(cx));
+                    self.buffer.filled = 0;
+                    self.buffer.release_while_empty();
+                    self.stage = Stage::Done;
+                }
             }
         }
     }
-    let _ = to.close().await;
-    total
+
+    /// Reads the next bytes into the buffer, taking it from the pool only once bytes are
+    /// there; `None` at EOF or on an error.
+    fn poll_read(&mut self, cx: &mut Context<'_>, from: &mut TcpStream) -> Poll<Option<usize>> {
+        if self.buffer.is_released() && ready!(from.poll_received(cx, self.buffer.size())).is_err()
+        {
+            return Poll::Ready(None);
+        }
+        match ready!(Pin::new(&mut *from).poll_read(cx, self.buffer.spare())) {
+            Ok(n) if n > 0 => {
+                self.buffer.filled = n;
+                Poll::Ready(Some(n))
+            }
+            _ => Poll::Ready(None),
+        }
+    }
 }

@@ -685,6 +685,13 @@ impl<B: RxBuf> TcpStream<B> {
         futures_lite::future::poll_fn(|cx| self.stream.poll_received(cx, len)).await
     }
 
+    /// pointsman patch 8: the poll form of [`received`](Self::received), for a
+    /// caller that drives its own future over several streams (a relay that
+    /// polls both directions of two streams in one future).
+    pub fn poll_received(&mut self, cx: &mut Context<'_>, len: usize) -> Poll<io::Result<()>> {
+        self.stream.poll_received(cx, len)
+    }
+
     /// Returns the socket address of the remote peer of this TCP connection.
     ///
     /// # Examples
