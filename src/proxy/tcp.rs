@@ -1,5 +1,7 @@
 //! TCP mode: one server pick per client connection, then a bidirectional copy with half-close
-//! passed through (a client's FIN becomes a FIN to the server and the other way round).
+//! passed through (a client's FIN becomes a FIN to the server and the other way round). The
+//! copy holds a buffer from the shard's pool only while bytes are in transit, so an idle
+//! session costs no buffer.
 
 use super::buffers::{buffer_len, Buffer, BufferPool};
 use super::observe::Observed;
