@@ -564,15 +564,8 @@ fn smoke_throughput_preempt() {
         for _ in 0..STREAMS {
             conns.push(listener.accept().await.expect("accept"));
         }
-        // A read that times out leaves its RECV in flight: STREAMS of them.
+        leave_recvs_in_flight(&mut conns).await;
         let mut b = [0u8; 1];
-        for s in conns.iter_mut() {
-            s.set_read_timeout(Some(Duration::from_millis(5)))
-                .expect("timeout");
-            let e = s.read(&mut b).await.expect_err("nothing sent yet");
-            assert_eq!(e.kind(), std::io::ErrorKind::TimedOut, "{e}");
-            s.set_read_timeout(None).expect("no timeout");
-        }
         // One more reactor loop arms the throughput timer afresh.
         glommio::executor().yield_now().await;
         assert!(!glommio::executor().need_preempt(), "preempted before the data came");
@@ -870,14 +863,7 @@ fn smoke_recv_buffers() {
             conns.push(listener.accept().await.expect("accept"));
         }
         let mut b = [0u8; MSG];
-        // A read that times out leaves its RECV in flight.
-        for s in conns.iter_mut() {
-            s.set_read_timeout(Some(Duration::from_millis(5)))
-                .expect("timeout");
-            let e = s.read(&mut b).await.expect_err("nothing sent yet");
-            assert_eq!(e.kind(), std::io::ErrorKind::TimedOut, "{e}");
-            s.set_read_timeout(None).expect("no timeout");
-        }
+        leave_recvs_in_flight(&mut conns).await;
         let before = glommio::net::stream_recv_buffers();
         go_tx.send(()).expect("go");
         glommio::timer::sleep(Duration::from_millis(100)).await;
@@ -901,13 +887,7 @@ fn smoke_recv_buffers() {
         // RECVs find the ring empty again. (Before the fix, their next RECVs brought 16 KiB
         // buffers of their own, held for as long as a stream idled: the other 256 fit the
         // ring and none fell back.)
-        for s in conns[..streams].iter_mut() {
-            s.set_read_timeout(Some(Duration::from_millis(5)))
-                .expect("timeout");
-            let e = s.read(&mut b).await.expect_err("nothing sent yet");
-            assert_eq!(e.kind(), std::io::ErrorKind::TimedOut, "{e}");
-            s.set_read_timeout(None).expect("no timeout");
-        }
+        leave_recvs_in_flight(&mut conns[..streams]).await;
         let before = glommio::net::stream_recv_buffers();
         go_tx.send(()).expect("go");
         glommio::timer::sleep(Duration::from_millis(100)).await;
@@ -957,6 +937,18 @@ fn smoke_recv_buffers() {
             None => println!("  recv buffers: no ring (switched off); {streams} timed-out reads then data, dropped streams ok"),
         }
     });
+}
+
+/// A read that times out leaves its RECV in flight: one on each stream.
+async fn leave_recvs_in_flight(streams: &mut [TcpStream]) {
+    let mut b = [0u8; 1];
+    for s in streams.iter_mut() {
+        s.set_read_timeout(Some(Duration::from_millis(5)))
+            .expect("timeout");
+        let e = s.read(&mut b).await.expect_err("nothing sent yet");
+        assert_eq!(e.kind(), std::io::ErrorKind::TimedOut, "{e}");
+        s.set_read_timeout(None).expect("no timeout");
+    }
 }
 
 fn switches_stock_accept() -> bool {

@@ -491,6 +491,20 @@ fn access_logs_reach_udp_syslog_in_haproxys_httplog_format() {
     );
 }
 
+/// pointsman's stdout, line by line, from a reader thread (it ends with the process).
+fn stdout_lines(p: &mut Pointsman) -> std::sync::mpsc::Receiver<String> {
+    let stdout = p.proc.child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
 /// `option dontlognull` in a tcp frontend: a session whose client sent nothing is not
 /// logged; one that carried bytes is, and a frontend without the option logs both (HAProxy
 /// 2.6 logs a stream only when its request channel carried bytes or the frontend lacks the
@@ -513,15 +527,7 @@ fn dontlognull_drops_a_tcp_session_whose_client_sent_nothing() {
         tcp_server.port()
     );
     let mut p = pointsman_with_stdout(&text, 1, port, Stdio::piped());
-    let stdout = p.proc.child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let rx = stdout_lines(&mut p);
     // Connect and close without a byte, to each; then a request through each, the last
     // one to `raw`: one shard logs sessions in the order they end, so its line comes last.
     for tcp_port in [quiet, raw] {
@@ -574,15 +580,7 @@ fn log_stdout_raw_writes_plain_lines_and_tcplog_for_tcp_frontends() {
         tcp_server.port()
     );
     let mut p = pointsman_with_stdout(&text, 1, port, Stdio::piped());
-    let stdout = p.proc.child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let rx = stdout_lines(&mut p);
     assert_eq!(get(port, "/x").unwrap().status, 200);
     // Through the tcp frontend: an HTTP exchange the proxy only copies.
     assert_eq!(get(tcp_port, "/y").unwrap().status, 200);
