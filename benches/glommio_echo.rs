@@ -570,15 +570,10 @@ fn smoke_throughput_preempt() {
         glommio::executor().yield_now().await;
         assert!(!glommio::executor().need_preempt(), "preempted before the data came");
         go_tx.send(()).expect("go");
-        let t = Instant::now();
-        while !glommio::executor().need_preempt() {
-            assert!(
-                t.elapsed() < Duration::from_secs(2),
-                "no throughput preemption after {STREAMS} completions on a ring of {DEPTH}"
-            );
-            std::hint::spin_loop();
-        }
-        let took = t.elapsed();
+        let took = spin_until_preempted(
+            Duration::from_secs(2),
+            &format!("no throughput preemption after {STREAMS} completions on a ring of {DEPTH}"),
+        );
         // Every firing of the timer so far (the accepts and reads above made more
         // completions than the ring is deep, too) would have needed one.
         let workers = io_wq_workers();
@@ -939,6 +934,17 @@ fn smoke_recv_buffers() {
     });
 }
 
+/// Spins without a syscall until `need_preempt()` says yes; how long that took. Fails with
+/// `failure` after `limit`.
+fn spin_until_preempted(limit: Duration, failure: &str) -> Duration {
+    let t = Instant::now();
+    while !glommio::executor().need_preempt() {
+        assert!(t.elapsed() < limit, "{failure}");
+        std::hint::spin_loop();
+    }
+    t.elapsed()
+}
+
 /// A read that times out leaves its RECV in flight: one on each stream.
 async fn leave_recvs_in_flight(streams: &mut [TcpStream]) {
     let mut b = [0u8; 1];
@@ -1011,15 +1017,10 @@ fn smoke_preempt_and_timer() {
         let mut worst = Duration::ZERO;
         for _ in 0..5 {
             glommio::yield_if_needed().await;
-            let t = Instant::now();
-            while !glommio::executor().need_preempt() {
-                assert!(
-                    t.elapsed() < Duration::from_secs(1),
-                    "need_preempt never fired"
-                );
-                std::hint::spin_loop();
-            }
-            worst = worst.max(t.elapsed());
+            worst = worst.max(spin_until_preempted(
+                Duration::from_secs(1),
+                "need_preempt never fired",
+            ));
             glommio::executor().yield_now().await;
         }
         assert!(
