@@ -640,6 +640,49 @@ fn an_idle_tcp_session_after_a_burst_holds_no_buffer() {
     read_answer(last);
 }
 
+/// `timeout client` in `mode tcp`: a client that sends nothing for it gets its session
+/// closed (its side ends like an EOF, the half-close passes to the server, which closes), as
+/// HAProxy 2.6 does (checked: both close a silent client at 0.3 s with `timeout client
+/// 300ms`); a client active more often than that is relayed for as long as it likes.
+/// Before, TCP mode had no inactivity timeout at all.
+#[test]
+fn a_silent_tcp_client_is_closed_at_timeout_client() {
+    let backend = backend("b", "ok", &[]);
+    let port = free_port();
+    let cfg = format!(
+        "defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 300ms\n    timeout server 10s\n\
+         frontend fe\n    bind 127.0.0.1:{port}\n    default_backend bk\n\
+         backend bk\n{}",
+        server_line("b", backend.port(), "")
+    );
+    let _p = pointsman(&cfg, 1, port);
+    let mut silent = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let started = Instant::now();
+    let mut byte = [0u8; 1];
+    let read = silent.read(&mut byte);
+    let waited = started.elapsed();
+    assert!(
+        matches!(read, Ok(0)),
+        "a silent client's session ends: {read:?}"
+    );
+    assert!(
+        waited >= Duration::from_millis(250) && waited < Duration::from_secs(3),
+        "closed after {waited:?}"
+    );
+    // Five requests 150 ms apart: 750 ms in all, never 300 ms silent.
+    let mut active = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    for _ in 0..5 {
+        std::thread::sleep(Duration::from_millis(150));
+        active
+            .write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            .unwrap();
+        read_answer(&mut active);
+    }
+}
+
 /// Reads one answer of the test backend (its body, "ok", ends it), within 10 s.
 fn read_answer(s: &mut TcpStream) {
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();

@@ -41,6 +41,7 @@ pub async fn serve(worker: Rc<Worker>, frontend: usize, client: TcpStream, peer:
     let connect_us = micros(accepted, Instant::now());
     worker.with_server_counters(server, |c| c.session_started());
     worker.with_backend_counters(backend, |c| c.session_started());
+    set_inactivity_timeouts(&worker, frontend, backend, &client, &upstream);
     let len = buffer_len(&worker.frontends[frontend].limits);
     let (bytes_in, bytes_out) = copy_both_ways(client, upstream, &worker.buffers, len).await;
     worker.with_server_counters(server, |c| {
@@ -63,6 +64,25 @@ pub async fn serve(worker: Rc<Worker>, frontend: usize, client: TcpStream, peer:
         retries: 0,
     };
     worker.finish_tcp(frontend, &session);
+}
+
+/// `timeout client` on the client side and `timeout server` on the server side, for reads
+/// and writes. As in HAProxy (a channel's read timeout shuts that side for reading), a side
+/// that sends nothing for its timeout ends its direction like an EOF: the half-close passes
+/// on, and the session ends when the other direction ends too.
+fn set_inactivity_timeouts(
+    worker: &Worker,
+    frontend: usize,
+    backend: usize,
+    client: &TcpStream,
+    server: &TcpStream,
+) {
+    let client_timeout = worker.frontends[frontend].client_timeout;
+    let server_timeout = worker.backends[backend].server_timeout;
+    let _ = client.set_read_timeout(Some(client_timeout));
+    let _ = client.set_write_timeout(Some(client_timeout));
+    let _ = server.set_read_timeout(Some(server_timeout));
+    let _ = server.set_write_timeout(Some(server_timeout));
 }
 
 /// Picks a server and connects, `retries` more times on failure (another server with
