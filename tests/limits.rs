@@ -643,19 +643,21 @@ fn an_idle_tcp_session_after_a_burst_holds_no_buffer() {
 /// `timeout client` in `mode tcp`: a client that sends nothing for it gets its session
 /// closed (its side ends like an EOF, the half-close passes to the server, which closes), as
 /// HAProxy 2.6 does (checked: both close a silent client at 0.3 s with `timeout client
-/// 300ms`); a client active more often than that is relayed for as long as it likes.
+/// 300ms` and log `cD`); a client active more often than that is relayed for as long as it
+/// likes.
 /// Before, TCP mode had no inactivity timeout at all.
 #[test]
 fn a_silent_tcp_client_is_closed_at_timeout_client() {
     let backend = backend("b", "ok", &[]);
     let port = free_port();
     let cfg = format!(
-        "defaults\n    mode tcp\n    timeout connect 2s\n    timeout client 300ms\n    timeout server 10s\n\
+        "global\n    log stderr format raw local0\n\
+         defaults\n    mode tcp\n    log global\n    option tcplog\n    timeout connect 2s\n    timeout client 300ms\n    timeout server 10s\n\
          frontend fe\n    bind 127.0.0.1:{port}\n    default_backend bk\n\
          backend bk\n{}",
         server_line("b", backend.port(), "")
     );
-    let _p = pointsman(&cfg, 1, port);
+    let p = pointsman_logged(&cfg, 1, port);
     let mut silent = TcpStream::connect(("127.0.0.1", port)).unwrap();
     silent
         .set_read_timeout(Some(Duration::from_secs(5)))
@@ -672,6 +674,12 @@ fn a_silent_tcp_client_is_closed_at_timeout_client() {
         waited >= Duration::from_millis(250) && waited < Duration::from_secs(3),
         "closed after {waited:?}"
     );
+    // Logged as HAProxy does: the client-side timeout in the data phase, `cD`.
+    wait_for(Duration::from_secs(10), || {
+        p.log()
+            .lines()
+            .any(|l| l.contains(" fe bk/b ") && l.contains(" 0 cD "))
+    });
     // Five requests 150 ms apart: 750 ms in all, never 300 ms silent.
     let mut active = TcpStream::connect(("127.0.0.1", port)).unwrap();
     for _ in 0..5 {

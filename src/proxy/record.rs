@@ -26,6 +26,9 @@ pub(super) struct TcpSession {
     /// Bytes sent to the client.
     pub bytes_out: u64,
     pub retries: u32,
+    /// `b'c'` or `b's'`: that side's `timeout client` / `timeout server` ended the session
+    /// (termination state `cD` / `sD`).
+    pub timed_out: Option<u8>,
 }
 
 impl Worker {
@@ -105,7 +108,11 @@ impl Worker {
                         (micros(session.accepted, end) / 1000) as i64,
                     ],
                     bytes: session.bytes_out,
-                    termination: if connected { *b"--" } else { *b"SC" },
+                    termination: match (connected, session.timed_out) {
+                        (false, _) => *b"SC",
+                        (true, Some(side)) => [side, b'D'],
+                        (true, None) => *b"--",
+                    },
                     counts: self.log_counts(frontend, session.server, session.retries),
                 };
                 line::tcp(out, clock, &fields);

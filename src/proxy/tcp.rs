@@ -34,6 +34,7 @@ pub async fn serve(worker: Rc<Worker>, frontend: usize, client: TcpStream, peer:
             bytes_in: 0,
             bytes_out: 0,
             retries: 0,
+            timed_out: None,
         };
         worker.finish_tcp(frontend, &session);
         return;
@@ -43,7 +44,8 @@ pub async fn serve(worker: Rc<Worker>, frontend: usize, client: TcpStream, peer:
     worker.with_backend_counters(backend, |c| c.session_started());
     set_inactivity_timeouts(&worker, frontend, backend, &client, &upstream);
     let len = buffer_len(&worker.frontends[frontend].limits);
-    let (bytes_in, bytes_out) = copy_both_ways(client, upstream, &worker.buffers, len).await;
+    let copied = copy_both_ways(client, upstream, &worker.buffers, len).await;
+    let (bytes_in, bytes_out) = (copied.from_client, copied.to_client);
     worker.with_server_counters(server, |c| {
         c.session_ended();
         c.bin += bytes_in;
@@ -62,6 +64,7 @@ pub async fn serve(worker: Rc<Worker>, frontend: usize, client: TcpStream, peer:
         bytes_in,
         bytes_out,
         retries: 0,
+        timed_out: copied.first_timeout.map(Side::letter),
     };
     worker.finish_tcp(frontend, &session);
 }
@@ -131,7 +134,7 @@ async fn connect_with_retries(
 }
 
 /// Copies client ─▶ server and server ─▶ client until both sides closed; returns the bytes
-/// received from the client and sent to it. One future polls both directions over both
+/// received from the client and sent to it, and which side's timeout struck first. One future polls both directions over both
 /// streams (no split halves, so no lock between them), and each direction holds a buffer from
 /// the shard's pool only while bytes are in transit: an idle session holds none (it waits
 /// with glommio's `poll_received`, patch 8), as an idle HTTP keep-alive connection does.
@@ -140,19 +143,50 @@ async fn copy_both_ways(
     mut server: TcpStream,
     buffers: &Rc<BufferPool>,
     buffer_len: usize,
-) -> (u64, u64) {
-    let mut upward = Direction::new(buffers.released(buffer_len));
-    let mut downward = Direction::new(buffers.released(buffer_len));
+) -> Copied {
+    let mut upward = Direction::new(buffers.released(buffer_len), Side::Client, Side::Server);
+    let mut downward = Direction::new(buffers.released(buffer_len), Side::Server, Side::Client);
+    let mut first_timeout = None;
     futures_lite::future::poll_fn(|cx| {
-        let up = upward.poll_copy(cx, &mut client, &mut server);
-        let down = downward.poll_copy(cx, &mut server, &mut client);
+        let up = upward.poll_copy(cx, &mut client, &mut server, &mut first_timeout);
+        let down = downward.poll_copy(cx, &mut server, &mut client, &mut first_timeout);
         if up.is_ready() && down.is_ready() {
-            Poll::Ready((upward.total, downward.total))
+            Poll::Ready(Copied {
+                from_client: upward.total,
+                to_client: downward.total,
+                first_timeout,
+            })
         } else {
             Poll::Pending
         }
     })
     .await
+}
+
+/// What a relay did.
+struct Copied {
+    from_client: u64,
+    to_client: u64,
+    /// The side whose `timeout client` / `timeout server` ended the first direction, if a
+    /// timeout did: the log's termination state (`cD`, `sD`), as HAProxy reports the first
+    /// event.
+    first_timeout: Option<Side>,
+}
+
+#[derive(Clone, Copy)]
+enum Side {
+    Client,
+    Server,
+}
+
+impl Side {
+    /// The first letter of a termination state for this side.
+    fn letter(self) -> u8 {
+        match self {
+            Side::Client => b'c',
+            Side::Server => b's',
+        }
+    }
 }
 
 /// Where one direction of a relay is.
@@ -173,30 +207,43 @@ struct Direction {
     buffer: Buffer,
     stage: Stage,
     total: u64,
+    /// Which side each stream is, to name a timeout.
+    from: Side,
+    to: Side,
 }
 
 impl Direction {
-    fn new(buffer: Buffer) -> Direction {
+    fn new(buffer: Buffer, from: Side, to: Side) -> Direction {
         Direction {
             buffer,
             stage: Stage::Reading,
             total: 0,
+            from,
+            to,
         }
     }
 
-    /// Copies until `from` ends, then shuts down `to`'s writing side; `Ready` once done.
+    /// Copies until `from` ends, then shuts down `to`'s writing side; `Ready` once done. A
+    /// read or write that timed out names its side in `first_timeout`, unless one already did.
     fn poll_copy(
         &mut self,
         cx: &mut Context<'_>,
         from: &mut TcpStream,
         to: &mut TcpStream,
+        first_timeout: &mut Option<Side>,
     ) -> Poll<()> {
         loop {
             match self.stage {
                 Stage::Done => return Poll::Ready(()),
                 Stage::Reading => match ready!(self.poll_read(cx, from)) {
-                    Some(_) => self.stage = Stage::Writing { written: 0 },
-                    None => self.stage = Stage::Closing,
+                    Ok(Some(_)) => self.stage = Stage::Writing { written: 0 },
+                    Ok(None) => self.stage = Stage::Closing,
+                    Err(e) => {
+                        if e.kind() == std::io::ErrorKind::TimedOut {
+                            first_timeout.get_or_insert(self.from);
+                        }
+                        self.stage = Stage::Closing;
+                    }
                 },
                 Stage::Writing { written } => {
                     let data = &self.buffer.data()[written..];
@@ -211,6 +258,10 @@ impl Direction {
                             self.buffer.filled = 0;
                             self.buffer.release_while_empty();
                             self.stage = Stage::Reading;
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                            first_timeout.get_or_insert(self.to);
+                            self.stage = Stage::Closing;
                         }
                         // The other side is gone: stop reading this one too.
                         _ => self.stage = Stage::Closing,
@@ -227,18 +278,17 @@ impl Direction {
     }
 
     /// Reads the next bytes into the buffer, taking it from the pool only once bytes are
-    /// there; `None` at EOF or on an error.
-    fn poll_read(&mut self, cx: &mut Context<'_>, from: &mut TcpStream) -> Poll<Option<usize>> {
-        if self.buffer.is_released() && ready!(from.poll_received(cx, self.buffer.size())).is_err()
-        {
-            return Poll::Ready(None);
+    /// there; `None` at EOF.
+    fn poll_read(
+        &mut self,
+        cx: &mut Context<'_>,
+        from: &mut TcpStream,
+    ) -> Poll<std::io::Result<Option<usize>>> {
+        if self.buffer.is_released() {
+            ready!(from.poll_received(cx, self.buffer.size()))?;
         }
-        match ready!(Pin::new(&mut *from).poll_read(cx, self.buffer.spare())) {
-            Ok(n) if n > 0 => {
-                self.buffer.filled = n;
-                Poll::Ready(Some(n))
-            }
-            _ => Poll::Ready(None),
-        }
+        let n = ready!(Pin::new(&mut *from).poll_read(cx, self.buffer.spare()))?;
+        self.buffer.filled = n;
+        Poll::Ready(Ok((n > 0).then_some(n)))
     }
 }
