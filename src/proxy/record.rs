@@ -26,9 +26,26 @@ pub(super) struct TcpSession {
     /// Bytes sent to the client.
     pub bytes_out: u64,
     pub retries: u32,
-    /// `b'c'` or `b's'`: that side's `timeout client` / `timeout server` ended the session
+    /// The side whose `timeout client` / `timeout server` ended the session first
     /// (termination state `cD` / `sD`).
-    pub timed_out: Option<u8>,
+    pub timed_out: Option<Side>,
+}
+
+/// A side of a proxied session.
+#[derive(Clone, Copy)]
+pub(super) enum Side {
+    Client,
+    Server,
+}
+
+impl Side {
+    /// The first letter of a termination state for this side.
+    fn letter(self) -> u8 {
+        match self {
+            Side::Client => b'c',
+            Side::Server => b's',
+        }
+    }
 }
 
 impl Worker {
@@ -110,7 +127,7 @@ impl Worker {
                     bytes: session.bytes_out,
                     termination: match (connected, session.timed_out) {
                         (false, _) => *b"SC",
-                        (true, Some(side)) => [side, b'D'],
+                        (true, Some(side)) => [side.letter(), b'D'],
                         (true, None) => *b"--",
                     },
                     counts: self.log_counts(frontend, session.server, session.retries),

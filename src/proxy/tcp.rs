@@ -5,7 +5,7 @@
 
 use super::buffers::{buffer_len, Buffer, BufferPool};
 use super::observe::Observed;
-use super::record::TcpSession;
+use super::record::{Side, TcpSession};
 use super::upstream;
 use super::worker::Worker;
 use crate::state::ServerRef;
@@ -64,7 +64,7 @@ pub async fn serve(worker: Rc<Worker>, frontend: usize, client: TcpStream, peer:
         bytes_in,
         bytes_out,
         retries: 0,
-        timed_out: copied.first_timeout.map(Side::letter),
+        timed_out: copied.first_timeout,
     };
     worker.finish_tcp(frontend, &session);
 }
@@ -171,22 +171,6 @@ struct Copied {
     /// timeout did: the log's termination state (`cD`, `sD`), as HAProxy reports the first
     /// event.
     first_timeout: Option<Side>,
-}
-
-#[derive(Clone, Copy)]
-enum Side {
-    Client,
-    Server,
-}
-
-impl Side {
-    /// The first letter of a termination state for this side.
-    fn letter(self) -> u8 {
-        match self {
-            Side::Client => b'c',
-            Side::Server => b's',
-        }
-    }
 }
 
 /// Where one direction of a relay is.
