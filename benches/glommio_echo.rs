@@ -547,8 +547,7 @@ fn smoke_throughput_preempt() {
         .make()
         .expect("executor");
     ex.run(async {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("addr").port();
+        let (listener, port) = smoke_listener();
         let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
         let client = std::thread::spawn(move || {
             let mut conns: Vec<StdTcpStream> = (0..STREAMS)
@@ -608,6 +607,13 @@ fn io_wq_workers() -> std::collections::HashSet<u64> {
         .collect()
 }
 
+/// A glommio listener on a loopback port the kernel picks, and that port.
+fn smoke_listener() -> (TcpListener, u16) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    (listener, port)
+}
+
 /// The executor a smoke check runs its server side on: CPU 1, as in the benchmark.
 fn smoke_executor() -> glommio::LocalExecutor {
     LocalExecutorBuilder::new(Placement::Fixed(1))
@@ -620,8 +626,7 @@ fn smoke_executor() -> glommio::LocalExecutor {
 fn smoke_accept() {
     let ex = smoke_executor();
     ex.run(async {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("addr").port();
+        let (listener, port) = smoke_listener();
         let client = std::thread::spawn(move || {
             for delay in [0, 50] {
                 std::thread::sleep(Duration::from_millis(delay));
@@ -669,8 +674,7 @@ fn smoke_stream_io() {
     const HUGE: usize = 4 << 20;
     let ex = smoke_executor();
     ex.run(async {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("addr").port();
+        let (listener, port) = smoke_listener();
         let client = std::thread::spawn(move || {
             let mut s = StdTcpStream::connect(("127.0.0.1", port)).expect("connect");
             let big: Vec<u8> = (0..BIG).map(pattern).collect();
@@ -762,8 +766,7 @@ fn smoke_stream_io() {
 fn smoke_received() {
     let ex = smoke_executor();
     ex.run(async {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("addr").port();
+        let (listener, port) = smoke_listener();
         let client = std::thread::spawn(move || {
             let mut s = StdTcpStream::connect(("127.0.0.1", port)).expect("connect");
             std::thread::sleep(Duration::from_millis(30));
@@ -827,8 +830,7 @@ fn smoke_recv_buffers() {
         // More streams than buffers (and not too many file descriptors).
         let streams = ring.map_or(8, |r| r.total + 2);
         assert!(streams <= 400, "ring of {:?}: too many streams for this check", ring);
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("addr").port();
+        let (listener, port) = smoke_listener();
         let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
         let client = std::thread::spawn(move || {
             let mut conns: Vec<StdTcpStream> = (0..streams + 2)

@@ -533,17 +533,21 @@ fn a_client_that_never_reads_cannot_grow_memory() {
     assert_eq!(get(port, "/health").unwrap().status, 200);
 }
 
+/// How many idle connections the memory tests open: 2,000, or what this machine's open-file
+/// limit leaves room for (a test `Client` holds two descriptors; a TCP-mode session one here
+/// and two in pointsman).
+fn idle_connection_count() -> usize {
+    2000.min((raise_nofile().saturating_sub(200) / 2) as usize)
+        .max(200)
+}
+
 /// Memory per idle keep-alive connection: 2,000 clients each send one request, read the answer
 /// and stay open. An idle connection holds no buffer, no request slot and no scratch vector
 /// (1,090 bytes each at 10,000 connections against HAProxy's 1,151, docs/performance.md);
 /// before that work it held 8.9 KB. The bound leaves room for allocator slack.
 #[test]
 fn an_idle_keep_alive_connection_holds_about_a_kilobyte() {
-    // 2,000, or what this machine's open-file limit leaves room for (a test `Client` holds
-    // two descriptors).
-    let connections = 2000
-        .min((raise_nofile().saturating_sub(200) / 2) as usize)
-        .max(200);
+    let connections = idle_connection_count();
     let backend = backend("b", "ok", &[]);
     let port = free_port();
     let cfg = config(
@@ -592,10 +596,7 @@ fn an_idle_keep_alive_connection_holds_about_a_kilobyte() {
 /// kept a 16 KiB buffer of its own in every later wait: 22.9 KB each.
 #[test]
 fn an_idle_tcp_session_after_a_burst_holds_no_buffer() {
-    // A session holds one descriptor here and two in pointsman.
-    let sessions = 2000
-        .min((raise_nofile().saturating_sub(200) / 2) as usize)
-        .max(200);
+    let sessions = idle_connection_count();
     let backend = backend("b", "ok", &[]);
     let port = free_port();
     let cfg = format!(
