@@ -28,21 +28,6 @@ fn config(global: &str, defaults: &str, frontend: &str, servers: &str, port: u16
     )
 }
 
-/// Whether `stream` gets any byte (or EOF) within `wait`.
-fn answered_within(stream: &mut TcpStream, wait: Duration) -> bool {
-    stream.set_read_timeout(Some(wait)).unwrap();
-    let mut byte = [0u8; 1];
-    match stream.read(&mut byte) {
-        // A byte or EOF: either way the server dealt with this connection.
-        Ok(0 | 1) => true,
-        Ok(_) => unreachable!("read into one byte"),
-        Err(e) => !matches!(
-            e.kind(),
-            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-        ),
-    }
-}
-
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
 }
@@ -233,10 +218,7 @@ fn a_connection_that_sends_nothing_gets_haproxys_408_counted_and_logged() {
     // An idle keep-alive connection that times out after a request closes without a word.
     let mut served = Client::connect(port);
     assert_eq!(served.get("/").unwrap().status, 200);
-    assert!(
-        served.is_closed(Duration::from_secs(5)),
-        "a byte after the 200"
-    );
+    served.assert_closed(Duration::from_secs(5));
     assert_eq!(p.stat_number("fe", "FRONTEND", "ereq"), 2);
     assert_eq!(p.stat_number("fe", "FRONTEND", "hrsp_4xx"), 2);
     let lines = badreq_lines(&p, port);
@@ -320,14 +302,17 @@ fn check_waits_at_limit(port: u16, limit: usize) {
     waiting
         .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
-    assert!(
-        !answered_within(&mut waiting, Duration::from_millis(700)),
-        "served beyond maxconn {limit}"
+    // Neither served nor closed while every slot is held.
+    assert_eq!(
+        peer_state(&mut waiting, Duration::from_millis(700)),
+        PeerState::StillOpen,
+        "beyond maxconn {limit}"
     );
     drop(holders.pop());
+    let state = peer_state(&mut waiting, Duration::from_secs(5));
     assert!(
-        answered_within(&mut waiting, Duration::from_secs(5)),
-        "not served after a slot was freed"
+        matches!(&state, PeerState::Data(d) if d.starts_with(b"HTTP/1.1 200")),
+        "not served after a slot was freed: {state:?}"
     );
     for h in &mut holders {
         assert_eq!(

@@ -531,8 +531,9 @@ fn soft_stop_closes_keep_alive_connections_on_their_next_request_only() {
     let slow_reply = in_flight.read_response(false).unwrap();
     assert_eq!(slow_reply.text(), "slow");
     assert_eq!(slow_reply.header("connection"), Some("close"));
-    assert!(in_flight.is_closed(Duration::from_secs(2)));
-    std::thread::sleep(Duration::from_millis(300));
+    in_flight.assert_closed(Duration::from_secs(2));
+    // The idle keep-alive connection is left alone: open, and no byte on it.
+    idle.assert_still_open(Duration::from_millis(300));
     assert!(
         p.proc.child.try_wait().unwrap().is_none(),
         "the idle keep-alive connection keeps the process alive"
@@ -542,7 +543,7 @@ fn soft_stop_closes_keep_alive_connections_on_their_next_request_only() {
     let last = idle.get("/").unwrap();
     assert_eq!(last.text(), "one");
     assert_eq!(last.header("connection"), Some("close"));
-    assert!(idle.is_closed(Duration::from_secs(2)));
+    idle.assert_closed(Duration::from_secs(2));
     assert_eq!(p.proc.wait_exit(Duration::from_secs(5)), Some(0));
 }
 

@@ -120,10 +120,16 @@ fn unescape(text: &str) -> Vec<u8> {
     out
 }
 
+/// How long a case expecting a close waits for it. A closing verdict closes at once; the
+/// config's idle timeouts (`timeout http-request`, which `timeout http-keep-alive` defaults to,
+/// and `timeout client`) are longer, so a connection left open cannot pass for a closed one
+/// by timing out within the wait.
+const CLOSE_WAIT: Duration = Duration::from_secs(3);
+
 fn config(port: u16, server: u16) -> String {
     format!(
         "global\n    stats socket @SOCKET@ level admin\n\
-         defaults\n    mode http\n    timeout connect 2s\n    timeout client 5s\n    timeout server 5s\n    timeout http-request 2s\n\
+         defaults\n    mode http\n    timeout connect 2s\n    timeout client 10s\n    timeout server 5s\n    timeout http-request 10s\n\
          frontend fe\n    bind 127.0.0.1:{port}\n    default_backend bk\n\
          backend bk\n    server s1 127.0.0.1:{server}\n"
     )
@@ -188,8 +194,15 @@ fn run_case(port: u16, case: &Case, backend: Option<&Backend>) -> Vec<String> {
         }
     };
     if case.closed {
-        if !client.is_closed(Duration::from_secs(3)) {
-            problems.push("connection still open, expected closed".into());
+        match client.state(CLOSE_WAIT) {
+            PeerState::Closed => {}
+            PeerState::StillOpen => problems.push(format!(
+                "connection still open and silent after {CLOSE_WAIT:?}, expected closed"
+            )),
+            PeerState::Data(bytes) => problems.push(format!(
+                "bytes after the last response, expected a close: {:?}",
+                String::from_utf8_lossy(&bytes)
+            )),
         }
         check_count(&mut problems);
     } else {

@@ -432,6 +432,9 @@ impl Response {
     }
 }
 
+/// How long a [`Client`] read waits before it fails.
+const CLIENT_READ_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// A minimal HTTP/1.1 client on one keep-alive connection.
 pub struct Client {
     reader: BufReader<TcpStream>,
@@ -441,9 +444,7 @@ pub struct Client {
 impl Client {
     pub fn connect(port: u16) -> Client {
         let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(20)))
-            .unwrap();
+        stream.set_read_timeout(Some(CLIENT_READ_TIMEOUT)).unwrap();
         let writer = stream.try_clone().unwrap();
         Client {
             reader: BufReader::new(stream),
@@ -552,11 +553,68 @@ impl Client {
         }
     }
 
-    /// True when the server closed the connection (reads EOF within `timeout`).
-    pub fn is_closed(&mut self, timeout: Duration) -> bool {
-        self.writer.set_read_timeout(Some(timeout)).unwrap();
-        let mut byte = [0u8; 1];
-        matches!(self.reader.read(&mut byte), Ok(0) | Err(_))
+    /// What the server does with this connection within `wait`: closes it, leaves it open and
+    /// silent, or sends bytes (those already buffered after the last response count).
+    pub fn state(&mut self, wait: Duration) -> PeerState {
+        if !self.reader.buffer().is_empty() {
+            return PeerState::Data(self.reader.buffer().to_vec());
+        }
+        let state = peer_state(self.reader.get_mut(), wait);
+        self.writer
+            .set_read_timeout(Some(CLIENT_READ_TIMEOUT))
+            .unwrap();
+        state
+    }
+
+    /// Asserts the server closes the connection (EOF or reset) within `wait`, without a byte.
+    pub fn assert_closed(&mut self, wait: Duration) {
+        let state = self.state(wait);
+        assert_eq!(state, PeerState::Closed, "expected a close within {wait:?}");
+    }
+
+    /// Asserts the connection stays open and silent for `wait`.
+    pub fn assert_still_open(&mut self, wait: Duration) {
+        let state = self.state(wait);
+        assert_eq!(state, PeerState::StillOpen, "expected silence for {wait:?}");
+    }
+}
+
+/// What a peer did with a connection within a wait. A read timeout is `StillOpen`, never
+/// `Closed`: a connection left open and silent must not pass for a closed one.
+#[derive(Clone, PartialEq, Eq)]
+pub enum PeerState {
+    /// EOF, or a reset (the peer closed with bytes of ours unread).
+    Closed,
+    /// Nothing came within the wait.
+    StillOpen,
+    /// Bytes came (the first read's worth).
+    Data(Vec<u8>),
+}
+
+impl std::fmt::Debug for PeerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PeerState::Closed => write!(f, "Closed"),
+            PeerState::StillOpen => write!(f, "StillOpen"),
+            PeerState::Data(bytes) => write!(f, "Data({:?})", String::from_utf8_lossy(bytes)),
+        }
+    }
+}
+
+/// Reads once from `stream` (waiting at most `wait`) and says what the peer did.
+pub fn peer_state(stream: &mut TcpStream, wait: Duration) -> PeerState {
+    stream.set_read_timeout(Some(wait)).unwrap();
+    let mut buf = [0u8; 4096];
+    match stream.read(&mut buf) {
+        Ok(0) => PeerState::Closed,
+        Ok(n) => PeerState::Data(buf[..n].to_vec()),
+        Err(e) => match e.kind() {
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => PeerState::StillOpen,
+            std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted => {
+                PeerState::Closed
+            }
+            _ => panic!("reading the connection's state: {e}"),
+        },
     }
 }
 
