@@ -375,6 +375,44 @@ pub fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// The peak resident memory of a process from now on: [`PeakRss::start`] resets the kernel's
+/// high-water mark (`VmHWM`) to the current RSS, [`PeakRss::kib`] reads it. The kernel raises
+/// the mark before it unmaps or discards pages (munmap, madvise), so a spike that is freed
+/// again, even between two samples, still shows.
+pub struct PeakRss {
+    pid: u32,
+    /// RSS when the watch started, in KiB.
+    pub start_kib: u64,
+}
+
+impl PeakRss {
+    pub fn start(pid: u32) -> PeakRss {
+        // `5` resets the peak RSS (proc(5), clear_refs).
+        std::fs::write(format!("/proc/{pid}/clear_refs"), "5")
+            .expect("reset the peak RSS (/proc/PID/clear_refs)");
+        PeakRss {
+            pid,
+            start_kib: status_kib(pid, "VmHWM:"),
+        }
+    }
+
+    /// The highest RSS since [`PeakRss::start`], in KiB.
+    pub fn kib(&self) -> u64 {
+        status_kib(self.pid, "VmHWM:")
+    }
+}
+
+/// A `kB` field of /proc/PID/status (`VmRSS:`, `VmHWM:`); panics when absent.
+fn status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {field} for pid {pid}"))
+}
+
 /// Open file descriptors of a process.
 pub fn fd_count(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
