@@ -605,12 +605,14 @@ impl Client {
     }
 
     /// Asserts the server closes the connection (EOF or reset) within `wait`, without a byte.
+    #[track_caller]
     pub fn assert_closed(&mut self, wait: Duration) {
         let state = self.state(wait);
         assert_eq!(state, PeerState::Closed, "expected a close within {wait:?}");
     }
 
     /// Asserts the connection stays open and silent for `wait`.
+    #[track_caller]
     pub fn assert_still_open(&mut self, wait: Duration) {
         let state = self.state(wait);
         assert_eq!(state, PeerState::StillOpen, "expected silence for {wait:?}");
