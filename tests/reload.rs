@@ -74,7 +74,7 @@ fn start_load(port: u16, seconds: u64) -> Vec<std::thread::JoinHandle<Report>> {
                 "--keep-alive",
                 keep_alive,
                 "--timeout",
-                "10s",
+                LOAD_REQUEST_TIMEOUT,
             ]);
             std::thread::spawn(move || pointsman::loadtest::run(&options).expect("load runs"))
         })

@@ -15,9 +15,6 @@ use std::time::{Duration, Instant};
 
 /// Load: requests per second over a few keep-alive connections.
 const RATE: u32 = 200;
-/// A request slower than this counts as failed. Generous: on a shared 2-core machine the whole
-/// box (load generator included) was seen to stall for 2 s; a stuck request still fails.
-const REQUEST_TIMEOUT: &str = "15s";
 /// A backend is restarted this often.
 const RESTART_EVERY: Duration = Duration::from_secs(60);
 /// Memory and descriptors are sampled this often.
@@ -78,7 +75,7 @@ fn soak_under_load_with_mutations_and_backend_restarts() {
             .args(["load", &format!("http://127.0.0.1:{port}/")])
             .args(["--rate", &RATE.to_string(), "-c", "8"])
             .args(["-d", &format!("{seconds}s"), "--server-header", "x-server"])
-            .args(["--timeout", REQUEST_TIMEOUT])
+            .args(["--timeout", LOAD_REQUEST_TIMEOUT])
             .arg("--json")
             .arg(&report)
             .stdout(Stdio::null())
@@ -122,6 +119,7 @@ fn soak_under_load_with_mutations_and_backend_restarts() {
     }
     let status = load.wait_exit(Duration::from_secs(60));
     let json = std::fs::read_to_string(&report).unwrap_or_default();
+    let planned = json_number(&json, "planned").unwrap_or(0);
     let requests = json_number(&json, "requests").unwrap_or(0);
     let errors = json_number(&json, "error_count");
     let max_latency_ms = json_number(&json, "max_us").unwrap_or(0) / 1000;
@@ -136,7 +134,8 @@ fn soak_under_load_with_mutations_and_backend_restarts() {
     let max_rss = after.iter().map(|s| s.rss_kib).max().unwrap();
     let max_fds = after.iter().map(|s| s.fds).max().unwrap();
     println!(
-        "soak {seconds}s: {requests} requests at {RATE}/s, {} errors, {mutations} mutations, \
+        "soak {seconds}s: exit {status:?}, {planned} planned, {requests} requests at {RATE}/s, \
+         {} errors, {mutations} mutations, \
          {restarts} backend restarts, slowest request {max_latency_ms} ms; RSS after warm-up \
          {} KiB -> {} KiB (max {max_rss}), fds {} -> {} (max {max_fds})",
         errors.map_or("?".to_string(), |e| e.to_string()),
@@ -145,14 +144,15 @@ fn soak_under_load_with_mutations_and_backend_restarts() {
         base.fds,
         last.fds
     );
-    // The load tester also exits 1 when it could not keep its own schedule (a loaded shared
-    // machine); that says nothing about pointsman, so only its error count is the verdict.
     assert!(status.is_some(), "pointsman load did not finish");
     assert_eq!(errors, Some(0), "failed requests: {json}");
-    assert!(
-        requests >= u64::from(RATE) * seconds * 9 / 10,
-        "only {requests} requests were sent"
+    assert_eq!(
+        requests, planned,
+        "not every planned request was sent: {json}"
     );
+    // Exit 1 also means the sender fell behind its schedule for a second or more: with eight
+    // connections of one request each, that is what a stall of pointsman does to it.
+    assert_eq!(status, Some(0), "pointsman load failed: {json}");
     assert!(
         max_rss <= base.rss_kib + RSS_SLACK_KIB,
         "RSS grew from {} KiB to {max_rss} KiB",

@@ -16,6 +16,10 @@ use std::time::{Duration, Instant};
 pub const POINTSMAN: &str = env!("CARGO_BIN_EXE_pointsman");
 pub const BACKEND: &str = env!("CARGO_BIN_EXE_pointsman-backend");
 
+/// The request timeout of every load run of the tests (`pointsman load --timeout`): a request
+/// not answered in full within it fails the run. One value for all, so no test is laxer.
+pub const LOAD_REQUEST_TIMEOUT: &str = "5s";
+
 /// A child process killed when dropped.
 pub struct Proc {
     pub child: Child,
