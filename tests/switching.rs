@@ -177,7 +177,7 @@ fn start_load(spec: &LoadSpec) -> Running {
             "--server-header",
             "X-Server",
             "--timeout",
-            "5s",
+            LOAD_REQUEST_TIMEOUT,
         ]
         .iter()
         .map(|s| s.to_string())
@@ -224,21 +224,43 @@ impl Load {
         &self.switches
     }
 
-    /// Asserts the promise: every request of every run got a complete 2xx, no switch command
-    /// failed. Prints the counts (the figures the issue asks to report).
-    fn assert_zero_failures(&self, scenario: &str) {
+    /// Asserts the promise: every planned request of every run was sent and got a complete
+    /// 2xx, none took longer than [`LATENCY_FACTOR`] times the p99 of the same run's steady
+    /// part (from [`STEADY_FROM`] to `steady_until`, the scenario's first switch or failure),
+    /// and no switch command failed. Prints the counts (the figures the issue asks to report).
+    ///
+    /// The bound is on service time (from the request's actual send to its last byte): a
+    /// stalled request shows there whole, while the load generator's own lateness on a busy
+    /// machine (sending late, which latency from the intended time also counts) does not.
+    fn assert_zero_failures(&self, scenario: &str, steady_until: Duration) {
         for Run { name, report, .. } in &self.runs {
             let w = &report.whole;
+            let steady = self.steady_p99(name, steady_until, Sample::latency_ns);
+            let steady_service = self.steady_p99(name, steady_until, Sample::service_ns);
+            let bound = steady_service * LATENCY_FACTOR;
+            let ratio = |d: Duration, of: Duration| d.as_secs_f64() / of.as_secs_f64();
             println!(
-                "{scenario} [{name}]: {} requests, {} ok, {} failed {:?}, unsent {}, servers {:?}",
+                "{scenario} [{name}]: {} planned, {} requests, {} ok, {} failed {:?}, unsent {}, \
+                 servers {:?}; latency steady p99 {steady:?}, max {:?} ({:.1}x); service steady \
+                 p99 {steady_service:?}, max {:?} ({:.1}x)",
+                report.planned,
                 w.requests,
                 w.ok,
                 w.error_count(),
                 w.errors,
                 report.schedule.unsent,
-                w.servers
+                w.servers,
+                w.latency.max,
+                ratio(w.latency.max, steady),
+                w.service.max,
+                ratio(w.service.max, steady_service),
             );
             assert!(w.requests > 0, "{scenario} [{name}]: no request was sent");
+            assert_eq!(
+                (w.requests, report.schedule.unsent),
+                (report.planned, 0),
+                "{scenario} [{name}]: not every planned request was sent"
+            );
             assert_eq!(
                 w.error_count(),
                 0,
@@ -249,10 +271,33 @@ impl Load {
                 w.ok, w.requests,
                 "{scenario} [{name}]: not every request was a 2xx"
             );
+            assert!(
+                w.service.max <= bound,
+                "{scenario} [{name}]: the slowest request took {:?}, more than {LATENCY_FACTOR} \
+                 times the steady p99 ({steady_service:?}); slowest:\n{}",
+                w.service.max,
+                slowest(report, 5)
+            );
             for s in &report.switches {
                 assert!(s.reply.is_ok(), "{scenario}: switch failed: {}", s.line());
             }
         }
+    }
+
+    /// The p99 of `time` (a [`Sample`] duration, in ns) over the requests of run `name` sent
+    /// in its steady part: from [`STEADY_FROM`] to `until` on the scenario's clock.
+    fn steady_p99(&self, name: &str, until: Duration, time: fn(&Sample) -> u64) -> Duration {
+        let mut latencies: Vec<u64> = self
+            .samples(&[name], STEADY_FROM, until)
+            .map(|(_, s, _)| time(s))
+            .collect();
+        assert!(
+            latencies.len() >= 50,
+            "[{name}]: {} requests in the steady part, too few for a p99",
+            latencies.len()
+        );
+        latencies.sort_unstable();
+        Duration::from_nanos(latencies[latencies.len() * 99 / 100])
     }
 
     /// Samples of the given runs sent within `[from, to)` on the scenario's clock, with their
@@ -314,6 +359,30 @@ impl Load {
     }
 }
 
+/// The `count` slowest requests of a run, one line each: when each was due, sent and done (on
+/// the run's clock) and which server answered.
+fn slowest(report: &Report, count: usize) -> String {
+    let mut samples: Vec<&Sample> = report.samples.iter().collect();
+    samples.sort_by_key(|s| std::cmp::Reverse(s.service_ns()));
+    let ms = |ns: u64| ns as f64 / 1e6;
+    samples
+        .iter()
+        .take(count)
+        .map(|s| {
+            format!(
+                "  #{} due {:.1} ms, sent {:.1} ms, done {:.1} ms (service {:.1} ms), server {}",
+                s.seq,
+                ms(s.intended_ns),
+                ms(s.sent_ns),
+                ms(s.done_ns),
+                ms(s.service_ns()),
+                server_name(s, &report.server_names)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn server_name(sample: &Sample, names: &[String]) -> String {
     sample
         .server
@@ -323,6 +392,18 @@ fn server_name(sample: &Sample, names: &[String]) -> String {
 }
 
 const BOTH: &[&str] = &["keep-alive", "fresh"];
+
+/// The latency bound of the promise, as a multiple of the steady p99 of the same run: a
+/// switch may cost a retry or a reconnect, not a stall (a stall just under the load's
+/// request timeout fails it). The factor leaves room for a busy shared machine, where a
+/// sub-millisecond steady p99 meets scheduling hiccups of tens of milliseconds: the slowest
+/// request of a passing run measured up to 16 times the steady p99 on a calm machine and
+/// about 30 times during a parallel build. With a slow server (s2's 150 ms) the bound passes
+/// the load's request timeout, which is then the tighter check.
+const LATENCY_FACTOR: u32 = 50;
+
+/// Where a run's steady part starts on the scenario's clock: past its first connections.
+const STEADY_FROM: Duration = Duration::from_millis(300);
 
 /// How precisely the runs other than keep-alive are placed on the scenario's clock: a run's
 /// sync reply is stamped when printed, a little after the run measured it.
@@ -420,7 +501,7 @@ fn flapping(kind: Kind) {
         ..LoadSpec::steady(port, 6.0, &p.socket)
     })
     .wait();
-    load.assert_zero_failures(&scenario);
+    load.assert_zero_failures(&scenario, load.switches()[0].sent);
     let whole = load.served(BOTH, Duration::ZERO, Duration::from_secs(60));
     assert!(
         whole.contains_key("nginx1") && whole.contains_key("nginx2"),
@@ -485,7 +566,7 @@ fn s2_drain_then_delete_with_requests_in_flight() {
         ..LoadSpec::steady(port, 5.0, &p.socket)
     })
     .wait();
-    load.assert_zero_failures(scenario);
+    load.assert_zero_failures(scenario, load.switches()[0].sent);
     let (drain, del) = (&load.switches()[0], &load.switches()[1]);
     println!("{scenario}: del server replied {:?}", del.reply);
     assert!(load.served(BOTH, Duration::ZERO, drain.sent)["s3"] > 0);
@@ -542,7 +623,7 @@ fn s3_canary_weights_are_followed() {
         ..LoadSpec::steady(port, 8.0, &p.socket)
     })
     .wait();
-    load.assert_zero_failures(scenario);
+    load.assert_zero_failures(scenario, load.switches()[0].sent);
     let switches = load.switches();
     let margin = Duration::from_millis(100);
     let mut bounds = vec![(Duration::ZERO, switches[0].sent)];
@@ -583,7 +664,7 @@ fn s4_added_server_takes_its_share() {
         ..LoadSpec::steady(port, 6.0, &p.socket)
     })
     .wait();
-    load.assert_zero_failures(scenario);
+    load.assert_zero_failures(scenario, load.switches()[0].sent);
     let added = &load.switches()[1];
     assert!(!load
         .served(BOTH, Duration::ZERO, load.switches()[0].sent)
@@ -627,7 +708,7 @@ fn killed(kind: Kind) {
     let up_at = running.elapsed();
     let load = running.wait();
     println!("{scenario}: killed at {killed_at:?}, DOWN at {down_at:?}, UP again at {up_at:?}");
-    load.assert_zero_failures(&scenario);
+    load.assert_zero_failures(&scenario, killed_at);
     assert!(load
         .served(BOTH, Duration::ZERO, killed_at)
         .contains_key("s2"));
@@ -700,7 +781,7 @@ fn s6_graceful_restart() {
     let up_at = running.elapsed();
     let load = running.wait();
     println!("{scenario}: quit at {quit_at:?}, UP again at {up_at:?}");
-    load.assert_zero_failures(scenario);
+    load.assert_zero_failures(scenario, quit_at);
     assert!(load
         .served(BOTH, Duration::ZERO, quit_at)
         .contains_key("n2"));
@@ -755,7 +836,7 @@ fn s7_restart_guide_trick_keeps_sessions() {
     let down_at = running.elapsed();
     let load = running.wait();
     println!("{scenario}: port closed at {closed_at:?}, app1 DOWN at {down_at:?}");
-    load.assert_zero_failures(scenario);
+    load.assert_zero_failures(scenario, closed_at);
     // Every session stayed on its application, through the switch.
     let sticky = load.served(BOTH, Duration::ZERO, Duration::from_secs(60));
     assert_eq!(sticky.keys().collect::<Vec<_>>(), ["app1"], "{sticky:?}");
@@ -806,7 +887,7 @@ fn s8_every_shard_switches_together() {
     })
     .wait();
     let after = shard_activity(&p);
-    load.assert_zero_failures(scenario);
+    load.assert_zero_failures(scenario, load.switches()[0].sent);
     let expected: [&[&str]; 4] = [&["s2"], &["b1"], &["s1"], &["s1", "s2"]];
     let switches = load.switches();
     for (i, (s, allowed)) in switches.iter().zip(expected).enumerate() {
@@ -888,12 +969,13 @@ fn s9_observe_marks_a_dead_server_down_from_live_traffic() {
     wait_status(&p, "s2", |s| s == "UP");
     let running = start_load(&LoadSpec::steady(port, 4.0, &p.socket));
     running.sleep_until(Duration::from_millis(1500));
+    let killed_at = running.elapsed();
     s2.proc.kill();
     wait_status(&p, "s2", |s| s.starts_with("DOWN"));
     let down_at = running.elapsed();
     let load = running.wait();
     println!("{scenario}: s2 DOWN at {down_at:?}");
-    load.assert_zero_failures(scenario);
+    load.assert_zero_failures(scenario, killed_at);
     let stat = p.stat("bk_app", "s2");
     assert_eq!(stat["check_status"], "HANA", "{stat:?}");
     assert_eq!(stat["check_desc"], "Health analyze");
@@ -929,7 +1011,7 @@ fn s10_slowstart_ramps_a_returning_server() {
         ..LoadSpec::steady(port, 6.5, &p.socket)
     })
     .wait();
-    load.assert_zero_failures(scenario);
+    load.assert_zero_failures(scenario, load.switches()[0].sent);
     let back = load.switches()[1].replied;
     let early = load.served(BOTH, back, back + Duration::from_millis(600));
     let late = load.served(
@@ -967,7 +1049,7 @@ fn s11_health_commands_under_load() {
         ..LoadSpec::steady(port, 4.5, &p.socket)
     })
     .wait();
-    load.assert_zero_failures(scenario);
+    load.assert_zero_failures(scenario, load.switches()[0].sent);
     let (down, enable) = (&load.switches()[1], &load.switches()[2]);
     // DOWN from the CLI, and no check to undo it while checks are disabled.
     let while_down = load.served(BOTH, down.replied, enable.sent);
@@ -1023,7 +1105,7 @@ fn s12_lone_active_server_killed_backup_answers_at_once() {
     wait_status(&p, "nginx2", |s| s == "UP");
     let up_at = running.elapsed();
     let load = running.wait();
-    load.assert_zero_failures(scenario);
+    load.assert_zero_failures(scenario, killed_at);
     // Before the kill (requests in flight at the kill were redispatched), only the active one.
     let before = load.served(BOTH, Duration::ZERO, killed_at - Duration::from_millis(100));
     assert_eq!(before.keys().collect::<Vec<_>>(), ["nginx2"], "{before:?}");
