@@ -645,9 +645,26 @@ impl std::fmt::Debug for PeerState {
     }
 }
 
+/// A socket whose reads can be bounded in time (TCP or unix), for [`peer_state`].
+pub trait TimedRead: Read {
+    fn bound_reads(&self, wait: Duration);
+}
+
+impl TimedRead for TcpStream {
+    fn bound_reads(&self, wait: Duration) {
+        self.set_read_timeout(Some(wait)).unwrap();
+    }
+}
+
+impl TimedRead for UnixStream {
+    fn bound_reads(&self, wait: Duration) {
+        self.set_read_timeout(Some(wait)).unwrap();
+    }
+}
+
 /// Reads once from `stream` (waiting at most `wait`) and says what the peer did.
-pub fn peer_state(stream: &mut TcpStream, wait: Duration) -> PeerState {
-    stream.set_read_timeout(Some(wait)).unwrap();
+pub fn peer_state(stream: &mut impl TimedRead, wait: Duration) -> PeerState {
+    stream.bound_reads(wait);
     let mut buf = [0u8; 4096];
     match stream.read(&mut buf) {
         Ok(0) => PeerState::Closed,
@@ -785,12 +802,20 @@ impl PromptSession {
         }
     }
 
-    /// Sends bytes and reads until the server closes; returns what came back.
+    /// Sends bytes and reads until the server closes (EOF or reset); returns what came back.
+    /// A session still open when the read timeout (10 s) passes fails the test.
+    #[track_caller]
     pub fn send_until_close(mut self, input: &[u8]) -> Vec<u8> {
         self.stream.write_all(input).unwrap();
         let mut out = Vec::new();
-        let _ = self.stream.read_to_end(&mut out);
-        out
+        match self.stream.read_to_end(&mut out) {
+            Ok(_) => out,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => out,
+            Err(e) => panic!(
+                "admin session not closed ({e}); got {:?}",
+                String::from_utf8_lossy(&out)
+            ),
+        }
     }
 
     pub fn stream(&mut self) -> &mut UnixStream {
