@@ -225,24 +225,28 @@ impl Load {
     }
 
     /// Asserts the promise: every planned request of every run was sent and got a complete
-    /// 2xx, none took longer than [`LATENCY_FACTOR`] times the p99 of the same run's steady
-    /// part (from [`STEADY_FROM`] to `steady_until`, the scenario's first switch or failure),
-    /// and no switch command failed. Prints the counts (the figures the issue asks to report).
+    /// 2xx, none took longer than [`LATENCY_FACTOR`] times the p99 latency of the same run's
+    /// steady part (from [`STEADY_FROM`] to `steady_until`, the scenario's first switch or
+    /// failure), and no switch command failed. Prints the counts (the figures the issue asks
+    /// to report).
     ///
-    /// The bound is on service time (from the request's actual send to its last byte): a
-    /// stalled request shows there whole, while the load generator's own lateness on a busy
-    /// machine (sending late, which latency from the intended time also counts) does not.
+    /// The reference is the steady p99 of latency, what a client sees (from the intended send
+    /// time); what is bounded is each request's service time (from its actual send to its
+    /// last byte): a stalled request shows there whole, while the load generator's own
+    /// lateness on a busy machine does not. The steady service p99 is printed beside it; on
+    /// keep-alive runs it can be a fraction of a millisecond, too fine a yardstick for a
+    /// shared machine's scheduling.
     fn assert_zero_failures(&self, scenario: &str, steady_until: Duration) {
         for Run { name, report, .. } in &self.runs {
             let w = &report.whole;
             let steady = self.steady_p99(name, steady_until, Sample::latency_ns);
             let steady_service = self.steady_p99(name, steady_until, Sample::service_ns);
-            let bound = steady_service * LATENCY_FACTOR;
+            let bound = steady * LATENCY_FACTOR;
             let ratio = |d: Duration, of: Duration| d.as_secs_f64() / of.as_secs_f64();
             println!(
                 "{scenario} [{name}]: {} planned, {} requests, {} ok, {} failed {:?}, unsent {}, \
-                 servers {:?}; latency steady p99 {steady:?}, max {:?} ({:.1}x); service steady \
-                 p99 {steady_service:?}, max {:?} ({:.1}x)",
+                 servers {:?}; latency steady p99 {steady:?}, max {:?}; service steady p99 \
+                 {steady_service:?}, max {:?} ({:.1}x the steady latency p99)",
                 report.planned,
                 w.requests,
                 w.ok,
@@ -251,9 +255,8 @@ impl Load {
                 report.schedule.unsent,
                 w.servers,
                 w.latency.max,
-                ratio(w.latency.max, steady),
                 w.service.max,
-                ratio(w.service.max, steady_service),
+                ratio(w.service.max, steady),
             );
             assert!(w.requests > 0, "{scenario} [{name}]: no request was sent");
             assert_eq!(
@@ -274,7 +277,7 @@ impl Load {
             assert!(
                 w.service.max <= bound,
                 "{scenario} [{name}]: the slowest request took {:?}, more than {LATENCY_FACTOR} \
-                 times the steady p99 ({steady_service:?}); slowest:\n{}",
+                 times the steady latency p99 ({steady:?}); slowest:\n{}",
                 w.service.max,
                 slowest(report, 5)
             );
@@ -395,11 +398,11 @@ const BOTH: &[&str] = &["keep-alive", "fresh"];
 
 /// The latency bound of the promise, as a multiple of the steady p99 of the same run: a
 /// switch may cost a retry or a reconnect, not a stall (a stall just under the load's
-/// request timeout fails it). The factor leaves room for a busy shared machine, where a
-/// sub-millisecond steady p99 meets scheduling hiccups of tens of milliseconds: the slowest
-/// request of a passing run measured up to 16 times the steady p99 on a calm machine and
-/// about 30 times during a parallel build. With a slow server (s2's 150 ms) the bound passes
-/// the load's request timeout, which is then the tighter check.
+/// request timeout fails it). The factor leaves room for a busy shared machine, where a steady
+/// p99 of a few milliseconds meets scheduling hiccups of tens: in passing runs the slowest
+/// request measured up to 26 times the steady p99 (nginx's graceful restart, 95 ms against
+/// 3.7 ms). With a slow server (s2's 150 ms) the bound passes the load's request timeout,
+/// which is then the tighter check.
 const LATENCY_FACTOR: u32 = 50;
 
 /// Where a run's steady part starts on the scenario's clock: past its first connections.
