@@ -46,8 +46,8 @@ struct Dribbler {
     reply: Vec<u8>,
     /// When the first byte or the close came, from `connected`.
     answered: Option<Duration>,
-    /// Whether pointsman closed it (EOF or reset).
-    closed: bool,
+    /// When pointsman closed it (EOF or reset), from `connected`.
+    closed: Option<Duration>,
 }
 
 impl Dribbler {
@@ -62,14 +62,14 @@ impl Dribbler {
             connected: Instant::now(),
             reply: Vec::new(),
             answered: None,
-            closed: false,
+            closed: None,
         }
     }
 
     /// Takes whatever pointsman wrote or did since the last look, without waiting.
     fn look(&mut self) {
         let mut buf = [0u8; 1024];
-        while !self.closed {
+        while self.closed.is_none() {
             let outcome = match self.stream.read(&mut buf) {
                 Ok(0) => Some(true),
                 Ok(n) => {
@@ -81,9 +81,11 @@ impl Dribbler {
                 Err(e) => panic!("slow client: {e}"),
             };
             let Some(closed) = outcome else { return };
-            self.answered
-                .get_or_insert_with(|| self.connected.elapsed());
-            self.closed = closed;
+            let now = self.connected.elapsed();
+            self.answered.get_or_insert(now);
+            if closed {
+                self.closed = Some(now);
+            }
         }
     }
 
@@ -98,8 +100,11 @@ impl Dribbler {
             Some(_) if !self.reply.is_empty() && !self.reply.starts_with(b"HTTP/1.1 408 ") => {
                 Some(format!("got {reply:?}"))
             }
-            Some(_) if !self.closed => Some(format!("left open after {reply:?}")),
-            Some(_) => None,
+            Some(_) => match self.closed {
+                None => Some(format!("left open after {reply:?}")),
+                Some(at) if at > bound => Some(format!("closed after {at:?}")),
+                Some(_) => None,
+            },
         }
     }
 }
@@ -152,7 +157,7 @@ fn slowloris_gets_408_while_a_normal_client_is_served() {
         + Duration::from_millis(500);
     let mut writes_refused = 0;
     let mut next_byte = Instant::now() + Duration::from_secs(1);
-    while Instant::now() < deadline && slow.iter().any(|d| !d.closed) {
+    while Instant::now() < deadline && slow.iter().any(|d| d.closed.is_none()) {
         if Instant::now() >= next_byte {
             for d in slow.iter_mut().filter(|d| d.answered.is_none()) {
                 if d.stream.write_all(b"x").is_err() {
