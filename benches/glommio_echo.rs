@@ -57,6 +57,7 @@ const SWITCHES: &[&str] = &[
     "GLOMMIO_SOCKET_PBUF",
     "GLOMMIO_STOCK_PARK",
     "GLOMMIO_STOCK_THROUGHPUT_FLARE",
+    "GLOMMIO_STOCK_LISTENER_POLL",
 ];
 
 /// The value of a switch that turns its patch off (patch 7's switch is `..._PBUF=0`).
@@ -74,11 +75,13 @@ const READ_FIRST: &str = "GLOMMIO_SOCKET_READ_FIRST";
 const POLL_FIRST: &str = "GLOMMIO_SOCKET_RECV_POLL_FIRST";
 
 const PATCHES: &[&str] = &[
-    "rings", "accept", "timers", "sockio", "pbuf", "park", "flare",
+    "rings", "accept", "timers", "sockio", "pbuf", "park", "flare", "listener",
 ];
 
 /// A variant is `stock`, `all`, or a `+`-joined list of the patches to enable
-/// (`rings`, `accept`, `timers`, `sockio`, `pbuf`, `park` (patch 6), `flare` (patch 10), or `all`), plus optionally
+/// (`rings`, `accept`, `timers`, `sockio`, `pbuf`, `park` (patch 6), `flare` (patch 10),
+/// `listener` (patch 12; the echo server accepts with `accept`, so it only matters to
+/// `smoke`), or `all`), plus optionally
 /// `read=STRATEGY`; every other patch gets its stock switch. (`pbuf`, patch 7, needs
 /// `sockio`, patch 5: it changes where patch 5's RECVs receive.)
 fn variant_env(name: &str) -> Vec<(&'static str, String)> {
@@ -89,6 +92,7 @@ fn variant_env(name: &str) -> Vec<(&'static str, String)> {
         "GLOMMIO_SOCKET_PBUF" => "pbuf",
         "GLOMMIO_STOCK_PARK" => "park",
         "GLOMMIO_STOCK_THROUGHPUT_FLARE" => "flare",
+        "GLOMMIO_STOCK_LISTENER_POLL" => "listener",
         _ => "sockio",
     };
     let mut enabled: Vec<&str> = Vec::new();
@@ -525,12 +529,13 @@ fn smoke() {
     // earlier check would still be idling (workers live 5 s after their last job).
     smoke_throughput_preempt();
     smoke_accept();
+    smoke_readable();
     smoke_stream_io();
     smoke_received();
     smoke_recv_buffers();
     smoke_mesh();
     smoke_preempt_and_timer();
-    println!("smoke: 7 passed, 0 failed");
+    println!("smoke: 8 passed, 0 failed");
 }
 
 /// Throughput preemption (patch 10): more stream completions than the ring is deep,
@@ -658,6 +663,86 @@ fn smoke_accept() {
         client.join().expect("client");
     });
     println!("  accept: queued + io_uring accept, ping/pong ok");
+}
+
+/// `TcpListener::readable` (patches 4 and 12): it reports a queued connection, does not
+/// report a drained queue, and wakes for a connection that arrives while the executor
+/// sleeps. Then what patch 12 is for: with the poll armed, closing the listener's only
+/// descriptor must close the socket at once (the port can be bound, a connect is refused),
+/// because no io_uring request holds it; stock (`GLOMMIO_STOCK_LISTENER_POLL=1`) the armed
+/// poll keeps it listening (the port is taken) until the poll completes or is cancelled.
+fn smoke_readable() {
+    let ex = smoke_executor();
+    ex.run(async {
+        // From a raw descriptor (as pointsman makes its listeners), so that the check knows it.
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = std_listener.local_addr().expect("addr").port();
+        let fd = std::os::unix::io::IntoRawFd::into_raw_fd(std_listener);
+        // SAFETY: a listening socket this check owns from here on.
+        let listener = unsafe { <TcpListener as std::os::unix::io::FromRawFd>::from_raw_fd(fd) };
+        // This check drains the queue itself; GLOMMIO_STOCK_ACCEPT leaves listeners blocking.
+        unsafe { libc::fcntl(fd, libc::F_SETFL, libc::O_NONBLOCK | libc::O_RDWR) };
+        let _queued = StdTcpStream::connect(("127.0.0.1", port)).expect("connect");
+        listener.readable().await.expect("readable, queued");
+        assert_eq!(drain_accept_queue(fd), 1);
+        let drained = futures_lite::future::or(
+            async {
+                listener.readable().await.expect("readable, drained");
+                true
+            },
+            async {
+                glommio::timer::sleep(Duration::from_millis(30)).await;
+                false
+            },
+        )
+        .await;
+        assert!(!drained, "readable() reported an empty accept queue");
+        let client = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            StdTcpStream::connect(("127.0.0.1", port)).expect("connect")
+        });
+        listener.readable().await.expect("readable, while asleep");
+        assert_eq!(drain_accept_queue(fd), 1);
+        let _late = client.join().expect("client");
+
+        // The listener's descriptor is closed below, behind its back: never close it again.
+        let listener = std::mem::ManuallyDrop::new(listener);
+        let waiting = glommio::spawn_local(async move {
+            let _ = listener.readable().await;
+        });
+        glommio::timer::sleep(Duration::from_millis(10)).await; // the poll is submitted
+        unsafe { libc::close(fd) };
+        // A plain bind (no SO_REUSEPORT) of the port, not a connect: a connection arriving
+        // would complete the stock poll, whose completion then drops the socket.
+        let bind = std::net::TcpListener::bind(("127.0.0.1", port)).map(drop);
+        let stock = std::env::var_os("GLOMMIO_STOCK_LISTENER_POLL").is_some_and(|v| v != "0");
+        if stock {
+            let e = bind.expect_err("stock: the port is free with a poll armed on its listener");
+            assert_eq!(e.kind(), std::io::ErrorKind::AddrInUse, "{e}");
+        } else {
+            bind.expect("the closed listener's port is taken: something holds the socket");
+            let e = StdTcpStream::connect(("127.0.0.1", port)).expect_err("a closed port accepted");
+            assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused, "{e}");
+        }
+        waiting.cancel().await;
+        println!(
+            "  readable: queued, drained (not readable), while asleep ok; closed with a poll armed: {}",
+            if stock { "port still taken (stock)" } else { "port free, connect refused" }
+        );
+    });
+}
+
+/// Accepts (and closes) every connection queued on the non-blocking listener `fd`.
+fn drain_accept_queue(fd: i32) -> usize {
+    let mut n = 0;
+    loop {
+        let c = unsafe { libc::accept4(fd, std::ptr::null_mut(), std::ptr::null_mut(), 0) };
+        if c < 0 {
+            return n;
+        }
+        unsafe { libc::close(c) };
+        n += 1;
+    }
 }
 
 /// The byte at `i` of the smoke test's stream.

@@ -187,9 +187,11 @@ fn open_address(
 
 /// How long [`probe`] waits for a listener that is going away. When a process that listened
 /// with io_uring exits (or is killed), the kernel releases the sockets its pending requests
-/// hold asynchronously, after the process is gone: its listening sockets stay in LISTEN for
+/// hold asynchronously, after the process is gone: such listening sockets stay in LISTEN for
 /// 30-110 ms here (more on a loaded machine), and a start on the same port in that window
 /// failed with "Address already in use". SO_REUSEADDR (set) covers TIME_WAIT, not this.
+/// pointsman's own listeners are no longer held so (vendored glommio's patch 12: they close
+/// with the process); another io_uring server's still are.
 const PROBE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
 const PROBE_RETRY: std::time::Duration = std::time::Duration::from_millis(10);
 

@@ -2,10 +2,15 @@
 //!
 //! It never leaves an `accept` in flight: it waits until the socket is readable (a poll, which
 //! takes nothing from the queue: `TcpListener::readable`, patch 4 of the vendored glommio),
-//! then accepts with non-blocking `accept4` until the queue is empty. Stopping (dropping the task) therefore cancels only a poll, and a connection is
+//! then accepts with non-blocking `accept4` until the queue is empty.
+//! Stopping (dropping the task) therefore cancels only a poll, and a connection is
 //! either accepted and served here or left in the queue for whoever else holds the socket —
 //! the next process after a hand-over. (A cancelled io_uring accept may already have taken a
-//! connection that its dropped future then leaks: a reset for that client.)
+//! connection that its dropped future then leaks: a reset for that client.) The poll is armed
+//! on an epoll instance that watches the socket (patch 12), not on the socket itself: no
+//! io_uring request holds the socket, so after `kill -9` it closes with the process instead of
+//! listening on until the kernel tears the ring down (`tests/crash.rs`,
+//! `scripts/kill9-window.sh`).
 //!
 //! The sockets themselves are opened by [`crate::reload::sockets`] before the shards start.
 //!

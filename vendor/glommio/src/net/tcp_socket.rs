@@ -22,8 +22,10 @@ use nix::sys::socket::SockaddrStorage;
 use pin_project_lite::pin_project;
 use socket2::{Domain, Protocol, Socket, Type};
 use std::{
+    cell::OnceCell,
     io,
     net::{self, Shutdown, SocketAddr, ToSocketAddrs},
+    os::fd::OwnedFd,
     os::unix::io::{AsRawFd, FromRawFd, IntoRawFd, RawFd},
     pin::Pin,
     rc::{Rc, Weak},
@@ -76,6 +78,9 @@ type Result<T> = crate::Result<T, ()>;
 pub struct TcpListener {
     reactor: Weak<Reactor>,
     listener: net::TcpListener,
+    /// pointsman patch 12: the epoll instance [`readable`](Self::readable)
+    /// waits on, made on its first call (see `sys::readiness_watch`).
+    readiness: OnceCell<OwnedFd>,
 }
 
 impl FromRawFd for TcpListener {
@@ -89,6 +94,7 @@ impl FromRawFd for TcpListener {
         TcpListener {
             reactor: Rc::downgrade(&crate::executor().reactor()),
             listener,
+            readiness: OnceCell::new(),
         }
     }
 }
@@ -137,6 +143,7 @@ impl TcpListener {
         Ok(TcpListener {
             reactor: Rc::downgrade(&crate::executor().reactor()),
             listener,
+            readiness: OnceCell::new(),
         })
     }
 
@@ -148,11 +155,29 @@ impl TcpListener {
     /// connection that is then lost, it can never take one. A caller that
     /// stops accepting (and hands the socket to another process) uses this,
     /// then accepts with non-blocking `accept4` on the raw descriptor.
+    ///
+    /// pointsman patch 12: the poll is armed on an epoll instance that watches
+    /// the listener, not on the listener itself, so that no io_uring request
+    /// holds a reference to the listening socket (see `sys::readiness_watch`).
     pub async fn readable(&self) -> Result<()> {
         let reactor = self.reactor.upgrade().unwrap();
-        let source = reactor.poll_read_ready(self.listener.as_raw_fd());
+        let source = reactor.poll_read_ready(self.readiness_fd()?);
         source.collect_rw().await?;
         Ok(())
+    }
+
+    /// The descriptor whose readability [`readable`](Self::readable) polls:
+    /// the listener's epoll watch (made once), or the listener itself with
+    /// `GLOMMIO_STOCK_LISTENER_POLL=1`.
+    fn readiness_fd(&self) -> io::Result<RawFd> {
+        if sys::stock_listener_poll() {
+            return Ok(self.listener.as_raw_fd());
+        }
+        if let Some(watch) = self.readiness.get() {
+            return Ok(watch.as_raw_fd());
+        }
+        let watch = sys::readiness_watch(self.listener.as_raw_fd())?;
+        Ok(self.readiness.get_or_init(|| watch).as_raw_fd())
     }
 
     /// Accepts a new incoming TCP connection and allows the result to be sent

@@ -185,6 +185,48 @@ pub(crate) fn accept4_syscall(fd: RawFd, flags: libc::c_int) -> io::Result<RawFd
     syscall!(accept4(fd, std::ptr::null_mut(), std::ptr::null_mut(), flags))
 }
 
+/// pointsman patch 12: `GLOMMIO_STOCK_LISTENER_POLL=1` (read once per process)
+/// makes `TcpListener::readable` poll the listening socket itself, as patch 4
+/// first did, for before/after measurements.
+pub(crate) fn stock_listener_poll() -> bool {
+    static STOCK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *STOCK.get_or_init(|| {
+        std::env::var_os("GLOMMIO_STOCK_LISTENER_POLL").map_or(false, |v| v != "0")
+    })
+}
+
+/// pointsman patch 12: an epoll instance that watches `fd` for readability
+/// (level-triggered), for io_uring to poll in its place.
+///
+/// An io_uring request holds a reference to its file until it completes, and
+/// the requests still armed when a process dies (SIGKILL) complete only when
+/// the kernel tears the ring down, after the process is gone, on a kworker
+/// (`io_ring_exit_work`, then a delayed `fput`). A poll armed on a listening
+/// socket kept it in LISTEN that long: connections were still completed,
+/// then reset, and the port stayed taken. An epoll watch holds no reference
+/// to the socket (the socket's last `fput` removes it from the epoll set), so
+/// the listener closes in the process's own exit, with the rest of its
+/// descriptors; the ring pins only the epoll file. Polling an epoll file
+/// reports it readable while one of its watched descriptors is (the kernel
+/// re-polls them and drops the ones that are not ready), so nothing ever
+/// needs to call `epoll_wait` on it.
+pub(crate) fn readiness_watch(fd: RawFd) -> io::Result<std::os::fd::OwnedFd> {
+    let epoll = syscall!(epoll_create1(libc::EPOLL_CLOEXEC))?;
+    // SAFETY: a descriptor epoll_create1 just returned, owned from here on.
+    let epoll = unsafe { std::os::fd::OwnedFd::from_raw_fd(epoll) };
+    let mut event = libc::epoll_event {
+        events: libc::EPOLLIN as u32,
+        u64: 0,
+    };
+    syscall!(epoll_ctl(
+        epoll.as_raw_fd(),
+        libc::EPOLL_CTL_ADD,
+        fd,
+        &mut event
+    ))?;
+    Ok(epoll)
+}
+
 /// Makes a listening socket non-blocking, once, so that the direct accept path
 /// needs no fcntl per call. (Harmless for the io_uring accept path, which
 /// arms a poll on EAGAIN.)
