@@ -19,7 +19,7 @@ use crate::proxy::Worker;
 use crate::shard::messages::CheckReport;
 use crate::shard::HealthSink;
 use crate::state::{
-    AdminState, CheckDetail, CheckStatus, Mutation, OpState, ServerRef, RAMP_FULL, RAMP_START,
+    AdminState, CheckDetail, CheckStatus, Mutation, ServerRef, RAMP_FULL, RAMP_START,
 };
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 use std::collections::{HashMap, HashSet};
@@ -294,36 +294,6 @@ fn judge_status_line(response: &[u8], expect: Option<u16>) -> (CheckStatus, Opti
     (verdict, status)
 }
 
-/// The log text of a transition a check result caused, in HAProxy 2.6's order
-/// (`srv_append_status`): `is DOWN, reason: Layer4 connection problem, info: "Connection
-/// refused", check duration: 0ms`, with `code: N` after the reason for an HTTP check. A
-/// verdict on live traffic (`Health analyze`) ran no check: reason alone.
-pub fn transition_reason(status: CheckStatus, detail: &CheckDetail, now_usable: bool) -> String {
-    let state = if now_usable { "UP" } else { "DOWN" };
-    let mut line = format!("is {state}, reason: {}", status.description());
-    if status == CheckStatus::Hana {
-        return line;
-    }
-    if let Some(code) = detail.code {
-        line.push_str(&format!(", code: {code}"));
-    }
-    if let Some(info) = &detail.info {
-        line.push_str(&format!(", info: \"{info}\""));
-    }
-    line.push_str(&format!(", check duration: {}ms", detail.duration_ms));
-    line
-}
-
-/// The log text of `set server … health up|stopping|down`.
-pub fn cli_health_reason(op: OpState) -> String {
-    let state = match op {
-        OpState::Up => "UP",
-        OpState::Stopping => "stopping",
-        OpState::Down => "DOWN",
-    };
-    format!("is {state}, changed from CLI")
-}
-
 /// Sends each server that reached its `error-limit` on this shard's live traffic to the
 /// coordinator as a "Health analyze" result.
 async fn forward_passive_reports(worker: Rc<Worker>, sink: Rc<HealthSink>) {
@@ -413,48 +383,6 @@ fn ramp_at(elapsed: Duration, slowstart: Duration) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The two lines HAProxy 2.6 logged when nginx2 was killed and restarted
-    /// (reference capture), rebuilt from the check results.
-    #[test]
-    fn check_transitions_read_like_haproxy() {
-        use crate::logs::event::{server_change, Change, Usable};
-        let refused = CheckDetail {
-            code: None,
-            info: Some("Connection refused".into()),
-            duration_ms: 0,
-        };
-        let down = Change::Down(transition_reason(CheckStatus::L4Con, &refused, false));
-        let backup_only = Usable {
-            active: 0,
-            backup: 1,
-        };
-        assert_eq!(
-            server_change("bk_app", "nginx2", false, &down, backup_only, 0),
-            "Server bk_app/nginx2 is DOWN, reason: Layer4 connection problem, info: \
-             \"Connection refused\", check duration: 0ms. 0 active and 1 backup servers left. \
-             Running on backup. 0 sessions active, 0 requeued, 0 remaining in queue."
-        );
-        let up = Change::Up(transition_reason(
-            CheckStatus::L4Ok,
-            &CheckDetail::default(),
-            true,
-        ));
-        let both = Usable {
-            active: 1,
-            backup: 1,
-        };
-        assert_eq!(
-            server_change("bk_app", "nginx2", false, &up, both, 0),
-            "Server bk_app/nginx2 is UP, reason: Layer4 check passed, check duration: 0ms. \
-             1 active and 1 backup servers online. 0 sessions requeued, 0 total in queue."
-        );
-        // A verdict on live traffic ran no check: no duration.
-        assert_eq!(
-            transition_reason(CheckStatus::Hana, &CheckDetail::default(), false),
-            "is DOWN, reason: Health analyze"
-        );
-    }
 
     #[test]
     fn status_line_judgement() {

@@ -7,13 +7,12 @@ use super::mesh::{Receivers, Senders};
 use super::messages::{CheckReport, FromShard, ToShard};
 use crate::admin::{AdminBackend, ProcessInfo};
 use crate::logs;
-use crate::logs::event::{Change, Usable};
+use crate::logs::event::{transition_change, Change, Usable};
 use crate::proxy::Worker;
-use crate::state::{
-    self, AdminState, Applied, ApplyError, Backend, Mutation, OpState, ServerRef, State,
-};
+use crate::state::{self, AdminState, Applied, ApplyError, Backend, Mutation, ServerRef, State};
 use crate::stats::latency::{LatencySnapshot, Series};
 use crate::stats::StatsSnapshot;
+use crate::sys::unix_now;
 use glommio::sync::Semaphore;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -379,48 +378,6 @@ struct LogLine {
     nothing_left: bool,
 }
 
-/// How HAProxy words what `mutation` did to a server (`before`: its administrative state
-/// before a `SetAdminState`).
-fn transition_change(mutation: &Mutation, before: Option<AdminState>, now_usable: bool) -> Change {
-    let soft_or_up = |why: String| {
-        if now_usable {
-            Change::Up(why)
-        } else {
-            Change::Down(why)
-        }
-    };
-    match mutation {
-        Mutation::SetAdminState {
-            state: AdminState::Maint,
-            ..
-        } => Change::Down("is going DOWN for maintenance".into()),
-        Mutation::SetAdminState {
-            state: AdminState::Drain,
-            ..
-        } => Change::Up("enters drain state".into()),
-        Mutation::SetAdminState { .. } if before == Some(AdminState::Drain) => {
-            Change::Left("is UP (leaving forced drain)".into())
-        }
-        Mutation::SetAdminState { .. } => {
-            Change::Left("is UP/READY (leaving forced maintenance)".into())
-        }
-        Mutation::CheckResult { status, detail, .. } => soft_or_up(
-            crate::health::transition_reason(*status, detail, now_usable),
-        ),
-        Mutation::SetHealth { op, .. } => {
-            let why = crate::health::cli_health_reason(*op);
-            match op {
-                // HAProxy words `stopping` like a drain: out of new traffic, "online".
-                OpState::Stopping => Change::Up(why),
-                _ => soft_or_up(why),
-            }
-        }
-        Mutation::SetWeight { .. } => soft_or_up("changed its weight".into()),
-        Mutation::MarkDeleting { .. } => Change::Down("is being deleted (draining)".into()),
-        _ => soft_or_up("changed state".into()),
-    }
-}
-
 impl AdminBackend for Coordinator {
     fn with_state<R>(&self, f: impl FnOnce(&State) -> R) -> R {
         f(&self.state.borrow())
@@ -517,13 +474,6 @@ impl AdminBackend for Coordinator {
     fn now(&self) -> u64 {
         unix_now()
     }
-}
-
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// The follower side on every other shard: apply what the coordinator sends, answer in order.
