@@ -1,5 +1,5 @@
 //! Process-level facts and limits: file descriptors, locked memory (io_uring buffers need it),
-//! host name, user and group ids; shutting down the process's sockets to one address
+//! host name, user and group ids, the wall clock in Unix seconds; shutting down the process's sockets to one address
 //! (`shutdown sessions`).
 
 use std::net::SocketAddr;
@@ -17,6 +17,13 @@ pub fn raise_limits() {
             }
         }
     }
+}
+
+/// Seconds since the Unix epoch (the clock of `lastchg`, `Uptime_sec` and state files).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Current RLIMIT_NOFILE (`Ulimit-n`).

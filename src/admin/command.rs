@@ -1141,7 +1141,9 @@ mod tests {
                 }
                 reply
             }
-            Action::DeleteServer(server) => testutil::delete_server(state, server, NOW),
+            Action::DeleteServer(server) => {
+                testutil::delete_server(state, server, NOW).reply().into()
+            }
             Action::ShutdownSessions(_)
             | Action::SetTimeout(_)
             | Action::SetLevel(_)

@@ -97,23 +97,70 @@ pub trait AdminBackend {
     async fn gather_latency(&self) -> crate::stats::latency::LatencySnapshot;
     /// Each shard's own counters, shard 0 first (`show servers conn`'s per-thread columns).
     async fn gather_per_shard(&self) -> Vec<StatsSnapshot>;
-    /// `del server` on a server that exists: returns the reply text, without the terminator,
-    /// as HAProxy words it: `"Server deleted."` (in MAINT and idle: `RemoveServer` now), or,
-    /// for pointsman's graceful removal of a busy or non-MAINT server (`MarkDeleting`, then
-    /// `RemoveServer` when its last request ends), a reply of the coordinator's choosing.
-    /// HAProxy's refusals are `"Only servers in maintenance mode can be deleted."` and
-    /// `"Server still has connections attached to it, cannot remove it."`.
-    async fn delete_server(&self, server: ServerRef) -> String;
-    /// `wait DELAY srv-removable B/S`, with HAProxy 2.7's replies: `"Done.\n"` once the
-    /// server is removable (in MAINT with no request in flight, or, for a server that
-    /// `del server` is draining, once it is gone), `"Wait delay expired.\n"` when `timeout`
-    /// expires first, `"Failed.\n"` at once for a server that is neither.
-    async fn wait_removable(&self, server: ServerRef, timeout: Duration) -> String;
+    /// `del server`: removes the server at once when it is in MAINT and idle, otherwise
+    /// pointsman's graceful removal (no new request, removed when its last one ends).
+    async fn delete_server(&self, server: ServerRef) -> Deletion;
+    /// `wait DELAY srv-removable B/S`: done once the server is removable (in MAINT with no
+    /// request in flight, or, for a server that `del server` is draining, once it is gone),
+    /// expired when `timeout` passes first, failed at once for a server that is neither.
+    async fn wait_removable(&self, server: ServerRef, timeout: Duration) -> Removal;
     /// `shutdown sessions server`.
     async fn shutdown_sessions(&self, server: ServerRef);
     fn process_info(&self) -> ProcessInfo;
     /// Unix seconds now.
     fn now(&self) -> u64;
+}
+
+/// What `del server` did; [`Deletion::reply`] words it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deletion {
+    NoSuchServer,
+    /// In MAINT with nothing in flight: removed now.
+    Deleted,
+    /// pointsman's graceful removal: it takes no new request and is removed when its last one
+    /// ends; `in_maint` when it was already in maintenance.
+    Draining {
+        in_maint: bool,
+    },
+    /// HAProxy's refusal of a server not in maintenance. pointsman's coordinator drains such
+    /// a server instead; the test coordinator follows HAProxy's rule to replay its captures.
+    NotInMaintenance,
+}
+
+impl Deletion {
+    /// The reply, without its terminator: HAProxy's words where HAProxy has them.
+    pub fn reply(self) -> &'static str {
+        match self {
+            Deletion::NoSuchServer => "No such server.",
+            Deletion::Deleted => "Server deleted.",
+            Deletion::Draining { in_maint: true } => {
+                "Server deleted once its last connection finishes (draining)."
+            }
+            Deletion::Draining { in_maint: false } => {
+                "Server draining: it takes no new requests and is deleted when its last request finishes."
+            }
+            Deletion::NotInMaintenance => "Only servers in maintenance mode can be deleted.",
+        }
+    }
+}
+
+/// How `wait … srv-removable` ended; [`Removal::reply`] words it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    Done,
+    Expired,
+    Failed,
+}
+
+impl Removal {
+    /// HAProxy 2.7's replies (`cli_release_wait`).
+    pub fn reply(self) -> &'static str {
+        match self {
+            Removal::Done => "Done.\n",
+            Removal::Expired => "Wait delay expired.\n",
+            Removal::Failed => "Failed.\n",
+        }
+    }
 }
 
 /// Privilege level of the socket a command came in on (from `stats socket … level`).

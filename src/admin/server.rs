@@ -15,7 +15,7 @@
 use super::command::plan;
 use super::format::{self, Context};
 use super::session::{Session, Step};
-use super::{Action, AdminBackend};
+use super::{Action, AdminBackend, Removal};
 use crate::config::{Level, SocketAddress, StatsSocket};
 use crate::state::ApplyError;
 use crate::stats::latency_report::show_latency;
@@ -278,14 +278,14 @@ impl<B: AdminBackend> Connection<B> {
                 let latency = backend.gather_latency().await;
                 backend.with_state(|state| show_latency(state, &latency, scope))
             }
-            Action::DeleteServer(server) => backend.delete_server(server).await,
+            Action::DeleteServer(server) => backend.delete_server(server).await.reply().into(),
             Action::WaitRemovable { server, timeout } => {
-                backend.wait_removable(server, timeout).await
+                backend.wait_removable(server, timeout).await.reply().into()
             }
             Action::Wait(delay) => {
                 glommio::timer::sleep(delay).await;
                 // HAProxy (2.7+): a wait without a condition ends "Done.".
-                "Done.\n".to_string()
+                Removal::Done.reply().into()
             }
             Action::ShutdownSessions(server) => {
                 backend.shutdown_sessions(server).await;

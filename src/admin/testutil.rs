@@ -2,7 +2,7 @@
 //! (`haproxy-2.6-captures/setup/haproxy.cfg`), built by hand, and an in-memory
 //! [`AdminBackend`] that applies mutations with [`state::apply`].
 
-use super::{AdminBackend, ProcessInfo};
+use super::{AdminBackend, Deletion, ProcessInfo, Removal};
 use crate::config::{Algorithm, Mode};
 use crate::state::{
     self, AdminState, ApplyError, Backend, CheckDetail, CheckStatus, Frontend, Mutation, ServerRef,
@@ -106,15 +106,13 @@ pub fn process_info() -> ProcessInfo {
 
 /// What the coordinator does for `del server` in these tests: HAProxy's rule (only a server
 /// in maintenance is removed; it has no traffic here).
-pub fn delete_server(state: &mut State, server: ServerRef, now: u64) -> String {
+pub fn delete_server(state: &mut State, server: ServerRef, now: u64) -> Deletion {
     match state.server(server) {
-        None => "No such server.".to_string(),
-        Some(s) if s.admin != AdminState::Maint => {
-            "Only servers in maintenance mode can be deleted.".to_string()
-        }
+        None => Deletion::NoSuchServer,
+        Some(s) if s.admin != AdminState::Maint => Deletion::NotInMaintenance,
         Some(_) => {
             state::apply(state, &Mutation::RemoveServer { server }, now).unwrap();
-            "Server deleted.".to_string()
+            Deletion::Deleted
         }
     }
 }
@@ -163,12 +161,12 @@ impl AdminBackend for FakeBackend {
         vec![self.stats.clone()]
     }
 
-    async fn delete_server(&self, server: ServerRef) -> String {
+    async fn delete_server(&self, server: ServerRef) -> Deletion {
         delete_server(&mut self.state.borrow_mut(), server, self.now)
     }
 
-    async fn wait_removable(&self, _server: ServerRef, _timeout: Duration) -> String {
-        "Done.\n".to_string()
+    async fn wait_removable(&self, _server: ServerRef, _timeout: Duration) -> Removal {
+        Removal::Done
     }
 
     async fn shutdown_sessions(&self, _server: ServerRef) {}

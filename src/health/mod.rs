@@ -16,10 +16,8 @@
 //! false timeout.
 
 use crate::proxy::Worker;
-use crate::shard::messages::CheckReport;
-use crate::shard::HealthSink;
 use crate::state::{
-    AdminState, CheckDetail, CheckStatus, Mutation, OpState, ServerRef, RAMP_FULL, RAMP_START,
+    AdminState, CheckDetail, CheckStatus, Mutation, ServerRef, RAMP_FULL, RAMP_START,
 };
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 use std::collections::{HashMap, HashSet};
@@ -37,10 +35,32 @@ const RAMP_TICK: Duration = Duration::from_millis(100);
 /// The ramp moves in steps of at least this many percent (at most ~20 mutations a warm-up).
 const RAMP_STEP: u32 = 5;
 
+/// A check on the server's owner shard finished (or live traffic reached `error-limit`).
+#[derive(Debug)]
+pub struct CheckReport {
+    pub server: ServerRef,
+    pub status: CheckStatus,
+    pub detail: CheckDetail,
+}
+
+/// Where this shard's health work hands what it found. Health owns the trait and `shard/`
+/// implements it (the coordinator itself on shard 0, the report mesh to it elsewhere), so
+/// health depends on no shard type. (Its futures are not `Send`: a shard's tasks never move.)
+#[allow(async_fn_in_trait)]
+pub trait HealthSink: 'static {
+    /// Hands one result to the coordinator, which turns it into a mutation if it changes
+    /// the server.
+    async fn report(&self, report: CheckReport);
+    /// Whether this sink sequences mutations itself (the coordinator's shard): slow start is
+    /// stepped there, once for the whole process.
+    fn sequences(&self) -> bool;
+    /// Applies slow-start steps on every shard (called only where [`HealthSink::sequences`]).
+    async fn step(&self, steps: Vec<Mutation>);
+}
+
 /// Starts the checks this shard owns (now and for servers added later), the forwarding of
 /// passive reports, and on the coordinator's shard the slow-start steps.
-pub fn start(worker: Rc<Worker>, (shard, shards): (usize, usize), sink: HealthSink) {
-    let sink = Rc::new(sink);
+pub fn start<S: HealthSink>(worker: Rc<Worker>, (shard, shards): (usize, usize), sink: Rc<S>) {
     let queue = glommio::executor().create_task_queue(
         glommio::Shares::Static(1000),
         glommio::Latency::Matters(Duration::from_millis(2)),
@@ -64,17 +84,17 @@ pub fn start(worker: Rc<Worker>, (shard, shards): (usize, usize), sink: HealthSi
         worker.clone(),
         sink.clone(),
     )));
-    if let HealthSink::Local(_) = &*sink {
+    if sink.sequences() {
         spawn(Box::pin(drive_slow_starts(worker, sink)));
     }
 }
 
 /// Starts a check loop for every checked server this shard owns, and again for servers that
 /// appear later.
-async fn schedule_checks(
+async fn schedule_checks<S: HealthSink>(
     worker: Rc<Worker>,
     (shard, shards): (usize, usize),
-    sink: Rc<HealthSink>,
+    sink: Rc<S>,
     queue: glommio::TaskQueueHandle,
 ) {
     let mut running: HashSet<ServerRef> = HashSet::new();
@@ -123,7 +143,7 @@ struct Target {
 
 /// Checks one server while it exists; paused while checks are disabled or the server is in
 /// maintenance.
-async fn check_loop(worker: Rc<Worker>, server: ServerRef, sink: Rc<HealthSink>) {
+async fn check_loop<S: HealthSink>(worker: Rc<Worker>, server: ServerRef, sink: Rc<S>) {
     loop {
         let Some(target) = check_target(&worker, server) else {
             return;
@@ -294,39 +314,9 @@ fn judge_status_line(response: &[u8], expect: Option<u16>) -> (CheckStatus, Opti
     (verdict, status)
 }
 
-/// The log text of a transition a check result caused, in HAProxy 2.6's order
-/// (`srv_append_status`): `is DOWN, reason: Layer4 connection problem, info: "Connection
-/// refused", check duration: 0ms`, with `code: N` after the reason for an HTTP check. A
-/// verdict on live traffic (`Health analyze`) ran no check: reason alone.
-pub fn transition_reason(status: CheckStatus, detail: &CheckDetail, now_usable: bool) -> String {
-    let state = if now_usable { "UP" } else { "DOWN" };
-    let mut line = format!("is {state}, reason: {}", status.description());
-    if status == CheckStatus::Hana {
-        return line;
-    }
-    if let Some(code) = detail.code {
-        line.push_str(&format!(", code: {code}"));
-    }
-    if let Some(info) = &detail.info {
-        line.push_str(&format!(", info: \"{info}\""));
-    }
-    line.push_str(&format!(", check duration: {}ms", detail.duration_ms));
-    line
-}
-
-/// The log text of `set server … health up|stopping|down`.
-pub fn cli_health_reason(op: OpState) -> String {
-    let state = match op {
-        OpState::Up => "UP",
-        OpState::Stopping => "stopping",
-        OpState::Down => "DOWN",
-    };
-    format!("is {state}, changed from CLI")
-}
-
 /// Sends each server that reached its `error-limit` on this shard's live traffic to the
 /// coordinator as a "Health analyze" result.
-async fn forward_passive_reports(worker: Rc<Worker>, sink: Rc<HealthSink>) {
+async fn forward_passive_reports<S: HealthSink>(worker: Rc<Worker>, sink: Rc<S>) {
     let Some(reports) = worker.observer.take_reports() else {
         return;
     };
@@ -354,10 +344,7 @@ struct Warmup {
 /// On the coordinator's shard: steps the ramp of every server warming up, linearly from
 /// [`RAMP_START`] to [`RAMP_FULL`] over its `slowstart`. A server that comes back UP again
 /// (its ramp fell below what was asked) starts over.
-async fn drive_slow_starts(worker: Rc<Worker>, sink: Rc<HealthSink>) {
-    let HealthSink::Local(coordinator) = &*sink else {
-        return;
-    };
+async fn drive_slow_starts<S: HealthSink>(worker: Rc<Worker>, sink: Rc<S>) {
     let mut warming: HashMap<ServerRef, Warmup> = HashMap::new();
     loop {
         glommio::timer::sleep(RAMP_TICK).await;
@@ -396,7 +383,7 @@ async fn drive_slow_starts(worker: Rc<Worker>, sink: Rc<HealthSink>) {
             warming.retain(|server, _| seen.contains(server));
         }
         if !steps.is_empty() {
-            let _ = coordinator.mutate(steps).await;
+            sink.step(steps).await;
         }
     }
 }
@@ -413,48 +400,6 @@ fn ramp_at(elapsed: Duration, slowstart: Duration) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The two lines HAProxy 2.6 logged when nginx2 was killed and restarted
-    /// (reference capture), rebuilt from the check results.
-    #[test]
-    fn check_transitions_read_like_haproxy() {
-        use crate::logs::event::{server_change, Change, Usable};
-        let refused = CheckDetail {
-            code: None,
-            info: Some("Connection refused".into()),
-            duration_ms: 0,
-        };
-        let down = Change::Down(transition_reason(CheckStatus::L4Con, &refused, false));
-        let backup_only = Usable {
-            active: 0,
-            backup: 1,
-        };
-        assert_eq!(
-            server_change("bk_app", "nginx2", false, &down, backup_only, 0),
-            "Server bk_app/nginx2 is DOWN, reason: Layer4 connection problem, info: \
-             \"Connection refused\", check duration: 0ms. 0 active and 1 backup servers left. \
-             Running on backup. 0 sessions active, 0 requeued, 0 remaining in queue."
-        );
-        let up = Change::Up(transition_reason(
-            CheckStatus::L4Ok,
-            &CheckDetail::default(),
-            true,
-        ));
-        let both = Usable {
-            active: 1,
-            backup: 1,
-        };
-        assert_eq!(
-            server_change("bk_app", "nginx2", false, &up, both, 0),
-            "Server bk_app/nginx2 is UP, reason: Layer4 check passed, check duration: 0ms. \
-             1 active and 1 backup servers online. 0 sessions requeued, 0 total in queue."
-        );
-        // A verdict on live traffic ran no check: no duration.
-        assert_eq!(
-            transition_reason(CheckStatus::Hana, &CheckDetail::default(), false),
-            "is DOWN, reason: Health analyze"
-        );
-    }
 
     #[test]
     fn status_line_judgement() {

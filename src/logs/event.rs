@@ -10,6 +10,11 @@
 //!
 //! pointsman never requeues (a request that waits for a server stays in its own queue), hence
 //! the zeros.
+//!
+//! The reason a line gives comes from the mutation that caused it ([`transition_change`]): an
+//! admin command, a check result ([`transition_reason`]), `set server … health`.
+
+use crate::state::{AdminState, CheckDetail, CheckStatus, Mutation, OpState};
 
 /// How HAProxy words one transition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,9 +67,126 @@ pub fn server_change(
     }
 }
 
+/// How HAProxy words what `mutation` did to a server (`before`: its administrative state
+/// before a `SetAdminState`).
+pub fn transition_change(
+    mutation: &Mutation,
+    before: Option<AdminState>,
+    now_usable: bool,
+) -> Change {
+    let soft_or_up = |why: String| {
+        if now_usable {
+            Change::Up(why)
+        } else {
+            Change::Down(why)
+        }
+    };
+    match mutation {
+        Mutation::SetAdminState {
+            state: AdminState::Maint,
+            ..
+        } => Change::Down("is going DOWN for maintenance".into()),
+        Mutation::SetAdminState {
+            state: AdminState::Drain,
+            ..
+        } => Change::Up("enters drain state".into()),
+        Mutation::SetAdminState { .. } if before == Some(AdminState::Drain) => {
+            Change::Left("is UP (leaving forced drain)".into())
+        }
+        Mutation::SetAdminState { .. } => {
+            Change::Left("is UP/READY (leaving forced maintenance)".into())
+        }
+        Mutation::CheckResult { status, detail, .. } => {
+            soft_or_up(transition_reason(*status, detail, now_usable))
+        }
+        Mutation::SetHealth { op, .. } => {
+            let why = cli_health_reason(*op);
+            match op {
+                // HAProxy words `stopping` like a drain: out of new traffic, "online".
+                OpState::Stopping => Change::Up(why),
+                _ => soft_or_up(why),
+            }
+        }
+        Mutation::SetWeight { .. } => soft_or_up("changed its weight".into()),
+        Mutation::MarkDeleting { .. } => Change::Down("is being deleted (draining)".into()),
+        _ => soft_or_up("changed state".into()),
+    }
+}
+
+/// The log text of a transition a check result caused, in HAProxy 2.6's order
+/// (`srv_append_status`): `is DOWN, reason: Layer4 connection problem, info: "Connection
+/// refused", check duration: 0ms`, with `code: N` after the reason for an HTTP check. A
+/// verdict on live traffic (`Health analyze`) ran no check: reason alone.
+pub fn transition_reason(status: CheckStatus, detail: &CheckDetail, now_usable: bool) -> String {
+    let state = if now_usable { "UP" } else { "DOWN" };
+    let mut line = format!("is {state}, reason: {}", status.description());
+    if status == CheckStatus::Hana {
+        return line;
+    }
+    if let Some(code) = detail.code {
+        line.push_str(&format!(", code: {code}"));
+    }
+    if let Some(info) = &detail.info {
+        line.push_str(&format!(", info: \"{info}\""));
+    }
+    line.push_str(&format!(", check duration: {}ms", detail.duration_ms));
+    line
+}
+
+/// The log text of `set server … health up|stopping|down`.
+pub fn cli_health_reason(op: OpState) -> String {
+    let state = match op {
+        OpState::Up => "UP",
+        OpState::Stopping => "stopping",
+        OpState::Down => "DOWN",
+    };
+    format!("is {state}, changed from CLI")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The two lines HAProxy 2.6 logged when nginx2 was killed and restarted
+    /// (reference capture), rebuilt from the check results.
+    #[test]
+    fn check_transitions_read_like_haproxy() {
+        let refused = CheckDetail {
+            code: None,
+            info: Some("Connection refused".into()),
+            duration_ms: 0,
+        };
+        let down = Change::Down(transition_reason(CheckStatus::L4Con, &refused, false));
+        let backup_only = Usable {
+            active: 0,
+            backup: 1,
+        };
+        assert_eq!(
+            server_change("bk_app", "nginx2", false, &down, backup_only, 0),
+            "Server bk_app/nginx2 is DOWN, reason: Layer4 connection problem, info: \
+             \"Connection refused\", check duration: 0ms. 0 active and 1 backup servers left. \
+             Running on backup. 0 sessions active, 0 requeued, 0 remaining in queue."
+        );
+        let up = Change::Up(transition_reason(
+            CheckStatus::L4Ok,
+            &CheckDetail::default(),
+            true,
+        ));
+        let both = Usable {
+            active: 1,
+            backup: 1,
+        };
+        assert_eq!(
+            server_change("bk_app", "nginx2", false, &up, both, 0),
+            "Server bk_app/nginx2 is UP, reason: Layer4 check passed, check duration: 0ms. \
+             1 active and 1 backup servers online. 0 sessions requeued, 0 total in queue."
+        );
+        // A verdict on live traffic ran no check: no duration.
+        assert_eq!(
+            transition_reason(CheckStatus::Hana, &CheckDetail::default(), false),
+            "is DOWN, reason: Health analyze"
+        );
+    }
 
     /// Lines HAProxy 2.6 logged for the same transitions (its stdout, `format raw`).
     #[test]

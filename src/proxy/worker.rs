@@ -10,7 +10,9 @@ use super::settings::{BackendSettings, FrontendSettings};
 use crate::balance::{Balancer, PickContext};
 use crate::config::Config;
 use crate::logs::ShardLog;
-use crate::state::{self, AdminState, Backend, Mutation, OpState, ServerRef, State};
+use crate::state::{
+    self, AdminState, Applied, ApplyError, Backend, Mutation, OpState, ServerRef, State,
+};
 use crate::stats::latency::LatencySnapshot;
 use crate::stats::service::{LocalService, Routes};
 use crate::stats::{Counters, StatsSnapshot};
@@ -85,14 +87,10 @@ impl Worker {
         }
     }
 
-    /// Applies one mutation to this shard's replica and drops what it makes stale.
-    pub fn apply(&self, mutation: &Mutation, now: u64) {
-        if let Err(e) = state::apply(&mut self.state.borrow_mut(), mutation, now) {
-            // The coordinator validated it on its own replica, so this means the replicas
-            // diverged: loud, but do not take the shard down.
-            log::error!("shard {}: mutation {mutation:?} failed: {e:?}", self.shard);
-            return;
-        }
+    /// Applies one mutation to this shard's replica and drops what it makes stale. A
+    /// mutation the replica refuses changes nothing.
+    pub fn apply(&self, mutation: &Mutation, now: u64) -> Result<Applied, ApplyError> {
+        let applied = state::apply(&mut self.state.borrow_mut(), mutation, now)?;
         match mutation {
             Mutation::SetAdminState {
                 server,
@@ -116,6 +114,7 @@ impl Worker {
         if let Mutation::RemoveServer { server } = mutation {
             self.forget_server(*server);
         }
+        Ok(applied)
     }
 
     /// Drops what this shard kept about a removed server: its counters, latency histograms,
@@ -283,8 +282,12 @@ mod tests {
         worker.with_server_counters(s1, |c| c.session_ended());
         worker.shutdown_sessions(s1);
         assert_eq!(worker.kill_generation(s1), 1);
-        worker.apply(&Mutation::MarkDeleting { server: s1 }, 0);
-        worker.apply(&Mutation::RemoveServer { server: s1 }, 0);
+        worker
+            .apply(&Mutation::MarkDeleting { server: s1 }, 0)
+            .unwrap();
+        worker
+            .apply(&Mutation::RemoveServer { server: s1 }, 0)
+            .unwrap();
         assert!(worker.state.borrow().server(s1).is_none());
         assert!(!worker.counters.borrow().servers[0].contains_key(&1));
         assert_eq!(worker.kill_generation(s1), 0);

@@ -37,7 +37,7 @@ pub struct Start {
 /// Gathers the hand-over, state and sockets for `shards` shards.
 pub fn prepare(config: &Config, shards: usize, source: Source) -> Result<Start, String> {
     let (mut handover, master_channel) = receive(&source)?;
-    let now = crate::shard::coordinator::unix_now();
+    let now = crate::sys::unix_now();
     let mut state = State::from_config(config, now);
     restore_state(&mut state, config, &handover, now);
     let frontends: Vec<String> = state.frontends.iter().map(|f| f.name.clone()).collect();

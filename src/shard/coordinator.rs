@@ -4,16 +4,16 @@
 //! back" means "every core routes by the new state". It implements [`AdminBackend`].
 
 use super::mesh::{Receivers, Senders};
-use super::messages::{CheckReport, FromShard, ToShard};
-use crate::admin::{AdminBackend, ProcessInfo};
+use super::messages::{FromShard, ToShard};
+use crate::admin::{AdminBackend, Deletion, ProcessInfo, Removal};
+use crate::health::{CheckReport, HealthSink};
 use crate::logs;
-use crate::logs::event::{Change, Usable};
+use crate::logs::event::{transition_change, Change, Usable};
 use crate::proxy::Worker;
-use crate::state::{
-    self, AdminState, Applied, ApplyError, Backend, Mutation, OpState, ServerRef, State,
-};
+use crate::state::{self, AdminState, Applied, ApplyError, Mutation, ServerRef, State};
 use crate::stats::latency::{LatencySnapshot, Series};
 use crate::stats::StatsSnapshot;
+use crate::sys::unix_now;
 use glommio::sync::Semaphore;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -29,16 +29,10 @@ const ACK_SPIN: Duration = Duration::from_micros(200);
 /// Spin-loop hints between two looks at the channel while watching (about a microsecond).
 const WATCH_PAUSE_SPINS: u32 = 256;
 
-/// HAProxy's (2.7+) replies to `wait … srv-removable` (`cli_release_wait`).
-const WAIT_DONE: &str = "Done.\n";
-const WAIT_EXPIRED: &str = "Wait delay expired.\n";
-const WAIT_FAILED: &str = "Failed.\n";
-
 pub struct Coordinator {
-    /// Shard 0's data plane: mutations are applied to it directly, not through a channel.
+    /// Shard 0's data plane: mutations are validated on its replica and applied to it
+    /// directly, not through a channel; admin commands are answered from the same replica.
     local: Rc<Worker>,
-    /// The replica admin commands are validated and answered against.
-    state: RefCell<State>,
     to_shards: Senders<ToShard>,
     from_shards: Receivers<FromShard>,
     /// One request to the shards at a time, so answers come back in order on every channel.
@@ -58,11 +52,9 @@ impl Coordinator {
         from_shards: Receivers<FromShard>,
         info: ProcessInfo,
     ) -> Rc<Coordinator> {
-        let state = local.state.borrow().clone();
         Rc::new_cyclic(|me| Coordinator {
             me: me.clone(),
             local,
-            state: RefCell::new(state),
             to_shards,
             from_shards,
             exclusive: Semaphore::new(1),
@@ -94,15 +86,15 @@ impl Coordinator {
         answers
     }
 
-    /// Validates, applies locally, broadcasts one mutation and waits for every shard.
+    /// Validates and applies one mutation on shard 0, broadcasts it and waits for every
+    /// shard. A mutation shard 0 refuses goes nowhere.
     async fn mutate_one(&self, mutation: Mutation) -> Result<(), ApplyError> {
         let now = unix_now();
         let before = self.admin_state_before(&mutation);
-        let applied = state::apply(&mut self.state.borrow_mut(), &mutation, now)?;
+        let applied = self.local.apply(&mutation, now)?;
         self.log_transition(&applied, &mutation, before);
         let seq = self.seq.get() + 1;
         self.seq.set(seq);
-        self.local.apply(&mutation, now);
         self.broadcast(seq, now, &mutation).await;
         Ok(())
     }
@@ -221,50 +213,14 @@ impl Coordinator {
         }
     }
 
-    /// Whether a check result changes its server beyond `lastchg`. It is tried on a copy of
-    /// that one server in a one-server backend, not on a copy of the whole state: checks
-    /// report every `inter` for every checked server, and this runs on shard 0.
+    /// Whether a check result changes its server beyond the check's timing (judged on shard
+    /// 0's replica by [`state::check_changes`]).
     fn check_changes_server(&self, report: &CheckReport) -> bool {
-        let state = self.state.borrow();
-        let (Some(backend), Some(current)) = (
-            state.backends.get(report.server.backend),
-            state.server(report.server),
-        ) else {
-            return false;
-        };
-        let mut probe = State {
-            frontends: Vec::new(),
-            backends: vec![Backend {
-                name: String::new(),
-                id: backend.id,
-                mode: backend.mode,
-                algorithm: backend.algorithm,
-                allbackups: backend.allbackups,
-                redispatch: backend.redispatch,
-                retries: backend.retries,
-                cookie: None,
-                httpchk: None,
-                servers: vec![current.clone()],
-                next_server_id: backend.next_server_id,
-            }],
-            version: 0,
-        };
-        let mutation = Mutation::CheckResult {
-            server: ServerRef {
-                backend: 0,
-                server: report.server.server,
-            },
-            status: report.status,
-            detail: report.detail.clone(),
-        };
-        if state::apply(&mut probe, &mutation, unix_now()).is_err() {
-            return false;
-        }
-        let mut after = probe.backends[0].servers[0].clone();
-        // Neither `lastchg` nor a check's duration alone is a reason to broadcast.
-        after.last_change = current.last_change;
-        after.check.duration_ms = current.check.duration_ms;
-        after != *current
+        self.local
+            .state
+            .borrow()
+            .server(report.server)
+            .is_some_and(|s| state::check_changes(s, report.status, &report.detail))
     }
 
     /// The administrative state a `SetAdminState` finds its server in (for the log line).
@@ -272,7 +228,7 @@ impl Coordinator {
         let Mutation::SetAdminState { server, .. } = mutation else {
             return None;
         };
-        self.state.borrow().server(*server).map(|s| s.admin)
+        self.local.state.borrow().server(*server).map(|s| s.admin)
     }
 
     /// Logs a server that started or stopped taking traffic, in HAProxy's words. A line for a
@@ -283,7 +239,7 @@ impl Coordinator {
         let Applied::Transition { server, now_usable } = applied else {
             return;
         };
-        let state = self.state.borrow();
+        let state = self.local.state.borrow();
         let Some(s) = state.server(*server) else {
             return;
         };
@@ -355,7 +311,7 @@ impl Coordinator {
     /// Removes a server marked deleting once its last request finished (background task).
     async fn remove_when_idle(self: Rc<Self>, server: ServerRef) {
         loop {
-            if self.state.borrow().server(server).is_none() {
+            if self.local.state.borrow().server(server).is_none() {
                 return;
             }
             if self.busy(server).await == 0 {
@@ -379,51 +335,24 @@ struct LogLine {
     nothing_left: bool,
 }
 
-/// How HAProxy words what `mutation` did to a server (`before`: its administrative state
-/// before a `SetAdminState`).
-fn transition_change(mutation: &Mutation, before: Option<AdminState>, now_usable: bool) -> Change {
-    let soft_or_up = |why: String| {
-        if now_usable {
-            Change::Up(why)
-        } else {
-            Change::Down(why)
-        }
-    };
-    match mutation {
-        Mutation::SetAdminState {
-            state: AdminState::Maint,
-            ..
-        } => Change::Down("is going DOWN for maintenance".into()),
-        Mutation::SetAdminState {
-            state: AdminState::Drain,
-            ..
-        } => Change::Up("enters drain state".into()),
-        Mutation::SetAdminState { .. } if before == Some(AdminState::Drain) => {
-            Change::Left("is UP (leaving forced drain)".into())
-        }
-        Mutation::SetAdminState { .. } => {
-            Change::Left("is UP/READY (leaving forced maintenance)".into())
-        }
-        Mutation::CheckResult { status, detail, .. } => soft_or_up(
-            crate::health::transition_reason(*status, detail, now_usable),
-        ),
-        Mutation::SetHealth { op, .. } => {
-            let why = crate::health::cli_health_reason(*op);
-            match op {
-                // HAProxy words `stopping` like a drain: out of new traffic, "online".
-                OpState::Stopping => Change::Up(why),
-                _ => soft_or_up(why),
-            }
-        }
-        Mutation::SetWeight { .. } => soft_or_up("changed its weight".into()),
-        Mutation::MarkDeleting { .. } => Change::Down("is being deleted (draining)".into()),
-        _ => soft_or_up("changed state".into()),
+/// Shard 0's health work reports to the coordinator directly, and steps slow starts through it.
+impl HealthSink for Coordinator {
+    async fn report(&self, report: CheckReport) {
+        self.on_check_report(report).await;
+    }
+
+    fn sequences(&self) -> bool {
+        true
+    }
+
+    async fn step(&self, steps: Vec<Mutation>) {
+        let _ = self.mutate(steps).await;
     }
 }
 
 impl AdminBackend for Coordinator {
     fn with_state<R>(&self, f: impl FnOnce(&State) -> R) -> R {
-        f(&self.state.borrow())
+        f(&self.local.state.borrow())
     }
 
     async fn mutate(&self, mutations: Vec<Mutation>) -> Result<(), ApplyError> {
@@ -442,14 +371,15 @@ impl AdminBackend for Coordinator {
         Coordinator::gather_per_shard(self).await
     }
 
-    async fn delete_server(&self, server: ServerRef) -> String {
+    async fn delete_server(&self, server: ServerRef) -> Deletion {
         let Some(in_maint) = self
+            .local
             .state
             .borrow()
             .server(server)
             .map(|s| s.admin == AdminState::Maint)
         else {
-            return "No such server.".into();
+            return Deletion::NoSuchServer;
         };
         // First no new request anywhere, then count the ones still running.
         if self
@@ -457,40 +387,36 @@ impl AdminBackend for Coordinator {
             .await
             .is_err()
         {
-            return "No such server.".into();
+            return Deletion::NoSuchServer;
         }
         if self.busy(server).await == 0 {
             let _ = self.mutate(vec![Mutation::RemoveServer { server }]).await;
-            return "Server deleted.".into();
+            return Deletion::Deleted;
         }
         if let Some(me) = self.me.upgrade() {
             glommio::spawn_local(me.remove_when_idle(server)).detach();
         }
-        if in_maint {
-            "Server deleted once its last connection finishes (draining).".into()
-        } else {
-            "Server draining: it takes no new requests and is deleted when its last request finishes.".into()
-        }
+        Deletion::Draining { in_maint }
     }
 
-    async fn wait_removable(&self, server: ServerRef, timeout: Duration) -> String {
+    async fn wait_removable(&self, server: ServerRef, timeout: Duration) -> Removal {
         let deadline = std::time::Instant::now() + timeout;
         loop {
             // A server being deleted (pointsman's graceful `del server`) counts as removable
             // once it is gone, so that `del server X; wait 5s srv-removable X` returns when
             // X no longer exists; one in MAINT once no request uses it (HAProxy's rule); any
             // other server never becomes removable by itself: HAProxy fails at once.
-            let in_maint = match self.state.borrow().server(server) {
-                None => return WAIT_DONE.into(),
+            let in_maint = match self.local.state.borrow().server(server) {
+                None => return Removal::Done,
                 Some(s) if s.deleting => false,
                 Some(s) if s.admin == AdminState::Maint => true,
-                Some(_) => return WAIT_FAILED.into(),
+                Some(_) => return Removal::Failed,
             };
             if in_maint && self.busy(server).await == 0 {
-                return WAIT_DONE.into();
+                return Removal::Done;
             }
             if std::time::Instant::now() >= deadline {
-                return WAIT_EXPIRED.into();
+                return Removal::Expired;
             }
             glommio::timer::sleep(REMOVAL_POLL).await;
         }
@@ -503,7 +429,7 @@ impl AdminBackend for Coordinator {
         // shut down, which wakes them: they answer 502 and are not retried.
         self.local.shutdown_sessions(server);
         self.ask_all(|| ToShard::ShutdownSessions(server)).await;
-        let addr = self.state.borrow().server(server).map(|s| s.addr);
+        let addr = self.local.state.borrow().server(server).map(|s| s.addr);
         if let Some(addr) = addr {
             let cut = crate::sys::shutdown_sockets_connected_to(addr);
             log::info!("shutdown sessions server: {cut} connection(s) to {addr} cut");
@@ -519,20 +445,20 @@ impl AdminBackend for Coordinator {
     }
 }
 
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// The follower side on every other shard: apply what the coordinator sends, answer in order.
 pub async fn follow(worker: Rc<Worker>, commands: Receivers<ToShard>, answers: Senders<FromShard>) {
     let coordinator = 0;
     while let Ok(Some(message)) = commands.recv_from(coordinator).await {
         let answer = match message {
             ToShard::Apply { seq, now, mutation } => {
-                worker.apply(&mutation, now);
+                if let Err(e) = worker.apply(&mutation, now) {
+                    // Shard 0 applied it to the same sequence of states: the replicas
+                    // diverged. Loud, but do not take the shard down.
+                    log::error!(
+                        "shard {}: mutation {mutation:?} failed: {e:?}",
+                        worker.shard
+                    );
+                }
                 FromShard::Applied { seq }
             }
             ToShard::Gather => FromShard::Stats(Box::new(worker.snapshot())),

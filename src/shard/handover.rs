@@ -6,12 +6,13 @@
 //! Replies are sent from a helper thread (blocking sends of a frame with descriptors), while
 //! the shard's task waits for it without blocking the reactor.
 
-use super::coordinator::{unix_now, Coordinator};
+use super::coordinator::Coordinator;
 use crate::config::{Config, Level};
 use crate::proxy::Worker;
 use crate::reload::handover::{self, Request};
 use crate::reload::state_dump::StateDump;
 use crate::reload::{fdpass, state_file, with_exposed};
+use crate::sys::unix_now;
 use futures_lite::io::AsyncReadExt;
 use glommio::net::{TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};

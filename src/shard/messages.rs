@@ -1,8 +1,8 @@
 //! Messages between the coordinator (shard 0) and the other shards over glommio's channel
 //! meshes. Two meshes, one per direction (a single mesh for both deadlocked in a probe, see the
-//! design notes), plus one for events the shards report (health check results).
+//! design notes), plus one for events the shards report (health check results, [`crate::health::CheckReport`]).
 
-use crate::state::{CheckDetail, CheckStatus, Mutation, ServerRef};
+use crate::state::{Mutation, ServerRef};
 use crate::stats::latency::LatencySnapshot;
 use crate::stats::StatsSnapshot;
 
@@ -33,12 +33,4 @@ pub enum FromShard {
     Latency(Box<LatencySnapshot>),
     Done,
     InFlight(u64),
-}
-
-/// Shard ─▶ coordinator, unsolicited: a health check on the server's owner shard finished.
-#[derive(Debug)]
-pub struct CheckReport {
-    pub server: ServerRef,
-    pub status: CheckStatus,
-    pub detail: CheckDetail,
 }

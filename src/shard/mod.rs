@@ -14,13 +14,15 @@ pub mod stats_service;
 
 use crate::admin::ProcessInfo;
 use crate::config::{Config, SocketAddress};
+use crate::health::{CheckReport, HealthSink};
 use crate::proxy::Worker;
 use crate::reload::sockets::Listeners;
-use crate::state::State;
-use coordinator::{unix_now, Coordinator};
+use crate::state::{Mutation, State};
+use crate::sys::unix_now;
+use coordinator::Coordinator;
 use glommio::{LocalExecutorBuilder, Placement};
 use listener::OpenConnections;
-use messages::{CheckReport, FromShard, ToShard};
+use messages::{FromShard, ToShard};
 use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -317,11 +319,7 @@ async fn shard_main(shard: Shard) {
                 control,
             );
         }
-        crate::health::start(
-            worker.clone(),
-            shards_of(&report_tx),
-            HealthSink::Local(coordinator.clone()),
-        );
+        crate::health::start(worker.clone(), shards_of(&report_tx), coordinator.clone());
     } else {
         if let Err(e) = wiring.start_shard(&worker, None, control).await {
             let _ = started.send(Lifecycle::Failed(e));
@@ -334,7 +332,7 @@ async fn shard_main(shard: Shard) {
         crate::health::start(
             worker.clone(),
             shards_of(&report_tx),
-            HealthSink::Remote(Rc::new(report_tx)),
+            Rc::new(ReportMesh(report_tx)),
         );
     }
     log::debug!("shard {index}: started");
@@ -482,22 +480,20 @@ fn shards_of<T: Send>(senders: &mesh::Senders<T>) -> (usize, usize) {
     (senders.peer_id(), senders.nr_consumers())
 }
 
-/// Where a shard's health check results go.
-pub enum HealthSink {
-    /// Shard 0 hands them to its coordinator directly.
-    Local(Rc<Coordinator>),
-    /// Other shards send them over the report mesh.
-    Remote(Rc<mesh::Senders<CheckReport>>),
-}
+/// A shard other than 0 sends its health results to the coordinator over the report mesh.
+struct ReportMesh(mesh::Senders<CheckReport>);
 
-impl HealthSink {
-    pub async fn report(&self, report: CheckReport) {
-        match self {
-            HealthSink::Local(c) => c.on_check_report(report).await,
-            HealthSink::Remote(s) => {
-                let _ = s.send_to(0, report).await;
-            }
-        }
+impl HealthSink for ReportMesh {
+    async fn report(&self, report: CheckReport) {
+        let _ = self.0.send_to(0, report).await;
+    }
+
+    fn sequences(&self) -> bool {
+        false
+    }
+
+    async fn step(&self, steps: Vec<Mutation>) {
+        log::error!("slow-start steps {steps:?} sent to a shard that does not sequence");
     }
 }
 

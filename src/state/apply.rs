@@ -152,6 +152,19 @@ fn with_transition(
     change: impl FnOnce(&mut Server),
 ) -> Result<Applied, ApplyError> {
     let server = server_mut(state, r)?;
+    if change_server(server, now, change) {
+        Ok(Applied::Transition {
+            server: r,
+            now_usable: server.takes_new_traffic(),
+        })
+    } else {
+        Ok(Applied::Changed)
+    }
+}
+
+/// Applies `change` to one server with what follows from it (slow start restarts, `lastchg`
+/// and `downtime` move when a state moved); true when its usability for new traffic changed.
+fn change_server(server: &mut Server, now: u64, change: impl FnOnce(&mut Server)) -> bool {
     let before = (server.takes_new_traffic(), server.admin, server.op);
     let was_live = server.is_live();
     change(server);
@@ -165,14 +178,20 @@ fn with_transition(
         }
         server.last_change = now;
     }
-    if before.0 != after.0 {
-        Ok(Applied::Transition {
-            server: r,
-            now_usable: after.0,
-        })
-    } else {
-        Ok(Applied::Changed)
-    }
+    before.0 != after.0
+}
+
+/// Whether a check result would change `server` beyond the check's timing: the coordinator
+/// broadcasts only such results, so a steady "still UP" check every `inter` costs no
+/// cross-core message. Tried on a copy of the one server, at its own `lastchg` (so neither
+/// `lastchg` nor `downtime` moves), with the check's duration left out.
+pub fn check_changes(server: &Server, status: CheckStatus, detail: &CheckDetail) -> bool {
+    let mut after = server.clone();
+    change_server(&mut after, server.last_change, |s| {
+        record_check(s, status, detail)
+    });
+    after.check.duration_ms = server.check.duration_ms;
+    after != *server
 }
 
 fn set_admin_state(server: &mut Server, admin: AdminState) {
@@ -458,5 +477,32 @@ mod tests {
         assert_eq!(interval(&state), Duration::from_secs(5));
         check(&mut state, r, CheckStatus::L4Ok);
         assert_eq!(interval(&state), Duration::from_millis(500));
+    }
+
+    /// `check_changes` says yes exactly when applying the result changes more than the
+    /// check's timing: a steady check of a healthy server is not worth a broadcast; every
+    /// failure (its health counter drops, `chkfail` counts it) and a recovery are.
+    #[test]
+    fn only_a_check_that_changes_the_server_is_worth_a_broadcast() {
+        let (mut state, r) = state_with(CheckTuning::default());
+        for _ in 0..3 {
+            check(&mut state, r, CheckStatus::L4Ok);
+        }
+        let timed = CheckDetail {
+            duration_ms: 7,
+            ..CheckDetail::default()
+        };
+        let up = server(&state, r).clone();
+        assert_eq!(up.op, OpState::Up);
+        assert!(!check_changes(&up, CheckStatus::L4Ok, &timed));
+        assert!(check_changes(&up, CheckStatus::L4Con, &timed));
+        while server(&state, r).op == OpState::Up {
+            assert!(check_changes(server(&state, r), CheckStatus::L4Con, &timed));
+            check(&mut state, r, CheckStatus::L4Con);
+        }
+        let down = server(&state, r).clone();
+        // Every failed check counts (`chkfail`), so even a dead server's next failure is one.
+        assert!(check_changes(&down, CheckStatus::L4Con, &timed));
+        assert!(check_changes(&down, CheckStatus::L4Ok, &timed));
     }
 }
