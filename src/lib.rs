@@ -8,6 +8,8 @@
 //!   [`state::Mutation`] type and the one pure [`state::apply`] function. No I/O, no glommio.
 //! - [`balance`]: server selection (roundrobin, static-rr, leastconn, first, source, random),
 //!   backups; reads only `state`.
+//! - [`rules`]: HAProxy's request rules (`acl`, conditions, `use_backend`) compiled at load
+//!   into typed plans the proxy evaluates per request without allocating. Pure.
 //! - [`stats`]: per-shard counters, gathered and summed for `show stat`.
 //! - [`http`]: HTTP/1.1 head parsing (httparse), body framing, HAProxy's error pages. Pure.
 //! - [`proxy`]: per-connection HTTP and TCP forwarding on one shard, idle connection pool.
@@ -38,6 +40,7 @@ pub mod logging;
 pub mod logs;
 pub mod proxy;
 pub mod reload;
+pub mod rules;
 pub mod shard;
 pub mod state;
 pub mod stats;

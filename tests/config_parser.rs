@@ -1446,7 +1446,9 @@ fn assert_errors(cases: &[(&[&str], &str)]) {
 fn unknown_keywords_name_file_line_and_section() {
     assert_errors(&[
         (&["backend bk_app", "    server s 127.0.0.1:80", "    foo bar"], "haproxy.cfg:3: unknown keyword 'foo' in backend 'bk_app' section"),
-        (&["frontend fe", "    use_backend bk if x"], "haproxy.cfg:2: unknown keyword 'use_backend' in frontend 'fe' section"),
+        (&["frontend fe", "    use-server s if x"], "haproxy.cfg:2: unknown keyword 'use-server' in frontend 'fe' section"),
+        (&["backend b", "    use_backend bk if TRUE"], "haproxy.cfg:2: 'use_backend' is not allowed in backend 'b' (allowed in: frontend, listen)"),
+        (&["defaults", "    acl a path /"], "haproxy.cfg:2: 'acl' is not allowed in defaults section (allowed in: frontend, listen, backend)"),
         (&["defaults", "    timeout tunnel 1h"], "haproxy.cfg:2: unknown keyword 'timeout tunnel' in defaults section"),
         (&["listen l", "    option http-server-close"], "haproxy.cfg:2: unknown option 'http-server-close' in listen 'l' section"),
         (&["backend b", "    no balance"], "haproxy.cfg:2: 'no balance' is not supported: only 'no option <name>' and 'no log' are"),

@@ -3,7 +3,7 @@
 //!
 //! `model` holds the types. Reading them: `lexer` splits a line into words (quotes, escapes,
 //! `${VAR}`), `values` reads times, numbers and addresses, `parser` walks files and sections,
-//! `global`, `proxy` and `server` parse the keywords of their sections (`logs` the `log` lines,
+//! `global`, `proxy` and `server` parse the keywords of their sections (`logs` the `log` lines, `rules` the `acl` and `use_backend` lines,
 //! `stats_page` the stats page and Prometheus keywords), `ignored` lists the
 //! keywords accepted with a warning, and `validate` checks what needs the whole config.
 //! Errors carry file:line.
@@ -15,6 +15,7 @@ mod logs;
 pub mod model;
 pub mod parser;
 mod proxy;
+mod rules;
 mod server;
 mod stats_page;
 mod validate;

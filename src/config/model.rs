@@ -3,6 +3,7 @@
 //! Every element that an error may point at carries its [`Location`] (file:line). Nothing here
 //! knows about the runtime: `state` builds its replicas from these values.
 
+use crate::rules::Switching;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -435,6 +436,8 @@ pub struct FrontendSide {
     /// The path Prometheus metrics are served on: `http-request use-service
     /// prometheus-exporter if { path /metrics }`, or pointsman's `stats prometheus [PATH]`.
     pub prometheus: Option<String>,
+    /// `acl` and `use_backend` rules; each names a backend or listen that exists.
+    pub switching: Switching<String>,
 }
 
 /// The backend side of a proxy (`backend` or `listen`).

@@ -13,9 +13,11 @@ use super::model::{
     ServerConfig, StatsPage, Timeouts, RETRYABLE_STATUSES,
 };
 use super::parser::{ConfigError, Line};
+use super::rules;
 use super::server::{self, ServerSettings};
 use super::stats_page;
 use super::values::{parse_bind_addr, parse_time, parse_u32};
+use crate::rules::Switching;
 
 /// Which kind of section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +128,8 @@ pub(super) struct ProxySection {
     pub settings: ProxySettings,
     pub binds: Vec<Bind>,
     pub servers: Vec<ServerConfig>,
+    /// `acl` and `use_backend` lines (not inherited from `defaults`, as in HAProxy).
+    pub switching: Switching<Located<String>>,
 }
 
 impl ProxySection {
@@ -139,6 +143,7 @@ impl ProxySection {
             settings: ProxySettings::default(),
             binds: Vec::new(),
             servers: Vec::new(),
+            switching: Switching::default(),
         }
     }
 
@@ -158,6 +163,7 @@ impl ProxySection {
             settings: defaults.settings.clone(),
             binds: Vec::new(),
             servers: Vec::new(),
+            switching: Switching::default(),
         }
     }
 
@@ -414,6 +420,9 @@ pub(super) fn parse_line(
     let key = keyword.key.as_str();
     if key == "log" {
         return parse_log_line(section, line, &keyword);
+    }
+    if rules::is_rule_keyword(key) && !keyword.negated {
+        return rules::parse_rule_line(section, line, key, keyword.args, warnings);
     }
     if let Some(ignored) = find_ignored(key) {
         return accept_ignored(section, line, key, ignored, warnings);

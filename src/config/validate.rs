@@ -2,6 +2,8 @@
 //!
 //! - every frontend and listen has a `bind`; one that serves the stats page or metrics is
 //!   `mode http` (and needs no `default_backend`);
+//! - `use_backend` names a backend or listen (HAProxy's "unable to find required use_backend"),
+//!   with the same mode rule as `default_backend`;
 //! - `default_backend` names a backend or listen (error at the `default_backend` line), is not
 //!   the listen itself, and an `http` frontend does not use a `tcp` backend (HAProxy refuses
 //!   that; the other way round, a `tcp` frontend upgrading to an `http` backend, it allows);
@@ -13,6 +15,7 @@ use super::logs;
 use super::model::{BackendSide, Config, FrontendSide, Global, HttpCheck, Mode, Options, Proxy};
 use super::parser::{error_at, ConfigError};
 use super::proxy::{Located, ProxyKind, ProxySection};
+use crate::rules::Switching;
 
 /// Validates the proxies read and assembles the config.
 pub(super) fn build_config(
@@ -25,7 +28,8 @@ pub(super) fn build_config(
         check_has_bind(section)?;
         check_http_services(section)?;
         let default_backend = resolve_default_backend(section, &sections, &mut warnings)?;
-        let mut proxy = build_proxy(section, default_backend, &mut warnings);
+        let switching = resolve_switching(section, &sections)?;
+        let mut proxy = build_proxy(section, default_backend, switching, &mut warnings);
         proxy.logs = logs::resolve(&section.settings.logs, &global.logs);
         proxies.push(proxy);
     }
@@ -93,7 +97,7 @@ fn resolve_default_backend(
         if section.kind == ProxyKind::Listen {
             return Ok(Some(section.name.clone()));
         }
-        if serves_locally(section) {
+        if serves_locally(section) || !section.switching.is_empty() {
             return Ok(None);
         }
         warnings.push(format!(
@@ -104,7 +108,7 @@ fn resolve_default_backend(
         return Ok(None);
     };
     let target = find_backend(section, sections, wanted)?;
-    check_modes(section, target, wanted)?;
+    check_modes(section, target, wanted, "its default_backend")?;
     if section.kind == ProxyKind::Listen && !section.servers.is_empty() {
         warnings.push(format!(
             "{}: in {}, 'default_backend' takes precedence over the servers, which will never be used",
@@ -142,16 +146,54 @@ fn find_backend<'a>(
     }
 }
 
+/// `use_backend` rules name backends or listens (HAProxy's error text otherwise), with the
+/// same mode rule as `default_backend`.
+fn resolve_switching(
+    section: &ProxySection,
+    sections: &[ProxySection],
+) -> Result<Switching<String>, ConfigError> {
+    let mut failure = None;
+    let switching = section.switching.resolve(|wanted| {
+        let name = &wanted.value;
+        let found = sections
+            .iter()
+            .find(|s| s.kind.has_backend() && s.name == *name)
+            .ok_or_else(|| {
+                error_at(
+                    &wanted.location,
+                    format!(
+                        "Proxy '{}': unable to find required use_backend: '{name}'.",
+                        section.name
+                    ),
+                )
+            })
+            .and_then(|target| {
+                check_modes(section, target, wanted, "a 'use_backend' target")?;
+                Ok(target.name.clone())
+            });
+        found.map_err(|e| {
+            failure = Some(e);
+            String::new()
+        })
+    });
+    match (switching, failure) {
+        (Ok(switching), _) => Ok(switching),
+        (Err(_), Some(e)) => Err(e),
+        (Err(message), None) => Err(error_at(&section.location, message)),
+    }
+}
+
 fn check_modes(
     section: &ProxySection,
     target: &ProxySection,
     wanted: &Located<String>,
+    role: &str,
 ) -> Result<(), ConfigError> {
     if section.settings.mode == Mode::Http && target.settings.mode == Mode::Tcp {
         return Err(error_at(
             &wanted.location,
             format!(
-                "http {} ({}) cannot use tcp {} ({}) as its default_backend: both need the same 'mode'",
+                "http {} ({}) cannot use tcp {} ({}) as {role}: both need the same 'mode'",
                 section.describe(),
                 section.location,
                 target.describe(),
@@ -165,6 +207,7 @@ fn check_modes(
 fn build_proxy(
     section: &ProxySection,
     default_backend: Option<String>,
+    switching: Switching<String>,
     warnings: &mut Vec<String>,
 ) -> Proxy {
     let settings = &section.settings;
@@ -184,6 +227,7 @@ fn build_proxy(
             maxconn: settings.maxconn,
             stats: settings.stats.clone(),
             prometheus: settings.prometheus.as_ref().map(|p| p.value.clone()),
+            switching,
         }),
         backend: section
             .kind

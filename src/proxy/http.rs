@@ -27,6 +27,7 @@ use super::observe::Observed;
 use super::persistence::Persistence;
 use super::queue;
 use super::retry::{self, Failure};
+use super::routing;
 use super::upstream::{self, Upstream};
 use super::worker::Worker;
 use super::Session;
@@ -380,7 +381,14 @@ async fn handle_request(
         client.input.consume(consumed);
         return keep_open;
     }
-    let backend = worker.state.borrow().frontends[frontend].default_backend;
+    let data = client.input.data();
+    let backend = routing::choose_backend(
+        worker,
+        frontend,
+        request,
+        data,
+        (client.peer, client.stream),
+    );
     let Some(backend) = backend else {
         return answer_error(worker, frontend, client, 503).await;
     };

@@ -10,6 +10,7 @@ mod pool;
 mod queue;
 mod record;
 mod retry;
+mod routing;
 mod settings;
 mod tcp;
 mod upstream;

@@ -3,6 +3,7 @@
 
 use crate::config::{Config, CookieConfig, Mode, RetryOn};
 use crate::http::Limits;
+use crate::rules::Switching;
 use crate::state::State;
 use std::time::Duration;
 
@@ -28,6 +29,8 @@ pub struct FrontendSettings {
     pub ignore_probes: bool,
     /// Head size limit (`tune.bufsize`), for requests and for the responses relayed back.
     pub limits: Limits,
+    /// `use_backend` rules, their backends as indices into the state's backends.
+    pub switching: Switching<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -69,10 +72,31 @@ impl FrontendSettings {
                     dontlognull: p.is_some_and(|p| p.options.dontlognull),
                     ignore_probes: p.is_some_and(|p| p.options.http_ignore_probes),
                     limits: limits_of(config),
+                    switching: switching_of(p, state),
                 }
             })
             .collect()
     }
+}
+
+/// A frontend's `use_backend` rules with their backends resolved. Config validation made
+/// sure each name is a backend, and the state holds one per backend section.
+fn switching_of(proxy: Option<&crate::config::Proxy>, state: &State) -> Switching<usize> {
+    let Some(side) = proxy.and_then(|p| p.frontend.as_ref()) else {
+        return Switching::default();
+    };
+    side.switching
+        .resolve(|name| {
+            state
+                .backends
+                .iter()
+                .position(|b| b.name == *name)
+                .ok_or_else(|| format!("use_backend {name}: no such backend"))
+        })
+        .unwrap_or_else(|e| {
+            log::error!("{e}: the frontend's rules are dropped");
+            Switching::default()
+        })
 }
 
 /// The codec's limits from the global section (`tune.bufsize`).

@@ -1,0 +1,95 @@
+//! The cost of routing one request by rules: a frontend of 20 ACLs and 10 `use_backend` rules
+//! (host, path, header, cookie and regex matches), for a request the first rule takes, one the
+//! last rule takes, and one no rule takes (every condition evaluated). The config is read by
+//! the real parser, as pointsman reads it.
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use pointsman::config::parse_str;
+use pointsman::rules::{RequestView, Switching};
+use std::net::SocketAddr;
+
+/// 20 ACLs, 10 rules, 10 backends.
+fn config() -> String {
+    let mut text = String::from(
+        "defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n\
+         frontend fe\n    bind 127.0.0.1:1\n",
+    );
+    for i in 0..10 {
+        text.push_str(&format!(
+            "    acl host{i} hdr(host) -i app{i}.example.com www.app{i}.example.com\n\
+             acl path{i} path_beg /svc{i}/ /v{i}/\n"
+        ));
+    }
+    text.push_str("    acl api path_reg ^/api/v[0-9]+/\n    acl beta cook(grp) beta\n");
+    for i in 0..10 {
+        text.push_str(&format!("    use_backend bk{i} if host{i} || path{i} !beta\n"));
+    }
+    text.push_str("    default_backend bk0\n");
+    for i in 0..10 {
+        text.push_str(&format!("backend bk{i}\n    server s 127.0.0.1:{}\n", 2000 + i));
+    }
+    text
+}
+
+fn switching() -> Switching<usize> {
+    let config = parse_str("bench.cfg", &config()).expect("the bench config loads");
+    let side = config.proxies[0].frontend.clone().expect("fe");
+    side.switching
+        .resolve(|name| Ok(name[2..].parse().unwrap()))
+        .unwrap()
+}
+
+struct Head {
+    target: &'static [u8],
+    headers: Vec<(&'static [u8], &'static [u8])>,
+}
+
+impl RequestView for Head {
+    fn method(&self) -> &[u8] {
+        b"GET"
+    }
+    fn target(&self) -> &[u8] {
+        self.target
+    }
+    fn version(&self) -> &'static [u8] {
+        b"1.1"
+    }
+    fn headers(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.headers.iter().copied()
+    }
+    fn src(&self) -> SocketAddr {
+        "127.0.0.1:40000".parse().unwrap()
+    }
+    fn dst(&self) -> Option<SocketAddr> {
+        None
+    }
+}
+
+fn head(host: &'static [u8], target: &'static [u8]) -> Head {
+    Head {
+        target,
+        headers: vec![
+            (b"Host", host),
+            (b"User-Agent", b"curl/8.0"),
+            (b"Accept", b"*/*"),
+            (b"Cookie", b"session=abc; grp=stable"),
+        ],
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let rules = switching();
+    let cases = [
+        ("first rule", head(b"app0.example.com", b"/index.html")),
+        ("last rule", head(b"app9.example.com", b"/index.html")),
+        ("no rule", head(b"other.example.com", b"/index.html?x=1")),
+    ];
+    for (name, request) in cases {
+        c.bench_function(&format!("use_backend 20 acls, 10 rules: {name}"), |b| {
+            b.iter(|| rules.choose(black_box(&request)))
+        });
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,104 @@
+//! The rule keywords of proxy sections: `acl` (frontend, listen, backend) and `use_backend`
+//! (frontend, listen), read into [`crate::rules`]' typed plans at load. An ACL must be
+//! declared before the rule that names it, as in HAProxy; pattern files (`-f FILE`) are read
+//! here, relative to the working directory as HAProxy reads them. Backend names are checked
+//! against the whole config in `validate`.
+
+use super::parser::Line;
+use super::proxy::{Located, ProxyKind, ProxySection};
+use super::ConfigError;
+use crate::rules::{check_acl_name, Condition, Expr, UseBackend};
+
+/// Whether `key` is a rule keyword this module reads.
+pub(super) fn is_rule_keyword(key: &str) -> bool {
+    matches!(key, "acl" | "use_backend")
+}
+
+/// Parses one `acl` or `use_backend` line into the section's rules.
+pub(super) fn parse_rule_line(
+    section: &mut ProxySection,
+    line: &Line,
+    key: &str,
+    args: &[String],
+    warnings: &mut Vec<String>,
+) -> Result<(), ConfigError> {
+    let allowed = match key {
+        "acl" => section.kind != ProxyKind::Defaults,
+        _ => section.kind.has_frontend() && section.kind != ProxyKind::Defaults,
+    };
+    if !allowed {
+        let sections = if key == "acl" {
+            "frontend, listen, backend"
+        } else {
+            "frontend, listen"
+        };
+        return Err(line.error(format!(
+            "'{key}' is not allowed in {} (allowed in: {sections})",
+            section.describe()
+        )));
+    }
+    let found = match key {
+        "acl" => parse_acl(section, args),
+        _ => parse_use_backend(section, line, args),
+    };
+    let found = found.map_err(|message| line.error(message))?;
+    warnings.extend(found.into_iter().map(|w| line.warning(w)));
+    Ok(())
+}
+
+/// `acl NAME FETCH [FLAGS] [PATTERN…]`; returns its warning, if any.
+fn parse_acl(section: &mut ProxySection, args: &[String]) -> Result<Vec<String>, String> {
+    const USAGE: &str = "acl <name> <fetch> [flags] [pattern ...]";
+    let Some((name, expression)) = args.split_first() else {
+        return Err(format!(
+            "'acl' needs a name and an expression: expected '{USAGE}'"
+        ));
+    };
+    check_acl_name(name)?;
+    if expression.is_empty() {
+        return Err(format!(
+            "missing ACL expression for ACL '{name}': expected '{USAGE}'"
+        ));
+    }
+    let (expr, warning) = Expr::parse(expression, &read_pattern_file)?;
+    section.switching.acls.declare(name, expr);
+    Ok(warning.into_iter().collect())
+}
+
+/// `use_backend NAME [if|unless CONDITION]`.
+fn parse_use_backend(
+    section: &mut ProxySection,
+    line: &Line,
+    args: &[String],
+) -> Result<Vec<String>, String> {
+    const USAGE: &str = "use_backend <backend> [{if | unless} <condition>]";
+    let Some((backend, condition)) = args.split_first() else {
+        return Err(format!(
+            "'use_backend' needs a backend name: expected '{USAGE}'"
+        ));
+    };
+    if backend.contains("%[") {
+        return Err(format!(
+            "'use_backend {backend}': a backend name computed from a sample expression is not supported yet"
+        ));
+    }
+    let (condition, warnings) = if condition.is_empty() {
+        (None, Vec::new())
+    } else {
+        let (c, w) = Condition::parse(condition, &mut section.switching.acls, &read_pattern_file)
+            .map_err(|e| format!("error detected while parsing switching rule : {e}."))?;
+        (Some(c), w)
+    };
+    section.switching.rules.push(UseBackend {
+        backend: Located {
+            value: backend.clone(),
+            location: line.location.clone(),
+        },
+        condition,
+    });
+    Ok(warnings)
+}
+
+fn read_pattern_file(path: &str) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("failed to open pattern file <{path}>: {e}"))
+}

@@ -1,0 +1,467 @@
+//! What a rule reads from a request: HAProxy 2.6's sample fetches (`path`, `hdr(host)`,
+//! `src` …), typed at load, and their values read from one request with no allocation.
+//!
+//! An ACL keyword is a fetch plus, for the derived forms (`path_beg`, `hdr_dom(host)` …), the
+//! match method it implies ([`parse_keyword`]). A fetch hands its values one at a time to a
+//! test ([`Fetch::any`]): a header with several occurrences (or comma-separated values) is
+//! matched if any of them is, as HAProxy iterates `hdr()` in an ACL.
+
+use super::pattern::MatchKind;
+use std::net::{IpAddr, SocketAddr};
+
+/// One request as rules see it. The proxy implements it over its parsed head; tests over
+/// plain values.
+pub trait RequestView {
+    /// The method token as received.
+    fn method(&self) -> &[u8];
+    /// The request target as received (origin form `/p?q`, or absolute form).
+    fn target(&self) -> &[u8];
+    /// `1.0` or `1.1`.
+    fn version(&self) -> &'static [u8];
+    /// Header fields in order, as (name, value).
+    fn headers(&self) -> impl Iterator<Item = (&[u8], &[u8])>;
+    /// The client's address.
+    fn src(&self) -> SocketAddr;
+    /// The address the client connected to (read only when a rule asks for it).
+    fn dst(&self) -> Option<SocketAddr>;
+}
+
+/// A value a fetch produced.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Sample<'a> {
+    Bytes(&'a [u8]),
+    Int(i64),
+    Ip(IpAddr),
+    Bool(bool),
+}
+
+/// The type of a fetch's values, which decides its default match method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SampleType {
+    Bytes,
+    Int,
+    Ip,
+    Bool,
+}
+
+/// A sample fetch of the supported subset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fetch {
+    /// The path: the target up to `?`, without scheme and authority in absolute form.
+    Path,
+    /// The whole target.
+    Url,
+    /// After the first `?` (no value without one).
+    Query,
+    /// The value of the first query parameter `name` (`url_param(name)`, `urlp(name)`).
+    UrlParam(String),
+    Method,
+    /// `req.ver`: `1.0` or `1.1`.
+    Version,
+    /// Every value of header `name`, comma-separated values apart (`hdr`, `req.hdr`);
+    /// `occurrence` picks one (1 the first, -1 the last).
+    Header {
+        name: String,
+        occurrence: Option<i64>,
+    },
+    /// Every full value of header `name`, commas included (`req.fhdr`, `fhdr`).
+    FullHeader {
+        name: String,
+    },
+    /// How many values of header `name` (`hdr_cnt`, `req.hdr_cnt`): comma-separated count.
+    HeaderCount {
+        name: String,
+    },
+    /// The value of cookie `name` in the Cookie headers (`cook`, `req.cook`).
+    Cookie(String),
+    Src,
+    SrcPort,
+    Dst,
+    DstPort,
+    AlwaysTrue,
+    AlwaysFalse,
+}
+
+impl Fetch {
+    pub fn sample_type(&self) -> SampleType {
+        match self {
+            Fetch::Src | Fetch::Dst => SampleType::Ip,
+            Fetch::SrcPort | Fetch::DstPort | Fetch::HeaderCount { .. } => SampleType::Int,
+            Fetch::AlwaysTrue | Fetch::AlwaysFalse => SampleType::Bool,
+            _ => SampleType::Bytes,
+        }
+    }
+
+    /// Calls `test` with each value of this fetch on `request` until one passes; whether one
+    /// did. A fetch with no value (no such header, no query) never calls `test`.
+    pub fn any<R: RequestView>(&self, request: &R, test: &mut dyn FnMut(Sample) -> bool) -> bool {
+        match self {
+            Fetch::Path => test(Sample::Bytes(path_of(request.target()))),
+            Fetch::Url => test(Sample::Bytes(request.target())),
+            Fetch::Query => query_of(request.target()).is_some_and(|q| test(Sample::Bytes(q))),
+            Fetch::UrlParam(name) => query_of(request.target())
+                .and_then(|q| url_param(q, name.as_bytes()))
+                .is_some_and(|v| test(Sample::Bytes(v))),
+            Fetch::Method => test(Sample::Bytes(request.method())),
+            Fetch::Version => test(Sample::Bytes(request.version())),
+            Fetch::Header { name, occurrence } => match occurrence {
+                None => header_values(request, name).any(|v| test(Sample::Bytes(v))),
+                Some(n) => {
+                    nth_header_value(request, name, *n).is_some_and(|v| test(Sample::Bytes(v)))
+                }
+            },
+            Fetch::FullHeader { name } => request
+                .headers()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+                .any(|(_, v)| test(Sample::Bytes(v))),
+            Fetch::HeaderCount { name } => {
+                test(Sample::Int(header_values(request, name).count() as i64))
+            }
+            Fetch::Cookie(name) => {
+                cookie_value(request, name.as_bytes()).is_some_and(|v| test(Sample::Bytes(v)))
+            }
+            Fetch::Src => test(Sample::Ip(canonical(request.src().ip()))),
+            Fetch::SrcPort => test(Sample::Int(i64::from(request.src().port()))),
+            Fetch::Dst => request
+                .dst()
+                .is_some_and(|a| test(Sample::Ip(canonical(a.ip())))),
+            Fetch::DstPort => request
+                .dst()
+                .is_some_and(|a| test(Sample::Int(i64::from(a.port())))),
+            Fetch::AlwaysTrue => test(Sample::Bool(true)),
+            Fetch::AlwaysFalse => test(Sample::Bool(false)),
+        }
+    }
+}
+
+/// An IPv4-mapped IPv6 address as the IPv4 address it is (a dual-stack listener's clients).
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// The path of a target: origin form up to `?`; in absolute form (`http://host/p?q`) what
+/// follows the authority (HAProxy's `http_get_path`): empty when there is no `/` after it.
+pub fn path_of(target: &[u8]) -> &[u8] {
+    let path = match find(target, b"://") {
+        Some(scheme_end) if !target.starts_with(b"/") => {
+            let after = &target[scheme_end + 3..];
+            match after.iter().position(|&b| b == b'/') {
+                Some(slash) => &after[slash..],
+                None => &after[after.len()..],
+            }
+        }
+        _ => target,
+    };
+    let end = path.iter().position(|&b| b == b'?').unwrap_or(path.len());
+    &path[..end]
+}
+
+fn query_of(target: &[u8]) -> Option<&[u8]> {
+    let mark = target.iter().position(|&b| b == b'?')?;
+    Some(&target[mark + 1..])
+}
+
+/// The value of the first `name=value` in a query string (`&`-separated; `;` too, as
+/// HAProxy's `url_param` accepts both).
+fn url_param<'a>(query: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    query.split(|&b| b == b'&' || b == b';').find_map(|pair| {
+        let rest = pair.strip_prefix(name)?;
+        match rest.first() {
+            Some(b'=') => Some(&rest[1..]),
+            None => Some(rest),
+            _ => None,
+        }
+    })
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Every comma-separated value of the fields named `name`, trimmed of spaces and tabs (HAProxy
+/// `hdr()`: values inside double quotes are not special-cased either).
+fn header_values<'r, R: RequestView>(
+    request: &'r R,
+    name: &'r str,
+) -> impl Iterator<Item = &'r [u8]> + 'r {
+    request
+        .headers()
+        .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+        .flat_map(|(_, v)| v.split(|&b| b == b','))
+        .map(trim)
+}
+
+/// Occurrence `n` of the values of `name`: 1 is the first, -1 the last, 0 none.
+fn nth_header_value<'r, R: RequestView>(request: &'r R, name: &'r str, n: i64) -> Option<&'r [u8]> {
+    match n {
+        0 => None,
+        n if n > 0 => header_values(request, name).nth(usize::try_from(n - 1).ok()?),
+        n => {
+            let count = header_values(request, name).count();
+            let from_end = usize::try_from(-n).ok()?;
+            header_values(request, name).nth(count.checked_sub(from_end)?)
+        }
+    }
+}
+
+fn trim(value: &[u8]) -> &[u8] {
+    let start = value
+        .iter()
+        .position(|&b| b != b' ' && b != b'\t')
+        .unwrap_or(value.len());
+    let end = value
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .map_or(start, |e| e + 1);
+    &value[start..end]
+}
+
+/// The value of the first cookie `name` in the request's Cookie fields.
+fn cookie_value<'r, R: RequestView>(request: &'r R, name: &[u8]) -> Option<&'r [u8]> {
+    request
+        .headers()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(b"cookie"))
+        .flat_map(|(_, v)| v.split(|&b| b == b';'))
+        .find_map(|pair| {
+            let pair = trim(pair);
+            let rest = pair.strip_prefix(name)?;
+            rest.strip_prefix(b"=")
+        })
+}
+
+/// Reads an ACL keyword (`path_beg`, `hdr(host)`, `req.hdr_cnt(x)`): its fetch and the match
+/// method its name implies, if any. The error is HAProxy's.
+pub fn parse_keyword(word: &str) -> Result<(Fetch, Option<MatchKind>), String> {
+    let (name, args) = split_call(word)?;
+    let (base, implied) = split_suffix(name);
+    let fetch = fetch_named(base, &args, word)?;
+    if implied.is_some() && !takes_suffix(base) {
+        return Err(unknown(word));
+    }
+    Ok((fetch, implied))
+}
+
+fn unknown(word: &str) -> String {
+    let name = word.split('(').next().unwrap_or(word);
+    format!("unknown fetch method '{name}' in ACL expression '{word}'")
+}
+
+/// `name(arg1,arg2)` into `name` and its arguments.
+fn split_call(word: &str) -> Result<(&str, Vec<&str>), String> {
+    let Some(open) = word.find('(') else {
+        return Ok((word, Vec::new()));
+    };
+    let Some(inner) = word[open + 1..].strip_suffix(')') else {
+        return Err(format!(
+            "missing closing ')' after arguments to fetch keyword '{}' in ACL expression '{word}'",
+            &word[..open]
+        ));
+    };
+    let args = if inner.is_empty() {
+        Vec::new()
+    } else {
+        inner.split(',').collect()
+    };
+    Ok((&word[..open], args))
+}
+
+/// The match-method suffixes of derived ACL keywords.
+const SUFFIXES: &[(&str, MatchKind)] = &[
+    ("_beg", MatchKind::Beg),
+    ("_end", MatchKind::End),
+    ("_sub", MatchKind::Sub),
+    ("_dir", MatchKind::Dir),
+    ("_dom", MatchKind::Dom),
+    ("_reg", MatchKind::Reg),
+    ("_len", MatchKind::Len),
+    ("_ip", MatchKind::Ip),
+    ("_val", MatchKind::Int),
+];
+
+/// `hdr_cnt` ends in no suffix: it is a fetch of its own.
+fn split_suffix(name: &str) -> (&str, Option<MatchKind>) {
+    for (suffix, kind) in SUFFIXES {
+        if let Some(base) = name.strip_suffix(suffix) {
+            return (base, Some(*kind));
+        }
+    }
+    (name, None)
+}
+
+/// Fetches that have derived `_beg`/`_end`/… ACL keywords in HAProxy 2.6.
+fn takes_suffix(base: &str) -> bool {
+    matches!(
+        base,
+        "path" | "url" | "hdr" | "req.hdr" | "urlp" | "url_param" | "cook" | "req.cook"
+    )
+}
+
+fn fetch_named(name: &str, args: &[&str], word: &str) -> Result<Fetch, String> {
+    let fetch = match (name, args) {
+        ("path", []) => Fetch::Path,
+        ("url", []) => Fetch::Url,
+        ("query", []) => Fetch::Query,
+        ("url_param" | "urlp", [param]) => Fetch::UrlParam(param.to_string()),
+        ("method", []) => Fetch::Method,
+        ("req.ver" | "req_ver", []) => Fetch::Version,
+        ("hdr" | "req.hdr", [header]) => Fetch::Header {
+            name: header.to_string(),
+            occurrence: None,
+        },
+        ("hdr" | "req.hdr", [header, occurrence]) => Fetch::Header {
+            name: header.to_string(),
+            occurrence: Some(occurrence.parse().map_err(|_| {
+                format!("invalid occurrence '{occurrence}' in ACL expression '{word}'")
+            })?),
+        },
+        ("fhdr" | "req.fhdr", [header]) => Fetch::FullHeader {
+            name: header.to_string(),
+        },
+        ("hdr_cnt" | "req.hdr_cnt", [header]) => Fetch::HeaderCount {
+            name: header.to_string(),
+        },
+        ("cook" | "req.cook", [cookie]) => Fetch::Cookie(cookie.to_string()),
+        ("src", []) => Fetch::Src,
+        ("src_port", []) => Fetch::SrcPort,
+        ("dst", []) => Fetch::Dst,
+        ("dst_port", []) => Fetch::DstPort,
+        ("always_true", []) => Fetch::AlwaysTrue,
+        ("always_false", []) => Fetch::AlwaysFalse,
+        (
+            "path" | "url" | "query" | "url_param" | "urlp" | "method" | "req.ver" | "hdr"
+            | "req.hdr" | "fhdr" | "req.fhdr" | "hdr_cnt" | "req.hdr_cnt" | "cook" | "req.cook"
+            | "src" | "src_port" | "dst" | "dst_port" | "always_true" | "always_false",
+            _,
+        ) => {
+            return Err(format!(
+                "wrong arguments to fetch '{name}' in ACL expression '{word}'"
+            ))
+        }
+        _ => return Err(unknown(word)),
+    };
+    Ok(fetch)
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+
+    /// A request made of plain values.
+    pub struct Plain {
+        pub method: &'static str,
+        pub target: &'static str,
+        pub headers: Vec<(&'static str, &'static str)>,
+        pub src: SocketAddr,
+    }
+
+    impl Plain {
+        pub fn get(target: &'static str, headers: &[(&'static str, &'static str)]) -> Plain {
+            Plain {
+                method: "GET",
+                target,
+                headers: headers.to_vec(),
+                src: "127.0.0.1:40000".parse().unwrap(),
+            }
+        }
+    }
+
+    impl RequestView for Plain {
+        fn method(&self) -> &[u8] {
+            self.method.as_bytes()
+        }
+        fn target(&self) -> &[u8] {
+            self.target.as_bytes()
+        }
+        fn version(&self) -> &'static [u8] {
+            b"1.1"
+        }
+        fn headers(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+            self.headers
+                .iter()
+                .map(|(n, v)| (n.as_bytes(), v.as_bytes()))
+        }
+        fn src(&self) -> SocketAddr {
+            self.src
+        }
+        fn dst(&self) -> Option<SocketAddr> {
+            Some("127.0.0.1:8080".parse().unwrap())
+        }
+    }
+
+    fn values(fetch: &Fetch, request: &Plain) -> Vec<String> {
+        let mut seen = Vec::new();
+        fetch.any(request, &mut |s| {
+            seen.push(match s {
+                Sample::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+                other => format!("{other:?}"),
+            });
+            false
+        });
+        seen
+    }
+
+    #[test]
+    fn path_drops_the_query_and_an_absolute_form_authority() {
+        assert_eq!(path_of(b"/a/b?x=1"), b"/a/b");
+        assert_eq!(path_of(b"http://h.example:80/a?x"), b"/a");
+        assert_eq!(path_of(b"http://h.example"), b"");
+        assert_eq!(path_of(b"*"), b"*");
+    }
+
+    #[test]
+    fn header_values_split_on_commas_and_count_from_either_end() {
+        let r = Plain::get("/", &[("X-A", "1, 2"), ("Host", "h"), ("x-a", " 3 ")]);
+        let all = Fetch::Header {
+            name: "x-a".into(),
+            occurrence: None,
+        };
+        assert_eq!(values(&all, &r), ["1", "2", "3"]);
+        let last = Fetch::Header {
+            name: "x-a".into(),
+            occurrence: Some(-1),
+        };
+        assert_eq!(values(&last, &r), ["3"]);
+        let count = Fetch::HeaderCount { name: "x-a".into() };
+        assert_eq!(values(&count, &r), ["Int(3)"]);
+        let full = Fetch::FullHeader { name: "x-a".into() };
+        assert_eq!(values(&full, &r), ["1, 2", " 3 "]);
+    }
+
+    #[test]
+    fn query_parameters_and_cookies() {
+        let r = Plain::get("/p?a=1&bb=2;c", &[("Cookie", "x=1; SRV=s2")]);
+        assert_eq!(values(&Fetch::UrlParam("bb".into()), &r), ["2"]);
+        assert_eq!(
+            values(&Fetch::UrlParam("b".into()), &r),
+            Vec::<String>::new()
+        );
+        assert_eq!(values(&Fetch::Query, &r), ["a=1&bb=2;c"]);
+        assert_eq!(values(&Fetch::Cookie("SRV".into()), &r), ["s2"]);
+    }
+
+    #[test]
+    fn keywords_name_a_fetch_and_the_match_they_imply() {
+        assert_eq!(
+            parse_keyword("path_beg").unwrap(),
+            (Fetch::Path, Some(MatchKind::Beg))
+        );
+        assert_eq!(
+            parse_keyword("hdr_cnt(host)").unwrap(),
+            (
+                Fetch::HeaderCount {
+                    name: "host".into()
+                },
+                None
+            )
+        );
+        assert_eq!(
+            parse_keyword("pathx_beg").unwrap_err(),
+            "unknown fetch method 'pathx_beg' in ACL expression 'pathx_beg'"
+        );
+        assert!(parse_keyword("src_beg").is_err());
+        assert!(parse_keyword("hdr").is_err());
+    }
+}

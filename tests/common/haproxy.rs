@@ -1,0 +1,44 @@
+//! The real HAProxy 2.6 (Debian's package, installed by scripts/install-test-deps.sh) run on
+//! the same config as pointsman, for differential tests: what a client sees must be the same.
+
+use super::{temp_dir, wait_for_port, Proc};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// A running haproxy, stopped when dropped.
+pub struct Haproxy {
+    pub proc: Proc,
+}
+
+/// Writes `config` and starts `haproxy -db` (foreground) on it; waits until `wait_port`
+/// accepts connections. Its warnings go to the test's output.
+pub fn haproxy(config: &str, wait_port: u16) -> Haproxy {
+    let dir = temp_dir("haproxy");
+    let path = dir.join("haproxy.cfg");
+    std::fs::write(&path, config).unwrap();
+    let check = Command::new("haproxy")
+        .args(["-c", "-q", "-f"])
+        .arg(&path)
+        .output()
+        .expect("haproxy is installed (scripts/install-test-deps.sh)");
+    assert!(
+        check.status.success(),
+        "haproxy refuses the config: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let child = Command::new("haproxy")
+        .args(["-db", "-f"])
+        .arg(&path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start haproxy");
+    let h = Haproxy {
+        proc: Proc {
+            child,
+            name: "haproxy".into(),
+        },
+    };
+    wait_for_port(wait_port, Duration::from_secs(10));
+    h
+}

@@ -1,0 +1,278 @@
+//! Routing by ACLs and `use_backend`, side by side with the real HAProxy 2.6: one config, run by
+//! both, the same requests to each, and every request must reach the same backend through
+//! both (and the backend this file expects, so that two identical mistakes still fail).
+
+mod common;
+
+use common::haproxy::haproxy;
+use common::{backends, free_port, pointsman, server_line, temp_dir, Backend, Client};
+
+/// The backends the rules route to; each answers its own name.
+const BACKENDS: [&str; 6] = [
+    "bk_api",
+    "bk_shop",
+    "bk_static",
+    "bk_debug",
+    "bk_admin",
+    "bk_web",
+];
+
+/// The frontend's rules (indented lines), exercising fetches, match methods, flags, named and
+/// anonymous ACLs, `!`, `||`/`or`, implicit AND, `unless`, predefined ACLs and a pattern file.
+fn rules(hosts_file: &str) -> String {
+    format!(
+        "    acl is_api path_beg /api/\n\
+         acl is_static path_end .css .js\n\
+         acl static_dir path_dir static\n\
+         acl host_shop hdr(host) -i -f {hosts_file}\n\
+         acl host_dom hdr_dom(host) -i example.org\n\
+         acl has_debug hdr(x-debug) -m found\n\
+         acl beta url_param(beta) -m str 1\n\
+         acl is_post method POST\n\
+         acl admin path_reg ^/admin/[0-9]+$\n\
+         acl many_fwd hdr_cnt(x-forwarded-for) gt 1\n\
+         acl group_b cook(grp) b\n\
+         acl long_path path_len gt 20\n\
+         acl v10 req.ver 1.0\n\
+         use_backend bk_api if is_api !is_post\n\
+         use_backend bk_shop if host_shop || host_dom\n\
+         use_backend bk_static if is_static or static_dir\n\
+         use_backend bk_debug if has_debug beta\n\
+         use_backend bk_admin if admin LOCALHOST\n\
+         use_backend bk_api if {{ path -i /API }}\n\
+         use_backend bk_shop if many_fwd\n\
+         use_backend bk_static if group_b METH_GET\n\
+         use_backend bk_debug if long_path\n\
+         use_backend bk_admin if v10\n\
+         use_backend bk_web unless {{ path_beg /x }}\n\
+         default_backend bk_api\n"
+    )
+    .replace("\n", "\n    ")
+    .trim_end()
+    .to_string()
+}
+
+fn config(port: u16, rules: &str, servers: &[Backend]) -> String {
+    let mut text = format!(
+        "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+         frontend fe\n    bind 127.0.0.1:{port}\n{rules}\n"
+    );
+    for b in servers {
+        text.push_str(&format!(
+            "backend {}\n{}",
+            b.proc.name,
+            server_line("s", b.port(), "")
+        ));
+    }
+    text
+}
+
+/// A request (raw head lines after the request line) and the backend it must reach.
+struct Case {
+    request_line: &'static str,
+    headers: &'static [&'static str],
+    body: &'static str,
+    expect: &'static str,
+}
+
+const fn case(
+    request_line: &'static str,
+    headers: &'static [&'static str],
+    expect: &'static str,
+) -> Case {
+    Case {
+        request_line,
+        headers,
+        body: "",
+        expect,
+    }
+}
+
+const CASES: &[Case] = &[
+    case("GET /api/users HTTP/1.1", &["Host: a"], "bk_api"),
+    Case {
+        request_line: "POST /api/users HTTP/1.1",
+        headers: &["Host: a", "Content-Length: 2"],
+        body: "{}",
+        expect: "bk_web",
+    },
+    case("GET /apix HTTP/1.1", &["Host: a"], "bk_web"),
+    case("GET / HTTP/1.1", &["Host: SHOP.example.com"], "bk_shop"),
+    case("GET / HTTP/1.1", &["Host: shop.example.com:8080"], "bk_web"),
+    case("GET / HTTP/1.1", &["Host: www.Example.org"], "bk_shop"),
+    case("GET / HTTP/1.1", &["Host: badexample.org"], "bk_web"),
+    case("GET /a/b.css?v=2 HTTP/1.1", &["Host: a"], "bk_static"),
+    case("GET /static/x HTTP/1.1", &["Host: a"], "bk_static"),
+    case("GET /statics/x HTTP/1.1", &["Host: a"], "bk_web"),
+    case(
+        "GET /p?beta=1 HTTP/1.1",
+        &["Host: a", "X-Debug: "],
+        "bk_debug",
+    ),
+    case("GET /p?beta=1 HTTP/1.1", &["Host: a"], "bk_web"),
+    case(
+        "GET /p?beta=12 HTTP/1.1",
+        &["Host: a", "X-Debug: y"],
+        "bk_web",
+    ),
+    case("GET /admin/42 HTTP/1.1", &["Host: a"], "bk_admin"),
+    case("GET /admin/42x HTTP/1.1", &["Host: a"], "bk_web"),
+    case("GET /api HTTP/1.1", &["Host: a"], "bk_api"),
+    case(
+        "GET / HTTP/1.1",
+        &["Host: a", "X-Forwarded-For: 1.1.1.1, 2.2.2.2"],
+        "bk_shop",
+    ),
+    case(
+        "GET / HTTP/1.1",
+        &["Host: a", "X-Forwarded-For: 1.1.1.1"],
+        "bk_web",
+    ),
+    case(
+        "GET / HTTP/1.1",
+        &["Host: a", "Cookie: x=1; grp=b"],
+        "bk_static",
+    ),
+    case(
+        "HEAD / HTTP/1.1",
+        &["Host: a", "Cookie: grp=b"],
+        "bk_static",
+    ),
+    case(
+        "GET /xxxxxxxxxxxxxxxxxxxxxxxxx HTTP/1.1",
+        &["Host: a"],
+        "bk_debug",
+    ),
+    case("GET /x HTTP/1.0", &["Host: a"], "bk_admin"),
+    case("GET /x HTTP/1.1", &["Host: a"], "bk_api"),
+    // Raw non-ASCII bytes in the target: both refuse the request before any rule.
+    case(
+        "GET /\u{00e9}t\u{00e9} HTTP/1.1",
+        &["Host: a"],
+        "status 400",
+    ),
+];
+
+/// Sends one case on a fresh connection; the backend that answered (its body), or the status
+/// if it was not a 200.
+fn reached(port: u16, c: &Case) -> String {
+    let mut client = Client::connect(port);
+    let mut raw = format!("{}\r\n", c.request_line);
+    for h in c.headers {
+        raw.push_str(h);
+        raw.push_str("\r\n");
+    }
+    raw.push_str("Connection: close\r\n\r\n");
+    raw.push_str(c.body);
+    client.send(raw.as_bytes());
+    let head = c.request_line.starts_with("HEAD");
+    let response = client.read_response(head).expect("a response");
+    match (response.status, head) {
+        (200, false) => response.text(),
+        (200, true) => response.header("x-server").unwrap_or("?").to_string(),
+        (status, _) => format!("status {status}"),
+    }
+}
+
+#[test]
+fn requests_reach_the_same_backend_as_through_haproxy() {
+    let servers = backends(BACKENDS);
+    let dir = temp_dir("routing");
+    let hosts = dir.join("hosts.lst");
+    std::fs::write(
+        &hosts,
+        "# shop hosts\nshop.example.com\n\n  store.example.com  \n",
+    )
+    .unwrap();
+    let rules = rules(hosts.to_str().unwrap());
+    let (ours, theirs) = (free_port(), free_port());
+    let _p = pointsman(&config(ours, &rules, &servers), 2, ours);
+    let _h = haproxy(&config(theirs, &rules, &servers), theirs);
+    let mut wrong = Vec::new();
+    for c in CASES {
+        let (pointsman_got, haproxy_got) = (reached(ours, c), reached(theirs, c));
+        println!(
+            "{:45} {:?}: pointsman {pointsman_got}, haproxy {haproxy_got}, expected {}",
+            c.request_line, c.headers, c.expect
+        );
+        if pointsman_got != haproxy_got || pointsman_got != c.expect {
+            wrong.push(format!(
+                "{} {:?}: pointsman {pointsman_got}, haproxy {haproxy_got}, expected {}",
+                c.request_line, c.headers, c.expect
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "routing differs:\n{}", wrong.join("\n"));
+}
+
+/// `pointsman -c` on `config`: exit status and output.
+fn check(config: &str) -> (bool, String) {
+    let dir = temp_dir("routing-check");
+    let path = dir.join("t.cfg");
+    std::fs::write(&path, config).unwrap();
+    let out = std::process::Command::new(common::POINTSMAN)
+        .arg("-c")
+        .arg("-f")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+/// What HAProxy refuses, pointsman refuses, at the same line and in HAProxy's words.
+#[test]
+fn bad_rules_fail_at_their_line_as_in_haproxy() {
+    let head = "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+                frontend fe\n    bind 127.0.0.1:1\n";
+    let tail = "    default_backend bk\nbackend bk\n    server s 127.0.0.1:2\n";
+    let cases = [
+        (
+            "    use_backend bk if is_api\n    acl is_api path_beg /api\n",
+            "no such ACL : 'is_api'",
+        ),
+        (
+            "    use_backend bk_nope if TRUE\n",
+            "unable to find required use_backend: 'bk_nope'",
+        ),
+        (
+            "    acl a pathx_beg /a\n",
+            "unknown fetch method 'pathx_beg'",
+        ),
+        ("    acl a path -m foo x\n", "unknown matching method 'foo'"),
+        ("    acl a path_reg (/a\n", "regex '(/a' is invalid"),
+        (
+            "    use_backend bk if { path_beg /a\n",
+            "missing closing '}'",
+        ),
+        (
+            "    acl a hdr(host) -f /nonexistent/hosts.lst\n",
+            "failed to open pattern file",
+        ),
+    ];
+    for (lines, message) in cases {
+        let text = format!("{head}{lines}{tail}");
+        let (ok, output) = check(&text);
+        assert!(!ok, "pointsman accepted:\n{lines}");
+        assert!(output.contains(message), "{lines}: {output}");
+        assert!(
+            output.contains("t.cfg:8"),
+            "{lines}: not at line 8: {output}"
+        );
+        let dir = temp_dir("routing-haproxy-check");
+        let path = dir.join("t.cfg");
+        std::fs::write(&path, &text).unwrap();
+        let haproxy = std::process::Command::new("haproxy")
+            .args(["-c", "-q", "-f"])
+            .arg(&path)
+            .output()
+            .expect("haproxy is installed");
+        assert!(!haproxy.status.success(), "haproxy accepted:\n{lines}");
+    }
+    let (ok, output) = check(&format!(
+        "{head}    acl a path_beg\n    use_backend bk if a\n{tail}"
+    ));
+    assert!(ok, "{output}");
+    assert!(output.contains("no pattern to match against"), "{output}");
+}
