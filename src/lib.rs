@@ -17,16 +17,27 @@
 //!   replies and formats (`show stat` CSV, `show info`, `show servers state`).
 //! - [`shard`]: glommio bootstrap, one executor per core, SO_REUSEPORT listeners, the channel mesh
 //!   and the coordinator that sequences mutations and waits for every shard's acknowledgement.
-//! - [`health`]: active checks; a transition becomes a `Mutation` sent to the coordinator.
+//! - [`health`]: active checks and passive reports on one owner shard per server; a result
+//!   that changes a server reaches the coordinator through the `HealthSink` trait health owns.
+//! - [`logs`]: access and state-change log lines in HAProxy's formats and their writer thread
+//!   (the traffic's logs, as an operator reads them).
+//! - [`logging`]: the process's own diagnostics (the `log` crate's backend on stderr), not to be
+//!   confused with [`logs`].
 //! - [`reload`]: replacing a running process without losing a connection: listening sockets
 //!   opened before the shards (fresh, `fd@N`, or handed over with SCM_RIGHTS), the `-x`
 //!   hand-over of listeners and runtime state, HAProxy's server state file, master-worker.
+//! - [`sys`]: process facts and limits (rlimits, ids, host name, the Unix clock).
 //! - [`cli`]: HAProxy's multi-letter flags (`-sf`, `-st`, `-vv`, `-Ws`) spelled for clap.
 //! - [`loadtest`]: the load generator behind `pointsman load` and `pointsman demo`; it shares
 //!   nothing with the proxy, so its error count is an independent witness.
+//! - [`demo`]: `pointsman demo`, the guide's zero-downtime switch out of the box.
+//! - [`testbackend`]: the small HTTP origin behind `pointsman-backend` (tests, demo, benches).
 //!
 //! Boundaries: `proxy` and `admin` never import each other; they meet in `state` (mutations) and
-//! `stats` (counters). glommio stays in `shard`, `proxy` and `admin` I/O.
+//! `stats` (counters). `state`, `rules`, `http` and `config` are pure. No top-level module
+//! imports one that imports it back. glommio runs the shards (`shard`), and on them the I/O of
+//! `proxy`, `admin`, `health` and the log flush task (`logs`); the load tester's `events`
+//! engine runs its own glommio executor.
 
 pub mod admin;
 pub mod balance;

@@ -1,6 +1,6 @@
 //! Process-level facts and limits: file descriptors, locked memory (io_uring buffers need it),
-//! host name, user and group ids, the wall clock in Unix seconds; shutting down the process's sockets to one address
-//! (`shutdown sessions`).
+//! host name, user and group ids, the wall clock in Unix seconds; shutting down the process's
+//! sockets to one address (`shutdown sessions`).
 
 use std::net::SocketAddr;
 
