@@ -18,7 +18,10 @@
 
 use super::format::{InfoFormat, StatFilter, StatFormat, StatRequest};
 use super::{help, Action};
-use crate::config::{apply_tuning_keyword, Algorithm, Level, TUNING_KEYWORDS};
+use crate::config::{
+    apply_options, atoi, parse_time_in, strtol, Algorithm, Level, Numbers, OptionError, TimeUnit,
+    HAPROXY_SERVER_KEYWORDS,
+};
 use crate::state::{AdminState, Mutation, OpState, ServerRef, ServerSpec, State};
 use crate::stats::latency_report::Scope;
 use std::net::{IpAddr, SocketAddr};
@@ -315,9 +318,9 @@ fn parse_set_timeout(what: &str, value: &str) -> Command {
     if value.is_empty() {
         return Command::SetTimeout(Err("Expects an integer value.\n"));
     }
-    let seconds = parse_time(value, TimeUnit::Seconds).map(|d| d.as_secs());
+    let seconds = parse_time_in(value, TimeUnit::Seconds).map(|d| d.as_secs());
     Command::SetTimeout(match seconds {
-        Some(s) if s >= 1 => Ok(Duration::from_secs(s)),
+        Ok(s) if s >= 1 => Ok(Duration::from_secs(s)),
         _ => Err("Invalid timeout value.\n"),
     })
 }
@@ -411,58 +414,6 @@ fn parse_weight(word: &str) -> Result<Weight, &'static str> {
     Ok(Weight::Absolute(value as u32))
 }
 
-/// C's `strtol(word, &end, 10)`: the value (saturated) and the text after the number, or
-/// `None` when no digit was found.
-fn strtol(word: &str) -> Option<(i64, &str)> {
-    let trimmed = word.trim_start();
-    let (negative, unsigned) = match trimmed.as_bytes().first() {
-        Some(b'-') => (true, &trimmed[1..]),
-        Some(b'+') => (false, &trimmed[1..]),
-        _ => (false, trimmed),
-    };
-    let digits = unsigned.bytes().take_while(u8::is_ascii_digit).count();
-    if digits == 0 {
-        return None;
-    }
-    let magnitude = unsigned[..digits].bytes().fold(0i64, |n, d| {
-        n.saturating_mul(10).saturating_add((d - b'0') as i64)
-    });
-    let value = if negative { -magnitude } else { magnitude };
-    Some((value, &unsigned[digits..]))
-}
-
-/// C's `atoi`: the leading number, 0 when there is none.
-fn atoi(word: &str) -> i64 {
-    strtol(word).map(|(v, _)| v).unwrap_or(0)
-}
-
-#[derive(Clone, Copy)]
-enum TimeUnit {
-    Milliseconds,
-    Seconds,
-}
-
-/// HAProxy's `parse_time_err`: digits, then an optional unit `us`, `ms`, `s`, `m`, `h`, `d`.
-fn parse_time(word: &str, default: TimeUnit) -> Option<Duration> {
-    let digits = word.bytes().take_while(u8::is_ascii_digit).count();
-    if digits == 0 {
-        return None;
-    }
-    let value: u64 = word[..digits].parse().ok()?;
-    let micros_per_unit: u64 = match (&word[digits..], default) {
-        ("", TimeUnit::Milliseconds) | ("ms", _) => 1_000,
-        ("", TimeUnit::Seconds) | ("s", _) => 1_000_000,
-        ("us", _) => 1,
-        ("m", _) => 60_000_000,
-        ("h", _) => 3_600_000_000,
-        ("d", _) => 86_400_000_000,
-        _ => return None,
-    };
-    value
-        .checked_mul(micros_per_unit)
-        .map(Duration::from_micros)
-}
-
 /// `add server B/S ADDR:PORT [keywords]` (`rest` starts at `B/S`).
 fn parse_add_server(rest: &[String]) -> AddServer {
     let server = ServerName::parse(rest.first().map(String::as_str).unwrap_or(""));
@@ -473,9 +424,10 @@ fn parse_add_server(rest: &[String]) -> AddServer {
     }
 }
 
-/// The `server` line keywords `add server` accepts, with HAProxy's defaults. pointsman
-/// starts a new server READY (serving at once) unless `disabled` is given; HAProxy starts
-/// every dynamic server in maintenance.
+/// The `server` line keywords `add server` accepts, with HAProxy's defaults, read by the
+/// config's keyword parser as HAProxy reads them (`atoi`). pointsman starts a new server READY
+/// (serving at once) unless `disabled` is given; HAProxy starts every dynamic server in
+/// maintenance.
 fn parse_server_spec(name: &str, words: &[String]) -> Result<ServerSpec, String> {
     let Some(addr_word) = words.first() else {
         return Err("'server' expects <name> and <addr>[:<port>] as arguments.\n".to_string());
@@ -484,92 +436,38 @@ fn parse_server_spec(name: &str, words: &[String]) -> Result<ServerSpec, String>
         format!("Invalid address '{addr_word}': pointsman needs a numeric IP and a port.\n")
     })?;
     let mut spec = ServerSpec::new(name, addr);
-    let mut i = 1;
-    while i < words.len() {
-        let keyword = words[i].as_str();
-        let value = words.get(i + 1).map(String::as_str).unwrap_or("");
-        i += apply_server_keyword(&mut spec, keyword, value)?;
-    }
+    apply_options(&mut spec.options, &words[1..], Numbers::Atoi)
+        .map_err(|error| haproxy_text(&error, name))?;
     Ok(spec)
 }
 
-/// Applies one keyword; returns how many words it used.
-fn apply_server_keyword(
-    spec: &mut ServerSpec,
-    keyword: &str,
-    value: &str,
-) -> Result<usize, String> {
-    let integer = || {
-        (!value.is_empty())
-            .then(|| atoi(value))
-            .ok_or_else(|| format!("'{keyword}' expects an integer argument.\n"))
-    };
-    match keyword {
-        "check" => spec.check = true,
-        "no-check" => spec.check = false,
-        "backup" => spec.backup = true,
-        "no-backup" => spec.backup = false,
-        "disabled" => spec.disabled = true,
-        "enabled" => spec.disabled = false,
-        "weight" => {
-            let w = integer()?;
-            if !(0..=256).contains(&w) {
-                return Err(format!(
-                    "weight of server {} is not within 0 and 256 ({w})..\n",
-                    spec.name
-                ));
-            }
-            spec.weight = w as u32;
-            return Ok(2);
+/// HAProxy's reply to a refused `add server` keyword. Where HAProxy's words are known they are
+/// used; the check-tuning keywords get the config's words, as a sentence.
+fn haproxy_text(error: &OptionError, server: &str) -> String {
+    match error {
+        OptionError::MissingValue(keyword @ ("weight" | "maxconn" | "rise" | "fall")) => {
+            format!("'{keyword}' expects an integer argument.\n")
         }
-        "maxconn" => {
-            spec.maxconn = Some(integer()?.clamp(0, u32::MAX as i64) as u32);
-            return Ok(2);
+        OptionError::MissingValue("inter")
+        | OptionError::BadTime {
+            keyword: "inter", ..
         }
-        "rise" | "fall" => {
-            let n = integer()?;
-            if n <= 0 {
-                return Err(format!("'{keyword}' has to be > 0.\n"));
-            }
-            let n = n.min(u32::MAX as i64 / 2) as u32;
-            if keyword == "rise" {
-                spec.rise = n;
-            } else {
-                spec.fall = n;
-            }
-            return Ok(2);
+        | OptionError::ZeroTime("inter") => {
+            "'inter' expects a positive delay in milliseconds.\n".to_string()
         }
-        "inter" => {
-            spec.inter = parse_time(value, TimeUnit::Milliseconds)
-                .filter(|d| !d.is_zero())
-                .ok_or_else(|| {
-                    format!("'{keyword}' expects a positive delay in milliseconds.\n")
-                })?;
-            return Ok(2);
+        OptionError::MissingValue(keyword) => format!("'{keyword}' expects <value> as argument.\n"),
+        OptionError::WeightOutOfRange(weight) => {
+            format!("weight of server {server} is not within 0 and 256 ({weight})..\n")
         }
-        "cookie" => {
-            if value.is_empty() {
-                return Err(format!("'{keyword}' expects <value> as argument.\n"));
-            }
-            spec.cookie = Some(value.to_string());
-            return Ok(2);
+        OptionError::NotPositive(keyword @ ("rise" | "fall")) => {
+            format!("'{keyword}' has to be > 0.\n")
         }
-        _ if TUNING_KEYWORDS.contains(&keyword) => {
-            if value.is_empty() {
-                return Err(format!("'{keyword}' expects <value> as argument.\n"));
-            }
-            apply_tuning_keyword(&mut spec.tuning, keyword, value)
-                .map_err(|message| format!("{message}.\n"))?;
-            return Ok(2);
+        OptionError::Unknown(keyword) if HAPROXY_SERVER_KEYWORDS.contains(&keyword.as_str()) => {
+            format!("'{keyword}' is not supported by pointsman's 'add server'.\n")
         }
-        _ if HAPROXY_SERVER_KEYWORDS.contains(&keyword) => {
-            return Err(format!(
-                "'{keyword}' is not supported by pointsman's 'add server'.\n"
-            ));
-        }
-        _ => return Err(unknown_server_keyword(keyword)),
+        OptionError::Unknown(keyword) => unknown_server_keyword(keyword),
+        other => format!("{other}.\n"),
     }
-    Ok(1)
 }
 
 /// `ADDR:PORT` with a numeric IPv4 or IPv6 (`[::1]:80` or `::1:80`) address.
@@ -580,94 +478,6 @@ fn parse_socket_addr(word: &str) -> Option<SocketAddr> {
     let (ip, port) = word.rsplit_once(':')?;
     Some(SocketAddr::new(ip.parse().ok()?, port.parse().ok()?))
 }
-
-/// Server keywords HAProxy 2.6 knows (for its "did you mean" hint).
-const HAPROXY_SERVER_KEYWORDS: &[&str] = &[
-    "addr",
-    "agent-addr",
-    "agent-check",
-    "agent-inter",
-    "agent-port",
-    "agent-send",
-    "allow-0rtt",
-    "alpn",
-    "backup",
-    "ca-file",
-    "check",
-    "check-alpn",
-    "check-proto",
-    "check-send-proxy",
-    "check-sni",
-    "check-ssl",
-    "check-via-socks4",
-    "ciphers",
-    "ciphersuites",
-    "cookie",
-    "crl-file",
-    "crt",
-    "disabled",
-    "downinter",
-    "enabled",
-    "error-limit",
-    "fall",
-    "fastinter",
-    "id",
-    "init-addr",
-    "inter",
-    "maxconn",
-    "maxqueue",
-    "minconn",
-    "namespace",
-    "no-agent-check",
-    "no-backup",
-    "no-check",
-    "no-check-ssl",
-    "no-send-proxy",
-    "no-send-proxy-v2",
-    "no-ssl",
-    "no-ssl-reuse",
-    "no-tfo",
-    "no-tls-tickets",
-    "no-verifyhost",
-    "npn",
-    "observe",
-    "on-error",
-    "on-marked-down",
-    "on-marked-up",
-    "pool-low-conn",
-    "pool-max-conn",
-    "pool-purge-delay",
-    "port",
-    "proto",
-    "proxy-v2-options",
-    "redir",
-    "resolve-net",
-    "resolve-opts",
-    "resolve-prefer",
-    "resolvers",
-    "rise",
-    "send-proxy",
-    "send-proxy-v2",
-    "send-proxy-v2-ssl",
-    "send-proxy-v2-ssl-cn",
-    "slowstart",
-    "sni",
-    "socks4",
-    "source",
-    "ssl",
-    "ssl-max-ver",
-    "ssl-min-ver",
-    "ssl-reuse",
-    "stick",
-    "tcp-ut",
-    "tfo",
-    "tls-tickets",
-    "track",
-    "verify",
-    "verifyhost",
-    "weight",
-    "ws",
-];
 
 /// HAProxy's `unknown keyword 'x'; did you mean 'y' maybe ?`, with its word fingerprint
 /// distance (`srv_find_best_kw`).
@@ -1081,7 +891,8 @@ fn parse_wait(rest: &[String]) -> Command {
     let delay = match arg(0) {
         "" => Err("Expects a duration in milliseconds.\n"),
         "-h" => Err(WAIT_USAGE),
-        word => parse_time(word, TimeUnit::Milliseconds)
+        word => parse_time_in(word, TimeUnit::Milliseconds)
+            .ok()
             .filter(|d| !d.is_zero())
             .ok_or("Invalid duration.\n"),
     };
