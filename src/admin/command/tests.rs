@@ -289,6 +289,26 @@ fn add_server_takes_the_check_tuning_keywords_of_a_server_line() {
     assert!(state.backends[0].server_by_name("n6").is_none());
 }
 
+/// `add server` reads numbers as HAProxy's `atoi` does (checked against haproxy 2.6: `weight
+/// 7abc` registers a server of weight 7), where a config line refuses them.
+#[test]
+fn add_server_reads_numbers_as_haproxy_does() {
+    let mut state = capture_state();
+    let reply = admin(
+        &mut state,
+        "add server bk_app/n7 127.0.0.1:1 weight 7abc maxconn -5 error-limit 5x",
+    );
+    assert_eq!(reply, "New server registered.\n");
+    let s = state.backends[0].server_by_name("n7").unwrap();
+    assert_eq!((s.weight, s.maxconn, s.tuning.error_limit), (7, Some(0), 5));
+    assert_eq!(
+        admin(&mut state, "add server bk_app/n8 127.0.0.1:1 weight x300"),
+        "New server registered.\n",
+        "no digit at all reads as 0"
+    );
+    assert_eq!(state.backends[0].server_by_name("n8").unwrap().weight, 0);
+}
+
 #[test]
 fn add_server_keyword_errors() {
     let mut state = capture_state();
