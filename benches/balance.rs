@@ -19,11 +19,9 @@ const ALGORITHMS: [Algorithm; 6] = [
 fn backend(algorithm: Algorithm, size: u32) -> Backend {
     let servers = (1..=size)
         .map(|id| {
-            let spec = ServerSpec {
-                weight: 1 + id % 3,
-                maxconn: Some(64),
-                ..ServerSpec::new(format!("s{id}"), "127.0.0.1:8080".parse().unwrap())
-            };
+            let mut spec = ServerSpec::new(format!("s{id}"), "127.0.0.1:8080".parse().unwrap());
+            spec.options.weight = 1 + id % 3;
+            spec.options.maxconn = Some(64);
             Server::new(id, &spec, false, 0)
         })
         .collect();

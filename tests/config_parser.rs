@@ -106,8 +106,8 @@ fn guide_001_hatop_config_is_accepted() {
         (
             nginx[0].name.as_str(),
             nginx[0].addr,
-            nginx[0].check,
-            nginx[0].backup
+            nginx[0].options.check,
+            nginx[0].options.backup
         ),
         ("nginx1", addr("127.0.0.1:81"), true, true)
     );
@@ -115,8 +115,8 @@ fn guide_001_hatop_config_is_accepted() {
         (
             nginx[1].name.as_str(),
             nginx[1].addr,
-            nginx[1].check,
-            nginx[1].backup
+            nginx[1].options.check,
+            nginx[1].options.backup
         ),
         ("nginx2", addr("127.0.0.1:82"), true, false)
     );
@@ -191,8 +191,8 @@ fn reference_capture_configs_without_stats_page_are_accepted() {
     }
     let config = parse_files(&[fixture("reference-setup-haproxy4.cfg")]).unwrap();
     let bk = servers(&config, "bk");
-    assert!(bk[3].disabled && bk[3].check);
-    assert!(!bk[2].check);
+    assert!(bk[3].options.disabled && bk[3].options.check);
+    assert!(!bk[2].options.check);
 }
 
 #[test]
@@ -259,11 +259,11 @@ fn hatop_guide_example_matches_the_captures_ids() {
     );
     let nginx = servers(&config, "bk_app");
     assert_eq!(
-        (nginx[0].addr, nginx[0].backup),
+        (nginx[0].addr, nginx[0].options.backup),
         (addr("127.0.0.1:8081"), true)
     );
     assert_eq!(
-        (nginx[1].addr, nginx[1].backup),
+        (nginx[1].addr, nginx[1].options.backup),
         (addr("127.0.0.1:8082"), false)
     );
     assert_eq!(
@@ -290,11 +290,19 @@ fn restart_guide_example_lists_one_server_twice_with_one_cookie() {
     );
     let s = &backend.servers;
     assert_eq!(
-        (s[0].addr.port(), s[0].backup, s[0].cookie.as_deref()),
+        (
+            s[0].addr.port(),
+            s[0].options.backup,
+            s[0].options.cookie.as_deref()
+        ),
         (8181, false, Some("app1"))
     );
     assert_eq!(
-        (s[1].addr.port(), s[1].backup, s[1].cookie.as_deref()),
+        (
+            s[1].addr.port(),
+            s[1].options.backup,
+            s[1].options.cookie.as_deref()
+        ),
         (8180, true, Some("app1"))
     );
 }
@@ -988,24 +996,37 @@ fn server_options_and_defaults() {
     let s = servers(&config, "bk");
     let plain = &s[0];
     assert_eq!(plain.addr, addr("127.0.0.1:81"));
-    assert!(!plain.check && !plain.backup && !plain.disabled);
+    assert!(!plain.options.check && !plain.options.backup && !plain.options.disabled);
     assert_eq!(
-        (plain.weight, plain.inter, plain.rise, plain.fall),
+        (
+            plain.options.weight,
+            plain.options.inter,
+            plain.options.rise,
+            plain.options.fall
+        ),
         (1, Duration::from_secs(2), 2, 3)
     );
-    assert_eq!((plain.maxconn, plain.cookie.as_deref()), (None, None));
+    assert_eq!(
+        (plain.options.maxconn, plain.options.cookie.as_deref()),
+        (None, None)
+    );
     let full = &s[1];
     assert_eq!(full.addr, addr("[::1]:82"));
-    assert!(full.check && full.backup && full.disabled);
+    assert!(full.options.check && full.options.backup && full.options.disabled);
     assert_eq!(
-        (full.weight, full.inter, full.rise, full.fall),
+        (
+            full.options.weight,
+            full.options.inter,
+            full.options.rise,
+            full.options.fall
+        ),
         (256, Duration::from_millis(500), 5, 1)
     );
     assert_eq!(
-        (full.maxconn, full.cookie.as_deref()),
+        (full.options.maxconn, full.options.cookie.as_deref()),
         (Some(100), Some("s2"))
     );
-    assert_eq!((s[2].addr, s[2].weight), (addr("127.0.0.1:83"), 0));
+    assert_eq!((s[2].addr, s[2].options.weight), (addr("127.0.0.1:83"), 0));
     assert_eq!(s[3].addr, addr("127.0.0.1:84"));
 }
 
@@ -1018,7 +1039,7 @@ fn health_options_of_servers() {
         "server l7 127.0.0.1:83 observe layer7 on-error sudden-death slowstart 0",
     ])));
     let s = servers(&config, "bk");
-    let plain = &s[0].tuning;
+    let plain = &s[0].options.tuning;
     assert_eq!(
         (
             plain.fastinter,
@@ -1037,7 +1058,7 @@ fn health_options_of_servers() {
         (plain.error_limit, plain.on_error),
         (10, OnError::Fastinter)
     );
-    let tuned = &s[1].tuning;
+    let tuned = &s[1].options.tuning;
     assert_eq!(
         (
             tuned.slowstart,
@@ -1052,7 +1073,7 @@ fn health_options_of_servers() {
             OnError::MarkDown
         )
     );
-    let l7 = &s[2].tuning;
+    let l7 = &s[2].options.tuning;
     assert_eq!(
         (l7.observe, l7.on_error, l7.slowstart),
         (Some(Observe::Layer7), OnError::SuddenDeath, None)
@@ -1110,15 +1131,28 @@ fn default_server_applies_to_later_servers_and_can_be_undone() {
     ]);
     let s = servers(&config, "bk");
     assert_eq!(
-        (s[0].check, s[0].weight, s[0].inter, s[0].fall),
+        (
+            s[0].options.check,
+            s[0].options.weight,
+            s[0].options.inter,
+            s[0].options.fall
+        ),
         (false, 1, Duration::from_secs(3), 5)
     );
     assert_eq!(
-        (s[1].check, s[1].backup, s[1].weight, s[1].inter),
+        (
+            s[1].options.check,
+            s[1].options.backup,
+            s[1].options.weight,
+            s[1].options.inter
+        ),
         (true, true, 10, Duration::from_secs(3))
     );
-    assert_eq!((s[2].check, s[2].backup, s[2].weight), (false, false, 2));
-    assert!(s[3].disabled && !s[4].disabled);
+    assert_eq!(
+        (s[2].options.check, s[2].options.backup, s[2].options.weight),
+        (false, false, 2)
+    );
+    assert!(s[3].options.disabled && !s[4].options.disabled);
 }
 
 #[test]
@@ -1329,7 +1363,7 @@ fn quoted_arguments_and_environment_variables() {
     assert_eq!(binds, [addr("0.0.0.0:8080"), addr("127.0.0.1:9090")]);
     let s = servers(&config, "bk");
     assert_eq!(
-        (s[0].addr, s[0].cookie.as_deref()),
+        (s[0].addr, s[0].options.cookie.as_deref()),
         (addr("10.0.0.7:80"), Some("a \"b\" \\c"))
     );
     assert_eq!(s[1].addr, addr("127.0.0.1:81"));
@@ -1503,6 +1537,7 @@ fn server_errors() {
     let cases: &[(&str, &str)] = &[
         ("server nginx1 check backup", "server 'nginx1' in backend 'bk' has no address: expected 'server <name> <addr>:<port> [options]', found 'check'"),
         ("server nginx1 weight 3", "server 'nginx1' in backend 'bk' has no address: expected 'server <name> <addr>:<port> [options]', found 'weight'"),
+        ("server nginx1 sni req.hdr(host)", "server 'nginx1' in backend 'bk' has no address: expected 'server <name> <addr>:<port> [options]', found 'sni'"),
         ("server nginx1", "server 'nginx1' in backend 'bk' has no address: expected 'server <name> <addr>:<port> [options]', found nothing"),
         ("server", "'server' in backend 'bk' needs a name and an address: expected 'server <name> <addr>:<port> [options]'"),
         ("server s 127.0.0.1", "server 's' in backend 'bk': address '127.0.0.1' has no port: expected <addr>:<port>"),

@@ -1026,7 +1026,7 @@ mod tests {
     use crate::admin::command::plan;
     use crate::admin::testutil::{capture_state, fixture, nginx2, process_info, START};
     use crate::admin::Action;
-    use crate::state::{apply, CheckDetail, Mutation, ServerSpec};
+    use crate::state::{apply, CheckDetail, Mutation};
     use std::collections::BTreeMap;
 
     /// Columns whose values come from measurements pointsman does not take (rates, maxima
@@ -1267,10 +1267,8 @@ mod tests {
     fn a_dynamic_server_added_disabled_looks_like_haproxys() {
         let mut state = capture_state();
         let spec = crate::admin::testutil::spec("nginx3", 28083, false);
-        let disabled = ServerSpec {
-            disabled: true,
-            ..spec
-        };
+        let mut disabled = spec;
+        disabled.options.disabled = true;
         let add = Mutation::AddServer {
             backend: 0,
             spec: disabled,

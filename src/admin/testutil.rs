@@ -16,11 +16,10 @@ use std::time::Duration;
 pub const START: u64 = 1_795_574_540;
 
 pub fn spec(name: &str, port: u16, backup: bool) -> ServerSpec {
-    ServerSpec {
-        check: true,
-        backup,
-        ..ServerSpec::new(name, format!("127.0.0.1:{port}").parse().unwrap())
-    }
+    let mut spec = ServerSpec::new(name, format!("127.0.0.1:{port}").parse().unwrap());
+    spec.options.check = true;
+    spec.options.backup = backup;
+    spec
 }
 
 fn backend(name: &str, id: u32, servers: Vec<ServerSpec>) -> Backend {

@@ -31,17 +31,20 @@ const WEIGHTED: [Algorithm; 5] = [
 const PICKS: usize = 4000;
 
 fn spec(name: &str, weight: u32) -> ServerSpec {
-    ServerSpec {
-        weight,
-        ..ServerSpec::new(name, "127.0.0.1:8080".parse().unwrap())
-    }
+    let mut spec = ServerSpec::new(name, "127.0.0.1:8080".parse().unwrap());
+    spec.options.weight = weight;
+    spec
+}
+
+fn with_cookie(mut spec: ServerSpec, cookie: &str) -> ServerSpec {
+    spec.options.cookie = Some(cookie.into());
+    spec
 }
 
 fn backup(name: &str, weight: u32) -> ServerSpec {
-    ServerSpec {
-        backup: true,
-        ..spec(name, weight)
-    }
+    let mut spec = spec(name, weight);
+    spec.options.backup = true;
+    spec
 }
 
 fn state_with(algorithm: Algorithm, specs: &[ServerSpec]) -> State {
@@ -439,9 +442,10 @@ fn random_prefers_the_less_loaded_of_two() {
 fn with_maxconn(maxconn: Option<u32>) -> State {
     let specs: Vec<ServerSpec> = ["a", "b", "c"]
         .iter()
-        .map(|name| ServerSpec {
-            maxconn,
-            ..spec(name, 1)
+        .map(|name| {
+            let mut spec = spec(name, 1);
+            spec.options.maxconn = maxconn;
+            spec
         })
         .collect();
     state_with(Algorithm::First, &specs)
@@ -571,14 +575,8 @@ fn cookie_finds_ready_and_draining_servers_only() {
     let mut state = state_with(
         Algorithm::RoundRobin,
         &[
-            ServerSpec {
-                cookie: Some("A".into()),
-                ..spec("a", 1)
-            },
-            ServerSpec {
-                cookie: Some("B".into()),
-                ..backup("b", 1)
-            },
+            with_cookie(spec("a", 1), "A"),
+            with_cookie(backup("b", 1), "B"),
         ],
     );
     let backend = |state: &State| state.backends[0].clone();

@@ -23,4 +23,5 @@ mod values;
 
 pub use model::*;
 pub use parser::{parse_files, parse_str, parse_str_with_env, ConfigError};
-pub use server::{apply_tuning_keyword, TUNING_KEYWORDS};
+pub use server::{apply_options, Numbers, OptionError, HAPROXY_SERVER_KEYWORDS};
+pub use values::{atoi, parse_time_in, strtol, TimeUnit};

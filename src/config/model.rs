@@ -393,11 +393,10 @@ impl Default for RetryOn {
     }
 }
 
-/// One `server` line (after `default-server` values were applied).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ServerConfig {
-    pub name: String,
-    pub addr: SocketAddr,
+/// The options of a server: what a `server` line, a `default-server` line and the runtime
+/// API's `add server` set, one struct for the three.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerOptions {
     pub check: bool,
     pub backup: bool,
     /// 0..=256, default 1.
@@ -414,6 +413,33 @@ pub struct ServerConfig {
     pub cookie: Option<String>,
     /// `fastinter`, `downinter`, `slowstart`, `observe`, `error-limit`, `on-error`.
     pub tuning: CheckTuning,
+}
+
+impl Default for ServerOptions {
+    /// HAProxy's defaults, those of a `server` line without options (and no `default-server`):
+    /// the one place they are written.
+    fn default() -> Self {
+        ServerOptions {
+            check: false,
+            backup: false,
+            weight: 1,
+            disabled: false,
+            inter: Duration::from_secs(2),
+            rise: 2,
+            fall: 3,
+            maxconn: None,
+            cookie: None,
+            tuning: CheckTuning::default(),
+        }
+    }
+}
+
+/// One `server` line (after `default-server` values were applied).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerConfig {
+    pub name: String,
+    pub addr: SocketAddr,
+    pub options: ServerOptions,
     pub location: Location,
 }
 

@@ -10,11 +10,11 @@ use super::ignored::{find_ignored, not_supported, Ignored, IgnoredIn, UNSUPPORTE
 use super::logs::{parse_log, LogLine};
 use super::model::{
     Algorithm, Bind, CookieConfig, CookieMode, LoadServerState, Location, Mode, Options, RetryOn,
-    ServerConfig, StatsPage, Timeouts, RETRYABLE_STATUSES,
+    ServerConfig, ServerOptions, StatsPage, Timeouts, RETRYABLE_STATUSES,
 };
 use super::parser::{ConfigError, Line};
 use super::rules;
-use super::server::{self, ServerSettings};
+use super::server::{self, Numbers};
 use super::stats_page;
 use super::values::{parse_bind_addr, parse_time, parse_u32};
 use crate::rules::Switching;
@@ -79,7 +79,7 @@ pub(super) struct ProxySettings {
     pub httpchk: Option<HttpChkRequest>,
     pub expect_status: Option<Located<u16>>,
     pub cookie: Option<Located<CookieConfig>>,
-    pub server_defaults: ServerSettings,
+    pub server_defaults: ServerOptions,
     pub load_state: LoadServerState,
     pub state_file_name: Option<String>,
     /// `stats …` keywords: the stats page this frontend serves.
@@ -106,7 +106,7 @@ impl Default for ProxySettings {
             httpchk: None,
             expect_status: None,
             cookie: None,
-            server_defaults: ServerSettings::default(),
+            server_defaults: ServerOptions::default(),
             load_state: LoadServerState::None,
             state_file_name: None,
             stats: None,
@@ -851,8 +851,8 @@ fn parse_default_server(
     args: &[String],
 ) -> Result<(), String> {
     let owner = section.describe();
-    server::apply_options(&mut section.settings.server_defaults, args)
-        .map_err(|m| format!("'default-server' in {owner}: {m}"))
+    server::apply_options(&mut section.settings.server_defaults, args, Numbers::Strict)
+        .map_err(|error| format!("'default-server' in {owner}: {error}"))
 }
 
 fn parse_server(section: &mut ProxySection, line: &Line, args: &[String]) -> Result<(), String> {

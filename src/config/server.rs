@@ -1,206 +1,271 @@
-//! `server` and `default-server` lines: the server name, its address, and its options.
+//! Server keywords: the one parser of a server's options, for `server` and `default-server`
+//! lines and for the runtime API's `add server` (HAProxy too has one keyword table for both).
 //!
-//! A `default-server` line changes the [`ServerSettings`] that every later `server` line of the
-//! section starts from (`defaults` passes its own to every proxy), as in HAProxy.
+//! A `default-server` line changes the [`ServerOptions`] that every later `server` line of the
+//! section starts from (`defaults` passes its own to every proxy), as in HAProxy. A failed
+//! keyword is a typed [`OptionError`]: its `Display` is the config's wording, and the runtime
+//! API renders HAProxy's own from the same value.
 
-use super::model::{CheckTuning, Location, Observe, OnError, ServerConfig};
+use super::model::{Observe, OnError, ServerConfig, ServerOptions};
 use super::parser::Line;
 use super::proxy::check_name;
-use super::values::{parse_server_addr, parse_time, parse_u32};
-use std::net::SocketAddr;
+use super::values::{atoi, parse_server_addr, parse_time, parse_u32};
+use std::fmt;
 use std::time::Duration;
 
 /// How a server line must look; shown when it does not.
 const SERVER_USAGE: &str = "server <name> <addr>:<port> [options]";
 
-/// The options a server line may set, with HAProxy's defaults.
+/// How the numbers of server keywords are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Numbers {
+    /// Plain decimal digits: a config line refuses `weight 10x`, which HAProxy's `atol` would
+    /// silently read as 10.
+    Strict,
+    /// HAProxy's `atoi`, as the runtime API's `add server` reads them: leading digits, the rest
+    /// ignored, no digit at all is 0.
+    Atoi,
+}
+
+/// Why a server keyword was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct ServerSettings {
-    pub check: bool,
-    pub backup: bool,
-    pub weight: u32,
-    pub disabled: bool,
-    pub inter: Duration,
-    pub rise: u32,
-    pub fall: u32,
-    pub maxconn: Option<u32>,
-    pub cookie: Option<String>,
-    pub tuning: CheckTuning,
+pub enum OptionError {
+    /// The keyword is the last word: its value is missing.
+    MissingValue(&'static str),
+    /// The value is not a plain number (only with [`Numbers::Strict`]).
+    BadNumber {
+        keyword: &'static str,
+        message: String,
+    },
+    /// The value is not a time.
+    BadTime {
+        keyword: &'static str,
+        message: String,
+    },
+    /// `weight` outside 0..=256.
+    WeightOutOfRange(i64),
+    /// A count that must be at least 1 (`rise`, `fall`, `error-limit`) is not.
+    NotPositive(&'static str),
+    /// An interval that must be longer than 0 (`inter`, `fastinter`, `downinter`) is 0.
+    ZeroTime(&'static str),
+    /// `observe` or `on-error` with a word it does not know.
+    BadChoice {
+        keyword: &'static str,
+        expected: &'static str,
+        value: String,
+    },
+    /// Not one of pointsman's server keywords.
+    Unknown(String),
 }
 
-impl Default for ServerSettings {
-    fn default() -> Self {
-        ServerSettings {
-            check: false,
-            backup: false,
-            weight: 1,
-            disabled: false,
-            inter: Duration::from_secs(2),
-            rise: 2,
-            fall: 3,
-            maxconn: None,
-            cookie: None,
-            tuning: CheckTuning::default(),
+impl fmt::Display for OptionError {
+    /// The config's wording (the caller adds which server and where).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OptionError::MissingValue(keyword) => write!(f, "'{keyword}' needs a value"),
+            OptionError::BadNumber { keyword, message }
+            | OptionError::BadTime { keyword, message } => write!(f, "'{keyword}': {message}"),
+            OptionError::WeightOutOfRange(weight) => {
+                write!(f, "weight {weight} is out of range: expected 0 to 256")
+            }
+            OptionError::NotPositive(keyword) => write!(f, "'{keyword}' must be at least 1"),
+            OptionError::ZeroTime(keyword) => write!(f, "'{keyword}' must be greater than 0"),
+            OptionError::BadChoice {
+                keyword,
+                expected,
+                value,
+            } => write!(f, "'{keyword}' expects {expected}, not '{value}'"),
+            OptionError::Unknown(word) => {
+                let supported: Vec<&str> = KEYWORDS.iter().map(|(name, _)| *name).collect();
+                write!(
+                    f,
+                    "unknown server option '{word}' (supported: {})",
+                    supported.join(", ")
+                )
+            }
         }
     }
 }
 
-impl ServerConfig {
-    /// A server with HAProxy's defaults, those of a `server` line without options (and no
-    /// `default-server`): the one place they are written; `add server` starts from them too.
-    pub fn with_defaults(name: &str, addr: SocketAddr) -> ServerConfig {
-        ServerSettings::default().into_server(name, addr, Location::default())
-    }
+/// What a keyword does with the words after it.
+enum Takes {
+    /// A flag: sets something, reads no value.
+    Nothing(fn(&mut ServerOptions)),
+    /// Reads the next word.
+    Value(fn(&mut ServerOptions, &str, Numbers) -> Result<(), OptionError>),
 }
 
-impl ServerSettings {
-    fn into_server(self, name: &str, addr: SocketAddr, location: Location) -> ServerConfig {
-        ServerConfig {
-            name: name.to_string(),
-            addr,
-            check: self.check,
-            backup: self.backup,
-            weight: self.weight,
-            disabled: self.disabled,
-            inter: self.inter,
-            rise: self.rise,
-            fall: self.fall,
-            maxconn: self.maxconn,
-            cookie: self.cookie,
-            tuning: self.tuning,
-            location,
-        }
-    }
-}
-
-/// Sets one option without a value.
-type SetFlag = fn(&mut ServerSettings);
-/// Reads the value of one option into the settings.
-type SetValue = fn(&mut ServerSettings, &str) -> Result<(), String>;
-
-/// Options without a value, and what each sets. `no-check`, `no-backup` and `enabled` undo a
-/// `default-server` setting for one server, as in HAProxy.
-const FLAGS: &[(&str, SetFlag)] = &[
-    ("check", |s| s.check = true),
-    ("no-check", |s| s.check = false),
-    ("backup", |s| s.backup = true),
-    ("no-backup", |s| s.backup = false),
-    ("disabled", |s| s.disabled = true),
-    ("enabled", |s| s.disabled = false),
+/// pointsman's server keywords, in the order the config's error lists them. `no-check`,
+/// `no-backup` and `enabled` undo a `default-server` setting for one server, as in HAProxy.
+const KEYWORDS: &[(&str, Takes)] = &[
+    ("check", Takes::Nothing(|o| o.check = true)),
+    ("backup", Takes::Nothing(|o| o.backup = true)),
+    ("weight", Takes::Value(set_weight)),
+    ("disabled", Takes::Nothing(|o| o.disabled = true)),
+    (
+        "inter",
+        Takes::Value(|o, v, _| positive_time("inter", v).map(|t| o.inter = t)),
+    ),
+    (
+        "rise",
+        Takes::Value(|o, v, n| check_count("rise", v, n).map(|c| o.rise = c)),
+    ),
+    (
+        "fall",
+        Takes::Value(|o, v, n| check_count("fall", v, n).map(|c| o.fall = c)),
+    ),
+    (
+        "maxconn",
+        // A negative number (read by `atoi`) is 0.
+        Takes::Value(|o, v, n| {
+            let maxconn = number("maxconn", v, n)?;
+            o.maxconn = Some(maxconn.clamp(0, u32::MAX.into()) as u32);
+            Ok(())
+        }),
+    ),
+    (
+        "cookie",
+        Takes::Value(|o, v, _| {
+            o.cookie = Some(v.to_string());
+            Ok(())
+        }),
+    ),
+    ("no-check", Takes::Nothing(|o| o.check = false)),
+    ("no-backup", Takes::Nothing(|o| o.backup = false)),
+    ("enabled", Takes::Nothing(|o| o.disabled = false)),
+    (
+        "fastinter",
+        Takes::Value(|o, v, _| positive_time("fastinter", v).map(|t| o.tuning.fastinter = Some(t))),
+    ),
+    (
+        "downinter",
+        Takes::Value(|o, v, _| positive_time("downinter", v).map(|t| o.tuning.downinter = Some(t))),
+    ),
+    ("slowstart", Takes::Value(set_slowstart)),
+    ("observe", Takes::Value(set_observe)),
+    (
+        "error-limit",
+        Takes::Value(|o, v, n| positive("error-limit", v, n).map(|c| o.tuning.error_limit = c)),
+    ),
+    ("on-error", Takes::Value(set_on_error)),
 ];
 
-/// Options followed by a value.
-const VALUED: &[(&str, SetValue)] = &[
-    ("weight", set_weight),
-    ("inter", set_inter),
-    ("rise", |s, v| positive("rise", v).map(|n| s.rise = n)),
-    ("fall", |s, v| positive("fall", v).map(|n| s.fall = n)),
-    ("maxconn", |s, v| {
-        parse_u32(v)
-            .map(|n| s.maxconn = Some(n))
-            .map_err(|m| format!("'maxconn': {m}"))
-    }),
-    ("cookie", |s, v| {
-        s.cookie = Some(v.to_string());
-        Ok(())
-    }),
-    ("fastinter", |s, v| {
-        positive_time("fastinter", v).map(|t| s.tuning.fastinter = Some(t))
-    }),
-    ("downinter", |s, v| {
-        positive_time("downinter", v).map(|t| s.tuning.downinter = Some(t))
-    }),
-    ("slowstart", |s, v| {
-        let t = parse_time(v).map_err(|m| format!("'slowstart': {m}"))?;
-        s.tuning.slowstart = (!t.is_zero()).then_some(t);
-        Ok(())
-    }),
-    ("observe", set_observe),
-    ("error-limit", |s, v| {
-        positive("error-limit", v).map(|n| s.tuning.error_limit = n)
-    }),
-    ("on-error", set_on_error),
-];
-
-/// The check-tuning server keywords, each followed by a value.
-pub const TUNING_KEYWORDS: &[&str] = &[
-    "fastinter",
-    "downinter",
-    "slowstart",
-    "observe",
-    "error-limit",
-    "on-error",
-];
-
-/// Applies one of [`TUNING_KEYWORDS`] with its value. Shared with the runtime API's
-/// `add server`, so a server line and `add server` accept the same words with the same rules.
-pub fn apply_tuning_keyword(
-    tuning: &mut CheckTuning,
-    keyword: &str,
-    value: &str,
-) -> Result<(), String> {
-    let set = VALUED
-        .iter()
-        .find(|(name, _)| *name == keyword && TUNING_KEYWORDS.contains(name))
-        .map(|(_, set)| set)
-        .ok_or_else(|| format!("'{keyword}' is not a check tuning keyword"))?;
-    let mut settings = ServerSettings {
-        tuning: *tuning,
-        ..ServerSettings::default()
-    };
-    set(&mut settings, value)?;
-    *tuning = settings.tuning;
-    Ok(())
-}
-
-/// Common HAProxy server keywords outside the subset: seen where the address should be, they
-/// mean the address was forgotten (guide 000's `server nginx1 check backup`).
-const OTHER_HAPROXY_OPTIONS: &[&str] = &[
-    "ssl",
-    "verify",
-    "port",
-    "addr",
-    "send-proxy",
-    "agent-check",
-    "track",
-    "id",
-    "resolvers",
-    "init-addr",
-];
-
-fn is_option_name(word: &str) -> bool {
-    FLAGS.iter().any(|(name, _)| *name == word)
-        || VALUED.iter().any(|(name, _)| *name == word)
-        || OTHER_HAPROXY_OPTIONS.contains(&word)
-}
-
-/// Applies server options (`check weight 10 backup` …) to `settings`.
-pub(super) fn apply_options(settings: &mut ServerSettings, args: &[String]) -> Result<(), String> {
-    let mut words = args.iter();
+/// Applies server keywords (`check weight 10 backup` …) to `options`, in order; the first
+/// keyword that fails stops the rest.
+pub fn apply_options(
+    options: &mut ServerOptions,
+    words: &[String],
+    numbers: Numbers,
+) -> Result<(), OptionError> {
+    let mut words = words.iter();
     while let Some(word) = words.next() {
-        if let Some((_, set)) = FLAGS.iter().find(|(name, _)| name == word) {
-            set(settings);
-        } else if let Some((_, set)) = VALUED.iter().find(|(name, _)| name == word) {
-            let value = words
-                .next()
-                .ok_or_else(|| format!("'{word}' needs a value"))?;
-            set(settings, value)?;
-        } else {
-            return Err(format!(
-                "unknown server option '{word}' (supported: check, backup, weight, disabled, inter, rise, \
-                 fall, maxconn, cookie, no-check, no-backup, enabled, fastinter, downinter, slowstart, \
-                 observe, error-limit, on-error)"
-            ));
+        let Some((keyword, takes)) = KEYWORDS.iter().find(|(name, _)| name == word) else {
+            return Err(OptionError::Unknown(word.clone()));
+        };
+        match takes {
+            Takes::Nothing(set) => set(options),
+            Takes::Value(set) => {
+                let value = words.next().ok_or(OptionError::MissingValue(keyword))?;
+                set(options, value, numbers)?;
+            }
         }
     }
     Ok(())
 }
+
+/// The server keywords HAProxy 2.6 knows, pointsman's and the others.
+pub const HAPROXY_SERVER_KEYWORDS: &[&str] = &[
+    "addr",
+    "agent-addr",
+    "agent-check",
+    "agent-inter",
+    "agent-port",
+    "agent-send",
+    "allow-0rtt",
+    "alpn",
+    "backup",
+    "ca-file",
+    "check",
+    "check-alpn",
+    "check-proto",
+    "check-send-proxy",
+    "check-sni",
+    "check-ssl",
+    "check-via-socks4",
+    "ciphers",
+    "ciphersuites",
+    "cookie",
+    "crl-file",
+    "crt",
+    "disabled",
+    "downinter",
+    "enabled",
+    "error-limit",
+    "fall",
+    "fastinter",
+    "id",
+    "init-addr",
+    "inter",
+    "maxconn",
+    "maxqueue",
+    "minconn",
+    "namespace",
+    "no-agent-check",
+    "no-backup",
+    "no-check",
+    "no-check-ssl",
+    "no-send-proxy",
+    "no-send-proxy-v2",
+    "no-ssl",
+    "no-ssl-reuse",
+    "no-tfo",
+    "no-tls-tickets",
+    "no-verifyhost",
+    "npn",
+    "observe",
+    "on-error",
+    "on-marked-down",
+    "on-marked-up",
+    "pool-low-conn",
+    "pool-max-conn",
+    "pool-purge-delay",
+    "port",
+    "proto",
+    "proxy-v2-options",
+    "redir",
+    "resolve-net",
+    "resolve-opts",
+    "resolve-prefer",
+    "resolvers",
+    "rise",
+    "send-proxy",
+    "send-proxy-v2",
+    "send-proxy-v2-ssl",
+    "send-proxy-v2-ssl-cn",
+    "slowstart",
+    "sni",
+    "socks4",
+    "source",
+    "ssl",
+    "ssl-max-ver",
+    "ssl-min-ver",
+    "ssl-reuse",
+    "stick",
+    "tcp-ut",
+    "tfo",
+    "tls-tickets",
+    "track",
+    "verify",
+    "verifyhost",
+    "weight",
+    "ws",
+];
 
 /// One `server NAME ADDR:PORT [options]` line of the section described by `owner`
-/// (`backend 'bk_app'`), starting from that section's `default-server` settings.
+/// (`backend 'bk_app'`), starting from that section's `default-server` options.
 pub(super) fn parse_server(
     owner: &str,
-    defaults: &ServerSettings,
+    defaults: &ServerOptions,
     line: &Line,
     args: &[String],
 ) -> Result<ServerConfig, String> {
@@ -212,84 +277,114 @@ pub(super) fn parse_server(
     check_name(name, "server")?;
     let addr_text = match args.get(1) {
         None => return Err(no_address(name, owner, "nothing")),
-        Some(word) if is_option_name(word) => {
+        // A keyword where the address should be means the address was forgotten (guide
+        // 000's `server nginx1 check backup`).
+        Some(word) if HAPROXY_SERVER_KEYWORDS.contains(&word.as_str()) => {
             return Err(no_address(name, owner, &format!("'{word}'")))
         }
         Some(word) => word,
     };
     let in_server = |message: String| format!("server '{name}' in {owner}: {message}");
     let addr = parse_server_addr(addr_text).map_err(in_server)?;
-    let mut settings = defaults.clone();
-    apply_options(&mut settings, &args[2..]).map_err(in_server)?;
-    Ok(settings.into_server(name, addr, line.location.clone()))
+    let mut options = defaults.clone();
+    apply_options(&mut options, &args[2..], Numbers::Strict)
+        .map_err(|error| in_server(error.to_string()))?;
+    Ok(ServerConfig {
+        name: name.clone(),
+        addr,
+        options,
+        location: line.location.clone(),
+    })
 }
 
 fn no_address(name: &str, owner: &str, found: &str) -> String {
     format!("server '{name}' in {owner} has no address: expected '{SERVER_USAGE}', found {found}")
 }
 
-fn set_weight(settings: &mut ServerSettings, value: &str) -> Result<(), String> {
-    let weight = parse_u32(value).map_err(|m| format!("'weight': {m}"))?;
-    if weight > 256 {
-        return Err(format!(
-            "weight {weight} is out of range: expected 0 to 256"
-        ));
+/// A number as `numbers` reads it.
+fn number(keyword: &'static str, value: &str, numbers: Numbers) -> Result<i64, OptionError> {
+    match numbers {
+        Numbers::Atoi => Ok(atoi(value)),
+        Numbers::Strict => parse_u32(value)
+            .map(i64::from)
+            .map_err(|message| OptionError::BadNumber { keyword, message }),
     }
-    settings.weight = weight;
+}
+
+fn set_weight(
+    options: &mut ServerOptions,
+    value: &str,
+    numbers: Numbers,
+) -> Result<(), OptionError> {
+    let weight = number("weight", value, numbers)?;
+    if !(0..=256).contains(&weight) {
+        return Err(OptionError::WeightOutOfRange(weight));
+    }
+    options.weight = weight as u32;
     Ok(())
 }
 
-fn set_inter(settings: &mut ServerSettings, value: &str) -> Result<(), String> {
-    let inter = parse_time(value).map_err(|m| format!("'inter': {m}"))?;
-    if inter.is_zero() {
-        return Err("'inter' must be greater than 0".into());
+/// A count of at least 1.
+fn positive(keyword: &'static str, value: &str, numbers: Numbers) -> Result<u32, OptionError> {
+    match number(keyword, value, numbers)? {
+        n if n <= 0 => Err(OptionError::NotPositive(keyword)),
+        n => Ok(n.min(u32::MAX.into()) as u32),
     }
-    settings.inter = inter;
-    Ok(())
 }
 
-fn positive_time(option: &str, value: &str) -> Result<Duration, String> {
-    let time = parse_time(value).map_err(|m| format!("'{option}': {m}"))?;
-    if time.is_zero() {
-        return Err(format!("'{option}' must be greater than 0"));
+/// `rise` or `fall`: at most half of `u32::MAX`, so that `rise + fall` cannot overflow.
+fn check_count(keyword: &'static str, value: &str, numbers: Numbers) -> Result<u32, OptionError> {
+    positive(keyword, value, numbers).map(|n| n.min(u32::MAX / 2))
+}
+
+fn time(keyword: &'static str, value: &str) -> Result<Duration, OptionError> {
+    parse_time(value).map_err(|message| OptionError::BadTime { keyword, message })
+}
+
+fn positive_time(keyword: &'static str, value: &str) -> Result<Duration, OptionError> {
+    match time(keyword, value)? {
+        t if t.is_zero() => Err(OptionError::ZeroTime(keyword)),
+        t => Ok(t),
     }
-    Ok(time)
+}
+
+/// `slowstart 0` is no slow start.
+fn set_slowstart(options: &mut ServerOptions, value: &str, _: Numbers) -> Result<(), OptionError> {
+    let slowstart = time("slowstart", value)?;
+    options.tuning.slowstart = (!slowstart.is_zero()).then_some(slowstart);
+    Ok(())
 }
 
 /// `observe layer4|layer7`.
-fn set_observe(settings: &mut ServerSettings, value: &str) -> Result<(), String> {
-    settings.tuning.observe = Some(match value {
+fn set_observe(options: &mut ServerOptions, value: &str, _: Numbers) -> Result<(), OptionError> {
+    options.tuning.observe = Some(match value {
         "layer4" => Observe::Layer4,
         "layer7" => Observe::Layer7,
         other => {
-            return Err(format!(
-                "'observe' expects 'layer4' or 'layer7', not '{other}'"
-            ))
+            return Err(OptionError::BadChoice {
+                keyword: "observe",
+                expected: "'layer4' or 'layer7'",
+                value: other.to_string(),
+            })
         }
     });
     Ok(())
 }
 
 /// `on-error fastinter|fail-check|sudden-death|mark-down`.
-fn set_on_error(settings: &mut ServerSettings, value: &str) -> Result<(), String> {
-    settings.tuning.on_error = match value {
+fn set_on_error(options: &mut ServerOptions, value: &str, _: Numbers) -> Result<(), OptionError> {
+    options.tuning.on_error = match value {
         "fastinter" => OnError::Fastinter,
         "fail-check" => OnError::FailCheck,
         "sudden-death" => OnError::SuddenDeath,
         "mark-down" => OnError::MarkDown,
         other => {
-            return Err(format!(
-                "'on-error' expects 'fastinter', 'fail-check', 'sudden-death' or 'mark-down', not '{other}'"
-            ))
+            return Err(OptionError::BadChoice {
+                keyword: "on-error",
+                expected: "'fastinter', 'fail-check', 'sudden-death' or 'mark-down'",
+                value: other.to_string(),
+            })
         }
     };
     Ok(())
-}
-
-fn positive(option: &str, value: &str) -> Result<u32, String> {
-    match parse_u32(value) {
-        Ok(0) => Err(format!("'{option}' must be at least 1")),
-        Ok(n) => Ok(n),
-        Err(m) => Err(format!("'{option}': {m}")),
-    }
 }

@@ -1,37 +1,82 @@
-//! Parsing of single argument values: times, numbers, octal modes and addresses.
+//! Parsing of single argument values: times, numbers, octal modes and addresses, for the
+//! config and for the runtime API.
 //!
 //! Every function returns a plain message on error; the caller names the keyword and adds
-//! file:line. HAProxy reads numbers with `atol` and silently turns garbage into 0; we refuse it.
+//! file:line. HAProxy reads numbers with `atol` and silently turns garbage into 0; the config
+//! refuses it ([`parse_u32`]), the runtime API reads them as HAProxy does ([`atoi`]).
 
 use super::model::SocketAddress;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The unit a time without one is in: milliseconds in the config and for `wait`, seconds for
+/// `set timeout cli`, as in HAProxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeUnit {
+    Milliseconds,
+    Seconds,
+}
+
 /// A time such as `5000`, `5s`, `100ms`, `2m`: digits then an optional unit among
 /// `us ms s m h d`; no unit means milliseconds, as in HAProxy.
 pub(super) fn parse_time(text: &str) -> Result<Duration, String> {
+    parse_time_in(text, TimeUnit::Milliseconds)
+}
+
+/// HAProxy's `parse_time_err`, the one time reader of the config and the runtime API: digits,
+/// then an optional unit among `us ms s m h d`; no unit means `default`.
+pub fn parse_time_in(text: &str, default: TimeUnit) -> Result<Duration, String> {
     let digits_end = text
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
     let (digits, unit) = text.split_at(digits_end);
     let invalid = || {
-        format!("invalid time '{text}': expected a number with an optional unit us, ms, s, m, h or d (default ms)")
+        let default = match default {
+            TimeUnit::Milliseconds => "ms",
+            TimeUnit::Seconds => "s",
+        };
+        format!("invalid time '{text}': expected a number with an optional unit us, ms, s, m, h or d (default {default})")
     };
     let value: u64 = digits.parse().map_err(|_| invalid())?;
-    let micros_per_unit: u64 = match unit {
-        "us" => 1,
-        "" | "ms" => 1_000,
-        "s" => 1_000_000,
-        "m" => 60_000_000,
-        "h" => 3_600_000_000,
-        "d" => 86_400_000_000,
+    let micros_per_unit: u64 = match (unit, default) {
+        ("us", _) => 1,
+        ("", TimeUnit::Milliseconds) | ("ms", _) => 1_000,
+        ("", TimeUnit::Seconds) | ("s", _) => 1_000_000,
+        ("m", _) => 60_000_000,
+        ("h", _) => 3_600_000_000,
+        ("d", _) => 86_400_000_000,
         _ => return Err(invalid()),
     };
     value
         .checked_mul(micros_per_unit)
         .map(Duration::from_micros)
         .ok_or_else(|| format!("time '{text}' is too large"))
+}
+
+/// C's `strtol(word, &end, 10)`, as HAProxy reads the runtime API's numbers: the value
+/// (saturated) and the text after the number, or `None` when no digit was found.
+pub fn strtol(word: &str) -> Option<(i64, &str)> {
+    let trimmed = word.trim_start();
+    let (negative, unsigned) = match trimmed.as_bytes().first() {
+        Some(b'-') => (true, &trimmed[1..]),
+        Some(b'+') => (false, &trimmed[1..]),
+        _ => (false, trimmed),
+    };
+    let digits = unsigned.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return None;
+    }
+    let magnitude = unsigned[..digits].bytes().fold(0i64, |n, d| {
+        n.saturating_mul(10).saturating_add((d - b'0') as i64)
+    });
+    let value = if negative { -magnitude } else { magnitude };
+    Some((value, &unsigned[digits..]))
+}
+
+/// C's `atoi`: the leading number, 0 when there is none.
+pub fn atoi(word: &str) -> i64 {
+    strtol(word).map(|(v, _)| v).unwrap_or(0)
 }
 
 /// A non-negative decimal integer.
@@ -241,6 +286,30 @@ mod tests {
             parse_time("99999999999999999d").unwrap_err(),
             "time '99999999999999999d' is too large"
         );
+    }
+
+    #[test]
+    fn times_may_default_to_seconds() {
+        assert_eq!(
+            parse_time_in("60", TimeUnit::Seconds),
+            Ok(Duration::from_secs(60))
+        );
+        assert_eq!(
+            parse_time_in("1500ms", TimeUnit::Seconds),
+            Ok(Duration::from_millis(1500))
+        );
+        assert!(parse_time_in("5x", TimeUnit::Seconds)
+            .unwrap_err()
+            .ends_with("(default s)"));
+    }
+
+    #[test]
+    fn runtime_numbers_read_as_c_does() {
+        assert_eq!(strtol(" -12abc"), Some((-12, "abc")));
+        assert_eq!(strtol("+7%"), Some((7, "%")));
+        assert_eq!(strtol("abc"), None);
+        assert_eq!(strtol("99999999999999999999"), Some((i64::MAX, "")));
+        assert_eq!((atoi("10x"), atoi("x")), (10, 0));
     }
 
     #[test]

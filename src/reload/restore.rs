@@ -117,10 +117,8 @@ pub fn from_dump(state: &mut State, config: &Config, dump: &StateDump, now: u64)
         if state.backends[backend].server_by_name(&r.name).is_some() {
             continue; // declared by the new config: handled above
         }
-        let spec = ServerSpec {
-            disabled: false,
-            ..r.spec.clone()
-        };
+        let mut spec = r.spec.clone();
+        spec.options.disabled = false;
         out.apply(
             state,
             Mutation::AddServer {
@@ -169,7 +167,7 @@ fn carry(
         );
         addr = runtime_addr;
     }
-    if old.weight == new.weight && r.weight != current.weight {
+    if old.options.weight == new.options.weight && r.weight != current.weight {
         out.apply(
             state,
             Mutation::SetWeight {
@@ -179,7 +177,7 @@ fn carry(
             now,
         );
     }
-    let same_check = old.check == new.check;
+    let same_check = old.options.check == new.options.check;
     if same_check && r.check_enabled == Some(false) && current.check.enabled {
         out.apply(
             state,
@@ -199,7 +197,7 @@ fn carry(
         };
         out.apply(state, health, now);
     }
-    if old.disabled == new.disabled && r.admin != current.admin {
+    if old.options.disabled == new.options.disabled && r.admin != current.admin {
         out.apply(
             state,
             Mutation::SetAdminState {

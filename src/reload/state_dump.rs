@@ -12,7 +12,7 @@
 //! ```
 //! Values are `key=value` words, percent-encoded (`%20` for a space), so a line never breaks.
 
-use crate::config::{CheckTuning, Observe, OnError};
+use crate::config::{CheckTuning, Observe, OnError, ServerOptions};
 use crate::state::{AdminState, CheckStatus, OpState, ServerSpec, State};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -76,16 +76,18 @@ impl StateDump {
                     spec: ServerSpec {
                         name: s.name.clone(),
                         addr: s.addr,
-                        check: s.check.configured,
-                        backup: s.backup,
-                        weight: s.initial_weight,
-                        disabled: false,
-                        inter: s.check.inter,
-                        rise: s.check.rise,
-                        fall: s.check.fall,
-                        maxconn: s.maxconn,
-                        cookie: s.cookie.clone(),
-                        tuning: s.tuning,
+                        options: ServerOptions {
+                            check: s.check.configured,
+                            backup: s.backup,
+                            weight: s.initial_weight,
+                            disabled: false,
+                            inter: s.check.inter,
+                            rise: s.check.rise,
+                            fall: s.check.fall,
+                            maxconn: s.maxconn,
+                            cookie: s.cookie.clone(),
+                            tuning: s.tuning,
+                        },
                     },
                     dynamic: s.dynamic,
                     addr: Some(s.addr),
@@ -182,21 +184,22 @@ impl StateDump {
 }
 
 fn spec_words(spec: &ServerSpec) -> String {
-    let t = &spec.tuning;
+    let o = &spec.options;
+    let t = &o.tuning;
     let millis = |d: Option<Duration>| d.map_or("-".to_string(), |d| d.as_millis().to_string());
     format!(
         "addr={} check={} backup={} sweight={} disabled={} inter_ms={} rise={} fall={} maxconn={} cookie={} \
          fastinter_ms={} downinter_ms={} slowstart_ms={} observe={} error_limit={} on_error={}",
         spec.addr,
-        spec.check as u8,
-        spec.backup as u8,
-        spec.weight,
-        spec.disabled as u8,
-        spec.inter.as_millis(),
-        spec.rise,
-        spec.fall,
-        spec.maxconn.map_or("-".to_string(), |m| m.to_string()),
-        spec.cookie.as_deref().map_or("-".to_string(), enc),
+        o.check as u8,
+        o.backup as u8,
+        o.weight,
+        o.disabled as u8,
+        o.inter.as_millis(),
+        o.rise,
+        o.fall,
+        o.maxconn.map_or("-".to_string(), |m| m.to_string()),
+        o.cookie.as_deref().map_or("-".to_string(), enc),
         millis(t.fastinter),
         millis(t.downinter),
         millis(t.slowstart),
@@ -326,22 +329,24 @@ impl<'a> KeyValues<'a> {
             addr: addr
                 .parse()
                 .map_err(|_| format!("'addr={addr}' is not an address"))?,
-            check: self.flag("check")?,
-            backup: self.flag("backup")?,
-            weight: self.number("sweight")?,
-            disabled: self.flag("disabled")?,
-            inter: Duration::from_millis(self.number("inter_ms")?),
-            rise: self.number("rise")?,
-            fall: self.number("fall")?,
-            maxconn: self
-                .optional("maxconn")?
-                .map(|m| {
-                    m.parse()
-                        .map_err(|_| format!("'maxconn={m}' is not a number"))
-                })
-                .transpose()?,
-            cookie: self.optional("cookie")?.map(dec).transpose()?,
-            tuning: tuning(self)?,
+            options: ServerOptions {
+                check: self.flag("check")?,
+                backup: self.flag("backup")?,
+                weight: self.number("sweight")?,
+                disabled: self.flag("disabled")?,
+                inter: Duration::from_millis(self.number("inter_ms")?),
+                rise: self.number("rise")?,
+                fall: self.number("fall")?,
+                maxconn: self
+                    .optional("maxconn")?
+                    .map(|m| {
+                        m.parse()
+                            .map_err(|_| format!("'maxconn={m}' is not a number"))
+                    })
+                    .transpose()?,
+                cookie: self.optional("cookie")?.map(dec).transpose()?,
+                tuning: tuning(self)?,
+            },
         })
     }
 

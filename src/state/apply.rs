@@ -310,15 +310,16 @@ fn remove_server(state: &mut State, r: ServerRef) -> Result<Applied, ApplyError>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{CheckTuning, Observe};
+    use crate::config::{CheckTuning, Observe, ServerOptions};
     use std::time::Duration;
 
     fn state_with(tuning: CheckTuning) -> (State, ServerRef) {
-        let spec = ServerSpec {
+        let mut spec = ServerSpec::new("s1", "127.0.0.1:1".parse().unwrap());
+        spec.options = ServerOptions {
             check: true,
             weight: 10,
             tuning,
-            ..ServerSpec::new("s1", "127.0.0.1:1".parse().unwrap())
+            ..ServerOptions::default()
         };
         let state = State {
             backends: vec![Backend {

@@ -1,6 +1,8 @@
 //! Runtime state: backends, their servers, admin and operational states, weights, checks.
 
-use crate::config::{Algorithm, CheckTuning, Config, CookieConfig, HttpCheck, Mode, ServerConfig};
+use crate::config::{
+    Algorithm, CheckTuning, Config, CookieConfig, HttpCheck, Mode, ServerConfig, ServerOptions,
+};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -137,24 +139,18 @@ impl Check {
 pub struct ServerSpec {
     pub name: String,
     pub addr: SocketAddr,
-    pub check: bool,
-    pub backup: bool,
-    pub weight: u32,
-    pub disabled: bool,
-    pub inter: Duration,
-    pub rise: u32,
-    pub fall: u32,
-    pub maxconn: Option<u32>,
-    pub cookie: Option<String>,
-    /// `fastinter`, `downinter`, `slowstart`, `observe`, `error-limit`, `on-error`.
-    pub tuning: CheckTuning,
+    pub options: ServerOptions,
 }
 
 impl ServerSpec {
-    /// A server with HAProxy's defaults (`ServerConfig::with_defaults`: no check, not a
-    /// backup, weight 1, `inter 2s rise 2 fall 3`). Callers set what their line says with `..`.
+    /// A server with HAProxy's defaults ([`ServerOptions::default`]: no check, not a backup,
+    /// weight 1, `inter 2s rise 2 fall 3`).
     pub fn new(name: impl Into<String>, addr: SocketAddr) -> Self {
-        ServerSpec::from(&ServerConfig::with_defaults(&name.into(), addr))
+        ServerSpec {
+            name: name.into(),
+            addr,
+            options: ServerOptions::default(),
+        }
     }
 }
 
@@ -163,16 +159,7 @@ impl From<&ServerConfig> for ServerSpec {
         ServerSpec {
             name: c.name.clone(),
             addr: c.addr,
-            check: c.check,
-            backup: c.backup,
-            weight: c.weight,
-            disabled: c.disabled,
-            inter: c.inter,
-            rise: c.rise,
-            fall: c.fall,
-            maxconn: c.maxconn,
-            cookie: c.cookie.clone(),
-            tuning: c.tuning,
+            options: c.options.clone(),
         }
     }
 }
@@ -334,30 +321,31 @@ pub struct ServerRef {
 impl Server {
     /// A server as it starts, from the config at start-up or from `add server`.
     pub fn new(id: u32, spec: &ServerSpec, dynamic: bool, now: u64) -> Server {
+        let options = &spec.options;
         Server {
             id,
             name: spec.name.clone(),
             addr: spec.addr,
-            backup: spec.backup,
-            cookie: spec.cookie.clone(),
-            maxconn: spec.maxconn,
-            admin: if spec.disabled {
+            backup: options.backup,
+            cookie: options.cookie.clone(),
+            maxconn: options.maxconn,
+            admin: if options.disabled {
                 AdminState::Maint
             } else {
                 AdminState::Ready
             },
             op: OpState::Up,
             check: Check {
-                configured: spec.check,
+                configured: options.check,
                 enabled: true,
-                inter: spec.inter,
-                rise: spec.rise,
-                fall: spec.fall,
+                inter: options.inter,
+                rise: options.rise,
+                fall: options.fall,
                 // HAProxy starts a checked server "UP 1/3": health = rise, first check at once.
-                health: if spec.check {
-                    spec.rise
+                health: if options.check {
+                    options.rise
                 } else {
-                    spec.rise + spec.fall - 1
+                    options.rise + options.fall - 1
                 },
                 status: CheckStatus::Init,
                 failures: 0,
@@ -365,11 +353,11 @@ impl Server {
                 code: None,
                 duration_ms: None,
             },
-            weight: spec.weight,
-            initial_weight: spec.weight,
+            weight: options.weight,
+            initial_weight: options.weight,
             // HAProxy does not slow-start servers at start-up.
             ramp: RAMP_FULL,
-            tuning: spec.tuning,
+            tuning: options.tuning,
             dynamic,
             deleting: false,
             last_change: now,
