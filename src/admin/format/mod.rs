@@ -10,6 +10,7 @@
 //! HAProxy's byte for byte (key order, no spaces, numbers unquoted only for numeric types).
 
 use super::ProcessInfo;
+use crate::stats::rows::RowContext;
 use std::fmt::Write as _;
 
 mod info;
@@ -18,7 +19,7 @@ mod stat;
 
 pub use info::{show_info, InfoFormat};
 pub use servers_state::{show_backend, show_servers_conn, show_servers_state};
-pub use stat::{server_status, show_stat, stat_header, StatFilter, StatFormat, StatRequest};
+pub use stat::{show_stat, stat_csv, stat_header, StatFilter, StatFormat, StatRequest};
 
 /// The clock and process facts every format may need.
 #[derive(Debug, Clone, Copy)]
@@ -26,6 +27,17 @@ pub struct Context<'a> {
     pub info: &'a ProcessInfo,
     /// Unix seconds now.
     pub now: u64,
+}
+
+impl Context<'_> {
+    /// What the `show stat` rows take from the process and the clock.
+    pub fn rows(&self) -> RowContext {
+        RowContext {
+            now: self.now,
+            start_time: self.info.start_time,
+            maxconn: self.info.maxconn,
+        }
+    }
 }
 
 /// The `"tags"` object of a typed field (`KNS` ─▶ Key, Name, Service).

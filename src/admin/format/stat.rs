@@ -1,17 +1,16 @@
-//! `show stat`: CSV with the full 128-column header (`# ` prefix, trailing comma on every
-//! line, a literal `-` column 103), FRONTEND / servers / BACKEND rows per proxy in config
-//! order, the `<iid|name> <type> <sid>` filter, `up` / `no-maint`, `typed` and `json`.
-//!
-//! Which columns are empty and which are 0 for each row type follows the captures. Values
-//! pointsman does not measure are 0 (rates, queues, compression, SSL, HTTP/2, timings other
-//! than `ttime`); `lastsess` is -1 before the first session and 0 after (no timestamp kept).
-//! A BACKEND row's `lastchg` counts from process start (backend transitions are not tracked).
+//! `show stat`: the rows of [`crate::stats::rows`] as CSV (the full 128-column header with
+//! its `# ` prefix, a trailing comma on every line, the literal `-` column 103), typed
+//! (`F.<iid>.<sid>.<pos>.<name>.1:<tags>:<type>:<value>`) or JSON, as HAProxy 2.6 prints
+//! them. Which rows, which cells and their values are the rows' business; this file only
+//! writes them out.
 
 use super::{json_tags, json_value, Context};
-use crate::config::Mode;
-use crate::state::{AdminState, Backend, Frontend, OpState, Server, State};
-use crate::stats::{Counters, StatsSnapshot};
+use crate::state::State;
+use crate::stats::rows::{self, Cell, Col, RowKind, Selection, StatRow, COLUMNS};
+use crate::stats::StatsSnapshot;
 use std::fmt::Write as _;
+
+pub use crate::stats::rows::StatFilter;
 
 /// Output form of `show stat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,15 +18,6 @@ pub enum StatFormat {
     Csv,
     Typed,
     Json,
-}
-
-/// `show stat <iid> <type> <sid>`: -1 means any; `types` is a mask (1 frontends,
-/// 2 backends, 4 servers).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StatFilter {
-    pub iid: i64,
-    pub types: i64,
-    pub sid: i64,
 }
 
 /// A resolved `show stat` request.
@@ -51,197 +41,20 @@ impl StatRequest {
             hide_maint: false,
         }
     }
-}
 
-/// HAProxy 2.6's `show stat` columns: name, typed-output tags and type (from the captures).
-const COLUMNS: [(&str, &str, &str); 128] = [
-    ("pxname", "KNS", "str"),
-    ("svname", "KNS", "str"),
-    ("qcur", "MGP", "u32"),
-    ("qmax", "MMP", "u32"),
-    ("scur", "MGP", "u32"),
-    ("smax", "MMP", "u32"),
-    ("slim", "CLP", "u32"),
-    ("stot", "MCP", "u64"),
-    ("bin", "MCP", "u64"),
-    ("bout", "MCP", "u64"),
-    ("dreq", "MCP", "u64"),
-    ("dresp", "MCP", "u64"),
-    ("ereq", "MCP", "u64"),
-    ("econ", "MCP", "u64"),
-    ("eresp", "MCP", "u64"),
-    ("wretr", "MCP", "u64"),
-    ("wredis", "MCP", "u64"),
-    ("status", "SGP", "str"),
-    ("weight", "MaP", "u32"),
-    ("act", "SGP", "u32"),
-    ("bck", "SGP", "u32"),
-    ("chkfail", "MCP", "u64"),
-    ("chkdown", "MCP", "u64"),
-    ("lastchg", "MAP", "u32"),
-    ("downtime", "MCP", "u32"),
-    ("qlimit", "CLP", "u32"),
-    ("pid", "KGP", "u32"),
-    ("iid", "KGS", "u32"),
-    ("sid", "KGS", "u32"),
-    ("throttle", "MAP", "u32"),
-    ("lbtot", "MCP", "u64"),
-    ("tracked", "CNP", "str"),
-    ("type", "CGS", "u32"),
-    ("rate", "MRP", "u32"),
-    ("rate_lim", "CLP", "u32"),
-    ("rate_max", "MMP", "u32"),
-    ("check_status", "MOP", "str"),
-    ("check_code", "MOP", "u32"),
-    ("check_duration", "MDP", "u64"),
-    ("hrsp_1xx", "MCP", "u64"),
-    ("hrsp_2xx", "MCP", "u64"),
-    ("hrsp_3xx", "MCP", "u64"),
-    ("hrsp_4xx", "MCP", "u64"),
-    ("hrsp_5xx", "MCP", "u64"),
-    ("hrsp_other", "MCP", "u64"),
-    ("hanafail", "MCP", "u64"),
-    ("req_rate", "MRP", "u32"),
-    ("req_rate_max", "MMP", "u32"),
-    ("req_tot", "MCP", "u64"),
-    ("cli_abrt", "MCP", "u64"),
-    ("srv_abrt", "MCP", "u64"),
-    ("comp_in", "MCP", "u64"),
-    ("comp_out", "MCP", "u64"),
-    ("comp_byp", "MCP", "u64"),
-    ("comp_rsp", "MCP", "u64"),
-    ("lastsess", "MAP", "s32"),
-    ("last_chk", "MOP", "str"),
-    ("last_agt", "MOP", "str"),
-    ("qtime", "MaP", "u32"),
-    ("ctime", "MaP", "u32"),
-    ("rtime", "MaP", "u32"),
-    ("ttime", "MaP", "u32"),
-    ("agent_status", "MOP", "str"),
-    ("agent_code", "MOP", "u32"),
-    ("agent_duration", "MDP", "u64"),
-    ("check_desc", "MOP", "str"),
-    ("agent_desc", "MOP", "str"),
-    ("check_rise", "CGS", "u32"),
-    ("check_fall", "CGS", "u32"),
-    ("check_health", "CGS", "u32"),
-    ("agent_rise", "MaP", "u32"),
-    ("agent_fall", "MaP", "u32"),
-    ("agent_health", "MaP", "u32"),
-    ("addr", "CGS", "str"),
-    ("cookie", "CNP", "str"),
-    ("mode", "CGS", "str"),
-    ("algo", "CGS", "str"),
-    ("conn_rate", "MRP", "u32"),
-    ("conn_rate_max", "MMP", "u32"),
-    ("conn_tot", "MCP", "u64"),
-    ("intercepted", "MCP", "u64"),
-    ("dcon", "MCP", "u64"),
-    ("dses", "MCP", "u64"),
-    ("wrew", "MCP", "u64"),
-    ("connect", "MCP", "u64"),
-    ("reuse", "MCP", "u64"),
-    ("cache_lookups", "MCP", "u64"),
-    ("cache_hits", "MCP", "u64"),
-    ("srv_icur", "MGP", "u32"),
-    ("src_ilim", "MaP", "u32"),
-    ("qtime_max", "MMP", "u32"),
-    ("ctime_max", "MMP", "u32"),
-    ("rtime_max", "MMP", "u32"),
-    ("ttime_max", "MMP", "u32"),
-    ("eint", "MCP", "u64"),
-    ("idle_conn_cur", "MGP", "u32"),
-    ("safe_conn_cur", "MGP", "u32"),
-    ("used_conn_cur", "MGP", "u32"),
-    ("need_conn_est", "MGP", "u32"),
-    ("uweight", "MaP", "u32"),
-    ("agg_server_status", "MGP", "u32"),
-    ("agg_server_check_status", "MGP", "u32"),
-    ("agg_check_status", "MGP", "u32"),
-    ("-", "", ""),
-    ("ssl_sess", "MCP", "u64"),
-    ("ssl_reused_sess", "MCP", "u64"),
-    ("ssl_failed_handshake", "MCP", "u64"),
-    ("h2_headers_rcvd", "MCP", "u64"),
-    ("h2_data_rcvd", "MCP", "u64"),
-    ("h2_settings_rcvd", "MCP", "u64"),
-    ("h2_rst_stream_rcvd", "MCP", "u64"),
-    ("h2_goaway_rcvd", "MCP", "u64"),
-    ("h2_detected_conn_protocol_errors", "MCP", "u64"),
-    ("h2_detected_strm_protocol_errors", "MCP", "u64"),
-    ("h2_rst_stream_resp", "MCP", "u64"),
-    ("h2_goaway_resp", "MCP", "u64"),
-    ("h2_open_connections", "MGP", "u64"),
-    ("h2_backend_open_streams", "MGP", "u64"),
-    ("h2_total_connections", "MCP", "u64"),
-    ("h2_backend_total_streams", "MCP", "u64"),
-    ("h1_open_connections", "MGP", "u64"),
-    ("h1_open_streams", "MGP", "u64"),
-    ("h1_total_connections", "MCP", "u64"),
-    ("h1_total_streams", "MCP", "u64"),
-    ("h1_bytes_in", "MCP", "u64"),
-    ("h1_bytes_out", "MCP", "u64"),
-    ("h1_spliced_bytes_in", "MCP", "u64"),
-    ("h1_spliced_bytes_out", "MCP", "u64"),
-];
-
-const TYPE_FRONTEND: i64 = 0;
-const TYPE_BACKEND: i64 = 1;
-const TYPE_SERVER: i64 = 2;
-
-/// One `show stat` row: 128 cells, empty unless set.
-struct Row {
-    kind: i64,
-    iid: u32,
-    sid: u32,
-    cells: Vec<String>,
-}
-
-impl Row {
-    fn new(kind: i64, iid: u32, sid: u32) -> Row {
-        let mut cells = vec![String::new(); COLUMNS.len()];
-        cells[103] = "-".to_string();
-        Row {
-            kind,
-            iid,
-            sid,
-            cells,
+    /// The rows this request shows.
+    pub fn selection(&self) -> Selection {
+        Selection {
+            filter: self.filter,
+            hide_down: self.hide_down,
+            hide_maint: self.hide_maint,
         }
-    }
-
-    /// Sets the column with this name (names are HAProxy's header names).
-    fn set(&mut self, name: &str, value: impl ToString) {
-        match COLUMNS.iter().position(|(n, _, _)| *n == name) {
-            Some(i) => self.cells[i] = value.to_string(),
-            None => debug_assert!(false, "unknown stat column {name}"),
-        }
-    }
-
-    /// Sets these columns to 0.
-    fn zero(&mut self, names: &[&str]) {
-        for name in names {
-            self.set(name, 0);
-        }
-    }
-
-    fn zero_range(&mut self, from: usize, to: usize) {
-        for cell in &mut self.cells[from..=to] {
-            *cell = "0".to_string();
-        }
-    }
-
-    fn csv(&self, out: &mut String) {
-        for cell in &self.cells {
-            out.push_str(cell);
-            out.push(',');
-        }
-        out.push('\n');
     }
 }
 
 /// `show stat`.
 pub fn show_stat(req: &StatRequest, state: &State, stats: &StatsSnapshot, ctx: Context) -> String {
-    let rows = stat_rows(req, state, stats, ctx);
+    let rows = rows::build(&req.selection(), state, stats, ctx.rows());
     match req.format {
         StatFormat::Csv => stat_csv(&rows),
         StatFormat::Typed => stat_typed(&rows),
@@ -249,36 +62,40 @@ pub fn show_stat(req: &StatRequest, state: &State, stats: &StatsSnapshot, ctx: C
     }
 }
 
-/// The CSV header line, as the stats page also serves it.
+/// The CSV header line.
 pub fn stat_header() -> String {
     let mut out = String::from("# ");
-    for (name, _, _) in COLUMNS.iter() {
-        out.push_str(name);
+    for column in COLUMNS {
+        out.push_str(column.name);
         out.push(',');
     }
     out.push('\n');
     out
 }
 
-fn stat_csv(rows: &[Row]) -> String {
+/// The header and one line per row, as `show stat` and the stats page's `;csv` print them.
+pub fn stat_csv(rows: &[StatRow]) -> String {
     let mut out = stat_header();
     for row in rows {
-        row.csv(&mut out);
+        for cell in row.cells() {
+            let _ = write!(out, "{cell},");
+        }
+        out.push('\n');
     }
     out
 }
 
 /// `F.<iid>.<sid>.<pos>.<name>.1:<tags>:<type>:<value>` for every non-empty cell. Typed
 /// positions skip the `-` column.
-fn stat_typed(rows: &[Row]) -> String {
+fn stat_typed(rows: &[StatRow]) -> String {
     let mut out = String::new();
     for row in rows {
-        for (i, value) in row.cells.iter().enumerate() {
-            if let Some((pos, name, tags, kind)) = typed_cell(row, i, value) {
+        for (i, cell) in row.cells().iter().enumerate() {
+            if let Some((pos, name, tags, kind)) = typed_cell(row, i, cell) {
                 let letter = ['F', 'B', 'S'][row.kind as usize];
                 let _ = writeln!(
                     out,
-                    "{letter}.{}.{}.{pos}.{name}.1:{tags}:{kind}:{value}",
+                    "{letter}.{}.{}.{pos}.{name}.1:{tags}:{kind}:{cell}",
                     row.iid, row.sid
                 );
             }
@@ -287,13 +104,13 @@ fn stat_typed(rows: &[Row]) -> String {
     out
 }
 
-fn stat_json(rows: &[Row]) -> String {
+fn stat_json(rows: &[StatRow]) -> String {
     let mut out = String::from("[");
     for (r, row) in rows.iter().enumerate() {
         out.push_str(if r == 0 { "[" } else { ",[" });
         let mut first = true;
-        for (i, value) in row.cells.iter().enumerate() {
-            let Some((pos, name, tags, kind)) = typed_cell(row, i, value) else {
+        for (i, cell) in row.cells().iter().enumerate() {
+            let Some((pos, name, tags, kind)) = typed_cell(row, i, cell) else {
                 continue;
             };
             if !first {
@@ -307,7 +124,7 @@ fn stat_json(rows: &[Row]) -> String {
                 row.iid,
                 row.sid,
                 json_tags(tags),
-                json_value(kind, value)
+                json_value(kind, &cell.to_string())
             );
         }
         out.push(']');
@@ -317,321 +134,29 @@ fn stat_json(rows: &[Row]) -> String {
 }
 
 /// Position, name, tags and type of a non-empty cell for the typed and JSON forms.
-fn typed_cell<'a>(row: &Row, i: usize, value: &str) -> Option<(usize, &'a str, &'a str, &'a str)> {
-    let (name, tags, kind) = COLUMNS[i];
+fn typed_cell(
+    row: &StatRow,
+    i: usize,
+    cell: &Cell,
+) -> Option<(usize, &'static str, &'static str, &'static str)> {
+    let column = COLUMNS[i];
+    let reserved = Col::Reserved as usize;
     // HAProxy reports the (empty) last check output of a checked server in typed forms.
-    let empty_check_output = name == "last_chk" && !row.cells[36].is_empty();
-    if (value.is_empty() && !empty_check_output) || i == 103 {
+    let empty_check_output = i == Col::LastChk as usize && !row.get(Col::CheckStatus).is_empty();
+    if (cell.is_empty() && !empty_check_output) || i == reserved {
         return None;
     }
-    let pos = if i > 103 { i - 1 } else { i };
+    let pos = if i > reserved { i - 1 } else { i };
     // A BACKEND's act/bck are counts and its rates are gauges.
-    let backend_gauge = ["act", "bck", "rate", "rate_max"].contains(&name);
-    let tags = if row.kind == TYPE_BACKEND && backend_gauge {
+    let backend_gauge = [Col::Act, Col::Bck, Col::Rate, Col::RateMax]
+        .iter()
+        .any(|c| *c as usize == i);
+    let tags = if row.kind == RowKind::Backend && backend_gauge {
         "MGP"
     } else {
-        tags
+        column.tags
     };
-    Some((pos, name, tags, kind))
-}
-
-/// Every row the request selects, in HAProxy's order: for each proxy by id, its FRONTEND,
-/// its servers, its BACKEND.
-fn stat_rows(req: &StatRequest, state: &State, stats: &StatsSnapshot, ctx: Context) -> Vec<Row> {
-    let filter = req.filter.unwrap_or(StatFilter {
-        iid: -1,
-        types: -1,
-        sid: -1,
-    });
-    let wants = |kind: i64| filter.types & (1 << kind) != 0;
-    let mut ids: Vec<u32> = state.frontends.iter().map(|f| f.id).collect();
-    ids.extend(state.backends.iter().map(|b| b.id));
-    ids.sort_unstable();
-    ids.dedup();
-
-    let mut rows = Vec::new();
-    for id in ids
-        .into_iter()
-        .filter(|id| filter.iid == -1 || filter.iid == i64::from(*id))
-    {
-        let frontend = state.frontends.iter().position(|f| f.id == id);
-        if let (Some(i), true) = (frontend, wants(TYPE_FRONTEND)) {
-            rows.push(frontend_row(&state.frontends[i], stats.frontend(i), ctx));
-        }
-        let Some(b) = state.backends.iter().position(|b| b.id == id) else {
-            continue;
-        };
-        let backend = &state.backends[b];
-        if wants(TYPE_SERVER) {
-            for server in backend.servers.iter().filter(|s| shown(req, s)) {
-                if filter.sid == -1 || filter.sid == i64::from(server.id) {
-                    rows.push(server_row(backend, server, stats.server(b, server.id), ctx));
-                }
-            }
-        }
-        if wants(TYPE_BACKEND) {
-            rows.push(backend_row(backend, stats.backend(b), req, ctx));
-        }
-    }
-    rows
-}
-
-/// `up` hides DOWN and MAINT servers, `no-maint` hides MAINT ones.
-fn shown(req: &StatRequest, server: &Server) -> bool {
-    let maint = server.admin == AdminState::Maint;
-    let down = maint || server.op == OpState::Down;
-    let hidden = (req.hide_maint && maint) || (req.hide_down && down);
-    !hidden
-}
-
-fn mode_name(mode: Mode) -> &'static str {
-    match mode {
-        Mode::Http => "http",
-        Mode::Tcp => "tcp",
-    }
-}
-
-/// Counters every row type shows the same way.
-fn set_traffic(row: &mut Row, c: &Counters) {
-    row.set("scur", c.scur);
-    row.set("smax", c.smax);
-    row.set("stot", c.stot);
-    row.set("bin", c.bin);
-    row.set("bout", c.bout);
-    row.set("dresp", c.dresp);
-    row.set("pid", 1);
-    for (i, n) in c.hrsp.iter().enumerate() {
-        let name = [
-            "hrsp_1xx",
-            "hrsp_2xx",
-            "hrsp_3xx",
-            "hrsp_4xx",
-            "hrsp_5xx",
-            "hrsp_other",
-        ][i];
-        row.set(name, n);
-    }
-    row.set("req_tot", c.req_tot);
-    row.zero(&["rate", "rate_max", "wrew", "eint"]);
-    // The SSL module columns exist on every row.
-    row.zero_range(104, 106);
-}
-
-/// Counters of rows that talk to servers (server and BACKEND rows).
-fn set_server_side(row: &mut Row, c: &Counters) {
-    row.set("qcur", c.qcur);
-    row.set("qmax", c.qmax);
-    row.zero(&["qtime", "ctime", "rtime"]);
-    row.zero(&["qtime_max", "ctime_max", "rtime_max"]);
-    row.set("econ", c.econ);
-    row.set("eresp", c.eresp);
-    row.set("wretr", c.wretr);
-    row.set("wredis", c.wredis);
-    row.set("lbtot", c.lbtot);
-    row.set("cli_abrt", c.cli_abrt);
-    row.set("srv_abrt", c.srv_abrt);
-    row.set("lastsess", if c.stot == 0 { -1 } else { 0 });
-    row.set("ttime", c.ttime_sum_ms.checked_div(c.stot).unwrap_or(0));
-    row.set("ttime_max", c.ttime_max_ms);
-    row.set("connect", c.connect);
-    row.set("reuse", c.reuse);
-}
-
-fn frontend_row(f: &Frontend, c: Counters, ctx: Context) -> Row {
-    let mut row = Row::new(TYPE_FRONTEND, f.id, 0);
-    row.set("pxname", &f.name);
-    row.set("svname", "FRONTEND");
-    set_traffic(&mut row, &c);
-    row.set("slim", ctx.info.maxconn);
-    row.set("dreq", c.dreq);
-    row.set("ereq", c.ereq);
-    row.set("status", if f.enabled { "OPEN" } else { "PAUSED" });
-    row.set("iid", f.id);
-    row.set("sid", 0);
-    row.set("type", TYPE_FRONTEND);
-    row.zero(&[
-        "rate_lim",
-        "req_rate",
-        "req_rate_max",
-        "conn_rate",
-        "conn_rate_max",
-    ]);
-    row.zero(&["comp_in", "comp_out", "comp_byp", "comp_rsp"]);
-    row.zero(&["intercepted", "dcon", "dses", "cache_lookups", "cache_hits"]);
-    row.set("conn_tot", c.stot);
-    row.set("mode", mode_name(f.mode));
-    set_proxy_modules(&mut row, &c);
-    row
-}
-
-/// The HTTP/2 and HTTP/1 module columns of FRONTEND and BACKEND rows (HTTP/1 only).
-fn set_proxy_modules(row: &mut Row, c: &Counters) {
-    row.zero_range(107, 127);
-    row.set("h1_open_connections", c.scur);
-    row.set("h1_total_connections", c.stot);
-    row.set("h1_total_streams", c.req_tot);
-    row.set("h1_bytes_in", c.bin);
-    row.set("h1_bytes_out", c.bout);
-}
-
-fn server_row(b: &Backend, s: &Server, c: Counters, ctx: Context) -> Row {
-    let mut row = Row::new(TYPE_SERVER, b.id, s.id);
-    row.set("pxname", &b.name);
-    row.set("svname", &s.name);
-    set_traffic(&mut row, &c);
-    set_server_side(&mut row, &c);
-    if let Some(maxconn) = s.maxconn {
-        row.set("slim", maxconn);
-    }
-    row.set("status", server_status(s));
-    // HAProxy's `weight` is the effective one (slow start), `uweight` the user's.
-    row.set("weight", s.effective_weight());
-    row.set("uweight", s.weight);
-    row.set("act", u8::from(!s.backup));
-    row.set("bck", u8::from(s.backup));
-    row.set("lastchg", ctx.now.saturating_sub(s.last_change));
-    if s.check.active() {
-        row.set("chkfail", s.check.failures);
-        row.set("chkdown", s.check.downs);
-        row.set("downtime", downtime(s, ctx.now));
-    }
-    if s.check.active() && s.admin != AdminState::Maint {
-        set_check_columns(&mut row, s);
-    }
-    row.set("iid", b.id);
-    row.set("sid", s.id);
-    row.set("type", TYPE_SERVER);
-    row.set("addr", s.addr);
-    if let Some(cookie) = &s.cookie {
-        row.set("cookie", cookie);
-    }
-    row.set("mode", mode_name(b.mode));
-    row.set("srv_icur", c.idle_conns);
-    if s.dynamic {
-        row.set("src_ilim", 0);
-    }
-    row.set("idle_conn_cur", c.idle_conns);
-    row.set("safe_conn_cur", 0);
-    row.set("used_conn_cur", c.scur);
-    row.set("need_conn_est", c.scur + c.idle_conns);
-    row
-}
-
-fn set_check_columns(row: &mut Row, s: &Server) {
-    let check = &s.check;
-    row.set("check_status", check.status.code());
-    if let Some(code) = check.code {
-        row.set("check_code", code);
-    }
-    if let Some(ms) = check.duration_ms {
-        row.set("check_duration", ms);
-    }
-    row.set("check_desc", check.status.description());
-    row.set("check_rise", check.rise);
-    row.set("check_fall", check.fall);
-    row.set("check_health", check.health);
-}
-
-/// Seconds DOWN: past stretches plus the current one.
-fn downtime(s: &Server, now: u64) -> u64 {
-    let current = if s.op == OpState::Down {
-        now.saturating_sub(s.last_change)
-    } else {
-        0
-    };
-    s.downtime + current
-}
-
-/// A server's `status` column: HAProxy's `srv_hlt_st` chosen as `srv_get_stats_state`.
-pub fn server_status(s: &Server) -> String {
-    if s.admin == AdminState::Maint {
-        return "MAINT".to_string();
-    }
-    let check = &s.check;
-    let checked = check.active();
-    let draining = s.admin == AdminState::Drain || s.deleting;
-    let (health, rise, fall) = (
-        i64::from(check.health),
-        i64::from(check.rise),
-        i64::from(check.fall),
-    );
-    let going = |label: &str| match s.op {
-        OpState::Down => format!("{label} {health}/{rise}"),
-        _ => format!("{label} {}/{fall}", health - rise + 1),
-    };
-    match s.op {
-        OpState::Up => {
-            let going_down = checked && check.health < check.max_health();
-            match (draining, going_down) {
-                (true, true) => going("DRAIN"),
-                (true, false) => "DRAIN".to_string(),
-                (false, true) => going("UP"),
-                (false, false) if checked => "UP".to_string(),
-                (false, false) => "no check".to_string(),
-            }
-        }
-        OpState::Stopping if !checked || check.health == check.max_health() => "NOLB".to_string(),
-        OpState::Stopping => going("NOLB"),
-        OpState::Down if checked && check.health > 0 => going("DOWN"),
-        OpState::Down => "DOWN".to_string(),
-    }
-}
-
-fn backend_row(b: &Backend, c: Counters, req: &StatRequest, ctx: Context) -> Row {
-    let mut row = Row::new(TYPE_BACKEND, b.id, 0);
-    row.set("pxname", &b.name);
-    row.set("svname", "BACKEND");
-    set_traffic(&mut row, &c);
-    set_server_side(&mut row, &c);
-    row.set("slim", ctx.info.maxconn.div_ceil(10));
-    row.set("dreq", c.dreq);
-    let weight: u32 = b.eligible().map(|(_, s)| s.weight).sum();
-    let mut status = if weight > 0 || b.servers.is_empty() {
-        "UP".to_string()
-    } else {
-        "DOWN".to_string()
-    };
-    if req.hide_down || req.hide_maint {
-        let up = b
-            .servers
-            .iter()
-            .filter(|s| s.admin != AdminState::Maint && s.op != OpState::Down)
-            .count();
-        let _ = write!(status, " ({up}/{})", b.servers.len());
-    }
-    row.set("status", status);
-    row.set("weight", weight);
-    row.set("uweight", weight);
-    let usable = |backup: bool| {
-        let servers = b.servers.iter();
-        servers
-            .filter(|s| s.backup == backup && s.takes_new_traffic())
-            .count()
-    };
-    row.set("act", usable(false));
-    row.set("bck", usable(true));
-    row.set("chkdown", 0);
-    row.set("lastchg", ctx.now.saturating_sub(ctx.info.start_time));
-    if !b.servers.is_empty() {
-        row.set("downtime", 0);
-    }
-    row.set("iid", b.id);
-    row.set("sid", 0);
-    row.set("type", TYPE_BACKEND);
-    row.zero(&["comp_in", "comp_out", "comp_byp", "comp_rsp"]);
-    row.zero(&["cache_lookups", "cache_hits"]);
-    row.set("mode", mode_name(b.mode));
-    row.set("algo", b.algorithm.name());
-    if let Some(cookie) = &b.cookie {
-        row.set("cookie", &cookie.name);
-    }
-    row.zero(&[
-        "agg_server_status",
-        "agg_server_check_status",
-        "agg_check_status",
-    ]);
-    set_proxy_modules(&mut row, &c);
-    row
+    Some((pos, column.name, tags, column.kind))
 }
 
 #[cfg(test)]
@@ -640,7 +165,8 @@ mod tests {
     use crate::admin::testutil::{
         after, capture_counters, capture_state, fixture, nginx2, process_info, START,
     };
-    use crate::state::{apply, CheckDetail, CheckStatus, Mutation, ServerSpec};
+    use crate::state::{apply, AdminState, CheckDetail, CheckStatus, Mutation, ServerSpec};
+    use crate::stats::rows::server_status;
 
     /// Columns whose values come from measurements pointsman does not take (rates, maxima
     /// of rates, time since the last session, HTTP/1 module byte counts that include
@@ -680,7 +206,8 @@ mod tests {
         for (o, t) in ours.iter().zip(&theirs).skip(1) {
             let (o, t) = (cells(o), cells(t));
             assert_eq!(o.len(), t.len());
-            for (i, (name, _, _)) in COLUMNS.iter().enumerate() {
+            for (i, column) in COLUMNS.iter().enumerate() {
+                let name = &column.name;
                 let wanted = columns.is_empty() || columns.contains(name);
                 if wanted && !skip.contains(name) {
                     assert_eq!(o[i], t[i], "{}/{} column {i} {name}", t[0], t[1]);
