@@ -1,8 +1,11 @@
 //! The stats page: HAProxy's layout (a table per proxy, a FRONTEND row, one row per server
-//! coloured by its state, a BACKEND row) read from the `show stat` fields, plus pointsman's
-//! latency columns (response time p50 / p99 per server and backend, from the merged
-//! histograms). With `stats admin`, each backend's table is a form whose actions run the
-//! runtime API's commands through the coordinator ([`admin_commands`]).
+//! coloured by its state, a BACKEND row) read from the `show stat` rows ([`super::rows`]),
+//! plus pointsman's latency columns (response time p50 / p99 per server and backend, from
+//! the merged histograms). With `stats admin`, each backend's table is a form whose actions
+//! run the runtime API's commands through the coordinator ([`admin_commands`]).
+//!
+//! The markup is written by hand: one fixed page whose every value goes through [`esc`], too
+//! small for a template engine. The form body is decoded by the `form_urlencoded` crate.
 
 use super::latency::{Latency, LatencySnapshot};
 use super::rows::{Cell, Col, RowKind, StatRow};
@@ -387,8 +390,9 @@ pub fn admin_commands(form: &[u8]) -> Result<Vec<String>, &'static str> {
     let mut action = None;
     let mut weight = None;
     let mut servers = Vec::new();
-    for (key, value) in form_fields(form) {
-        match key.as_str() {
+    for (key, value) in form_urlencoded::parse(form) {
+        let value = value.into_owned();
+        match &*key {
             "b" => backend = Some(value),
             "action" => action = Some(value),
             "weight" if !value.is_empty() => weight = Some(value),
@@ -435,41 +439,6 @@ pub fn admin_commands(form: &[u8]) -> Result<Vec<String>, &'static str> {
             })
         })
         .collect()
-}
-
-/// `application/x-www-form-urlencoded` fields, decoded.
-fn form_fields(form: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
-    form.split(|&b| b == b'&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let mut parts = pair.splitn(2, |&b| b == b'=');
-            let key = url_decode(parts.next().unwrap_or_default());
-            let value = url_decode(parts.next().unwrap_or_default());
-            (key, value)
-        })
-}
-
-fn url_decode(bytes: &[u8]) -> String {
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn ms(v: f64) -> String {
@@ -581,7 +550,12 @@ mod tests {
         assert_eq!(admin_commands(b"b=bk&s=a%20b&action=maint"), Err("ERRP"));
         assert_eq!(admin_commands(b"%"), Err("ERRP"));
         assert_eq!(admin_commands(b"b=bk&s=x%4&action=maint"), Err("ERRP"));
-        assert_eq!(url_decode(b"a%2Fb+c%"), "a/b c%");
+        // Names arrive percent-encoded; `+` is a space, which no server name has.
+        assert_eq!(
+            admin_commands(b"b=bk%5Fapp&s=s%31&action=ready").unwrap(),
+            vec!["set server bk_app/s1 state ready"]
+        );
+        assert_eq!(admin_commands(b"b=bk&s=a+b&action=maint"), Err("ERRP"));
     }
 
     #[test]
