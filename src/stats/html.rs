@@ -489,20 +489,12 @@ fn esc(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::ServerRef;
+    use crate::stats::rows::{test_latency, test_row};
 
-    /// A row of proxy `fe` (FRONTEND) or `bk` (server ids from 1 in order, BACKEND) with
-    /// `scur`, `status` and `bck`; servers' checks passed 12 s ago, never down.
+    /// A [`test_row`] with `scur`, `status` and `bck`; s1's check passed 12 s ago, and it
+    /// was never down.
     fn row(kind: RowKind, name: &str, cells: &[Cell; 3]) -> StatRow {
-        let (proxy, sid) = match kind {
-            RowKind::Frontend => ("fe", 0),
-            RowKind::Backend => ("bk", 0),
-            RowKind::Server => ("bk", name[1..].parse().unwrap()),
-        };
-        let backend = (kind != RowKind::Frontend).then_some(0);
-        let mut row = StatRow::new(kind, 1, sid, backend);
-        row.set(Col::Pxname, proxy);
-        row.set(Col::Svname, name);
+        let mut row = test_row(kind, name);
         for (col, cell) in [Col::Scur, Col::Status, Col::Bck].into_iter().zip(cells) {
             row.set(col, cell.clone());
         }
@@ -560,7 +552,6 @@ mod tests {
 
     #[test]
     fn renders_rows_with_classes_and_escapes() {
-        use crate::stats::latency::Timing;
         use Cell::{Empty, Text, Uint};
         let rows = [
             row(
@@ -584,21 +575,7 @@ mod tests {
                 &[Uint(0), Text("UP".into()), Uint(0)],
             ),
         ];
-        let mut latency = LatencySnapshot::default();
-        for us in [1500, 1500, 1500, 12_000] {
-            let timing = Timing {
-                connect_us: None,
-                response_us: Some(us),
-                total_us: None,
-            };
-            latency.record(
-                ServerRef {
-                    backend: 0,
-                    server: 1,
-                },
-                &timing,
-            );
-        }
+        let latency = test_latency(&[1500, 1500, 1500, 12_000]);
         let ctx = PageContext {
             uri: "/stats<x>",
             refresh_secs: Some(5),

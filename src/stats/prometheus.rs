@@ -588,20 +588,11 @@ fn escape_label(out: &mut String, value: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::ServerRef;
+    use crate::stats::rows::{test_latency, test_row};
 
-    /// A row of proxy `fe` (FRONTEND) or `bk` (server ids from 1 in order, BACKEND) with
-    /// `status` and `hrsp_2xx`.
+    /// A [`test_row`] with `status` and `hrsp_2xx`.
     fn row(kind: RowKind, name: &str, status: &str, responses_2xx: u64) -> StatRow {
-        let (proxy, sid) = match kind {
-            RowKind::Frontend => ("fe", 0),
-            RowKind::Backend => ("bk", 0),
-            RowKind::Server => ("bk", name[1..].parse().unwrap()),
-        };
-        let backend = (kind != RowKind::Frontend).then_some(0);
-        let mut row = StatRow::new(kind, 1, sid, backend);
-        row.set(Col::Pxname, proxy);
-        row.set(Col::Svname, name);
+        let mut row = test_row(kind, name);
         row.set(Col::Status, status);
         row.set(Col::Hrsp2xx, responses_2xx);
         row
@@ -615,21 +606,7 @@ mod tests {
             row(RowKind::Server, "s2", "no check", 2),
             row(RowKind::Backend, "BACKEND", "UP", 5),
         ];
-        let mut latency = LatencySnapshot::default();
-        for us in [200, 800, 3_000, 70_000_000] {
-            let timing = crate::stats::latency::Timing {
-                connect_us: None,
-                response_us: Some(us),
-                total_us: None,
-            };
-            latency.record(
-                ServerRef {
-                    backend: 0,
-                    server: 1,
-                },
-                &timing,
-            );
-        }
+        let latency = test_latency(&[200, 800, 3_000, 70_000_000]);
         let text = render(&rows, &ProcessValues::default(), &latency);
         assert!(
             text.contains("haproxy_server_status{proxy=\"bk\",server=\"s1\",state=\"DRAIN\"} 1\n")

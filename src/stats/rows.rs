@@ -235,51 +235,31 @@ impl fmt::Display for Cell {
     }
 }
 
-macro_rules! unsigned_cells {
-    ($($t:ty),*) => {
+/// `From` for the number types the builder sets cells from (each fits in the cast).
+macro_rules! number_cells {
+    ($variant:ident as $wide:ty: $($t:ty),*) => {
         $(impl From<$t> for Cell {
+            #[allow(clippy::unnecessary_cast)] // for u64 as u64 and i64 as i64
             fn from(n: $t) -> Cell {
-                Cell::Uint(n as u64)
+                Cell::$variant(n as $wide)
             }
         })*
     };
 }
-unsigned_cells!(u8, u16, u32, u64, usize);
+number_cells!(Uint as u64: u8, u16, u32, u64, usize);
+number_cells!(Int as i64: i32, i64);
 
-macro_rules! signed_cells {
+/// `From` for the types of text cells (names, statuses, addresses).
+macro_rules! text_cells {
     ($($t:ty),*) => {
         $(impl From<$t> for Cell {
-            fn from(n: $t) -> Cell {
-                Cell::Int(n as i64)
+            fn from(text: $t) -> Cell {
+                Cell::Text(text.to_string())
             }
         })*
     };
 }
-signed_cells!(i32, i64);
-
-impl From<std::net::SocketAddr> for Cell {
-    fn from(addr: std::net::SocketAddr) -> Cell {
-        Cell::Text(addr.to_string())
-    }
-}
-
-impl From<&str> for Cell {
-    fn from(text: &str) -> Cell {
-        Cell::Text(text.to_string())
-    }
-}
-
-impl From<&String> for Cell {
-    fn from(text: &String) -> Cell {
-        Cell::Text(text.clone())
-    }
-}
-
-impl From<String> for Cell {
-    fn from(text: String) -> Cell {
-        Cell::Text(text)
-    }
-}
+text_cells!(&str, &String, String, std::net::SocketAddr);
 
 /// One `show stat` row: 128 cells, empty unless set.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -704,4 +684,42 @@ fn backend_row(
     ]);
     set_proxy_modules(&mut row, &c);
     row
+}
+
+/// A row of proxy `fe` (a FRONTEND) or `bk` (its servers `s1`, `s2` … with ids 1, 2 …, and
+/// its BACKEND; backend index 0), with only `pxname` and `svname` set.
+#[cfg(test)]
+pub fn test_row(kind: RowKind, name: &str) -> StatRow {
+    let (proxy, sid) = match kind {
+        RowKind::Frontend => ("fe", 0),
+        RowKind::Backend => ("bk", 0),
+        RowKind::Server => ("bk", name[1..].parse().unwrap()),
+    };
+    let backend = (kind != RowKind::Frontend).then_some(0);
+    let mut row = StatRow::new(kind, 1, sid, backend);
+    row.set(Col::Pxname, proxy);
+    row.set(Col::Svname, name);
+    row
+}
+
+/// Merged histograms in which server `s1` of backend 0 (and so the backend) answered once
+/// after each of these response times.
+#[cfg(test)]
+pub fn test_latency(response_us: &[u64]) -> LatencySnapshot {
+    let mut latency = LatencySnapshot::default();
+    for us in response_us {
+        let timing = super::latency::Timing {
+            connect_us: None,
+            response_us: Some(*us),
+            total_us: None,
+        };
+        latency.record(
+            ServerRef {
+                backend: 0,
+                server: 1,
+            },
+            &timing,
+        );
+    }
+    latency
 }
