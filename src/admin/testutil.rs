@@ -8,8 +8,9 @@ use crate::state::{
     self, AdminState, ApplyError, Backend, CheckDetail, CheckStatus, Frontend, Mutation, ServerRef,
     ServerSpec, State,
 };
-use crate::stats::StatsSnapshot;
+use crate::stats::{Counters, StatsSnapshot};
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Unix time the fixture process started.
@@ -82,6 +83,48 @@ pub fn capture_state() -> State {
         }
     }
     state
+}
+
+/// Runs admin commands on the capture state (mutations applied at `now`).
+pub fn after(commands: &[&str], now: u64) -> State {
+    let mut state = capture_state();
+    for line in commands {
+        match super::command::plan(line, &state, crate::config::Level::Admin) {
+            super::Action::Mutate { mutations, .. } => {
+                for m in &mutations {
+                    state::apply(&mut state, m, now).unwrap();
+                }
+            }
+            super::Action::Reply(r) => assert_eq!(r, "", "{line}"),
+            other => panic!("{line}: {other:?}"),
+        }
+    }
+    state
+}
+
+/// Counters equal to those of the capture's first `show stat` (one request to nginx2).
+pub fn capture_counters() -> StatsSnapshot {
+    let request = Counters {
+        smax: 1,
+        stot: 1,
+        bin: 82,
+        bout: 136,
+        lbtot: 1,
+        hrsp: [0, 1, 0, 0, 0, 0],
+        req_tot: 1,
+        connect: 1,
+        ..Counters::default()
+    };
+    let mut nginx2 = request;
+    nginx2.idle_conns = 1;
+    StatsSnapshot {
+        frontends: vec![request, Counters::default()],
+        backends: vec![request, Counters::default()],
+        servers: vec![BTreeMap::from([(2, nginx2)]), BTreeMap::new()],
+        cum_conns: 10,
+        cum_req: 3,
+        curr_conns: 0,
+    }
 }
 
 pub fn nginx2() -> ServerRef {

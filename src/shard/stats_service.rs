@@ -9,24 +9,21 @@
 use super::coordinator::Coordinator;
 use super::mesh::{self, Receivers, Senders};
 use crate::admin::command::plan;
-use crate::admin::format::{self, Context, StatRequest};
+use crate::admin::format::{self, Context};
 use crate::admin::{Action, AdminBackend};
 use crate::config::{Config, Level, StatsPage};
 use crate::logs::flush_loop;
 use crate::logs::writer::{Batch, LogWriter};
 use crate::proxy::Worker;
-use crate::state::State;
-use crate::stats::html::{self, PageContext, RowLatency};
-use crate::stats::latency::{Latency, LatencySnapshot};
+use crate::stats::html::{self, PageContext};
 use crate::stats::prometheus::{self, ProcessValues};
+use crate::stats::rows::{self, Selection};
 use crate::stats::service::{
     admin_allowed, authorized, unauthorized, LocalService, Routes, ServiceKind, ServiceReply,
     ServiceRequest,
 };
-use crate::stats::table::StatTable;
 use futures_lite::future::BoxedLocal;
 use glommio::sync::Semaphore;
-use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::mpsc::SyncSender;
 
@@ -229,11 +226,8 @@ impl Renderer {
         let latency = c.gather_latency().await;
         let info = c.process_info();
         let now = c.now();
-        let csv = c.with_state(|state| {
-            let ctx = Context { info: &info, now };
-            format::show_stat(&StatRequest::all(), state, &stats, ctx)
-        });
-        let by_name = c.with_state(|state| latency_by_name(state, &latency));
+        let ctx = Context { info: &info, now }.rows();
+        let rows = c.with_state(|state| rows::build(&Selection::default(), state, &stats, ctx));
         let process = ProcessValues {
             nbthread: info.nbthread,
             start_time: info.start_time,
@@ -242,9 +236,7 @@ impl Renderer {
             connections_total: stats.cum_conns,
             requests_total: stats.cum_req,
         };
-        let text = prometheus::render(&StatTable::parse(&csv), &process, &|px, sv| {
-            by_name.get(&(px.to_string(), sv.to_string())).cloned()
-        });
+        let text = prometheus::render(&rows, &process, &latency);
         ServiceReply::new(200, "text/plain; version=0.0.4; charset=utf-8", text)
     }
 
@@ -267,28 +259,16 @@ impl Renderer {
         let stats = c.gather().await;
         let info = c.process_info();
         let now = c.now();
-        let stat_request = StatRequest {
+        let selection = Selection {
             hide_down: options.up,
-            ..StatRequest::all()
+            ..Selection::default()
         };
-        let csv = c.with_state(|state| {
-            let ctx = Context { info: &info, now };
-            format::show_stat(&stat_request, state, &stats, ctx)
-        });
+        let ctx = Context { info: &info, now }.rows();
+        let rows = c.with_state(|state| rows::build(&selection, state, &stats, ctx));
         if options.csv {
-            return ServiceReply::new(200, "text/plain", csv);
+            return ServiceReply::new(200, "text/plain", format::stat_csv(&rows));
         }
         let latency = c.gather_latency().await;
-        let by_name = c.with_state(|state| latency_by_name(state, &latency));
-        let row_latency = |px: &str, sv: &str| {
-            let l = by_name.get(&(px.to_string(), sv.to_string()))?;
-            let r = &l.response;
-            Some(RowLatency {
-                p50_ms: r.quantile_us(0.5) as f64 / 1000.0,
-                p99_ms: r.quantile_us(0.99) as f64 / 1000.0,
-                count: r.count(),
-            })
-        };
         let self_uri = format!("{}{}", page.uri, options.suffix());
         let ctx = PageContext {
             uri: &self_uri,
@@ -304,9 +284,9 @@ impl Renderer {
             uptime_secs: now.saturating_sub(info.start_time),
             current_conns: stats.curr_conns,
             total_requests: stats.cum_req,
-            latency: &row_latency,
+            latency: &latency,
         };
-        let body = html::render(&StatTable::parse(&csv), &ctx);
+        let body = html::render(&rows, &ctx);
         ServiceReply::new(200, "text/html; charset=utf-8", body)
     }
 
@@ -380,26 +360,6 @@ impl PageOptions {
         }
         options
     }
-}
-
-/// The merged histograms by (proxy name, server name), `BACKEND` for a backend's own.
-fn latency_by_name(state: &State, latency: &LatencySnapshot) -> HashMap<(String, String), Latency> {
-    let mut by_name = HashMap::new();
-    for (index, backend) in state.backends.iter().enumerate() {
-        if let Some(l) = latency.backend(index) {
-            by_name.insert((backend.name.clone(), "BACKEND".to_string()), l.clone());
-        }
-        for server in &backend.servers {
-            let r = crate::state::ServerRef {
-                backend: index,
-                server: server.id,
-            };
-            if let Some(l) = latency.server(r) {
-                by_name.insert((backend.name.clone(), server.name.clone()), l.clone());
-            }
-        }
-    }
-    by_name
 }
 
 #[cfg(test)]

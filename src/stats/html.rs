@@ -1,10 +1,14 @@
 //! The stats page: HAProxy's layout (a table per proxy, a FRONTEND row, one row per server
-//! coloured by its state, a BACKEND row) read from the `show stat` fields, plus pointsman's
-//! latency columns (response time p50 / p99 per server and backend, from the merged
-//! histograms). With `stats admin`, each backend's table is a form whose actions run the
-//! runtime API's commands through the coordinator ([`admin_commands`]).
+//! coloured by its state, a BACKEND row) read from the `show stat` rows ([`super::rows`]),
+//! plus pointsman's latency columns (response time p50 / p99 per server and backend, from
+//! the merged histograms). With `stats admin`, each backend's table is a form whose actions
+//! run the runtime API's commands through the coordinator ([`admin_commands`]).
+//!
+//! The markup is written by hand: one fixed page whose every value goes through [`esc`], too
+//! small for a template engine. The form body is decoded by the `form_urlencoded` crate.
 
-use super::table::{Row, StatTable, BACKEND, FRONTEND, SERVER};
+use super::latency::{Latency, LatencySnapshot};
+use super::rows::{Cell, Col, RowKind, StatRow};
 use std::fmt::Write as _;
 
 /// Response-time percentiles of one row, in milliseconds.
@@ -13,6 +17,18 @@ pub struct RowLatency {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub count: u64,
+}
+
+impl RowLatency {
+    /// The response-time percentiles of a row's histograms.
+    pub fn of(latency: &Latency) -> RowLatency {
+        let r = &latency.response;
+        RowLatency {
+            p50_ms: r.quantile_us(0.5) as f64 / 1000.0,
+            p99_ms: r.quantile_us(0.99) as f64 / 1000.0,
+            count: r.count(),
+        }
+    }
 }
 
 /// Everything the page shows besides the stat rows.
@@ -31,8 +47,8 @@ pub struct PageContext<'a> {
     pub uptime_secs: u64,
     pub current_conns: u64,
     pub total_requests: u64,
-    /// Latency of a row, by proxy and server name (`BACKEND` for the backend row).
-    pub latency: &'a dyn Fn(&str, &str) -> Option<RowLatency>,
+    /// The histograms merged over every shard (each row finds its own).
+    pub latency: &'a LatencySnapshot,
 }
 
 const STYLE: &str = "body{font-family:arial,helvetica,sans-serif;font-size:12px;color:black;background:white}\
@@ -76,53 +92,90 @@ pub fn server_class(status: &str, backup: bool) -> String {
     format!("{side}_{state}")
 }
 
-/// Columns after the name: header group, then (title, column or computed key).
-const GROUPS: &[(&str, &[(&str, &str)])] = &[
+/// What a page column shows: a `show stat` cell, or a value made from several.
+#[derive(Debug, Clone, Copy)]
+enum Key {
+    Cell(Col),
+    P50,
+    P99,
+    Count,
+    /// `check_status`, with `/check_code` when there is one.
+    LastChk,
+    /// `downtime`, as a duration.
+    Downtime,
+}
+
+use Key::{Count, Downtime, LastChk, P50, P99};
+
+/// Columns after the name: header group, then (title, what it shows).
+const GROUPS: &[(&str, &[(&str, Key)])] = &[
     (
         "Queue",
-        &[("Cur", "qcur"), ("Max", "qmax"), ("Limit", "qlimit")],
+        &[
+            ("Cur", Key::Cell(Col::Qcur)),
+            ("Max", Key::Cell(Col::Qmax)),
+            ("Limit", Key::Cell(Col::Qlimit)),
+        ],
     ),
     (
         "Sessions",
         &[
-            ("Cur", "scur"),
-            ("Max", "smax"),
-            ("Limit", "slim"),
-            ("Total", "stot"),
-            ("LbTot", "lbtot"),
+            ("Cur", Key::Cell(Col::Scur)),
+            ("Max", Key::Cell(Col::Smax)),
+            ("Limit", Key::Cell(Col::Slim)),
+            ("Total", Key::Cell(Col::Stot)),
+            ("LbTot", Key::Cell(Col::Lbtot)),
         ],
     ),
-    ("Bytes", &[("In", "bin"), ("Out", "bout")]),
-    ("Denied", &[("Req", "dreq"), ("Resp", "dresp")]),
+    (
+        "Bytes",
+        &[("In", Key::Cell(Col::Bin)), ("Out", Key::Cell(Col::Bout))],
+    ),
+    (
+        "Denied",
+        &[
+            ("Req", Key::Cell(Col::Dreq)),
+            ("Resp", Key::Cell(Col::Dresp)),
+        ],
+    ),
     (
         "Errors",
-        &[("Req", "ereq"), ("Conn", "econ"), ("Resp", "eresp")],
+        &[
+            ("Req", Key::Cell(Col::Ereq)),
+            ("Conn", Key::Cell(Col::Econ)),
+            ("Resp", Key::Cell(Col::Eresp)),
+        ],
     ),
-    ("Warnings", &[("Retr", "wretr"), ("Redis", "wredis")]),
+    (
+        "Warnings",
+        &[
+            ("Retr", Key::Cell(Col::Wretr)),
+            ("Redis", Key::Cell(Col::Wredis)),
+        ],
+    ),
     (
         "Response time (ms)",
-        &[("p50", ":p50"), ("p99", ":p99"), ("Count", ":count")],
+        &[("p50", P50), ("p99", P99), ("Count", Count)],
     ),
     (
         "Server",
         &[
-            ("Status", "status"),
-            ("LastChk", ":lastchk"),
-            ("Wght", "weight"),
-            ("Act", "act"),
-            ("Bck", "bck"),
-            ("Chk", "chkfail"),
-            ("Dwn", "chkdown"),
-            ("Dwntme", ":downtime"),
+            ("Status", Key::Cell(Col::Status)),
+            ("LastChk", LastChk),
+            ("Wght", Key::Cell(Col::Weight)),
+            ("Act", Key::Cell(Col::Act)),
+            ("Bck", Key::Cell(Col::Bck)),
+            ("Chk", Key::Cell(Col::Chkfail)),
+            ("Dwn", Key::Cell(Col::Chkdown)),
+            ("Dwntme", Downtime),
         ],
     ),
 ];
 
 /// The whole page.
-pub fn render(table: &StatTable, ctx: &PageContext) -> String {
+pub fn render(rows: &[StatRow], ctx: &PageContext) -> String {
     let mut out = String::with_capacity(16 * 1024);
     head(&mut out, ctx);
-    let rows: Vec<Row> = table.rows().collect();
     let mut start = 0;
     while start < rows.len() {
         let proxy = rows[start].proxy();
@@ -200,10 +253,10 @@ fn status_message(status: &str) -> (&'static str, &'static str) {
     }
 }
 
-fn proxy_table(out: &mut String, rows: &[Row], ctx: &PageContext) {
+fn proxy_table(out: &mut String, rows: &[StatRow], ctx: &PageContext) {
     let Some(first) = rows.first() else { return };
     let proxy = esc(first.proxy());
-    let has_servers = rows.iter().any(|r| r.kind() == SERVER);
+    let has_servers = rows.iter().any(|r| r.kind == RowKind::Server);
     let form = ctx.admin && has_servers;
     if form {
         let _ = write!(out, "<form method=\"post\" action=\"{}\">", esc(ctx.uri));
@@ -227,8 +280,8 @@ fn proxy_table(out: &mut String, rows: &[Row], ctx: &PageContext) {
         }
     }
     out.push_str("</tr>\n");
-    for kind in [FRONTEND, SERVER, BACKEND] {
-        for row in rows.iter().filter(|r| r.kind() == kind) {
+    for kind in [RowKind::Frontend, RowKind::Server, RowKind::Backend] {
+        for row in rows.iter().filter(|r| r.kind == kind) {
             stat_row(out, row, form, ctx);
         }
     }
@@ -239,12 +292,15 @@ fn proxy_table(out: &mut String, rows: &[Row], ctx: &PageContext) {
     }
 }
 
-fn stat_row(out: &mut String, row: &Row, form: bool, ctx: &PageContext) {
+fn stat_row(out: &mut String, row: &StatRow, form: bool, ctx: &PageContext) {
     let name = row.name();
-    let class = match row.kind() {
-        FRONTEND => "frontend".to_string(),
-        BACKEND => "backend".to_string(),
-        _ => server_class(row.get("status"), row.get("bck") == "1"),
+    let class = match row.kind {
+        RowKind::Frontend => "frontend".to_string(),
+        RowKind::Backend => "backend".to_string(),
+        RowKind::Server => server_class(
+            row.get(Col::Status).text(),
+            *row.get(Col::Bck) == Cell::Uint(1),
+        ),
     };
     let _ = write!(
         out,
@@ -253,7 +309,7 @@ fn stat_row(out: &mut String, row: &Row, form: bool, ctx: &PageContext) {
         esc(name)
     );
     if form {
-        if row.kind() == SERVER {
+        if row.kind == RowKind::Server {
             let _ = write!(
                 out,
                 "<td><input type=\"checkbox\" name=\"s\" value=\"{}\"></td>",
@@ -264,45 +320,43 @@ fn stat_row(out: &mut String, row: &Row, form: bool, ctx: &PageContext) {
         }
     }
     let _ = write!(out, "<td class=\"name\">{}</td>", esc(name));
-    let latency = (row.kind() != FRONTEND)
-        .then(|| (ctx.latency)(row.proxy(), name))
-        .flatten();
+    let latency = row.latency(ctx.latency).map(RowLatency::of);
     for (_, columns) in GROUPS {
         for (_, key) in *columns {
-            let text = cell(row, key, latency);
+            let text = cell(row, *key, latency);
             let _ = write!(out, "<td>{}</td>", esc(&text));
         }
     }
     out.push_str("</tr>\n");
 }
 
-fn cell(row: &Row, key: &str, latency: Option<RowLatency>) -> String {
+fn cell(row: &StatRow, key: Key, latency: Option<RowLatency>) -> String {
     match key {
-        ":p50" => latency
+        P50 => latency
             .filter(|l| l.count > 0)
             .map_or(String::new(), |l| ms(l.p50_ms)),
-        ":p99" => latency
+        P99 => latency
             .filter(|l| l.count > 0)
             .map_or(String::new(), |l| ms(l.p99_ms)),
-        ":count" => latency.map_or(String::new(), |l| l.count.to_string()),
-        ":lastchk" => {
-            let status = row.get("check_status");
-            match row.get("check_code") {
-                "" => status.to_string(),
+        Count => latency.map_or(String::new(), |l| l.count.to_string()),
+        LastChk => {
+            let status = row.get(Col::CheckStatus);
+            match row.get(Col::CheckCode) {
+                Cell::Empty => status.to_string(),
                 code => format!("{status}/{code}"),
             }
         }
-        ":downtime" => row
-            .num("downtime")
+        Downtime => row
+            .number(Col::Downtime)
             .map_or(String::new(), |s| human_secs(s as u64)),
-        "status" if row.kind() == SERVER => {
-            let since = row.num("lastchg").map(|s| human_secs(s as u64));
+        Key::Cell(Col::Status) if row.kind == RowKind::Server => {
+            let since = row.number(Col::Lastchg).map(|s| human_secs(s as u64));
             match since {
-                Some(since) => format!("{since} {}", row.get("status")),
-                None => row.get("status").to_string(),
+                Some(since) => format!("{since} {}", row.get(Col::Status)),
+                None => row.get(Col::Status).to_string(),
             }
         }
-        column => row.get(column).to_string(),
+        Key::Cell(col) => row.get(col).to_string(),
     }
 }
 
@@ -336,8 +390,9 @@ pub fn admin_commands(form: &[u8]) -> Result<Vec<String>, &'static str> {
     let mut action = None;
     let mut weight = None;
     let mut servers = Vec::new();
-    for (key, value) in form_fields(form) {
-        match key.as_str() {
+    for (key, value) in form_urlencoded::parse(form) {
+        let value = value.into_owned();
+        match &*key {
             "b" => backend = Some(value),
             "action" => action = Some(value),
             "weight" if !value.is_empty() => weight = Some(value),
@@ -384,41 +439,6 @@ pub fn admin_commands(form: &[u8]) -> Result<Vec<String>, &'static str> {
             })
         })
         .collect()
-}
-
-/// `application/x-www-form-urlencoded` fields, decoded.
-fn form_fields(form: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
-    form.split(|&b| b == b'&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let mut parts = pair.splitn(2, |&b| b == b'=');
-            let key = url_decode(parts.next().unwrap_or_default());
-            let value = url_decode(parts.next().unwrap_or_default());
-            (key, value)
-        })
-}
-
-fn url_decode(bytes: &[u8]) -> String {
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn ms(v: f64) -> String {
@@ -469,6 +489,22 @@ fn esc(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::rows::{test_latency, test_row};
+
+    /// A [`test_row`] with `scur`, `status` and `bck`; s1's check passed 12 s ago, and it
+    /// was never down.
+    fn row(kind: RowKind, name: &str, cells: &[Cell; 3]) -> StatRow {
+        let mut row = test_row(kind, name);
+        for (col, cell) in [Col::Scur, Col::Status, Col::Bck].into_iter().zip(cells) {
+            row.set(col, cell.clone());
+        }
+        if kind == RowKind::Server && name == "s1" {
+            row.set(Col::Lastchg, 12u64);
+            row.set(Col::CheckStatus, "L4OK");
+            row.set(Col::Downtime, 0u64);
+        }
+        row
+    }
 
     #[test]
     fn classes_follow_haproxys_names() {
@@ -506,24 +542,40 @@ mod tests {
         assert_eq!(admin_commands(b"b=bk&s=a%20b&action=maint"), Err("ERRP"));
         assert_eq!(admin_commands(b"%"), Err("ERRP"));
         assert_eq!(admin_commands(b"b=bk&s=x%4&action=maint"), Err("ERRP"));
-        assert_eq!(url_decode(b"a%2Fb+c%"), "a/b c%");
+        // Names arrive percent-encoded; `+` is a space, which no server name has.
+        assert_eq!(
+            admin_commands(b"b=bk%5Fapp&s=s%31&action=ready").unwrap(),
+            vec!["set server bk_app/s1 state ready"]
+        );
+        assert_eq!(admin_commands(b"b=bk&s=a+b&action=maint"), Err("ERRP"));
     }
 
     #[test]
     fn renders_rows_with_classes_and_escapes() {
-        let csv = "# pxname,svname,scur,status,weight,act,bck,type,lastchg,check_status,check_code,downtime,\n\
-                   fe,FRONTEND,1,OPEN,,,,0,,,,,\n\
-                   bk,s1,0,UP,1,1,0,2,12,L4OK,,0,\n\
-                   bk,s2,0,MAINT,1,0,1,2,3,,,,\n\
-                   bk,BACKEND,0,UP,1,1,0,1,12,,,0,\n";
-        let table = StatTable::parse(csv);
-        let latency = |_: &str, sv: &str| {
-            (sv == "s1").then_some(RowLatency {
-                p50_ms: 1.5,
-                p99_ms: 12.0,
-                count: 4,
-            })
-        };
+        use Cell::{Empty, Text, Uint};
+        let rows = [
+            row(
+                RowKind::Frontend,
+                "FRONTEND",
+                &[Uint(1), Text("OPEN".into()), Empty],
+            ),
+            row(
+                RowKind::Server,
+                "s1",
+                &[Uint(0), Text("UP".into()), Uint(0)],
+            ),
+            row(
+                RowKind::Server,
+                "s2",
+                &[Uint(0), Text("MAINT".into()), Uint(1)],
+            ),
+            row(
+                RowKind::Backend,
+                "BACKEND",
+                &[Uint(0), Text("UP".into()), Uint(0)],
+            ),
+        ];
+        let latency = test_latency(&[1500, 1500, 1500, 12_000]);
         let ctx = PageContext {
             uri: "/stats<x>",
             refresh_secs: Some(5),
@@ -537,7 +589,7 @@ mod tests {
             total_requests: 9,
             latency: &latency,
         };
-        let page = render(&table, &ctx);
+        let page = render(&rows, &ctx);
         assert!(
             page.contains("<tr class=\"active_up\" data-server=\"bk/s1\">"),
             "{page}"
@@ -545,6 +597,11 @@ mod tests {
         assert!(page.contains("<tr class=\"maintain\" data-server=\"bk/s2\">"));
         assert!(page.contains("<td>12s UP</td>"));
         assert!(page.contains("<td>1.50</td><td>12</td><td>4</td>"));
+        // The backend's own histograms hold its servers' samples; a frontend has none.
+        assert_eq!(
+            page.matches("<td>1.50</td><td>12</td><td>4</td>").count(),
+            2
+        );
         assert!(page.contains("action=\"/stats&lt;x&gt;\""));
         assert!(page.contains("content=\"5\""));
         assert!(page.contains("Action processed successfully."));

@@ -5,6 +5,8 @@
 //! - `trace`: what the request path notes about one request, for histograms and access logs.
 //! - `service`: the requests a frontend answers itself (stats page, metrics) and how the
 //!   proxy hands them to whoever renders them.
+//! - `rows`: the `show stat` rows, typed (HAProxy's 128 columns), built from the state and
+//!   a snapshot; the admin socket prints them, the stats page and `/metrics` read them.
 //! - `html`, `prometheus`, `latency_report`: the stats page, the `/metrics` text and the
 //!   `show latency` table.
 
@@ -12,8 +14,8 @@ pub mod html;
 pub mod latency;
 pub mod latency_report;
 pub mod prometheus;
+pub mod rows;
 pub mod service;
-pub mod table;
 pub mod trace;
 
 use std::collections::BTreeMap;

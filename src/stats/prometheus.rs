@@ -9,8 +9,8 @@
 //! instruments to register, and the text format is a few lines; a real parser checks it in
 //! the tests.
 
-use super::latency::{Latency, Series};
-use super::table::{Row, StatTable, BACKEND, FRONTEND, SERVER};
+use super::latency::{Latency, LatencySnapshot, Series};
+use super::rows::{Col, RowKind, StatRow, RESPONSE_COLUMNS};
 use std::fmt::Write as _;
 
 /// Histogram bucket bounds, seconds.
@@ -32,8 +32,8 @@ pub struct ProcessValues {
 
 /// What one metric reads from a row.
 enum Value {
-    /// A `show stat` column.
-    Column(&'static str),
+    /// A `show stat` cell.
+    Column(Col),
     /// `hrsp_<code>` per `code` label.
     Responses,
     /// 1 per `state` label that matches the server's status.
@@ -67,55 +67,55 @@ const CURRENT_SESSIONS: Metric = m(
     "current_sessions",
     "gauge",
     "Number of current sessions.",
-    Column("scur"),
+    Column(Col::Scur),
 );
 const MAX_SESSIONS: Metric = m(
     "max_sessions",
     "gauge",
     "Maximum observed number of active sessions.",
-    Column("smax"),
+    Column(Col::Smax),
 );
 const LIMIT_SESSIONS: Metric = m(
     "limit_sessions",
     "gauge",
     "Configured session limit.",
-    Column("slim"),
+    Column(Col::Slim),
 );
 const SESSIONS_TOTAL: Metric = m(
     "sessions_total",
     "counter",
     "Total number of sessions.",
-    Column("stot"),
+    Column(Col::Stot),
 );
 const BYTES_IN_TOTAL: Metric = m(
     "bytes_in_total",
     "counter",
     "Current total of incoming bytes.",
-    Column("bin"),
+    Column(Col::Bin),
 );
 const BYTES_OUT_TOTAL: Metric = m(
     "bytes_out_total",
     "counter",
     "Current total of outgoing bytes.",
-    Column("bout"),
+    Column(Col::Bout),
 );
 const REQUESTS_DENIED_TOTAL: Metric = m(
     "requests_denied_total",
     "counter",
     "Total number of denied requests.",
-    Column("dreq"),
+    Column(Col::Dreq),
 );
 const RESPONSES_DENIED_TOTAL: Metric = m(
     "responses_denied_total",
     "counter",
     "Total number of denied responses.",
-    Column("dresp"),
+    Column(Col::Dresp),
 );
 const HTTP_REQUESTS_TOTAL: Metric = m(
     "http_requests_total",
     "counter",
     "Total number of HTTP requests received.",
-    Column("req_tot"),
+    Column(Col::ReqTot),
 );
 const HTTP_RESPONSES_TOTAL: Metric = m(
     "http_responses_total",
@@ -127,61 +127,61 @@ const CURRENT_QUEUE: Metric = m(
     "current_queue",
     "gauge",
     "Current number of queued requests.",
-    Column("qcur"),
+    Column(Col::Qcur),
 );
 const CONNECTION_ERRORS_TOTAL: Metric = m(
     "connection_errors_total",
     "counter",
     "Total number of connection errors.",
-    Column("econ"),
+    Column(Col::Econ),
 );
 const RESPONSE_ERRORS_TOTAL: Metric = m(
     "response_errors_total",
     "counter",
     "Total number of response errors.",
-    Column("eresp"),
+    Column(Col::Eresp),
 );
 const RETRY_WARNINGS_TOTAL: Metric = m(
     "retry_warnings_total",
     "counter",
     "Total number of retry warnings.",
-    Column("wretr"),
+    Column(Col::Wretr),
 );
 const REDISPATCH_WARNINGS_TOTAL: Metric = m(
     "redispatch_warnings_total",
     "counter",
     "Total number of redispatch warnings.",
-    Column("wredis"),
+    Column(Col::Wredis),
 );
 const LOADBALANCED_TOTAL: Metric = m(
     "loadbalanced_total",
     "counter",
     "Total number of times a service was selected.",
-    Column("lbtot"),
+    Column(Col::Lbtot),
 );
 const CLIENT_ABORTS_TOTAL: Metric = m(
     "client_aborts_total",
     "counter",
     "Total number of data transfers aborted by the client.",
-    Column("cli_abrt"),
+    Column(Col::CliAbrt),
 );
 const SERVER_ABORTS_TOTAL: Metric = m(
     "server_aborts_total",
     "counter",
     "Total number of data transfers aborted by the server.",
-    Column("srv_abrt"),
+    Column(Col::SrvAbrt),
 );
 const CONNECTION_ATTEMPTS_TOTAL: Metric = m(
     "connection_attempts_total",
     "counter",
     "Total number of connection establishment attempts.",
-    Column("connect"),
+    Column(Col::Connect),
 );
 const CONNECTION_REUSES_TOTAL: Metric = m(
     "connection_reuses_total",
     "counter",
     "Total number of connection reuses.",
-    Column("reuse"),
+    Column(Col::Reuse),
 );
 const CONNECT_TIME_AVERAGE_SECONDS: Metric = m(
     "connect_time_average_seconds",
@@ -221,13 +221,13 @@ const FRONTEND_METRICS: &[Metric] = &[
         "request_errors_total",
         "counter",
         "Total number of request errors.",
-        Column("ereq"),
+        Column(Col::Ereq),
     ),
     m(
         "connections_total",
         "counter",
         "Total number of new connections.",
-        Column("conn_tot"),
+        Column(Col::ConnTot),
     ),
     HTTP_REQUESTS_TOTAL,
     HTTP_RESPONSES_TOTAL,
@@ -252,18 +252,18 @@ const BACKEND_METRICS: &[Metric] = &[
     RESPONSE_ERRORS_TOTAL,
     RETRY_WARNINGS_TOTAL,
     REDISPATCH_WARNINGS_TOTAL,
-    m("weight", "gauge", "Service weight.", Column("weight")),
+    m("weight", "gauge", "Service weight.", Column(Col::Weight)),
     m(
         "active_servers",
         "gauge",
         "Current number of active servers.",
-        Column("act"),
+        Column(Col::Act),
     ),
     m(
         "backup_servers",
         "gauge",
         "Current number of backup servers.",
-        Column("bck"),
+        Column(Col::Bck),
     ),
     LOADBALANCED_TOTAL,
     CLIENT_ABORTS_TOTAL,
@@ -296,24 +296,24 @@ const SERVER_METRICS: &[Metric] = &[
     RESPONSE_ERRORS_TOTAL,
     RETRY_WARNINGS_TOTAL,
     REDISPATCH_WARNINGS_TOTAL,
-    m("weight", "gauge", "Service weight.", Column("weight")),
+    m("weight", "gauge", "Service weight.", Column(Col::Weight)),
     m(
         "check_failures_total",
         "counter",
         "Total number of failed individual health checks.",
-        Column("chkfail"),
+        Column(Col::Chkfail),
     ),
     m(
         "check_up_down_total",
         "counter",
         "Total number of UP->DOWN transitions.",
-        Column("chkdown"),
+        Column(Col::Chkdown),
     ),
     m(
         "downtime_seconds_total",
         "counter",
         "Total downtime (in seconds) for the service.",
-        Column("downtime"),
+        Column(Col::Downtime),
     ),
     LOADBALANCED_TOTAL,
     CLIENT_ABORTS_TOTAL,
@@ -322,7 +322,7 @@ const SERVER_METRICS: &[Metric] = &[
         "idle_connections_current",
         "gauge",
         "Current number of idle connections available for reuse.",
-        Column("idle_conn_cur"),
+        Column(Col::IdleConnCur),
     ),
     CONNECTION_ATTEMPTS_TOTAL,
     CONNECTION_REUSES_TOTAL,
@@ -355,36 +355,24 @@ const HISTOGRAMS: &[(&str, &str, Pick)] = &[
 ];
 
 const SERVER_STATES: &[&str] = &["DOWN", "UP", "MAINT", "DRAIN", "NOLB"];
-const RESPONSE_CODES: &[(&str, &str)] = &[
-    ("1xx", "hrsp_1xx"),
-    ("2xx", "hrsp_2xx"),
-    ("3xx", "hrsp_3xx"),
-    ("4xx", "hrsp_4xx"),
-    ("5xx", "hrsp_5xx"),
-    ("other", "hrsp_other"),
-];
+/// The `code` label of each of [`RESPONSE_COLUMNS`].
+const RESPONSE_CODES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "other"];
 
-/// The whole exposition. `latency` finds a row's histograms by proxy and server name
-/// (`BACKEND` for the backend's own).
-pub fn render(
-    table: &StatTable,
-    process: &ProcessValues,
-    latency: &dyn Fn(&str, &str) -> Option<Latency>,
-) -> String {
+/// The whole exposition: the process values, then each family of the rows' values, then
+/// the histograms in `latency` (merged over every shard) of each BACKEND and server row.
+pub fn render(rows: &[StatRow], process: &ProcessValues, latency: &LatencySnapshot) -> String {
     let mut out = String::with_capacity(64 * 1024);
     process_metrics(&mut out, process);
-    let rows: Vec<Row> = table.rows().collect();
-    let of =
-        |kind: &str| -> Vec<Row> { rows.iter().copied().filter(|r| r.kind() == kind).collect() };
-    let (frontends, backends, servers) = (of(FRONTEND), of(BACKEND), of(SERVER));
-    let backend_latency: Vec<Option<Latency>> = backends
-        .iter()
-        .map(|r| latency(r.proxy(), "BACKEND"))
-        .collect();
-    let server_latency: Vec<Option<Latency>> = servers
-        .iter()
-        .map(|r| latency(r.proxy(), r.name()))
-        .collect();
+    let of = |kind: RowKind| -> Vec<&StatRow> { rows.iter().filter(|r| r.kind == kind).collect() };
+    let (frontends, backends, servers) = (
+        of(RowKind::Frontend),
+        of(RowKind::Backend),
+        of(RowKind::Server),
+    );
+    let latency_of = |rows: &[&StatRow]| -> Vec<Option<&Latency>> {
+        rows.iter().map(|r| r.latency(latency)).collect()
+    };
+    let (backend_latency, server_latency) = (latency_of(&backends), latency_of(&servers));
     for metric in FRONTEND_METRICS {
         family(&mut out, "frontend", metric, &frontends, &[], false);
     }
@@ -475,7 +463,7 @@ fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
-fn labels(out: &mut String, row: &Row, with_server: bool, extra: Option<(&str, &str)>) {
+fn labels(out: &mut String, row: &StatRow, with_server: bool, extra: Option<(&str, &str)>) {
     out.push_str("{proxy=\"");
     escape_label(out, row.proxy());
     out.push('"');
@@ -496,8 +484,8 @@ fn family(
     out: &mut String,
     scope: &str,
     metric: &Metric,
-    rows: &[Row],
-    latency: &[Option<Latency>],
+    rows: &[&StatRow],
+    latency: &[Option<&Latency>],
     with_server: bool,
 ) {
     let name = format!("haproxy_{scope}_{}", metric.name);
@@ -510,17 +498,17 @@ fn family(
         };
         match &metric.value {
             Column(column) => {
-                if let Some(v) = row.num(column) {
+                if let Some(v) = row.number(*column) {
                     sample(None, v);
                 }
             }
             Responses => {
-                for (code, column) in RESPONSE_CODES {
-                    sample(Some(("code", code)), row.num(column).unwrap_or(0.0));
+                for (code, column) in RESPONSE_CODES.iter().zip(RESPONSE_COLUMNS) {
+                    sample(Some(("code", code)), row.number(column).unwrap_or(0.0));
                 }
             }
             ServerStates => {
-                let status = row.get("status");
+                let status = row.get(Col::Status).text();
                 let state = status.split(' ').next().unwrap_or_default();
                 let state = if state == "no" { "UP" } else { state };
                 for s in SERVER_STATES {
@@ -528,11 +516,11 @@ fn family(
                 }
             }
             Up => {
-                let up = matches!(row.get("status"), "OPEN" | "UP");
+                let up = matches!(row.get(Col::Status).text(), "OPEN" | "UP");
                 sample(None, f64::from(u8::from(up)));
             }
             Average(series) => {
-                let s = latency.get(i).and_then(Option::as_ref).map(series);
+                let s = latency.get(i).copied().flatten().map(series);
                 let average = s
                     .filter(|s| s.count() > 0)
                     .map_or(0.0, |s| s.sum_us as f64 / s.count() as f64 / 1e6);
@@ -549,15 +537,15 @@ fn histogram(
     suffix: &str,
     help: &str,
     series: fn(&Latency) -> &Series,
-    rows: &[Row],
-    latency: &[Option<Latency>],
+    rows: &[&StatRow],
+    latency: &[Option<&Latency>],
     with_server: bool,
 ) {
     let name = format!("haproxy_{scope}_{suffix}");
     header(out, &name, "histogram", help);
     let empty = Series::default();
     for (row, l) in rows.iter().zip(latency) {
-        let s = l.as_ref().map_or(&empty, |l| series(l));
+        let s = l.map_or(&empty, series);
         for bound in BUCKETS {
             let count = s.count_at_most((bound * 1e6).round() as u64);
             let le = number(*bound);
@@ -600,26 +588,26 @@ fn escape_label(out: &mut String, value: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::rows::{test_latency, test_row};
+
+    /// A [`test_row`] with `status` and `hrsp_2xx`.
+    fn row(kind: RowKind, name: &str, status: &str, responses_2xx: u64) -> StatRow {
+        let mut row = test_row(kind, name);
+        row.set(Col::Status, status);
+        row.set(Col::Hrsp2xx, responses_2xx);
+        row
+    }
 
     #[test]
     fn families_are_contiguous_and_buckets_cumulative() {
-        let csv = "# pxname,svname,scur,status,weight,act,bck,type,hrsp_2xx,req_tot,\n\
-                   fe,FRONTEND,1,OPEN,,,,0,5,5,\n\
-                   bk,s1,0,DRAIN,1,1,0,2,3,,\n\
-                   bk,s2,0,no check,1,1,0,2,2,,\n\
-                   bk,BACKEND,0,UP,2,2,0,1,5,5,\n";
-        let table = StatTable::parse(csv);
-        let mut l = Latency::default();
-        for us in [200, 800, 3_000, 70_000_000] {
-            l.record(&crate::stats::latency::Timing {
-                connect_us: None,
-                response_us: Some(us),
-                total_us: None,
-            });
-        }
-        let text = render(&table, &ProcessValues::default(), &|_, sv| {
-            (sv == "s1").then(|| l.clone())
-        });
+        let rows = [
+            row(RowKind::Frontend, "FRONTEND", "OPEN", 5),
+            row(RowKind::Server, "s1", "DRAIN", 3),
+            row(RowKind::Server, "s2", "no check", 2),
+            row(RowKind::Backend, "BACKEND", "UP", 5),
+        ];
+        let latency = test_latency(&[200, 800, 3_000, 70_000_000]);
+        let text = render(&rows, &ProcessValues::default(), &latency);
         assert!(
             text.contains("haproxy_server_status{proxy=\"bk\",server=\"s1\",state=\"DRAIN\"} 1\n")
         );
@@ -636,6 +624,8 @@ mod tests {
         assert!(text.contains(
             "haproxy_server_response_time_seconds_count{proxy=\"bk\",server=\"s2\"} 0\n"
         ));
+        // A BACKEND row finds its backend's own histograms (its servers' samples).
+        assert!(text.contains("haproxy_backend_response_time_seconds_count{proxy=\"bk\"} 4\n"));
         // Each family's samples follow its TYPE line without another family in between.
         let mut seen = std::collections::HashSet::new();
         let mut current = String::new();
