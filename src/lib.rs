@@ -21,8 +21,8 @@
 //!   that changes a server reaches the coordinator through the `HealthSink` trait health owns.
 //! - [`logs`]: access and state-change log lines in HAProxy's formats and their writer thread
 //!   (the traffic's logs, as an operator reads them).
-//! - [`logging`]: the process's own diagnostics (the `log` crate's backend on stderr), not to be
-//!   confused with [`logs`].
+//! - [`diagnostics`]: the process's own messages (the `log` crate's backend on stderr), as
+//!   opposed to [`logs`], the traffic's.
 //! - [`reload`]: replacing a running process without losing a connection: listening sockets
 //!   opened before the shards (fresh, `fd@N`, or handed over with SCM_RIGHTS), the `-x`
 //!   hand-over of listeners and runtime state, HAProxy's server state file, master-worker.
@@ -44,10 +44,10 @@ pub mod balance;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod diagnostics;
 pub mod health;
 pub mod http;
 pub mod loadtest;
-pub mod logging;
 pub mod logs;
 pub mod proxy;
 pub mod reload;

@@ -101,7 +101,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse_from(pointsman::cli::haproxy_args(std::env::args_os()));
-    pointsman::logging::init(log_level(&cli));
+    pointsman::diagnostics::init(log_level(&cli));
     if cli.version || cli.build_details {
         print_version(cli.build_details);
         return ExitCode::SUCCESS;

@@ -1,4 +1,5 @@
-//! A small `log` backend: one line per record on stderr, HAProxy-like severity tags.
+//! The process's own messages (start-up, errors, debug): a small `log` backend, one line per
+//! record on stderr with HAProxy-like severity tags. The traffic's logs are [`crate::logs`].
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
 use std::io::Write;
