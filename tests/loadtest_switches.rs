@@ -1,18 +1,23 @@
 //! `--at` commands reach a (fake) admin unix socket at their time, with HAProxy's one-shot
-//! framing, and land on the timeline; `--every` prints one line per request like the guide's
-//! demo, with the switch lines in between.
+//! framing, and land on the timeline with their replies and round trips; `--every` prints one
+//! line per request like the guide's demo, with the switch lines in between. A command the
+//! proxy refuses fails the run: in the report, in the JSON, and in `pointsman load`'s exit
+//! status against the real proxy.
 
+mod common;
 mod loadtest_support;
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use loadtest_support::{load_options, Backend, Captured};
 use pointsman::loadtest::run_with_output;
+use pointsman::loadtest::switches::SwitchError;
 
 /// A fake runtime API socket: reads one line per connection, records it with its arrival
 /// time, answers like HAProxy (`"\n"` for a successful command) and closes.
@@ -24,8 +29,13 @@ struct FakeAdmin {
 
 impl FakeAdmin {
     fn start(expected: usize) -> FakeAdmin {
-        let path =
-            std::env::temp_dir().join(format!("pointsman-admin-{}.sock", std::process::id()));
+        // One path per fake: the tests of this file run at the same time.
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "pointsman-admin-{}-{}.sock",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
         let _ = std::fs::remove_file(&path);
         let listener = UnixListener::bind(&path).expect("bind unix socket");
         let commands = Arc::new(Mutex::new(Vec::new()));
@@ -115,9 +125,35 @@ fn every_mode_prints_requests_and_switches_in_order() {
     let replies: Vec<_> = report.switches.iter().map(|s| s.reply.clone()).collect();
     assert_eq!(
         replies,
-        [Ok("".into()), Ok("".into()), Ok("No such server.".into())]
+        [
+            Ok("".into()),
+            Ok("".into()),
+            Err(SwitchError::Refused("No such server.".into()))
+        ]
     );
+    for switch in &report.switches {
+        let took = switch.round_trip();
+        assert!(
+            took > Duration::ZERO && took < Duration::from_secs(1),
+            "{}: round trip {took:?}",
+            switch.command
+        );
+    }
+    // Every request succeeded, yet the refused switch fails the run and says why.
     assert_eq!(report.whole.ok, 8);
+    assert!(report.failed());
+    assert_eq!(
+        report.verdict(),
+        "FAILED: 1 of 3 switch commands failed (disable server bk_app/nope: refused by the proxy: \"No such server.\")"
+    );
+    let table = report.render();
+    assert!(!table.contains("OK:"), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("  error  switch refused ") && l.ends_with(" 1")),
+        "no switch row in the errors table:\n{table}"
+    );
     assert_eq!(report.windows.len(), 3);
     assert_eq!(report.timeline[0].switches.len(), 2);
     assert_eq!(report.timeline[1].switches.len(), 1);
@@ -139,12 +175,113 @@ fn every_mode_prints_requests_and_switches_in_order() {
     }
     let disable = out
         .iter()
-        .position(|l| l.ends_with(">>> disable server bk_app/nginx2  (reply: \"\")"))
+        .position(|l| {
+            l.contains(">>> disable server bk_app/nginx2  (reply: \"\", ") && l.ends_with(" ms)")
+        })
         .expect("disable line");
     let req3 = out.iter().position(|l| l.contains(" req#3 ")).unwrap();
     let req4 = out.iter().position(|l| l.contains(" req#4 ")).unwrap();
     assert!(req3 < disable && disable < req4, "{text}");
-    assert!(text.contains(">>> disable server bk_app/nope  (reply: \"No such server.\")"));
+    assert!(
+        text.contains(
+            ">>> disable server bk_app/nope  (FAILED: refused by the proxy: \"No such server.\", "
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_switch_due_after_the_last_response_is_still_sent() {
+    let backend = Backend::start(&[]);
+    let mut admin = FakeAdmin::start(1);
+    let url = backend.url("/");
+    let socket = admin.path.to_str().unwrap().to_string();
+    // The second (last) request is answered at about 300 ms; the command is due at 450 ms,
+    // still within the run's 600 ms.
+    let args = [
+        url.as_str(),
+        "--every",
+        "300ms",
+        "-n",
+        "2",
+        "--socket",
+        &socket,
+        "--at",
+        "450ms",
+        "disable server bk_app/nginx2",
+    ];
+    let report = run_with_output(&load_options(&args), Box::new(Captured::default())).expect("run");
+    assert_eq!(admin.recorded().len(), 1);
+    assert_eq!(report.switches.len(), 1);
+    assert!(!report.failed(), "{}", report.render());
+    assert_eq!(report.verdict(), "OK: zero failed requests");
+}
+
+/// `pointsman load` against the real proxy: a refused switch exits 1 with the proxy's reason,
+/// and the JSON carries every switch's reply, outcome and round trip.
+#[test]
+fn the_real_proxy_refusing_a_switch_fails_pointsman_load() {
+    let backend = common::backend("s1", "one", &[]);
+    let port = common::free_port();
+    let proxy = common::pointsman(
+        &common::proxy_config(port, &common::server_line("s1", backend.port(), "")),
+        1,
+        port,
+    );
+    let json = proxy.dir.join("report.json");
+    let out = std::process::Command::new(common::POINTSMAN)
+        .args(["load", &format!("http://127.0.0.1:{port}/")])
+        .args(["--every", "100ms", "-n", "6"])
+        .args(["--at", "150ms", "set weight bk/s1 50"])
+        .args(["--at", "250ms", "disable server nope/x"])
+        .args(["--at", "350ms", "disable server bk/nope"])
+        .arg("--socket")
+        .arg(&proxy.socket)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .expect("run pointsman load");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stdout.contains(" 6 ok, 0 errors"), "{stdout}");
+    let why = "2 of 3 switch commands failed (disable server nope/x: refused by the proxy: \"No such backend.\"; disable server bk/nope: refused by the proxy: \"No such server.\")";
+    assert!(stdout.contains(&format!("\nFAILED: {why}\n")), "{stdout}");
+    assert!(stderr.contains(why), "{stderr}");
+    assert!(!stdout.contains("OK:"), "{stdout}");
+
+    let json = std::fs::read_to_string(&json).expect("json written");
+    assert!(json.contains(r#""failed":true"#), "{json}");
+    assert!(json.contains(r#""failed_switches":2"#), "{json}");
+    let switches = &json[json.find(r#""switches":["#).expect("switches")..];
+    let fields = [
+        (
+            r#""command":"set weight bk/s1 50""#,
+            r#""outcome":"ok","reply":"","error":null"#,
+        ),
+        (
+            r#""command":"disable server nope/x""#,
+            r#""outcome":"refused","reply":"No such backend.","error":"refused by the proxy: \"No such backend.\"""#,
+        ),
+        (
+            r#""command":"disable server bk/nope""#,
+            r#""outcome":"refused","reply":"No such server.","error":"refused by the proxy: \"No such server.\"""#,
+        ),
+    ];
+    for (command, outcome) in fields {
+        let at = switches
+            .find(command)
+            .unwrap_or_else(|| panic!("{command} in {json}"));
+        let entry = &switches[at..at + switches[at..].find('}').unwrap()];
+        assert!(entry.contains(outcome), "{entry}");
+        let round_trip: f64 = entry
+            .split(r#""round_trip_us":"#)
+            .nth(1)
+            .and_then(|rest| rest.split(',').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no round_trip_us in {entry}"));
+        assert!(round_trip > 0.0 && round_trip < 1e6, "{entry}");
+    }
 }
 
 #[test]
