@@ -111,7 +111,7 @@ fn main() -> ExitCode {
         Some(Command::Load { options }) => run_load(&options),
         Some(Command::Demo { options }) => match pointsman::demo::run(&options) {
             Ok(true) => Ok(()),
-            Ok(false) => Err("some requests failed".into()),
+            Ok(false) => Err("the demo saw failures (see the report above)".into()),
             Err(e) => Err(e),
         },
         None => run_proxy(&cli),

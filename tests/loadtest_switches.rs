@@ -250,37 +250,41 @@ fn the_real_proxy_refusing_a_switch_fails_pointsman_load() {
     assert!(stderr.contains(why), "{stderr}");
     assert!(!stdout.contains("OK:"), "{stdout}");
 
-    let json = std::fs::read_to_string(&json).expect("json written");
-    assert!(json.contains(r#""failed":true"#), "{json}");
-    assert!(json.contains(r#""failed_switches":2"#), "{json}");
-    let switches = &json[json.find(r#""switches":["#).expect("switches")..];
-    let fields = [
+    let text = std::fs::read_to_string(&json).expect("json written");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    assert_eq!(json["failed"], true, "{text}");
+    assert_eq!(json["failed_switches"], 2, "{text}");
+    assert_eq!(json["verdict"], format!("FAILED: {why}"), "{text}");
+    let expected = [
+        ("set weight bk/s1 50", "ok", "", None),
         (
-            r#""command":"set weight bk/s1 50""#,
-            r#""outcome":"ok","reply":"","error":null"#,
+            "disable server nope/x",
+            "refused",
+            "No such backend.",
+            Some("refused by the proxy: \"No such backend.\""),
         ),
         (
-            r#""command":"disable server nope/x""#,
-            r#""outcome":"refused","reply":"No such backend.","error":"refused by the proxy: \"No such backend.\"""#,
-        ),
-        (
-            r#""command":"disable server bk/nope""#,
-            r#""outcome":"refused","reply":"No such server.","error":"refused by the proxy: \"No such server.\"""#,
+            "disable server bk/nope",
+            "refused",
+            "No such server.",
+            Some("refused by the proxy: \"No such server.\""),
         ),
     ];
-    for (command, outcome) in fields {
-        let at = switches
-            .find(command)
-            .unwrap_or_else(|| panic!("{command} in {json}"));
-        let entry = &switches[at..at + switches[at..].find('}').unwrap()];
-        assert!(entry.contains(outcome), "{entry}");
-        let round_trip: f64 = entry
-            .split(r#""round_trip_us":"#)
-            .nth(1)
-            .and_then(|rest| rest.split(',').next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("no round_trip_us in {entry}"));
-        assert!(round_trip > 0.0 && round_trip < 1e6, "{entry}");
+    let switches = json["switches"].as_array().expect("switches");
+    assert_eq!(switches.len(), expected.len(), "{text}");
+    for (switch, (command, outcome, reply, error)) in switches.iter().zip(expected) {
+        assert_eq!(switch["command"], command, "{switch}");
+        assert_eq!(switch["outcome"], outcome, "{switch}");
+        assert_eq!(switch["reply"], reply, "{switch}");
+        assert_eq!(switch["error"].as_str(), error, "{switch}");
+        let round_trip = switch["round_trip_us"].as_f64().expect("round_trip_us");
+        let (sent, replied) = (switch["sent_us"].as_f64(), switch["replied_us"].as_f64());
+        assert!(round_trip > 0.0 && round_trip < 1e6, "{switch}");
+        let span = replied
+            .zip(sent)
+            .map(|(r, s)| r - s)
+            .expect("sent_us, replied_us");
+        assert!((round_trip - span).abs() < 0.01, "{switch}");
     }
 }
 
