@@ -40,9 +40,25 @@ impl FakeAdmin {
         let listener = UnixListener::bind(&path).expect("bind unix socket");
         let commands = Arc::new(Mutex::new(Vec::new()));
         let recorded = Arc::clone(&commands);
+        // Accepts for a bounded time, so that a command never sent fails the test instead
+        // of hanging it.
+        listener
+            .set_nonblocking(true)
+            .expect("nonblocking listener");
+        let deadline = Instant::now() + Duration::from_secs(10);
         let thread = std::thread::spawn(move || {
-            for stream in listener.incoming().take(expected) {
-                let mut stream = stream.expect("accept");
+            let mut accepted = 0;
+            while accepted < expected && Instant::now() < deadline {
+                let mut stream = match listener.accept() {
+                    Ok((stream, _)) => stream,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        std::thread::sleep(Duration::from_millis(2));
+                        continue;
+                    }
+                    Err(e) => panic!("accept: {e}"),
+                };
+                accepted += 1;
+                stream.set_nonblocking(false).expect("blocking stream");
                 let mut line = String::new();
                 BufReader::new(&stream).read_line(&mut line).expect("read");
                 recorded
