@@ -134,10 +134,8 @@ impl Report {
         let failed: Vec<String> = self
             .failed_switches()
             .filter_map(|s| {
-                s.reply
-                    .as_ref()
-                    .err()
-                    .map(|e| format!("{}: {e}", s.command))
+                let err = s.reply.as_ref().err()?;
+                Some(format!("{}: {}", s.command, err.summary()))
             })
             .collect();
         if !failed.is_empty() {
@@ -218,9 +216,10 @@ impl Report {
                 if let Err(err) = &switch.reply {
                     let _ = writeln!(
                         out,
-                        "           at {:.3} s {}: {err}",
+                        "           at {:.3} s {}: {}",
                         switch.sent.as_secs_f64(),
-                        switch.command
+                        switch.command,
+                        err.summary()
                     );
                 }
             }

@@ -57,6 +57,18 @@ impl SwitchError {
         }
     }
 
+    /// [`Display`](fmt::Display) cut to the reply's first line: HAProxy's `Unknown command`
+    /// reply goes on with a dozen lines of commands, too long for a verdict line.
+    pub fn summary(&self) -> String {
+        match self {
+            SwitchError::Refused(text) => match text.split_once('\n') {
+                Some((first, _)) => format!("refused by the proxy: {:?}", format!("{first} …")),
+                None => self.to_string(),
+            },
+            SwitchError::NoReply(_) => self.to_string(),
+        }
+    }
+
     /// Stable key used in JSON and the errors table.
     pub fn key(&self) -> &'static str {
         match self {
@@ -407,5 +419,10 @@ mod tests {
             ">>> disable server bk/nope  (FAILED: refused by the proxy: \"No such server.\", 0.41 ms)"
         );
         assert_eq!(event.reply_text(), Some("No such server."));
+        let unknown = SwitchError::Refused("Unknown command, but maybe:\n  help".into());
+        assert_eq!(
+            unknown.summary(),
+            "refused by the proxy: \"Unknown command, but maybe: …\""
+        );
     }
 }
