@@ -163,6 +163,9 @@ impl Drop for Demo {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(dir) = self.plot.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
