@@ -7,12 +7,19 @@
 //! the switches and the final histogram, writes the SVG plot, and fails if any request failed.
 //! The backends are the built-in test backend (threads in this process), or real nginx with
 //! `--nginx`.
+//!
+//! It owns every process it starts ([`Children`]): the proxy and the nginx masters are stopped
+//! the way they stop cleanly and reaped on every way out (success, failure, SIGINT / SIGTERM /
+//! SIGHUP), and the kernel sends them SIGTERM if the demo is killed outright.
 
-use crate::loadtest::{self, LoadOptions};
+use crate::loadtest::{self, LoadOptions, Report};
 use clap::Parser;
 use std::net::{SocketAddr, TcpStream};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// `pointsman demo` options.
@@ -39,11 +46,28 @@ pub struct DemoOptions {
     pub shards: Option<usize>,
 }
 
-/// Runs the demo; `Ok(true)` when every request succeeded.
+/// Runs the demo; `Ok(true)` when every request and switch succeeded. Every process it starts
+/// is stopped and reaped before it returns, whatever the outcome, and on SIGINT / SIGTERM /
+/// SIGHUP before the demo dies of the signal.
 pub fn run(options: &DemoOptions) -> Result<bool, String> {
-    let dir = std::env::temp_dir().join(format!("pointsman-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let backends = Backends::start(options.nginx, &dir)?;
+    let dir = TempDir::create(
+        std::env::temp_dir().join(format!("pointsman-demo-{}", std::process::id())),
+    )?;
+    let children = Arc::new(Children::default());
+    let interrupts = OnInterrupt::install(children.clone(), dir.path.clone());
+    let report = run_in(options, &dir.path, &children);
+    children.stop_all(Stop::Soft);
+    drop(interrupts);
+    drop(dir);
+    let report = report?;
+    report.print();
+    println!("plot written to {}", options.plot.display());
+    Ok(!report.failed())
+}
+
+/// Starts the backends and the proxy under `dir`, then runs the load test through them.
+fn run_in(options: &DemoOptions, dir: &Path, children: &Children) -> Result<Report, String> {
+    let backends = Backends::start(options.nginx, dir, children)?;
     let socket = dir.join("admin.sock");
     let port = free_port()?;
     let config = dir.join("hatop-guide.cfg");
@@ -54,16 +78,9 @@ pub fn run(options: &DemoOptions) -> Result<bool, String> {
     .map_err(|e| format!("cannot write {}: {e}", config.display()))?;
     println!("pointsman demo: frontend 127.0.0.1:{port}, nginx1 (backup, \"nginx 1.19.8\") on {}, nginx2 (\"nginx 1.18.0\") on {}", backends.nginx1, backends.nginx2);
     println!("config: {}", config.display());
-    let proxy = Proxy::start(&config, options.shards, port, &socket)?;
+    start_proxy(children, &config, options.shards, port, &socket)?;
     let load = load_options(options, port, &socket)?;
-    let report = loadtest::run(&load);
-    drop(proxy);
-    drop(backends);
-    let _ = std::fs::remove_dir_all(&dir);
-    let report = report?;
-    report.print();
-    println!("plot written to {}", options.plot.display());
-    Ok(!report.failed())
+    loadtest::run(&load)
 }
 
 /// The hatop guide's config with this run's ports.
@@ -139,28 +156,31 @@ fn free_port() -> Result<u16, String> {
         .map_err(|e| e.to_string())
 }
 
-/// The two backends: built-in (threads of this process) or real nginx processes.
+/// The two backends' addresses: built-in (threads of this process, gone with it) or real
+/// nginx processes (held by [`Children`]).
 struct Backends {
     nginx1: SocketAddr,
     nginx2: SocketAddr,
-    nginx: Vec<Child>,
 }
 
 impl Backends {
-    fn start(real_nginx: bool, dir: &Path) -> Result<Backends, String> {
+    fn start(real_nginx: bool, dir: &Path, children: &Children) -> Result<Backends, String> {
         if real_nginx {
             let (p1, p2) = (free_port()?, free_port()?);
-            let nginx = vec![
-                start_nginx(dir, "nginx1", "nginx 1.19.8", p1)?,
-                start_nginx(dir, "nginx2", "nginx 1.18.0", p2)?,
-            ];
+            children.spawn(
+                Kind::Nginx,
+                nginx_command(dir, "nginx1", "nginx 1.19.8", p1)?,
+            )?;
+            children.spawn(
+                Kind::Nginx,
+                nginx_command(dir, "nginx2", "nginx 1.18.0", p2)?,
+            )?;
             let backends = Backends {
                 nginx1: ([127, 0, 0, 1], p1).into(),
                 nginx2: ([127, 0, 0, 1], p2).into(),
-                nginx,
             };
-            wait_until_listening(backends.nginx1)?;
-            wait_until_listening(backends.nginx2)?;
+            wait_until_listening(backends.nginx1, || children.all_running())?;
+            wait_until_listening(backends.nginx2, || children.all_running())?;
             return Ok(backends);
         }
         let start = |name: &str, body: &str| -> Result<SocketAddr, String> {
@@ -182,22 +202,12 @@ impl Backends {
         Ok(Backends {
             nginx1: start("nginx1", "nginx 1.19.8")?,
             nginx2: start("nginx2", "nginx 1.18.0")?,
-            nginx: Vec::new(),
         })
     }
 }
 
-impl Drop for Backends {
-    fn drop(&mut self) {
-        for child in &mut self.nginx {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
 /// A foreground nginx answering `body` on `port`, with its files under `dir/name`.
-fn start_nginx(dir: &Path, name: &str, body: &str, port: u16) -> Result<Child, String> {
+fn nginx_command(dir: &Path, name: &str, body: &str, port: u16) -> Result<Command, String> {
     let prefix = dir.join(name);
     std::fs::create_dir_all(prefix.join("logs")).map_err(|e| e.to_string())?;
     let conf = prefix.join("nginx.conf");
@@ -210,70 +220,336 @@ fn start_nginx(dir: &Path, name: &str, body: &str, port: u16) -> Result<Child, S
         p = prefix.display()
     );
     std::fs::write(&conf, text).map_err(|e| e.to_string())?;
-    Command::new("nginx")
+    let mut command = Command::new("nginx");
+    command
         .arg("-c")
         .arg(&conf)
         .arg("-p")
         .arg(&prefix)
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| {
-            format!("cannot start nginx (is it installed? apt-get install nginx-light): {e}")
-        })
+        .stderr(Stdio::inherit());
+    Ok(command)
 }
 
-fn wait_until_listening(addr: SocketAddr) -> Result<(), String> {
-    let deadline = Instant::now() + Duration::from_secs(10);
+/// Waits until `addr` accepts connections; gives up early when `alive` says the process that
+/// should listen there is gone.
+fn wait_until_listening(
+    addr: SocketAddr,
+    alive: impl Fn() -> Result<(), String>,
+) -> Result<(), String> {
+    let deadline = Instant::now() + START_TIMEOUT;
     while Instant::now() < deadline {
         if TcpStream::connect(addr).is_ok() {
             return Ok(());
         }
+        alive()?;
         std::thread::sleep(Duration::from_millis(20));
     }
-    Err(format!("nothing listens on {addr} after 10 s"))
+    Err(format!(
+        "nothing listens on {addr} after {} s",
+        START_TIMEOUT.as_secs()
+    ))
 }
 
-/// pointsman itself, started from this very binary, stopped (SIGTERM) when dropped.
-struct Proxy {
-    child: Child,
+/// Starts pointsman itself, from this very binary, and waits until it serves `port` and its
+/// admin `socket`.
+fn start_proxy(
+    children: &Children,
+    config: &Path,
+    shards: Option<usize>,
+    port: u16,
+    socket: &Path,
+) -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut command = Command::new(exe);
+    command.arg("-f").arg(config);
+    if let Some(n) = shards {
+        command.args(["--shards", &n.to_string()]);
+    }
+    children.spawn(Kind::Pointsman, command)?;
+    wait_until_listening(([127, 0, 0, 1], port).into(), || children.all_running())?;
+    let deadline = Instant::now() + START_TIMEOUT;
+    while std::os::unix::net::UnixStream::connect(socket).is_err() {
+        children.all_running()?;
+        if Instant::now() > deadline {
+            return Err("the admin socket did not come up".into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
 }
 
-impl Proxy {
-    fn start(
-        config: &Path,
-        shards: Option<usize>,
-        port: u16,
-        socket: &Path,
-    ) -> Result<Proxy, String> {
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let mut command = Command::new(exe);
-        command.arg("-f").arg(config);
-        if let Some(n) = shards {
-            command.args(["--shards", &n.to_string()]);
+/// Longest a backend or the proxy may take to listen.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest a child may take to exit after its stop signal before it is killed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a child is, which decides how it is stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// An nginx master (`daemon off`) with its worker.
+    Nginx,
+    /// pointsman itself.
+    Pointsman,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Nginx => "nginx",
+            Kind::Pointsman => "pointsman",
         }
-        let child = command
-            .spawn()
-            .map_err(|e| format!("cannot start pointsman: {e}"))?;
-        let proxy = Proxy { child };
-        wait_until_listening(([127, 0, 0, 1], port).into())?;
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::os::unix::net::UnixStream::connect(socket).is_err() {
-            if Instant::now() > deadline {
-                return Err("the admin socket did not come up".into());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Ok(proxy)
     }
 }
 
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        // SAFETY: signalling our own child process.
+/// Every process the demo started. [`Children::stop_all`] stops them in reverse order (the
+/// proxy before its backends) and reaps them; it runs at the end of [`run`] and from the
+/// interrupt watcher, whichever comes first, and afterwards nothing more may start.
+#[derive(Default)]
+struct Children {
+    state: Mutex<ChildList>,
+}
+
+#[derive(Default)]
+struct ChildList {
+    running: Vec<(Kind, Child)>,
+    /// Set by `stop_all`: a start racing with an interrupt must not outlive it.
+    closed: bool,
+}
+
+impl Children {
+    /// Starts `command` as a child of this process. The child gets SIGTERM from the kernel
+    /// if the demo dies without stopping it (SIGKILL), so even then none is left running.
+    fn spawn(&self, kind: Kind, mut command: Command) -> Result<(), String> {
+        let demo = std::process::id() as libc::pid_t;
+        // SAFETY: between fork and exec, only async-signal-safe calls (prctl, getppid).
         unsafe {
-            libc::kill(self.child.id() as i32, libc::SIGTERM);
+            command.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The demo may have died between fork and prctl: then no signal would come.
+                if libc::getppid() != demo {
+                    libc::_exit(1);
+                }
+                Ok(())
+            });
         }
-        let _ = self.child.wait();
+        let mut list = self.lock();
+        if list.closed {
+            return Err("interrupted".into());
+        }
+        let child = command.spawn().map_err(|e| match kind {
+            Kind::Nginx => {
+                format!("cannot start nginx (is it installed? apt-get install nginx-light): {e}")
+            }
+            Kind::Pointsman => format!("cannot start pointsman: {e}"),
+        })?;
+        list.running.push((kind, child));
+        Ok(())
+    }
+
+    /// Err when a child has already exited (it failed to start), with its exit status.
+    fn all_running(&self) -> Result<(), String> {
+        for (kind, child) in &mut self.lock().running {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(format!("{} exited at start-up ({status})", kind.name()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops and reaps every child, last started first. `Stop::Now` (an interrupt) does not
+    /// let the proxy finish the requests it has open.
+    fn stop_all(&self, how: Stop) {
+        let mut list = self.lock();
+        list.closed = true;
+        while let Some((kind, mut child)) = list.running.pop() {
+            match kind {
+                Kind::Nginx => stop_nginx(&mut child),
+                Kind::Pointsman => stop_pointsman(&mut child, how),
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ChildList> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// How the proxy stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// SIGTERM, soft stop: it closes its listeners, lets what is open finish and exits (the
+    /// load test is over, so nothing is open for long).
+    Soft,
+    /// SIGINT: at once (the load test is still sending).
+    Now,
+}
+
+/// Soft or at once, then SIGKILL if it is still there after [`STOP_TIMEOUT`].
+fn stop_pointsman(child: &mut Child, how: Stop) {
+    let signal_number = match how {
+        Stop::Soft => libc::SIGTERM,
+        Stop::Now => libc::SIGINT,
+    };
+    signal(child.id(), signal_number);
+    if !wait_exit(child, STOP_TIMEOUT) {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+/// SIGTERM to the master: nginx's fast shutdown, in which the master stops its worker and
+/// reaps it before it exits. (A SIGKILL to the master alone would orphan the worker, still
+/// listening on the port.) If the master is stuck, it is stopped (SIGSTOP, so that it cannot
+/// fork a new worker) before its workers and then itself are killed.
+fn stop_nginx(master: &mut Child) {
+    signal(master.id(), libc::SIGTERM);
+    if wait_exit(master, STOP_TIMEOUT) {
+        return;
+    }
+    signal(master.id(), libc::SIGSTOP);
+    std::thread::sleep(Duration::from_millis(50));
+    for worker in children_of(master.id()) {
+        signal(worker, libc::SIGKILL);
+    }
+    let _ = master.kill();
+    let _ = master.wait();
+}
+
+fn signal(pid: u32, signal: i32) {
+    // SAFETY: signalling a process this demo started and has not reaped yet (its pid cannot
+    // have been reused), or one of that process's children.
+    unsafe {
+        libc::kill(pid as i32, signal);
+    }
+}
+
+/// Waits up to `timeout` for `child` to exit and reaps it; true if it did.
+fn wait_exit(child: &mut Child, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(Some(_)) = child.try_wait() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Pids whose parent is `parent` (from /proc/*/stat).
+fn children_of(parent: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| parent_of(*pid) == Some(parent))
+        .collect()
+}
+
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // "pid (comm) state ppid ...": comm may hold spaces, so split after the last ')'.
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    rest.split(' ').nth(1)?.parse().ok()
+}
+
+/// The demo's working directory (configs, admin socket, nginx prefixes), removed on drop.
+struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    fn create(path: PathBuf) -> Result<TempDir, String> {
+        std::fs::create_dir_all(&path)
+            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        Ok(TempDir { path })
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// The signal that interrupted the demo (0: none yet). Written by the signal handler, which
+/// may do nothing more than that; read by the watcher thread.
+static INTERRUPTED: AtomicI32 = AtomicI32::new(0);
+
+/// The signals that end the demo: Ctrl-C, `kill`, a closed terminal.
+const INTERRUPTS: [i32; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+
+extern "C" fn on_interrupt(signal: libc::c_int) {
+    INTERRUPTED.store(signal, Ordering::SeqCst);
+}
+
+/// While alive, SIGINT / SIGTERM / SIGHUP stop the demo's children, remove its directory and
+/// then end the demo by the same signal (so a shell sees it died of Ctrl-C). A watcher thread
+/// does the work, because a signal handler may only set a flag. Dropping it restores the
+/// default actions.
+struct OnInterrupt {
+    done: Arc<AtomicBool>,
+    watcher: Option<std::thread::JoinHandle<()>>,
+}
+
+impl OnInterrupt {
+    fn install(children: Arc<Children>, dir: PathBuf) -> OnInterrupt {
+        for signal in INTERRUPTS {
+            set_handler(
+                signal,
+                on_interrupt as extern "C" fn(libc::c_int) as libc::sighandler_t,
+            );
+        }
+        let done = Arc::new(AtomicBool::new(false));
+        let watching = done.clone();
+        let watcher = std::thread::spawn(move || {
+            while !watching.load(Ordering::SeqCst) {
+                let signal = INTERRUPTED.load(Ordering::SeqCst);
+                if signal != 0 {
+                    eprintln!("pointsman demo: interrupted, stopping its processes");
+                    children.stop_all(Stop::Now);
+                    let _ = std::fs::remove_dir_all(&dir);
+                    set_handler(signal, libc::SIG_DFL);
+                    // SAFETY: raising a signal whose action is now the default (terminate).
+                    unsafe {
+                        libc::raise(signal);
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        OnInterrupt {
+            done,
+            watcher: Some(watcher),
+        }
+    }
+}
+
+impl Drop for OnInterrupt {
+    fn drop(&mut self) {
+        self.done.store(true, Ordering::SeqCst);
+        if let Some(watcher) = self.watcher.take() {
+            let _ = watcher.join();
+        }
+        for signal in INTERRUPTS {
+            set_handler(signal, libc::SIG_DFL);
+        }
+    }
+}
+
+fn set_handler(signal: i32, handler: libc::sighandler_t) {
+    // SAFETY: the handler only stores into an atomic (async-signal-safe); the sigaction is
+    // zeroed (an empty mask, no flags) before the handler is set.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = handler;
+        libc::sigemptyset(&mut action.sa_mask);
+        libc::sigaction(signal, &action, std::ptr::null_mut());
     }
 }

@@ -111,7 +111,7 @@ fn main() -> ExitCode {
         Some(Command::Load { options }) => run_load(&options),
         Some(Command::Demo { options }) => match pointsman::demo::run(&options) {
             Ok(true) => Ok(()),
-            Ok(false) => Err("some requests failed".into()),
+            Ok(false) => Err("the demo saw failures (see the report above)".into()),
             Err(e) => Err(e),
         },
         None => run_proxy(&cli),
@@ -162,12 +162,13 @@ fn print_version(details: bool) {
     println!("Available polling systems: io_uring");
 }
 
-/// `pointsman load …`: exit 1 when any request failed or the run was invalid.
+/// `pointsman load …`: exit 1 when any request or switch command failed or the run was
+/// invalid, with the reasons on the last line.
 fn run_load(options: &pointsman::loadtest::LoadOptions) -> Result<(), String> {
     let report = pointsman::loadtest::run(options)?;
     report.print();
     if report.failed() {
-        return Err("the load test saw failures (see the report above)".into());
+        return Err(report.verdict());
     }
     Ok(())
 }

@@ -1,18 +1,23 @@
 //! `--at` commands reach a (fake) admin unix socket at their time, with HAProxy's one-shot
-//! framing, and land on the timeline; `--every` prints one line per request like the guide's
-//! demo, with the switch lines in between.
+//! framing, and land on the timeline with their replies and round trips; `--every` prints one
+//! line per request like the guide's demo, with the switch lines in between. A command the
+//! proxy refuses fails the run: in the report, in the JSON, and in `pointsman load`'s exit
+//! status against the real proxy.
 
+mod common;
 mod loadtest_support;
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use loadtest_support::{load_options, Backend, Captured};
 use pointsman::loadtest::run_with_output;
+use pointsman::loadtest::switches::SwitchError;
 
 /// A fake runtime API socket: reads one line per connection, records it with its arrival
 /// time, answers like HAProxy (`"\n"` for a successful command) and closes.
@@ -24,15 +29,36 @@ struct FakeAdmin {
 
 impl FakeAdmin {
     fn start(expected: usize) -> FakeAdmin {
-        let path =
-            std::env::temp_dir().join(format!("pointsman-admin-{}.sock", std::process::id()));
+        // One path per fake: the tests of this file run at the same time.
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "pointsman-admin-{}-{}.sock",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
         let _ = std::fs::remove_file(&path);
         let listener = UnixListener::bind(&path).expect("bind unix socket");
         let commands = Arc::new(Mutex::new(Vec::new()));
         let recorded = Arc::clone(&commands);
+        // Accepts for a bounded time, so that a command never sent fails the test instead
+        // of hanging it.
+        listener
+            .set_nonblocking(true)
+            .expect("nonblocking listener");
+        let deadline = Instant::now() + Duration::from_secs(10);
         let thread = std::thread::spawn(move || {
-            for stream in listener.incoming().take(expected) {
-                let mut stream = stream.expect("accept");
+            let mut accepted = 0;
+            while accepted < expected && Instant::now() < deadline {
+                let mut stream = match listener.accept() {
+                    Ok((stream, _)) => stream,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        std::thread::sleep(Duration::from_millis(2));
+                        continue;
+                    }
+                    Err(e) => panic!("accept: {e}"),
+                };
+                accepted += 1;
+                stream.set_nonblocking(false).expect("blocking stream");
                 let mut line = String::new();
                 BufReader::new(&stream).read_line(&mut line).expect("read");
                 recorded
@@ -115,9 +141,35 @@ fn every_mode_prints_requests_and_switches_in_order() {
     let replies: Vec<_> = report.switches.iter().map(|s| s.reply.clone()).collect();
     assert_eq!(
         replies,
-        [Ok("".into()), Ok("".into()), Ok("No such server.".into())]
+        [
+            Ok("".into()),
+            Ok("".into()),
+            Err(SwitchError::Refused("No such server.".into()))
+        ]
     );
+    for switch in &report.switches {
+        let took = switch.round_trip();
+        assert!(
+            took > Duration::ZERO && took < Duration::from_secs(1),
+            "{}: round trip {took:?}",
+            switch.command
+        );
+    }
+    // Every request succeeded, yet the refused switch fails the run and says why.
     assert_eq!(report.whole.ok, 8);
+    assert!(report.failed());
+    assert_eq!(
+        report.verdict(),
+        "FAILED: 1 of 3 switch commands failed (disable server bk_app/nope: refused by the proxy: \"No such server.\")"
+    );
+    let table = report.render();
+    assert!(!table.contains("OK:"), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("  error  switch refused ") && l.ends_with(" 1")),
+        "no switch row in the errors table:\n{table}"
+    );
     assert_eq!(report.windows.len(), 3);
     assert_eq!(report.timeline[0].switches.len(), 2);
     assert_eq!(report.timeline[1].switches.len(), 1);
@@ -139,12 +191,117 @@ fn every_mode_prints_requests_and_switches_in_order() {
     }
     let disable = out
         .iter()
-        .position(|l| l.ends_with(">>> disable server bk_app/nginx2  (reply: \"\")"))
+        .position(|l| {
+            l.contains(">>> disable server bk_app/nginx2  (reply: \"\", ") && l.ends_with(" ms)")
+        })
         .expect("disable line");
     let req3 = out.iter().position(|l| l.contains(" req#3 ")).unwrap();
     let req4 = out.iter().position(|l| l.contains(" req#4 ")).unwrap();
     assert!(req3 < disable && disable < req4, "{text}");
-    assert!(text.contains(">>> disable server bk_app/nope  (reply: \"No such server.\")"));
+    assert!(
+        text.contains(
+            ">>> disable server bk_app/nope  (FAILED: refused by the proxy: \"No such server.\", "
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_switch_due_after_the_last_response_is_still_sent() {
+    let backend = Backend::start(&[]);
+    let mut admin = FakeAdmin::start(1);
+    let url = backend.url("/");
+    let socket = admin.path.to_str().unwrap().to_string();
+    // The second (last) request is answered at about 300 ms; the command is due at 450 ms,
+    // still within the run's 600 ms.
+    let args = [
+        url.as_str(),
+        "--every",
+        "300ms",
+        "-n",
+        "2",
+        "--socket",
+        &socket,
+        "--at",
+        "450ms",
+        "disable server bk_app/nginx2",
+    ];
+    let report = run_with_output(&load_options(&args), Box::new(Captured::default())).expect("run");
+    assert_eq!(admin.recorded().len(), 1);
+    assert_eq!(report.switches.len(), 1);
+    assert!(!report.failed(), "{}", report.render());
+    assert_eq!(report.verdict(), "OK: zero failed requests");
+}
+
+/// `pointsman load` against the real proxy: a refused switch exits 1 with the proxy's reason,
+/// and the JSON carries every switch's reply, outcome and round trip.
+#[test]
+fn the_real_proxy_refusing_a_switch_fails_pointsman_load() {
+    let backend = common::backend("s1", "one", &[]);
+    let port = common::free_port();
+    let proxy = common::pointsman(
+        &common::proxy_config(port, &common::server_line("s1", backend.port(), "")),
+        1,
+        port,
+    );
+    let json = proxy.dir.join("report.json");
+    let out = std::process::Command::new(common::POINTSMAN)
+        .args(["load", &format!("http://127.0.0.1:{port}/")])
+        .args(["--every", "100ms", "-n", "6"])
+        .args(["--at", "150ms", "set weight bk/s1 50"])
+        .args(["--at", "250ms", "disable server nope/x"])
+        .args(["--at", "350ms", "disable server bk/nope"])
+        .arg("--socket")
+        .arg(&proxy.socket)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .expect("run pointsman load");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stdout.contains(" 6 ok, 0 errors"), "{stdout}");
+    let why = "2 of 3 switch commands failed (disable server nope/x: refused by the proxy: \"No such backend.\"; disable server bk/nope: refused by the proxy: \"No such server.\")";
+    assert!(stdout.contains(&format!("\nFAILED: {why}\n")), "{stdout}");
+    assert!(stderr.contains(why), "{stderr}");
+    assert!(!stdout.contains("OK:"), "{stdout}");
+
+    let text = std::fs::read_to_string(&json).expect("json written");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    assert_eq!(json["failed"], true, "{text}");
+    assert_eq!(json["failed_switches"], 2, "{text}");
+    assert_eq!(json["verdict"], format!("FAILED: {why}"), "{text}");
+    let expected = [
+        ("set weight bk/s1 50", "ok", "", None),
+        (
+            "disable server nope/x",
+            "refused",
+            "No such backend.",
+            Some("refused by the proxy: \"No such backend.\""),
+        ),
+        (
+            "disable server bk/nope",
+            "refused",
+            "No such server.",
+            Some("refused by the proxy: \"No such server.\""),
+        ),
+    ];
+    let switches = json["switches"].as_array().expect("switches");
+    assert_eq!(switches.len(), expected.len(), "{text}");
+    for (switch, (command, outcome, reply, error)) in switches.iter().zip(expected) {
+        assert_eq!(switch["command"], command, "{switch}");
+        assert_eq!(switch["outcome"], outcome, "{switch}");
+        assert_eq!(switch["reply"], reply, "{switch}");
+        assert_eq!(switch["error"].as_str(), error, "{switch}");
+        let round_trip = switch["round_trip_us"].as_f64().expect("round_trip_us");
+        let (sent, replied) = (switch["sent_us"].as_f64(), switch["replied_us"].as_f64());
+        assert!(round_trip > 0.0 && round_trip < 1e6, "{switch}");
+        let span = replied
+            .zip(sent)
+            .map(|(r, s)| r - s)
+            .expect("sent_us, replied_us");
+        assert!((round_trip - span).abs() < 0.01, "{switch}");
+    }
 }
 
 #[test]

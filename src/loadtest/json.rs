@@ -1,13 +1,15 @@
 //! `--json FILE`: the report as JSON, written by hand. The shape is small and flat, so a
 //! tiny writer with correct string escaping is less than pulling serde into the crate.
 //! Durations are in microseconds (`*_us`); error classes use stable keys (`http_503`, `reset`).
+//! Each switch carries its reply text (`null` when none came), its round trip, its `outcome`
+//! (`ok`, `refused`, `no_reply`) and, when it failed, the `error`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::report::{Percentiles, Report, ScheduleCheck, Second, Summary, Window};
-use super::switches::SwitchEvent;
+use super::switches::{SwitchError, SwitchEvent};
 
 /// The whole report (without raw samples) as a JSON document.
 pub fn to_json(report: &Report) -> String {
@@ -17,6 +19,8 @@ pub fn to_json(report: &Report) -> String {
     o.num("planned", report.planned);
     o.raw("elapsed_us", &micros(report.elapsed));
     o.raw("failed", if report.failed() { "true" } else { "false" });
+    o.str("verdict", &report.verdict());
+    o.num("failed_switches", report.failed_switches().count() as u64);
     o.raw("whole", &summary(&report.whole));
     o.raw("schedule", &schedule(&report.schedule));
     o.raw("switches", &array(report.switches.iter().map(switch)));
@@ -72,9 +76,19 @@ fn switch(s: &SwitchEvent) -> String {
     o.str("command", &s.command);
     o.raw("sent_us", &micros(s.sent));
     o.raw("replied_us", &micros(s.replied));
+    o.raw("round_trip_us", &micros(s.round_trip()));
+    o.str(
+        "outcome",
+        match &s.reply {
+            Ok(_) => "ok",
+            Err(SwitchError::Refused(_)) => "refused",
+            Err(SwitchError::NoReply(_)) => "no_reply",
+        },
+    );
+    o.raw("reply", &s.reply_text().map_or("null".into(), quote));
     match &s.reply {
-        Ok(reply) => o.str("reply", reply),
-        Err(err) => o.str("error", err),
+        Ok(_) => o.raw("error", "null"),
+        Err(err) => o.str("error", &err.to_string()),
     }
     o.finish()
 }

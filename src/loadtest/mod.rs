@@ -12,7 +12,8 @@
 //!   engine of `--rate`).
 //! - [`outcome`]: one request's [`Sample`] and its [`ErrorClass`].
 //! - [`identify`]: which server answered (a header or the body text).
-//! - [`switches`]: `--at` runtime API commands over the admin unix socket, on the timeline.
+//! - [`switches`]: `--at` runtime API commands over the admin unix socket, on the timeline,
+//!   with their replies, round trips and whether the proxy refused them.
 //! - [`analysis`]: samples ─▶ percentiles, per-second timeline, windows around switches, and the
 //!   schedule check that marks a run invalid when the requested rate was not sustained.
 //! - [`report`]: the [`Report`] and its terminal table; [`json`] and [`svg`] write it to files,
@@ -58,7 +59,8 @@ const START_LEAD: Duration = Duration::from_millis(20);
 
 /// Runs a load test, printing live lines (`--every` requests, `--at` switches) to stdout.
 /// Writes `--json` / `--plot` / `--samples` files when asked. The caller prints the report and exits 1 when
-/// [`Report::failed`].
+/// [`Report::failed`] (a request failed, a switch command was refused or unanswered, or the
+/// schedule was not kept), saying why with [`Report::verdict`].
 pub fn run(opts: &LoadOptions) -> Result<Report, String> {
     run_with_output(opts, Box::new(std::io::stdout()))
 }
@@ -102,22 +104,25 @@ fn execute(plan: &Plan, url: &str, output: &Output) -> Result<Report, String> {
         Engine::Events => Some(events::prepare(plan, names.clone(), live.clone())?),
         Engine::Threads => None,
     };
-    let stop = AtomicBool::new(false);
+    // `sent_all` ends the progress line; `abort` (the sender failed) also ends the switches,
+    // which otherwise all go out at their time even when the last response came earlier.
+    let (sent_all, abort) = (AtomicBool::new(false), AtomicBool::new(false));
     let start = Instant::now() + START_LEAD;
     let (sent, switch_events) = std::thread::scope(|scope| {
         let switcher = plan.socket.as_deref().map(|socket| {
-            let (stop, commands) = (&stop, &plan.switches);
-            scope.spawn(move || switches::run_schedule(socket, commands, start, stop, output))
+            let (abort, commands) = (&abort, &plan.switches);
+            scope.spawn(move || switches::run_schedule(socket, commands, start, abort, output))
         });
         if plan.mode == Mode::Rate {
-            let (stop, live) = (&stop, &live);
-            scope.spawn(move || progress::show_until(stop, live, start, plan.requests));
+            let (sent_all, live) = (&sent_all, &live);
+            scope.spawn(move || progress::show_until(sent_all, live, start, plan.requests));
         }
         let sent = match engine {
             Some(ready) => ready.send_all(start),
             None => Ok(sender::send_all(plan, start, &names, &live, output)),
         };
-        stop.store(true, Ordering::Relaxed);
+        sent_all.store(true, Ordering::Relaxed);
+        abort.store(sent.is_err(), Ordering::Relaxed);
         let events: Vec<SwitchEvent> = switcher
             .map(|thread| thread.join().unwrap_or_default())
             .unwrap_or_default();

@@ -110,7 +110,50 @@ impl Report {
     pub fn failed(&self) -> bool {
         self.whole.error_count() > 0
             || self.schedule.invalid.is_some()
-            || self.switches.iter().any(|s| s.reply.is_err())
+            || self.failed_switches().next().is_some()
+    }
+
+    /// Switch commands the proxy refused or never answered.
+    pub fn failed_switches(&self) -> impl Iterator<Item = &SwitchEvent> {
+        self.switches.iter().filter(|s| s.reply.is_err())
+    }
+
+    /// The last line of the report: `OK: zero failed requests` only when nothing failed
+    /// (requests, switches, schedule); otherwise `FAILED:` and every reason, e.g.
+    /// `FAILED: 1 of 2 switch commands failed (disable server nope/x: refused by the proxy:
+    /// "No such server.")`.
+    pub fn verdict(&self) -> String {
+        let mut reasons = Vec::new();
+        let errors = self.whole.error_count();
+        if errors > 0 {
+            reasons.push(format!(
+                "{errors} of {} requests failed",
+                self.whole.requests
+            ));
+        }
+        let failed: Vec<String> = self
+            .failed_switches()
+            .filter_map(|s| {
+                let err = s.reply.as_ref().err()?;
+                Some(format!("{}: {}", s.command, err.summary()))
+            })
+            .collect();
+        if !failed.is_empty() {
+            reasons.push(format!(
+                "{} of {} switch commands failed ({})",
+                failed.len(),
+                self.switches.len(),
+                failed.join("; ")
+            ));
+        }
+        if self.schedule.invalid.is_some() {
+            reasons.push("invalid run (see above)".to_string());
+        }
+        if reasons.is_empty() {
+            "OK: zero failed requests".to_string()
+        } else {
+            format!("FAILED: {}", reasons.join("; "))
+        }
     }
 
     /// Prints the terminal table to stdout.
@@ -123,6 +166,7 @@ impl Report {
         let mut out = String::new();
         self.render_header(&mut out);
         render_summary(&mut out, "whole run", &self.whole, self.elapsed);
+        self.render_switch_errors(&mut out);
         for window in &self.windows {
             let title = format!(
                 "±1 s around {:?} ({:.1}–{:.1} s)",
@@ -153,6 +197,32 @@ impl Report {
                 switch.sent.as_secs_f64(),
                 switch.line()
             );
+        }
+    }
+
+    /// The failed switches as rows of the whole run's errors table, one row per kind, each
+    /// followed by the commands it counts.
+    fn render_switch_errors(&self, out: &mut String) {
+        let mut by_kind: BTreeMap<&str, Vec<&SwitchEvent>> = BTreeMap::new();
+        for switch in self.failed_switches() {
+            if let Err(err) = &switch.reply {
+                by_kind.entry(err.key()).or_default().push(switch);
+            }
+        }
+        for (kind, switches) in by_kind {
+            let title = kind.replace('_', " ");
+            let _ = writeln!(out, "  error  {title:<42} {:>8}", switches.len());
+            for switch in switches {
+                if let Err(err) = &switch.reply {
+                    let _ = writeln!(
+                        out,
+                        "           at {:.3} s {}: {}",
+                        switch.sent.as_secs_f64(),
+                        switch.command,
+                        err.summary()
+                    );
+                }
+            }
         }
     }
 
@@ -197,18 +267,7 @@ impl Report {
         if let Some(reason) = &check.invalid {
             let _ = writeln!(out, "\nINVALID RUN: {reason}");
         }
-        let errors = self.whole.error_count();
-        let verdict = if errors == 0 && check.invalid.is_none() {
-            "OK: zero failed requests".to_string()
-        } else if errors > 0 {
-            format!(
-                "FAILED: {errors} of {} requests failed",
-                self.whole.requests
-            )
-        } else {
-            "FAILED: see above".to_string()
-        };
-        let _ = writeln!(out, "\n{verdict}");
+        let _ = writeln!(out, "\n{}", self.verdict());
     }
 }
 
