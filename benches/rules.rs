@@ -22,11 +22,16 @@ fn config() -> String {
     }
     text.push_str("    acl api path_reg ^/api/v[0-9]+/\n    acl beta cook(grp) beta\n");
     for i in 0..10 {
-        text.push_str(&format!("    use_backend bk{i} if host{i} || path{i} !beta\n"));
+        text.push_str(&format!(
+            "    use_backend bk{i} if host{i} || path{i} !beta\n"
+        ));
     }
     text.push_str("    default_backend bk0\n");
     for i in 0..10 {
-        text.push_str(&format!("backend bk{i}\n    server s 127.0.0.1:{}\n", 2000 + i));
+        text.push_str(&format!(
+            "backend bk{i}\n    server s 127.0.0.1:{}\n",
+            2000 + i
+        ));
     }
     text
 }

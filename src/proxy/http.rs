@@ -399,7 +399,13 @@ async fn handle_request(
         // The client waits for this before it sends the body we are about to stream.
         let _ = client.stream.write_all(errors::CONTINUE).await;
     }
-    let outcome = forward_with_retries(worker, frontend, backend, client, request, body).await;
+    let mut exchange = Exchange {
+        worker,
+        frontend,
+        client,
+        request,
+    };
+    let outcome = exchange.forward_with_retries(backend, body).await;
     match outcome {
         Outcome::Done {
             keep_client,
@@ -486,101 +492,106 @@ struct Target<'p> {
     persistence: Option<&'p Persistence<'p>>,
 }
 
-/// Picks a server and exchanges the request, retrying as the backend's `retries`,
-/// `retry-on` and `option redispatch` allow (rules in [`retry`]).
-async fn forward_with_retries(
-    worker: &Worker,
+/// One request on its way to a server: the shard, the frontend, the client and the parsed
+/// request that every step of forwarding it reads, carried as one value so that each step's
+/// parameters are only what is its own (the backend, the body, the target, the upstream).
+struct Exchange<'e, 'c> {
+    worker: &'e Worker,
     frontend: usize,
-    backend: usize,
-    client: &mut Client<'_>,
-    request: &Request,
-    body: RequestBody,
-) -> Outcome {
-    let (retries, redispatch) = {
-        let state = worker.state.borrow();
-        (
-            state.backends[backend].retries,
-            state.backends[backend].redispatch,
-        )
-    };
-    let settings = &worker.backends[backend];
-    let persistence = settings
-        .cookie
-        .as_ref()
-        .map(|c| Persistence::of_request(c, request, client.input.data()));
-    let replayable = request.is_safe_to_retry() && body.tracker.is_complete();
-    let mut avoid = None;
-    let mut attempt = 0;
-    let mut fresh_only = !replayable;
-    loop {
-        let chosen = choose_server(worker, backend, client, persistence.as_ref(), avoid).await;
-        let Some((id, addr)) = chosen else {
-            log::debug!("no server available in backend {backend}");
-            return Outcome::Failed {
-                status: 503,
-                sent_anything: false,
+    client: &'e mut Client<'c>,
+    request: &'e Request,
+}
+
+impl Exchange<'_, '_> {
+    /// Picks a server and exchanges the request, retrying as the backend's `retries`,
+    /// `retry-on` and `option redispatch` allow (rules in [`retry`]).
+    async fn forward_with_retries(&mut self, backend: usize, body: RequestBody) -> Outcome {
+        let (worker, request) = (self.worker, self.request);
+        let (retries, redispatch) = {
+            let state = worker.state.borrow();
+            (
+                state.backends[backend].retries,
+                state.backends[backend].redispatch,
+            )
+        };
+        let settings = &worker.backends[backend];
+        let persistence = settings
+            .cookie
+            .as_ref()
+            .map(|c| Persistence::of_request(c, request, self.client.input.data()));
+        let replayable = request.is_safe_to_retry() && body.tracker.is_complete();
+        let mut avoid = None;
+        let mut attempt = 0;
+        let mut fresh_only = !replayable;
+        loop {
+            let chosen =
+                choose_server(worker, backend, self.client, persistence.as_ref(), avoid).await;
+            let Some((id, addr)) = chosen else {
+                log::debug!("no server available in backend {backend}");
+                return Outcome::Failed {
+                    status: 503,
+                    sent_anything: false,
+                };
             };
-        };
-        let target = Target {
-            server: ServerRef {
-                backend,
-                server: id,
-            },
-            addr,
-            fresh_only,
-            retry_statuses: attempt < retries && replayable && settings.retry_on.statuses != 0,
-            persistence: persistence.as_ref(),
-        };
-        begin_on_server(worker, target.server);
-        client.trace.attempt_on(target.server);
-        let result = exchange(worker, frontend, client, request, &body, &target).await;
-        end_on_server(worker, target.server);
-        let failure = match result {
-            Attempt::Done {
-                keep_client,
-                consumed,
-            } => {
-                return Outcome::Done {
+            let target = Target {
+                server: ServerRef {
+                    backend,
+                    server: id,
+                },
+                addr,
+                fresh_only,
+                retry_statuses: attempt < retries && replayable && settings.retry_on.statuses != 0,
+                persistence: persistence.as_ref(),
+            };
+            begin_on_server(worker, target.server);
+            self.client.trace.attempt_on(target.server);
+            let result = self.attempt(&body, &target).await;
+            end_on_server(worker, target.server);
+            let failure = match result {
+                Attempt::Done {
                     keep_client,
                     consumed,
+                } => {
+                    return Outcome::Done {
+                        keep_client,
+                        consumed,
+                    }
                 }
-            }
-            Attempt::Aborted {
-                status,
-                sent_anything,
-            } => {
-                return Outcome::Failed {
+                Attempt::Aborted {
                     status,
                     sent_anything,
+                } => {
+                    return Outcome::Failed {
+                        status,
+                        sent_anything,
+                    }
                 }
-            }
-            Attempt::Failed {
-                stale_pooled: true, ..
-            } if replayable => {
-                // The server closed an idle pooled connection as we used it: not its fault,
-                // not a retry. Go again on a fresh connection.
-                fresh_only = true;
-                avoid = None;
-                continue;
-            }
-            Attempt::Failed { failure, .. } => failure,
-        };
-        count_failure(worker, target.server, failure);
-        if attempt >= retries || !retry::may_retry(&settings.retry_on, failure, replayable) {
-            return Outcome::Failed {
-                status: failure.status(),
-                sent_anything: false,
+                Attempt::Failed {
+                    stale_pooled: true, ..
+                } if replayable => {
+                    // The server closed an idle pooled connection as we used it: not its fault,
+                    // not a retry. Go again on a fresh connection.
+                    fresh_only = true;
+                    avoid = None;
+                    continue;
+                }
+                Attempt::Failed { failure, .. } => failure,
             };
-        }
-        attempt += 1;
-        client.trace.retries = attempt;
-        if redispatch {
-            avoid = Some(id);
-            worker.with_server_counters(target.server, |c| c.wredis += 1);
-            worker.with_backend_counters(backend, |c| c.wredis += 1);
-        } else {
-            worker.with_server_counters(target.server, |c| c.wretr += 1);
-            worker.with_backend_counters(backend, |c| c.wretr += 1);
+            count_failure(worker, target.server, failure);
+            if attempt >= retries || !retry::may_retry(&settings.retry_on, failure, replayable) {
+                return Outcome::Failed {
+                    status: failure.status(),
+                    sent_anything: false,
+                };
+            }
+            attempt += 1;
+            self.client.trace.retries = attempt;
+            if redispatch {
+                avoid = Some(id);
+                worker.count_redispatch(target.server);
+            } else {
+                worker.count_retry(target.server);
+            }
         }
     }
 }
@@ -612,14 +623,12 @@ async fn choose_server(
 fn count_failure(worker: &Worker, server: ServerRef, failure: Failure) {
     let observed = match failure {
         Failure::ConnectFailed => {
-            worker.with_server_counters(server, |c| c.econ += 1);
-            worker.with_backend_counters(server.backend, |c| c.econ += 1);
+            worker.count_connect_error(server);
             Observed::ConnectFailed
         }
         Failure::Status(status) => Observed::of_status(status),
         other => {
-            worker.with_server_counters(server, |c| c.eresp += 1);
-            worker.with_backend_counters(server.backend, |c| c.eresp += 1);
+            worker.count_response_error(server);
             match other {
                 Failure::ResponseTimeout => Observed::Timeout,
                 Failure::JunkResponse => Observed::ServerError,
@@ -633,105 +642,312 @@ fn count_failure(worker: &Worker, server: ServerRef, failure: Failure) {
 /// Counts a request starting on a server; done in the same step as the pick (no await in
 /// between) so `del server` never misses a request that chose the server.
 fn begin_on_server(worker: &Worker, server: ServerRef) {
-    worker.with_server_counters(server, |c| {
-        c.lbtot += 1;
-        c.session_started();
-    });
-    worker.with_backend_counters(server.backend, |c| c.session_started());
+    worker.count_session_started(server, true);
 }
 
 fn end_on_server(worker: &Worker, server: ServerRef) {
-    worker.with_server_counters(server, |c| c.session_ended());
-    worker.with_backend_counters(server.backend, |c| c.session_ended());
+    worker.count_session_ended(server);
     if let Some(queue) = worker.queue(server.backend) {
         queue.slot_freed();
     }
 }
 
-/// Sends the request to one server and streams its response back.
-async fn exchange(
-    worker: &Worker,
-    frontend: usize,
-    client: &mut Client<'_>,
-    request: &Request,
-    body: &RequestBody,
-    target: &Target<'_>,
-) -> Attempt {
-    let (server, addr) = (target.server, target.addr);
-    let settings = &worker.backends[server.backend];
-    let connecting = Instant::now();
-    let connected = if target.fresh_only {
-        upstream::connect(addr, settings.connect_timeout)
-            .await
-            .map(|stream| {
-                worker.with_server_counters(server, |c| c.connect += 1);
-                Upstream {
-                    stream,
-                    reused: false,
-                }
-            })
-    } else {
-        upstream::acquire(worker, server, addr, settings.connect_timeout).await
-    };
-    let Ok(Upstream {
-        stream: mut upstream,
-        reused,
-    }) = connected
-    else {
-        return Attempt::Failed {
-            failure: Failure::ConnectFailed,
-            stale_pooled: false,
+impl Exchange<'_, '_> {
+    /// Sends the request to one server and streams its response back.
+    async fn attempt(&mut self, body: &RequestBody, target: &Target<'_>) -> Attempt {
+        let (worker, frontend, request) = (self.worker, self.frontend, self.request);
+        let client = &mut *self.client;
+        let (server, addr) = (target.server, target.addr);
+        let settings = &worker.backends[server.backend];
+        let connecting = Instant::now();
+        let connected = if target.fresh_only {
+            upstream::connect(addr, settings.connect_timeout)
+                .await
+                .map(|stream| {
+                    worker.with_server_counters(server, |c| c.connect += 1);
+                    Upstream {
+                        stream,
+                        reused: false,
+                    }
+                })
+        } else {
+            upstream::acquire(worker, server, addr, settings.connect_timeout).await
         };
-    };
-    client.trace.connected(connecting, reused);
-    let kill_generation = worker.kill_generation(server);
-    let _ = upstream.set_read_timeout(Some(settings.server_timeout));
-    let _ = upstream.set_write_timeout(Some(settings.server_timeout));
-    let mut tracker = body.tracker.clone();
-    let buffered_end = body.buffered_end;
-    let body_buffered = tracker.is_complete();
-    let fe = &worker.frontends[frontend];
-    let forward = RequestForward {
-        x_forwarded_for: (fe.forwardfor || settings.forwardfor).then_some(client.peer.ip()),
-        close_server: fe.httpclose || settings.httpclose,
-    };
-    client.out.clear();
-    write_request_head(request, client.input.data(), &mut client.out, &forward);
-    if let Some(p) = target.persistence {
-        p.edit_request(&mut client.out);
-    }
-    client
-        .out
-        .extend_from_slice(&client.input.data()[request.head_len()..buffered_end]);
-    if upstream.write_all(&client.out).await.is_err() {
-        return Attempt::Failed {
-            failure: Failure::EmptyResponse,
-            stale_pooled: reused,
+        let Ok(Upstream {
+            stream: mut upstream,
+            reused,
+        }) = connected
+        else {
+            return Attempt::Failed {
+                failure: Failure::ConnectFailed,
+                stale_pooled: false,
+            };
         };
-    }
-    let mut consumed = buffered_end;
-    if !body_buffered {
-        match stream_request_body(client, &mut upstream, &mut tracker, buffered_end).await {
-            Some(leftover_start) => consumed = leftover_start,
-            None => {
-                return Attempt::Aborted {
-                    status: 400,
-                    sent_anything: false,
+        client.trace.connected(connecting, reused);
+        let kill_generation = worker.kill_generation(server);
+        let _ = upstream.set_read_timeout(Some(settings.server_timeout));
+        let _ = upstream.set_write_timeout(Some(settings.server_timeout));
+        let mut tracker = body.tracker.clone();
+        let buffered_end = body.buffered_end;
+        let body_buffered = tracker.is_complete();
+        let fe = &worker.frontends[frontend];
+        let forward = RequestForward {
+            x_forwarded_for: (fe.forwardfor || settings.forwardfor).then_some(client.peer.ip()),
+            close_server: fe.httpclose || settings.httpclose,
+        };
+        client.out.clear();
+        write_request_head(request, client.input.data(), &mut client.out, &forward);
+        if let Some(p) = target.persistence {
+            p.edit_request(&mut client.out);
+        }
+        client
+            .out
+            .extend_from_slice(&client.input.data()[request.head_len()..buffered_end]);
+        if upstream.write_all(&client.out).await.is_err() {
+            return Attempt::Failed {
+                failure: Failure::EmptyResponse,
+                stale_pooled: reused,
+            };
+        }
+        let mut consumed = buffered_end;
+        if !body_buffered {
+            match stream_request_body(client, &mut upstream, &mut tracker, buffered_end).await {
+                Some(leftover_start) => consumed = leftover_start,
+                None => {
+                    return Attempt::Aborted {
+                        status: 400,
+                        sent_anything: false,
+                    }
                 }
             }
         }
+        worker.count_bytes(frontend, server, consumed as u64, 0);
+        self.relay_response(target, upstream, (reused, consumed, kill_generation))
+            .await
     }
-    worker.count_bytes(frontend, server, consumed as u64, 0);
-    relay_response(
-        worker,
-        frontend,
-        target,
-        client,
-        request,
-        upstream,
-        (reused, consumed, kill_generation),
-    )
-    .await
+
+    /// Reads the response head (forwarding 1xx), sends it and the body to the client, and pools the
+    /// server connection when the exchange ended cleanly. `(reused, consumed, kill_generation)`:
+    /// whether the connection came from the pool, the request bytes to drop from the client buffer
+    /// once answered, and the `shutdown sessions` generation the request started under.
+    async fn relay_response(
+        &mut self,
+        target: &Target<'_>,
+        mut upstream: TcpStream,
+        (reused, consumed, kill_generation): (bool, usize, u64),
+    ) -> Attempt {
+        let (worker, frontend, request) = (self.worker, self.frontend, self.request);
+        let server = target.server;
+        let limits = worker.frontends[frontend].limits;
+        // From the shard's free list (no allocation per request), and only once response bytes
+        // are there: a request waiting for its server holds no response buffer, so a burst of
+        // thousands of requests in flight does not take (and leave in the heap) a buffer each.
+        let mut input = worker.buffers.released(buffer_len(&limits));
+        let is_head = request.method() == http::Method::Head;
+        let mut sent_anything = false;
+        // Nothing reached the client yet: the attempt may still be retried.
+        let failed = |failure: Failure, sent_anything: bool| {
+            if sent_anything {
+                worker.with_server_counters(server, |c| c.eresp += 1);
+                Attempt::Aborted {
+                    status: failure.status(),
+                    sent_anything,
+                }
+            } else {
+                Attempt::Failed {
+                    failure,
+                    stale_pooled: false,
+                }
+            }
+        };
+        // Every head of the exchange (1xx ones included) is parsed into this one slot.
+        let mut response = Response::empty();
+        loop {
+            let Ok(parsed) = response.parse_into(input.data(), is_head, &limits) else {
+                return failed(Failure::JunkResponse, sent_anything);
+            };
+            match parsed {
+                true if response.is_interim() => {
+                    let client = &mut *self.client;
+                    client.out.clear();
+                    let forward = ResponseForward {
+                        client_keep_alive: true,
+                        client_minor_version: request.minor_version(),
+                    };
+                    write_response_head(&response, input.data(), &mut client.out, &forward);
+                    if client.stream.write_all(&client.out).await.is_err() {
+                        return Attempt::Aborted {
+                            status: 502,
+                            sent_anything: true,
+                        };
+                    }
+                    sent_anything = true;
+                    input.consume(response.head_len());
+                }
+                true => {
+                    self.client.trace.response_started(response.status());
+                    break;
+                }
+                false => match input.fill_from(&mut upstream).await {
+                    Ok(n) if n > 0 => {}
+                    Ok(_) if input.is_full() => {
+                        return failed(Failure::JunkResponse, sent_anything);
+                    }
+                    result => {
+                        let timed_out =
+                            matches!(&result, Err(e) if e.kind() == std::io::ErrorKind::TimedOut);
+                        // `shutdown sessions server` closed this connection under us: HAProxy's
+                        // 502, never a retry on another server.
+                        if worker.kill_generation(server) != kill_generation {
+                            return Attempt::Aborted {
+                                status: 502,
+                                sent_anything,
+                            };
+                        }
+                        if sent_anything || input.filled > 0 {
+                            let failure = if timed_out {
+                                Failure::ResponseTimeout
+                            } else {
+                                Failure::JunkResponse
+                            };
+                            return failed(failure, sent_anything);
+                        }
+                        return Attempt::Failed {
+                            failure: if timed_out {
+                                Failure::ResponseTimeout
+                            } else {
+                                Failure::EmptyResponse
+                            },
+                            stale_pooled: reused && !timed_out,
+                        };
+                    }
+                },
+            }
+        }
+        if target.retry_statuses
+            && !sent_anything
+            && worker.backends[server.backend]
+                .retry_on
+                .status(response.status())
+        {
+            // Dropped unread: the connection closes with it and the request goes again.
+            return Attempt::Failed {
+                failure: Failure::Status(response.status()),
+                stale_pooled: false,
+            };
+        }
+        self.send_response(
+            target,
+            upstream,
+            input,
+            &response,
+            (consumed, kill_generation),
+        )
+        .await
+    }
+
+    /// Forwards the response head and streams its body; pools the server connection if clean.
+    async fn send_response(
+        &mut self,
+        target: &Target<'_>,
+        mut upstream: TcpStream,
+        mut input: Buffer,
+        response: &Response,
+        (consumed, kill_generation): (usize, u64),
+    ) -> Attempt {
+        let (worker, frontend, request) = (self.worker, self.frontend, self.request);
+        let client = &mut *self.client;
+        let (server, addr) = (target.server, target.addr);
+        let fe = &worker.frontends[frontend];
+        let keep_client = client_keep_alive(request, response)
+            && !fe.httpclose
+            && !request.has_conflicting_framing()
+            && !worker.stopping.get();
+        let status = response.status();
+        client.out.clear();
+        let forward = ResponseForward {
+            client_keep_alive: keep_client,
+            client_minor_version: request.minor_version(),
+        };
+        write_response_head(response, input.data(), &mut client.out, &forward);
+        if let Some(p) = target.persistence {
+            let state = worker.state.borrow();
+            let cookie = state.server(server).and_then(|s| s.cookie.as_deref());
+            p.edit_response(&mut client.out, cookie);
+        }
+        let mut tracker = BodyTracker::new(response.framing());
+        let head_len = response.head_len();
+        let Ok(first) = tracker.advance(&input.data()[head_len..]) else {
+            return Attempt::Aborted {
+                status: 502,
+                sent_anything: false,
+            };
+        };
+        client
+            .out
+            .extend_from_slice(&input.data()[head_len..head_len + first.consumed]);
+        let mut sent = client.out.len() as u64;
+        let leftover = input.filled - head_len - first.consumed;
+        if client.stream.write_all(&client.out).await.is_err() {
+            client.trace.client_aborted = true;
+            worker.with_server_counters(server, |c| c.cli_abrt += 1);
+            return Attempt::Aborted {
+                status,
+                sent_anything: true,
+            };
+        }
+        worker.count_response(frontend, server, status);
+        worker.observe(server, Observed::of_status(status));
+        let mut clean = leftover == 0;
+        if !first.complete {
+            let close_delimited = response.framing() == Framing::CloseDelimited;
+            let streamed = stream_response_body(
+                worker,
+                server,
+                client,
+                &mut upstream,
+                &mut input,
+                &mut tracker,
+                (kill_generation, close_delimited),
+            )
+            .await;
+            match streamed {
+                Some((bytes, extra)) => {
+                    sent += bytes;
+                    clean = !extra;
+                }
+                None => {
+                    worker.count_bytes(frontend, server, 0, sent);
+                    client.trace.bytes_out = sent;
+                    return Attempt::Aborted {
+                        status,
+                        sent_anything: true,
+                    };
+                }
+            }
+        }
+        worker.count_bytes(frontend, server, 0, sent);
+        client.trace.bytes_out = sent;
+        let reusable = clean
+            && tracker.is_complete()
+            && response.server_keep_alive()
+            && !response.has_conflicting_framing()
+            && worker.kill_generation(server) == kill_generation
+            && worker
+                .state
+                .borrow()
+                .server(server)
+                .is_some_and(|s| s.addr == addr);
+        if reusable {
+            worker.pool.borrow_mut().put(server, addr, upstream);
+        }
+        let keep_client =
+            keep_client && (tracker.is_complete() || response.framing() == Framing::NoBody);
+        Attempt::Done {
+            keep_client,
+            consumed,
+        }
+    }
 }
 
 /// Streams the rest of a request body that did not fit in the first read. Returns where the
@@ -760,242 +976,6 @@ async fn stream_request_body(
         }
         client.input.filled = 0;
     }
-}
-
-/// Reads the response head (forwarding 1xx), sends it and the body to the client, and pools the
-/// server connection when the exchange ended cleanly. `(reused, consumed, kill_generation)`:
-/// whether the connection came from the pool, the request bytes to drop from the client buffer
-/// once answered, and the `shutdown sessions` generation the request started under.
-async fn relay_response(
-    worker: &Worker,
-    frontend: usize,
-    target: &Target<'_>,
-    client: &mut Client<'_>,
-    request: &Request,
-    mut upstream: TcpStream,
-    (reused, consumed, kill_generation): (bool, usize, u64),
-) -> Attempt {
-    let server = target.server;
-    let limits = worker.frontends[frontend].limits;
-    // From the shard's free list (no allocation per request), and only once response bytes
-    // are there: a request waiting for its server holds no response buffer, so a burst of
-    // thousands of requests in flight does not take (and leave in the heap) a buffer each.
-    let mut input = worker.buffers.released(buffer_len(&limits));
-    let is_head = request.method() == http::Method::Head;
-    let mut sent_anything = false;
-    // Nothing reached the client yet: the attempt may still be retried.
-    let failed = |failure: Failure, sent_anything: bool| {
-        if sent_anything {
-            worker.with_server_counters(server, |c| c.eresp += 1);
-            Attempt::Aborted {
-                status: failure.status(),
-                sent_anything,
-            }
-        } else {
-            Attempt::Failed {
-                failure,
-                stale_pooled: false,
-            }
-        }
-    };
-    // Every head of the exchange (1xx ones included) is parsed into this one slot.
-    let mut response = Response::empty();
-    loop {
-        let Ok(parsed) = response.parse_into(input.data(), is_head, &limits) else {
-            return failed(Failure::JunkResponse, sent_anything);
-        };
-        match parsed {
-            true if response.is_interim() => {
-                client.out.clear();
-                let forward = ResponseForward {
-                    client_keep_alive: true,
-                    client_minor_version: request.minor_version(),
-                };
-                write_response_head(&response, input.data(), &mut client.out, &forward);
-                if client.stream.write_all(&client.out).await.is_err() {
-                    return Attempt::Aborted {
-                        status: 502,
-                        sent_anything: true,
-                    };
-                }
-                sent_anything = true;
-                input.consume(response.head_len());
-            }
-            true => {
-                client.trace.response_started(response.status());
-                break;
-            }
-            false => match input.fill_from(&mut upstream).await {
-                Ok(n) if n > 0 => {}
-                Ok(_) if input.is_full() => {
-                    return failed(Failure::JunkResponse, sent_anything);
-                }
-                result => {
-                    let timed_out =
-                        matches!(&result, Err(e) if e.kind() == std::io::ErrorKind::TimedOut);
-                    // `shutdown sessions server` closed this connection under us: HAProxy's
-                    // 502, never a retry on another server.
-                    if worker.kill_generation(server) != kill_generation {
-                        return Attempt::Aborted {
-                            status: 502,
-                            sent_anything,
-                        };
-                    }
-                    if sent_anything || input.filled > 0 {
-                        let failure = if timed_out {
-                            Failure::ResponseTimeout
-                        } else {
-                            Failure::JunkResponse
-                        };
-                        return failed(failure, sent_anything);
-                    }
-                    return Attempt::Failed {
-                        failure: if timed_out {
-                            Failure::ResponseTimeout
-                        } else {
-                            Failure::EmptyResponse
-                        },
-                        stale_pooled: reused && !timed_out,
-                    };
-                }
-            },
-        }
-    }
-    if target.retry_statuses
-        && !sent_anything
-        && worker.backends[server.backend]
-            .retry_on
-            .status(response.status())
-    {
-        // Dropped unread: the connection closes with it and the request goes again.
-        return Attempt::Failed {
-            failure: Failure::Status(response.status()),
-            stale_pooled: false,
-        };
-    }
-    send_response(
-        worker,
-        frontend,
-        target,
-        client,
-        request,
-        upstream,
-        input,
-        &response,
-        (consumed, kill_generation),
-    )
-    .await
-}
-
-/// Forwards the response head and streams its body; pools the server connection if clean.
-#[allow(clippy::too_many_arguments)]
-async fn send_response(
-    worker: &Worker,
-    frontend: usize,
-    target: &Target<'_>,
-    client: &mut Client<'_>,
-    request: &Request,
-    mut upstream: TcpStream,
-    mut input: Buffer,
-    response: &Response,
-    (consumed, kill_generation): (usize, u64),
-) -> Attempt {
-    let (server, addr) = (target.server, target.addr);
-    let fe = &worker.frontends[frontend];
-    let keep_client = client_keep_alive(request, response)
-        && !fe.httpclose
-        && !request.has_conflicting_framing()
-        && !worker.stopping.get();
-    let status = response.status();
-    client.out.clear();
-    let forward = ResponseForward {
-        client_keep_alive: keep_client,
-        client_minor_version: request.minor_version(),
-    };
-    write_response_head(response, input.data(), &mut client.out, &forward);
-    if let Some(p) = target.persistence {
-        let state = worker.state.borrow();
-        let cookie = state.server(server).and_then(|s| s.cookie.as_deref());
-        p.edit_response(&mut client.out, cookie);
-    }
-    let mut tracker = BodyTracker::new(response.framing());
-    let head_len = response.head_len();
-    let Ok(first) = tracker.advance(&input.data()[head_len..]) else {
-        return Attempt::Aborted {
-            status: 502,
-            sent_anything: false,
-        };
-    };
-    client
-        .out
-        .extend_from_slice(&input.data()[head_len..head_len + first.consumed]);
-    let mut sent = client.out.len() as u64;
-    let leftover = input.filled - head_len - first.consumed;
-    if client.stream.write_all(&client.out).await.is_err() {
-        client.trace.client_aborted = true;
-        worker.with_server_counters(server, |c| c.cli_abrt += 1);
-        return Attempt::Aborted {
-            status,
-            sent_anything: true,
-        };
-    }
-    count_response(worker, frontend, server, status);
-    worker.observe(server, Observed::of_status(status));
-    let mut clean = leftover == 0;
-    if !first.complete {
-        let close_delimited = response.framing() == Framing::CloseDelimited;
-        let streamed = stream_response_body(
-            worker,
-            server,
-            client,
-            &mut upstream,
-            &mut input,
-            &mut tracker,
-            (kill_generation, close_delimited),
-        )
-        .await;
-        match streamed {
-            Some((bytes, extra)) => {
-                sent += bytes;
-                clean = !extra;
-            }
-            None => {
-                worker.count_bytes(frontend, server, 0, sent);
-                client.trace.bytes_out = sent;
-                return Attempt::Aborted {
-                    status,
-                    sent_anything: true,
-                };
-            }
-        }
-    }
-    worker.count_bytes(frontend, server, 0, sent);
-    client.trace.bytes_out = sent;
-    let reusable = clean
-        && tracker.is_complete()
-        && response.server_keep_alive()
-        && !response.has_conflicting_framing()
-        && worker.kill_generation(server) == kill_generation
-        && worker
-            .state
-            .borrow()
-            .server(server)
-            .is_some_and(|s| s.addr == addr);
-    if reusable {
-        worker.pool.borrow_mut().put(server, addr, upstream);
-    }
-    let keep_client =
-        keep_client && (tracker.is_complete() || response.framing() == Framing::NoBody);
-    Attempt::Done {
-        keep_client,
-        consumed,
-    }
-}
-
-fn count_response(worker: &Worker, frontend: usize, server: ServerRef, status: u16) {
-    worker.with_server_counters(server, |c| c.count_status(status));
-    worker.with_backend_counters(server.backend, |c| c.count_status(status));
-    worker.with_frontend_counters(frontend, |c| c.count_status(status));
 }
 
 /// Streams the response body after the first read. Returns the bytes sent and whether the

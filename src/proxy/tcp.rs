@@ -40,19 +40,13 @@ pub async fn serve(worker: Rc<Worker>, frontend: usize, client: TcpStream, peer:
         return;
     };
     let connect_us = micros(accepted, Instant::now());
-    worker.with_server_counters(server, |c| c.session_started());
-    worker.with_backend_counters(backend, |c| c.session_started());
+    worker.count_session_started(server, false);
     set_inactivity_timeouts(&worker, frontend, backend, &client, &upstream);
     let len = buffer_len(&worker.frontends[frontend].limits);
     let copied = copy_both_ways(client, upstream, &worker.buffers, len).await;
     let (bytes_in, bytes_out) = (copied.from_client, copied.to_client);
-    worker.with_server_counters(server, |c| {
-        c.session_ended();
-        c.bin += bytes_in;
-        c.bout += bytes_out;
-    });
-    worker.with_backend_counters(backend, |c| {
-        c.session_ended();
+    worker.count_session_ended(server);
+    worker.count_on_server_and_backend(server, |c| {
         c.bin += bytes_in;
         c.bout += bytes_out;
     });
@@ -121,11 +115,9 @@ async fn connect_with_retries(
                 // HAProxy counts a retry that goes to another server as a redispatch.
                 if redispatch {
                     avoid = Some(id);
-                    worker.with_server_counters(server, |c| c.wredis += 1);
-                    worker.with_backend_counters(backend, |c| c.wredis += 1);
+                    worker.count_redispatch(server);
                 } else {
-                    worker.with_server_counters(server, |c| c.wretr += 1);
-                    worker.with_backend_counters(backend, |c| c.wretr += 1);
+                    worker.count_retry(server);
                 }
             }
         }

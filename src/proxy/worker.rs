@@ -188,9 +188,57 @@ impl Worker {
             c.bin += bin;
             c.bout += bout;
         };
-        self.with_server_counters(server, add);
-        self.with_backend_counters(server.backend, add);
+        self.count_on_server_and_backend(server, add);
         self.with_frontend_counters(frontend, add);
+    }
+
+    /// One event counted on a server and on its BACKEND row, as HAProxy's columns count it.
+    pub fn count_on_server_and_backend(&self, server: ServerRef, count: impl Fn(&mut Counters)) {
+        self.with_server_counters(server, &count);
+        self.with_backend_counters(server.backend, count);
+    }
+
+    /// A failed attempt tried again on the same server (`wretr`).
+    pub fn count_retry(&self, server: ServerRef) {
+        self.count_on_server_and_backend(server, |c| c.wretr += 1);
+    }
+
+    /// A failed attempt tried again on another server (`wredis`, `option redispatch`).
+    pub fn count_redispatch(&self, server: ServerRef) {
+        self.count_on_server_and_backend(server, |c| c.wredis += 1);
+    }
+
+    /// A connection to the server that failed (`econ`).
+    pub fn count_connect_error(&self, server: ServerRef) {
+        self.count_on_server_and_backend(server, |c| c.econ += 1);
+    }
+
+    /// A response that failed: empty, junk, timed out or cut (`eresp`).
+    pub fn count_response_error(&self, server: ServerRef) {
+        self.count_on_server_and_backend(server, |c| c.eresp += 1);
+    }
+
+    /// A request (or TCP session) starting on the server; `picked` counts it in `lbtot` too.
+    pub fn count_session_started(&self, server: ServerRef, picked: bool) {
+        self.with_server_counters(server, |c| {
+            if picked {
+                c.lbtot += 1;
+            }
+            c.session_started();
+        });
+        self.with_backend_counters(server.backend, |c| c.session_started());
+    }
+
+    /// A request (or TCP session) on the server ended.
+    pub fn count_session_ended(&self, server: ServerRef) {
+        self.count_on_server_and_backend(server, |c| c.session_ended());
+    }
+
+    /// A response with `status` sent to the client: on the server, its backend and the
+    /// frontend.
+    pub fn count_response(&self, frontend: usize, server: ServerRef, status: u16) {
+        self.count_on_server_and_backend(server, |c| c.count_status(status));
+        self.with_frontend_counters(frontend, |c| c.count_status(status));
     }
 
     /// The server's counters on this shard (created on first use).

@@ -20,9 +20,7 @@ fn run(state: &mut State, line: &str, level: Level) -> String {
             }
             reply
         }
-        Action::DeleteServer(server) => {
-            testutil::delete_server(state, server, NOW).reply().into()
-        }
+        Action::DeleteServer(server) => testutil::delete_server(state, server, NOW).reply().into(),
         Action::ShutdownSessions(_)
         | Action::SetTimeout(_)
         | Action::SetLevel(_)
