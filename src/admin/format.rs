@@ -1009,7 +1009,7 @@ fn info_values(stats: &StatsSnapshot, ctx: Context) -> Vec<String> {
             "CumConns" => stats.cum_conns.to_string(),
             "CumReq" => stats.cum_req.to_string(),
             "Tasks" | "Jobs" => jobs.to_string(),
-            "Idle_pct" => "100".to_string(),
+            "Idle_pct" => info.idle_pct.to_string(),
             "node" => info.node.clone(),
             "Listeners" => info.listeners.to_string(),
             "TotalBytesOut" => bytes_out.to_string(),
@@ -1065,6 +1065,7 @@ mod tests {
             cum_conns: 10,
             cum_req: 3,
             curr_conns: 0,
+            busy_ns: 0,
         }
     }
 

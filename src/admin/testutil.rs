@@ -101,6 +101,7 @@ pub fn process_info() -> ProcessInfo {
         ulimit_n: 19999,
         node: "vm".to_string(),
         listeners: 3,
+        idle_pct: 100,
     }
 }
 

@@ -12,6 +12,7 @@ use crate::proxy::Worker;
 use crate::state::{
     self, AdminState, Applied, ApplyError, Backend, Mutation, OpState, ServerRef, State,
 };
+use crate::stats::idle::IdleMeter;
 use crate::stats::latency::{LatencySnapshot, Series};
 use crate::stats::StatsSnapshot;
 use glommio::sync::Semaphore;
@@ -47,6 +48,8 @@ pub struct Coordinator {
     /// Per mutation, from its broadcast to the last shard's acknowledgement (`show latency`).
     broadcast_latency: RefCell<Series>,
     info: ProcessInfo,
+    /// The shards' busy time turned into `Idle_pct`, updated at every gathering.
+    idle: RefCell<IdleMeter>,
     /// Itself, for the background tasks it spawns (graceful `del server`).
     me: std::rc::Weak<Coordinator>,
 }
@@ -59,6 +62,7 @@ impl Coordinator {
         info: ProcessInfo,
     ) -> Rc<Coordinator> {
         let state = local.state.borrow().clone();
+        let idle = IdleMeter::new(info.nbthread, Instant::now());
         Rc::new_cyclic(|me| Coordinator {
             me: me.clone(),
             local,
@@ -69,6 +73,7 @@ impl Coordinator {
             seq: Cell::new(0),
             broadcast_latency: RefCell::new(Series::default()),
             info,
+            idle: RefCell::new(idle),
         })
     }
 
@@ -161,6 +166,9 @@ impl Coordinator {
         for shard in shards {
             total.add(&shard);
         }
+        self.idle
+            .borrow_mut()
+            .observe(Instant::now(), total.busy_ns);
         total
     }
 
@@ -511,7 +519,10 @@ impl AdminBackend for Coordinator {
     }
 
     fn process_info(&self) -> ProcessInfo {
-        self.info.clone()
+        ProcessInfo {
+            idle_pct: self.idle.borrow().idle_pct(),
+            ..self.info.clone()
+        }
     }
 
     fn now(&self) -> u64 {
