@@ -37,21 +37,28 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# A backend on a port of its choosing; prints that port (the backend writes it on stdout).
+# A backend on a port of its choosing (it writes the port on stdout). Started in this shell,
+# not in a $(…) subshell, so that its pid is in `pids` and the cleanup stops it.
 start_backend() {
-  local name=$1 body=$2 out="$dir/$1.out"
-  "$bin/pointsman-backend" --listen 127.0.0.1:0 --name "$name" --body "$body" > "$out" &
+  "$bin/pointsman-backend" --listen 127.0.0.1:0 --name "$1" --body "$2" > "$dir/$1.out" 2>&1 &
   pids+=($!)
-  for _ in $(seq 100); do
-    [ -s "$out" ] && break
-    sleep 0.05
-  done
-  grep -o '[0-9]*$' "$out" | head -1
 }
 
-p1=$(start_backend nginx1 "nginx 1.19.8")
-p2=$(start_backend nginx2 "nginx 1.18.0")
-p3=$(start_backend nginx3 "nginx 1.18.0")
+# The port backend $1 listens on.
+backend_port() {
+  for _ in $(seq 100); do
+    [ -s "$dir/$1.out" ] && break
+    sleep 0.05
+  done
+  grep -o '[0-9]*$' "$dir/$1.out" | head -1
+}
+
+start_backend nginx1 "nginx 1.19.8"
+start_backend nginx2 "nginx 1.18.0"
+start_backend nginx3 "nginx 1.18.0"
+p1=$(backend_port nginx1)
+p2=$(backend_port nginx2)
+p3=$(backend_port nginx3)
 port=$(free_port)
 stats_port=$(free_port)
 cat > "$dir/haproxy.cfg" <<CFG
