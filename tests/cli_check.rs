@@ -1,10 +1,12 @@
 //! `pointsman -c` and start-up errors: the guides' configs are accepted, the broken ones are
-//! refused with file:line and exit 1, a port in use is a clear error.
+//! refused with file:line and exit 1, a port in use is a clear error, and so is a process that
+//! cannot set up io_uring (no locked memory).
 
 mod common;
 
 use common::*;
 use std::process::Command;
+use std::time::Duration;
 
 fn check(path: &str) -> (i32, String) {
     let out = Command::new(POINTSMAN)
@@ -72,4 +74,88 @@ fn a_port_in_use_is_a_clear_start_error() {
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("inuse.cfg:2:"), "{text}");
     assert!(text.to_lowercase().contains("in use"), "{text}");
+}
+
+/// A one-frontend config on `port` (its server is never reached).
+fn minimal_config(tag: &str, port: u16, server_port: u16) -> std::path::PathBuf {
+    let path = temp_dir(tag).join("minimal.cfg");
+    std::fs::write(
+        &path,
+        format!(
+            "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+             frontend f\n    bind 127.0.0.1:{port}\n    default_backend b\n\
+             backend b\n    server s 127.0.0.1:{server_port}\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// io_uring cannot be set up without locked memory: pointsman exits 1 with one line that names
+/// the cause and the fix, and leaves nothing listening. A hard limit of 0, because pointsman
+/// raises its soft limit to the hard one at start (src/sys.rs, `raise_limits`).
+#[test]
+fn io_uring_set_up_failure_is_one_line_with_the_fix() {
+    let port = free_port();
+    let path = minimal_config("memlock0", port, 9);
+    let child = Command::new("prlimit")
+        .arg("--memlock=0:0")
+        .arg(POINTSMAN)
+        .arg("-f")
+        .arg(&path)
+        .args(["--shards", "2"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("prlimit (util-linux)");
+    let out = wait_output(child, Duration::from_secs(20));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        out.stdout.is_empty(),
+        "{:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line: {stderr}");
+    let line = lines[0];
+    assert!(line.starts_with("[ALERT] ("), "{line}");
+    assert!(line.contains("cannot set up io_uring"), "{line}");
+    assert!(line.contains("MemLockLimit"), "the cause: {line}");
+    assert!(line.contains("`ulimit -l unlimited`"), "the fix: {line}");
+    assert!(
+        line.contains("LimitMEMLOCK=infinity"),
+        "the fix under systemd: {line}"
+    );
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "nothing listens after the failure"
+    );
+}
+
+/// The soft and hard `Max locked memory` of a process, as /proc shows them.
+fn memlock_limits(pid: &str) -> (String, String) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max locked memory"))
+        .unwrap();
+    let values: Vec<&str> = line.split_whitespace().collect();
+    (values[3].to_string(), values[4].to_string())
+}
+
+/// A soft locked-memory limit of 0 under the (unchanged, non-zero) hard one is no problem:
+/// pointsman raises it to the hard one and serves.
+#[test]
+fn a_soft_locked_memory_limit_is_raised_to_the_hard_one() {
+    let (_, hard) = memlock_limits("self");
+    assert_ne!(hard, "0", "this test needs a non-zero hard RLIMIT_MEMLOCK");
+    let s = backend("s", "served", &[]);
+    let port = free_port();
+    let text = proxy_config(port, &server_lines([&s], ""));
+    // `0:` sets the soft limit only (raising a hard limit needs CAP_SYS_RESOURCE).
+    let p = pointsman_wrapped(&text, 2, port, &["prlimit", "--memlock=0:"]);
+    assert_eq!(get(port, "/").unwrap().text(), "served");
+    let pid = p.proc.child.id().to_string();
+    assert_eq!(memlock_limits(&pid), (hard.clone(), hard));
 }

@@ -629,3 +629,50 @@ fn log_stdout_raw_writes_plain_lines_and_tcplog_for_tcp_frontends() {
         .find(|l| l.contains("\"GET /last HTTP/1.1\""));
     assert!(last.is_some(), "the last line was written before the exit");
 }
+
+/// `Idle_pct` of `show info` (`Idle_pct: N`).
+fn idle_pct(p: &Pointsman) -> u32 {
+    let info = p.admin("show info");
+    let value = info
+        .lines()
+        .find_map(|l| l.strip_prefix("Idle_pct: "))
+        .unwrap_or_else(|| panic!("no Idle_pct in {info}"));
+    value.trim().parse().expect("Idle_pct is a number")
+}
+
+/// `Idle_pct` comes from the shard's busy time: near 100 with nothing to do, well below it
+/// while keep-alive clients send back to back, and near 100 again once they stop.
+#[test]
+fn show_info_idle_pct_follows_the_shards_busy_time() {
+    let s1 = backend("s1", "one", &[]);
+    let port = free_port();
+    let p = pointsman(&proxy_config(port, &server_lines([&s1], "")), 1, port);
+    // More than one window (1–2 s) of doing nothing: no checks, no logs, no clients.
+    std::thread::sleep(Duration::from_millis(2500));
+    let quiet = idle_pct(&p);
+    assert!(quiet >= 90, "an idle proxy is {quiet} % idle");
+
+    let clients = (0..4).map(|_| Client::connect(port)).collect();
+    let traffic = Traffic::start(clients, Duration::from_secs(10));
+    let mut loaded = Vec::new();
+    for _ in 0..6 {
+        std::thread::sleep(Duration::from_millis(500));
+        loaded.push(idle_pct(&p));
+    }
+    let samples = traffic.stop();
+    assert!(samples.iter().all(|s| s.status == 200));
+    let busiest = loaded.iter().copied().min().unwrap();
+    assert!(
+        busiest <= 60,
+        "Idle_pct under back-to-back load (every 500 ms): {loaded:?}, {} requests",
+        samples.len()
+    );
+
+    let mut after = Vec::new();
+    let settled = (0..10).any(|_| {
+        std::thread::sleep(Duration::from_millis(500));
+        after.push(idle_pct(&p));
+        after.last() >= Some(&90)
+    });
+    assert!(settled, "Idle_pct after the load stopped: {after:?}");
+}

@@ -82,6 +82,9 @@ pub struct ProcessInfo {
     pub node: String,
     /// Listening sockets.
     pub listeners: usize,
+    /// Share of the last one to two seconds the shards spent idle, as of the last stats
+    /// gathering (`Idle_pct`).
+    pub idle_pct: u32,
 }
 
 /// What the admin server needs from the coordinator. Implemented in `shard`.

@@ -124,6 +124,7 @@ pub fn capture_counters() -> StatsSnapshot {
         cum_conns: 10,
         cum_req: 3,
         curr_conns: 0,
+        busy_ns: 0,
     }
 }
 
@@ -143,6 +144,7 @@ pub fn process_info() -> ProcessInfo {
         ulimit_n: 19999,
         node: "vm".to_string(),
         listeners: 3,
+        idle_pct: 100,
     }
 }
 

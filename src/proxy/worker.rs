@@ -268,9 +268,11 @@ impl Worker {
         f(&mut self.counters.borrow_mut().backends[backend])
     }
 
-    /// This shard's counters, with its idle pool sizes filled in.
+    /// This shard's counters, with its idle pool sizes and its busy time filled in (called
+    /// on the shard's own thread).
     pub fn snapshot(&self) -> StatsSnapshot {
         let mut snapshot = self.counters.borrow().clone();
+        snapshot.busy_ns = crate::stats::idle::thread_busy_ns();
         let pool = self.pool.borrow();
         for (backend, servers) in snapshot.servers.iter_mut().enumerate() {
             for (id, c) in servers.iter_mut() {

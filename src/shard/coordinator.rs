@@ -11,6 +11,7 @@ use crate::logs;
 use crate::logs::event::{transition_change, Change, Usable};
 use crate::proxy::Worker;
 use crate::state::{self, AdminState, Applied, ApplyError, Mutation, ServerRef, State};
+use crate::stats::idle::IdleMeter;
 use crate::stats::latency::{LatencySnapshot, Series};
 use crate::stats::StatsSnapshot;
 use crate::sys::unix_now;
@@ -41,6 +42,8 @@ pub struct Coordinator {
     /// Per mutation, from its broadcast to the last shard's acknowledgement (`show latency`).
     broadcast_latency: RefCell<Series>,
     info: ProcessInfo,
+    /// The shards' busy time turned into `Idle_pct`, updated at every gathering.
+    idle: RefCell<IdleMeter>,
     /// Itself, for the background tasks it spawns (graceful `del server`).
     me: std::rc::Weak<Coordinator>,
 }
@@ -52,6 +55,7 @@ impl Coordinator {
         from_shards: Receivers<FromShard>,
         info: ProcessInfo,
     ) -> Rc<Coordinator> {
+        let idle = IdleMeter::new(info.nbthread, Instant::now());
         Rc::new_cyclic(|me| Coordinator {
             me: me.clone(),
             local,
@@ -61,6 +65,7 @@ impl Coordinator {
             seq: Cell::new(0),
             broadcast_latency: RefCell::new(Series::default()),
             info,
+            idle: RefCell::new(idle),
         })
     }
 
@@ -153,6 +158,9 @@ impl Coordinator {
         for shard in shards {
             total.add(&shard);
         }
+        self.idle
+            .borrow_mut()
+            .observe(Instant::now(), total.busy_ns);
         total
     }
 
@@ -437,7 +445,10 @@ impl AdminBackend for Coordinator {
     }
 
     fn process_info(&self) -> ProcessInfo {
-        self.info.clone()
+        ProcessInfo {
+            idle_pct: self.idle.borrow().idle_pct(),
+            ..self.info.clone()
+        }
     }
 
     fn now(&self) -> u64 {

@@ -533,5 +533,6 @@ fn process_info(config: &Config, shards: usize, listeners: usize) -> ProcessInfo
         ulimit_n: crate::sys::nofile_limit(),
         node: crate::sys::hostname(),
         listeners,
+        idle_pct: 100,
     }
 }

@@ -2,6 +2,7 @@
 //! [`StatsSnapshot`] from every shard and adds them up.
 //!
 //! - `latency`: HDR histograms per backend and server (connect, response, total time).
+//! - `idle`: the shards' busy time and the `Idle_pct` of `show info` made from it.
 //! - `trace`: what the request path notes about one request, for histograms and access logs.
 //! - `service`: the requests a frontend answers itself (stats page, metrics) and how the
 //!   proxy hands them to whoever renders them.
@@ -11,6 +12,7 @@
 //!   `show latency` table.
 
 pub mod html;
+pub mod idle;
 pub mod latency;
 pub mod latency_report;
 pub mod prometheus;
@@ -142,6 +144,9 @@ pub struct StatsSnapshot {
     pub cum_conns: u64,
     pub cum_req: u64,
     pub curr_conns: u64,
+    /// CPU time the shards' threads have used since they started, in nanoseconds
+    /// ([`idle::thread_busy_ns`]), for `Idle_pct`.
+    pub busy_ns: u64,
 }
 
 impl StatsSnapshot {
@@ -160,6 +165,7 @@ impl StatsSnapshot {
         self.cum_conns += o.cum_conns;
         self.cum_req += o.cum_req;
         self.curr_conns += o.curr_conns;
+        self.busy_ns += o.busy_ns;
     }
 
     /// The counters of one server (zero when it has none yet).

@@ -156,7 +156,7 @@ fn info_values(stats: &StatsSnapshot, ctx: Context) -> Vec<String> {
             "CumConns" => stats.cum_conns.to_string(),
             "CumReq" => stats.cum_req.to_string(),
             "Tasks" | "Jobs" => jobs.to_string(),
-            "Idle_pct" => "100".to_string(),
+            "Idle_pct" => info.idle_pct.to_string(),
             "node" => info.node.clone(),
             "Listeners" => info.listeners.to_string(),
             "TotalBytesOut" => bytes_out.to_string(),
