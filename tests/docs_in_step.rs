@@ -294,7 +294,8 @@ fn match_arms(source: &str, from: &str, to: &str) -> Vec<String> {
 
 /// Every keyword the config parser knows, read from its tables in src/config/: the global
 /// section's match, the proxy keywords and `option` flags, `log` (parsed before the table),
-/// the accepted-and-ignored list, and the server options.
+/// the accepted-and-ignored list, the server options, and the rule keywords (`acl`,
+/// `use_backend`, read by src/config/rules.rs).
 fn parser_keywords() -> BTreeSet<String> {
     let global = repo_file("src/config/global.rs");
     let proxy = repo_file("src/config/proxy.rs");
@@ -324,8 +325,13 @@ fn parser_keywords() -> BTreeSet<String> {
             .filter_map(|rest| rest.split('"').next())
             .map(str::to_string),
     );
-    keys.extend(table_keys(&server, "FLAGS"));
-    keys.extend(table_keys(&server, "VALUED"));
+    keys.extend(table_keys(&server, "KEYWORDS"));
+    let rules = repo_file("src/config/rules.rs");
+    assert!(
+        rules.contains("matches!(key, \"acl\" | \"use_backend\")"),
+        "rules.rs reads acl and use_backend"
+    );
+    keys.extend(["acl".to_string(), "use_backend".to_string()]);
     keys
 }
 
@@ -383,6 +389,8 @@ fn example_of(keyword: &str) -> Option<String> {
         "mode" => "mode http",
         "bind" => "bind 127.0.0.1:65020",
         "default_backend" => "default_backend bk",
+        "acl" => "acl is_api path_beg /api/",
+        "use_backend" => "use_backend bk if TRUE",
         "balance" => "balance leastconn",
         "retries" => "retries 2",
         "retry-on" => "retry-on conn-failure 503",
