@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The full test suite: installs what the tests need (socat, hatop, tmux, nginx, chromium,
-# chromium-driver), then runs every unit and integration test in release mode (the load and
+# chromium-driver, haproxy), then runs every unit and integration test in release mode (the load and
 # switching tests want the real speed).
 # Benchmarks are built by CI's clippy step and run with `cargo bench`, not here.
 set -euo pipefail
