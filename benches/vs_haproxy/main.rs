@@ -4,10 +4,8 @@
 //! tools, builds, and runs it; run it directly with
 //!
 //! ```text
-//! cargo bench --bench vs_haproxy -- [--quick|--full] [--rounds N] [--duration SECS]
-//!     [--shards N] [--proxy-cpus 1] [--load-cpus 0] [--backend nginx|pointsman-backend]
-//!     [--pointsman PATH] [--haproxy PATH] [--wrk PATH] [--nginx PATH] [--idle-conns N]
-//!     [--connections N] [--load-connections N] [--nice N] [--capacity REQ_PER_S] [--only keepalive,close,relay,rate,flips,mutation,idle,tcp] [--out FILE.md]
+//! cargo bench --bench vs_haproxy -- [--quick|--full] [--rounds N] [--only PARTS] ...
+//! cargo bench --bench vs_haproxy -- --help    # every flag (args.rs)
 //! ```
 //!
 //! Method (see docs/performance.md): both proxies read the *same* haproxy.cfg (same backend,
@@ -21,9 +19,11 @@
 //! Under `cargo test --all-targets` (no `--bench` argument) it does nothing: it needs haproxy
 //! and wrk and takes minutes.
 
-#[path = "../tests/common/mod.rs"]
+mod args;
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
+use args::{parse_args, Args};
 use common::{cpu_time, free_port, raise_nofile, rss_kib, wait_for_port, Proc, PromptSession};
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
@@ -53,127 +53,6 @@ impl Proxy {
             Proxy::HAProxy => "HAProxy",
             Proxy::Pointsman => "pointsman",
         }
-    }
-}
-
-#[derive(Clone)]
-struct Args {
-    nice: i32,
-    load_connections: usize,
-    capacity: Option<f64>,
-    rounds: usize,
-    duration: u64,
-    shards: usize,
-    proxy_cpus: String,
-    load_cpus: String,
-    backend: String,
-    pointsman: PathBuf,
-    haproxy: PathBuf,
-    wrk: PathBuf,
-    nginx: PathBuf,
-    idle_conns: usize,
-    connections: usize,
-    mutations: usize,
-    only: Vec<String>,
-    out: PathBuf,
-}
-
-fn usage_error(message: &str) -> ! {
-    eprintln!("vs_haproxy: {message}");
-    std::process::exit(2)
-}
-
-fn parse_args() -> Option<Args> {
-    let words: Vec<String> = std::env::args().skip(1).collect();
-    if !words.iter().any(|w| w == "--bench") {
-        return None;
-    }
-    let nginx_found = Path::new("/usr/sbin/nginx").exists();
-    let mut a = Args {
-        nice: -10,
-        load_connections: 8,
-        capacity: None,
-        rounds: 2,
-        duration: 4,
-        shards: 1,
-        proxy_cpus: "1".into(),
-        load_cpus: "0".into(),
-        backend: if nginx_found {
-            "nginx".into()
-        } else {
-            "pointsman-backend".into()
-        },
-        pointsman: PathBuf::from(env!("CARGO_BIN_EXE_pointsman")),
-        haproxy: PathBuf::from("/usr/sbin/haproxy"),
-        wrk: PathBuf::from("/usr/bin/wrk"),
-        nginx: PathBuf::from("/usr/sbin/nginx"),
-        idle_conns: 10_000,
-        connections: 16,
-        mutations: 1000,
-        only: Vec::new(),
-        out: PathBuf::from("target/bench-vs-haproxy.md"),
-    };
-    let mut i = 0;
-    while i < words.len() {
-        let word = words[i].as_str();
-        let mut value = || {
-            i += 1;
-            words
-                .get(i)
-                .cloned()
-                .unwrap_or_else(|| usage_error(&format!("{word} needs a value")))
-        };
-        let number = |v: String| -> usize {
-            v.parse()
-                .unwrap_or_else(|_| usage_error(&format!("{word}: not a number: {v}")))
-        };
-        match word {
-            "--bench" => {}
-            "--quick" => {
-                a.rounds = 2;
-                a.duration = 4;
-                a.mutations = 500;
-            }
-            "--full" => {
-                a.rounds = 4;
-                a.duration = 8;
-                a.mutations = 2000;
-            }
-            "--rounds" => a.rounds = number(value()).max(1),
-            "--duration" => a.duration = number(value()).max(1) as u64,
-            "--shards" => a.shards = number(value()).max(1),
-            "--proxy-cpus" => a.proxy_cpus = value(),
-            "--load-cpus" => a.load_cpus = value(),
-            "--backend" => a.backend = value(),
-            "--pointsman" => a.pointsman = value().into(),
-            "--haproxy" => a.haproxy = value().into(),
-            "--wrk" => a.wrk = value().into(),
-            "--nginx" => a.nginx = value().into(),
-            "--idle-conns" => a.idle_conns = number(value()),
-            "--connections" => a.connections = number(value()).max(1),
-            "--mutations" => a.mutations = number(value()).max(10),
-            "--nice" => {
-                a.nice = value()
-                    .parse()
-                    .unwrap_or_else(|_| usage_error("--nice: not a number"))
-            }
-            "--load-connections" => a.load_connections = number(value()).max(1),
-            "--capacity" => a.capacity = Some(number(value()) as f64),
-            "--only" => a.only = value().split(',').map(str::to_string).collect(),
-            "--out" => a.out = value().into(),
-            other => usage_error(&format!("unknown argument {other}")),
-        }
-        i += 1;
-    }
-    if a.backend != "nginx" && a.backend != "pointsman-backend" {
-        usage_error("--backend is nginx or pointsman-backend");
-    }
-    Some(a)
-}
-
-impl Args {
-    fn wants(&self, part: &str) -> bool {
-        self.only.is_empty() || self.only.iter().any(|p| p == part)
     }
 }
 
