@@ -34,8 +34,10 @@ impl Args {
 }
 
 /// pointsman against HAProxy, side by side (see docs/performance.md for the method).
+// A flag given twice takes its last value, so that scripts/bench-vs-haproxy.sh can put its
+// own `--out` and `--backend` before the caller's.
 #[derive(Parser)]
-#[command(name = "vs_haproxy")]
+#[command(name = "vs_haproxy", args_override_self = true)]
 struct Flags {
     /// Passed by `cargo bench`; without it (`cargo test --all-targets`) the harness does nothing.
     #[arg(long, hide = true)]
