@@ -95,7 +95,6 @@ pub fn nginx_with(name: &str, port: u16, http_extra: &str, location: &str) -> Ng
     nginx
 }
 
-/// Pids whose parent is `parent` (from /proc/*/stat).
 /// Waits (up to 2 s) until process `pid` is in the stopped state (`T` in /proc/PID/stat).
 fn wait_stopped(pid: u32) {
     let deadline = Instant::now() + Duration::from_secs(2);
@@ -109,6 +108,7 @@ fn wait_stopped(pid: u32) {
     }
 }
 
+/// Pids whose parent is `parent` (from /proc/*/stat).
 fn children_of(parent: u32) -> Vec<u32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
