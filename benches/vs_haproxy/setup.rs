@@ -1,6 +1,7 @@
 //! The processes under test: the ports and files of a run ([`Setup`]), the backend on the load
 //! CPUs, and each proxy started on the same haproxy.cfg, pinned to the proxy CPUs.
 
+use super::loadgen::wrk;
 use super::*;
 
 /// Ports and files shared by every run.
