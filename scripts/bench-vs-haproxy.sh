@@ -4,7 +4,7 @@
 # HAProxy's capacity, peak RSS, memory per idle client connection, TCP-mode 1 MiB transfers,
 # the `set weight` round trip, and p99 + errors while a server is flipped every 100 ms.
 # Both proxies read the same haproxy.cfg; each runs pinned to its own core, alternating
-# HAProxy, pointsman, HAProxy, pointsman... The work is done by benches/vs_haproxy.rs; method
+# HAProxy, pointsman, HAProxy, pointsman... The work is done by benches/vs_haproxy/; method
 # and reading: docs/performance.md.
 #
 # Usage: scripts/bench-vs-haproxy.sh [--quick | --full] [--write-docs] [HARNESS OPTIONS...]

@@ -16,7 +16,7 @@
 # nightly std built with it; Rust code is memory-safe, we fuzz for panics and broken
 # invariants). Seeds are read from fuzz/corpus/TARGET and never modified: new inputs go to a
 # temporary directory. A crash leaves its input in fuzz/artifacts/TARGET/: turn it into a
-# regression test (tests/http/, tests/config_parser.rs, src/admin tests) before fixing.
+# regression test (tests/http/, tests/config_parser/, src/admin tests) before fixing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${FUZZ_SECONDS:-45}"
