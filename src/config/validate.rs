@@ -3,7 +3,8 @@
 //! - every frontend and listen has a `bind`; one that serves the stats page or metrics is
 //!   `mode http` (and needs no `default_backend`);
 //! - `use_backend` names a backend or listen (HAProxy's "unable to find required use_backend"),
-//!   with the same mode rule as `default_backend`;
+//!   with the same mode rule as `default_backend`, and is refused in a `mode tcp` frontend
+//!   (not supported yet there, rather than ignored);
 //! - `default_backend` names a backend or listen (error at the `default_backend` line), is not
 //!   the listen itself, and an `http` frontend does not use a `tcp` backend (HAProxy refuses
 //!   that; the other way round, a `tcp` frontend upgrading to an `http` backend, it allows);
@@ -152,6 +153,16 @@ fn resolve_switching(
     section: &ProxySection,
     sections: &[ProxySection],
 ) -> Result<Switching<String>, ConfigError> {
+    // TCP sessions go to `default_backend` only: rules there would be ignored, so refuse them.
+    if let (Mode::Tcp, Some(rule)) = (section.settings.mode, section.switching.rules.first()) {
+        return Err(error_at(
+            &rule.backend.location,
+            format!(
+                "'use_backend' in mode tcp {} is not supported yet: TCP sessions go to its default_backend",
+                section.describe()
+            ),
+        ));
+    }
     let mut failure = None;
     let switching = section.switching.resolve(|wanted| {
         let name = &wanted.value;

@@ -9,6 +9,7 @@ fn unknown_keywords_name_file_line_and_section() {
         (&["frontend fe", "    use-server s if x"], "haproxy.cfg:2: unknown keyword 'use-server' in frontend 'fe' section"),
         (&["backend b", "    use_backend bk if TRUE"], "haproxy.cfg:2: 'use_backend' is not allowed in backend 'b' (allowed in: frontend, listen)"),
         (&["defaults", "    acl a path /"], "haproxy.cfg:2: 'acl' is not allowed in defaults section (allowed in: frontend, listen, backend)"),
+        (&["frontend fe", "    mode tcp", "    bind 127.0.0.1:1", "    use_backend bk if TRUE", "backend bk", "    mode tcp"], "haproxy.cfg:4: 'use_backend' in mode tcp frontend 'fe' is not supported yet: TCP sessions go to its default_backend"),
         (&["defaults", "    timeout tunnel 1h"], "haproxy.cfg:2: unknown keyword 'timeout tunnel' in defaults section"),
         (&["listen l", "    option http-server-close"], "haproxy.cfg:2: unknown option 'http-server-close' in listen 'l' section"),
         (&["backend b", "    no balance"], "haproxy.cfg:2: 'no balance' is not supported: only 'no option <name>' and 'no log' are"),
