@@ -145,6 +145,38 @@ const CASES: &[Case] = &[
     ),
     case("GET /x HTTP/1.0", &["Host: a"], "bk_admin"),
     case("GET /x HTTP/1.1", &["Host: a"], "bk_api"),
+    case(
+        "GET http://shop.example.com/api/x HTTP/1.1",
+        &["Host: shop.example.com"],
+        "bk_api",
+    ),
+    case("GET /api/x?y HTTP/1.1", &["Host: a"], "bk_api"),
+    case("GET / HTTP/1.1", &["HOST: www.example.ORG"], "bk_shop"),
+    case("GET / HTTP/1.1", &["Host: a", "Cookie: xgrp=b"], "bk_web"),
+    case("GET /p?beta HTTP/1.1", &["Host: a", "X-Debug: 1"], "bk_web"),
+    case(
+        "GET /p?a=1&beta=1 HTTP/1.1",
+        &["Host: a", "X-Debug: 1"],
+        "bk_debug",
+    ),
+    case(
+        "GET /p?a=1;beta=1 HTTP/1.1",
+        &["Host: a", "X-Debug: 1"],
+        "bk_debug",
+    ),
+    case(
+        "GET / HTTP/1.1",
+        &[
+            "Host: a",
+            "X-Forwarded-For: 1.1.1.1",
+            "X-Forwarded-For: 2.2.2.2",
+        ],
+        "bk_shop",
+    ),
+    case("GET /static HTTP/1.1", &["Host: a"], "bk_static"),
+    case("GET /a.CSS HTTP/1.1", &["Host: a"], "bk_web"),
+    case("GET /admin/42?x=1 HTTP/1.1", &["Host: a"], "bk_admin"),
+    case("GET /x HTTP/1.0", &[], "bk_admin"),
     // Raw non-ASCII bytes in the target: both refuse the request before any rule.
     case(
         "GET /\u{00e9}t\u{00e9} HTTP/1.1",
