@@ -4,8 +4,10 @@
 #   admin_command   runtime API bytes -> session framing -> plan -> state::apply
 #   http_request    request head + body framing; the forwarded head re-parses identically
 #   http_response   response head + body framing; same property
+#   rules           acl / use_backend lines -> a config or a file:line error; an accepted one
+#                   routes odd requests to one of its backends
 #
-# Usage: scripts/fuzz.sh [TARGET...]       (default: all four)
+# Usage: scripts/fuzz.sh [TARGET...]       (default: all five)
 #   FUZZ_SECONDS=45   seconds per target, exploring (random seed each run)
 #   FUZZ_RUNS=N       instead: exactly N inputs per target from the fixed seed FUZZ_SEED (default 1).
 #                     Same binary, same corpus, same inputs: this is the form CI runs, so a
@@ -29,7 +31,7 @@ else
   budget="${seconds}s"
 fi
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(config_parser admin_command http_request http_response)
+[ ${#targets[@]} -eq 0 ] && targets=(config_parser admin_command http_request http_response rules)
 
 # libfuzzer-sys compiles libFuzzer (C++).
 if ! command -v c++ >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
