@@ -16,33 +16,22 @@ struct Connection {
 }
 
 impl Connection {
-    /// A unix socket path, or `ipv4@HOST:PORT` for a TCP admin socket.
+    /// A unix socket path, or `ipv4@HOST:PORT` for a TCP admin socket. Either becomes a
+    /// `socket2::Socket`, so the timeout and the split are written once for both.
     fn open(socket: &str) -> Result<Connection, String> {
         let failed = |e: std::io::Error| format!("cannot connect to {socket}: {e}");
-        match socket.strip_prefix("ipv4@") {
-            Some(addr) => {
-                let stream = std::net::TcpStream::connect(addr).map_err(failed)?;
-                stream
-                    .set_read_timeout(Some(REPLY_TIMEOUT))
-                    .map_err(failed)?;
-                let writer = stream.try_clone().map_err(failed)?;
-                Ok(Connection {
-                    reader: Box::new(stream),
-                    writer: Box::new(writer),
-                })
-            }
-            None => {
-                let stream = UnixStream::connect(socket).map_err(failed)?;
-                stream
-                    .set_read_timeout(Some(REPLY_TIMEOUT))
-                    .map_err(failed)?;
-                let writer = stream.try_clone().map_err(failed)?;
-                Ok(Connection {
-                    reader: Box::new(stream),
-                    writer: Box::new(writer),
-                })
-            }
-        }
+        let stream: socket2::Socket = match socket.strip_prefix("ipv4@") {
+            Some(addr) => std::net::TcpStream::connect(addr).map_err(failed)?.into(),
+            None => UnixStream::connect(socket).map_err(failed)?.into(),
+        };
+        stream
+            .set_read_timeout(Some(REPLY_TIMEOUT))
+            .map_err(failed)?;
+        let writer = stream.try_clone().map_err(failed)?;
+        Ok(Connection {
+            reader: Box::new(stream),
+            writer: Box::new(writer),
+        })
     }
 
     fn send(&mut self, line: &str) -> Result<(), String> {
