@@ -237,6 +237,28 @@ fn requests_reach_the_same_backend_as_through_haproxy() {
     assert!(wrong.is_empty(), "routing differs:\n{}", wrong.join("\n"));
 }
 
+/// An empty condition matches nothing in HAProxy: `use_backend B if` takes no request and
+/// `use_backend B unless` every one. The same through pointsman.
+#[test]
+fn an_empty_condition_matches_nothing_as_in_haproxy() {
+    let servers = backends(BACKENDS);
+    let rules =
+        "    use_backend bk_api if\n    use_backend bk_shop unless\n    default_backend bk_web";
+    let only_if = "    use_backend bk_api if\n    default_backend bk_web";
+    for (rules, expect) in [(rules, "bk_shop"), (only_if, "bk_web")] {
+        let (ours, theirs) = (free_port(), free_port());
+        let _p = pointsman(&config(ours, rules, &servers), 1, ours);
+        let _h = haproxy(&config(theirs, rules, &servers), theirs);
+        let request = case("GET / HTTP/1.1", &["Host: a"], expect);
+        let (pointsman_got, haproxy_got) = (reached(ours, &request), reached(theirs, &request));
+        assert_eq!(
+            (pointsman_got.as_str(), haproxy_got.as_str()),
+            (expect, expect),
+            "{rules}"
+        );
+    }
+}
+
 /// `pointsman -c` on `config`: exit status and output.
 fn check(config: &str) -> (bool, String) {
     let dir = temp_dir("routing-check");

@@ -41,15 +41,15 @@ impl Condition {
         Ok((Condition { unless, any_of }, parser.warnings))
     }
 
-    /// Whether the condition holds for `request`. An empty condition (`use_backend B if`)
-    /// holds, as HAProxy treats it.
+    /// Whether the condition holds for `request`. An empty condition matches nothing, as in
+    /// HAProxy 2.6 (checked side by side): `use_backend B if` never takes a request, `use_backend
+    /// B unless` takes every one.
     pub fn holds<R: RequestView>(&self, acls: &AclTable, request: &R) -> bool {
-        let matched = self.any_of.is_empty()
-            || self.any_of.iter().any(|group| {
-                group
-                    .iter()
-                    .all(|term| acls.holds(term.acl, request) != term.negated)
-            });
+        let matched = self.any_of.iter().any(|group| {
+            group
+                .iter()
+                .all(|term| acls.holds(term.acl, request) != term.negated)
+        });
         matched != self.unless
     }
 }
@@ -156,7 +156,7 @@ mod tests {
             "if api or shop !TRUE or FALSE or { path_end / }",
             &web
         ));
-        assert!(holds("if", &web));
+        assert!(!holds("if", &web) && holds("unless", &web));
     }
 
     #[test]
