@@ -9,13 +9,7 @@ use std::process::Command;
 use std::time::Duration;
 
 fn check(path: &str) -> (i32, String) {
-    let out = Command::new(POINTSMAN)
-        .args(["-c", "-f", path])
-        .output()
-        .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.code().unwrap_or(-1), text)
+    check_config_file(std::path::Path::new(path))
 }
 
 #[test]

@@ -1,9 +1,23 @@
 //! The real HAProxy 2.6 (Debian's package, installed by scripts/install-test-deps.sh) run on
-//! the same config as pointsman, for differential tests: what a client sees must be the same.
+//! the same config as pointsman, for differential tests: what a client sees must be the same,
+//! and what one refuses ([`haproxy_accepts`]) the other refuses too.
 
 use super::{temp_dir, wait_for_port, Proc};
 use std::process::{Command, Stdio};
 use std::time::Duration;
+
+/// Whether `haproxy -c` accepts `text` (written to `t.cfg` in a fresh test directory).
+pub fn haproxy_accepts(text: &str) -> bool {
+    let path = temp_dir("haproxy-check").join("t.cfg");
+    std::fs::write(&path, text).unwrap();
+    Command::new("haproxy")
+        .args(["-c", "-q", "-f"])
+        .arg(&path)
+        .output()
+        .expect("haproxy is installed (scripts/install-test-deps.sh)")
+        .status
+        .success()
+}
 
 /// A running haproxy, stopped when dropped.
 pub struct Haproxy {

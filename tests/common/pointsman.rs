@@ -1,5 +1,6 @@
 //! Starting the real `pointsman`: on a config written to a test directory ([`pointsman`] and
-//! its variants), or with raw arguments ([`spawn_pointsman`]); a running one's `show stat`.
+//! its variants), or with raw arguments ([`spawn_pointsman`]); a running one's `show stat`;
+//! checking a config with `pointsman -c` ([`check_config_file`], [`check_config`]).
 
 use super::{admin, temp_dir, wait_for, wait_for_port, Proc};
 use std::collections::HashMap;
@@ -9,6 +10,26 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 pub const POINTSMAN: &str = env!("CARGO_BIN_EXE_pointsman");
+
+/// `pointsman -c -f PATH`: its exit code and what it printed (stdout, then stderr).
+pub fn check_config_file(path: &Path) -> (i32, String) {
+    let out = Command::new(POINTSMAN)
+        .arg("-c")
+        .arg("-f")
+        .arg(path)
+        .output()
+        .expect("run pointsman -c");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// [`check_config_file`] on `text`, written to `t.cfg` in a fresh test directory.
+pub fn check_config(text: &str) -> (i32, String) {
+    let path = temp_dir("check").join("t.cfg");
+    std::fs::write(&path, text).unwrap();
+    check_config_file(&path)
+}
 
 /// The config most end-to-end tests run: an admin `stats socket`, HTTP with short timeouts,
 /// `frontend fe` on 127.0.0.1:`port` sending everything to `backend bk`, whose lines (indented,
