@@ -3,12 +3,15 @@
 //! - `session`: byte framing of one admin connection (lines, `;`, `\;`, prompt mode, long lines).
 //! - `command`: one command line ─▶ typed `Command` ─▶ [`Action`] (privilege checked, names
 //!   resolved against the state, errors as HAProxy's exact texts): [`command::plan`].
-//! - `format`: `show stat` CSV, `show info`, `show servers state|conn`, `show backend`.
+//! - `format`: `show stat` (CSV, typed, JSON) from the typed rows of `stats::rows`, `show
+//!   info`, `show servers state|conn`, `show backend`.
 //! - `help`: HAProxy's keyword table, `help`, and the "unknown command" closest-match lists.
 //! - `server`: the glommio accept loop and per-connection loop, driving an [`AdminBackend`]:
 //!   [`server::serve`].
 //!
-//! This module never imports `proxy` or `shard`: the coordinator implements [`AdminBackend`].
+//! This module never imports `proxy` or `shard`: the coordinator implements [`AdminBackend`],
+//! and answers `del server` and `wait … srv-removable` with typed outcomes ([`Deletion`],
+//! [`Removal`]) that this module words.
 
 use crate::config::Level;
 use crate::state::{Mutation, ServerRef, State};

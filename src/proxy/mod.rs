@@ -1,5 +1,12 @@
 //! The data plane of one shard: per-connection HTTP/1.1 and TCP forwarding, the idle
 //! connection pool, and the [`Worker`] that holds the shard's replica of the state.
+//!
+//! A request's way through it: `http` (the keep-alive loop: read and parse the head) ─▶
+//! `routing` (the frontend's `use_backend` rules, then `default_backend`) ─▶ `http`'s
+//! `Exchange` (server pick with `persistence` and the `queue`, `upstream` connection from the
+//! `pool`, `retry` rules) ─▶ the response streamed back, counted on the `worker` and logged
+//! (`record`). `tcp` is the `mode tcp` relay, `local` the stats page and `/metrics`, `observe`
+//! passive health, `buffers` the shard's pooled buffers, `settings` the per-proxy knobs.
 
 mod buffers;
 mod http;
