@@ -40,7 +40,7 @@ fn switching() -> Switching<usize> {
     let config = parse_str("bench.cfg", &config()).expect("the bench config loads");
     let side = config.proxies[0].frontend.clone().expect("fe");
     side.switching
-        .resolve(|name| Ok(name[2..].parse().unwrap()))
+        .resolve(|name| Ok::<usize, String>(name[2..].parse().unwrap()))
         .unwrap()
 }
 

@@ -163,10 +163,9 @@ fn resolve_switching(
             ),
         ));
     }
-    let mut failure = None;
-    let switching = section.switching.resolve(|wanted| {
+    section.switching.resolve(|wanted| {
         let name = &wanted.value;
-        let found = sections
+        let target = sections
             .iter()
             .find(|s| s.kind.has_backend() && s.name == *name)
             .ok_or_else(|| {
@@ -177,21 +176,10 @@ fn resolve_switching(
                         section.name
                     ),
                 )
-            })
-            .and_then(|target| {
-                check_modes(section, target, wanted, "a 'use_backend' target")?;
-                Ok(target.name.clone())
-            });
-        found.map_err(|e| {
-            failure = Some(e);
-            String::new()
-        })
-    });
-    match (switching, failure) {
-        (Ok(switching), _) => Ok(switching),
-        (Err(_), Some(e)) => Err(e),
-        (Err(message), None) => Err(error_at(&section.location, message)),
-    }
+            })?;
+        check_modes(section, target, wanted, "a 'use_backend' target")?;
+        Ok(target.name.clone())
+    })
 }
 
 fn check_modes(

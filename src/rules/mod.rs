@@ -61,10 +61,10 @@ impl<B: Copy> Switching<B> {
 impl<B> Switching<B> {
     /// The same rules with each backend mapped (config names to runtime indices); the first
     /// name `resolve` refuses is the error.
-    pub fn resolve<C>(
+    pub fn resolve<C, E>(
         &self,
-        mut resolve: impl FnMut(&B) -> Result<C, String>,
-    ) -> Result<Switching<C>, String> {
+        mut resolve: impl FnMut(&B) -> Result<C, E>,
+    ) -> Result<Switching<C>, E> {
         let rules = self
             .rules
             .iter()
@@ -74,7 +74,7 @@ impl<B> Switching<B> {
                     condition: r.condition.clone(),
                 })
             })
-            .collect::<Result<_, String>>()?;
+            .collect::<Result<_, E>>()?;
         Ok(Switching {
             acls: self.acls.clone(),
             rules,
