@@ -1,218 +1,260 @@
-//! `--json FILE`: the report as JSON, written by hand. The shape is small and flat, so a
-//! tiny writer with correct string escaping is less than pulling serde into the crate.
-//! Durations are in microseconds (`*_us`); error classes use stable keys (`http_503`, `reset`).
-//! Each switch carries its reply text (`null` when none came), its round trip, its `outcome`
-//! (`ok`, `refused`, `no_reply`) and, when it failed, the `error`.
+//! `--json FILE`: the report as one compact JSON document, from `Serialize` derived on the
+//! report types. This file holds what a derive cannot say: the fields computed from a report
+//! (`failed`, `verdict`, `failed_switches`, a summary's `error_count`, a switch's
+//! `round_trip_us` and `outcome`), durations in microseconds (`*_us`: an integer when whole,
+//! else up to three decimals), error classes as stable keys (`http_503`, `reset`). Each switch
+//! carries its reply text (`null` when none came), its round trip, its `outcome` (`ok`,
+//! `refused`, `no_reply`) and, when it failed, the `error`.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::report::{Percentiles, Report, ScheduleCheck, Second, Summary, Window};
+use serde::{Serialize, Serializer};
+
+use super::outcome::ErrorClass;
+use super::report::{Report, Summary};
 use super::switches::{SwitchError, SwitchEvent};
 
 /// The whole report (without raw samples) as a JSON document.
 pub fn to_json(report: &Report) -> String {
-    let mut o = Obj::new();
-    o.str("url", &report.url);
-    o.str("mode", &report.mode);
-    o.num("planned", report.planned);
-    o.raw("elapsed_us", &micros(report.elapsed));
-    o.raw("failed", if report.failed() { "true" } else { "false" });
-    o.str("verdict", &report.verdict());
-    o.num("failed_switches", report.failed_switches().count() as u64);
-    o.raw("whole", &summary(&report.whole));
-    o.raw("schedule", &schedule(&report.schedule));
-    o.raw("switches", &array(report.switches.iter().map(switch)));
-    o.raw("windows", &array(report.windows.iter().map(window)));
-    o.raw("timeline", &array(report.timeline.iter().map(second)));
-    o.finish()
+    let document = Document {
+        failed: report.failed(),
+        verdict: report.verdict(),
+        failed_switches: report.failed_switches().count(),
+        report,
+    };
+    serde_json::to_string(&document).expect("a report has only string map keys")
 }
 
-fn summary(s: &Summary) -> String {
-    let mut o = Obj::new();
-    o.num("requests", s.requests);
-    o.num("ok", s.ok);
-    o.num("error_count", s.error_count());
-    let errors: BTreeMap<String, u64> = s.errors.iter().map(|(c, n)| (c.key(), *n)).collect();
-    o.raw("errors", &counts(&errors));
-    o.raw("servers", &counts(&s.servers));
-    o.raw("latency", &percentiles(&s.latency));
-    o.raw("service", &percentiles(&s.service));
-    o.finish()
+/// The verdict first, then the report's own fields.
+#[derive(Serialize)]
+struct Document<'a> {
+    failed: bool,
+    verdict: String,
+    failed_switches: usize,
+    #[serde(flatten)]
+    report: &'a Report,
 }
 
-fn percentiles(p: &Percentiles) -> String {
-    let mut o = Obj::new();
-    for (name, value) in [
-        ("p50_us", p.p50),
-        ("p90_us", p.p90),
-        ("p99_us", p.p99),
-        ("p99_9_us", p.p999),
-        ("p99_99_us", p.p9999),
-        ("max_us", p.max),
-        ("mean_us", p.mean),
-    ] {
-        o.raw(name, &micros(value));
+/// A [`Summary`] with its `error_count` (`serialize_with` on the fields that hold one).
+pub fn summary<S: Serializer>(summary: &Summary, serializer: S) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Counted<'a> {
+        #[serde(flatten)]
+        summary: &'a Summary,
+        error_count: u64,
     }
-    o.finish()
-}
-
-fn schedule(s: &ScheduleCheck) -> String {
-    let mut o = Obj::new();
-    o.num("late", s.late);
-    o.raw("max_lag_us", &micros(s.max_lag));
-    o.raw("longest_behind_us", &micros(s.longest_behind));
-    o.num("unsent", s.unsent);
-    match &s.invalid {
-        Some(reason) => o.str("invalid", reason),
-        None => o.raw("invalid", "null"),
+    let error_count = summary.error_count();
+    Counted {
+        summary,
+        error_count,
     }
-    o.finish()
+    .serialize(serializer)
 }
 
-fn switch(s: &SwitchEvent) -> String {
-    let mut o = Obj::new();
-    o.str("command", &s.command);
-    o.raw("sent_us", &micros(s.sent));
-    o.raw("replied_us", &micros(s.replied));
-    o.raw("round_trip_us", &micros(s.round_trip()));
-    o.str(
-        "outcome",
-        match &s.reply {
-            Ok(_) => "ok",
-            Err(SwitchError::Refused(_)) => "refused",
-            Err(SwitchError::NoReply(_)) => "no_reply",
-        },
-    );
-    o.raw("reply", &s.reply_text().map_or("null".into(), quote));
-    match &s.reply {
-        Ok(_) => o.raw("error", "null"),
-        Err(err) => o.str("error", &err.to_string()),
-    }
-    o.finish()
-}
-
-fn window(w: &Window) -> String {
-    let mut o = Obj::new();
-    o.str("command", &w.command);
-    o.raw("from_us", &micros(w.from));
-    o.raw("to_us", &micros(w.to));
-    o.raw("summary", &summary(&w.summary));
-    o.finish()
-}
-
-fn second(s: &Second) -> String {
-    let mut o = Obj::new();
-    o.num("second", s.second);
-    o.num("requests", s.requests);
-    o.num("errors", s.errors);
-    o.raw("p50_us", &micros(s.p50));
-    o.raw("p99_us", &micros(s.p99));
-    o.raw("servers", &counts(&s.servers));
-    o.raw("switches", &array(s.switches.iter().map(|c| quote(c))));
-    o.raw("max_send_lag_us", &micros(s.max_send_lag));
-    o.finish()
-}
-
-fn counts(map: &BTreeMap<String, u64>) -> String {
-    let mut o = Obj::new();
-    for (key, value) in map {
-        o.num(key, *value);
-    }
-    o.finish()
-}
-
-/// Microseconds with up to three decimals (nanosecond precision, no float noise).
-fn micros(d: Duration) -> String {
-    let ns = d.as_nanos();
+/// Microseconds: an integer when whole, else up to three decimals (no float noise beyond
+/// the nanosecond the duration holds).
+pub fn micros<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    let ns = duration.as_nanos();
     if ns.is_multiple_of(1000) {
-        (ns / 1000).to_string()
+        serializer.serialize_u128(ns / 1000)
     } else {
-        format!("{}.{:03}", ns / 1000, ns % 1000)
+        serializer.serialize_f64(ns as f64 / 1000.0)
     }
 }
 
-fn array(items: impl Iterator<Item = String>) -> String {
-    format!("[{}]", items.collect::<Vec<_>>().join(","))
+/// An error class is its stable key, also as a map key (`"errors":{"http_503":2}`).
+impl Serialize for ErrorClass {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.key())
+    }
 }
 
-/// A JSON string literal (RFC 8259 escaping).
-pub fn quote(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
+/// A switch as it reads in the report: its timings, its outcome and the reply text, apart.
+impl Serialize for SwitchEvent {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Switch<'a> {
+            command: &'a str,
+            #[serde(serialize_with = "micros")]
+            sent_us: Duration,
+            #[serde(serialize_with = "micros")]
+            replied_us: Duration,
+            #[serde(serialize_with = "micros")]
+            round_trip_us: Duration,
+            outcome: &'static str,
+            reply: Option<&'a str>,
+            error: Option<String>,
         }
-    }
-    out.push('"');
-    out
-}
-
-/// Builds one JSON object field by field.
-struct Obj {
-    out: String,
-}
-
-impl Obj {
-    fn new() -> Obj {
-        Obj {
-            out: String::from("{"),
+        Switch {
+            command: &self.command,
+            sent_us: self.sent,
+            replied_us: self.replied,
+            round_trip_us: self.round_trip(),
+            outcome: match &self.reply {
+                Ok(_) => "ok",
+                Err(SwitchError::Refused(_)) => "refused",
+                Err(SwitchError::NoReply(_)) => "no_reply",
+            },
+            reply: self.reply_text(),
+            error: self.reply.as_ref().err().map(ToString::to_string),
         }
-    }
-
-    fn raw(&mut self, key: &str, value: &str) {
-        if self.out.len() > 1 {
-            self.out.push(',');
-        }
-        self.out.push_str(&quote(key));
-        self.out.push(':');
-        self.out.push_str(value);
-    }
-
-    fn str(&mut self, key: &str, value: &str) {
-        self.raw(key, &quote(value));
-    }
-
-    fn num(&mut self, key: &str, value: u64) {
-        self.raw(key, &value.to_string());
-    }
-
-    fn finish(mut self) -> String {
-        self.out.push('}');
-        self.out
+        .serialize(serializer)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::collections::BTreeMap;
 
-    #[test]
-    fn strings_are_escaped() {
-        assert_eq!(quote("a\"b\\c\n\u{1}é"), "\"a\\\"b\\\\c\\n\\u0001é\"");
+    use super::*;
+    use crate::loadtest::report::{Percentiles, ScheduleCheck, Second, Window};
+
+    /// A report with every kind of value the document holds: fractional and whole
+    /// microseconds, error classes, each switch outcome, a window, an invalid schedule.
+    fn every_shape() -> Report {
+        let ms = Duration::from_millis;
+        let latency = Percentiles {
+            p50: Duration::from_nanos(410_050),
+            p90: ms(1),
+            p99: ms(2),
+            p999: ms(3),
+            p9999: ms(4),
+            max: Duration::from_nanos(5_000_001),
+            mean: Duration::from_nanos(700_500),
+        };
+        let whole = Summary {
+            requests: 10,
+            ok: 7,
+            errors: BTreeMap::from([(ErrorClass::Status(503), 2), (ErrorClass::Reset, 1)]),
+            servers: BTreeMap::from([("s1".to_string(), 6), ("s\"2".to_string(), 3)]),
+            latency,
+            service: Percentiles::default(),
+        };
+        let switch = |command: &str, reply| SwitchEvent {
+            sent: ms(100),
+            replied: Duration::from_nanos(100_410_050),
+            command: command.to_string(),
+            reply,
+        };
+        Report {
+            url: "http://127.0.0.1:8080/".into(),
+            mode: "every 100ms".into(),
+            planned: 10,
+            elapsed: ms(1_000),
+            whole: whole.clone(),
+            windows: vec![Window {
+                command: "disable server bk/s1".into(),
+                from: ms(0),
+                to: ms(1_100),
+                summary: whole,
+            }],
+            timeline: vec![Second {
+                second: 0,
+                requests: 10,
+                errors: 3,
+                p50: ms(1),
+                p99: Duration::from_nanos(2_000_300),
+                servers: BTreeMap::from([("s1".to_string(), 6)]),
+                switches: vec!["disable server bk/s1".into()],
+                max_send_lag: Duration::from_nanos(1_500),
+            }],
+            switches: vec![
+                switch("disable server bk/s1", Ok(String::new())),
+                switch(
+                    "disable server bk/x",
+                    Err(SwitchError::Refused("No such server.".into())),
+                ),
+                switch(
+                    "show info",
+                    Err(SwitchError::NoReply("connect /x: refused\n".into())),
+                ),
+            ],
+            schedule: ScheduleCheck {
+                late: 1,
+                max_lag: ms(12),
+                longest_behind: Duration::ZERO,
+                unsent: 0,
+                invalid: Some("the sender fell behind".into()),
+            },
+            samples: Vec::new(),
+            server_names: Vec::new(),
+        }
     }
 
+    #[test]
+    fn the_document_holds_every_field_once_with_its_type() {
+        let text = to_json(&every_shape());
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let expected = "elapsed_us failed failed_switches mode planned schedule switches \
+                        timeline url verdict whole windows";
+        assert_eq!(
+            keys.join(" "),
+            expected.split_whitespace().collect::<Vec<_>>().join(" ")
+        );
+        assert_eq!(json["failed"], true);
+        assert_eq!(json["failed_switches"], 2);
+        assert!(json["verdict"]
+            .as_str()
+            .unwrap()
+            .starts_with("FAILED: 3 of 10"));
+        assert_eq!(json["elapsed_us"].as_u64(), Some(1_000_000));
+        let whole = &json["whole"];
+        assert_eq!(whole["error_count"], 3);
+        assert_eq!(
+            whole["errors"],
+            serde_json::json!({"http_503": 2, "reset": 1})
+        );
+        assert_eq!(whole["servers"], serde_json::json!({"s1": 6, "s\"2": 3}));
+        assert_eq!(whole["latency"]["p50_us"].as_f64(), Some(410.05));
+        assert_eq!(whole["latency"]["p99_9_us"].as_u64(), Some(3_000));
+        assert_eq!(whole["latency"]["max_us"].as_f64(), Some(5_000.001));
+        assert_eq!(json["windows"][0]["summary"], *whole);
+        assert_eq!(json["windows"][0]["to_us"], 1_100_000);
+        let second = &json["timeline"][0];
+        assert_eq!(second["p99_us"].as_f64(), Some(2_000.3));
+        assert_eq!(second["max_send_lag_us"].as_f64(), Some(1.5));
+        assert_eq!(
+            second["switches"],
+            serde_json::json!(["disable server bk/s1"])
+        );
+        let schedule = serde_json::json!({"late": 1, "max_lag_us": 12_000,
+            "longest_behind_us": 0, "unsent": 0, "invalid": "the sender fell behind"});
+        assert_eq!(json["schedule"], schedule);
+    }
+
+    #[test]
+    fn each_switch_outcome_has_its_reply_and_error() {
+        let json: serde_json::Value = serde_json::from_str(&to_json(&every_shape())).unwrap();
+        let switch = |i: usize| &json["switches"][i];
+        let ok = serde_json::json!({"command": "disable server bk/s1", "sent_us": 100_000,
+            "replied_us": 100_410.05, "round_trip_us": 410.05, "outcome": "ok",
+            "reply": "", "error": null});
+        assert_eq!(*switch(0), ok);
+        assert_eq!(switch(1)["outcome"], "refused");
+        assert_eq!(switch(1)["reply"], "No such server.");
+        assert_eq!(
+            switch(1)["error"],
+            "refused by the proxy: \"No such server.\""
+        );
+        assert_eq!(switch(2)["outcome"], "no_reply");
+        assert_eq!(switch(2)["reply"], serde_json::Value::Null);
+        assert_eq!(switch(2)["error"], "no reply: connect /x: refused\n");
+    }
+
+    /// Whole microseconds stay integers; a fraction keeps its nanoseconds and nothing more.
     #[test]
     fn micros_keep_nanoseconds() {
-        assert_eq!(micros(Duration::from_micros(410)), "410");
-        assert_eq!(micros(Duration::from_nanos(410_050)), "410.050");
-    }
-
-    #[test]
-    fn objects_join_fields() {
-        let mut o = Obj::new();
-        o.num("a", 1);
-        o.str("b", "x");
-        assert_eq!(o.finish(), r#"{"a":1,"b":"x"}"#);
+        #[derive(Serialize)]
+        struct Us(#[serde(serialize_with = "micros")] Duration);
+        let text = |d| serde_json::to_string(&Us(d)).unwrap();
+        assert_eq!(text(Duration::from_micros(410)), "410");
+        assert_eq!(text(Duration::from_nanos(410_050)), "410.05");
+        assert_eq!(text(Duration::from_nanos(5_000_001)), "5000.001");
     }
 }

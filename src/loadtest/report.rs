@@ -5,12 +5,15 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use serde::Serialize;
+
+use super::json::{micros, summary};
 use super::outcome::{ErrorClass, Sample};
 use super::sender::format_ms;
 use super::switches::SwitchEvent;
 
-/// Everything a run measured.
-#[derive(Debug, Clone)]
+/// Everything a run measured (`--json` writes all of it but the raw samples).
+#[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub url: String,
     /// e.g. `rate 1000/s over 8 connections` or `every 2s`.
@@ -18,7 +21,9 @@ pub struct Report {
     /// Requests the schedule held.
     pub planned: u64,
     /// Wall time from the first intended send to the last response.
+    #[serde(rename = "elapsed_us", serialize_with = "micros")]
     pub elapsed: Duration,
+    #[serde(serialize_with = "summary")]
     pub whole: Summary,
     /// One summary per switch, over requests due within ±1 s of it.
     pub windows: Vec<Window>,
@@ -26,13 +31,15 @@ pub struct Report {
     pub switches: Vec<SwitchEvent>,
     pub schedule: ScheduleCheck,
     /// Every request, ordered by sequence number (for plots and custom analysis).
+    #[serde(skip)]
     pub samples: Vec<Sample>,
     /// Server names indexed by [`Sample::server`].
+    #[serde(skip)]
     pub server_names: Vec<String>,
 }
 
 /// Counts and latency over a set of requests.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Summary {
     pub requests: u64,
     /// 2xx responses received in full.
@@ -47,50 +54,65 @@ pub struct Summary {
 }
 
 /// Latency distribution (HDR histogram, 3 significant digits).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Percentiles {
+    #[serde(rename = "p50_us", serialize_with = "micros")]
     pub p50: Duration,
+    #[serde(rename = "p90_us", serialize_with = "micros")]
     pub p90: Duration,
+    #[serde(rename = "p99_us", serialize_with = "micros")]
     pub p99: Duration,
+    #[serde(rename = "p99_9_us", serialize_with = "micros")]
     pub p999: Duration,
+    #[serde(rename = "p99_99_us", serialize_with = "micros")]
     pub p9999: Duration,
+    #[serde(rename = "max_us", serialize_with = "micros")]
     pub max: Duration,
+    #[serde(rename = "mean_us", serialize_with = "micros")]
     pub mean: Duration,
 }
 
 /// A summary of the requests around one switch.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Window {
     pub command: String,
     /// Start and end of the window, from the start of the run.
+    #[serde(rename = "from_us", serialize_with = "micros")]
     pub from: Duration,
+    #[serde(rename = "to_us", serialize_with = "micros")]
     pub to: Duration,
+    #[serde(serialize_with = "summary")]
     pub summary: Summary,
 }
 
 /// One second of the timeline, by intended send time.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Second {
     /// Seconds from the start of the run.
     pub second: u64,
     pub requests: u64,
     pub errors: u64,
+    #[serde(rename = "p50_us", serialize_with = "micros")]
     pub p50: Duration,
+    #[serde(rename = "p99_us", serialize_with = "micros")]
     pub p99: Duration,
     pub servers: BTreeMap<String, u64>,
     /// Commands sent during this second.
     pub switches: Vec<String>,
     /// Worst lateness of the sender in this second.
+    #[serde(rename = "max_send_lag_us", serialize_with = "micros")]
     pub max_send_lag: Duration,
 }
 
 /// Whether the sender kept its schedule, i.e. whether the latency figures can be trusted.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ScheduleCheck {
     /// Requests sent more than the lateness bound after their intended time.
     pub late: u64,
+    #[serde(rename = "max_lag_us", serialize_with = "micros")]
     pub max_lag: Duration,
     /// Longest stretch of schedule during which every request went out late.
+    #[serde(rename = "longest_behind_us", serialize_with = "micros")]
     pub longest_behind: Duration,
     /// Requests never sent (the sender was still behind when the run had to end).
     pub unsent: u64,
