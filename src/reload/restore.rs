@@ -22,7 +22,9 @@
 use super::state_dump::{RuntimeServer, StateDump};
 use super::state_file::FileServer;
 use crate::config::Config;
-use crate::state::{self, AdminState, Mutation, ServerRef, ServerSpec, State};
+use crate::state::{
+    self, AdminState, CheckStatus, Mutation, OpState, Server, ServerRef, ServerSpec, State,
+};
 use std::collections::HashMap;
 
 /// What happened, for the start-up log.
@@ -167,45 +169,63 @@ fn carry(
         );
         addr = runtime_addr;
     }
-    if old.options.weight == new.options.weight && r.weight != current.weight {
-        out.apply(
-            state,
-            Mutation::SetWeight {
-                server,
-                weight: r.weight,
-            },
-            now,
-        );
-    }
     let same_check = old.options.check == new.options.check;
-    if same_check && r.check_enabled == Some(false) && current.check.enabled {
-        out.apply(
-            state,
-            Mutation::SetCheckEnabled {
+    let restored = Restored {
+        weight: (old.options.weight == new.options.weight).then_some(r.weight),
+        checks_off: same_check && r.check_enabled == Some(false),
+        health: (same_check && r.addr == Some(addr)).then_some((r.op, r.health, r.status)),
+        admin: (old.options.disabled == new.options.disabled).then_some(r.admin),
+    };
+    restored.apply(state, server, &current, now, out);
+}
+
+/// The runtime values one server gets back, chosen by the rules of its source (a pointsman
+/// dump or a HAProxy state file); `None` (or `false`) leaves the value the config gave.
+struct Restored {
+    weight: Option<u32>,
+    /// `disable health` was in force.
+    checks_off: bool,
+    /// Operational state, health counter and last check status.
+    health: Option<(OpState, u32, CheckStatus)>,
+    admin: Option<AdminState>,
+}
+
+impl Restored {
+    /// Applies each value that differs from `current`, weight first and admin state last.
+    fn apply(
+        self,
+        state: &mut State,
+        server: ServerRef,
+        current: &Server,
+        now: u64,
+        out: &mut Outcome,
+    ) {
+        if let Some(weight) = self.weight.filter(|w| *w != current.weight) {
+            out.apply(state, Mutation::SetWeight { server, weight }, now);
+        }
+        if self.checks_off && current.check.enabled {
+            let enabled = false;
+            out.apply(state, Mutation::SetCheckEnabled { server, enabled }, now);
+        }
+        if let Some((op, health, status)) = self.health {
+            let health = Mutation::RestoreHealth {
                 server,
-                enabled: false,
-            },
-            now,
-        );
-    }
-    if same_check && r.addr == Some(addr) {
-        let health = Mutation::RestoreHealth {
-            server,
-            op: r.op,
-            health: r.health,
-            status: r.status,
-        };
-        out.apply(state, health, now);
-    }
-    if old.options.disabled == new.options.disabled && r.admin != current.admin {
-        out.apply(
-            state,
-            Mutation::SetAdminState {
-                server,
-                state: r.admin,
-            },
-            now,
-        );
+                op,
+                health,
+                status,
+            };
+            out.apply(state, health, now);
+        }
+        if let Some(admin) = self.admin.filter(|a| *a != current.admin) {
+            out.apply(
+                state,
+                Mutation::SetAdminState {
+                    server,
+                    state: admin,
+                },
+                now,
+            );
+        }
     }
 }
 
@@ -223,38 +243,7 @@ pub fn from_file(state: &mut State, entries: &[FileServer], now: u64) -> Outcome
         let Some(current) = state.server(server).cloned() else {
             continue;
         };
-        if e.iweight == current.initial_weight && e.uweight != current.weight {
-            out.apply(
-                state,
-                Mutation::SetWeight {
-                    server,
-                    weight: e.uweight.min(256),
-                },
-                now,
-            );
-        }
-        if current.check.configured && e.check_configured() {
-            if !e.check_enabled() && current.check.enabled {
-                out.apply(
-                    state,
-                    Mutation::SetCheckEnabled {
-                        server,
-                        enabled: false,
-                    },
-                    now,
-                );
-            }
-            // A server in forced MAINT is written with op state 0 whatever its health.
-            if !e.forced_maint() {
-                let health = Mutation::RestoreHealth {
-                    server,
-                    op: e.op(),
-                    health: e.check_health,
-                    status: e.check_status,
-                };
-                out.apply(state, health, now);
-            }
-        }
+        let checked = current.check.configured && e.check_configured();
         let admin = if e.forced_maint() {
             AdminState::Maint
         } else if e.forced_drain() {
@@ -262,16 +251,18 @@ pub fn from_file(state: &mut State, entries: &[FileServer], now: u64) -> Outcome
         } else {
             current.admin
         };
-        if admin != current.admin {
-            out.apply(
-                state,
-                Mutation::SetAdminState {
-                    server,
-                    state: admin,
-                },
-                now,
-            );
-        }
+        let restored = Restored {
+            weight: (e.iweight == current.initial_weight).then_some(e.uweight.min(256)),
+            checks_off: checked && !e.check_enabled(),
+            // A server in forced MAINT is written with op state 0 whatever its health.
+            health: (checked && !e.forced_maint()).then_some((
+                e.op(),
+                e.check_health,
+                e.check_status,
+            )),
+            admin: Some(admin),
+        };
+        restored.apply(state, server, &current, now, &mut out);
     }
     out
 }
