@@ -153,6 +153,7 @@ const REDISPATCH_WARNINGS_TOTAL: Metric = m(
     "Total number of redispatch warnings.",
     Column(Col::Wredis),
 );
+const WEIGHT: Metric = m("weight", "gauge", "Service weight.", Column(Col::Weight));
 const LOADBALANCED_TOTAL: Metric = m(
     "loadbalanced_total",
     "counter",
@@ -252,7 +253,7 @@ const BACKEND_METRICS: &[Metric] = &[
     RESPONSE_ERRORS_TOTAL,
     RETRY_WARNINGS_TOTAL,
     REDISPATCH_WARNINGS_TOTAL,
-    m("weight", "gauge", "Service weight.", Column(Col::Weight)),
+    WEIGHT,
     m(
         "active_servers",
         "gauge",
@@ -296,7 +297,7 @@ const SERVER_METRICS: &[Metric] = &[
     RESPONSE_ERRORS_TOTAL,
     RETRY_WARNINGS_TOTAL,
     REDISPATCH_WARNINGS_TOTAL,
-    m("weight", "gauge", "Service weight.", Column(Col::Weight)),
+    WEIGHT,
     m(
         "check_failures_total",
         "counter",
@@ -363,55 +364,42 @@ const RESPONSE_CODES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "other"];
 pub fn render(rows: &[StatRow], process: &ProcessValues, latency: &LatencySnapshot) -> String {
     let mut out = String::with_capacity(64 * 1024);
     process_metrics(&mut out, process);
-    let of = |kind: RowKind| -> Vec<&StatRow> { rows.iter().filter(|r| r.kind == kind).collect() };
-    let (frontends, backends, servers) = (
-        of(RowKind::Frontend),
-        of(RowKind::Backend),
-        of(RowKind::Server),
-    );
-    let latency_of = |rows: &[&StatRow]| -> Vec<Option<&Latency>> {
-        rows.iter().map(|r| r.latency(latency)).collect()
+    let scope = |name, kind: RowKind, with_server| {
+        let rows: Vec<&StatRow> = rows.iter().filter(|r| r.kind == kind).collect();
+        Scope {
+            name,
+            latency: rows.iter().map(|r| r.latency(latency)).collect(),
+            rows,
+            with_server,
+        }
     };
-    let (backend_latency, server_latency) = (latency_of(&backends), latency_of(&servers));
-    for metric in FRONTEND_METRICS {
-        family(&mut out, "frontend", metric, &frontends, &[], false);
-    }
-    for metric in BACKEND_METRICS {
-        family(
-            &mut out,
-            "backend",
-            metric,
-            &backends,
-            &backend_latency,
-            false,
-        );
-    }
-    for metric in SERVER_METRICS {
-        family(&mut out, "server", metric, &servers, &server_latency, true);
+    let frontends = scope("frontend", RowKind::Frontend, false);
+    let backends = scope("backend", RowKind::Backend, false);
+    let servers = scope("server", RowKind::Server, true);
+    for (metrics, scope) in [
+        (FRONTEND_METRICS, &frontends),
+        (BACKEND_METRICS, &backends),
+        (SERVER_METRICS, &servers),
+    ] {
+        for metric in metrics {
+            family(&mut out, scope, metric);
+        }
     }
     for (suffix, help, series) in HISTOGRAMS {
-        histogram(
-            &mut out,
-            "backend",
-            suffix,
-            help,
-            *series,
-            &backends,
-            &backend_latency,
-            false,
-        );
-        histogram(
-            &mut out,
-            "server",
-            suffix,
-            help,
-            *series,
-            &servers,
-            &server_latency,
-            true,
-        );
+        for scope in [&backends, &servers] {
+            histogram(&mut out, scope, suffix, help, *series);
+        }
     }
     out
+}
+
+/// The rows of one kind, with what their samples need: the metric name's scope, their
+/// histograms, and whether the labels name the server.
+struct Scope<'a> {
+    name: &'static str,
+    rows: Vec<&'a StatRow>,
+    latency: Vec<Option<&'a Latency>>,
+    with_server: bool,
 }
 
 fn process_metrics(out: &mut String, p: &ProcessValues) {
@@ -480,21 +468,12 @@ fn labels(out: &mut String, row: &StatRow, with_server: bool, extra: Option<(&st
     out.push('}');
 }
 
-fn family(
-    out: &mut String,
-    scope: &str,
-    metric: &Metric,
-    rows: &[&StatRow],
-    latency: &[Option<&Latency>],
-    with_server: bool,
-) {
-    let name = format!("haproxy_{scope}_{}", metric.name);
+fn family(out: &mut String, scope: &Scope, metric: &Metric) {
+    let name = format!("haproxy_{}_{}", scope.name, metric.name);
     header(out, &name, metric.kind, metric.help);
-    for (i, row) in rows.iter().enumerate() {
+    for (i, row) in scope.rows.iter().enumerate() {
         let mut sample = |extra: Option<(&str, &str)>, value: f64| {
-            out.push_str(&name);
-            labels(out, row, with_server, extra);
-            let _ = writeln!(out, " {}", number(value));
+            line(out, &name, scope, row, extra, number(value));
         };
         match &metric.value {
             Column(column) => {
@@ -520,7 +499,7 @@ fn family(
                 sample(None, f64::from(u8::from(up)));
             }
             Average(series) => {
-                let s = latency.get(i).copied().flatten().map(series);
+                let s = scope.latency.get(i).copied().flatten().map(series);
                 let average = s
                     .filter(|s| s.count() > 0)
                     .map_or(0.0, |s| s.sum_us as f64 / s.count() as f64 / 1e6);
@@ -530,39 +509,46 @@ fn family(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn histogram(
-    out: &mut String,
-    scope: &str,
-    suffix: &str,
-    help: &str,
-    series: fn(&Latency) -> &Series,
-    rows: &[&StatRow],
-    latency: &[Option<&Latency>],
-    with_server: bool,
-) {
-    let name = format!("haproxy_{scope}_{suffix}");
+fn histogram(out: &mut String, scope: &Scope, suffix: &str, help: &str, series: Pick) {
+    let name = format!("haproxy_{}_{suffix}", scope.name);
+    let (bucket, sum, count) = (
+        format!("{name}_bucket"),
+        format!("{name}_sum"),
+        format!("{name}_count"),
+    );
     header(out, &name, "histogram", help);
     let empty = Series::default();
-    for (row, l) in rows.iter().zip(latency) {
+    for (row, l) in scope.rows.iter().zip(&scope.latency) {
         let s = l.map_or(&empty, series);
         for bound in BUCKETS {
-            let count = s.count_at_most((bound * 1e6).round() as u64);
-            let le = number(*bound);
-            let _ = write!(out, "{name}_bucket");
-            labels(out, row, with_server, Some(("le", &le)));
-            let _ = writeln!(out, " {count}");
+            let at_most = s.count_at_most((bound * 1e6).round() as u64);
+            line(
+                out,
+                &bucket,
+                scope,
+                row,
+                Some(("le", &number(*bound))),
+                at_most,
+            );
         }
-        let _ = write!(out, "{name}_bucket");
-        labels(out, row, with_server, Some(("le", "+Inf")));
-        let _ = writeln!(out, " {}", s.count());
-        let _ = write!(out, "{name}_sum");
-        labels(out, row, with_server, None);
-        let _ = writeln!(out, " {}", number(s.sum_us as f64 / 1e6));
-        let _ = write!(out, "{name}_count");
-        labels(out, row, with_server, None);
-        let _ = writeln!(out, " {}", s.count());
+        line(out, &bucket, scope, row, Some(("le", "+Inf")), s.count());
+        line(out, &sum, scope, row, None, number(s.sum_us as f64 / 1e6));
+        line(out, &count, scope, row, None, s.count());
     }
+}
+
+/// One sample line: `name{labels} value`.
+fn line(
+    out: &mut String,
+    name: &str,
+    scope: &Scope,
+    row: &StatRow,
+    extra: Option<(&str, &str)>,
+    value: impl std::fmt::Display,
+) {
+    out.push_str(name);
+    labels(out, row, scope.with_server, extra);
+    let _ = writeln!(out, " {value}");
 }
 
 /// A sample value: integers without a fraction, others in plain decimal.
