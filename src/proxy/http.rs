@@ -22,6 +22,7 @@
 //! stops reading stalls the relay (writes wait) until `timeout client` / `timeout server`
 //! ends it. A server at its `maxconn` makes requests queue (see `queue`).
 
+use super::actions;
 use super::buffers::{buffer_len, Buffer, BufferPool};
 use super::observe::Observed;
 use super::persistence::Persistence;
@@ -35,6 +36,7 @@ use crate::http::{
     self, client_keep_alive, errors, write_request_head, write_response_head, BodyTracker, Framing,
     Request, RequestForward, Response, ResponseForward,
 };
+use crate::rules::ConnectionField;
 use crate::state::ServerRef;
 use crate::stats::trace::{Ending, RequestTrace};
 use futures_lite::io::AsyncWriteExt;
@@ -371,6 +373,9 @@ async fn handle_request(
 ) -> bool {
     worker.counters.borrow_mut().cum_req += 1;
     worker.with_frontend_counters(frontend, |c| c.req_tot += 1);
+    if let Some(keep_open) = answer_by_rules(worker, frontend, client, request).await {
+        return keep_open;
+    }
     if let Some(kind) = worker
         .routes
         .route(frontend, request.target(client.input.data()))
@@ -425,6 +430,54 @@ async fn handle_request(
             false
         }
     }
+}
+
+/// Applies the frontend's `http-request` and `redirect` rules: when one answers, sends its
+/// reply and returns whether the connection stays open. As in HAProxy, it stays open when the
+/// client wants it and its request body is already read in full (the body is dropped).
+async fn answer_by_rules(
+    worker: &Worker,
+    frontend: usize,
+    client: &mut Client<'_>,
+    request: &Request,
+) -> Option<bool> {
+    if worker.frontends[frontend].http_rules.is_empty() {
+        return None;
+    }
+    let body = buffered_body(client, request).ok();
+    let body_end = body
+        .as_ref()
+        .filter(|b| b.tracker.is_complete())
+        .map(|b| b.buffered_end);
+    let keep = body_end.is_some()
+        && request.keep_alive()
+        && !request.has_conflicting_framing()
+        && !worker.frontends[frontend].httpclose
+        && !worker.stopping.get();
+    let connection = if keep {
+        ConnectionField::KeepAlive {
+            http10: request.minor_version() == 0,
+        }
+    } else {
+        ConnectionField::Close
+    };
+    client.out.clear();
+    let status = actions::render_reply(
+        worker,
+        frontend,
+        (request, client.input.data()),
+        (client.peer, client.stream),
+        connection,
+        &mut client.out,
+    )?;
+    worker.with_frontend_counters(frontend, |c| c.count_status(status));
+    client.trace.status = Some(status);
+    client.trace.bytes_out = client.out.len() as u64;
+    let written = client.stream.write_all(&client.out).await.is_ok();
+    if let (Some(end), true) = (body_end, keep) {
+        client.input.consume(end);
+    }
+    Some(keep && written)
 }
 
 /// How far the body of `request` is already in the client buffer.
