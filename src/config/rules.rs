@@ -117,9 +117,21 @@ fn parse_use_backend(
 }
 
 /// `http-request ACTION [ARGS] [if|unless CONDITION]`.
+/// HAProxy's warnings for a rule written after rules it runs before.
 fn parse_http_request(section: &mut ProxySection, args: &[String]) -> Result<Vec<String>, String> {
-    let (rule, warnings) =
+    let (rule, mut warnings) =
         parse_request_rule(args, &mut section.switching.acls, &read_pattern_file)?;
+    let earlier = [
+        ("redirect", !section.http_rules.redirects.is_empty()),
+        ("use_backend", !section.switching.rules.is_empty()),
+    ]
+    .into_iter()
+    .find(|(_, present)| *present);
+    if let Some((earlier, _)) = earlier {
+        warnings.push(format!(
+            "a 'http-request' rule placed after a '{earlier}' rule will still be processed before."
+        ));
+    }
     section.http_rules.request.push(rule);
     Ok(warnings)
 }
@@ -130,6 +142,13 @@ fn parse_redirect(section: &mut ProxySection, args: &[String]) -> Result<Vec<Str
         parse_redirect_rule(args, &mut section.switching.acls, &read_pattern_file)
             .map_err(|e| format!("error detected while parsing redirect rule : {e}"))?;
     section.http_rules.redirects.push(rule);
+    let mut warnings = warnings;
+    if !section.switching.rules.is_empty() {
+        warnings.push(
+            "a 'redirect' rule placed after a 'use_backend' rule will still be processed before."
+                .to_string(),
+        );
+    }
     Ok(warnings)
 }
 
