@@ -190,3 +190,130 @@ fn bad_rules_fail_at_their_line_as_in_haproxy() {
         assert!(!haproxy_accepts(&text), "haproxy accepted:\n{lines}");
     }
 }
+
+/// The example config (redirects, a deny, a `return`) loads in both.
+#[test]
+fn the_routing_example_loads_in_pointsman_and_haproxy() {
+    let text = std::fs::read_to_string("configs/routing.cfg").unwrap();
+    let (code, output) = check_config(&text);
+    assert_eq!(code, 0, "{output}");
+    assert!(
+        haproxy_accepts(&text),
+        "haproxy refuses configs/routing.cfg"
+    );
+}
+
+/// A rule written after rules HAProxy runs it before gets HAProxy's warning, at its line.
+#[test]
+fn rules_out_of_evaluation_order_warn_as_in_haproxy() {
+    let text = "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+                frontend fe\n    bind 127.0.0.1:1\n    use_backend bk if TRUE\n    \
+                redirect location /x if FALSE\n    http-request deny if FALSE\n\
+                backend bk\n    server s 127.0.0.1:2\n";
+    let (code, output) = check_config(text);
+    assert_eq!(code, 0, "{output}");
+    assert!(
+        output.contains("t.cfg:9: a 'redirect' rule placed after a 'use_backend' rule will still be processed before."),
+        "{output}"
+    );
+    assert!(
+        output.contains("t.cfg:10: a 'http-request' rule placed after a 'redirect' rule will still be processed before."),
+        "{output}"
+    );
+}
+
+/// Rewrites, each under its own `case` parameter; the backend's `/echo` answers the head it
+/// received.
+const REWRITES: &str = "\
+    http-request set-header X-Set set-%[url_param(case)] if { url_param(case) 1 }
+    http-request add-header X-Add \"a b\" if { url_param(case) 1 }
+    http-request add-header X-Multi one if { url_param(case) 2 }
+    http-request set-header X-Multi two if { url_param(case) 2 }
+    http-request del-header X-Drop if { url_param(case) 3 }
+    http-request replace-header X-Rep ^(\\w+)-(\\w+)$ \\2-\\1 if { url_param(case) 4 }
+    http-request replace-value X-Val ^a(.*)$ A\\1 if { url_param(case) 4 }
+    http-request set-path /echo if { path /p }
+    http-request set-query case=6&y=%[path] if { url_param(case) 6 }
+    http-request set-uri /echo?case=7u if { url_param(case) 7 }
+    http-request set-method PUT if { url_param(case) 8 }
+    http-request set-header X-Host %[req.hdr(host)] if { url_param(case) 9 }
+    http-request set-header X-Src %[src] if { url_param(case) 9 }
+    http-request set-header X-Set set-10 if { url_param(case) 10 }
+    http-request deny if { hdr(x-set) set-10 }
+    default_backend bk
+";
+
+/// The head the backend received, as (request line, fields in order): names lowercased
+/// (HAProxy lowercases them), without the fields each proxy manages itself.
+fn received(port: u16, raw: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream.write_all(raw.as_bytes()).unwrap();
+    let Some(response) = read_response(&mut stream, false) else {
+        return "<no response>".to_string();
+    };
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    if !head.to_ascii_lowercase().contains("\r\nx-server: ") {
+        return head.lines().next().unwrap_or("").to_string();
+    }
+    let mut lines = body.lines();
+    let mut seen = vec![lines.next().unwrap_or("").to_string()];
+    for line in lines.take_while(|l| !l.is_empty()) {
+        let (name, value) = line.split_once(':').unwrap_or((line, ""));
+        let name = name.to_ascii_lowercase();
+        if name != "connection" && name != "x-forwarded-for" {
+            seen.push(format!("{name}:{}", value.trim()));
+        }
+    }
+    seen.join(" | ")
+}
+
+#[test]
+fn rewritten_requests_reach_the_backend_as_through_haproxy() {
+    let [bk] = backends(["bk"]);
+    let config = |port: u16| {
+        format!(
+            "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+             frontend fe\n    bind 127.0.0.1:{port}\n{REWRITES}backend bk\n{}",
+            server_line("s", bk.port(), "")
+        )
+    };
+    let (ours, theirs) = (free_port(), free_port());
+    let _p = pointsman(&config(ours), 2, ours);
+    let _h = haproxy(&config(theirs), theirs);
+    let requests = [
+        ("/echo?case=1", "X-Set: old\r\nX-A: 1\r\n"),
+        ("/echo?case=2", "X-Multi: zero\r\n"),
+        ("/echo?case=3", "X-Drop: 1\r\nX-Keep: 2\r\nx-drop: 3\r\n"),
+        (
+            "/echo?case=4",
+            "X-Rep: ab-cd\r\nX-Rep: nomatch\r\nX-Val: a1, b2,a3\r\n",
+        ),
+        ("/p?case=5", ""),
+        ("/echo?case=6", ""),
+        ("/x?case=7", ""),
+        ("/echo?case=8", ""),
+        ("/echo?case=9", ""),
+        ("/echo?case=10", ""),
+        ("/echo?case=0", "X-Set: set-10\r\n"),
+    ];
+    let mut wrong = Vec::new();
+    for (target, fields) in requests {
+        let raw = format!("GET {target} HTTP/1.1\r\nHost: h.example\r\n{fields}\r\n");
+        let (pointsman_got, haproxy_got) = (received(ours, &raw), received(theirs, &raw));
+        println!("{target}\n  pointsman {pointsman_got}\n  haproxy   {haproxy_got}");
+        if pointsman_got != haproxy_got {
+            wrong.push(format!(
+                "{target}\n  pointsman {pointsman_got}\n  haproxy   {haproxy_got}"
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "forwarded heads differ:\n{}",
+        wrong.join("\n")
+    );
+}

@@ -1,13 +1,15 @@
 //! `http-request` rules and the `redirect` keyword of a frontend: parsed at load into typed
 //! actions ([`RequestAction`]) with their replies already rendered ([`Reply`]), evaluated per
-//! request in order: the first rule whose condition holds and whose action is final decides
-//! ([`HttpRules::verdict`]). Only a redirect's `Location` is built per request (it copies the
-//! request's path), into the caller's reused scratch vector.
+//! request in order ([`HttpRules::apply`]): rewrites edit the request as they come (see
+//! `rewrite`), and the first rule whose condition holds and whose action is final decides.
+//! Only a redirect's `Location` is built per request (it copies the request's path), into the
+//! caller's reused scratch vector.
 
 use super::acl::AclTable;
 use super::condition::Condition;
 use super::fetch::{path_of, RequestView};
 use super::reply::{write_redirect, ConnectionField, Reply};
+use super::rewrite::{EditedHead, Rewrite};
 
 /// What one `http-request` rule does.
 #[derive(Debug, Clone)]
@@ -17,6 +19,8 @@ pub enum RequestAction {
     /// `deny [deny_status N]` and `return …`: answer with this reply.
     Reply(Reply),
     Redirect(Redirect),
+    /// Edits the request and goes on to the next rule.
+    Rewrite(Rewrite),
 }
 
 /// One rule: an action and the condition under which it applies.
@@ -48,23 +52,52 @@ impl HttpRules {
         self.request.is_empty() && self.redirects.is_empty()
     }
 
-    /// The first final action whose condition holds for `request`, `http-request` rules first.
-    pub fn verdict<'a, R: RequestView>(&'a self, acls: &AclTable, request: &R) -> Verdict<'a> {
-        let applies = |rule: &&RequestRule| {
-            rule.condition
-                .as_ref()
-                .is_none_or(|c| c.holds(acls, request))
+    /// Runs the rules on `request`, `http-request` rules first: rewrites go into `edited`
+    /// (created by the first one that applies; later conditions read it), and the first final
+    /// action whose condition holds is the verdict. `scratch` is reused for computed values.
+    pub fn apply<'a, R: RequestView>(
+        &'a self,
+        acls: &AclTable,
+        request: &R,
+        edited: &mut Option<EditedHead>,
+        scratch: &mut Vec<u8>,
+    ) -> Verdict<'a> {
+        let holds = |rule: &RequestRule, edited: &Option<EditedHead>| {
+            rule.condition.as_ref().is_none_or(|c| match edited {
+                Some(head) => c.holds(acls, head),
+                None => c.holds(acls, request),
+            })
         };
-        let first = self.request.iter().find(applies);
-        match first.map(|r| &r.action) {
-            Some(RequestAction::Reply(reply)) => return Verdict::Reply(reply),
-            Some(RequestAction::Redirect(redirect)) => return Verdict::Redirect(redirect),
-            Some(RequestAction::Allow) | None => {}
+        for rule in &self.request {
+            if !holds(rule, edited) {
+                continue;
+            }
+            match &rule.action {
+                RequestAction::Allow => break,
+                RequestAction::Reply(reply) => return Verdict::Reply(reply),
+                RequestAction::Redirect(redirect) => return Verdict::Redirect(redirect),
+                RequestAction::Rewrite(rewrite) => {
+                    let head = edited.get_or_insert_with(|| EditedHead::of(request));
+                    rewrite.apply(head, scratch);
+                }
+            }
         }
-        match self.redirects.iter().find(applies).map(|r| &r.action) {
+        match self
+            .redirects
+            .iter()
+            .find(|r| holds(r, edited))
+            .map(|r| &r.action)
+        {
             Some(RequestAction::Redirect(redirect)) => Verdict::Redirect(redirect),
             _ => Verdict::Continue,
         }
+    }
+
+    /// Whether a rule may edit the request.
+    pub fn rewrites(&self) -> bool {
+        self.request
+            .iter()
+            .any(|r| matches!(r.action, RequestAction::Rewrite(_)))
     }
 }
 
@@ -168,11 +201,14 @@ pub fn parse_request_rule(
         "deny" => RequestAction::Reply(parse_deny(args)?),
         "return" => RequestAction::Reply(parse_return(args, &mut warnings)?),
         "redirect" => RequestAction::Redirect(parse_redirect(args)?),
-        other => {
-            return Err(format!(
-                "'http-request {other}' is not supported (supported: {SUPPORTED})."
-            ))
-        }
+        other => match Rewrite::parse(other, args) {
+            Some(rewrite) => RequestAction::Rewrite(rewrite?),
+            None => {
+                return Err(format!(
+                    "'http-request {other}' is not supported (supported: {SUPPORTED})."
+                ))
+            }
+        },
     };
     let name = format!("http-request {action_name}", action_name = words[0]);
     let condition = parse_condition(&name, condition, acls, read_file, &mut warnings)?;
@@ -196,8 +232,9 @@ pub fn parse_redirect_rule(
     Ok((rule, warnings))
 }
 
-const SUPPORTED: &str =
-    "'allow', 'deny', 'return', 'redirect', and 'use-service prometheus-exporter'";
+const SUPPORTED: &str = "'allow', 'deny', 'return', 'redirect', 'set-header', 'add-header', \
+    'del-header', 'replace-header', 'replace-value', 'set-path', 'set-query', 'set-uri', \
+    'set-method', and 'use-service prometheus-exporter'";
 
 /// The action's words, and the condition's (from `if` or `unless` on).
 fn split_condition(words: &[String]) -> (&[String], &[String]) {
@@ -405,7 +442,7 @@ mod tests {
 
     fn reply_to(rules: &(HttpRules, AclTable), request: &Plain) -> String {
         let mut out = Vec::new();
-        match rules.0.verdict(&rules.1, request) {
+        match rules.0.apply(&rules.1, request, &mut None, &mut Vec::new()) {
             Verdict::Continue => return "continue".to_string(),
             Verdict::Reply(r) => r.write(
                 &mut out,

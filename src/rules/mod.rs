@@ -10,13 +10,17 @@
 //! - `condition`: `if|unless` over ACLs, `!`, `||`, implicit AND, anonymous `{ … }`.
 //! - `action`: `http-request` rules and `redirect`, their verdict for one request.
 //! - `reply`: the replies those rules send, rendered at load in HAProxy's bytes.
+//! - `rewrite`: the request rewrites of `http-request` rules, on an edited copy of the head.
+//! - `logformat`: `%[sample]` values inside rule arguments.
 
 mod acl;
 mod action;
 mod condition;
 mod fetch;
+mod logformat;
 mod pattern;
 mod reply;
+mod rewrite;
 
 pub use acl::{check_acl_name, AclTable, Expr};
 pub use action::{
@@ -25,7 +29,9 @@ pub use action::{
 };
 pub use condition::Condition;
 pub use fetch::{RequestView, Sample};
+pub use logformat::{LogFormat, SampleExpr};
 pub use reply::{ConnectionField, Reply};
+pub use rewrite::{EditedHead, Rewrite};
 
 /// `use_backend NAME [if|unless COND]`: the first rule whose condition holds picks the
 /// backend; none does, `default_backend`.
