@@ -328,10 +328,11 @@ fn parser_keywords() -> BTreeSet<String> {
     keys.extend(table_keys(&server, "KEYWORDS"));
     let rules = repo_file("src/config/rules.rs");
     assert!(
-        rules.contains("matches!(key, \"acl\" | \"use_backend\")"),
-        "rules.rs reads acl and use_backend"
+        rules
+            .contains("matches!(key, \"acl\" | \"use_backend\" | \"http-request\" | \"redirect\")"),
+        "rules.rs reads acl, use_backend, http-request and redirect"
     );
-    keys.extend(["acl".to_string(), "use_backend".to_string()]);
+    keys.extend(["acl", "use_backend", "http-request", "redirect"].map(str::to_string));
     keys
 }
 
@@ -391,6 +392,7 @@ fn example_of(keyword: &str) -> Option<String> {
         "default_backend" => "default_backend bk",
         "acl" => "acl is_api path_beg /api/",
         "use_backend" => "use_backend bk if TRUE",
+        "redirect" => "redirect location /moved if FALSE",
         "balance" => "balance leastconn",
         "retries" => "retries 2",
         "retry-on" => "retry-on conn-failure 503",

@@ -1,10 +1,11 @@
-//! The rule language on arbitrary text: `acl` and `use_backend` lines of a frontend. The
-//! parser must return a config or a file:line error, never panic; a config it accepts must
-//! route a few requests, each to one of its backends, without panicking on odd heads.
+//! The rule language on arbitrary text: `acl`, `use_backend`, `http-request` and `redirect`
+//! lines of a frontend. The parser must return a config or a file:line error, never panic; a
+//! config it accepts must route a few requests, each to one of its backends, and render the
+//! reply of its `http-request` rules, without panicking on odd heads.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pointsman::rules::RequestView;
+use pointsman::rules::{ConnectionField, RequestView, Verdict};
 use std::net::SocketAddr;
 
 const HEAD: &str = "defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\nfrontend fe\n    bind 127.0.0.1:1\n";
@@ -72,9 +73,28 @@ fuzz_target!(|data: &[u8]| {
             }) else {
                 panic!("config accepted a use_backend that names no backend");
             };
+            let mut out = Vec::new();
             for request in &REQUESTS {
                 if let Some(b) = switching.choose(request) {
                     assert!(b < names.len());
+                }
+                out.clear();
+                let connection = ConnectionField::KeepAlive { http10: false };
+                let mut edited = None;
+                let mut scratch = Vec::new();
+                match side.http_rules.apply(&switching.acls, request, &mut edited, &mut scratch) {
+                    Verdict::Continue => {}
+                    Verdict::Reply(reply) => reply.write(&mut out, connection, false),
+                    Verdict::Redirect(redirect) => match &edited {
+                        Some(head) => redirect.write(head, &mut out, connection),
+                        None => redirect.write(request, &mut out, connection),
+                    },
+                }
+                assert!(out.is_empty() || out.starts_with(b"HTTP/1.1 "));
+                if let Some(head) = edited {
+                    out.clear();
+                    head.write_head(&mut out);
+                    assert!(out.ends_with(b"\r\n\r\n"));
                 }
             }
         }

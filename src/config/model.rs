@@ -3,7 +3,7 @@
 //! Every element that an error may point at carries its [`Location`] (file:line). Nothing here
 //! knows about the runtime: `state` builds its replicas from these values.
 
-use crate::rules::Switching;
+use crate::rules::{HttpRules, Switching};
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -464,6 +464,8 @@ pub struct FrontendSide {
     pub prometheus: Option<String>,
     /// `acl` and `use_backend` rules; each names a backend or listen that exists.
     pub switching: Switching<String>,
+    /// `http-request` and `redirect` rules, over the ACLs of `switching`.
+    pub http_rules: HttpRules,
 }
 
 /// The backend side of a proxy (`backend` or `listen`).

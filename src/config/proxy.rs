@@ -17,7 +17,7 @@ use super::rules;
 use super::server::{self, Numbers};
 use super::stats_page;
 use super::values::{parse_bind_addr, parse_time, parse_u32};
-use crate::rules::Switching;
+use crate::rules::{HttpRules, Switching};
 
 /// Which kind of section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,6 +130,8 @@ pub(super) struct ProxySection {
     pub servers: Vec<ServerConfig>,
     /// `acl` and `use_backend` lines (not inherited from `defaults`, as in HAProxy).
     pub switching: Switching<Located<String>>,
+    /// `http-request` and `redirect` rules; their conditions name ACLs of `switching.acls`.
+    pub http_rules: HttpRules,
 }
 
 impl ProxySection {
@@ -144,6 +146,7 @@ impl ProxySection {
             binds: Vec::new(),
             servers: Vec::new(),
             switching: Switching::default(),
+            http_rules: HttpRules::default(),
         }
     }
 
@@ -164,6 +167,7 @@ impl ProxySection {
             binds: Vec::new(),
             servers: Vec::new(),
             switching: Switching::default(),
+            http_rules: HttpRules::default(),
         }
     }
 
@@ -296,7 +300,6 @@ const KEYWORDS: &[(&str, Allowed, Handler)] = &[
         FRONT,
         stats_page::parse_stats_prometheus,
     ),
-    ("http-request", FRONT, stats_page::parse_http_request),
 ];
 
 /// Sets (`true`) or clears (`false`) one flag of [`Options`].

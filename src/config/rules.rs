@@ -1,20 +1,24 @@
-//! The rule keywords of proxy sections: `acl` (frontend, listen, backend) and `use_backend`
-//! (frontend, listen), read into [`crate::rules`]' typed plans at load. An ACL must be
+//! The rule keywords of proxy sections: `acl` (frontend, listen, backend), `use_backend`,
+//! `http-request` and `redirect` (frontend, listen), read into [`crate::rules`]' typed plans
+//! at load. An ACL must be
 //! declared before the rule that names it, as in HAProxy; pattern files (`-f FILE`) are read
 //! here, relative to the working directory as HAProxy reads them. Backend names are checked
 //! against the whole config in `validate`.
 
 use super::parser::Line;
 use super::proxy::{Located, ProxyKind, ProxySection};
+use super::stats_page;
 use super::ConfigError;
-use crate::rules::{check_acl_name, Condition, Expr, UseBackend};
+use crate::rules::{
+    check_acl_name, parse_redirect_rule, parse_request_rule, Condition, Expr, UseBackend,
+};
 
 /// Whether `key` is a rule keyword this module reads.
 pub(super) fn is_rule_keyword(key: &str) -> bool {
-    matches!(key, "acl" | "use_backend")
+    matches!(key, "acl" | "use_backend" | "http-request" | "redirect")
 }
 
-/// Parses one `acl` or `use_backend` line into the section's rules.
+/// Parses one rule line into the section's rules.
 pub(super) fn parse_rule_line(
     section: &mut ProxySection,
     line: &Line,
@@ -22,8 +26,10 @@ pub(super) fn parse_rule_line(
     args: &[String],
     warnings: &mut Vec<String>,
 ) -> Result<(), ConfigError> {
+    let use_service = key == "http-request" && args.first().is_some_and(|a| a == "use-service");
     let allowed = match key {
         "acl" => section.kind != ProxyKind::Defaults,
+        _ if use_service => section.kind != ProxyKind::Backend,
         _ => section.kind.has_frontend() && section.kind != ProxyKind::Defaults,
     };
     if !allowed {
@@ -32,13 +38,24 @@ pub(super) fn parse_rule_line(
         } else {
             "frontend, listen"
         };
+        // HAProxy takes request rules in backends too: pointsman does not yet.
+        let not_yet = if key == "http-request" || key == "redirect" {
+            " yet"
+        } else {
+            ""
+        };
         return Err(line.error(format!(
-            "'{key}' is not allowed in {} (allowed in: {sections})",
+            "'{key}' is not allowed in {}{not_yet} (allowed in: {sections})",
             section.describe()
         )));
     }
     let found = match key {
         "acl" => parse_acl(section, args),
+        "http-request" if use_service => {
+            stats_page::parse_http_request(section, line, args).map(|()| Vec::new())
+        }
+        "http-request" => parse_http_request(section, args),
+        "redirect" => parse_redirect(section, args),
         _ => parse_use_backend(section, line, args),
     };
     let found = found.map_err(|message| line.error(message))?;
@@ -96,6 +113,42 @@ fn parse_use_backend(
         },
         condition,
     });
+    Ok(warnings)
+}
+
+/// `http-request ACTION [ARGS] [if|unless CONDITION]`.
+/// HAProxy's warnings for a rule written after rules it runs before.
+fn parse_http_request(section: &mut ProxySection, args: &[String]) -> Result<Vec<String>, String> {
+    let (rule, mut warnings) =
+        parse_request_rule(args, &mut section.switching.acls, &read_pattern_file)?;
+    let earlier = [
+        ("redirect", !section.http_rules.redirects.is_empty()),
+        ("use_backend", !section.switching.rules.is_empty()),
+    ]
+    .into_iter()
+    .find(|(_, present)| *present);
+    if let Some((earlier, _)) = earlier {
+        warnings.push(format!(
+            "a 'http-request' rule placed after a '{earlier}' rule will still be processed before."
+        ));
+    }
+    section.http_rules.request.push(rule);
+    Ok(warnings)
+}
+
+/// `redirect location|prefix|scheme X [OPTIONS] [if|unless CONDITION]`.
+fn parse_redirect(section: &mut ProxySection, args: &[String]) -> Result<Vec<String>, String> {
+    let (rule, warnings) =
+        parse_redirect_rule(args, &mut section.switching.acls, &read_pattern_file)
+            .map_err(|e| format!("error detected while parsing redirect rule : {e}"))?;
+    section.http_rules.redirects.push(rule);
+    let mut warnings = warnings;
+    if !section.switching.rules.is_empty() {
+        warnings.push(
+            "a 'redirect' rule placed after a 'use_backend' rule will still be processed before."
+                .to_string(),
+        );
+    }
     Ok(warnings)
 }
 

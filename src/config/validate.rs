@@ -163,6 +163,15 @@ fn resolve_switching(
             ),
         ));
     }
+    if let (Mode::Tcp, false) = (section.settings.mode, section.http_rules.is_empty()) {
+        return Err(error_at(
+            &section.location,
+            format!(
+                "{} has 'http-request' or 'redirect' rules, which need 'mode http'",
+                section.describe()
+            ),
+        ));
+    }
     section.switching.resolve(|wanted| {
         let name = &wanted.value;
         let target = sections
@@ -227,6 +236,7 @@ fn build_proxy(
             stats: settings.stats.clone(),
             prometheus: settings.prometheus.as_ref().map(|p| p.value.clone()),
             switching,
+            http_rules: section.http_rules.clone(),
         }),
         backend: section
             .kind

@@ -22,6 +22,7 @@
 //! stops reading stalls the relay (writes wait) until `timeout client` / `timeout server`
 //! ends it. A server at its `maxconn` makes requests queue (see `queue`).
 
+use super::actions;
 use super::buffers::{buffer_len, Buffer, BufferPool};
 use super::observe::Observed;
 use super::persistence::Persistence;
@@ -35,6 +36,7 @@ use crate::http::{
     self, client_keep_alive, errors, write_request_head, write_response_head, BodyTracker, Framing,
     Request, RequestForward, Response, ResponseForward,
 };
+use crate::rules::{ConnectionField, EditedHead};
 use crate::state::ServerRef;
 use crate::stats::trace::{Ending, RequestTrace};
 use futures_lite::io::AsyncWriteExt;
@@ -371,6 +373,10 @@ async fn handle_request(
 ) -> bool {
     worker.counters.borrow_mut().cum_req += 1;
     worker.with_frontend_counters(frontend, |c| c.req_tot += 1);
+    let mut edited = None;
+    if let Some(keep_open) = answer_by_rules(worker, frontend, client, request, &mut edited).await {
+        return keep_open;
+    }
     if let Some(kind) = worker
         .routes
         .route(frontend, request.target(client.input.data()))
@@ -381,14 +387,36 @@ async fn handle_request(
         client.input.consume(consumed);
         return keep_open;
     }
-    let data = client.input.data();
-    let backend = routing::choose_backend(
-        worker,
-        frontend,
-        request,
-        data,
-        (client.peer, client.stream),
-    );
+    let Some(edited) = edited else {
+        return forward(worker, frontend, client, request, None).await;
+    };
+    // The rewritten head goes through the codec like a received one, so that it is forwarded
+    // by the same rules (hop-by-hop fields, framing).
+    let buffers = client.buffers;
+    let mut head = buffers.scratch();
+    edited.write_head(&mut head);
+    let mut slot = buffers.request_slot();
+    let keep_open = match slot.parse_into(&head, &worker.frontends[frontend].limits) {
+        Ok(true) => forward(worker, frontend, client, request, Some((&slot, &head))).await,
+        // A rewrite made the head invalid: HAProxy answers 500 when a rule fails.
+        _ => answer_error(worker, frontend, client, 500).await,
+    };
+    buffers.give_back(head);
+    buffers.give_back_request_slot(slot);
+    keep_open
+}
+
+/// Routes and forwards a request; `forwarded` is its rewritten head, if rules rewrote it.
+async fn forward(
+    worker: &Worker,
+    frontend: usize,
+    client: &mut Client<'_>,
+    request: &Request,
+    forwarded: Option<(&Request, &[u8])>,
+) -> bool {
+    let (routed, data) = forwarded.unwrap_or((request, client.input.data()));
+    let backend =
+        routing::choose_backend(worker, frontend, routed, data, (client.peer, client.stream));
     let Some(backend) = backend else {
         return answer_error(worker, frontend, client, 503).await;
     };
@@ -404,6 +432,7 @@ async fn handle_request(
         frontend,
         client,
         request,
+        forwarded,
     };
     let outcome = exchange.forward_with_retries(backend, body).await;
     match outcome {
@@ -425,6 +454,55 @@ async fn handle_request(
             false
         }
     }
+}
+
+/// Applies the frontend's `http-request` and `redirect` rules: when one answers, sends its
+/// reply and returns whether the connection stays open. As in HAProxy, it stays open when the
+/// client wants it and its request body is already read in full (the body is dropped).
+async fn answer_by_rules(
+    worker: &Worker,
+    frontend: usize,
+    client: &mut Client<'_>,
+    request: &Request,
+    edited: &mut Option<EditedHead>,
+) -> Option<bool> {
+    if worker.frontends[frontend].http_rules.is_empty() {
+        return None;
+    }
+    let body = buffered_body(client, request).ok();
+    let body_end = body
+        .as_ref()
+        .filter(|b| b.tracker.is_complete())
+        .map(|b| b.buffered_end);
+    let keep = body_end.is_some()
+        && request.keep_alive()
+        && !request.has_conflicting_framing()
+        && !worker.frontends[frontend].httpclose
+        && !worker.stopping.get();
+    let connection = if keep {
+        ConnectionField::KeepAlive {
+            http10: request.minor_version() == 0,
+        }
+    } else {
+        ConnectionField::Close
+    };
+    client.out.clear();
+    let status = actions::apply_rules(
+        worker,
+        frontend,
+        (request, client.input.data()),
+        (client.peer, client.stream),
+        (connection, edited),
+        &mut client.out,
+    )?;
+    worker.with_frontend_counters(frontend, |c| c.count_status(status));
+    client.trace.status = Some(status);
+    client.trace.bytes_out = client.out.len() as u64;
+    let written = client.stream.write_all(&client.out).await.is_ok();
+    if let (Some(end), true) = (body_end, keep) {
+        client.input.consume(end);
+    }
+    Some(keep && written)
 }
 
 /// How far the body of `request` is already in the client buffer.
@@ -500,6 +578,8 @@ struct Exchange<'e, 'c> {
     frontend: usize,
     client: &'e mut Client<'c>,
     request: &'e Request,
+    /// The head `http-request` rules rewrote, and its buffer; None: the request's own.
+    forwarded: Option<(&'e Request, &'e [u8])>,
 }
 
 impl Exchange<'_, '_> {
@@ -696,7 +776,8 @@ impl Exchange<'_, '_> {
             close_server: fe.httpclose || settings.httpclose,
         };
         client.out.clear();
-        write_request_head(request, client.input.data(), &mut client.out, &forward);
+        let (head, buf) = self.forwarded.unwrap_or((request, client.input.data()));
+        write_request_head(head, buf, &mut client.out, &forward);
         if let Some(p) = target.persistence {
             p.edit_request(&mut client.out);
         }

@@ -8,6 +8,7 @@
 //! (`record`). `tcp` is the `mode tcp` relay, `local` the stats page and `/metrics`, `observe`
 //! passive health, `buffers` the shard's pooled buffers, `settings` the per-proxy knobs.
 
+mod actions;
 mod buffers;
 mod http;
 mod local;

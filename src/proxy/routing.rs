@@ -9,11 +9,11 @@ use glommio::net::TcpStream;
 use std::net::SocketAddr;
 
 /// One request as the rules see it.
-struct HeadView<'a> {
-    request: &'a Request,
-    buf: &'a [u8],
-    peer: SocketAddr,
-    stream: &'a TcpStream,
+pub(super) struct HeadView<'a> {
+    pub request: &'a Request,
+    pub buf: &'a [u8],
+    pub peer: SocketAddr,
+    pub stream: &'a TcpStream,
 }
 
 impl RequestView for HeadView<'_> {

@@ -3,7 +3,7 @@
 
 use crate::config::{Config, CookieConfig, Mode, RetryOn};
 use crate::http::Limits;
-use crate::rules::Switching;
+use crate::rules::{HttpRules, Switching};
 use crate::state::State;
 use std::time::Duration;
 
@@ -31,6 +31,8 @@ pub struct FrontendSettings {
     pub limits: Limits,
     /// `use_backend` rules, their backends as indices into the state's backends.
     pub switching: Switching<usize>,
+    /// `http-request` and `redirect` rules, over the ACLs of `switching`.
+    pub http_rules: HttpRules,
 }
 
 #[derive(Debug, Clone)]
@@ -73,6 +75,10 @@ impl FrontendSettings {
                     ignore_probes: p.is_some_and(|p| p.options.http_ignore_probes),
                     limits: limits_of(config),
                     switching: switching_of(p, state),
+                    http_rules: p
+                        .and_then(|p| p.frontend.as_ref())
+                        .map(|f| f.http_rules.clone())
+                        .unwrap_or_default(),
                 }
             })
             .collect()

@@ -244,6 +244,13 @@ pub fn parse_keyword(word: &str) -> Result<(Fetch, Option<MatchKind>), String> {
     Ok((fetch, implied))
 }
 
+/// Reads a sample fetch of a log-format expression (`req.hdr(host)`, `path`): a fetch
+/// alone, without the match method of an ACL keyword's suffix.
+pub fn parse_sample(word: &str) -> Result<Fetch, String> {
+    let (name, args) = split_call(word)?;
+    fetch_named(name, &args, word).map_err(|_| format!("unknown sample fetch '{word}'"))
+}
+
 fn unknown(word: &str) -> String {
     let name = word.split('(').next().unwrap_or(word);
     format!("unknown fetch method '{name}' in ACL expression '{word}'")

@@ -8,15 +8,30 @@
 //!   `-i`), the patterns built once for their method.
 //! - `acl`: ACL expressions, the named ACLs of a section, the predefined ACLs.
 //! - `condition`: `if|unless` over ACLs, `!`, `||`, implicit AND, anonymous `{ … }`.
+//! - `action`: `http-request` rules and `redirect`, their verdict for one request.
+//! - `reply`: the replies those rules send, rendered at load in HAProxy's bytes.
+//! - `rewrite`: the request rewrites of `http-request` rules, on an edited copy of the head.
+//! - `logformat`: `%[sample]` values inside rule arguments.
 
 mod acl;
+mod action;
 mod condition;
 mod fetch;
+mod logformat;
 mod pattern;
+mod reply;
+mod rewrite;
 
 pub use acl::{check_acl_name, AclTable, Expr};
+pub use action::{
+    parse_redirect_rule, parse_request_rule, HttpRules, Redirect, RequestAction, RequestRule,
+    Verdict,
+};
 pub use condition::Condition;
 pub use fetch::{RequestView, Sample};
+pub use logformat::{LogFormat, SampleExpr};
+pub use reply::{ConnectionField, Reply};
+pub use rewrite::{EditedHead, Rewrite};
 
 /// `use_backend NAME [if|unless COND]`: the first rule whose condition holds picks the
 /// backend; none does, `default_backend`.

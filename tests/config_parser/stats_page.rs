@@ -63,7 +63,7 @@ fn stats_page_errors() {
         (&["listen stats", "  mode http", "  bind :8404", "  stats scope bk"], "haproxy.cfg:4: 'stats scope' is not supported: the stats page takes 'stats enable', 'uri', 'refresh', 'auth', 'realm', 'admin if TRUE|LOCALHOST', 'hide-version' and 'prometheus'"),
         (&["backend b", "  stats enable"], "haproxy.cfg:2: 'stats enable' is not allowed in backend 'b' section (allowed in: defaults, frontend, listen)"),
         (&["frontend f", "  bind :80", "  stats enable"], "haproxy.cfg:1: frontend 'f' serves the stats page ('stats …'), which needs 'mode http'"),
-        (&["frontend f", "  mode http", "  bind :80", "  http-request deny"], "haproxy.cfg:4: 'http-request deny' is not supported: the only http-request rule is 'http-request use-service prometheus-exporter if { path <path> }'"),
+        (&["frontend f", "  mode http", "  bind :80", "  http-request tarpit"], "haproxy.cfg:4: 'http-request tarpit' is not supported (supported: 'allow', 'deny', 'return', 'redirect', 'set-header', 'add-header', 'del-header', 'replace-header', 'replace-value', 'set-path', 'set-query', 'set-uri', 'set-method', and 'use-service prometheus-exporter')."),
         (&["frontend f", "  mode http", "  bind :80", "  http-request use-service prometheus-exporter"], "haproxy.cfg:4: 'http-request use-service prometheus-exporter' needs the condition '{ path <path> }': expected 'http-request use-service prometheus-exporter if { path <path> }'"),
     ]);
     assert_eq!(

@@ -1,0 +1,326 @@
+//! Request rewrites of `http-request` rules (`set-header`, `add-header`, `del-header`,
+//! `replace-header`, `replace-value`, `set-path`, `set-query`, `set-uri`, `set-method`) and
+//! the edited request they work on.
+//!
+//! The first rewrite that applies copies the request into an [`EditedHead`] (owned method,
+//! target and fields): rules after it, and routing, read the edited request, as in HAProxy,
+//! and the proxy forwards its head. That copy is the one allocation a rewrite costs; a request
+//! that no rewrite touches is never copied.
+
+use super::fetch::{path_of, RequestView};
+use super::logformat::LogFormat;
+use regex::bytes::Regex;
+use std::net::SocketAddr;
+
+/// A request being rewritten.
+#[derive(Debug, Clone)]
+pub struct EditedHead {
+    pub method: Vec<u8>,
+    pub target: Vec<u8>,
+    pub version: &'static [u8],
+    pub headers: Vec<(Vec<u8>, Vec<u8>)>,
+    src: SocketAddr,
+    dst: Option<SocketAddr>,
+}
+
+impl EditedHead {
+    pub fn of<R: RequestView>(request: &R) -> EditedHead {
+        EditedHead {
+            method: request.method().to_vec(),
+            target: request.target().to_vec(),
+            version: request.version(),
+            headers: request
+                .headers()
+                .map(|(n, v)| (n.to_vec(), v.to_vec()))
+                .collect(),
+            src: request.src(),
+            dst: request.dst(),
+        }
+    }
+
+    /// The head as an HTTP/1 request (`METHOD TARGET HTTP/1.x`, fields, empty line).
+    pub fn write_head(&self, out: &mut Vec<u8>) {
+        for part in [
+            &self.method[..],
+            b" ",
+            &self.target,
+            b" HTTP/",
+            self.version,
+            b"\r\n",
+        ] {
+            out.extend_from_slice(part);
+        }
+        for (name, value) in &self.headers {
+            for part in [&name[..], b": ", value, b"\r\n"] {
+                out.extend_from_slice(part);
+            }
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+
+    fn remove(&mut self, name: &[u8]) {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+    }
+}
+
+impl RequestView for EditedHead {
+    fn method(&self) -> &[u8] {
+        &self.method
+    }
+    fn target(&self) -> &[u8] {
+        &self.target
+    }
+    fn version(&self) -> &'static [u8] {
+        self.version
+    }
+    fn headers(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.headers.iter().map(|(n, v)| (&n[..], &v[..]))
+    }
+    fn src(&self) -> SocketAddr {
+        self.src
+    }
+    fn dst(&self) -> Option<SocketAddr> {
+        self.dst
+    }
+}
+
+/// One rewrite action, its values parsed at load.
+#[derive(Debug, Clone)]
+pub enum Rewrite {
+    SetHeader(String, LogFormat),
+    AddHeader(String, LogFormat),
+    DelHeader(String),
+    /// `replace-header NAME REGEX FORMAT`: a field's whole value that the regex matches
+    /// becomes FORMAT, its `\N` replaced by the regex's groups.
+    ReplaceHeader(String, Regex, LogFormat),
+    /// `replace-value`: the same on each comma-separated value.
+    ReplaceValue(String, Regex, LogFormat),
+    SetPath(LogFormat),
+    SetQuery(LogFormat),
+    SetUri(LogFormat),
+    SetMethod(LogFormat),
+}
+
+impl Rewrite {
+    /// Parses the arguments of rewrite action `action`; None when `action` is not one.
+    pub fn parse(action: &str, args: &[String]) -> Option<Result<Rewrite, String>> {
+        let rewrite = match (action, args) {
+            ("set-header", [name, value]) => {
+                format(value).map(|f| Rewrite::SetHeader(name.clone(), f))
+            }
+            ("add-header", [name, value]) => {
+                format(value).map(|f| Rewrite::AddHeader(name.clone(), f))
+            }
+            ("del-header", [name]) => Ok(Rewrite::DelHeader(name.clone())),
+            ("replace-header", [name, regex, value]) => compile(regex)
+                .and_then(|r| Ok(Rewrite::ReplaceHeader(name.clone(), r, format(value)?))),
+            ("replace-value", [name, regex, value]) => compile(regex)
+                .and_then(|r| Ok(Rewrite::ReplaceValue(name.clone(), r, format(value)?))),
+            ("set-path", [value]) => format(value).map(Rewrite::SetPath),
+            ("set-query", [value]) => format(value).map(Rewrite::SetQuery),
+            ("set-uri", [value]) => format(value).map(Rewrite::SetUri),
+            ("set-method", [value]) => format(value).map(Rewrite::SetMethod),
+            (
+                "set-header" | "add-header" | "del-header" | "replace-header" | "replace-value"
+                | "set-path" | "set-query" | "set-uri" | "set-method",
+                _,
+            ) => Err(format!("'http-request {action}' {}", usage(action))),
+            _ => return None,
+        };
+        Some(rewrite)
+    }
+
+    /// Applies the rewrite to `head`; `scratch` holds the computed value (reused).
+    pub fn apply(&self, head: &mut EditedHead, scratch: &mut Vec<u8>) {
+        scratch.clear();
+        match self {
+            Rewrite::SetHeader(name, value) => {
+                value.write(head, scratch);
+                head.remove(name.as_bytes());
+                head.headers
+                    .push((name.as_bytes().to_vec(), scratch.clone()));
+            }
+            Rewrite::AddHeader(name, value) => {
+                value.write(head, scratch);
+                head.headers
+                    .push((name.as_bytes().to_vec(), scratch.clone()));
+            }
+            Rewrite::DelHeader(name) => head.remove(name.as_bytes()),
+            Rewrite::ReplaceHeader(name, regex, value) => {
+                value.write(head, scratch);
+                replace_fields(head, name, |v| replace(regex, scratch, v));
+            }
+            Rewrite::ReplaceValue(name, regex, value) => {
+                value.write(head, scratch);
+                replace_fields(head, name, |v| Some(replace_each_value(regex, scratch, v)));
+            }
+            Rewrite::SetPath(value) => {
+                value.write(head, scratch);
+                let (start, end) = path_span(&head.target);
+                head.target.splice(start..end, scratch.iter().copied());
+            }
+            Rewrite::SetQuery(value) => {
+                value.write(head, scratch);
+                let (_, end) = path_span(&head.target);
+                head.target.truncate(end);
+                head.target.push(b'?');
+                head.target.extend_from_slice(scratch);
+            }
+            Rewrite::SetUri(value) => {
+                value.write(head, scratch);
+                head.target = scratch.clone();
+            }
+            Rewrite::SetMethod(value) => {
+                value.write(head, scratch);
+                head.method = scratch.clone();
+            }
+        }
+    }
+}
+
+fn usage(action: &str) -> &'static str {
+    match action {
+        "set-header" | "add-header" => "expects exactly 2 arguments.",
+        "del-header" => "expects exactly 1 argument.",
+        "replace-header" | "replace-value" => "expects exactly 3 arguments.",
+        _ => "expects exactly 1 argument.",
+    }
+}
+
+fn format(value: &str) -> Result<LogFormat, String> {
+    LogFormat::parse(value)
+}
+
+fn compile(regex: &str) -> Result<Regex, String> {
+    Regex::new(regex).map_err(|e| format!("regex '{regex}' is invalid: {e}"))
+}
+
+/// Replaces each value of the fields named `name` with what `edit` returns (when Some).
+fn replace_fields(
+    head: &mut EditedHead,
+    name: &str,
+    mut edit: impl FnMut(&[u8]) -> Option<Vec<u8>>,
+) {
+    for (n, v) in &mut head.headers {
+        if n.eq_ignore_ascii_case(name.as_bytes()) {
+            if let Some(new) = edit(v) {
+                *v = new;
+            }
+        }
+    }
+}
+
+/// HAProxy's `exp_replace`: when `regex` matches `value`, the result is `template` with `\N`
+/// replaced by group N (the rest of the value is not kept).
+fn replace(regex: &Regex, template: &[u8], value: &[u8]) -> Option<Vec<u8>> {
+    let caps = regex.captures(value)?;
+    let mut out = Vec::with_capacity(template.len());
+    let mut bytes = template.iter().copied().peekable();
+    while let Some(b) = bytes.next() {
+        match (b, bytes.peek()) {
+            (b'\\', Some(d)) if d.is_ascii_digit() => {
+                let group = usize::from(*d - b'0');
+                bytes.next();
+                if let Some(m) = caps.get(group) {
+                    out.extend_from_slice(m.as_bytes());
+                }
+            }
+            _ => out.push(b),
+        }
+    }
+    Some(out)
+}
+
+/// `replace-value`: each comma-separated value (spaces around it aside) that `regex` matches
+/// is replaced in place; commas and spaces stay as they were (checked against HAProxy 2.6).
+fn replace_each_value(regex: &Regex, template: &[u8], value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len());
+    for (i, part) in value.split(|&b| b == b',').enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let trimmed = part.trim_ascii();
+        let start = trimmed.as_ptr() as usize - part.as_ptr() as usize;
+        out.extend_from_slice(&part[..start]);
+        match replace(regex, template, trimmed) {
+            Some(new) => out.extend_from_slice(&new),
+            None => out.extend_from_slice(trimmed),
+        }
+        out.extend_from_slice(&part[start + trimmed.len()..]);
+    }
+    out
+}
+
+/// Where the path is in a target (origin or absolute form), query excluded.
+fn path_span(target: &[u8]) -> (usize, usize) {
+    let path = path_of(target);
+    let start = path.as_ptr() as usize - target.as_ptr() as usize;
+    (start, start + path.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::fetch::tests::Plain;
+
+    fn apply(rules: &[(&str, &[&str])], request: &Plain) -> EditedHead {
+        let mut head = EditedHead::of(request);
+        let mut scratch = Vec::new();
+        for (action, args) in rules {
+            let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+            Rewrite::parse(action, &args)
+                .unwrap()
+                .unwrap()
+                .apply(&mut head, &mut scratch);
+        }
+        head
+    }
+
+    fn fields(head: &EditedHead) -> Vec<String> {
+        head.headers()
+            .map(|(n, v)| {
+                format!(
+                    "{}={}",
+                    String::from_utf8_lossy(n),
+                    String::from_utf8_lossy(v)
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn header_rewrites() {
+        let r = Plain::get(
+            "/",
+            &[("Host", "h"), ("X-A", "1"), ("x-a", "2"), ("Acc", "a, bb")],
+        );
+        let head = apply(
+            &[
+                ("set-header", &["X-A", "%[hdr(host)]!"]),
+                ("add-header", &["X-B", "b"]),
+                ("del-header", &["host"]),
+                ("replace-header", &["X-B", "^(b)$", "<\\1>"]),
+                ("replace-value", &["Acc", "^b+$", "B"]),
+            ],
+            &r,
+        );
+        assert_eq!(fields(&head), ["Acc=a, B", "X-A=h!", "X-B=<b>"]);
+        let r = Plain::get("/", &[("V", "a1, b2,a3 ")]);
+        let head = apply(&[("replace-value", &["V", "^a(.*)$", "A\\1"])], &r);
+        assert_eq!(fields(&head), ["V=A1, b2,A3 "]);
+    }
+
+    #[test]
+    fn target_rewrites() {
+        let r = Plain::get("/a/b?x=1", &[]);
+        let head = apply(&[("set-path", &["/new%[path]"])], &r);
+        assert_eq!(head.target, b"/new/a/b?x=1");
+        let head = apply(&[("set-query", &["y=2"]), ("set-method", &["POST"])], &r);
+        assert_eq!(
+            (&head.target[..], &head.method[..]),
+            (&b"/a/b?y=2"[..], &b"POST"[..])
+        );
+        let head = apply(&[("set-uri", &["/u"])], &r);
+        assert_eq!(head.target, b"/u");
+    }
+}

@@ -1,0 +1,319 @@
+//! `http-request allow | deny | return | redirect` and the `redirect` keyword, side by side with
+//! the real HAProxy 2.6: one config run by both, the same raw requests to each, and the bytes
+//! each sends back must be the same (status line, fields in order, body), and so must what
+//! it does with the connection afterwards (kept open or closed).
+
+mod common;
+
+use common::haproxy::{haproxy, haproxy_accepts};
+use common::{backends, check_config, free_port, peer_state, pointsman, server_line, PeerState};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+const RULES: &str = "\
+    http-request deny if { path /deny }
+    http-request deny deny_status 429 if { path /deny429 }
+    http-request return status 200 content-type text/plain string \"hello world\" hdr X-A a hdr X-B \"b c\" if { path /ret }
+    http-request return status 204 if { path /ret204 }
+    http-request return status 404 if { path /ret404 }
+    http-request redirect location /new if { path /loc }
+    http-request redirect prefix /pre code 301 if { path_beg /p/ }
+    http-request redirect prefix https://x.example drop-query if { path_beg /q/ }
+    http-request redirect scheme https code 308 if { path_beg /s/ }
+    http-request redirect location /a append-slash if { path /as }
+    http-request redirect prefix / append-slash if { path_beg /ps }
+    http-request redirect code 303 location /see if { path /see }
+    http-request redirect code 307 location /tmp if { path /tmp }
+    http-request allow if { path_beg /allow }
+    http-request deny if { path_beg /allow }
+    redirect prefix /old if { path_beg /kw }
+    http-request deny unless { hdr(host) -m found }
+    default_backend bk
+";
+
+fn config(port: u16, backend_port: u16) -> String {
+    format!(
+        "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+         frontend fe\n    bind 127.0.0.1:{port}\n{RULES}backend bk\n{}",
+        server_line("s", backend_port, "")
+    )
+}
+
+/// Reads one response: its head, then as many body bytes as its `content-length` says.
+fn read_response(stream: &mut TcpStream, head_request: bool) -> Option<Vec<u8>> {
+    let mut bytes = Vec::new();
+    let mut byte = [0u8; 1];
+    while !bytes.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => bytes.push(byte[0]),
+            _ => return (!bytes.is_empty()).then_some(bytes),
+        }
+    }
+    let head = String::from_utf8_lossy(&bytes).to_ascii_lowercase();
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    if !head_request {
+        let mut body = vec![0u8; length];
+        stream.read_exact(&mut body).ok()?;
+        bytes.extend_from_slice(&body);
+    }
+    Some(bytes)
+}
+
+/// What a client sees for `raw`: each response (a backend's one shortened to its body, as the
+/// two proxies' forwarded heads differ), then whether the connection stayed open.
+fn exchange(port: u16, raw: &str, responses: usize) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream.write_all(raw.as_bytes()).unwrap();
+    let head_request = raw.starts_with("HEAD");
+    let mut seen = String::new();
+    for _ in 0..responses {
+        let Some(bytes) = read_response(&mut stream, head_request) else {
+            seen.push_str("<no response>");
+            break;
+        };
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        match text.to_ascii_lowercase().contains("\r\nx-server: ") {
+            true => seen.push_str(&format!(
+                "<backend {}>",
+                text.split("\r\n\r\n").nth(1).unwrap_or("")
+            )),
+            false => seen.push_str(&text),
+        }
+    }
+    let state = match peer_state(&mut stream, Duration::from_millis(300)) {
+        PeerState::Closed => "<closed>",
+        PeerState::StillOpen => "<open>",
+        PeerState::Data(_) => "<extra bytes>",
+    };
+    seen + state
+}
+
+fn get(path: &str, host: &str) -> String {
+    format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n")
+}
+
+#[test]
+fn rule_replies_are_byte_for_byte_haproxys() {
+    let [bk] = backends(["bk"]);
+    let (ours, theirs) = (free_port(), free_port());
+    let _p = pointsman(&config(ours, bk.port()), 2, ours);
+    let _h = haproxy(&config(theirs, bk.port()), theirs);
+    let mut cases: Vec<(String, usize)> = [
+        "/deny", "/deny429", "/ret", "/ret204", "/ret404", "/loc?x=1", "/p/a?b=1", "/q/a?b=1",
+        "/s/a?b=1", "/as", "/as?x", "/ps", "/psx/y?z", "/see", "/tmp", "/allow", "/kw/x", "/x",
+    ]
+    .iter()
+    .map(|p| (get(p, "h.example:8080"), 1))
+    .collect();
+    let raw = [
+        // HTTP/1.0: closed unless the client asks for keep-alive, and then said so.
+        "GET /deny HTTP/1.0\r\n\r\n",
+        "GET /deny HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+        "GET /loc HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        "GET /ret HTTP/1.0\r\n\r\n",
+        // A body read in full is dropped and the connection kept; a partial one closes it.
+        "POST /deny HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
+        "POST /deny HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhe",
+        "HEAD /ret HTTP/1.1\r\nHost: a\r\n\r\n",
+        "HEAD /deny HTTP/1.1\r\nHost: a\r\n\r\n",
+        "GET /x HTTP/1.0\r\n\r\n",
+    ];
+    cases.extend(raw.iter().map(|r| (r.to_string(), 1)));
+    let pipelined = "POST /deny HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello\
+                     GET /ret HTTP/1.1\r\nHost: a\r\n\r\nGET /x HTTP/1.1\r\nHost: a\r\n\r\n";
+    cases.push((pipelined.to_string(), 3));
+    let mut wrong = Vec::new();
+    for (raw, responses) in &cases {
+        let (pointsman_got, haproxy_got) = (
+            exchange(ours, raw, *responses),
+            exchange(theirs, raw, *responses),
+        );
+        println!("{raw:?}\n  pointsman {pointsman_got:?}\n  haproxy   {haproxy_got:?}");
+        if pointsman_got != haproxy_got {
+            wrong.push(format!(
+                "{raw:?}\n  pointsman {pointsman_got:?}\n  haproxy   {haproxy_got:?}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "replies differ:\n{}", wrong.join("\n"));
+}
+
+/// What HAProxy refuses, pointsman refuses, at the same line and with HAProxy's words.
+#[test]
+fn bad_rules_fail_at_their_line_as_in_haproxy() {
+    let head = "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+                frontend fe\n    bind 127.0.0.1:1\n";
+    let tail = "    default_backend bk\nbackend bk\n    server s 127.0.0.1:2\n";
+    let cases = [
+        (
+            "    http-request deny deny_status 418\n",
+            "status code '418' not handled by default",
+        ),
+        (
+            "    http-request redirect code 305 location /x\n",
+            "unsupported HTTP code '305' (must be one of 301, 302, 303, 307 or 308)",
+        ),
+        ("    http-request redirect foo /x\n", "(was 'foo')"),
+        ("    redirect location /x code 302 foo\n", "(was 'foo')"),
+        (
+            "    http-request return status 200 string hi\n",
+            "a content type must be defined when non-empty payload is configured",
+        ),
+        (
+            "    http-request redirect location\n",
+            "missing argument for 'location'",
+        ),
+        ("    http-request deny if nope\n", "no such ACL : 'nope'"),
+        ("    http-request frobnicate\n", "'http-request frobnicate'"),
+        (
+            "    http-request return status 100\n",
+            "Unexpected status code '100'",
+        ),
+    ];
+    for (lines, message) in cases {
+        let text = format!("{head}{lines}{tail}");
+        let (code, output) = check_config(&text);
+        assert_eq!(code, 1, "pointsman accepted:\n{lines}");
+        assert!(output.contains(message), "{lines}: {output}");
+        assert!(
+            output.contains("t.cfg:8"),
+            "{lines}: not at line 8: {output}"
+        );
+        assert!(!haproxy_accepts(&text), "haproxy accepted:\n{lines}");
+    }
+}
+
+/// The example config (redirects, a deny, a `return`) loads in both.
+#[test]
+fn the_routing_example_loads_in_pointsman_and_haproxy() {
+    let text = std::fs::read_to_string("configs/routing.cfg").unwrap();
+    let (code, output) = check_config(&text);
+    assert_eq!(code, 0, "{output}");
+    assert!(
+        haproxy_accepts(&text),
+        "haproxy refuses configs/routing.cfg"
+    );
+}
+
+/// A rule written after rules HAProxy runs it before gets HAProxy's warning, at its line.
+#[test]
+fn rules_out_of_evaluation_order_warn_as_in_haproxy() {
+    let text = "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+                frontend fe\n    bind 127.0.0.1:1\n    use_backend bk if TRUE\n    \
+                redirect location /x if FALSE\n    http-request deny if FALSE\n\
+                backend bk\n    server s 127.0.0.1:2\n";
+    let (code, output) = check_config(text);
+    assert_eq!(code, 0, "{output}");
+    assert!(
+        output.contains("t.cfg:9: a 'redirect' rule placed after a 'use_backend' rule will still be processed before."),
+        "{output}"
+    );
+    assert!(
+        output.contains("t.cfg:10: a 'http-request' rule placed after a 'redirect' rule will still be processed before."),
+        "{output}"
+    );
+}
+
+/// Rewrites, each under its own `case` parameter; the backend's `/echo` answers the head it
+/// received.
+const REWRITES: &str = "\
+    http-request set-header X-Set set-%[url_param(case)] if { url_param(case) 1 }
+    http-request add-header X-Add \"a b\" if { url_param(case) 1 }
+    http-request add-header X-Multi one if { url_param(case) 2 }
+    http-request set-header X-Multi two if { url_param(case) 2 }
+    http-request del-header X-Drop if { url_param(case) 3 }
+    http-request replace-header X-Rep ^(\\w+)-(\\w+)$ \\2-\\1 if { url_param(case) 4 }
+    http-request replace-value X-Val ^a(.*)$ A\\1 if { url_param(case) 4 }
+    http-request set-path /echo if { path /p }
+    http-request set-query case=6&y=%[path] if { url_param(case) 6 }
+    http-request set-uri /echo?case=7u if { url_param(case) 7 }
+    http-request set-method PUT if { url_param(case) 8 }
+    http-request set-header X-Host %[req.hdr(host)] if { url_param(case) 9 }
+    http-request set-header X-Src %[src] if { url_param(case) 9 }
+    http-request set-header X-Set set-10 if { url_param(case) 10 }
+    http-request deny if { hdr(x-set) set-10 }
+    default_backend bk
+";
+
+/// The head the backend received, as (request line, fields in order): names lowercased
+/// (HAProxy lowercases them), without the fields each proxy manages itself.
+fn received(port: u16, raw: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream.write_all(raw.as_bytes()).unwrap();
+    let Some(response) = read_response(&mut stream, false) else {
+        return "<no response>".to_string();
+    };
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    if !head.to_ascii_lowercase().contains("\r\nx-server: ") {
+        return head.lines().next().unwrap_or("").to_string();
+    }
+    let mut lines = body.lines();
+    let mut seen = vec![lines.next().unwrap_or("").to_string()];
+    for line in lines.take_while(|l| !l.is_empty()) {
+        let (name, value) = line.split_once(':').unwrap_or((line, ""));
+        let name = name.to_ascii_lowercase();
+        if name != "connection" && name != "x-forwarded-for" {
+            seen.push(format!("{name}:{}", value.trim()));
+        }
+    }
+    seen.join(" | ")
+}
+
+#[test]
+fn rewritten_requests_reach_the_backend_as_through_haproxy() {
+    let [bk] = backends(["bk"]);
+    let config = |port: u16| {
+        format!(
+            "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+             frontend fe\n    bind 127.0.0.1:{port}\n{REWRITES}backend bk\n{}",
+            server_line("s", bk.port(), "")
+        )
+    };
+    let (ours, theirs) = (free_port(), free_port());
+    let _p = pointsman(&config(ours), 2, ours);
+    let _h = haproxy(&config(theirs), theirs);
+    let requests = [
+        ("/echo?case=1", "X-Set: old\r\nX-A: 1\r\n"),
+        ("/echo?case=2", "X-Multi: zero\r\n"),
+        ("/echo?case=3", "X-Drop: 1\r\nX-Keep: 2\r\nx-drop: 3\r\n"),
+        (
+            "/echo?case=4",
+            "X-Rep: ab-cd\r\nX-Rep: nomatch\r\nX-Val: a1, b2,a3\r\n",
+        ),
+        ("/p?case=5", ""),
+        ("/echo?case=6", ""),
+        ("/x?case=7", ""),
+        ("/echo?case=8", ""),
+        ("/echo?case=9", ""),
+        ("/echo?case=10", ""),
+        ("/echo?case=0", "X-Set: set-10\r\n"),
+    ];
+    let mut wrong = Vec::new();
+    for (target, fields) in requests {
+        let raw = format!("GET {target} HTTP/1.1\r\nHost: h.example\r\n{fields}\r\n");
+        let (pointsman_got, haproxy_got) = (received(ours, &raw), received(theirs, &raw));
+        println!("{target}\n  pointsman {pointsman_got}\n  haproxy   {haproxy_got}");
+        if pointsman_got != haproxy_got {
+            wrong.push(format!(
+                "{target}\n  pointsman {pointsman_got}\n  haproxy   {haproxy_got}"
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "forwarded heads differ:\n{}",
+        wrong.join("\n")
+    );
+}
