@@ -7,7 +7,9 @@
 use super::parser::Line;
 use super::proxy::{Located, ProxyKind, ProxySection};
 use super::ConfigError;
-use crate::rules::{check_acl_name, Condition, Expr, UseBackend};
+use crate::rules::{
+    check_acl_name, Condition, ConvertContext, Expr, NameTemplate, Target, UseBackend,
+};
 
 /// Whether `key` is a rule keyword this module reads.
 pub(super) fn is_rule_keyword(key: &str) -> bool {
@@ -43,7 +45,18 @@ pub(super) fn parse_rule_line(
     };
     let found = found.map_err(|message| line.error(message))?;
     warnings.extend(found.into_iter().map(|w| line.warning(w)));
+    name_map_users(section, line);
     Ok(())
+}
+
+/// Records where the line's map converters are, as `show map` names them.
+fn name_map_users(section: &mut ProxySection, line: &Line) {
+    let user = format!("file '{}' line {}", line.location.file, line.location.line);
+    for map_use in section.switching.map_uses_mut() {
+        if map_use.user.is_empty() {
+            map_use.user = user.clone();
+        }
+    }
 }
 
 /// `acl NAME FETCH [FLAGS] [PATTERN…]`; returns its warning, if any.
@@ -77,11 +90,18 @@ fn parse_use_backend(
             "'use_backend' needs a backend name: expected '{USAGE}'"
         ));
     };
-    if backend.contains("%[") {
-        return Err(format!(
-            "'use_backend {backend}': a backend name computed from a sample expression is not supported yet"
-        ));
-    }
+    let target = if NameTemplate::is_template(backend) {
+        let context = ConvertContext {
+            read_file: &read_pattern_file,
+            user: String::new(),
+        };
+        Target::Dynamic(NameTemplate::parse(backend, &context)?)
+    } else {
+        Target::Static(Located {
+            value: backend.clone(),
+            location: line.location.clone(),
+        })
+    };
     let (condition, warnings) = if condition.is_empty() {
         (None, Vec::new())
     } else {
@@ -90,10 +110,7 @@ fn parse_use_backend(
         (Some(c), w)
     };
     section.switching.rules.push(UseBackend {
-        backend: Located {
-            value: backend.clone(),
-            location: line.location.clone(),
-        },
+        backend: target,
         condition,
     });
     Ok(warnings)

@@ -8,22 +8,49 @@
 //!   `-i`), the patterns built once for their method.
 //! - `acl`: ACL expressions, the named ACLs of a section, the predefined ACLs.
 //! - `condition`: `if|unless` over ACLs, `!`, `||`, implicit AND, anonymous `{ … }`.
+//! - `convert`: converters (`lower`, `map*`, `field` …) applied to a fetch's values.
+//! - `sample`: a fetch with its converters, and `%[…]` names built from them.
+//! - `map`: map files and the runtime [`Maps`] every shard's state holds.
 
 mod acl;
 mod condition;
+mod convert;
 mod fetch;
+mod map;
 mod pattern;
+mod sample;
 
 pub use acl::{check_acl_name, AclTable, Expr};
 pub use condition::Condition;
+pub use convert::ConvertContext;
 pub use fetch::{RequestView, Sample};
+pub use map::{EntryView, Map, MapFile, MapKind, MapUse, Maps};
+pub use sample::{NameTemplate, SampleExpr};
 
-/// `use_backend NAME [if|unless COND]`: the first rule whose condition holds picks the
-/// backend; none does, `default_backend`.
+/// Where a `use_backend` rule sends a request.
+#[derive(Debug, Clone)]
+pub enum Target<B> {
+    /// A backend named in config; its index once the runtime resolved it.
+    Static(B),
+    /// `use_backend %[EXPR]`: the backend named by the request. A name that is no backend
+    /// ends the rules and the request goes to `default_backend`, as in HAProxy.
+    Dynamic(NameTemplate),
+}
+
+impl<B> Target<B> {
+    pub fn as_static(&self) -> Option<&B> {
+        match self {
+            Target::Static(b) => Some(b),
+            Target::Dynamic(_) => None,
+        }
+    }
+}
+
+/// `use_backend NAME|%[EXPR] [if|unless COND]`: the first rule whose condition holds picks
+/// the backend; none does, `default_backend`.
 #[derive(Debug, Clone)]
 pub struct UseBackend<B> {
-    /// The backend's name in config; its index once the runtime resolved it.
-    pub backend: B,
+    pub backend: Target<B>,
     pub condition: Option<Condition>,
 }
 
@@ -45,16 +72,22 @@ impl<B> Default for Switching<B> {
 }
 
 impl<B: Copy> Switching<B> {
-    /// The backend of the first rule whose condition holds.
-    pub fn choose<R: RequestView>(&self, request: &R) -> Option<B> {
-        self.rules
-            .iter()
-            .find(|r| {
-                r.condition
-                    .as_ref()
-                    .is_none_or(|c| c.holds(&self.acls, request))
-            })
-            .map(|r| r.backend)
+    /// The backend of the first rule whose condition holds; a computed name is looked up with
+    /// `by_name`. None: `default_backend` (no rule held, or a computed name is no backend).
+    pub fn choose<R: RequestView>(
+        &self,
+        request: &R,
+        by_name: impl FnOnce(&[u8]) -> Option<B>,
+    ) -> Option<B> {
+        let rule = self.rules.iter().find(|r| {
+            r.condition
+                .as_ref()
+                .is_none_or(|c| c.holds(&self.acls, request))
+        })?;
+        match &rule.backend {
+            Target::Static(backend) => Some(*backend),
+            Target::Dynamic(name) => name.with_name(request, by_name),
+        }
     }
 }
 
@@ -70,7 +103,10 @@ impl<B> Switching<B> {
             .iter()
             .map(|r| {
                 Ok(UseBackend {
-                    backend: resolve(&r.backend)?,
+                    backend: match &r.backend {
+                        Target::Static(b) => Target::Static(resolve(b)?),
+                        Target::Dynamic(name) => Target::Dynamic(name.clone()),
+                    },
                     condition: r.condition.clone(),
                 })
             })
@@ -84,4 +120,55 @@ impl<B> Switching<B> {
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
     }
+
+    /// Every map the ACLs and rules read, in order (ACLs first).
+    pub fn map_uses(&self) -> impl Iterator<Item = &MapUse> {
+        let dynamic = self.rules.iter().flat_map(|r| match &r.backend {
+            Target::Dynamic(name) => Some(name.map_uses()),
+            Target::Static(_) => None,
+        });
+        self.acls.map_uses().chain(dynamic.flatten())
+    }
+
+    pub fn map_uses_mut(&mut self) -> impl Iterator<Item = &mut MapUse> {
+        let dynamic = self.rules.iter_mut().flat_map(|r| match &mut r.backend {
+            Target::Dynamic(name) => Some(name.map_uses_mut()),
+            Target::Static(_) => None,
+        });
+        self.acls.map_uses_mut().chain(dynamic.flatten())
+    }
+
+    /// Points each map converter at its map in the runtime's `maps` (by file path).
+    pub fn bind_maps(&mut self, maps: &Maps) {
+        for map_use in self.map_uses_mut() {
+            map_use.index = maps.by_path(&map_use.file.path).unwrap_or(usize::MAX);
+        }
+    }
+}
+
+/// The runtime maps of a config's map uses, in order: one map per file, indexed for every
+/// kind its converters use; ids follow `first_id` (HAProxy numbers ACL pattern references
+/// first).
+pub fn build_maps<'a>(uses: impl Iterator<Item = &'a MapUse>, first_id: u32) -> Maps {
+    let mut files: Vec<(&MapUse, Vec<MapKind>, Vec<String>)> = Vec::new();
+    for map_use in uses {
+        let user = format!("used by map at {}", map_use.user);
+        match files
+            .iter_mut()
+            .find(|(u, _, _)| u.file.path == map_use.file.path)
+        {
+            Some((_, kinds, users)) => {
+                if !kinds.contains(&map_use.kind) {
+                    kinds.push(map_use.kind);
+                }
+                users.push(user);
+            }
+            None => files.push((map_use, vec![map_use.kind], vec![user])),
+        }
+    }
+    let mut maps = Maps::default();
+    for (id, (map_use, kinds, users)) in (first_id..).zip(files) {
+        maps.push(Map::new(&map_use.file, id, kinds, users));
+    }
+    maps
 }
