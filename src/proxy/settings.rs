@@ -85,7 +85,8 @@ fn switching_of(proxy: Option<&crate::config::Proxy>, state: &State) -> Switchin
     let Some(side) = proxy.and_then(|p| p.frontend.as_ref()) else {
         return Switching::default();
     };
-    side.switching
+    let mut switching = side
+        .switching
         .resolve(|name| {
             state
                 .backends
@@ -96,7 +97,9 @@ fn switching_of(proxy: Option<&crate::config::Proxy>, state: &State) -> Switchin
         .unwrap_or_else(|e| {
             log::error!("{e}: the frontend's rules are dropped");
             Switching::default()
-        })
+        });
+    switching.bind_maps(&state.maps);
+    switching
 }
 
 /// The codec's limits from the global section (`tune.bufsize`).
