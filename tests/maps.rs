@@ -6,7 +6,7 @@ mod common;
 
 use common::haproxy::haproxy;
 use common::{
-    backends, check_config, free_port, pointsman, server_line, temp_dir, Backend, Client,
+    admin, backends, check_config, free_port, pointsman, server_line, temp_dir, Backend, Client,
 };
 use std::path::Path;
 
@@ -163,4 +163,183 @@ fn a_map_that_cannot_load_is_an_error_at_its_line() {
             "{lines}: not at line 8: {output}"
         );
     }
+}
+
+/// Map commands, in an order that exercises every reply: listing, dumps, lookups by each
+/// match kind, additions (a duplicate key too), changes by key and by `#<ref>`, deletions,
+/// clearing, unknown maps and missing arguments. `{hosts}` and `{paths}` are the map files,
+/// `{ref}` the second entry of the hosts map as `show map` printed it.
+const COMMANDS: &[&str] = &[
+    "show map",
+    "show map {hosts}",
+    "show map #7",
+    "get map {paths} /api/v2/x",
+    "get map {hosts} www.example.org",
+    "get map {hosts} nope",
+    "add map {hosts} new.example.com bk_b",
+    "add map #2 app.example.com bk_dup",
+    "show map {hosts}",
+    "set map {hosts} app.example.com bk_c",
+    "set map {hosts} {ref} bk_a",
+    "show map {hosts}",
+    "set map {hosts} nope.example.com bk_c",
+    "set map {hosts} #0x1 bk_c",
+    "del map {hosts} app.example.com",
+    "del map {hosts} app.example.com",
+    "del map {hosts} {ref}",
+    "del map {hosts} #0xdeadbeef",
+    "show map {hosts}",
+    "show map",
+    "clear map {paths}",
+    "show map {paths}",
+    "get map {paths} /api",
+    "add map #99 a b",
+    "show map /nope",
+    "get map {hosts}",
+    "add map {hosts} onlykey",
+    "set map {hosts}",
+    "del map {hosts}",
+    "clear map",
+    "add map {hosts} k v extra",
+    "show map {hosts}",
+];
+
+/// What differs between two processes: entry addresses become `ADDR`, config file names `CFG`.
+fn normalized(reply: &str) -> String {
+    let mut out = String::new();
+    let mut rest = reply;
+    while let Some(at) = rest.find("at file '") {
+        out.push_str(&rest[..at + 9]);
+        let after = &rest[at + 9..];
+        let close = after.find('\'').unwrap_or(after.len());
+        out.push_str("CFG");
+        rest = &after[close..];
+    }
+    out.push_str(rest);
+    out.split('\n')
+        .map(|line| {
+            line.split(' ')
+                .map(|w| if w.starts_with("0x") { "ADDR" } else { w })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The `#<ref>` of the `n`th entry in a `show map` dump.
+fn entry_ref(dump: &str, n: usize) -> String {
+    let address = dump.lines().nth(n).and_then(|l| l.split(' ').next());
+    format!("#{}", address.expect("a dump with that many entries"))
+}
+
+#[test]
+fn map_commands_reply_byte_for_byte_as_haproxy() {
+    let servers = backends(BACKENDS);
+    let rules_dir = temp_dir("maps-cli-rules");
+    let rules = rules(&rules_dir);
+    let (ours, theirs) = (free_port(), free_port());
+    let haproxy_dir = temp_dir("maps-cli-haproxy");
+    let haproxy_socket = haproxy_dir.join("admin.sock");
+    let run = |port: u16, socket: &str| {
+        let global = format!("    stats socket {socket} level admin\n");
+        config(port, &rules, &servers, &global)
+    };
+    let mut replies = Vec::new();
+    for side in ["pointsman", "haproxy"] {
+        // Each side starts from the same files: the commands change nothing on disk, but
+        // the two runs must not see each other's changes.
+        write_maps(&rules_dir);
+        let ask: Box<dyn Fn(&str) -> String> = if side == "pointsman" {
+            let p = pointsman(&run(ours, "@SOCKET@"), 2, ours);
+            Box::new(move |c: &str| p.admin(c))
+        } else {
+            let h = haproxy(&run(theirs, &haproxy_socket.display().to_string()), theirs);
+            let socket = haproxy_socket.clone();
+            Box::new(move |c: &str| {
+                let _running = &h;
+                admin(&socket, c)
+            })
+        };
+        let hosts = rules_dir.join("hosts.map").display().to_string();
+        let paths = rules_dir.join("paths.map").display().to_string();
+        let second = entry_ref(&ask(&format!("show map {hosts}")), 1);
+        let mut side_replies = Vec::new();
+        for command in COMMANDS {
+            let command = command
+                .replace("{hosts}", &hosts)
+                .replace("{paths}", &paths)
+                .replace("{ref}", &second);
+            side_replies.push((command.clone(), normalized(&ask(&command))));
+        }
+        replies.push(side_replies);
+    }
+    let (pointsman_replies, haproxy_replies) = (&replies[0], &replies[1]);
+    let mut wrong = Vec::new();
+    for ((command, ours), (_, theirs)) in pointsman_replies.iter().zip(haproxy_replies) {
+        println!("{command}\n  pointsman {ours:?}\n  haproxy   {theirs:?}");
+        if ours != theirs {
+            wrong.push(format!(
+                "{command}\n  pointsman {ours:?}\n  haproxy   {theirs:?}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "replies differ:\n{}", wrong.join("\n"));
+}
+
+/// Asks on an open (keep-alive) connection which backend `host` goes to.
+fn ask(client: &mut Client, host: &str) -> String {
+    client.send(format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes());
+    let response = client.read_response(false).expect("a response");
+    assert_eq!(response.status, 200, "{}", response.text());
+    response.text()
+}
+
+/// `set map` is a blue/green switch: once the reply came, every request routes by the new
+/// entry, on both shards, on new connections and on connections opened before the change.
+#[test]
+fn a_request_sent_after_set_map_replied_is_routed_by_the_new_entry() {
+    let servers = backends(["bk_blue", "bk_green", "bk_default"]);
+    let dir = temp_dir("maps-switch");
+    let hosts = dir.join("hosts.map");
+    std::fs::write(&hosts, "app.example.com bk_blue\n").unwrap();
+    let rules = format!(
+        "    use_backend %[req.hdr(host),lower,map({},bk_default)]",
+        hosts.display()
+    );
+    let port = free_port();
+    let global = "    stats socket @SOCKET@ level admin\n";
+    let p = pointsman(&config(port, &rules, &servers, global), 2, port);
+    let mut kept: Vec<Client> = (0..8).map(|_| Client::connect(port)).collect();
+    for client in &mut kept {
+        assert_eq!(ask(client, "app.example.com"), "bk_blue");
+    }
+    let mut wrong = Vec::new();
+    for flip in 0..10 {
+        let colour = if flip % 2 == 0 { "bk_green" } else { "bk_blue" };
+        let command = format!("set map {} app.example.com {colour}", hosts.display());
+        assert_eq!(p.admin(&command), "\n", "{command}");
+        for client in &mut kept {
+            let got = ask(client, "APP.example.com");
+            if got != colour {
+                wrong.push(format!(
+                    "flip {flip}, kept connection: {got}, expected {colour}"
+                ));
+            }
+        }
+        for _ in 0..16 {
+            let got = ask(&mut Client::connect(port), "app.example.com");
+            if got != colour {
+                wrong.push(format!(
+                    "flip {flip}, new connection: {got}, expected {colour}"
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_eq!(
+        p.admin(&format!("del map {} app.example.com", hosts.display())),
+        "\n"
+    );
+    assert_eq!(ask(&mut kept[0], "app.example.com"), "bk_default");
 }

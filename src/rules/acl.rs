@@ -147,10 +147,20 @@ struct Acl {
     exprs: Vec<Expr>,
 }
 
+/// A pattern reference HAProxy 2.6 creates while it parses ACLs, in creation order: one per
+/// map file a converter reads first, then one per `-f` file and one for the expression. Their
+/// order gives maps their `#ID`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PatternRef {
+    Acl,
+    Map(String),
+}
+
 /// The ACLs of one section, named and anonymous; conditions refer to them by index.
 #[derive(Debug, Clone, Default)]
 pub struct AclTable {
     acls: Vec<Acl>,
+    refs: Vec<PatternRef>,
 }
 
 /// HAProxy 2.6's predefined ACLs, as the expressions they stand for.
@@ -179,6 +189,7 @@ const PREDEFINED: &[(&str, &str)] = &[
 impl AclTable {
     /// `acl NAME EXPR`: adds the expression to the ACL of that name (OR'ed with its others).
     pub fn declare(&mut self, name: &str, expr: Expr) {
+        self.record_refs(&expr);
         match self
             .acls
             .iter_mut()
@@ -194,6 +205,7 @@ impl AclTable {
 
     /// A condition's `{ EXPR }`.
     pub fn anonymous(&mut self, expr: Expr) -> usize {
+        self.record_refs(&expr);
         self.acls.push(Acl {
             name: None,
             exprs: vec![expr],
@@ -217,13 +229,18 @@ impl AclTable {
         Some(self.acls.len() - 1)
     }
 
-    /// How many pattern references HAProxy creates for these ACLs (numbered before maps).
-    pub fn pattern_refs(&self) -> u32 {
-        self.acls
-            .iter()
-            .flat_map(|a| &a.exprs)
-            .map(|e| e.pattern_refs)
-            .sum()
+    fn record_refs(&mut self, expr: &Expr) {
+        let maps = expr
+            .map_uses()
+            .map(|m| PatternRef::Map(m.file.path.clone()));
+        self.refs.extend(maps);
+        self.refs
+            .extend((0..expr.pattern_refs).map(|_| PatternRef::Acl));
+    }
+
+    /// The pattern references HAProxy created for these ACLs, in creation order.
+    pub fn pattern_refs(&self) -> &[PatternRef] {
+        &self.refs
     }
 
     /// Every map the ACLs' converters read, in declaration order.

@@ -143,7 +143,7 @@ pub struct Map {
     pub path: String,
     /// Its `#ID` (HAProxy's unique id of the pattern reference).
     pub id: u32,
-    /// "used by map at file 'F' line N" for each converter that reads it.
+    /// Where each converter that reads it stands (`file 'F' line N`), for `show map`.
     pub users: Vec<String>,
     /// The match kinds its converters use, in the order they were first used.
     pub kinds: Vec<MapKind>,
@@ -235,6 +235,22 @@ impl Map {
         }));
         self.entry_count += self.kinds.len().max(1);
         Ok(())
+    }
+
+    /// Whether `key` could be added (`map_reg` must compile it).
+    pub fn check_key(&self, key: &str) -> Result<(), String> {
+        match self.kinds.contains(&MapKind::Reg) {
+            true => compile(key).map(|_| ()),
+            false => Ok(()),
+        }
+    }
+
+    pub fn has_key(&self, key: &str) -> bool {
+        self.by_key.contains_key(key.as_bytes())
+    }
+
+    pub fn has_slot(&self, slot: usize) -> bool {
+        matches!(self.slots.get(slot), Some(Some(_)))
     }
 
     /// Sets the value of every entry with `key`; whether there was one.
@@ -430,6 +446,11 @@ impl Maps {
 
     pub fn get(&self, index: usize) -> Option<&Map> {
         self.maps.get(index)
+    }
+
+    /// Orders the maps by `#ID`, as `show map` lists them.
+    pub fn sort_by_id(&mut self) {
+        self.maps.sort_by_key(|m| m.id);
     }
 
     pub fn get_mut(&mut self, index: usize) -> Option<&mut Map> {

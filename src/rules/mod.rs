@@ -20,7 +20,7 @@ mod map;
 mod pattern;
 mod sample;
 
-pub use acl::{check_acl_name, AclTable, Expr};
+pub use acl::{check_acl_name, AclTable, Expr, PatternRef};
 pub use condition::Condition;
 pub use convert::ConvertContext;
 pub use fetch::{RequestView, Sample};
@@ -146,13 +146,23 @@ impl<B> Switching<B> {
     }
 }
 
-/// The runtime maps of a config's map uses, in order: one map per file, indexed for every
-/// kind its converters use; ids follow `first_id` (HAProxy numbers ACL pattern references
-/// first).
-pub fn build_maps<'a>(uses: impl Iterator<Item = &'a MapUse>, first_id: u32) -> Maps {
+/// The runtime maps of a config: one map per file, indexed for every kind its converters
+/// use (`uses`, in order). `#ID`s follow HAProxy's creation order: the ACLs' pattern
+/// references (`acl_refs`, maps among them) first, then the maps only `%[…]` names read.
+pub fn build_maps<'a>(
+    acl_refs: impl Iterator<Item = &'a PatternRef>,
+    uses: impl Iterator<Item = &'a MapUse>,
+) -> Maps {
+    let mut ids = MapIds::default();
+    for r in acl_refs {
+        match r {
+            PatternRef::Acl => ids.next += 1,
+            PatternRef::Map(path) => ids.number(path),
+        }
+    }
     let mut files: Vec<(&MapUse, Vec<MapKind>, Vec<String>)> = Vec::new();
     for map_use in uses {
-        let user = format!("used by map at {}", map_use.user);
+        ids.number(&map_use.file.path);
         match files
             .iter_mut()
             .find(|(u, _, _)| u.file.path == map_use.file.path)
@@ -161,14 +171,40 @@ pub fn build_maps<'a>(uses: impl Iterator<Item = &'a MapUse>, first_id: u32) -> 
                 if !kinds.contains(&map_use.kind) {
                     kinds.push(map_use.kind);
                 }
-                users.push(user);
+                users.push(map_use.user.clone());
             }
-            None => files.push((map_use, vec![map_use.kind], vec![user])),
+            None => files.push((map_use, vec![map_use.kind], vec![map_use.user.clone()])),
         }
     }
     let mut maps = Maps::default();
-    for (id, (map_use, kinds, users)) in (first_id..).zip(files) {
+    for (map_use, kinds, users) in files {
+        let id = ids.of(&map_use.file.path);
         maps.push(Map::new(&map_use.file, id, kinds, users));
     }
+    maps.sort_by_id();
     maps
+}
+
+/// Map files numbered in creation order among HAProxy's pattern references.
+#[derive(Default)]
+struct MapIds {
+    ids: Vec<(String, u32)>,
+    next: u32,
+}
+
+impl MapIds {
+    /// Gives `path` the next number unless it has one.
+    fn number(&mut self, path: &str) {
+        if !self.ids.iter().any(|(p, _)| p == path) {
+            self.ids.push((path.to_string(), self.next));
+            self.next += 1;
+        }
+    }
+
+    fn of(&self, path: &str) -> u32 {
+        self.ids
+            .iter()
+            .find(|(p, _)| p == path)
+            .map_or(0, |(_, id)| *id)
+    }
 }

@@ -369,12 +369,14 @@ impl Server {
     }
 }
 
-/// The maps of every frontend's rules, numbered after the ACLs' pattern references as
+/// The maps of every frontend's rules, numbered among the ACLs' pattern references as
 /// HAProxy numbers them.
 fn maps_of(config: &Config) -> Maps {
     let sides = || config.proxies.iter().filter_map(|p| p.frontend.as_ref());
-    let acl_refs: u32 = sides().map(|f| f.switching.acls.pattern_refs()).sum();
-    crate::rules::build_maps(sides().flat_map(|f| f.switching.map_uses()), acl_refs)
+    crate::rules::build_maps(
+        sides().flat_map(|f| f.switching.acls.pattern_refs()),
+        sides().flat_map(|f| f.switching.map_uses()),
+    )
 }
 
 impl State {
