@@ -108,7 +108,7 @@ fn bench(c: &mut Criterion) {
     ];
     for (name, request) in cases {
         c.bench_function(&format!("use_backend 20 acls, 10 rules: {name}"), |b| {
-            b.iter(|| rules.choose(black_box(&request)))
+            b.iter(|| rules.choose(black_box(&request), |_| None))
         });
     }
     let (http_rules, switching) = rewrites();

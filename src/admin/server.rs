@@ -317,6 +317,9 @@ fn apply_error_text(error: ApplyError) -> &'static str {
         ApplyError::NoSuchServer => "No such server.\n",
         ApplyError::NoSuchFrontend => "No such frontend.\n",
         ApplyError::DuplicateServer => "Already exists a server with the same name in backend.\n",
+        ApplyError::NoSuchMap => "Unknown map identifier. Please use #<id> or <file>.\n",
+        ApplyError::NoSuchMapEntry => "Key not found.\n",
+        ApplyError::BadMapKey => "Failed to add a map entry.\n",
     }
 }
 

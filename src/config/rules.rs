@@ -10,7 +10,8 @@ use super::proxy::{Located, ProxyKind, ProxySection};
 use super::stats_page;
 use super::ConfigError;
 use crate::rules::{
-    check_acl_name, parse_redirect_rule, parse_request_rule, Condition, Expr, UseBackend,
+    check_acl_name, parse_redirect_rule, parse_request_rule, Condition, ConvertContext, Expr,
+    LogFormat, Target, UseBackend,
 };
 
 /// Whether `key` is a rule keyword this module reads.
@@ -60,7 +61,19 @@ pub(super) fn parse_rule_line(
     };
     let found = found.map_err(|message| line.error(message))?;
     warnings.extend(found.into_iter().map(|w| line.warning(w)));
+    name_map_users(section, line);
     Ok(())
+}
+
+/// Records where the line's map converters are, as `show map` names them.
+fn name_map_users(section: &mut ProxySection, line: &Line) {
+    let user = format!("file '{}' line {}", line.location.file, line.location.line);
+    let uses = section.switching.map_uses_mut();
+    for map_use in uses.chain(section.http_rules.map_uses_mut()) {
+        if map_use.user.is_empty() {
+            map_use.user = user.clone();
+        }
+    }
 }
 
 /// `acl NAME FETCH [FLAGS] [PATTERN…]`; returns its warning, if any.
@@ -94,11 +107,18 @@ fn parse_use_backend(
             "'use_backend' needs a backend name: expected '{USAGE}'"
         ));
     };
-    if backend.contains("%[") {
-        return Err(format!(
-            "'use_backend {backend}': a backend name computed from a sample expression is not supported yet"
-        ));
-    }
+    let target = if LogFormat::is_computed(backend) {
+        let context = ConvertContext {
+            read_file: &read_pattern_file,
+            user: String::new(),
+        };
+        Target::Dynamic(LogFormat::parse(backend, &context)?)
+    } else {
+        Target::Static(Located {
+            value: backend.clone(),
+            location: line.location.clone(),
+        })
+    };
     let (condition, warnings) = if condition.is_empty() {
         (None, Vec::new())
     } else {
@@ -107,10 +127,7 @@ fn parse_use_backend(
         (Some(c), w)
     };
     section.switching.rules.push(UseBackend {
-        backend: Located {
-            value: backend.clone(),
-            location: line.location.clone(),
-        },
+        backend: target,
         condition,
     });
     Ok(warnings)

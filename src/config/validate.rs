@@ -156,7 +156,9 @@ fn resolve_switching(
     // TCP sessions go to `default_backend` only: rules there would be ignored, so refuse them.
     if let (Mode::Tcp, Some(rule)) = (section.settings.mode, section.switching.rules.first()) {
         return Err(error_at(
-            &rule.backend.location,
+            rule.backend
+                .as_static()
+                .map_or(&section.location, |b| &b.location),
             format!(
                 "'use_backend' in mode tcp {} is not supported yet: TCP sessions go to its default_backend",
                 section.describe()

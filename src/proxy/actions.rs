@@ -25,11 +25,13 @@ pub(super) fn apply_rules(
     if settings.http_rules.is_empty() {
         return None;
     }
+    let state = worker.state.borrow();
     let view = HeadView {
         request,
         buf,
         peer,
         stream,
+        maps: &state.maps,
     };
     // `out` doubles as the scratch space of computed values until a reply is written.
     let verdict = settings

@@ -4,7 +4,8 @@
 
 use super::worker::Worker;
 use crate::http::Request;
-use crate::rules::RequestView;
+use crate::rules::{Maps, RequestView};
+use crate::state::State;
 use glommio::net::TcpStream;
 use std::net::SocketAddr;
 
@@ -14,6 +15,7 @@ pub(super) struct HeadView<'a> {
     pub buf: &'a [u8],
     pub peer: SocketAddr,
     pub stream: &'a TcpStream,
+    pub maps: &'a Maps,
 }
 
 impl RequestView for HeadView<'_> {
@@ -44,6 +46,10 @@ impl RequestView for HeadView<'_> {
     fn dst(&self) -> Option<SocketAddr> {
         self.stream.local_addr().ok()
     }
+
+    fn maps(&self) -> &Maps {
+        self.maps
+    }
 }
 
 /// The backend index `request` goes to on `frontend`, if any.
@@ -55,16 +61,24 @@ pub(super) fn choose_backend(
     (peer, stream): (SocketAddr, &TcpStream),
 ) -> Option<usize> {
     let switching = &worker.frontends[frontend].switching;
+    let state = worker.state.borrow();
     if !switching.is_empty() {
         let view = HeadView {
             request,
             buf,
             peer,
             stream,
+            maps: &state.maps,
         };
-        if let Some(backend) = switching.choose(&view) {
+        if let Some(backend) = switching.choose(&view, |name| backend_named(&state, name)) {
             return Some(backend);
         }
     }
-    worker.state.borrow().frontends[frontend].default_backend
+    state.frontends[frontend].default_backend
+}
+
+/// The backend a `use_backend %[…]` computed: an http backend of that name.
+fn backend_named(state: &State, name: &[u8]) -> Option<usize> {
+    let name = std::str::from_utf8(name).ok()?;
+    state.backend_index(name)
 }

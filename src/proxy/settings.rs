@@ -75,14 +75,22 @@ impl FrontendSettings {
                     ignore_probes: p.is_some_and(|p| p.options.http_ignore_probes),
                     limits: limits_of(config),
                     switching: switching_of(p, state),
-                    http_rules: p
-                        .and_then(|p| p.frontend.as_ref())
-                        .map(|f| f.http_rules.clone())
-                        .unwrap_or_default(),
+                    http_rules: http_rules_of(p, state),
                 }
             })
             .collect()
     }
+}
+
+/// A frontend's `http-request` and `redirect` rules, their map converters pointed at the
+/// state's maps.
+fn http_rules_of(proxy: Option<&crate::config::Proxy>, state: &State) -> HttpRules {
+    let mut rules = proxy
+        .and_then(|p| p.frontend.as_ref())
+        .map(|f| f.http_rules.clone())
+        .unwrap_or_default();
+    rules.bind_maps(&state.maps);
+    rules
 }
 
 /// A frontend's `use_backend` rules with their backends resolved. Config validation made
@@ -91,7 +99,8 @@ fn switching_of(proxy: Option<&crate::config::Proxy>, state: &State) -> Switchin
     let Some(side) = proxy.and_then(|p| p.frontend.as_ref()) else {
         return Switching::default();
     };
-    side.switching
+    let mut switching = side
+        .switching
         .resolve(|name| {
             state
                 .backends
@@ -102,7 +111,9 @@ fn switching_of(proxy: Option<&crate::config::Proxy>, state: &State) -> Switchin
         .unwrap_or_else(|e| {
             log::error!("{e}: the frontend's rules are dropped");
             Switching::default()
-        })
+        });
+    switching.bind_maps(&state.maps);
+    switching
 }
 
 /// The codec's limits from the global section (`tune.bufsize`).

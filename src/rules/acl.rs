@@ -2,14 +2,20 @@
 //! (several lines with one name are OR'ed), anonymous `{ … }` ACLs, and HAProxy's predefined
 //! ACLs (`TRUE`, `METH_GET`, `LOCALHOST` …), built on demand when a condition names one.
 
-use super::fetch::{self, Fetch, RequestView};
+use super::convert::ConvertContext;
+use super::fetch::RequestView;
+use super::map::MapUse;
 use super::pattern::{MatchKind, Patterns};
+use super::sample::SampleExpr;
 
-/// One ACL expression: a fetch and the patterns its values are matched against.
+/// One ACL expression: a fetch (and its converters) and the patterns its values are matched
+/// against.
 #[derive(Debug, Clone)]
 pub struct Expr {
-    fetch: Fetch,
+    sample: SampleExpr,
     patterns: Patterns,
+    /// HAProxy's pattern references for it: its own, and one per `-f` file.
+    pattern_refs: u32,
 }
 
 impl Expr {
@@ -23,12 +29,16 @@ impl Expr {
         let Some((keyword, rest)) = words.split_first() else {
             return Err("missing ACL expression".to_string());
         };
-        let (fetch, implied) = fetch::parse_keyword(keyword)?;
+        let context = ConvertContext {
+            read_file,
+            user: String::new(),
+        };
+        let (sample, implied) = SampleExpr::parse(keyword, &context)?;
         let flags = Flags::parse(rest, read_file)?;
         let kind = flags
             .kind
             .or(implied)
-            .unwrap_or_else(|| MatchKind::default_for(fetch.sample_type()));
+            .unwrap_or_else(|| MatchKind::default_for(sample.sample_type()));
         let warning = (flags.patterns.is_empty() && !flags.explicit_end && !kind.takes_no_pattern())
             .then(|| {
                 format!(
@@ -37,12 +47,28 @@ impl Expr {
                 )
             });
         let patterns = Patterns::build(kind, &flags.patterns, flags.ignore_case)?;
-        Ok((Expr { fetch, patterns }, warning))
+        let pattern_refs = 1 + flags.files;
+        Ok((
+            Expr {
+                sample,
+                patterns,
+                pattern_refs,
+            },
+            warning,
+        ))
     }
 
     pub fn matches<R: RequestView>(&self, request: &R) -> bool {
-        self.fetch
+        self.sample
             .any(request, &mut |sample| self.patterns.matches(sample))
+    }
+
+    pub fn map_uses_mut(&mut self) -> impl Iterator<Item = &mut MapUse> {
+        self.sample.map_uses_mut()
+    }
+
+    pub fn map_uses(&self) -> impl Iterator<Item = &MapUse> {
+        self.sample.map_uses()
     }
 }
 
@@ -53,6 +79,8 @@ struct Flags {
     patterns: Vec<String>,
     /// `--` ended the flags: an empty pattern list is then intended.
     explicit_end: bool,
+    /// How many `-f` files.
+    files: u32,
 }
 
 impl Flags {
@@ -65,6 +93,7 @@ impl Flags {
             kind: None,
             patterns: Vec::new(),
             explicit_end: false,
+            files: 0,
         };
         let mut rest = words.iter();
         while let Some(word) = rest.as_slice().first() {
@@ -79,6 +108,7 @@ impl Flags {
                 "-f" => {
                     let file = value_of("-f", rest.next())?;
                     flags.patterns.extend(pattern_file(&read_file(file)?));
+                    flags.files += 1;
                 }
                 "--" => {
                     flags.explicit_end = true;
@@ -117,10 +147,20 @@ struct Acl {
     exprs: Vec<Expr>,
 }
 
+/// A pattern reference HAProxy 2.6 creates while it parses ACLs, in creation order: one per
+/// map file a converter reads first, then one per `-f` file and one for the expression. Their
+/// order gives maps their `#ID`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PatternRef {
+    Acl,
+    Map(String),
+}
+
 /// The ACLs of one section, named and anonymous; conditions refer to them by index.
 #[derive(Debug, Clone, Default)]
 pub struct AclTable {
     acls: Vec<Acl>,
+    refs: Vec<PatternRef>,
 }
 
 /// HAProxy 2.6's predefined ACLs, as the expressions they stand for.
@@ -149,6 +189,7 @@ const PREDEFINED: &[(&str, &str)] = &[
 impl AclTable {
     /// `acl NAME EXPR`: adds the expression to the ACL of that name (OR'ed with its others).
     pub fn declare(&mut self, name: &str, expr: Expr) {
+        self.record_refs(&expr);
         match self
             .acls
             .iter_mut()
@@ -164,6 +205,7 @@ impl AclTable {
 
     /// A condition's `{ EXPR }`.
     pub fn anonymous(&mut self, expr: Expr) -> usize {
+        self.record_refs(&expr);
         self.acls.push(Acl {
             name: None,
             exprs: vec![expr],
@@ -185,6 +227,33 @@ impl AclTable {
         let (expr, _) = Expr::parse(&words, &|_| Err(String::new())).ok()?;
         self.declare(name, expr);
         Some(self.acls.len() - 1)
+    }
+
+    fn record_refs(&mut self, expr: &Expr) {
+        let maps = expr
+            .map_uses()
+            .map(|m| PatternRef::Map(m.file.path.clone()));
+        self.refs.extend(maps);
+        self.refs
+            .extend((0..expr.pattern_refs).map(|_| PatternRef::Acl));
+    }
+
+    /// The pattern references HAProxy created for these ACLs, in creation order.
+    pub fn pattern_refs(&self) -> &[PatternRef] {
+        &self.refs
+    }
+
+    /// Every map the ACLs' converters read, in declaration order.
+    pub fn map_uses_mut(&mut self) -> impl Iterator<Item = &mut MapUse> {
+        self.acls
+            .iter_mut()
+            .flat_map(|a| a.exprs.iter_mut().flat_map(Expr::map_uses_mut))
+    }
+
+    pub fn map_uses(&self) -> impl Iterator<Item = &MapUse> {
+        self.acls
+            .iter()
+            .flat_map(|a| a.exprs.iter().flat_map(Expr::map_uses))
     }
 
     /// Whether ACL `index` matches the request (any of its expressions does).

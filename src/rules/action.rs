@@ -7,9 +7,11 @@
 
 use super::acl::AclTable;
 use super::condition::Condition;
+use super::convert::ConvertContext;
 use super::fetch::{path_of, RequestView};
+use super::map::{MapUse, Maps};
 use super::reply::{write_redirect, ConnectionField, Reply};
-use super::rewrite::{EditedHead, Rewrite};
+use super::rewrite::{EditedHead, EditedView, Rewrite};
 
 /// What one `http-request` rule does.
 #[derive(Debug, Clone)]
@@ -64,7 +66,13 @@ impl HttpRules {
     ) -> Verdict<'a> {
         let holds = |rule: &RequestRule, edited: &Option<EditedHead>| {
             rule.condition.as_ref().is_none_or(|c| match edited {
-                Some(head) => c.holds(acls, head),
+                Some(head) => c.holds(
+                    acls,
+                    &EditedView {
+                        head,
+                        maps: request.maps(),
+                    },
+                ),
                 None => c.holds(acls, request),
             })
         };
@@ -78,7 +86,7 @@ impl HttpRules {
                 RequestAction::Redirect(redirect) => return Verdict::Redirect(redirect),
                 RequestAction::Rewrite(rewrite) => {
                     let head = edited.get_or_insert_with(|| EditedHead::of(request));
-                    rewrite.apply(head, scratch);
+                    rewrite.apply(head, request.maps(), scratch);
                 }
             }
         }
@@ -90,6 +98,36 @@ impl HttpRules {
         {
             Some(RequestAction::Redirect(redirect)) => Verdict::Redirect(redirect),
             _ => Verdict::Continue,
+        }
+    }
+
+    /// The maps the rules' values read, in order.
+    pub fn map_uses(&self) -> impl Iterator<Item = &MapUse> {
+        self.request.iter().flat_map(|r| {
+            match &r.action {
+                RequestAction::Rewrite(rewrite) => Some(rewrite.map_uses()),
+                _ => None,
+            }
+            .into_iter()
+            .flatten()
+        })
+    }
+
+    pub fn map_uses_mut(&mut self) -> impl Iterator<Item = &mut MapUse> {
+        self.request.iter_mut().flat_map(|r| {
+            match &mut r.action {
+                RequestAction::Rewrite(rewrite) => Some(rewrite.map_uses_mut()),
+                _ => None,
+            }
+            .into_iter()
+            .flatten()
+        })
+    }
+
+    /// Points each map converter at its map in the runtime's `maps` (by file path).
+    pub fn bind_maps(&mut self, maps: &Maps) {
+        for map_use in self.map_uses_mut() {
+            map_use.index = maps.by_path(&map_use.file.path).unwrap_or(usize::MAX);
         }
     }
 
@@ -201,7 +239,14 @@ pub fn parse_request_rule(
         "deny" => RequestAction::Reply(parse_deny(args)?),
         "return" => RequestAction::Reply(parse_return(args, &mut warnings)?),
         "redirect" => RequestAction::Redirect(parse_redirect(args)?),
-        other => match Rewrite::parse(other, args) {
+        other => match Rewrite::parse(
+            other,
+            args,
+            &ConvertContext {
+                read_file,
+                user: String::new(),
+            },
+        ) {
             Some(rewrite) => RequestAction::Rewrite(rewrite?),
             None => {
                 return Err(format!(

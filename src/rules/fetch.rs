@@ -6,6 +6,7 @@
 //! test ([`Fetch::any`]): a header with several occurrences (or comma-separated values) is
 //! matched if any of them is, as HAProxy iterates `hdr()` in an ACL.
 
+use super::map::Maps;
 use super::pattern::MatchKind;
 use std::net::{IpAddr, SocketAddr};
 
@@ -24,7 +25,14 @@ pub trait RequestView {
     fn src(&self) -> SocketAddr;
     /// The address the client connected to (read only when a rule asks for it).
     fn dst(&self) -> Option<SocketAddr>;
+    /// The runtime maps the `map*` converters read: the shard's state replica. A view that
+    /// holds none sees no map (every lookup misses).
+    fn maps(&self) -> &Maps {
+        &NO_MAPS
+    }
 }
+
+static NO_MAPS: Maps = Maps::EMPTY;
 
 /// A value a fetch produced.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -242,13 +250,6 @@ pub fn parse_keyword(word: &str) -> Result<(Fetch, Option<MatchKind>), String> {
         return Err(unknown(word));
     }
     Ok((fetch, implied))
-}
-
-/// Reads a sample fetch of a log-format expression (`req.hdr(host)`, `path`): a fetch
-/// alone, without the match method of an ACL keyword's suffix.
-pub fn parse_sample(word: &str) -> Result<Fetch, String> {
-    let (name, args) = split_call(word)?;
-    fetch_named(name, &args, word).map_err(|_| format!("unknown sample fetch '{word}'"))
 }
 
 fn unknown(word: &str) -> String {

@@ -1,68 +1,42 @@
-//! Log-format values of rules (`http-request set-header X-Host %[req.hdr(host)]`): literal
-//! text and `%[SAMPLE]` expressions, parsed once at load. A sample expression is evaluated in
-//! one place, [`SampleExpr::write`], which converters extend.
+//! Log-format values: literal text and `%[SAMPLE]` expressions (a fetch and its converters),
+//! parsed once at load. One type serves every place HAProxy takes a log-format string: the
+//! values of `http-request` rewrites (`set-header X-Host %[req.hdr(host),lower]`) and
+//! computed backend names (`use_backend %[req.hdr(host),map(hosts.map)]`).
 
-use super::fetch::{self, Fetch, RequestView, Sample};
-use std::io::Write as _;
-
-/// A sample expression: a fetch (converters come later), its first value written as text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SampleExpr {
-    fetch: Fetch,
-}
-
-impl SampleExpr {
-    /// Parses `FETCH` (`req.hdr(host)`, `path`, `src` …). As a sample, `hdr(NAME)` is its last
-    /// value, as in HAProxy.
-    pub fn parse(text: &str) -> Result<SampleExpr, String> {
-        let fetch = match fetch::parse_sample(text)? {
-            Fetch::Header {
-                name,
-                occurrence: None,
-            } => Fetch::Header {
-                name,
-                occurrence: Some(-1),
-            },
-            other => other,
-        };
-        Ok(SampleExpr { fetch })
-    }
-
-    /// Appends the expression's value on `request` to `out` (nothing when it has none).
-    pub fn write<R: RequestView>(&self, request: &R, out: &mut Vec<u8>) {
-        self.fetch.any(request, &mut |sample| {
-            match sample {
-                Sample::Bytes(bytes) => out.extend_from_slice(bytes),
-                Sample::Int(n) => {
-                    let _ = write!(out, "{n}");
-                }
-                Sample::Ip(ip) => {
-                    let _ = write!(out, "{ip}");
-                }
-                Sample::Bool(b) => out.push(if b { b'1' } else { b'0' }),
-            }
-            true
-        });
-    }
-}
+use super::convert::ConvertContext;
+use super::fetch::RequestView;
+use super::map::MapUse;
+use super::sample::SampleExpr;
+use std::cell::RefCell;
 
 /// One piece of a log-format value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 enum Part {
     Text(Vec<u8>),
     Sample(SampleExpr),
 }
 
 /// A parsed log-format value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct LogFormat {
     parts: Vec<Part>,
 }
 
+thread_local! {
+    /// The shard's buffer for computed names (one thread per shard), reused per request.
+    static VALUE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
 impl LogFormat {
+    /// Whether `text` computes its value (`%[` in it): a `use_backend` name that does not is
+    /// a backend's name.
+    pub fn is_computed(text: &str) -> bool {
+        text.contains("%[")
+    }
+
     /// Parses `text`: literal bytes, `%%` for `%`, `%[SAMPLE]`. Other `%` variables of
     /// HAProxy's log format are not supported yet (an error naming them).
-    pub fn parse(text: &str) -> Result<LogFormat, String> {
+    pub fn parse(text: &str, context: &ConvertContext) -> Result<LogFormat, String> {
         let mut parts = Vec::new();
         let mut literal = Vec::new();
         let mut rest = text;
@@ -73,13 +47,14 @@ impl LogFormat {
                 literal.push(b'%');
                 rest = tail;
             } else if let Some(expr) = after.strip_prefix('[') {
-                let close = expr.find(']').ok_or_else(|| {
+                let close = closing_bracket(expr).ok_or_else(|| {
                     format!("missing closing ']' in log-format expression '{text}'")
                 })?;
                 if !literal.is_empty() {
                     parts.push(Part::Text(std::mem::take(&mut literal)));
                 }
-                parts.push(Part::Sample(SampleExpr::parse(&expr[..close])?));
+                let sample = sample_of(&expr[..close], context)?;
+                parts.push(Part::Sample(sample.for_value()));
                 rest = &expr[close + 1..];
             } else {
                 let name: String = after
@@ -98,15 +73,86 @@ impl LogFormat {
         Ok(LogFormat { parts })
     }
 
-    /// Appends the value for `request` to `out`.
+    /// Appends the value for `request` to `out`; a sample without a value leaves its place
+    /// empty.
     pub fn write<R: RequestView>(&self, request: &R, out: &mut Vec<u8>) {
         for part in &self.parts {
             match part {
                 Part::Text(text) => out.extend_from_slice(text),
-                Part::Sample(expr) => expr.write(request, out),
+                Part::Sample(expr) => {
+                    expr.write_value(request, out);
+                }
             }
         }
     }
+
+    /// Builds the value for `request` in the shard's reused buffer and hands it to `use_value`.
+    pub fn with_value<R: RequestView, T>(
+        &self,
+        request: &R,
+        use_value: impl FnOnce(&[u8]) -> T,
+    ) -> T {
+        VALUE.with(|buffer| match buffer.try_borrow_mut() {
+            Ok(mut value) => {
+                value.clear();
+                self.write(request, &mut value);
+                use_value(&value)
+            }
+            // Re-entered (a value computed while another is in use): a buffer of its own.
+            Err(_) => {
+                let mut value = Vec::new();
+                self.write(request, &mut value);
+                use_value(&value)
+            }
+        })
+    }
+
+    fn samples(&self) -> impl Iterator<Item = &SampleExpr> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Sample(expr) => Some(expr),
+            Part::Text(_) => None,
+        })
+    }
+
+    pub fn map_uses(&self) -> impl Iterator<Item = &MapUse> {
+        self.samples().flat_map(SampleExpr::map_uses)
+    }
+
+    pub fn map_uses_mut(&mut self) -> impl Iterator<Item = &mut MapUse> {
+        self.parts
+            .iter_mut()
+            .filter_map(|p| match p {
+                Part::Sample(expr) => Some(expr),
+                Part::Text(_) => None,
+            })
+            .flat_map(SampleExpr::map_uses_mut)
+    }
+}
+
+/// The sample expression inside `%[…]`: a fetch alone, not an ACL keyword with a match
+/// method (`path_beg` is no sample fetch).
+fn sample_of(text: &str, context: &ConvertContext) -> Result<SampleExpr, String> {
+    match SampleExpr::parse(text, context)? {
+        (sample, None) => Ok(sample),
+        (_, Some(_)) => {
+            let name = text.split([',', '(']).next().unwrap_or(text);
+            Err(format!("unknown sample fetch '{name}' in '%[{text}]'"))
+        }
+    }
+}
+
+/// The `]` that closes a `%[`, past brackets nested in the expression's arguments.
+fn closing_bracket(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, c) in text.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' if depth == 0 => return Some(i),
+            ']' => depth -= 1,
+            _ => {}
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -114,23 +160,41 @@ mod tests {
     use super::*;
     use crate::rules::fetch::tests::Plain;
 
+    fn parse(format: &str) -> Result<LogFormat, String> {
+        let context = ConvertContext {
+            read_file: &|p| Err(format!("no file {p}")),
+            user: String::new(),
+        };
+        LogFormat::parse(format, &context)
+    }
+
     fn render(format: &str, request: &Plain) -> String {
         let mut out = Vec::new();
-        LogFormat::parse(format).unwrap().write(request, &mut out);
+        parse(format).unwrap().write(request, &mut out);
         String::from_utf8(out).unwrap()
     }
 
     #[test]
     fn text_and_samples() {
-        let r = Plain::get("/a?x=1", &[("Host", "h1"), ("host", "h2")]);
+        let r = Plain::get("/a?x=1", &[("Host", "h1"), ("host", "H2")]);
         assert_eq!(
             render("v=%[path] h=%[req.hdr(host)] 100%%", &r),
-            "v=/a h=h2 100%"
+            "v=/a h=H2 100%"
         );
+        assert_eq!(render("%[req.hdr(host),lower]", &r), "h2");
         assert_eq!(render("%[src]:%[src_port]", &r), "127.0.0.1:40000");
         assert_eq!(render("%[hdr(nope)]-", &r), "-");
-        assert!(LogFormat::parse("%T").is_err());
-        assert!(LogFormat::parse("%[path").is_err());
-        assert!(LogFormat::parse("%[path_beg]").is_err());
+        assert!(parse("%T").is_err());
+        assert!(parse("%[path").is_err());
+        assert!(parse("%[path_beg]").is_err());
+    }
+
+    #[test]
+    fn computed_names() {
+        assert!(LogFormat::is_computed("bk_%[path]"));
+        assert!(!LogFormat::is_computed("bk_app"));
+        let r = Plain::get("/x", &[("host", "app")]);
+        let name = parse("bk_%[req.hdr(host)]").unwrap();
+        assert_eq!(name.with_value(&r, |v| v.to_vec()), b"bk_app");
     }
 }

@@ -11,34 +11,61 @@
 //! - `action`: `http-request` rules and `redirect`, their verdict for one request.
 //! - `reply`: the replies those rules send, rendered at load in HAProxy's bytes.
 //! - `rewrite`: the request rewrites of `http-request` rules, on an edited copy of the head.
-//! - `logformat`: `%[sample]` values inside rule arguments.
+//! - `convert`: converters (`lower`, `map*`, `field` …) applied to a fetch's values.
+//! - `sample`: a fetch with its converters.
+//! - `logformat`: log-format values (`%[sample]` in text): rule arguments, `use_backend` names.
+//! - `map`: map files and the runtime [`Maps`] every shard's state holds.
 
 mod acl;
 mod action;
 mod condition;
+mod convert;
 mod fetch;
 mod logformat;
+mod map;
 mod pattern;
 mod reply;
 mod rewrite;
+mod sample;
 
-pub use acl::{check_acl_name, AclTable, Expr};
+pub use acl::{check_acl_name, AclTable, Expr, PatternRef};
 pub use action::{
     parse_redirect_rule, parse_request_rule, HttpRules, Redirect, RequestAction, RequestRule,
     Verdict,
 };
 pub use condition::Condition;
+pub use convert::ConvertContext;
 pub use fetch::{RequestView, Sample};
-pub use logformat::{LogFormat, SampleExpr};
+pub use logformat::LogFormat;
+pub use map::{EntryView, Map, MapFile, MapKind, MapUse, Maps};
 pub use reply::{ConnectionField, Reply};
-pub use rewrite::{EditedHead, Rewrite};
+pub use rewrite::{EditedHead, EditedView, Rewrite};
+pub use sample::SampleExpr;
 
-/// `use_backend NAME [if|unless COND]`: the first rule whose condition holds picks the
-/// backend; none does, `default_backend`.
+/// Where a `use_backend` rule sends a request.
+#[derive(Debug, Clone)]
+pub enum Target<B> {
+    /// A backend named in config; its index once the runtime resolved it.
+    Static(B),
+    /// `use_backend %[EXPR]`: the backend named by the request. A name that is no backend
+    /// ends the rules and the request goes to `default_backend`, as in HAProxy.
+    Dynamic(LogFormat),
+}
+
+impl<B> Target<B> {
+    pub fn as_static(&self) -> Option<&B> {
+        match self {
+            Target::Static(b) => Some(b),
+            Target::Dynamic(_) => None,
+        }
+    }
+}
+
+/// `use_backend NAME|%[EXPR] [if|unless COND]`: the first rule whose condition holds picks
+/// the backend; none does, `default_backend`.
 #[derive(Debug, Clone)]
 pub struct UseBackend<B> {
-    /// The backend's name in config; its index once the runtime resolved it.
-    pub backend: B,
+    pub backend: Target<B>,
     pub condition: Option<Condition>,
 }
 
@@ -60,16 +87,22 @@ impl<B> Default for Switching<B> {
 }
 
 impl<B: Copy> Switching<B> {
-    /// The backend of the first rule whose condition holds.
-    pub fn choose<R: RequestView>(&self, request: &R) -> Option<B> {
-        self.rules
-            .iter()
-            .find(|r| {
-                r.condition
-                    .as_ref()
-                    .is_none_or(|c| c.holds(&self.acls, request))
-            })
-            .map(|r| r.backend)
+    /// The backend of the first rule whose condition holds; a computed name is looked up with
+    /// `by_name`. None: `default_backend` (no rule held, or a computed name is no backend).
+    pub fn choose<R: RequestView>(
+        &self,
+        request: &R,
+        by_name: impl FnOnce(&[u8]) -> Option<B>,
+    ) -> Option<B> {
+        let rule = self.rules.iter().find(|r| {
+            r.condition
+                .as_ref()
+                .is_none_or(|c| c.holds(&self.acls, request))
+        })?;
+        match &rule.backend {
+            Target::Static(backend) => Some(*backend),
+            Target::Dynamic(name) => name.with_value(request, by_name),
+        }
     }
 }
 
@@ -85,7 +118,10 @@ impl<B> Switching<B> {
             .iter()
             .map(|r| {
                 Ok(UseBackend {
-                    backend: resolve(&r.backend)?,
+                    backend: match &r.backend {
+                        Target::Static(b) => Target::Static(resolve(b)?),
+                        Target::Dynamic(name) => Target::Dynamic(name.clone()),
+                    },
                     condition: r.condition.clone(),
                 })
             })
@@ -98,5 +134,92 @@ impl<B> Switching<B> {
 
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
+    }
+
+    /// Every map the ACLs and rules read, in order (ACLs first).
+    pub fn map_uses(&self) -> impl Iterator<Item = &MapUse> {
+        let dynamic = self.rules.iter().flat_map(|r| match &r.backend {
+            Target::Dynamic(name) => Some(name.map_uses()),
+            Target::Static(_) => None,
+        });
+        self.acls.map_uses().chain(dynamic.flatten())
+    }
+
+    pub fn map_uses_mut(&mut self) -> impl Iterator<Item = &mut MapUse> {
+        let dynamic = self.rules.iter_mut().flat_map(|r| match &mut r.backend {
+            Target::Dynamic(name) => Some(name.map_uses_mut()),
+            Target::Static(_) => None,
+        });
+        self.acls.map_uses_mut().chain(dynamic.flatten())
+    }
+
+    /// Points each map converter at its map in the runtime's `maps` (by file path).
+    pub fn bind_maps(&mut self, maps: &Maps) {
+        for map_use in self.map_uses_mut() {
+            map_use.index = maps.by_path(&map_use.file.path).unwrap_or(usize::MAX);
+        }
+    }
+}
+
+/// The runtime maps of a config: one map per file, indexed for every kind its converters
+/// use (`uses`, in order). `#ID`s follow HAProxy's creation order: the ACLs' pattern
+/// references (`acl_refs`, maps among them) first, then the maps only `%[…]` names read.
+pub fn build_maps<'a>(
+    acl_refs: impl Iterator<Item = &'a PatternRef>,
+    uses: impl Iterator<Item = &'a MapUse>,
+) -> Maps {
+    let mut ids = MapIds::default();
+    for r in acl_refs {
+        match r {
+            PatternRef::Acl => ids.next += 1,
+            PatternRef::Map(path) => ids.number(path),
+        }
+    }
+    let mut files: Vec<(&MapUse, Vec<MapKind>, Vec<String>)> = Vec::new();
+    for map_use in uses {
+        ids.number(&map_use.file.path);
+        match files
+            .iter_mut()
+            .find(|(u, _, _)| u.file.path == map_use.file.path)
+        {
+            Some((_, kinds, users)) => {
+                if !kinds.contains(&map_use.kind) {
+                    kinds.push(map_use.kind);
+                }
+                users.push(map_use.user.clone());
+            }
+            None => files.push((map_use, vec![map_use.kind], vec![map_use.user.clone()])),
+        }
+    }
+    let mut maps = Maps::default();
+    for (map_use, kinds, users) in files {
+        let id = ids.of(&map_use.file.path);
+        maps.push(Map::new(&map_use.file, id, kinds, users));
+    }
+    maps.sort_by_id();
+    maps
+}
+
+/// Map files numbered in creation order among HAProxy's pattern references.
+#[derive(Default)]
+struct MapIds {
+    ids: Vec<(String, u32)>,
+    next: u32,
+}
+
+impl MapIds {
+    /// Gives `path` the next number unless it has one.
+    fn number(&mut self, path: &str) {
+        if !self.ids.iter().any(|(p, _)| p == path) {
+            self.ids.push((path.to_string(), self.next));
+            self.next += 1;
+        }
+    }
+
+    fn of(&self, path: &str) -> u32 {
+        self.ids
+            .iter()
+            .find(|(p, _)| p == path)
+            .map_or(0, |(_, id)| *id)
     }
 }

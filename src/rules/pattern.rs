@@ -252,7 +252,12 @@ fn text_match(kind: MatchKind, sample: &[u8], pattern: &[u8], ignore_case: bool)
 
 /// HAProxy's `match_word`: the pattern, trimmed of delimiters, stands in the sample between
 /// delimiters (or its ends). `dir` delimits by `/` and `?`, `dom` also by `.` and `:`.
-fn match_word(sample: &[u8], pattern: &[u8], ignore_case: bool, delimiters: &[u8]) -> bool {
+pub(super) fn match_word(
+    sample: &[u8],
+    pattern: &[u8],
+    ignore_case: bool,
+    delimiters: &[u8],
+) -> bool {
     let is_delimiter = |b: u8| delimiters.contains(&b);
     let start = pattern
         .iter()

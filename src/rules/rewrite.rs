@@ -7,8 +7,10 @@
 //! and the proxy forwards its head. That copy is the one allocation a rewrite costs; a request
 //! that no rewrite touches is never copied.
 
+use super::convert::ConvertContext;
 use super::fetch::{path_of, RequestView};
 use super::logformat::LogFormat;
+use super::map::{MapUse, Maps};
 use regex::bytes::Regex;
 use std::net::SocketAddr;
 
@@ -63,6 +65,7 @@ impl EditedHead {
     }
 }
 
+/// The edited request without maps (a redirect reads only its path and host).
 impl RequestView for EditedHead {
     fn method(&self) -> &[u8] {
         &self.method
@@ -81,6 +84,36 @@ impl RequestView for EditedHead {
     }
     fn dst(&self) -> Option<SocketAddr> {
         self.dst
+    }
+}
+
+/// An edited request as rules read it: the copy, with the shard's runtime maps.
+pub struct EditedView<'a> {
+    pub head: &'a EditedHead,
+    pub maps: &'a Maps,
+}
+
+impl RequestView for EditedView<'_> {
+    fn method(&self) -> &[u8] {
+        self.head.method()
+    }
+    fn target(&self) -> &[u8] {
+        self.head.target()
+    }
+    fn version(&self) -> &'static [u8] {
+        self.head.version()
+    }
+    fn headers(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.head.headers()
+    }
+    fn src(&self) -> SocketAddr {
+        self.head.src()
+    }
+    fn dst(&self) -> Option<SocketAddr> {
+        self.head.dst()
+    }
+    fn maps(&self) -> &Maps {
+        self.maps
     }
 }
 
@@ -103,7 +136,12 @@ pub enum Rewrite {
 
 impl Rewrite {
     /// Parses the arguments of rewrite action `action`; None when `action` is not one.
-    pub fn parse(action: &str, args: &[String]) -> Option<Result<Rewrite, String>> {
+    pub fn parse(
+        action: &str,
+        args: &[String],
+        context: &ConvertContext,
+    ) -> Option<Result<Rewrite, String>> {
+        let format = |value: &str| LogFormat::parse(value, context);
         let rewrite = match (action, args) {
             ("set-header", [name, value]) => {
                 format(value).map(|f| Rewrite::SetHeader(name.clone(), f))
@@ -130,51 +168,87 @@ impl Rewrite {
         Some(rewrite)
     }
 
-    /// Applies the rewrite to `head`; `scratch` holds the computed value (reused).
-    pub fn apply(&self, head: &mut EditedHead, scratch: &mut Vec<u8>) {
+    /// Applies the rewrite to `head`; `scratch` holds the computed value (reused), which
+    /// `maps` serve (the shard's runtime maps: the edited copy holds none of its own).
+    pub fn apply(&self, head: &mut EditedHead, maps: &Maps, scratch: &mut Vec<u8>) {
         scratch.clear();
+        if let Some(value) = self.value() {
+            value.write(&EditedView { head, maps }, scratch);
+        }
         match self {
-            Rewrite::SetHeader(name, value) => {
-                value.write(head, scratch);
+            Rewrite::SetHeader(name, _) => {
                 head.remove(name.as_bytes());
                 head.headers
                     .push((name.as_bytes().to_vec(), scratch.clone()));
             }
-            Rewrite::AddHeader(name, value) => {
-                value.write(head, scratch);
+            Rewrite::AddHeader(name, _) => {
                 head.headers
                     .push((name.as_bytes().to_vec(), scratch.clone()));
             }
             Rewrite::DelHeader(name) => head.remove(name.as_bytes()),
-            Rewrite::ReplaceHeader(name, regex, value) => {
-                value.write(head, scratch);
+            Rewrite::ReplaceHeader(name, regex, _) => {
                 replace_fields(head, name, |v| replace(regex, scratch, v));
             }
-            Rewrite::ReplaceValue(name, regex, value) => {
-                value.write(head, scratch);
+            Rewrite::ReplaceValue(name, regex, _) => {
                 replace_fields(head, name, |v| Some(replace_each_value(regex, scratch, v)));
             }
-            Rewrite::SetPath(value) => {
-                value.write(head, scratch);
+            Rewrite::SetPath(_) => {
                 let (start, end) = path_span(&head.target);
                 head.target.splice(start..end, scratch.iter().copied());
             }
-            Rewrite::SetQuery(value) => {
-                value.write(head, scratch);
+            Rewrite::SetQuery(_) => {
                 let (_, end) = path_span(&head.target);
                 head.target.truncate(end);
                 head.target.push(b'?');
                 head.target.extend_from_slice(scratch);
             }
-            Rewrite::SetUri(value) => {
-                value.write(head, scratch);
+            Rewrite::SetUri(_) => {
                 head.target = scratch.clone();
             }
-            Rewrite::SetMethod(value) => {
-                value.write(head, scratch);
+            Rewrite::SetMethod(_) => {
                 head.method = scratch.clone();
             }
         }
+    }
+
+    /// The log-format value the rewrite computes, if it has one.
+    fn value(&self) -> Option<&LogFormat> {
+        match self {
+            Rewrite::SetHeader(_, value)
+            | Rewrite::AddHeader(_, value)
+            | Rewrite::ReplaceHeader(_, _, value)
+            | Rewrite::ReplaceValue(_, _, value)
+            | Rewrite::SetPath(value)
+            | Rewrite::SetQuery(value)
+            | Rewrite::SetUri(value)
+            | Rewrite::SetMethod(value) => Some(value),
+            Rewrite::DelHeader(_) => None,
+        }
+    }
+
+    fn value_mut(&mut self) -> Option<&mut LogFormat> {
+        match self {
+            Rewrite::SetHeader(_, value)
+            | Rewrite::AddHeader(_, value)
+            | Rewrite::ReplaceHeader(_, _, value)
+            | Rewrite::ReplaceValue(_, _, value)
+            | Rewrite::SetPath(value)
+            | Rewrite::SetQuery(value)
+            | Rewrite::SetUri(value)
+            | Rewrite::SetMethod(value) => Some(value),
+            Rewrite::DelHeader(_) => None,
+        }
+    }
+
+    /// The maps the rewrite's value reads.
+    pub fn map_uses(&self) -> impl Iterator<Item = &MapUse> {
+        self.value().into_iter().flat_map(LogFormat::map_uses)
+    }
+
+    pub fn map_uses_mut(&mut self) -> impl Iterator<Item = &mut MapUse> {
+        self.value_mut()
+            .into_iter()
+            .flat_map(LogFormat::map_uses_mut)
     }
 }
 
@@ -185,10 +259,6 @@ fn usage(action: &str) -> &'static str {
         "replace-header" | "replace-value" => "expects exactly 3 arguments.",
         _ => "expects exactly 1 argument.",
     }
-}
-
-fn format(value: &str) -> Result<LogFormat, String> {
-    LogFormat::parse(value)
 }
 
 fn compile(regex: &str) -> Result<Regex, String> {
@@ -268,10 +338,14 @@ mod tests {
         let mut scratch = Vec::new();
         for (action, args) in rules {
             let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-            Rewrite::parse(action, &args)
+            let context = ConvertContext {
+                read_file: &|p| Err(format!("no file {p}")),
+                user: String::new(),
+            };
+            Rewrite::parse(action, &args, &context)
                 .unwrap()
                 .unwrap()
-                .apply(&mut head, &mut scratch);
+                .apply(&mut head, &Maps::EMPTY, &mut scratch);
         }
         head
     }

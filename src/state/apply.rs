@@ -47,6 +47,30 @@ pub enum Mutation {
     /// Slow start: the server's warm-up reached `percent` of its weight (stepped by the
     /// health module on the coordinator's shard while the server warms up).
     SetRamp { server: ServerRef, percent: u32 },
+    /// `add map MAP KEY VALUE` (map index into [`State::maps`]).
+    AddMapEntry {
+        map: usize,
+        key: String,
+        value: String,
+    },
+    /// `set map MAP KEY|#REF VALUE`: every entry of the key, or the one entry.
+    SetMapEntry {
+        map: usize,
+        entry: MapEntryRef,
+        value: String,
+    },
+    /// `del map MAP KEY|#REF`.
+    DelMapEntry { map: usize, entry: MapEntryRef },
+    /// `clear map MAP`.
+    ClearMap { map: usize },
+}
+
+/// The entries a map command names: every entry with a key, or one entry by its slot
+/// (`#<ref>`, as `show map` prints it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MapEntryRef {
+    Key(String),
+    Slot(usize),
 }
 
 /// Why a mutation could not be applied. The coordinator validates before broadcasting, so a
@@ -57,6 +81,11 @@ pub enum ApplyError {
     NoSuchServer,
     NoSuchFrontend,
     DuplicateServer,
+    NoSuchMap,
+    /// The key or `#<ref>` names no entry (another session removed it first).
+    NoSuchMapEntry,
+    /// A key `map_reg` cannot compile.
+    BadMapKey,
 }
 
 /// What a mutation changed, for the log line the coordinator prints.
@@ -116,6 +145,34 @@ pub fn apply(state: &mut State, mutation: &Mutation, now: u64) -> Result<Applied
             s.ramp = (*percent).clamp(RAMP_START, RAMP_FULL);
             Ok(Applied::Changed)
         }
+        Mutation::AddMapEntry { map, key, value } => map_mut(state, *map)?
+            .add(key, value)
+            .map(|()| Applied::Changed)
+            .map_err(|_| ApplyError::BadMapKey),
+        Mutation::SetMapEntry { map, entry, value } => {
+            let map = map_mut(state, *map)?;
+            let found = match entry {
+                MapEntryRef::Key(key) => map.set(key, value),
+                MapEntryRef::Slot(slot) => map.set_slot(*slot, value),
+            };
+            found
+                .then_some(Applied::Changed)
+                .ok_or(ApplyError::NoSuchMapEntry)
+        }
+        Mutation::DelMapEntry { map, entry } => {
+            let map = map_mut(state, *map)?;
+            let found = match entry {
+                MapEntryRef::Key(key) => map.delete(key),
+                MapEntryRef::Slot(slot) => map.delete_slot(*slot),
+            };
+            found
+                .then_some(Applied::Changed)
+                .ok_or(ApplyError::NoSuchMapEntry)
+        }
+        Mutation::ClearMap { map } => {
+            map_mut(state, *map)?.clear();
+            Ok(Applied::Changed)
+        }
         Mutation::SetFrontendEnabled { frontend, enabled } => {
             let f = state
                 .frontends
@@ -129,6 +186,10 @@ pub fn apply(state: &mut State, mutation: &Mutation, now: u64) -> Result<Applied
         state.version += 1;
     }
     result
+}
+
+fn map_mut(state: &mut State, map: usize) -> Result<&mut crate::rules::Map, ApplyError> {
+    state.maps.get_mut(map).ok_or(ApplyError::NoSuchMap)
 }
 
 fn server_mut(state: &mut State, r: ServerRef) -> Result<&mut Server, ApplyError> {

@@ -7,5 +7,5 @@
 mod apply;
 mod model;
 
-pub use apply::{apply, check_changes, Applied, ApplyError, Mutation};
+pub use apply::{apply, check_changes, Applied, ApplyError, MapEntryRef, Mutation};
 pub use model::*;

@@ -3,6 +3,7 @@
 use crate::config::{
     Algorithm, CheckTuning, Config, CookieConfig, HttpCheck, Mode, ServerConfig, ServerOptions,
 };
+use crate::rules::Maps;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -307,6 +308,8 @@ pub struct Frontend {
 pub struct State {
     pub frontends: Vec<Frontend>,
     pub backends: Vec<Backend>,
+    /// The maps the rules' `map*` converters read (`add|set|del|clear map` change them).
+    pub maps: Maps,
     /// Sequence number of the last applied mutation.
     pub version: u64,
 }
@@ -366,6 +369,16 @@ impl Server {
     }
 }
 
+/// The maps of every frontend's rules, numbered among the ACLs' pattern references as
+/// HAProxy numbers them.
+fn maps_of(config: &Config) -> Maps {
+    let sides = || config.proxies.iter().filter_map(|p| p.frontend.as_ref());
+    crate::rules::build_maps(
+        sides().flat_map(|f| f.switching.acls.pattern_refs()),
+        sides().flat_map(|f| f.switching.map_uses().chain(f.http_rules.map_uses())),
+    )
+}
+
 impl State {
     /// The start-up state of a configuration.
     pub fn from_config(config: &Config, now: u64) -> State {
@@ -408,6 +421,7 @@ impl State {
                 });
             }
         }
+        state.maps = maps_of(config);
         state
     }
 

@@ -9,21 +9,23 @@
 //!
 //! Privileges (pointsman's rule, set by the project; HAProxy 2.6 itself asks `admin` for
 //! every command that changes a server):
-//! - `user`: `show …`, `get weight`, `help`, `prompt`, `quit`, `set timeout cli`;
+//! - `user`: `show …`, `get weight`, `get map`, `help`, `prompt`, `quit`, `set timeout cli`;
 //! - `operator`: also `enable|disable server`, `set server … state|weight|health`,
-//!   `set weight`, `enable|disable health|agent`, `shutdown sessions server`;
+//!   `set weight`, `enable|disable health|agent`, `shutdown sessions server`,
+//!   `add|set|del|clear map` (HAProxy 2.6 lets any level change a map);
 //! - `admin`: everything, including `add|del server`, `set server … addr`, frontends, `wait`.
 //!
 //! Reply texts exclude the session's terminator (see [`Action`]).
 //!
 //! One file per command family: `words` splits the line, `lookup` finds what the names name,
-//! and `server`, `weight`, `add_server`, `show`, `session`, `frontend` and `wait` parse and
-//! resolve their commands. The [`Command`] enum, its privilege levels and the single `resolve`
+//! and `server`, `weight`, `add_server`, `show`, `session`, `frontend`, `map` and `wait` parse
+//! and resolve their commands. The [`Command`] enum, its privilege levels and the single `resolve`
 //! stay here, because the order of HAProxy's errors is decided in one place.
 
 mod add_server;
 mod frontend;
 mod lookup;
+mod map;
 mod server;
 mod session;
 mod show;
@@ -39,6 +41,8 @@ pub use add_server::AddServer;
 use add_server::{add_server, del_server, parse_add_server};
 use frontend::{set_frontend, set_frontend_enabled};
 use lookup::{find_backend_arg, with_server};
+pub use map::MapCommand;
+use map::{parse_map_command, resolve_map};
 pub use server::ServerChange;
 use server::{
     parse_set_server, set_admin, set_admin_state, set_agent, set_agent_enabled, set_check,
@@ -125,6 +129,8 @@ pub enum Command {
         name: String,
         enabled: bool,
     },
+    /// `show|get|add|set|del|clear map …`.
+    Map(MapCommand),
     /// A HAProxy command pointsman does not implement.
     Unsupported,
 }
@@ -190,6 +196,9 @@ impl Command {
             ["shutdown", "sessions", "server"] => Command::ShutdownSessions(server()),
             ["enable", "frontend"] => set_frontend(arg(0), true),
             ["disable", "frontend"] => set_frontend(arg(0), false),
+            [verb @ ("show" | "get" | "add" | "set" | "del" | "clear"), "map"] => {
+                Command::Map(parse_map_command(verb, rest))
+            }
             _ => Command::Unsupported,
         }
     }
@@ -210,6 +219,8 @@ impl Command {
                 | ServerChange::Usage => Level::Operator,
                 ServerChange::Addr { .. } | ServerChange::Unsupported(_) => Level::Admin,
             },
+            // HAProxy 2.6 lets any level change a map; pointsman asks what a server change asks.
+            Command::Map(map) if map.changes() => Level::Operator,
             Command::AddServer(_)
             | Command::DelServer(_)
             | Command::Wait { .. }
@@ -271,6 +282,7 @@ fn resolve(command: Command, state: &State, level: Level) -> Action {
         Command::Wait { delay, server } => wait(state, delay, server),
         Command::ShutdownSessions(server) => with_server(state, server, Action::ShutdownSessions),
         Command::SetFrontend { name, enabled } => set_frontend_enabled(state, &name, enabled),
+        Command::Map(map) => resolve_map(map, state),
         Command::Unsupported => reply(NOT_SUPPORTED),
     }
 }

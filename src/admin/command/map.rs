@@ -1,0 +1,280 @@
+//! `show map [MAP]`, `get map MAP KEY`, `add map MAP KEY VALUE`, `set map MAP KEY|#REF VALUE`,
+//! `del map MAP KEY|#REF`, `clear map MAP`: the runtime maps, read from the state replica and
+//! changed through Mutations (every shard applies the change before the reply). A map is named
+//! by its file path or `#ID`; replies are HAProxy 2.6's texts.
+//!
+//! An entry's `#<ref>` is the address HAProxy prints for it; pointsman prints a stable number
+//! of the same shape, derived from the entry's slot, and reads it back.
+
+use super::{done, reply, Action};
+use crate::rules::{Map, Maps};
+use crate::state::{MapEntryRef, Mutation, State};
+use std::fmt::Write;
+
+const UNKNOWN_MAP: &str = "Unknown map identifier. Please use #<id> or <file>.\n";
+const ADD_USAGE: &str = "'add map' expects three parameters (map identifier, key and value) or one parameter (map identifier) and a payload\n";
+const SET_USAGE: &str = "'set map' expects three parameters: map identifier, key and value.\n";
+const DEL_USAGE: &str = "This command expects two parameters: map identifier and key.\n";
+const GET_USAGE: &str = "Missing map identifier and/or key.\n";
+const CLEAR_USAGE: &str = "Missing map identifier.\n";
+
+/// The first entry's printed address, and the distance between two entries'.
+const ENTRY_BASE: u64 = 0x55d0_0000_0000;
+const ENTRY_STEP: u64 = 0x90;
+
+/// One map command, its words checked in HAProxy's order (argument count first, then the map).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MapCommand {
+    List,
+    Show(String),
+    Get {
+        map: String,
+        key: String,
+    },
+    Add {
+        map: String,
+        key: String,
+        value: String,
+    },
+    Set {
+        map: String,
+        entry: String,
+        value: String,
+    },
+    Del {
+        map: String,
+        entry: String,
+    },
+    Clear(String),
+    /// Wrong arguments: HAProxy's usage text.
+    Usage(&'static str),
+}
+
+/// Parses the words after `VERB map`.
+pub fn parse_map_command(verb: &str, rest: &[String]) -> MapCommand {
+    let word = |i: usize| rest.get(i).cloned().unwrap_or_default();
+    let has = |n: usize| rest.len() >= n && rest[..n].iter().all(|w| !w.is_empty());
+    match verb {
+        "show" if rest.first().is_none_or(String::is_empty) => MapCommand::List,
+        "show" => MapCommand::Show(word(0)),
+        "get" if has(2) => MapCommand::Get {
+            map: word(0),
+            key: word(1),
+        },
+        "get" => MapCommand::Usage(GET_USAGE),
+        "add" if has(3) => MapCommand::Add {
+            map: word(0),
+            key: word(1),
+            value: word(2),
+        },
+        "add" => MapCommand::Usage(ADD_USAGE),
+        "set" if has(3) => MapCommand::Set {
+            map: word(0),
+            entry: word(1),
+            value: word(2),
+        },
+        "set" => MapCommand::Usage(SET_USAGE),
+        "del" if has(2) => MapCommand::Del {
+            map: word(0),
+            entry: word(1),
+        },
+        "del" => MapCommand::Usage(DEL_USAGE),
+        _ if has(1) => MapCommand::Clear(word(0)),
+        _ => MapCommand::Usage(CLEAR_USAGE),
+    }
+}
+
+impl MapCommand {
+    /// Whether the command changes a map.
+    pub fn changes(&self) -> bool {
+        matches!(
+            self,
+            MapCommand::Add { .. }
+                | MapCommand::Set { .. }
+                | MapCommand::Del { .. }
+                | MapCommand::Clear(_)
+        )
+    }
+}
+
+/// Answers or plans a map command against the replica.
+pub fn resolve_map(command: MapCommand, state: &State) -> Action {
+    let maps = &state.maps;
+    let find = |name: &str| maps.find(name).ok_or(UNKNOWN_MAP);
+    let planned = match command {
+        MapCommand::List => Ok(Action::Reply(list(maps))),
+        MapCommand::Usage(text) => Ok(reply(text)),
+        MapCommand::Show(name) => find(&name).map(|m| Action::Reply(dump(maps_at(maps, m)))),
+        MapCommand::Get { map, key } => {
+            find(&map).map(|m| Action::Reply(get(maps_at(maps, m), &key)))
+        }
+        MapCommand::Add { map, key, value } => {
+            find(&map).map(|m| add(maps_at(maps, m), m, key, value))
+        }
+        MapCommand::Set { map, entry, value } => {
+            find(&map).map(|m| set(maps_at(maps, m), m, &entry, value))
+        }
+        MapCommand::Del { map, entry } => find(&map).map(|m| del(maps_at(maps, m), m, &entry)),
+        MapCommand::Clear(map) => find(&map).map(|m| done(vec![Mutation::ClearMap { map: m }])),
+    };
+    planned.unwrap_or_else(reply)
+}
+
+fn maps_at(maps: &Maps, index: usize) -> &Map {
+    maps.get(index)
+        .expect("Maps::find returns an index it holds")
+}
+
+/// `show map`: one line per map.
+fn list(maps: &Maps) -> String {
+    let mut out = String::from("# id (file) description\n");
+    for map in maps.iter() {
+        let users: Vec<String> = map.users.iter().map(|u| format!("map at {u}")).collect();
+        let _ = writeln!(
+            out,
+            "{} ({}) pattern loaded from file '{}' used by {}. curr_ver=0 next_ver=0 entry_cnt={}",
+            map.id,
+            map.path,
+            map.path,
+            users.join(", by "),
+            map.entry_count()
+        );
+    }
+    out
+}
+
+/// `show map MAP`: its entries in order, each with its `#<ref>`.
+fn dump(map: &Map) -> String {
+    let mut out = String::new();
+    for entry in map.entries() {
+        let _ = writeln!(
+            out,
+            "{:#x} {} {}",
+            address(entry.slot),
+            entry.key,
+            entry.value
+        );
+    }
+    out
+}
+
+/// `get map MAP KEY`: what each match kind of the map finds for KEY.
+fn get(map: &Map, key: &str) -> String {
+    let mut out = String::new();
+    for &kind in &map.kinds {
+        let _ = write!(out, "type={}, case=sensitive, found=", kind.name());
+        match map.lookup(kind, key.as_bytes()) {
+            Some(entry) => {
+                let _ = writeln!(
+                    out,
+                    "yes, idx={}, key=\"{}\", value=\"{}\", type=\"str\"",
+                    kind.index_name(),
+                    entry.key,
+                    entry.value
+                );
+            }
+            None => out.push_str("no\n"),
+        }
+    }
+    out
+}
+
+fn add(map: &Map, index: usize, key: String, value: String) -> Action {
+    if let Err(e) = map.check_key(&key) {
+        return Action::Reply(format!("{e}\n"));
+    }
+    done(vec![Mutation::AddMapEntry {
+        map: index,
+        key,
+        value,
+    }])
+}
+
+fn set(map: &Map, index: usize, entry: &str, value: String) -> Action {
+    let Some(entry) = entry_of(map, entry) else {
+        return reply(match entry.starts_with('#') {
+            true => "key or pattern not found.\n",
+            false => "entry not found.\n",
+        });
+    };
+    done(vec![Mutation::SetMapEntry {
+        map: index,
+        entry,
+        value,
+    }])
+}
+
+fn del(map: &Map, index: usize, entry: &str) -> Action {
+    let Some(entry) = entry_of(map, entry) else {
+        return reply("Key not found.\n");
+    };
+    done(vec![Mutation::DelMapEntry { map: index, entry }])
+}
+
+/// The entries a word names, if there are any: `#<ref>` one entry, any other word a key.
+fn entry_of(map: &Map, word: &str) -> Option<MapEntryRef> {
+    if word.starts_with('#') {
+        slot_of(word)
+            .filter(|&slot| map.has_slot(slot))
+            .map(MapEntryRef::Slot)
+    } else {
+        map.has_key(word)
+            .then(|| MapEntryRef::Key(word.to_string()))
+    }
+}
+
+/// The printed address of the entry in `slot`.
+fn address(slot: usize) -> u64 {
+    ENTRY_BASE + slot as u64 * ENTRY_STEP
+}
+
+/// The slot a `#0x…` reference names (a word that is not one is a key).
+fn slot_of(word: &str) -> Option<usize> {
+    let hex = word.strip_prefix("#0x")?;
+    let address = u64::from_str_radix(hex, 16).ok()?;
+    let offset = address.checked_sub(ENTRY_BASE)?;
+    (offset % ENTRY_STEP == 0).then(|| usize::try_from(offset / ENTRY_STEP).ok())?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<String> {
+        text.split(' ').map(str::to_string).collect()
+    }
+
+    #[test]
+    fn arguments_are_checked_before_the_map() {
+        assert_eq!(
+            parse_map_command("add", &words("#3 onlykey")),
+            MapCommand::Usage(ADD_USAGE)
+        );
+        assert_eq!(
+            parse_map_command("get", &words("#3")),
+            MapCommand::Usage(GET_USAGE)
+        );
+        assert_eq!(
+            parse_map_command("clear", &[]),
+            MapCommand::Usage(CLEAR_USAGE)
+        );
+        assert_eq!(parse_map_command("show", &[]), MapCommand::List);
+        assert_eq!(
+            parse_map_command("set", &words("#3 k v extra")),
+            MapCommand::Set {
+                map: "#3".into(),
+                entry: "k".into(),
+                value: "v".into()
+            }
+        );
+    }
+
+    #[test]
+    fn entry_references_read_back_their_slot() {
+        for slot in [0, 1, 7, 100_000] {
+            assert_eq!(slot_of(&format!("#{:#x}", address(slot))), Some(slot));
+        }
+        assert_eq!(slot_of("#0xdeadbeef"), None);
+        assert_eq!(slot_of("app.example.com"), None);
+    }
+}

@@ -1,0 +1,345 @@
+//! Maps and converters, side by side with the real HAProxy 2.6: one config and one map file,
+//! run by both; the same requests must reach the same backend through both (and the backend
+//! this file expects, so that two identical mistakes still fail).
+
+mod common;
+
+use common::haproxy::haproxy;
+use common::{
+    admin, backends, check_config, free_port, pointsman, server_line, temp_dir, Backend, Client,
+};
+use std::path::Path;
+
+const BACKENDS: [&str; 6] = ["bk_a", "bk_b", "bk_c", "bk_site", "bk_default", "bk_web"];
+
+/// Host map: exact hosts, a domain, a host whose backend does not exist.
+const HOSTS: &str = "# hosts\n\
+                     app.example.com bk_a\n\
+                     \x20 api.example.com   bk_b  \n\
+                     example.org bk_c\n\
+                     ghost.example.com bk_nope\n";
+
+/// Path prefixes (`map_beg`: the longest wins).
+const PATHS: &str = "/api bk_a\n/api/v2 bk_b\n/static bk_c\n";
+
+fn rules(dir: &Path) -> String {
+    let hosts = dir.join("hosts.map");
+    let paths = dir.join("paths.map");
+    let (hosts, paths) = (hosts.display(), paths.display());
+    format!(
+        "    acl v2 path,map_beg({paths}) -m str bk_b\n\
+         acl known_host req.hdr(host),lower,map_dom({hosts}) -m found\n\
+         acl shouting hdr(x-name),upper -m beg ABC\n\
+         acl second_word hdr(x-name),word(2,-) -m str two\n\
+         use_backend bk_c if v2 shouting\n\
+         use_backend bk_site if second_word\n\
+         use_backend bk_%[req.hdr(x-site),lower] if {{ req.hdr(x-site) -m found }}\n\
+         use_backend %[path,map_beg({paths})] if {{ path,map_beg({paths}) -m found }} !known_host\n\
+         use_backend %[req.hdr(host),lower,field(1,:),map({hosts},bk_default)] if known_host\n\
+         default_backend bk_web\n"
+    )
+    .replace("\n", "\n    ")
+    .trim_end()
+    .to_string()
+}
+
+fn config(port: u16, rules: &str, servers: &[Backend], extra_global: &str) -> String {
+    let mut text = format!(
+        "global\n{extra_global}defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+         frontend fe\n    bind 127.0.0.1:{port}\n{rules}\n"
+    );
+    for b in servers {
+        text.push_str(&format!(
+            "backend {}\n{}",
+            b.proc.name,
+            server_line("s", b.port(), "")
+        ));
+    }
+    text
+}
+
+/// Request target, headers, and the backend it must reach.
+const CASES: &[(&str, &[&str], &str)] = &[
+    ("/", &["Host: APP.example.com"], "bk_a"),
+    ("/", &["Host: app.example.com:8080"], "bk_a"),
+    ("/", &["Host: api.example.com"], "bk_b"),
+    ("/", &["Host: www.example.org"], "bk_default"),
+    ("/", &["Host: example.org"], "bk_c"),
+    // The map names a backend that does not exist: default_backend, as HAProxy.
+    ("/", &["Host: ghost.example.com"], "bk_web"),
+    ("/", &["Host: unknown.test"], "bk_web"),
+    ("/api/x", &["Host: unknown.test"], "bk_a"),
+    ("/api/v2/x", &["Host: unknown.test"], "bk_b"),
+    ("/static/a.css", &["Host: unknown.test"], "bk_c"),
+    ("/api/v2/x", &["Host: app.example.com"], "bk_a"),
+    ("/api/v2/x", &["Host: a", "X-Name: abcdef"], "bk_c"),
+    ("/api/x", &["Host: a", "X-Name: abcdef"], "bk_a"),
+    ("/", &["Host: a", "X-Name: one--two-three"], "bk_site"),
+    ("/", &["Host: a", "X-Name: one-three"], "bk_web"),
+    ("/", &["Host: a", "X-Site: SITE"], "bk_site"),
+    ("/", &["Host: a", "X-Site: nope"], "bk_web"),
+    // Outside an ACL a header reads its last value.
+    ("/", &["Host: a", "X-Site: nope", "X-Site: site"], "bk_site"),
+    ("/", &["Host: a", "X-Site: site, nope"], "bk_web"),
+    // Two Host fields: both refuse the request before any rule.
+    ("/", &["Host: app.example.com", "Host: b"], "status 400"),
+];
+
+fn reached(port: u16, target: &str, headers: &[&str]) -> String {
+    let mut client = Client::connect(port);
+    let mut raw = format!("GET {target} HTTP/1.1\r\n");
+    for h in headers {
+        raw.push_str(h);
+        raw.push_str("\r\n");
+    }
+    raw.push_str("Connection: close\r\n\r\n");
+    client.send(raw.as_bytes());
+    let response = client.read_response(false).expect("a response");
+    match response.status {
+        200 => response.text(),
+        status => format!("status {status}"),
+    }
+}
+
+fn write_maps(dir: &Path) {
+    std::fs::write(dir.join("hosts.map"), HOSTS).unwrap();
+    std::fs::write(dir.join("paths.map"), PATHS).unwrap();
+}
+
+#[test]
+fn requests_reach_the_same_backend_through_maps_as_through_haproxy() {
+    let servers = backends(BACKENDS);
+    let dir = temp_dir("maps");
+    write_maps(&dir);
+    let rules = rules(&dir);
+    let (ours, theirs) = (free_port(), free_port());
+    let _p = pointsman(&config(ours, &rules, &servers, ""), 2, ours);
+    let _h = haproxy(&config(theirs, &rules, &servers, ""), theirs);
+    let mut wrong = Vec::new();
+    for (target, headers, expect) in CASES {
+        let (pointsman_got, haproxy_got) = (
+            reached(ours, target, headers),
+            reached(theirs, target, headers),
+        );
+        println!("{target:12} {headers:?}: pointsman {pointsman_got}, haproxy {haproxy_got}");
+        if pointsman_got != haproxy_got || pointsman_got != *expect {
+            wrong.push(format!(
+                "{target} {headers:?}: pointsman {pointsman_got}, haproxy {haproxy_got}, expected {expect}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "routing differs:\n{}", wrong.join("\n"));
+}
+
+/// A map file that cannot load is an error at the line of the converter that reads it.
+#[test]
+fn a_map_that_cannot_load_is_an_error_at_its_line() {
+    let dir = temp_dir("maps-bad");
+    let bad_regex = dir.join("bad.map");
+    std::fs::write(&bad_regex, "^/a bk\n(x bk\n").unwrap();
+    let head = "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+                frontend fe\n    bind 127.0.0.1:1\n";
+    let tail = "    default_backend bk\nbackend bk\n    server s 127.0.0.1:2\n";
+    let cases = [
+        (
+            "    use_backend %[req.hdr(host),map(/nonexistent/h.map)]\n".to_string(),
+            "unable to load map file '/nonexistent/h.map'".to_string(),
+        ),
+        (
+            format!("    acl a path,map_reg({}) -m found\n", bad_regex.display()),
+            format!("{}:2: regex '(x' is invalid", bad_regex.display()),
+        ),
+        (
+            "    acl a path,nope -m found\n".to_string(),
+            "unknown converter 'nope'".to_string(),
+        ),
+    ];
+    for (lines, message) in cases {
+        let (code, output) = check_config(&format!("{head}{lines}{tail}"));
+        assert_eq!(code, 1, "pointsman accepted:\n{lines}");
+        assert!(output.contains(&message), "{lines}: {output}");
+        assert!(
+            output.contains("t.cfg:8"),
+            "{lines}: not at line 8: {output}"
+        );
+    }
+}
+
+/// Map commands, in an order that exercises every reply: listing, dumps, lookups by each
+/// match kind, additions (a duplicate key too), changes by key and by `#<ref>`, deletions,
+/// clearing, unknown maps and missing arguments. `{hosts}` and `{paths}` are the map files,
+/// `{ref}` the second entry of the hosts map as `show map` printed it.
+const COMMANDS: &[&str] = &[
+    "show map",
+    "show map {hosts}",
+    "show map #7",
+    "get map {paths} /api/v2/x",
+    "get map {hosts} www.example.org",
+    "get map {hosts} nope",
+    "add map {hosts} new.example.com bk_b",
+    "add map #2 app.example.com bk_dup",
+    "show map {hosts}",
+    "set map {hosts} app.example.com bk_c",
+    "set map {hosts} {ref} bk_a",
+    "show map {hosts}",
+    "set map {hosts} nope.example.com bk_c",
+    "set map {hosts} #0x1 bk_c",
+    "del map {hosts} app.example.com",
+    "del map {hosts} app.example.com",
+    "del map {hosts} {ref}",
+    "del map {hosts} #0xdeadbeef",
+    "show map {hosts}",
+    "show map",
+    "clear map {paths}",
+    "show map {paths}",
+    "get map {paths} /api",
+    "add map #99 a b",
+    "show map /nope",
+    "get map {hosts}",
+    "add map {hosts} onlykey",
+    "set map {hosts}",
+    "del map {hosts}",
+    "clear map",
+    "add map {hosts} k v extra",
+    "show map {hosts}",
+];
+
+/// What differs between two processes: entry addresses become `ADDR`, config file names `CFG`.
+fn normalized(reply: &str) -> String {
+    let mut out = String::new();
+    let mut rest = reply;
+    while let Some(at) = rest.find("at file '") {
+        out.push_str(&rest[..at + 9]);
+        let after = &rest[at + 9..];
+        let close = after.find('\'').unwrap_or(after.len());
+        out.push_str("CFG");
+        rest = &after[close..];
+    }
+    out.push_str(rest);
+    out.split('\n')
+        .map(|line| {
+            line.split(' ')
+                .map(|w| if w.starts_with("0x") { "ADDR" } else { w })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The `#<ref>` of the `n`th entry in a `show map` dump.
+fn entry_ref(dump: &str, n: usize) -> String {
+    let address = dump.lines().nth(n).and_then(|l| l.split(' ').next());
+    format!("#{}", address.expect("a dump with that many entries"))
+}
+
+#[test]
+fn map_commands_reply_byte_for_byte_as_haproxy() {
+    let servers = backends(BACKENDS);
+    let rules_dir = temp_dir("maps-cli-rules");
+    let rules = rules(&rules_dir);
+    let (ours, theirs) = (free_port(), free_port());
+    let haproxy_dir = temp_dir("maps-cli-haproxy");
+    let haproxy_socket = haproxy_dir.join("admin.sock");
+    let run = |port: u16, socket: &str| {
+        let global = format!("    stats socket {socket} level admin\n");
+        config(port, &rules, &servers, &global)
+    };
+    let mut replies = Vec::new();
+    for side in ["pointsman", "haproxy"] {
+        // Each side starts from the same files: the commands change nothing on disk, but
+        // the two runs must not see each other's changes.
+        write_maps(&rules_dir);
+        let ask: Box<dyn Fn(&str) -> String> = if side == "pointsman" {
+            let p = pointsman(&run(ours, "@SOCKET@"), 2, ours);
+            Box::new(move |c: &str| p.admin(c))
+        } else {
+            let h = haproxy(&run(theirs, &haproxy_socket.display().to_string()), theirs);
+            let socket = haproxy_socket.clone();
+            Box::new(move |c: &str| {
+                let _running = &h;
+                admin(&socket, c)
+            })
+        };
+        let hosts = rules_dir.join("hosts.map").display().to_string();
+        let paths = rules_dir.join("paths.map").display().to_string();
+        let second = entry_ref(&ask(&format!("show map {hosts}")), 1);
+        let mut side_replies = Vec::new();
+        for command in COMMANDS {
+            let command = command
+                .replace("{hosts}", &hosts)
+                .replace("{paths}", &paths)
+                .replace("{ref}", &second);
+            side_replies.push((command.clone(), normalized(&ask(&command))));
+        }
+        replies.push(side_replies);
+    }
+    let (pointsman_replies, haproxy_replies) = (&replies[0], &replies[1]);
+    let mut wrong = Vec::new();
+    for ((command, ours), (_, theirs)) in pointsman_replies.iter().zip(haproxy_replies) {
+        println!("{command}\n  pointsman {ours:?}\n  haproxy   {theirs:?}");
+        if ours != theirs {
+            wrong.push(format!(
+                "{command}\n  pointsman {ours:?}\n  haproxy   {theirs:?}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "replies differ:\n{}", wrong.join("\n"));
+}
+
+/// Asks on an open (keep-alive) connection which backend `host` goes to.
+fn ask(client: &mut Client, host: &str) -> String {
+    client.send(format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes());
+    let response = client.read_response(false).expect("a response");
+    assert_eq!(response.status, 200, "{}", response.text());
+    response.text()
+}
+
+/// `set map` is a blue/green switch: once the reply came, every request routes by the new
+/// entry, on both shards, on new connections and on connections opened before the change.
+#[test]
+fn a_request_sent_after_set_map_replied_is_routed_by_the_new_entry() {
+    let servers = backends(["bk_blue", "bk_green", "bk_default"]);
+    let dir = temp_dir("maps-switch");
+    let hosts = dir.join("hosts.map");
+    std::fs::write(&hosts, "app.example.com bk_blue\n").unwrap();
+    let rules = format!(
+        "    use_backend %[req.hdr(host),lower,map({},bk_default)]",
+        hosts.display()
+    );
+    let port = free_port();
+    let global = "    stats socket @SOCKET@ level admin\n";
+    let p = pointsman(&config(port, &rules, &servers, global), 2, port);
+    let mut kept: Vec<Client> = (0..8).map(|_| Client::connect(port)).collect();
+    for client in &mut kept {
+        assert_eq!(ask(client, "app.example.com"), "bk_blue");
+    }
+    let mut wrong = Vec::new();
+    for flip in 0..10 {
+        let colour = if flip % 2 == 0 { "bk_green" } else { "bk_blue" };
+        let command = format!("set map {} app.example.com {colour}", hosts.display());
+        assert_eq!(p.admin(&command), "\n", "{command}");
+        for client in &mut kept {
+            let got = ask(client, "APP.example.com");
+            if got != colour {
+                wrong.push(format!(
+                    "flip {flip}, kept connection: {got}, expected {colour}"
+                ));
+            }
+        }
+        for _ in 0..16 {
+            let got = ask(&mut Client::connect(port), "app.example.com");
+            if got != colour {
+                wrong.push(format!(
+                    "flip {flip}, new connection: {got}, expected {colour}"
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_eq!(
+        p.admin(&format!("del map {} app.example.com", hosts.display())),
+        "\n"
+    );
+    assert_eq!(ask(&mut kept[0], "app.example.com"), "bk_default");
+}
