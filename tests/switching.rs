@@ -1118,3 +1118,68 @@ fn s12_lone_active_server_killed_backup_answers_at_once() {
     assert!(p.stat_number("bk_app", "nginx2", "wredis") >= 1);
     assert!(p.stat_number("bk_app", "nginx1", "stot") > 0);
 }
+
+// ------------------------------------------------------------------------------------------
+// Maps: `set map` flips a host between two backends every second under load (2 shards).
+
+#[test]
+fn s_map_flips_a_host_between_two_backends() {
+    let _serial = serial();
+    let scenario = "map flip";
+    let [blue, green] = ["blue", "green"].map(|name| Server::start(Kind::TestBackend, name, None));
+    let dir = temp_dir("switching-map");
+    let hosts = dir.join("hosts.map");
+    std::fs::write(&hosts, "app.example.com bk_blue\n").unwrap();
+    let port = free_port();
+    let text = format!(
+        "global\n    stats socket @SOCKET@ mode 600 level admin\n\
+         defaults\n    mode http\n    timeout connect 1s\n    timeout client 10s\n    timeout server 10s\n\
+         frontend fe\n    bind 127.0.0.1:{port}\n\
+         \x20   use_backend %[req.hdr(host),lower,map({},bk_blue)]\n    default_backend bk_blue\n\
+         backend bk_blue\n{}backend bk_green\n{}",
+        hosts.display(),
+        server_line("blue", blue.port(), ""),
+        server_line("green", green.port(), "")
+    );
+    let p = pointsman(&text, 2, port);
+    let commands: Vec<(String, String)> = (0..5)
+        .map(|i| {
+            let colour = if i % 2 == 0 { "bk_green" } else { "bk_blue" };
+            let command = format!("set map {} app.example.com {colour}", hosts.display());
+            (format!("{}ms", 1000 + 1000 * i), command)
+        })
+        .collect();
+    let at: Vec<(&str, &str)> = commands
+        .iter()
+        .map(|(t, c)| (t.as_str(), c.as_str()))
+        .collect();
+    let load = start_load(&LoadSpec {
+        at: &at,
+        headers: &["Host: APP.example.com"],
+        ..LoadSpec::steady(port, 6.5, &p.socket)
+    })
+    .wait();
+    load.assert_zero_failures(scenario, load.switches()[0].sent);
+    let switches = load.switches();
+    assert_eq!(switches.len(), 5);
+    for (i, s) in switches.iter().enumerate() {
+        let until = switches
+            .get(i + 1)
+            .map_or(Duration::from_secs(60), |next| next.sent);
+        let expected = if s.command.ends_with("bk_green") {
+            "green"
+        } else {
+            "blue"
+        };
+        let served = load.served(BOTH, s.replied, until);
+        let strays = load.strays(BOTH, (s.replied, until), &[expected]);
+        println!("{scenario}: after '{}': {served:?}", s.command);
+        assert!(
+            strays.is_empty(),
+            "{scenario}: after '{}' replied at {:?}, requests sent at these times went to: {strays:?}",
+            s.command,
+            s.replied
+        );
+        assert!(served.get(expected).is_some_and(|&n| n > 50), "{served:?}");
+    }
+}

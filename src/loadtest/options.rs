@@ -257,10 +257,16 @@ impl LoadOptions {
         if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
             return Err(format!("--method {}: not an HTTP method", self.method));
         }
-        let mut head = format!(
-            "{method} {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: pointsman-load\r\n",
-            target.path, target.host_header
-        );
+        // A `-H 'Host: …'` replaces the URL's host (routing by host through one address).
+        let host_given = self.headers.iter().any(|h| {
+            h.split_once(':')
+                .is_some_and(|(name, _)| name.trim().eq_ignore_ascii_case("host"))
+        });
+        let mut head = format!("{method} {} HTTP/1.1\r\n", target.path);
+        if !host_given {
+            head.push_str(&format!("Host: {}\r\n", target.host_header));
+        }
+        head.push_str("User-Agent: pointsman-load\r\n");
         for header in &self.headers {
             let (name, value) = header
                 .split_once(':')
@@ -350,6 +356,37 @@ mod tests {
         assert_eq!(plan(&["--rate", "12375", "-d", "8s"]).requests, 99_000);
         assert_eq!(plan(&["--rate", "3", "-d", "1.1s"]).requests, 4);
         assert_eq!(plan(&["--rate", "100", "-d", "1s", "-n", "7"]).requests, 7);
+    }
+
+    /// `-H 'Host: …'` replaces the URL's Host (two Host fields would be a 400).
+    #[test]
+    fn a_host_header_replaces_the_urls_host() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            load: LoadOptions,
+        }
+        let head = |args: &[&str]| {
+            let cli = Cli::try_parse_from(
+                ["load", "http://127.0.0.1:8080/p"]
+                    .into_iter()
+                    .chain(args.iter().copied()),
+            );
+            let plan = cli.unwrap().load.plan().unwrap();
+            String::from_utf8(plan.request_bytes).unwrap()
+        };
+        let plain = head(&[]);
+        assert!(
+            plain.starts_with("GET /p HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"),
+            "{plain}"
+        );
+        let routed = head(&["-H", "host: app.example.com", "-H", "X-A: 1"]);
+        assert_eq!(routed.matches("ost: ").count(), 1, "{routed}");
+        assert!(
+            routed.contains("\r\nhost: app.example.com\r\nX-A: 1\r\n"),
+            "{routed}"
+        );
     }
 
     #[test]

@@ -155,6 +155,10 @@ const SILENT_ON_SUCCESS: &[&[&str]] = &[
     &["set", "weight"],
     &["set", "timeout"],
     &["shutdown", "sessions"],
+    &["add", "map"],
+    &["set", "map"],
+    &["del", "map"],
+    &["clear", "map"],
     &["operator"],
     &["user"],
 ];
