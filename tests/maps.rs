@@ -343,3 +343,57 @@ fn a_request_sent_after_set_map_replied_is_routed_by_the_new_entry() {
     );
     assert_eq!(ask(&mut kept[0], "app.example.com"), "bk_default");
 }
+
+/// A map read by an `http-request` rewrite, and a map read by a later rule's condition on
+/// the rewritten request: both are the runtime maps (the rewritten copy of the head carries
+/// none of its own), so `add|del|set map` moves a request through them. The same config
+/// routes the same way through the real haproxy before any change.
+#[test]
+fn rewrites_and_rules_after_them_read_the_runtime_maps() {
+    let servers = backends(["bk_blue", "bk_green", "bk_default"]);
+    let dir = temp_dir("maps-rewrite");
+    let hosts = dir.join("hosts.map");
+    let colours = dir.join("colours.map");
+    std::fs::write(&hosts, "app.example.com blue\n").unwrap();
+    std::fs::write(&colours, "teal x\n").unwrap();
+    let (hosts, colours) = (hosts.display(), colours.display());
+    let rules = format!(
+        "    http-request set-header X-Colour %[req.hdr(host),lower,map({hosts},none)]\n\
+         \x20   http-request set-header X-Green yes if {{ req.hdr(x-colour),map({colours}) -m found }}\n\
+         \x20   use_backend bk_green if {{ req.hdr(x-green) -m found }}\n\
+         \x20   use_backend bk_%[req.hdr(x-colour)]\n\
+         \x20   default_backend bk_default"
+    );
+    let (port, theirs) = (free_port(), free_port());
+    let global = "    stats socket @SOCKET@ level admin\n";
+    let p = pointsman(&config(port, &rules, &servers, global), 2, port);
+    let _h = haproxy(&config(theirs, &rules, &servers, ""), theirs);
+    for (host, expect) in [("APP.example.com", "bk_blue"), ("other", "bk_default")] {
+        let ours = ask(&mut Client::connect(port), host);
+        let haproxy_got = ask(&mut Client::connect(theirs), host);
+        assert_eq!(
+            (ours.as_str(), haproxy_got.as_str()),
+            (expect, expect),
+            "{host}"
+        );
+    }
+    let mut kept = Client::connect(port);
+    let steps = [
+        (format!("add map {colours} blue x"), "bk_green"),
+        (format!("del map {colours} blue"), "bk_blue"),
+        (format!("set map {hosts} app.example.com teal"), "bk_green"),
+        (
+            format!("set map {hosts} app.example.com default"),
+            "bk_default",
+        ),
+    ];
+    for (command, expect) in steps {
+        assert_eq!(p.admin(&command), "\n", "{command}");
+        assert_eq!(ask(&mut kept, "app.example.com"), expect, "after {command}");
+        assert_eq!(
+            ask(&mut Client::connect(port), "app.example.com"),
+            expect,
+            "after {command}, new connection"
+        );
+    }
+}
