@@ -23,6 +23,7 @@
 //! ends it. A server at its `maxconn` makes requests queue (see `queue`).
 
 use super::buffers::{buffer_len, Buffer, BufferPool};
+use super::client_stream::ClientStream;
 use super::observe::Observed;
 use super::persistence::Persistence;
 use super::queue;
@@ -46,7 +47,7 @@ use std::time::{Duration, Instant};
 
 /// A client connection between requests: all an idle keep-alive connection holds.
 struct Connection {
-    stream: TcpStream,
+    stream: ClientStream,
     /// Released (no bytes held) while the connection waits for a request.
     input: Buffer,
     peer: SocketAddr,
@@ -57,7 +58,7 @@ struct Connection {
 /// needs. Its scratch vectors come from the shard's [`BufferPool`] and go back there when it
 /// is dropped, whatever way the request ended.
 struct Client<'c> {
-    stream: &'c mut TcpStream,
+    stream: &'c mut ClientStream,
     input: &'c mut Buffer,
     peer: SocketAddr,
     /// Scratch space for serialized heads.
@@ -114,7 +115,7 @@ enum HeadRead {
 pub fn spawn<H: 'static>(
     worker: Rc<Worker>,
     frontend: usize,
-    stream: TcpStream,
+    stream: ClientStream,
     peer: SocketAddr,
     held: H,
 ) {
@@ -387,7 +388,7 @@ async fn handle_request(
         frontend,
         request,
         data,
-        (client.peer, client.stream),
+        (client.peer, &*client.stream),
     );
     let Some(backend) = backend else {
         return answer_error(worker, frontend, client, 503).await;

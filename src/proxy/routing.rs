@@ -2,10 +2,10 @@
 //! head in the client's buffer (nothing copied), then `default_backend`. The address the
 //! client connected to is read from the socket only when a rule asks for it (`dst`).
 
+use super::client_stream::ClientStream;
 use super::worker::Worker;
 use crate::http::Request;
 use crate::rules::RequestView;
-use glommio::net::TcpStream;
 use std::net::SocketAddr;
 
 /// One request as the rules see it.
@@ -13,7 +13,7 @@ struct HeadView<'a> {
     request: &'a Request,
     buf: &'a [u8],
     peer: SocketAddr,
-    stream: &'a TcpStream,
+    stream: &'a ClientStream,
 }
 
 impl RequestView for HeadView<'_> {
@@ -52,7 +52,7 @@ pub(super) fn choose_backend(
     frontend: usize,
     request: &Request,
     buf: &[u8],
-    (peer, stream): (SocketAddr, &TcpStream),
+    (peer, stream): (SocketAddr, &ClientStream),
 ) -> Option<usize> {
     let switching = &worker.frontends[frontend].switching;
     if !switching.is_empty() {

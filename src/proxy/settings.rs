@@ -31,6 +31,9 @@ pub struct FrontendSettings {
     pub limits: Limits,
     /// `use_backend` rules, their backends as indices into the state's backends.
     pub switching: Switching<usize>,
+    /// Per bind address of the frontend (in config order), its TLS config on a TLS bind.
+    /// Empty until the shard fills it from the process's [`crate::tls::Contexts`].
+    pub tls: Vec<Option<crate::tls::ServerConfig>>,
 }
 
 #[derive(Debug, Clone)]
@@ -73,6 +76,7 @@ impl FrontendSettings {
                     ignore_probes: p.is_some_and(|p| p.options.http_ignore_probes),
                     limits: limits_of(config),
                     switching: switching_of(p, state),
+                    tls: Vec::new(),
                 }
             })
             .collect()
