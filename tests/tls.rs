@@ -359,7 +359,8 @@ fn non_tls_and_stalled_clients_get_what_haproxy_gives_them_and_the_next_client_i
         let (their_bytes, their_close) = probe(theirs, payload);
         assert_eq!(our_bytes, their_bytes, "{what}: the bytes sent back");
         assert!(our_bytes.is_empty(), "{what}: nothing is sent back");
-        let (our_close, their_close) = (our_close.unwrap(), their_close.unwrap());
+        let our_close = our_close.unwrap_or_else(|| panic!("{what}: still open after 4 s"));
+        let their_close = their_close.expect("haproxy closes");
         if waits_for_timeout {
             assert!(
                 our_close >= Duration::from_millis(900) && our_close < Duration::from_millis(2500),
@@ -494,4 +495,102 @@ fn certificate_and_bind_option_errors_name_the_bind_line() {
     );
     let (code, text) = check_config(&config(&format!("ssl crt {}", bundle.display())));
     assert_eq!(code, 0, "{text}");
+}
+
+/// A body larger than the socket buffers, to a client that reads slower than it arrives: the
+/// relay's writes to the TLS side wait for the socket again and again, and every byte
+/// arrives while the keep-alive server then goes quiet.
+#[test]
+fn a_large_body_reaches_a_slow_tls_reader_whole_through_mode_tcp() {
+    let (pki, bundle) = site();
+    let size = 24 << 20;
+    let server = backend("s1", "", &["--size", &size.to_string()]);
+    let port = free_port();
+    let text = tls_config("tcp", port, &bundle, server.port())
+        .replace("timeout client 1s", "timeout client 10s");
+    let _p = pointsman(&text, 1, port);
+    let mut command = Command::new("curl");
+    command
+        .args([
+            "-sS",
+            "--max-time",
+            "8",
+            "--limit-rate",
+            "8M",
+            "-o",
+            "/dev/null",
+        ])
+        .args(["-w", "%{size_download}", "--cacert"])
+        .arg(pki.path("root.pem"))
+        .args(["--resolve", &format!("{NAME}:{port}:127.0.0.1")])
+        .arg(format!("https://{NAME}:{port}/big"));
+    let out = command.output().expect("curl is installed");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        size.to_string(),
+        "the whole body arrives: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `openssl s_client` through `port`, resuming `session` if given (else saving the session
+/// it gets to `save`): whether the handshake resumed, and the response it read.
+fn s_client(port: u16, root: &Path, session: &Path, resume: bool) -> (bool, String) {
+    let mut command = Command::new("openssl");
+    command
+        .args([
+            "s_client",
+            "-connect",
+            &format!("127.0.0.1:{port}"),
+            "-servername",
+            NAME,
+        ])
+        .args(["-ign_eof", "-CAfile"])
+        .arg(root)
+        .arg(if resume { "-sess_in" } else { "-sess_out" })
+        .arg(session)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = command.spawn().unwrap();
+    let request = format!("GET / HTTP/1.1\r\nHost: {NAME}\r\nConnection: close\r\n\r\n");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(request.as_bytes())
+        .unwrap();
+    let out = wait_output(child, Duration::from_secs(10));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    (text.contains("Reused, TLSv1.3"), text)
+}
+
+/// With 2 shards, a client's next connections land on either core (SO_REUSEPORT spreads
+/// them by address and port): every one resumes its TLS 1.3 session, since the ticket key
+/// is the process's, not a shard's.
+#[test]
+fn tls_sessions_resume_on_every_shard() {
+    let (pki, bundle) = site();
+    let server = backend("s1", "resumed", &[]);
+    let port = free_port();
+    let _p = pointsman(&tls_config("http", port, &bundle, server.port()), 2, port);
+    let (root, session) = (pki.path("root.pem"), pki.path("session.pem"));
+    let (resumed, text) = s_client(port, &root, &session, false);
+    assert!(
+        !resumed && text.contains("resumed"),
+        "a full handshake first: {text}"
+    );
+    let tries = 40;
+    let resumed = (0..tries)
+        .filter(|_| {
+            let (resumed, text) = s_client(port, &root, &session, true);
+            assert!(text.contains("HTTP/1.1 200 OK"), "{text}");
+            resumed
+        })
+        .count();
+    println!("resumption rate with 2 shards: {resumed}/{tries}");
+    assert_eq!(
+        resumed, tries,
+        "every connection resumes, whichever shard takes it"
+    );
 }
