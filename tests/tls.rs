@@ -594,3 +594,68 @@ fn tls_sessions_resume_on_every_shard() {
         "every connection resumes, whichever shard takes it"
     );
 }
+
+/// curl with `args` then `url`: its stdout, or a panic with its stderr.
+fn curl_args(args: &[&str], url: &str) -> String {
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "5"])
+        .args(args)
+        .arg(url)
+        .output()
+        .expect("curl is installed");
+    assert!(
+        out.status.success(),
+        "curl {args:?} {url}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The `ssl_fc*` fetches route as in HAProxy 2.6: the same config on both, the same clients
+/// (plain, TLS 1.3 with SNI, TLS 1.2, TLS without SNI) reach the same backends.
+#[test]
+fn ssl_fc_fetches_route_requests_as_haproxy_does() {
+    let (pki, bundle) = site();
+    let names = ["plain", "tls13", "tls12", "tls"];
+    let servers: Vec<Backend> = names.iter().map(|n| backend(n, n, &[])).collect();
+    let config = |plain: u16, tls: u16| {
+        let mut text = format!(
+            "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+             frontend fe\n    bind 127.0.0.1:{plain}\n\
+             \x20   bind 127.0.0.1:{tls} ssl crt {} alpn http/1.1\n\
+             \x20   use_backend tls13 if {{ ssl_fc_protocol TLSv1.3 }} {{ ssl_fc_sni example.test }} {{ ssl_fc_alpn http/1.1 }} {{ ssl_fc_cipher -m beg TLS_ }}\n\
+             \x20   use_backend tls12 if {{ ssl_fc_protocol TLSv1.2 }} {{ ssl_fc_cipher -m beg ECDHE-ECDSA- }}\n\
+             \x20   use_backend tls if {{ ssl_fc }}\n\
+             \x20   default_backend plain\n",
+            bundle.display()
+        );
+        for (name, server) in names.iter().zip(&servers) {
+            text += &format!("backend {name}\n    server s 127.0.0.1:{}\n", server.port());
+        }
+        text
+    };
+    let (ours, theirs) = ((free_port(), free_port()), (free_port(), free_port()));
+    let _p = pointsman(&config(ours.0, ours.1), 1, ours.0);
+    let _h = haproxy(&config(theirs.0, theirs.1), theirs.0);
+    let root = pki.path("root.pem");
+    let root = root.to_str().unwrap();
+    let answers = |(plain, tls): (u16, u16)| -> Vec<String> {
+        let resolve = format!("{NAME}:{tls}:127.0.0.1");
+        let sni = ["--cacert", root, "--resolve", &resolve];
+        let url = format!("https://{NAME}:{tls}/");
+        vec![
+            curl_args(&[], &format!("http://127.0.0.1:{plain}/")),
+            curl_args(&sni, &url),
+            curl_args(&[&sni[..], &["--tls-max", "1.2"]].concat(), &url),
+            // An IP address in the URL: curl sends no server name.
+            curl_args(&["-k"], &format!("https://127.0.0.1:{tls}/")),
+        ]
+    };
+    let theirs = answers(theirs);
+    assert_eq!(theirs, names, "haproxy routes each client as expected");
+    assert_eq!(
+        answers(ours),
+        theirs,
+        "pointsman routes each client as haproxy does"
+    );
+}

@@ -39,6 +39,14 @@ impl ClientStream {
         }
     }
 
+    /// The TLS session, on a TLS connection.
+    pub fn tls(&self) -> Option<&rustls::ServerConnection> {
+        match self {
+            ClientStream::Plain(_) => None,
+            ClientStream::Tls(tls) => Some(tls.get_ref().1),
+        }
+    }
+
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> glommio::Result<(), ()> {
         self.tcp().set_read_timeout(timeout)
     }

@@ -5,7 +5,7 @@
 use super::client_stream::ClientStream;
 use super::worker::Worker;
 use crate::http::Request;
-use crate::rules::RequestView;
+use crate::rules::{RequestView, TlsFacts};
 use std::net::SocketAddr;
 
 /// One request as the rules see it.
@@ -43,6 +43,10 @@ impl RequestView for HeadView<'_> {
 
     fn dst(&self) -> Option<SocketAddr> {
         self.stream.local_addr().ok()
+    }
+
+    fn tls(&self) -> Option<TlsFacts<'_>> {
+        self.stream.tls().map(crate::tls::facts)
     }
 }
 

@@ -16,7 +16,7 @@ mod pattern;
 
 pub use acl::{check_acl_name, AclTable, Expr};
 pub use condition::Condition;
-pub use fetch::{RequestView, Sample};
+pub use fetch::{RequestView, Sample, TlsFacts};
 
 /// `use_backend NAME [if|unless COND]`: the first rule whose condition holds picks the
 /// backend; none does, `default_backend`.

@@ -1,7 +1,7 @@
 //! TLS termination on `bind … ssl crt …` with rustls (ring provider): the certificates as
 //! HAProxy reads them ([`certs`]), one rustls `ServerConfig` per TLS bind built once before
 //! the shards start and shared by all of them ([`Contexts`]), and the handshake of one
-//! accepted connection ([`handshake`]).
+//! accepted connection ([`handshake`]), and what rules read of a session ([`names`]).
 //!
 //! One `ServerConfig` for every shard, not one each: its session ticket key and session cache
 //! are then the same on every core, so a client whose next connection lands on another shard
@@ -12,8 +12,10 @@
 
 pub mod certs;
 pub mod handshake;
+pub mod names;
 
 pub use handshake::{accept, Failure, Replayed};
+pub use names::facts;
 
 use crate::config::{BindSsl, Config, Location};
 use std::collections::HashMap;
