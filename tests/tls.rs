@@ -493,6 +493,13 @@ fn certificate_and_bind_option_errors_name_the_bind_line() {
         text.contains("t.cfg:5:") && text.contains("'npn'"),
         "{text}"
     );
+    let two = format!("ssl crt {} crt {}", bundle.display(), bundle.display());
+    let (code, text) = check_config(&config(&two));
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("t.cfg:5:") && text.contains("several 'crt'"),
+        "{text}"
+    );
     let (code, text) = check_config(&config(&format!("ssl crt {}", bundle.display())));
     assert_eq!(code, 0, "{text}");
 }

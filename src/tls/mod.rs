@@ -61,7 +61,7 @@ impl Contexts {
     }
 }
 
-/// The rustls config of one TLS bind: its first certificate, TLS 1.2 and 1.3, the `alpn`
+/// The rustls config of one TLS bind: its one certificate, TLS 1.2 and 1.3, the `alpn`
 /// protocols, and stateless session tickets (a key the process generates at start).
 fn server_config(
     ssl: &BindSsl,
@@ -73,6 +73,12 @@ fn server_config(
     // the post-quantum X25519MLKEM768 group; clients that offer it also offer X25519.
     #[allow(deprecated)]
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    if ssl.crts.len() > 1 {
+        // Refused rather than serving the first for every name: SNI selection is not built yet.
+        return Err(error(
+            "several 'crt' (certificate selection by SNI) are not supported yet".into(),
+        ));
+    }
     let first = ssl
         .crts
         .first()
