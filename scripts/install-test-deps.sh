@@ -2,10 +2,11 @@
 # Installs the system packages the integration tests drive for real: socat and hatop (admin
 # socket clients), tmux (to run hatop), nginx (real backends), chromium and chromium-driver
 # (the stats page in a real headless browser), haproxy (differential tests: the same config run by
-# the real HAProxy 2.6). Debian/Ubuntu, needs root.
+# the real HAProxy 2.6), openssl and curl (TLS tests: certificates and real TLS clients).
+# Debian/Ubuntu, needs root.
 set -euo pipefail
 needed=()
-for pkg in socat hatop tmux nginx-light chromium chromium-driver haproxy; do
+for pkg in socat hatop tmux nginx-light chromium chromium-driver haproxy openssl curl; do
   dpkg -s "$pkg" >/dev/null 2>&1 || needed+=("$pkg")
 done
 [ ${#needed[@]} -eq 0 ] && exit 0

@@ -13,6 +13,8 @@
 //! - [`stats`]: per-shard counters, gathered and summed for `show stat`.
 //! - [`http`]: HTTP/1.1 head parsing (httparse), body framing, HAProxy's error pages. Pure.
 //! - [`proxy`]: per-connection HTTP and TCP forwarding on one shard, idle connection pool.
+//! - [`tls`]: TLS termination on `bind … ssl crt …` (rustls): certificates as HAProxy reads
+//!   them, one server config per TLS bind shared by every shard, the handshake.
 //! - [`admin`]: the runtime API: line framing, command parser ─▶ typed [`admin::command::Command`],
 //!   replies and formats (`show stat` CSV, `show info`, `show servers state`).
 //! - [`shard`]: glommio bootstrap, one executor per core, SO_REUSEPORT listeners, the channel mesh
@@ -57,3 +59,4 @@ pub mod state;
 pub mod stats;
 pub mod sys;
 pub mod testbackend;
+pub mod tls;

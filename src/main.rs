@@ -157,7 +157,7 @@ fn print_version(details: bool) {
     println!("Runtime: glommio 0.9 (io_uring), one shard per core, SO_REUSEPORT listeners");
     println!(
         "Features: +HTTP/1.1 +TCP +RUNTIME_API +MASTER_WORKER +SYSTEMD_NOTIFY +FD_PASSING \
-         +SERVER_STATE_FILE -SSL -HTTP2"
+         +SERVER_STATE_FILE +SSL -HTTP2"
     );
     println!("Available polling systems: io_uring");
 }
@@ -182,6 +182,8 @@ fn run_proxy(cli: &Cli) -> Result<(), String> {
     for warning in &config.warnings {
         log::warn!("{warning}");
     }
+    // Certificates are read at the check too: `-c` fails on one that cannot be used.
+    let tls = pointsman::tls::Contexts::load(&config)?;
     if cli.check {
         println!("Configuration file is valid");
         return Ok(());
@@ -227,6 +229,7 @@ fn run_proxy(cli: &Cli) -> Result<(), String> {
             listeners: start.listeners,
             master_channel: start.master_channel,
             save_state: cli.save_server_state,
+            tls,
             on_ready,
         },
     )

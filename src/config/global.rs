@@ -51,6 +51,8 @@ pub(super) fn parse_line(
         "pidfile" => {
             single_value("pidfile", args, "pidfile <path>").map(|v| global.pidfile = Some(v.into()))
         }
+        "crt-base" => single_value("crt-base", args, "crt-base <dir>")
+            .map(|v| global.crt_base = Some(v.into())),
         _ => return accept_ignored_or_refuse(line, &key, warnings),
     };
     result.map_err(|message| line.error(message))

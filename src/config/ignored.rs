@@ -48,12 +48,7 @@ pub(super) const IGNORED: &[Ignored] = &[
     Ignored {
         key: "ca-base",
         allowed: IgnoredIn::Global,
-        reason: "pointsman does not speak TLS",
-    },
-    Ignored {
-        key: "crt-base",
-        allowed: IgnoredIn::Global,
-        reason: "pointsman does not speak TLS",
+        reason: "pointsman verifies no client certificates (no 'ca-file')",
     },
 ];
 

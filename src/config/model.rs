@@ -60,6 +60,8 @@ pub struct Global {
     pub server_state_base: Option<PathBuf>,
     /// `pidfile PATH` (the command line's `-p` wins).
     pub pidfile: Option<PathBuf>,
+    /// `crt-base DIR`: where a relative `bind … crt FILE` is.
+    pub crt_base: Option<PathBuf>,
 }
 
 /// Where a `log` line sends its messages.
@@ -448,6 +450,19 @@ pub struct ServerConfig {
 pub struct Bind {
     pub addr: SocketAddress,
     pub location: Location,
+    /// `ssl crt …`: TLS is terminated on this address.
+    pub ssl: Option<BindSsl>,
+}
+
+/// A bind's TLS options (`bind ADDR ssl crt FILE [alpn LIST]`), as written: the certificates
+/// are read by `tls`, not here.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BindSsl {
+    /// Each `crt` argument in order: a PEM file with the chain and (or beside it, as
+    /// `FILE.key`) the key. The first is the default certificate.
+    pub crts: Vec<PathBuf>,
+    /// `alpn h2,http/1.1`: the protocols offered in ALPN, in the order of preference.
+    pub alpn: Vec<String>,
 }
 
 /// The frontend side of a proxy (`frontend` or `listen`).

@@ -9,8 +9,8 @@
 use super::ignored::{find_ignored, not_supported, Ignored, IgnoredIn, UNSUPPORTED_STATS_KEYWORDS};
 use super::logs::{parse_log, LogLine};
 use super::model::{
-    Algorithm, Bind, CookieConfig, CookieMode, LoadServerState, Location, Mode, Options, RetryOn,
-    ServerConfig, ServerOptions, StatsPage, Timeouts, RETRYABLE_STATUSES,
+    Algorithm, Bind, BindSsl, CookieConfig, CookieMode, LoadServerState, Location, Mode, Options,
+    RetryOn, ServerConfig, ServerOptions, StatsPage, Timeouts, RETRYABLE_STATUSES,
 };
 use super::parser::{ConfigError, Line};
 use super::rules;
@@ -603,26 +603,58 @@ fn parse_maxconn(section: &mut ProxySection, _line: &Line, args: &[String]) -> R
     Ok(())
 }
 
-/// `bind ADDR[,ADDR...]`: one [`Bind`] per address. No bind option is supported.
+/// `bind ADDR[,ADDR...] [ssl crt FILE [crt FILE…] [alpn LIST]]`: one [`Bind`] per address.
+/// Any other bind option is an error naming it.
 fn parse_bind(section: &mut ProxySection, line: &Line, args: &[String]) -> Result<(), String> {
     let Some((addresses, options)) = args.split_first() else {
         return Err(
             "'bind' needs an address: expected 'bind <addr>:<port>[,<addr>:<port>...]'".into(),
         );
     };
-    if let Some(option) = options.first() {
-        return Err(format!(
-            "unknown bind option '{option}': pointsman supports no bind options"
-        ));
-    }
+    let ssl = parse_bind_options(addresses, options)?;
     for text in addresses.split(',') {
         let addr = parse_bind_addr(text).map_err(|m| format!("'bind': {m}"))?;
         section.binds.push(Bind {
             addr,
             location: line.location.clone(),
+            ssl: ssl.clone(),
         });
     }
     Ok(())
+}
+
+/// The bind options pointsman supports: `ssl`, `crt FILE` (repeatable), `alpn LIST`. `crt`
+/// without `ssl` is accepted and unused, as HAProxy does; `ssl` needs a `crt`.
+fn parse_bind_options(addresses: &str, options: &[String]) -> Result<Option<BindSsl>, String> {
+    let mut ssl = false;
+    let mut settings = BindSsl::default();
+    let mut words = options.iter();
+    while let Some(option) = words.next() {
+        let mut value = || {
+            words
+                .next()
+                .ok_or_else(|| format!("'{option}' : missing value for bind '{addresses}'"))
+        };
+        match option.as_str() {
+            "ssl" => ssl = true,
+            "crt" => settings.crts.push(value()?.into()),
+            "alpn" => settings.alpn = value()?.split(',').map(str::to_string).collect(),
+            _ => {
+                return Err(format!(
+                    "unknown bind option '{option}': pointsman supports 'ssl', 'crt' and 'alpn'"
+                ))
+            }
+        }
+    }
+    if !ssl {
+        return Ok(None);
+    }
+    if settings.crts.is_empty() {
+        return Err(format!(
+            "bind '{addresses}' : 'ssl' needs a certificate: add 'crt <file>'"
+        ));
+    }
+    Ok(Some(settings))
 }
 
 fn parse_default_backend(

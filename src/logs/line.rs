@@ -92,6 +92,22 @@ pub fn connect(
     let _ = write!(out, "Connect from {client} to {local} ({frontend}/{mode})");
 }
 
+/// A connection that ended in its TLS handshake, as HAProxy logs it (`%ci:%cp [%tr]
+/// %ft/%bind: %msg`): `10.0.1.2:33312 [07/Dec/2026:16:16:13.309] fe/1: SSL handshake failure`,
+/// the bind numbered from 1 in the frontend's order of addresses.
+pub fn handshake_failure(
+    out: &mut Vec<u8>,
+    clock: &mut Clock,
+    client: SocketAddr,
+    accepted: Stamp,
+    frontend: &str,
+    bind: usize,
+    reason: &str,
+) {
+    client_and_date(out, clock, client, accepted);
+    let _ = write!(out, "{frontend}/{bind}: {reason}");
+}
+
 fn client_and_date(out: &mut Vec<u8>, clock: &mut Clock, client: SocketAddr, at: Stamp) {
     let _ = write!(out, "{}:{} [", client.ip(), client.port());
     clock.access_date(at, out);

@@ -4,11 +4,11 @@
 //! built at load; a redirect copies the request's path into its `Location`, in the caller's
 //! reused scratch vector.
 
+use super::client_stream::ClientStream;
 use super::routing::HeadView;
 use super::worker::Worker;
 use crate::http::{Method, Request};
 use crate::rules::{ConnectionField, EditedHead, Verdict};
-use glommio::net::TcpStream;
 use std::net::SocketAddr;
 
 /// Runs the rules: rewrites go into `edited`; the reply of the first answering rule is
@@ -17,7 +17,7 @@ pub(super) fn apply_rules(
     worker: &Worker,
     frontend: usize,
     (request, buf): (&Request, &[u8]),
-    (peer, stream): (SocketAddr, &TcpStream),
+    (peer, stream): (SocketAddr, &ClientStream),
     (connection, edited): (ConnectionField, &mut Option<EditedHead>),
     out: &mut Vec<u8>,
 ) -> Option<u16> {

@@ -165,11 +165,11 @@ impl Buffer {
     }
 
     /// Reads more bytes from `stream`; `Ok(0)` at EOF or when full.
-    pub async fn fill_from(&mut self, stream: &mut TcpStream) -> std::io::Result<usize> {
+    pub async fn fill_from<S: Source>(&mut self, stream: &mut S) -> std::io::Result<usize> {
         if self.bytes.is_empty() {
             // Released: wait for bytes holding no buffer (glommio patch 8: they land in the
             // reactor's provided-buffer ring), then take one and read them into it.
-            stream.received(self.len).await?;
+            futures_lite::future::poll_fn(|cx| stream.poll_received(cx, self.len)).await?;
         }
         if self.is_full() {
             return Ok(0);
@@ -177,6 +177,36 @@ impl Buffer {
         let n = stream.read(self.spare()).await?;
         self.filled += n;
         Ok(n)
+    }
+}
+
+/// A stream a [`Buffer`] reads from: a server's TCP connection or a client's (plain or TLS).
+pub trait Source: futures_lite::AsyncRead + Unpin {
+    /// Ready once there are bytes to read, without a buffer to read them into.
+    fn poll_received(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        len: usize,
+    ) -> std::task::Poll<std::io::Result<()>>;
+}
+
+impl Source for TcpStream {
+    fn poll_received(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        len: usize,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        TcpStream::poll_received(self, cx, len)
+    }
+}
+
+impl Source for super::client_stream::ClientStream {
+    fn poll_received(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        len: usize,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        super::client_stream::ClientStream::poll_received(self, cx, len)
     }
 }
 

@@ -24,6 +24,7 @@
 
 use super::actions;
 use super::buffers::{buffer_len, Buffer, BufferPool};
+use super::client_stream::ClientStream;
 use super::observe::Observed;
 use super::persistence::Persistence;
 use super::queue;
@@ -48,7 +49,7 @@ use std::time::{Duration, Instant};
 
 /// A client connection between requests: all an idle keep-alive connection holds.
 struct Connection {
-    stream: TcpStream,
+    stream: ClientStream,
     /// Released (no bytes held) while the connection waits for a request.
     input: Buffer,
     peer: SocketAddr,
@@ -59,7 +60,7 @@ struct Connection {
 /// needs. Its scratch vectors come from the shard's [`BufferPool`] and go back there when it
 /// is dropped, whatever way the request ended.
 struct Client<'c> {
-    stream: &'c mut TcpStream,
+    stream: &'c mut ClientStream,
     input: &'c mut Buffer,
     peer: SocketAddr,
     /// Scratch space for serialized heads.
@@ -116,7 +117,7 @@ enum HeadRead {
 pub fn spawn<H: 'static>(
     worker: Rc<Worker>,
     frontend: usize,
-    stream: TcpStream,
+    stream: ClientStream,
     peer: SocketAddr,
     held: H,
 ) {
@@ -415,8 +416,13 @@ async fn forward(
     forwarded: Option<(&Request, &[u8])>,
 ) -> bool {
     let (routed, data) = forwarded.unwrap_or((request, client.input.data()));
-    let backend =
-        routing::choose_backend(worker, frontend, routed, data, (client.peer, client.stream));
+    let backend = routing::choose_backend(
+        worker,
+        frontend,
+        routed,
+        data,
+        (client.peer, &*client.stream),
+    );
     let Some(backend) = backend else {
         return answer_error(worker, frontend, client, 503).await;
     };
@@ -491,7 +497,7 @@ async fn answer_by_rules(
         worker,
         frontend,
         (request, client.input.data()),
-        (client.peer, client.stream),
+        (client.peer, &*client.stream),
         (connection, edited),
         &mut client.out,
     )?;

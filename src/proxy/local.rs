@@ -3,19 +3,19 @@
 //! its reply. Not the proxied path: these requests may allocate and may wait for shard 0,
 //! which renders them.
 
+use super::client_stream::ClientStream;
 use super::worker::Worker;
 use crate::http::{Framing, Method, Request};
 use crate::stats::service::{ServiceKind, ServiceReply, ServiceRequest, MAX_BODY};
 use crate::stats::trace::RequestTrace;
-use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
-use glommio::net::TcpStream;
+use futures_lite::io::AsyncReadExt;
 
 /// Answers one local-service request. `data` is the client buffer (head first). Returns
 /// whether the connection stays open and how many bytes of `data` the request used.
 pub(super) async fn answer(
     worker: &Worker,
     frontend: usize,
-    stream: &mut TcpStream,
+    stream: &mut ClientStream,
     data: &[u8],
     request: &Request,
     kind: ServiceKind,
@@ -67,7 +67,7 @@ pub(super) async fn answer(
 }
 
 fn service_request(
-    stream: &TcpStream,
+    stream: &ClientStream,
     data: &[u8],
     request: &Request,
     kind: ServiceKind,
@@ -93,7 +93,7 @@ fn service_request(
 async fn read_rest(
     worker: &Worker,
     frontend: usize,
-    stream: &mut TcpStream,
+    stream: &mut ClientStream,
     buffered: &[u8],
     length: usize,
 ) -> Option<Vec<u8>> {
@@ -107,7 +107,7 @@ async fn read_rest(
 async fn refuse(
     worker: &Worker,
     frontend: usize,
-    stream: &mut TcpStream,
+    stream: &mut ClientStream,
     trace: &mut RequestTrace,
     status: u16,
 ) -> (bool, usize) {

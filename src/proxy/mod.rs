@@ -10,6 +10,7 @@
 
 mod actions;
 mod buffers;
+mod client_stream;
 mod http;
 mod local;
 pub mod observe;
@@ -28,22 +29,19 @@ pub use settings::{BackendSettings, FrontendSettings};
 pub use worker::Worker;
 
 use crate::config::Mode;
+use client_stream::ClientStream;
 use glommio::net::TcpStream;
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-/// Serves one accepted client connection in a task of its own on this shard until it closes;
-/// `held` (the connection's places in the connection limits) is dropped with it.
-///
-/// One task type per mode, each built around state made here: glommio sizes a task by its
-/// future, and a future stores what it was given apart from what it awaits, so a value
-/// handed down through layers of `async fn` is stored once per layer (an idle HTTP
-/// connection's task was 11.3 KB with both modes under one `match`, and the stream stored
-/// three times).
+/// Serves one accepted client connection (of the frontend's `bind`th address) in a task of
+/// its own on this shard until it closes; `held` (the connection's places in the connection
+/// limits) is dropped with it. On a TLS bind the handshake comes first, in a task of its own.
 pub fn spawn_connection<H: 'static>(
     worker: Rc<Worker>,
     frontend: usize,
+    bind: usize,
     stream: TcpStream,
     held: H,
 ) {
@@ -52,6 +50,35 @@ pub fn spawn_connection<H: 'static>(
         .peer_addr()
         .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
     let _ = stream.set_nodelay(true);
+    match worker.frontends[frontend].tls.get(bind).cloned().flatten() {
+        None => serve_client(worker, frontend, ClientStream::Plain(stream), peer, held),
+        Some(config) => {
+            let accepted = Instant::now();
+            glommio::spawn_local(async move {
+                match handshake(&worker, frontend, stream, config).await {
+                    Ok(tls) => serve_client(worker, frontend, tls, peer, held),
+                    Err(failure) => {
+                        worker.log_handshake_failure(frontend, (bind, accepted), peer, failure)
+                    }
+                }
+            })
+            .detach();
+        }
+    }
+}
+
+/// One task type per mode, each built around state made here: glommio sizes a task by its
+/// future, and a future stores what it was given apart from what it awaits, so a value
+/// handed down through layers of `async fn` is stored once per layer (an idle HTTP
+/// connection's task was 11.3 KB with both modes under one `match`, and the stream stored
+/// three times).
+fn serve_client<H: 'static>(
+    worker: Rc<Worker>,
+    frontend: usize,
+    stream: ClientStream,
+    peer: SocketAddr,
+    held: H,
+) {
     match worker.frontends[frontend].mode {
         Mode::Http => http::spawn(worker, frontend, stream, peer, held),
         Mode::Tcp => {
@@ -63,6 +90,28 @@ pub fn spawn_connection<H: 'static>(
             .detach();
         }
     }
+}
+
+/// The TLS handshake of a client of a TLS bind, within `timeout client` as HAProxy bounds it
+/// (a client that sends nothing, or too little, costs only its own connection until then).
+async fn handshake(
+    worker: &Worker,
+    frontend: usize,
+    stream: TcpStream,
+    config: crate::tls::ServerConfig,
+) -> Result<ClientStream, crate::tls::Failure> {
+    let timeout = worker.frontends[frontend].client_timeout;
+    let _ = stream.set_read_timeout(Some(timeout));
+    let _ = stream.set_write_timeout(Some(timeout));
+    let handshake = async {
+        let tls = crate::tls::accept(stream, config).await?;
+        Ok(ClientStream::Tls(Box::new(tls)))
+    };
+    let expiry = async {
+        glommio::timer::sleep(timeout).await;
+        Err(crate::tls::Failure::TimedOut)
+    };
+    futures_lite::future::or(handshake, expiry).await
 }
 
 /// A client connection, counted in the frontend's sessions and the process's `curr_conns`
@@ -79,7 +128,7 @@ impl Session {
         worker: &Rc<Worker>,
         frontend: usize,
         peer: SocketAddr,
-        stream: &TcpStream,
+        stream: &ClientStream,
     ) -> Session {
         while !worker.state.borrow().frontends[frontend].enabled {
             glommio::timer::sleep(Duration::from_millis(50)).await;

@@ -137,6 +137,30 @@ impl Worker {
         });
     }
 
+    /// HAProxy's line for a client whose TLS handshake failed (`fe/1: SSL handshake
+    /// failure`). With `option dontlognull`, one that closed without a word is not logged
+    /// (HAProxy's `CO_ER_SSL_EMPTY`); a refused or timed-out handshake still is.
+    pub(super) fn log_handshake_failure(
+        &self,
+        frontend: usize,
+        (bind, accepted): (usize, Instant),
+        client: SocketAddr,
+        failure: crate::tls::Failure,
+    ) {
+        if failure == crate::tls::Failure::Closed && self.frontends[frontend].dontlognull {
+            return;
+        }
+        let state = self.state.borrow();
+        let Some(fe) = state.frontends.get(frontend) else {
+            return;
+        };
+        let at = received_at(Some(accepted), Instant::now());
+        let reason = failure.log_text();
+        self.log.traffic(frontend, |out, clock| {
+            line::handshake_failure(out, clock, client, at, &fe.name, bind + 1, reason)
+        });
+    }
+
     /// The `Connect from` line of a frontend without `option httplog|tcplog`. `local` is
     /// asked only when the line is written: it costs a `getsockname` per connection.
     pub(super) fn log_connect(

@@ -2,11 +2,11 @@
 //! head in the client's buffer (nothing copied), then `default_backend`. The address the
 //! client connected to is read from the socket only when a rule asks for it (`dst`).
 
+use super::client_stream::ClientStream;
 use super::worker::Worker;
 use crate::http::Request;
-use crate::rules::{Maps, RequestView};
+use crate::rules::{Maps, RequestView, TlsFacts};
 use crate::state::State;
-use glommio::net::TcpStream;
 use std::net::SocketAddr;
 
 /// One request as the rules see it.
@@ -14,7 +14,7 @@ pub(super) struct HeadView<'a> {
     pub request: &'a Request,
     pub buf: &'a [u8],
     pub peer: SocketAddr,
-    pub stream: &'a TcpStream,
+    pub stream: &'a ClientStream,
     pub maps: &'a Maps,
 }
 
@@ -50,6 +50,10 @@ impl RequestView for HeadView<'_> {
     fn maps(&self) -> &Maps {
         self.maps
     }
+
+    fn tls(&self) -> Option<TlsFacts<'_>> {
+        self.stream.tls().map(crate::tls::facts)
+    }
 }
 
 /// The backend index `request` goes to on `frontend`, if any.
@@ -58,7 +62,7 @@ pub(super) fn choose_backend(
     frontend: usize,
     request: &Request,
     buf: &[u8],
-    (peer, stream): (SocketAddr, &TcpStream),
+    (peer, stream): (SocketAddr, &ClientStream),
 ) -> Option<usize> {
     let switching = &worker.frontends[frontend].switching;
     let state = worker.state.borrow();

@@ -33,6 +33,9 @@ pub struct FrontendSettings {
     pub switching: Switching<usize>,
     /// `http-request` and `redirect` rules, over the ACLs of `switching`.
     pub http_rules: HttpRules,
+    /// Per bind address of the frontend (in config order), its TLS config on a TLS bind.
+    /// Empty until the shard fills it from the process's [`crate::tls::Contexts`].
+    pub tls: Vec<Option<crate::tls::ServerConfig>>,
 }
 
 #[derive(Debug, Clone)]
@@ -76,6 +79,7 @@ impl FrontendSettings {
                     limits: limits_of(config),
                     switching: switching_of(p, state),
                     http_rules: http_rules_of(p, state),
+                    tls: Vec::new(),
                 }
             })
             .collect()

@@ -3,14 +3,15 @@
 //! copy holds a buffer from the shard's pool only while bytes are in transit, so an idle
 //! session costs no buffer.
 
-use super::buffers::{buffer_len, Buffer, BufferPool};
+use super::buffers::{buffer_len, Buffer, BufferPool, Source};
+use super::client_stream::ClientStream;
 use super::observe::Observed;
 use super::record::{Side, TcpSession};
 use super::upstream;
 use super::worker::Worker;
 use crate::state::ServerRef;
 use crate::stats::trace::micros;
-use futures_lite::{ready, AsyncRead, AsyncWrite};
+use futures_lite::{ready, AsyncWrite};
 use glommio::net::TcpStream;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -19,7 +20,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 /// Serves one client connection of a `mode tcp` frontend.
-pub async fn serve(worker: Rc<Worker>, frontend: usize, client: TcpStream, peer: SocketAddr) {
+pub async fn serve(worker: Rc<Worker>, frontend: usize, client: ClientStream, peer: SocketAddr) {
     let accepted = Instant::now();
     let Some(backend) = worker.state.borrow().frontends[frontend].default_backend else {
         return;
@@ -71,7 +72,7 @@ fn set_inactivity_timeouts(
     worker: &Worker,
     frontend: usize,
     backend: usize,
-    client: &TcpStream,
+    client: &ClientStream,
     server: &TcpStream,
 ) {
     let client_timeout = worker.frontends[frontend].client_timeout;
@@ -131,7 +132,7 @@ async fn connect_with_retries(
 /// the shard's pool only while bytes are in transit: an idle session holds none (it waits
 /// with glommio's `poll_received`, patch 8), as an idle HTTP keep-alive connection does.
 async fn copy_both_ways(
-    mut client: TcpStream,
+    mut client: ClientStream,
     mut server: TcpStream,
     buffers: &Rc<BufferPool>,
     buffer_len: usize,
@@ -173,6 +174,9 @@ enum Stage {
     Writing {
         written: usize,
     },
+    /// Sending what the other side's stream still holds of them (TLS encrypts into a buffer
+    /// of its own; plain TCP holds nothing).
+    Flushing,
     /// The reading side ended (EOF or error): pass the half-close on.
     Closing,
     Done,
@@ -201,11 +205,11 @@ impl Direction {
 
     /// Copies until `from` ends, then shuts down `to`'s writing side; `Ready` once done. A
     /// read or write that timed out names its side in `first_timeout`, unless one already did.
-    fn poll_copy(
+    fn poll_copy<F: Source, T: AsyncWrite + Unpin>(
         &mut self,
         cx: &mut Context<'_>,
-        from: &mut TcpStream,
-        to: &mut TcpStream,
+        from: &mut F,
+        to: &mut T,
         first_timeout: &mut Option<Side>,
     ) -> Poll<()> {
         loop {
@@ -233,7 +237,7 @@ impl Direction {
                             self.total += self.buffer.filled as u64;
                             self.buffer.filled = 0;
                             self.buffer.release_while_empty();
-                            self.stage = Stage::Reading;
+                            self.stage = Stage::Flushing;
                         }
                         Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
                             first_timeout.get_or_insert(self.to);
@@ -243,6 +247,15 @@ impl Direction {
                         _ => self.stage = Stage::Closing,
                     }
                 }
+                Stage::Flushing => match ready!(Pin::new(&mut *to).poll_flush(cx)) {
+                    Ok(()) => self.stage = Stage::Reading,
+                    Err(e) => {
+                        if e.kind() == std::io::ErrorKind::TimedOut {
+                            first_timeout.get_or_insert(self.to);
+                        }
+                        self.stage = Stage::Closing;
+                    }
+                },
                 Stage::Closing => {
                     let _ = ready!(Pin::new(&mut *to).poll_close(cx));
                     self.buffer.filled = 0;
@@ -255,10 +268,10 @@ impl Direction {
 
     /// Reads the next bytes into the buffer, taking it from the pool only once bytes are
     /// there; `None` at EOF.
-    fn poll_read(
+    fn poll_read<F: Source>(
         &mut self,
         cx: &mut Context<'_>,
-        from: &mut TcpStream,
+        from: &mut F,
     ) -> Poll<std::io::Result<Option<usize>>> {
         if self.buffer.is_released() {
             ready!(from.poll_received(cx, self.buffer.size()))?;

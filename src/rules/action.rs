@@ -70,7 +70,7 @@ impl HttpRules {
                     acls,
                     &EditedView {
                         head,
-                        maps: request.maps(),
+                        received: request,
                     },
                 ),
                 None => c.holds(acls, request),
@@ -86,7 +86,7 @@ impl HttpRules {
                 RequestAction::Redirect(redirect) => return Verdict::Redirect(redirect),
                 RequestAction::Rewrite(rewrite) => {
                     let head = edited.get_or_insert_with(|| EditedHead::of(request));
-                    rewrite.apply(head, request.maps(), scratch);
+                    rewrite.apply(head, request, scratch);
                 }
             }
         }

@@ -30,6 +30,23 @@ pub trait RequestView {
     fn maps(&self) -> &Maps {
         &NO_MAPS
     }
+
+    /// The client connection's TLS session; `None` on plain TCP.
+    fn tls(&self) -> Option<TlsFacts<'_>> {
+        None
+    }
+}
+
+/// What the `ssl_fc*` fetches read from a client's TLS session, in OpenSSL's names as
+/// HAProxy gives them (`TLSv1.3`, `TLS_AES_256_GCM_SHA384`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TlsFacts<'a> {
+    /// The server name the client asked for (SNI).
+    pub sni: Option<&'a str>,
+    pub protocol: &'static str,
+    pub cipher: &'static str,
+    /// The protocol chosen by ALPN.
+    pub alpn: Option<&'a [u8]>,
 }
 
 static NO_MAPS: Maps = Maps::EMPTY;
@@ -88,6 +105,16 @@ pub enum Fetch {
     DstPort,
     AlwaysTrue,
     AlwaysFalse,
+    /// `ssl_fc`: the client connection is TLS.
+    SslFc,
+    /// `ssl_fc_sni`: the server name of the client's TLS handshake.
+    SslFcSni,
+    /// `ssl_fc_protocol`: `TLSv1.2`, `TLSv1.3`.
+    SslFcProtocol,
+    /// `ssl_fc_cipher`: the cipher suite's OpenSSL name.
+    SslFcCipher,
+    /// `ssl_fc_alpn`: the protocol ALPN chose.
+    SslFcAlpn,
 }
 
 impl Fetch {
@@ -95,7 +122,7 @@ impl Fetch {
         match self {
             Fetch::Src | Fetch::Dst => SampleType::Ip,
             Fetch::SrcPort | Fetch::DstPort | Fetch::HeaderCount { .. } => SampleType::Int,
-            Fetch::AlwaysTrue | Fetch::AlwaysFalse => SampleType::Bool,
+            Fetch::AlwaysTrue | Fetch::AlwaysFalse | Fetch::SslFc => SampleType::Bool,
             _ => SampleType::Bytes,
         }
     }
@@ -138,6 +165,18 @@ impl Fetch {
                 .is_some_and(|a| test(Sample::Int(i64::from(a.port())))),
             Fetch::AlwaysTrue => test(Sample::Bool(true)),
             Fetch::AlwaysFalse => test(Sample::Bool(false)),
+            Fetch::SslFc => test(Sample::Bool(request.tls().is_some())),
+            Fetch::SslFcSni => (request.tls().and_then(|t| t.sni))
+                .is_some_and(|sni| test(Sample::Bytes(sni.as_bytes()))),
+            Fetch::SslFcProtocol => request
+                .tls()
+                .is_some_and(|t| test(Sample::Bytes(t.protocol.as_bytes()))),
+            Fetch::SslFcCipher => request
+                .tls()
+                .is_some_and(|t| test(Sample::Bytes(t.cipher.as_bytes()))),
+            Fetch::SslFcAlpn => {
+                (request.tls().and_then(|t| t.alpn)).is_some_and(|alpn| test(Sample::Bytes(alpn)))
+            }
         }
     }
 }
@@ -338,10 +377,16 @@ fn fetch_named(name: &str, args: &[&str], word: &str) -> Result<Fetch, String> {
         ("dst_port", []) => Fetch::DstPort,
         ("always_true", []) => Fetch::AlwaysTrue,
         ("always_false", []) => Fetch::AlwaysFalse,
+        ("ssl_fc", []) => Fetch::SslFc,
+        ("ssl_fc_sni", []) => Fetch::SslFcSni,
+        ("ssl_fc_protocol", []) => Fetch::SslFcProtocol,
+        ("ssl_fc_cipher", []) => Fetch::SslFcCipher,
+        ("ssl_fc_alpn", []) => Fetch::SslFcAlpn,
         (
             "path" | "url" | "query" | "url_param" | "urlp" | "method" | "req.ver" | "hdr"
             | "req.hdr" | "fhdr" | "req.fhdr" | "hdr_cnt" | "req.hdr_cnt" | "cook" | "req.cook"
-            | "src" | "src_port" | "dst" | "dst_port" | "always_true" | "always_false",
+            | "src" | "src_port" | "dst" | "dst_port" | "always_true" | "always_false" | "ssl_fc"
+            | "ssl_fc_sni" | "ssl_fc_protocol" | "ssl_fc_cipher" | "ssl_fc_alpn",
             _,
         ) => {
             return Err(format!(
@@ -363,6 +408,7 @@ pub(super) mod tests {
         pub target: &'static str,
         pub headers: Vec<(&'static str, &'static str)>,
         pub src: SocketAddr,
+        pub tls: Option<TlsFacts<'static>>,
     }
 
     impl Plain {
@@ -372,6 +418,7 @@ pub(super) mod tests {
                 target,
                 headers: headers.to_vec(),
                 src: "127.0.0.1:40000".parse().unwrap(),
+                tls: None,
             }
         }
     }
@@ -397,6 +444,45 @@ pub(super) mod tests {
         fn dst(&self) -> Option<SocketAddr> {
             Some("127.0.0.1:8080".parse().unwrap())
         }
+        fn tls(&self) -> Option<TlsFacts<'_>> {
+            self.tls
+        }
+    }
+
+    #[test]
+    fn ssl_fc_fetches_read_the_tls_session_and_nothing_on_plain_tcp() {
+        let plain = Plain::get("/", &[]);
+        let mut tls = Plain::get("/", &[]);
+        tls.tls = Some(TlsFacts {
+            sni: Some("example.test"),
+            protocol: "TLSv1.3",
+            cipher: "TLS_AES_256_GCM_SHA384",
+            alpn: Some(b"http/1.1"),
+        });
+        let fetches = [
+            "ssl_fc",
+            "ssl_fc_sni",
+            "ssl_fc_protocol",
+            "ssl_fc_cipher",
+            "ssl_fc_alpn",
+        ];
+        let on = |request: &Plain| -> Vec<Vec<String>> {
+            fetches
+                .iter()
+                .map(|word| values(&parse_keyword(word).unwrap().0, request))
+                .collect()
+        };
+        let expected: [&[&str]; 5] = [
+            &["Bool(true)"],
+            &["example.test"],
+            &["TLSv1.3"],
+            &["TLS_AES_256_GCM_SHA384"],
+            &["http/1.1"],
+        ];
+        assert_eq!(on(&tls), expected);
+        let none: [&[&str]; 5] = [&["Bool(false)"], &[], &[], &[], &[]];
+        assert_eq!(on(&plain), none);
+        assert_eq!(Fetch::SslFc.sample_type(), SampleType::Bool);
     }
 
     fn values(fetch: &Fetch, request: &Plain) -> Vec<String> {

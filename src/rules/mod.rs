@@ -35,7 +35,7 @@ pub use action::{
 };
 pub use condition::Condition;
 pub use convert::ConvertContext;
-pub use fetch::{RequestView, Sample};
+pub use fetch::{RequestView, Sample, TlsFacts};
 pub use logformat::LogFormat;
 pub use map::{EntryView, Map, MapFile, MapKind, MapUse, Maps};
 pub use reply::{ConnectionField, Reply};

@@ -8,7 +8,7 @@
 //! that no rewrite touches is never copied.
 
 use super::convert::ConvertContext;
-use super::fetch::{path_of, RequestView};
+use super::fetch::{path_of, RequestView, TlsFacts};
 use super::logformat::LogFormat;
 use super::map::{MapUse, Maps};
 use regex::bytes::Regex;
@@ -87,13 +87,14 @@ impl RequestView for EditedHead {
     }
 }
 
-/// An edited request as rules read it: the copy, with the shard's runtime maps.
-pub struct EditedView<'a> {
+/// An edited request as rules read it: the copy, with what only the connection knows (the
+/// shard's runtime maps, the TLS session) from the view of the request as received.
+pub struct EditedView<'a, R> {
     pub head: &'a EditedHead,
-    pub maps: &'a Maps,
+    pub received: &'a R,
 }
 
-impl RequestView for EditedView<'_> {
+impl<R: RequestView> RequestView for EditedView<'_, R> {
     fn method(&self) -> &[u8] {
         self.head.method()
     }
@@ -113,7 +114,10 @@ impl RequestView for EditedView<'_> {
         self.head.dst()
     }
     fn maps(&self) -> &Maps {
-        self.maps
+        self.received.maps()
+    }
+    fn tls(&self) -> Option<TlsFacts<'_>> {
+        self.received.tls()
     }
 }
 
@@ -168,12 +172,17 @@ impl Rewrite {
         Some(rewrite)
     }
 
-    /// Applies the rewrite to `head`; `scratch` holds the computed value (reused), which
-    /// `maps` serve (the shard's runtime maps: the edited copy holds none of its own).
-    pub fn apply(&self, head: &mut EditedHead, maps: &Maps, scratch: &mut Vec<u8>) {
+    /// Applies the rewrite to `head`, the edited copy of `received`; `scratch` holds the
+    /// computed value (reused).
+    pub fn apply<R: RequestView>(
+        &self,
+        head: &mut EditedHead,
+        received: &R,
+        scratch: &mut Vec<u8>,
+    ) {
         scratch.clear();
         if let Some(value) = self.value() {
-            value.write(&EditedView { head, maps }, scratch);
+            value.write(&EditedView { head, received }, scratch);
         }
         match self {
             Rewrite::SetHeader(name, _) => {
@@ -345,7 +354,7 @@ mod tests {
             Rewrite::parse(action, &args, &context)
                 .unwrap()
                 .unwrap()
-                .apply(&mut head, &Maps::EMPTY, &mut scratch);
+                .apply(&mut head, request, &mut scratch);
         }
         head
     }

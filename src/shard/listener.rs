@@ -117,12 +117,12 @@ impl Slots {
     }
 }
 
-/// Accepts connections on `socket` for `frontend` and serves each in its own task, holding one
-/// of `slots` while it lives. A paused frontend (`disable frontend`) holds new connections
+/// Accepts connections on `socket` (the frontend's `bind`th address) for `frontend` and
+/// serves each in its own task, holding one of `slots` while it lives. A paused frontend (`disable frontend`) holds new connections
 /// unserved until it is enabled again, as HAProxy does.
 pub async fn accept_loop(
     worker: Rc<Worker>,
-    frontend: usize,
+    (frontend, bind): (usize, usize),
     socket: OwnedFd,
     open: Rc<OpenConnections>,
     slots: Slots,
@@ -163,7 +163,7 @@ pub async fn accept_loop(
                     }
                     accepted += 1;
                     let held = (open.opened(), permits);
-                    crate::proxy::spawn_connection(worker.clone(), frontend, stream, held);
+                    crate::proxy::spawn_connection(worker.clone(), frontend, bind, stream, held);
                 }
                 Ok(None) => break,
                 Err(e) => {

@@ -54,13 +54,16 @@ pub struct RunOptions {
     pub master_channel: Option<OwnedFd>,
     /// Keep the server state files current after every change (`--save-server-state`).
     pub save_state: bool,
+    /// The TLS binds' configs, loaded once for every shard (so they share session tickets).
+    pub tls: crate::tls::Contexts,
     /// Called once every shard serves (signal `-sf`/`-st` processes, tell the parent).
     pub on_ready: Box<dyn FnOnce() + Send>,
 }
 
 /// The sockets one shard accepts from (per frontend, in the order of `State::frontends`).
 struct ShardSockets {
-    frontends: Vec<Vec<OwnedFd>>,
+    /// Each socket with the index of its bind among the frontend's.
+    frontends: Vec<Vec<(usize, OwnedFd)>>,
 }
 
 /// What only shard 0 (the coordinator's) serves.
@@ -112,6 +115,7 @@ pub fn run(config: Config, options: RunOptions) -> Result<(), String> {
             reports,
             wiring,
             started: started_tx.clone(),
+            tls: options.tls.clone(),
         };
         let cpu = cpus[index % cpus.len()];
         std::thread::Builder::new()
@@ -200,8 +204,9 @@ fn shard_sockets(
     let mut frontends = Vec::new();
     for binds in &listeners.frontends {
         let mut fds = Vec::new();
-        for bind in binds {
-            fds.extend(bind.for_shard(index, shards).map_err(dup_error)?);
+        for (position, bind) in binds.iter().enumerate() {
+            let shared = bind.for_shard(index, shards).map_err(dup_error)?;
+            fds.extend(shared.into_iter().map(|fd| (position, fd)));
         }
         frontends.push(fds);
     }
@@ -238,6 +243,7 @@ struct Shard {
     /// Logs and the stats page's meshes.
     wiring: stats_service::Wiring,
     started: std::sync::mpsc::Sender<Lifecycle>,
+    tls: crate::tls::Contexts,
 }
 
 /// One shard's life: connect the meshes, build its worker, accept on its sockets, serve, stop.
@@ -253,6 +259,7 @@ async fn shard_main(shard: Shard) {
         reports,
         wiring,
         started,
+        tls,
     } = shard;
     let index = commands.index();
     log::debug!("shard {index}: connecting the meshes");
@@ -263,14 +270,22 @@ async fn shard_main(shard: Shard) {
         )
         .await;
     log::debug!("shard {index}: meshes connected");
-    let worker = Rc::new(Worker::new(index, &config, state));
+    let mut worker = Worker::new(index, &config, state);
+    let contexts: Vec<_> = (worker.state.borrow().frontends.iter())
+        .map(|f| tls.of(&f.name))
+        .collect();
+    for (settings, contexts) in worker.frontends.iter_mut().zip(contexts) {
+        settings.tls = contexts;
+    }
+    let worker = Rc::new(worker);
     let open = Rc::new(OpenConnections::default());
     let mut accepting = Vec::new();
     let slots = listener::Slots::for_frontends(&config, &worker, command_tx.nr_consumers());
     for (frontend, fds) in sockets.frontends.into_iter().enumerate() {
-        for fd in fds {
+        for (bind, fd) in fds {
             let slots = slots[frontend].clone();
-            let task = listener::accept_loop(worker.clone(), frontend, fd, open.clone(), slots);
+            let at = (frontend, bind);
+            let task = listener::accept_loop(worker.clone(), at, fd, open.clone(), slots);
             accepting.push(glommio::spawn_local(task));
         }
     }

@@ -217,7 +217,9 @@ fn bad_values_name_the_keyword() {
 fn bind_errors() {
     assert_errors(&[
         (&["frontend fe", "  bind"], "haproxy.cfg:2: 'bind' needs an address: expected 'bind <addr>:<port>[,<addr>:<port>...]'"),
-        (&["frontend fe", "  bind :443 ssl crt /etc/x.pem"], "haproxy.cfg:2: unknown bind option 'ssl': pointsman supports no bind options"),
+        (&["frontend fe", "  bind :443 ssl crt /etc/x.pem verify required"], "haproxy.cfg:2: unknown bind option 'verify': pointsman supports 'ssl', 'crt' and 'alpn'"),
+        (&["frontend fe", "  bind :443 ssl"], "haproxy.cfg:2: bind ':443' : 'ssl' needs a certificate: add 'crt <file>'"),
+        (&["frontend fe", "  bind :443 ssl crt"], "haproxy.cfg:2: 'crt' : missing value for bind ':443'"),
         (&["frontend fe", "  bind 127.0.0.1"], "haproxy.cfg:2: 'bind': address '127.0.0.1' has no port: expected <addr>:<port>"),
         (&["frontend fe", "  bind :80,:8o"], "haproxy.cfg:2: 'bind': invalid port '8o': expected a number from 1 to 65535"),
         (&["frontend fe", "  bind :8000-8010"], "haproxy.cfg:2: 'bind': port ranges ('8000-8010') are not supported"),

@@ -28,8 +28,9 @@ fn ignored_keywords_are_accepted_with_a_warning_naming_file_and_line() {
         .iter()
         .map(|w| w.split(' ').next().unwrap())
         .collect();
-    // `log` (line 2 and 12) is real and `pidfile` (line 7) is honoured: the pid file of `-p`.
-    let expected: Vec<String> = [3, 4, 5, 6, 8, 9, 10, 15]
+    // `log` (line 2 and 12) is real, `pidfile` (line 7) is honoured (the pid file of `-p`),
+    // and so is `crt-base` (line 10: where relative `crt` files are).
+    let expected: Vec<String> = [3, 4, 5, 6, 8, 9, 15]
         .iter()
         .map(|n| format!("haproxy.cfg:{n}:"))
         .collect();

@@ -31,6 +31,26 @@ fn mode_and_every_timeout() {
 }
 
 #[test]
+fn bind_ssl_options_apply_to_each_address_of_the_line() {
+    let config = parse(&[
+        "frontend fe",
+        "    bind :80",
+        "    bind :443,:8443 ssl crt /etc/site.pem crt /etc/other.pem alpn h2,http/1.1",
+        "    bind :9443 crt /etc/unused.pem",
+        "    default_backend bk",
+        "backend bk",
+    ]);
+    let binds = &proxy(&config, "fe").frontend.as_ref().unwrap().binds;
+    let tls = BindSsl {
+        crts: vec!["/etc/site.pem".into(), "/etc/other.pem".into()],
+        alpn: vec!["h2".into(), "http/1.1".into()],
+    };
+    let ssl: Vec<Option<&BindSsl>> = binds.iter().map(|b| b.ssl.as_ref()).collect();
+    // `crt` without `ssl` is accepted and unused, as in HAProxy.
+    assert_eq!(ssl, [None, Some(&tls), Some(&tls), None]);
+}
+
+#[test]
 fn frontend_keywords() {
     let config = parse(&[
         "frontend fe",
