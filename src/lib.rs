@@ -40,6 +40,19 @@
 //! imports one that imports it back. glommio runs the shards (`shard`), and on them the I/O of
 //! `proxy`, `admin`, `health` and the log flush task (`logs`); the load tester's `events`
 //! engine runs its own glommio executor.
+//!
+//! Within one folder, these files import each other, each pair for a reason:
+//! - `admin`: `command` ↔ `format` (a command names the format it replies in; `show info`
+//!   prints the build string `command` holds); `command` ↔ `testutil` (test code only).
+//! - `config`: `proxy` ↔ `parser`, `rules`, `server`, `stats_page` (the section parser hands
+//!   each keyword to its parser, which reads the section it belongs to and its lines).
+//! - `loadtest`: `client` ↔ `outcome` (a read fails with an error class; a sample is made
+//!   from a response); `report` ↔ `json` (the report types derive `Serialize` with the
+//!   serializers `json` holds; `json` writes the report).
+//! - `proxy`: `queue` ↔ `worker` (a worker owns its queues; picking a server reads the worker's
+//!   shard state).
+//! - `rules`: `fetch` ↔ `pattern` (a fetch says which match kinds apply to it; a pattern
+//!   matches a fetched sample).
 
 pub mod admin;
 pub mod balance;

@@ -67,10 +67,12 @@
 mod body;
 pub mod errors;
 mod fields;
+mod head;
 mod request;
 mod response;
 
 pub use body::{BodyError, BodyTracker, Progress, MAX_CHUNK_LINE_LEN, MAX_TRAILERS_LEN};
+pub use head::Head;
 pub use request::{
     parse_request, write_request_head, Limits, Method, Request, RequestError, RequestForward,
 };

@@ -7,7 +7,8 @@ use std::mem::MaybeUninit;
 use std::net::IpAddr;
 
 use super::errors;
-use super::fields::{push_field, FieldError, FieldSummary, Fields, Span};
+use super::fields::{push_field, FieldError, FieldSummary, Span};
+use super::head::Head;
 use super::{Framing, MAX_HEADERS};
 
 /// Bounds on what a head may cost us.
@@ -149,21 +150,24 @@ impl From<FieldError> for RequestError {
     }
 }
 
-/// A parsed request head. It holds offsets: accessors that return bytes take the buffer the
-/// head was parsed from.
+/// A parsed request head: the request line and a [`Head`] (version, length, framing, fields),
+/// whose accessors it derefs to. It holds offsets: accessors that return bytes take the buffer
+/// the head was parsed from.
 #[derive(Clone)]
 pub struct Request {
     method: Method,
     method_token: Span,
     target: Span,
-    minor_version: u8,
-    head_len: usize,
-    framing: Framing,
-    keep_alive: bool,
     expect_continue: bool,
-    conflicting_framing: bool,
-    summary: FieldSummary,
-    fields: Fields,
+    head: Head,
+}
+
+impl std::ops::Deref for Request {
+    type Target = Head;
+
+    fn deref(&self) -> &Head {
+        &self.head
+    }
 }
 
 impl Request {
@@ -181,26 +185,11 @@ impl Request {
         self.target.get(buf)
     }
 
-    /// 0 for HTTP/1.0, 1 for HTTP/1.1.
-    pub fn minor_version(&self) -> u8 {
-        self.minor_version
-    }
-
-    /// Bytes of the head, final empty line included: the body (or the next request) starts
-    /// at `buf[head_len..]`.
-    pub fn head_len(&self) -> usize {
-        self.head_len
-    }
-
-    pub fn framing(&self) -> Framing {
-        self.framing
-    }
-
     /// Whether the client connection may carry another request after this one's response:
     /// HTTP/1.1 unless `Connection: close`; HTTP/1.0 only with `Connection: keep-alive`;
     /// never after a request with both Content-Length and Transfer-Encoding.
     pub fn keep_alive(&self) -> bool {
-        self.keep_alive
+        self.head.keep_alive
     }
 
     /// `Expect: 100-continue` on an HTTP/1.1 request (ignored on 1.0, RFC 9110 §10.1.1).
@@ -208,16 +197,9 @@ impl Request {
         self.expect_continue
     }
 
-    /// Content-Length and Transfer-Encoding were both present: chunked framing was used,
-    /// Content-Length is not forwarded, and the connection must close after the response
-    /// (RFC 9112 §6.1). Also close the server connection; it may disagree on the framing.
-    pub fn has_conflicting_framing(&self) -> bool {
-        self.conflicting_framing
-    }
-
     /// The Host value, if present (always present on HTTP/1.1).
     pub fn host<'b>(&self, buf: &'b [u8]) -> Option<&'b [u8]> {
-        self.summary.host.map(|span| span.get(buf))
+        self.head.summary.host.map(|span| span.get(buf))
     }
 
     pub fn is_idempotent(&self) -> bool {
@@ -228,29 +210,13 @@ impl Request {
     pub fn is_safe_to_retry(&self) -> bool {
         self.method.is_safe_to_retry()
     }
-
-    /// All header fields as (name, value), in order, hop-by-hop ones included.
-    pub fn headers<'a, 'b: 'a>(
-        &'a self,
-        buf: &'b [u8],
-    ) -> impl Iterator<Item = (&'b [u8], &'b [u8])> + 'a {
-        self.fields.iter(buf)
-    }
-
-    /// The value of the first field named `name` (case-insensitive).
-    pub fn header<'b>(&self, buf: &'b [u8], name: &str) -> Option<&'b [u8]> {
-        self.fields.get(buf, name)
-    }
 }
 
 impl fmt::Debug for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Request")
             .field("method", &self.method)
-            .field("minor_version", &self.minor_version)
-            .field("head_len", &self.head_len)
-            .field("framing", &self.framing)
-            .field("keep_alive", &self.keep_alive)
+            .field("head", &self.head)
             .finish_non_exhaustive()
     }
 }
@@ -272,14 +238,8 @@ impl Request {
             method: Method::Get,
             method_token: Span::default(),
             target: Span::default(),
-            minor_version: 1,
-            head_len: 0,
-            framing: Framing::NoBody,
-            keep_alive: false,
             expect_continue: false,
-            conflicting_framing: false,
-            summary: FieldSummary::default(),
-            fields: Fields::new(),
+            head: Head::new(),
         }
     }
 
@@ -317,14 +277,10 @@ impl Request {
         self.method = method;
         self.method_token = Span::of(buf, method_token);
         self.target = Span::of(buf, target.as_bytes());
-        self.minor_version = minor_version;
-        self.head_len = head_len;
-        self.framing = Framing::NoBody;
-        self.keep_alive = false;
         self.expect_continue = false;
-        self.conflicting_framing = false;
-        self.summary = FieldSummary::default();
-        let summary = self.fields.index(buf, parsed.headers)?;
+        let summary = self
+            .head
+            .index(buf, minor_version, head_len, parsed.headers)?;
         self.apply_field_rules(buf, summary)?;
         Ok(true)
     }
@@ -333,7 +289,7 @@ impl Request {
 impl Request {
     /// Host, framing and persistence rules (RFC 9112 §3.2, §6, §9.3).
     fn apply_field_rules(&mut self, buf: &[u8], summary: FieldSummary) -> Result<(), RequestError> {
-        let http11 = self.minor_version == 1;
+        let http11 = self.head.is_http11();
         match summary.host_count {
             0 if http11 => return Err(RequestError::MissingHost),
             0 | 1 => {}
@@ -347,20 +303,13 @@ impl Request {
         if summary.chunked && !http11 {
             return Err(RequestError::TransferEncodingInHttp10);
         }
-        self.framing = match (summary.chunked, summary.content_length) {
+        let framing = match (summary.chunked, summary.content_length) {
             (true, _) => Framing::Chunked,
             (false, Some(length)) => Framing::ContentLength(length),
             (false, None) => Framing::NoBody,
         };
-        self.conflicting_framing = summary.chunked && summary.content_length.is_some();
-        let persistent = if http11 {
-            !summary.close
-        } else {
-            summary.keep_alive && !summary.close
-        };
-        self.keep_alive = persistent && !self.conflicting_framing;
         self.expect_continue = http11 && summary.expect_continue;
-        self.summary = summary;
+        self.head.settle(summary, framing);
         Ok(())
     }
 }
@@ -437,22 +386,20 @@ pub fn write_request_head(
     out: &mut Vec<u8>,
     options: &RequestForward,
 ) {
-    out.reserve(request.head_len + 64);
+    out.reserve(request.head_len() + 64);
     out.extend_from_slice(request.method_token.get(buf));
     out.push(b' ');
     out.extend_from_slice(request.target.get(buf));
-    out.extend_from_slice(if request.minor_version == 1 {
-        b" HTTP/1.1\r\n"
-    } else {
-        b" HTTP/1.0\r\n"
-    });
-    request.fields.write_forwarded(buf, &request.summary, out);
+    out.push(b' ');
+    out.extend_from_slice(request.version());
+    out.extend_from_slice(b"\r\n");
+    request.head.write_fields(buf, out);
     if let Some(ip) = options.x_forwarded_for {
         push_x_forwarded_for(out, ip);
     }
     if options.close_server {
         push_field(out, b"Connection", b"close");
-    } else if request.minor_version == 0 {
+    } else if request.minor_version() == 0 {
         push_field(out, b"Connection", b"keep-alive");
     }
     out.extend_from_slice(b"\r\n");

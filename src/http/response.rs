@@ -4,7 +4,8 @@
 use std::fmt;
 use std::mem::MaybeUninit;
 
-use super::fields::{push_decimal, push_field, FieldError, FieldSummary, Fields, Span};
+use super::fields::{push_decimal, push_field, FieldError, FieldSummary, Span};
+use super::head::Head;
 use super::request::{Limits, Request};
 use super::{Framing, MAX_HEADERS};
 
@@ -58,18 +59,22 @@ impl From<FieldError> for ResponseError {
     }
 }
 
-/// A parsed response head; accessors that return bytes take the buffer it was parsed from.
+/// A parsed response head: the status line and a [`Head`] (version, length, framing,
+/// fields), whose accessors it derefs to; accessors that return bytes take the buffer it was
+/// parsed from.
 #[derive(Clone)]
 pub struct Response {
     status: u16,
     reason: Span,
-    minor_version: u8,
-    head_len: usize,
-    framing: Framing,
-    keep_alive: bool,
-    conflicting_framing: bool,
-    summary: FieldSummary,
-    fields: Fields,
+    head: Head,
+}
+
+impl std::ops::Deref for Response {
+    type Target = Head;
+
+    fn deref(&self) -> &Head {
+        &self.head
+    }
 }
 
 impl Response {
@@ -81,46 +86,16 @@ impl Response {
         self.reason.get(buf)
     }
 
-    pub fn minor_version(&self) -> u8 {
-        self.minor_version
-    }
-
-    /// Bytes of the head; the body starts at `buf[head_len..]`.
-    pub fn head_len(&self) -> usize {
-        self.head_len
-    }
-
-    pub fn framing(&self) -> Framing {
-        self.framing
-    }
-
     /// Whether the server connection can be reused after this response's body: HTTP/1.1
     /// unless `Connection: close`, HTTP/1.0 only with `Connection: keep-alive`, never for a
     /// close-delimited body or a response with both Content-Length and Transfer-Encoding.
     pub fn server_keep_alive(&self) -> bool {
-        self.keep_alive
+        self.head.keep_alive
     }
 
     /// A 1xx (other than 101): forward it, then parse the final response head that follows.
     pub fn is_interim(&self) -> bool {
         self.status < 200
-    }
-
-    /// Content-Length and Transfer-Encoding were both present (chunked wins, the server
-    /// connection is not reused).
-    pub fn has_conflicting_framing(&self) -> bool {
-        self.conflicting_framing
-    }
-
-    pub fn headers<'a, 'b: 'a>(
-        &'a self,
-        buf: &'b [u8],
-    ) -> impl Iterator<Item = (&'b [u8], &'b [u8])> + 'a {
-        self.fields.iter(buf)
-    }
-
-    pub fn header<'b>(&self, buf: &'b [u8], name: &str) -> Option<&'b [u8]> {
-        self.fields.get(buf, name)
     }
 }
 
@@ -128,10 +103,7 @@ impl fmt::Debug for Response {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Response")
             .field("status", &self.status)
-            .field("minor_version", &self.minor_version)
-            .field("head_len", &self.head_len)
-            .field("framing", &self.framing)
-            .field("keep_alive", &self.keep_alive)
+            .field("head", &self.head)
             .finish_non_exhaustive()
     }
 }
@@ -156,13 +128,7 @@ impl Response {
         Response {
             status: 0,
             reason: Span::default(),
-            minor_version: 1,
-            head_len: 0,
-            framing: Framing::NoBody,
-            keep_alive: false,
-            conflicting_framing: false,
-            summary: FieldSummary::default(),
-            fields: Fields::new(),
+            head: Head::new(),
         }
     }
 
@@ -202,13 +168,9 @@ impl Response {
         }
         self.status = status;
         self.reason = Span::of(buf, reason.as_bytes());
-        self.minor_version = minor_version;
-        self.head_len = head_len;
-        self.framing = Framing::NoBody;
-        self.keep_alive = false;
-        self.conflicting_framing = false;
-        self.summary = FieldSummary::default();
-        let summary = self.fields.index(buf, parsed.headers)?;
+        let summary = self
+            .head
+            .index(buf, minor_version, head_len, parsed.headers)?;
         self.apply_field_rules(summary, request_was_head)?;
         Ok(true)
     }
@@ -221,27 +183,20 @@ impl Response {
         summary: FieldSummary,
         request_was_head: bool,
     ) -> Result<(), ResponseError> {
-        let http11 = self.minor_version == 1;
-        if summary.chunked && !http11 {
+        if summary.chunked && !self.head.is_http11() {
             // §6.1: a 1.0 message with Transfer-Encoding has faulty framing.
             return Err(ResponseError::TransferEncodingInHttp10);
         }
         let no_body = request_was_head || self.status < 200 || matches!(self.status, 204 | 304);
-        self.framing = match (no_body, summary.chunked, summary.content_length) {
+        let framing = match (no_body, summary.chunked, summary.content_length) {
             (true, _, _) => Framing::NoBody,
             (false, true, _) => Framing::Chunked,
             (false, false, Some(length)) => Framing::ContentLength(length),
             (false, false, None) => Framing::CloseDelimited,
         };
-        self.conflicting_framing = summary.chunked && summary.content_length.is_some();
-        let persistent = if http11 {
-            !summary.close
-        } else {
-            summary.keep_alive && !summary.close
-        };
-        self.keep_alive =
-            persistent && !self.conflicting_framing && self.framing != Framing::CloseDelimited;
-        self.summary = summary;
+        self.head.settle(summary, framing);
+        // The body ends with the server's close: nothing can follow it on that connection.
+        self.head.keep_alive &= framing != Framing::CloseDelimited;
         Ok(())
     }
 }
@@ -275,17 +230,14 @@ pub fn write_response_head(
     out: &mut Vec<u8>,
     options: &ResponseForward,
 ) {
-    out.reserve(response.head_len + 32);
-    out.extend_from_slice(if response.minor_version == 1 {
-        b"HTTP/1.1 "
-    } else {
-        b"HTTP/1.0 "
-    });
+    out.reserve(response.head_len() + 32);
+    out.extend_from_slice(response.version());
+    out.push(b' ');
     push_decimal(out, u64::from(response.status));
     out.push(b' ');
     out.extend_from_slice(response.reason.get(buf));
     out.extend_from_slice(b"\r\n");
-    response.fields.write_forwarded(buf, &response.summary, out);
+    response.head.write_fields(buf, out);
     if !response.is_interim() {
         if !options.client_keep_alive {
             push_field(out, b"Connection", b"close");

@@ -176,13 +176,7 @@ impl Run {
     ) -> Sample {
         let sent = Instant::now();
         let result = self.exchange(connection, sent + self.plan.timeout).await;
-        let done = Instant::now();
-        let timing = Timing {
-            start: self.start,
-            intended,
-            sent,
-            done,
-        };
+        let timing = Timing::ended_now(self.start, intended, sent);
         Sample::of(seq, timing, result, &self.names)
     }
 
@@ -199,18 +193,14 @@ impl Run {
                 connection.insert(EventConnection::connect(self.plan.target.addr, deadline).await?)
             }
         };
-        let rules = ReadRules {
-            server_header: self.plan.server_header.as_deref(),
-            head_request: self.plan.head_request,
-        };
+        let rules = self.plan.read_rules();
         let exchange = open.exchange(&self.plan.request_bytes, rules);
         let result = futures_lite::future::or(exchange, async {
             sleep_until(deadline).await;
             Err(ErrorClass::Timeout)
         })
         .await;
-        let reuse = self.plan.keep_alive && result.as_ref().is_ok_and(|r| r.reusable);
-        if !reuse {
+        if !self.plan.keeps_connection(&result) {
             *connection = None;
         }
         result

@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::client::{ReadRules, Response};
+use super::outcome::ErrorClass;
 use super::url::Target;
 
 /// Options of the load generator. `--every` and `--rate` choose the mode (default: `--rate 100`).
@@ -130,6 +132,22 @@ pub enum Mode {
 pub struct ScheduledCommand {
     pub at: Duration,
     pub command: String,
+}
+
+impl Plan {
+    /// How both engines read this run's responses.
+    pub fn read_rules(&self) -> ReadRules<'_> {
+        ReadRules {
+            server_header: self.server_header.as_deref(),
+            head_request: self.head_request,
+        }
+    }
+
+    /// Whether a connection stays for the next request after `result`: keep-alive is on and
+    /// the exchange ended with a response that allows reuse (a failure drops the connection).
+    pub fn keeps_connection(&self, result: &Result<Response, ErrorClass>) -> bool {
+        self.keep_alive && result.as_ref().is_ok_and(|r| r.reusable)
+    }
 }
 
 impl Mode {

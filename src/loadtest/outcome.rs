@@ -132,6 +132,22 @@ pub struct Timing {
     pub done: std::time::Instant,
 }
 
+impl Timing {
+    /// A request due at `intended` and sent at `sent` whose exchange has just ended.
+    pub fn ended_now(
+        start: std::time::Instant,
+        intended: std::time::Instant,
+        sent: std::time::Instant,
+    ) -> Timing {
+        Timing {
+            start,
+            intended,
+            sent,
+            done: std::time::Instant::now(),
+        }
+    }
+}
+
 impl Sample {
     /// The sample of one exchange, whichever engine ran it: a non-2xx status is an error
     /// too, and the server is named by the response's identity.

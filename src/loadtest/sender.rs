@@ -8,7 +8,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::client::{Connection, ReadRules, Response};
+use super::client::{Connection, Response};
 use super::identify::ServerNames;
 use super::options::{Mode, Plan};
 use super::outcome::{ErrorClass, Sample, Timing};
@@ -108,13 +108,7 @@ impl Worker<'_> {
     fn send_one(&self, seq: u64, intended: Instant, connection: &mut Option<Connection>) -> Sample {
         let sent = Instant::now();
         let result = self.exchange(connection, sent + self.plan.timeout);
-        let done = Instant::now();
-        let timing = Timing {
-            start: self.start,
-            intended,
-            sent,
-            done,
-        };
+        let timing = Timing::ended_now(self.start, intended, sent);
         Sample::of(seq, timing, result, self.names)
     }
 
@@ -128,13 +122,9 @@ impl Worker<'_> {
             Some(open) => open,
             None => connection.insert(Connection::connect(self.plan.target.addr, deadline)?),
         };
-        let rules = ReadRules {
-            server_header: self.plan.server_header.as_deref(),
-            head_request: self.plan.head_request,
-        };
+        let rules = self.plan.read_rules();
         let result = open.exchange(&self.plan.request_bytes, rules, deadline);
-        let reuse = self.plan.keep_alive && result.as_ref().is_ok_and(|r| r.reusable);
-        if !reuse {
+        if !self.plan.keeps_connection(&result) {
             *connection = None;
         }
         result
