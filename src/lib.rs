@@ -8,8 +8,9 @@
 //!   [`state::Mutation`] type and the one pure [`state::apply`] function. No I/O, no glommio.
 //! - [`balance`]: server selection (roundrobin, static-rr, leastconn, first, source, random),
 //!   backups; reads only `state`.
-//! - [`rules`]: HAProxy's request rules (`acl`, conditions, `use_backend`) compiled at load
-//!   into typed plans the proxy evaluates per request without allocating. Pure.
+//! - [`rules`]: HAProxy's request rules (`acl`, conditions, converters, maps, `use_backend`,
+//!   `http-request`, `redirect`) compiled at load into typed plans the proxy evaluates per
+//!   request (a rewrite copies the head once). Pure; the runtime maps live in `state`.
 //! - [`stats`]: per-shard counters, gathered and summed for `show stat`.
 //! - [`http`]: HTTP/1.1 head parsing (httparse), body framing, HAProxy's error pages. Pure.
 //! - [`proxy`]: per-connection HTTP and TCP forwarding on one shard, idle connection pool.
