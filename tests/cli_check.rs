@@ -153,3 +153,95 @@ fn a_soft_locked_memory_limit_is_raised_to_the_hard_one() {
     let pid = p.proc.child.id().to_string();
     assert_eq!(memlock_limits(&pid), (hard.clone(), hard));
 }
+
+/// Every `tune.*` keyword of HAProxy 2.6 that pointsman has no knob for, with a value haproxy
+/// 2.6.12 takes (this list is the test's own, not read from the code).
+const TUNE_KEYWORDS: &[(&str, &str)] = &[
+    ("tune.buffers.limit", "1024"),
+    ("tune.buffers.reserve", "2"),
+    ("tune.comp.maxlevel", "8"),
+    ("tune.fail-alloc", "0"),
+    ("tune.h2.header-table-size", "4096"),
+    ("tune.h2.initial-window-size", "65535"),
+    ("tune.h2.max-concurrent-streams", "100"),
+    ("tune.h2.max-frame-size", "16384"),
+    ("tune.http.cookielen", "63"),
+    ("tune.http.logurilen", "1024"),
+    ("tune.http.maxhdr", "101"),
+    ("tune.idle-pool.shared", "on"),
+    ("tune.idletimer", "1000"),
+    ("tune.listener.multi-queue", "on"),
+    ("tune.lua.forced-yield", "10000"),
+    ("tune.lua.maxmem", "64"),
+    ("tune.lua.service-timeout", "4s"),
+    ("tune.lua.session-timeout", "4s"),
+    ("tune.lua.task-timeout", "4s"),
+    ("tune.maxaccept", "64"),
+    ("tune.maxpollevents", "200"),
+    ("tune.maxrewrite", "1024"),
+    ("tune.pattern.cache-size", "10000"),
+    ("tune.peers.max-updates-at-once", "200"),
+    ("tune.pipesize", "65536"),
+    ("tune.pool-high-fd-ratio", "25"),
+    ("tune.pool-low-fd-ratio", "20"),
+    ("tune.rcvbuf.client", "65536"),
+    ("tune.rcvbuf.server", "65536"),
+    ("tune.recv_enough", "10000"),
+    ("tune.runqueue-depth", "200"),
+    ("tune.sched.low-latency", "on"),
+    ("tune.sndbuf.client", "65536"),
+    ("tune.sndbuf.server", "65536"),
+    ("tune.ssl.cachesize", "20000"),
+    ("tune.ssl.capture-buffer-size", "128"),
+    ("tune.ssl.capture-cipherlist-size", "128"),
+    ("tune.ssl.default-dh-param", "2048"),
+    ("tune.ssl.force-private-cache", ""),
+    ("tune.ssl.hard-maxrecord", "16384"),
+    ("tune.ssl.keylog", "on"),
+    ("tune.ssl.lifetime", "300s"),
+    ("tune.ssl.maxrecord", "1400"),
+    ("tune.ssl.ssl-ctx-cache-size", "1000"),
+    ("tune.vars.check-max-size", "1024"),
+    ("tune.vars.global-max-size", "1024"),
+    ("tune.vars.proc-max-size", "1024"),
+    ("tune.vars.reqres-max-size", "1024"),
+    ("tune.vars.sess-max-size", "1024"),
+    ("tune.vars.txn-max-size", "1024"),
+];
+
+fn with_global_line(line: &str) -> String {
+    format!(
+        "global\n    {line}\ndefaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n\
+         frontend fe\n    bind 127.0.0.1:19555\n    default_backend bk\nbackend bk\n    server s 127.0.0.1:19556\n"
+    )
+}
+
+/// A production config's `tune.*` lines load, each with a one-line warning naming it (no
+/// knob behind it), as the real haproxy loads them; a `tune.*` word HAProxy does not know is
+/// an error in both.
+#[test]
+fn haproxy_tune_keywords_load_with_a_warning_naming_each() {
+    let mut wrong = Vec::new();
+    for (keyword, value) in TUNE_KEYWORDS {
+        let text = with_global_line(&format!("{keyword} {value}"));
+        let (code, out) = check_config(&text);
+        let warned = out.lines().any(|l| {
+            l.contains("WARNING")
+                && l.contains(&format!("'{keyword}' is accepted and has no effect"))
+        });
+        if code != 0 || !warned || !common::haproxy::haproxy_accepts(&text) {
+            wrong.push(format!(
+                "{keyword}: pointsman exit {code}, warned {warned}: {out}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    let unknown = with_global_line("tune.nope 1");
+    let (code, out) = check_config(&unknown);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("t.cfg:2") && out.contains("tune.nope"),
+        "{out}"
+    );
+    assert!(!common::haproxy::haproxy_accepts(&unknown));
+}

@@ -410,6 +410,7 @@ fn example_of(keyword: &str) -> Option<String> {
         "chroot" => "chroot /var/empty",
         "description" => "description two words",
         "ca-base" => "ca-base /etc/ssl/certs",
+        "tune.maxrewrite" => "tune.maxrewrite 1024",
         "crt-base" => "crt-base /etc/ssl/private",
         "log" => "log stdout format raw local0",
         "log global" => "log global",

@@ -2,7 +2,7 @@
 //! `stats maxconn`, `tune.bufsize`, `log`, `log-tag`, `hard-stop-after`, `server-state-file`,
 //! `server-state-base`, `pidfile`, and the accepted-but-ignored ones (`daemon` …).
 
-use super::ignored::find_ignored;
+use super::ignored::{find_ignored, TUNE_WITHOUT_EFFECT};
 use super::logs::{parse_log, parse_log_tag, LogLine};
 use super::model::{Global, Level, StatsSocket};
 use super::parser::{ConfigError, Line};
@@ -80,6 +80,12 @@ fn accept_ignored_or_refuse(
         // Every ignored keyword that is not global-only is also taken in global (`description`).
         Some(ignored) => {
             warnings.push(line.warning(format_args!("'{key}' is ignored: {}", ignored.reason)));
+            Ok(())
+        }
+        _ if TUNE_WITHOUT_EFFECT.contains(&key) => {
+            warnings.push(line.warning(format_args!(
+                "'{key}' is accepted and has no effect: pointsman has no such tuning knob"
+            )));
             Ok(())
         }
         _ if is_proxy_keyword(key) => Err(line.error(format!(

@@ -57,6 +57,64 @@ pub(super) fn find_ignored(key: &str) -> Option<&'static Ignored> {
     IGNORED.iter().find(|entry| entry.key == key)
 }
 
+/// HAProxy 2.6's `tune.*` keywords that pointsman has no knob for (`tune.bufsize` is real and
+/// parsed by `global`): accepted with a warning naming each, so a production config loads.
+/// Checked against haproxy 2.6.12 (`tests/cli_check.rs` runs both on each);
+/// `tune.fd.edge-triggered` is left out: HAProxy refuses it unless experimental directives
+/// are exposed.
+pub(super) const TUNE_WITHOUT_EFFECT: &[&str] = &[
+    "tune.buffers.limit",
+    "tune.buffers.reserve",
+    "tune.comp.maxlevel",
+    "tune.fail-alloc",
+    "tune.h2.header-table-size",
+    "tune.h2.initial-window-size",
+    "tune.h2.max-concurrent-streams",
+    "tune.h2.max-frame-size",
+    "tune.http.cookielen",
+    "tune.http.logurilen",
+    "tune.http.maxhdr",
+    "tune.idle-pool.shared",
+    "tune.idletimer",
+    "tune.listener.multi-queue",
+    "tune.lua.forced-yield",
+    "tune.lua.maxmem",
+    "tune.lua.service-timeout",
+    "tune.lua.session-timeout",
+    "tune.lua.task-timeout",
+    "tune.maxaccept",
+    "tune.maxpollevents",
+    "tune.maxrewrite",
+    "tune.pattern.cache-size",
+    "tune.peers.max-updates-at-once",
+    "tune.pipesize",
+    "tune.pool-high-fd-ratio",
+    "tune.pool-low-fd-ratio",
+    "tune.rcvbuf.client",
+    "tune.rcvbuf.server",
+    "tune.recv_enough",
+    "tune.runqueue-depth",
+    "tune.sched.low-latency",
+    "tune.sndbuf.client",
+    "tune.sndbuf.server",
+    "tune.ssl.cachesize",
+    "tune.ssl.capture-buffer-size",
+    "tune.ssl.capture-cipherlist-size",
+    "tune.ssl.default-dh-param",
+    "tune.ssl.force-private-cache",
+    "tune.ssl.hard-maxrecord",
+    "tune.ssl.keylog",
+    "tune.ssl.lifetime",
+    "tune.ssl.maxrecord",
+    "tune.ssl.ssl-ctx-cache-size",
+    "tune.vars.check-max-size",
+    "tune.vars.global-max-size",
+    "tune.vars.proc-max-size",
+    "tune.vars.reqres-max-size",
+    "tune.vars.sess-max-size",
+    "tune.vars.txn-max-size",
+];
+
 /// `stats …` keywords of HAProxy's stats page that pointsman's page does not have.
 pub(super) const UNSUPPORTED_STATS_KEYWORDS: &[&str] = &[
     "scope",

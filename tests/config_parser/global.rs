@@ -86,7 +86,7 @@ fn global_errors() {
         ("tune.bufsize 512", "'tune.bufsize' must be between 1024 and 16777216 bytes, found 512"),
         ("tune.bufsize 16k", "'tune.bufsize': '16k' is not a number"),
         ("tune.bufsize", "'tune.bufsize' needs a value: expected 'tune.bufsize <bytes>'"),
-        ("tune.maxrewrite 1024", "unknown keyword 'tune.maxrewrite' in global section"),
+        ("tune.nope 1024", "unknown keyword 'tune.nope' in global section"),
         ("server s 127.0.0.1:80", "'server' is not allowed in global section: it belongs in defaults, frontend, backend or listen sections"),
         ("timeout client 5s", "'timeout client' is not allowed in global section: it belongs in defaults, frontend, backend or listen sections"),
         ("option redispatch", "'option redispatch' is not allowed in global section: it belongs in defaults, frontend, backend or listen sections"),
