@@ -317,3 +317,76 @@ fn rewritten_requests_reach_the_backend_as_through_haproxy() {
         wrong.join("\n")
     );
 }
+
+/// `monitor-uri` and `monitor fail`, byte for byte as haproxy answers them: the exact target
+/// only (a query makes it an ordinary request), before every `http-request` rule, 503 while a
+/// `monitor fail` condition holds, the connection kept as after a deny.
+#[test]
+fn the_monitor_uri_is_answered_as_by_haproxy() {
+    let [bk] = backends(["bk"]);
+    let monitor_config = |port: u16| {
+        format!(
+            "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+             frontend fe\n    bind 127.0.0.1:{port}\n    monitor-uri /health\n\
+             \x20   monitor fail if {{ hdr(x-fail) -m found }}\n\
+             \x20   monitor fail unless {{ hdr(host) -m found }}\n\
+             \x20   http-request deny if {{ path /health }}\n    default_backend bk\n\
+             backend bk\n{}",
+            server_line("s", bk.port(), "")
+        )
+    };
+    let (ours, theirs) = (free_port(), free_port());
+    let _p = pointsman(&monitor_config(ours), 2, ours);
+    let _h = haproxy(&monitor_config(theirs), theirs);
+    let cases: [(&str, usize); 7] = [
+        ("GET /health HTTP/1.1\r\nHost: a\r\n\r\n", 1),
+        ("GET /health HTTP/1.1\r\nHost: a\r\nX-Fail: 1\r\n\r\n", 1),
+        ("GET /health HTTP/1.0\r\n\r\n", 1),
+        ("GET /health?x=1 HTTP/1.1\r\nHost: a\r\n\r\n", 1),
+        ("HEAD /health HTTP/1.1\r\nHost: a\r\n\r\n", 1),
+        ("GET /other HTTP/1.1\r\nHost: a\r\n\r\n", 1),
+        (
+            "GET /health HTTP/1.1\r\nHost: a\r\n\r\nGET /health HTTP/1.1\r\nHost: a\r\nX-Fail: y\r\n\r\n",
+            2,
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (raw, responses) in cases {
+        let (pointsman_got, haproxy_got) = (
+            exchange(ours, raw, responses),
+            exchange(theirs, raw, responses),
+        );
+        println!("{raw:?}\n  pointsman {pointsman_got:?}\n  haproxy   {haproxy_got:?}");
+        if pointsman_got != haproxy_got {
+            wrong.push(format!(
+                "{raw:?}\n  pointsman {pointsman_got:?}\n  haproxy   {haproxy_got:?}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "replies differ:\n{}", wrong.join("\n"));
+    let refused = [
+        (
+            "    monitor fail",
+            "'monitor fail' requires either 'if' or 'unless' followed by a condition.",
+        ),
+        ("    monitor foo if TRUE", "'monitor' only supports 'fail'."),
+        ("    monitor-uri", "'monitor-uri' expects an URI."),
+        (
+            "    monitor-uri /a /b",
+            "'monitor-uri' cannot handle unexpected argument '/b'.",
+        ),
+    ];
+    for (line, message) in refused {
+        let text = format!(
+            "defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n\
+             frontend fe\n    bind 127.0.0.1:1\n{line}\n    default_backend bk\nbackend bk\n    server s 127.0.0.1:2\n"
+        );
+        let (code, out) = check_config(&text);
+        assert_eq!(code, 1, "{line}: {out}");
+        assert!(
+            out.contains(":8: ") && out.contains(message),
+            "{line}: {out}"
+        );
+        assert!(!haproxy_accepts(&text), "{line}");
+    }
+}

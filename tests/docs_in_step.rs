@@ -295,7 +295,8 @@ fn match_arms(source: &str, from: &str, to: &str) -> Vec<String> {
 /// Every keyword the config parser knows, read from its tables in src/config/: the global
 /// section's match, the proxy keywords and `option` flags, `log` (parsed before the table),
 /// the accepted-and-ignored list, the server options, and the rule keywords (`acl`,
-/// `use_backend`, read by src/config/rules.rs).
+/// `use_backend`, `http-request`, `redirect`, `monitor-uri`, `monitor fail`, read by
+/// src/config/rules.rs).
 fn parser_keywords() -> BTreeSet<String> {
     let global = repo_file("src/config/global.rs");
     let proxy = repo_file("src/config/proxy.rs");
@@ -328,11 +329,23 @@ fn parser_keywords() -> BTreeSet<String> {
     keys.extend(table_keys(&server, "KEYWORDS"));
     let rules = repo_file("src/config/rules.rs");
     assert!(
-        rules
-            .contains("matches!(key, \"acl\" | \"use_backend\" | \"http-request\" | \"redirect\")"),
-        "rules.rs reads acl, use_backend, http-request and redirect"
+        rules.contains(
+            "\"acl\" | \"use_backend\" | \"http-request\" | \"redirect\" | \"monitor-uri\" | \"monitor\""
+        ),
+        "rules.rs reads acl, use_backend, http-request, redirect, monitor-uri and monitor"
     );
-    keys.extend(["acl", "use_backend", "http-request", "redirect"].map(str::to_string));
+    // `monitor` takes only `fail` (anything else is an error naming it).
+    keys.extend(
+        [
+            "acl",
+            "use_backend",
+            "http-request",
+            "redirect",
+            "monitor-uri",
+            "monitor fail",
+        ]
+        .map(str::to_string),
+    );
     keys
 }
 
@@ -411,6 +424,8 @@ fn example_of(keyword: &str) -> Option<String> {
         "description" => "description two words",
         "ca-base" => "ca-base /etc/ssl/certs",
         "tune.maxrewrite" => "tune.maxrewrite 1024",
+        "monitor-uri" => "monitor-uri /health",
+        "monitor fail" => "monitor fail if TRUE",
         "crt-base" => "crt-base /etc/ssl/private",
         "log" => "log stdout format raw local0",
         "log global" => "log global",

@@ -11,12 +11,15 @@ use super::stats_page;
 use super::ConfigError;
 use crate::rules::{
     check_acl_name, parse_redirect_rule, parse_request_rule, Condition, ConvertContext, Expr,
-    LogFormat, Target, UseBackend,
+    LogFormat, Monitor, Target, UseBackend,
 };
 
 /// Whether `key` is a rule keyword this module reads.
 pub(super) fn is_rule_keyword(key: &str) -> bool {
-    matches!(key, "acl" | "use_backend" | "http-request" | "redirect")
+    matches!(
+        key,
+        "acl" | "use_backend" | "http-request" | "redirect" | "monitor-uri" | "monitor"
+    )
 }
 
 /// Parses one rule line into the section's rules.
@@ -40,7 +43,7 @@ pub(super) fn parse_rule_line(
             "frontend, listen"
         };
         // HAProxy takes request rules in backends too: pointsman does not yet.
-        let not_yet = if key == "http-request" || key == "redirect" {
+        let not_yet = if matches!(key, "http-request" | "redirect" | "monitor-uri" | "monitor") {
             " yet"
         } else {
             ""
@@ -57,6 +60,8 @@ pub(super) fn parse_rule_line(
         }
         "http-request" => parse_http_request(section, args),
         "redirect" => parse_redirect(section, args),
+        "monitor-uri" => monitor_of(section).set_uri(args).map(|()| Vec::new()),
+        "monitor" => parse_monitor_fail(section, args),
         _ => parse_use_backend(section, line, args),
     };
     let found = found.map_err(|message| line.error(message))?;
@@ -166,6 +171,22 @@ fn parse_redirect(section: &mut ProxySection, args: &[String]) -> Result<Vec<Str
                 .to_string(),
         );
     }
+    Ok(warnings)
+}
+
+/// The section's monitor, created by its first `monitor-uri` or `monitor fail` line.
+fn monitor_of(section: &mut ProxySection) -> &mut Monitor {
+    section
+        .http_rules
+        .monitor
+        .get_or_insert_with(Monitor::default)
+}
+
+/// `monitor fail if|unless CONDITION`.
+fn parse_monitor_fail(section: &mut ProxySection, args: &[String]) -> Result<Vec<String>, String> {
+    let (condition, warnings) =
+        Monitor::parse_fail(args, &mut section.switching.acls, &read_pattern_file)?;
+    monitor_of(section).add_fail(condition);
     Ok(warnings)
 }
 

@@ -10,6 +10,7 @@ use super::condition::Condition;
 use super::convert::ConvertContext;
 use super::fetch::{path_of, RequestView};
 use super::map::{MapUse, Maps};
+use super::monitor::Monitor;
 use super::reply::{write_redirect, ConnectionField, Reply};
 use super::rewrite::{EditedHead, EditedView, Rewrite};
 
@@ -36,6 +37,8 @@ pub struct RequestRule {
 /// after every `http-request` rule, whatever their order in the file).
 #[derive(Debug, Clone, Default)]
 pub struct HttpRules {
+    /// `monitor-uri`: answered before every rule.
+    pub monitor: Option<Monitor>,
     pub request: Vec<RequestRule>,
     pub redirects: Vec<RequestRule>,
 }
@@ -51,7 +54,7 @@ pub enum Verdict<'a> {
 
 impl HttpRules {
     pub fn is_empty(&self) -> bool {
-        self.request.is_empty() && self.redirects.is_empty()
+        self.monitor.is_none() && self.request.is_empty() && self.redirects.is_empty()
     }
 
     /// Runs the rules on `request`, `http-request` rules first: rewrites go into `edited`
@@ -76,6 +79,9 @@ impl HttpRules {
                 None => c.holds(acls, request),
             })
         };
+        if let Some(reply) = self.monitor.as_ref().and_then(|m| m.answer(acls, request)) {
+            return Verdict::Reply(reply);
+        }
         for rule in &self.request {
             if !holds(rule, edited) {
                 continue;

@@ -15,6 +15,7 @@
 //! - `sample`: a fetch with its converters.
 //! - `logformat`: log-format values (`%[sample]` in text): rule arguments, `use_backend` names.
 //! - `map`: map files and the runtime [`Maps`] every shard's state holds.
+//! - `monitor`: `monitor-uri` and `monitor fail`, answered before the `http-request` rules.
 
 mod acl;
 mod action;
@@ -23,6 +24,7 @@ mod convert;
 mod fetch;
 mod logformat;
 mod map;
+mod monitor;
 mod pattern;
 mod reply;
 mod rewrite;
@@ -38,6 +40,7 @@ pub use convert::ConvertContext;
 pub use fetch::{RequestView, Sample, TlsFacts};
 pub use logformat::LogFormat;
 pub use map::{EntryView, Map, MapFile, MapKind, MapUse, Maps};
+pub use monitor::Monitor;
 pub use reply::{ConnectionField, Reply};
 pub use rewrite::{EditedHead, EditedView, Rewrite};
 pub use sample::SampleExpr;
