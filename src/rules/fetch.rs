@@ -30,6 +30,14 @@ pub trait RequestView {
     fn maps(&self) -> &Maps {
         &NO_MAPS
     }
+    /// The response's status: None while a request is evaluated (`status` has no value).
+    fn status(&self) -> Option<u16> {
+        None
+    }
+    /// The response's header fields in order: none while a request is evaluated.
+    fn response_headers(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        std::iter::empty()
+    }
 }
 
 static NO_MAPS: Maps = Maps::EMPTY;
@@ -88,13 +96,28 @@ pub enum Fetch {
     DstPort,
     AlwaysTrue,
     AlwaysFalse,
+    /// The response's status code (`status`).
+    Status,
+    /// Every value of response header `name` (`res.hdr`, `shdr`), as `Header` on requests.
+    ResHeader {
+        name: String,
+        occurrence: Option<i64>,
+    },
+    /// How many values of response header `name` (`res.hdr_cnt`, `shdr_cnt`).
+    ResHeaderCount {
+        name: String,
+    },
 }
 
 impl Fetch {
     pub fn sample_type(&self) -> SampleType {
         match self {
             Fetch::Src | Fetch::Dst => SampleType::Ip,
-            Fetch::SrcPort | Fetch::DstPort | Fetch::HeaderCount { .. } => SampleType::Int,
+            Fetch::SrcPort
+            | Fetch::DstPort
+            | Fetch::HeaderCount { .. }
+            | Fetch::Status
+            | Fetch::ResHeaderCount { .. } => SampleType::Int,
             Fetch::AlwaysTrue | Fetch::AlwaysFalse => SampleType::Bool,
             _ => SampleType::Bytes,
         }
@@ -112,19 +135,16 @@ impl Fetch {
                 .is_some_and(|v| test(Sample::Bytes(v))),
             Fetch::Method => test(Sample::Bytes(request.method())),
             Fetch::Version => test(Sample::Bytes(request.version())),
-            Fetch::Header { name, occurrence } => match occurrence {
-                None => header_values(request, name).any(|v| test(Sample::Bytes(v))),
-                Some(n) => {
-                    nth_header_value(request, name, *n).is_some_and(|v| test(Sample::Bytes(v)))
-                }
-            },
+            Fetch::Header { name, occurrence } => {
+                any_header_value(|| request.headers(), name, *occurrence, test)
+            }
             Fetch::FullHeader { name } => request
                 .headers()
                 .filter(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
                 .any(|(_, v)| test(Sample::Bytes(v))),
-            Fetch::HeaderCount { name } => {
-                test(Sample::Int(header_values(request, name).count() as i64))
-            }
+            Fetch::HeaderCount { name } => test(Sample::Int(
+                header_values(request.headers(), name).count() as i64,
+            )),
             Fetch::Cookie(name) => {
                 cookie_value(request, name.as_bytes()).is_some_and(|v| test(Sample::Bytes(v)))
             }
@@ -138,6 +158,15 @@ impl Fetch {
                 .is_some_and(|a| test(Sample::Int(i64::from(a.port())))),
             Fetch::AlwaysTrue => test(Sample::Bool(true)),
             Fetch::AlwaysFalse => test(Sample::Bool(false)),
+            Fetch::Status => request
+                .status()
+                .is_some_and(|s| test(Sample::Int(i64::from(s)))),
+            Fetch::ResHeader { name, occurrence } => {
+                any_header_value(|| request.response_headers(), name, *occurrence, test)
+            }
+            Fetch::ResHeaderCount { name } => test(Sample::Int(
+                header_values(request.response_headers(), name).count() as i64,
+            )),
         }
     }
 }
@@ -189,28 +218,46 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
+/// Calls `test` with the values of header `name` in `fields` (all of them, or occurrence
+/// `occurrence`) until one passes; `fields` gives a fresh iterator (a negative occurrence
+/// counts first).
+fn any_header_value<'r, I: Iterator<Item = (&'r [u8], &'r [u8])>>(
+    fields: impl Fn() -> I,
+    name: &'r str,
+    occurrence: Option<i64>,
+    test: &mut dyn FnMut(Sample) -> bool,
+) -> bool {
+    match occurrence {
+        None => header_values(fields(), name).any(|v| test(Sample::Bytes(v))),
+        Some(n) => nth_header_value(fields, name, n).is_some_and(|v| test(Sample::Bytes(v))),
+    }
+}
+
 /// Every comma-separated value of the fields named `name`, trimmed of spaces and tabs (HAProxy
 /// `hdr()`: values inside double quotes are not special-cased either).
-fn header_values<'r, R: RequestView>(
-    request: &'r R,
+fn header_values<'r>(
+    fields: impl Iterator<Item = (&'r [u8], &'r [u8])>,
     name: &'r str,
-) -> impl Iterator<Item = &'r [u8]> + 'r {
-    request
-        .headers()
+) -> impl Iterator<Item = &'r [u8]> {
+    fields
         .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
         .flat_map(|(_, v)| v.split(|&b| b == b','))
         .map(trim)
 }
 
 /// Occurrence `n` of the values of `name`: 1 is the first, -1 the last, 0 none.
-fn nth_header_value<'r, R: RequestView>(request: &'r R, name: &'r str, n: i64) -> Option<&'r [u8]> {
+fn nth_header_value<'r, I: Iterator<Item = (&'r [u8], &'r [u8])>>(
+    fields: impl Fn() -> I,
+    name: &'r str,
+    n: i64,
+) -> Option<&'r [u8]> {
     match n {
         0 => None,
-        n if n > 0 => header_values(request, name).nth(usize::try_from(n - 1).ok()?),
+        n if n > 0 => header_values(fields(), name).nth(usize::try_from(n - 1).ok()?),
         n => {
-            let count = header_values(request, name).count();
+            let count = header_values(fields(), name).count();
             let from_end = usize::try_from(-n).ok()?;
-            header_values(request, name).nth(count.checked_sub(from_end)?)
+            header_values(fields(), name).nth(count.checked_sub(from_end)?)
         }
     }
 }
@@ -338,10 +385,25 @@ fn fetch_named(name: &str, args: &[&str], word: &str) -> Result<Fetch, String> {
         ("dst_port", []) => Fetch::DstPort,
         ("always_true", []) => Fetch::AlwaysTrue,
         ("always_false", []) => Fetch::AlwaysFalse,
+        ("status", []) => Fetch::Status,
+        ("res.hdr" | "shdr", [header]) => Fetch::ResHeader {
+            name: header.to_string(),
+            occurrence: None,
+        },
+        ("res.hdr" | "shdr", [header, occurrence]) => Fetch::ResHeader {
+            name: header.to_string(),
+            occurrence: Some(occurrence.parse().map_err(|_| {
+                format!("invalid occurrence '{occurrence}' in ACL expression '{word}'")
+            })?),
+        },
+        ("res.hdr_cnt" | "shdr_cnt", [header]) => Fetch::ResHeaderCount {
+            name: header.to_string(),
+        },
         (
             "path" | "url" | "query" | "url_param" | "urlp" | "method" | "req.ver" | "hdr"
             | "req.hdr" | "fhdr" | "req.fhdr" | "hdr_cnt" | "req.hdr_cnt" | "cook" | "req.cook"
-            | "src" | "src_port" | "dst" | "dst_port" | "always_true" | "always_false",
+            | "src" | "src_port" | "dst" | "dst_port" | "always_true" | "always_false" | "status"
+            | "res.hdr" | "shdr" | "res.hdr_cnt" | "shdr_cnt",
             _,
         ) => {
             return Err(format!(
