@@ -1,5 +1,5 @@
 //! The rule keywords of proxy sections: `acl` (frontend, listen, backend), `use_backend`,
-//! `http-request` and `redirect` (frontend, listen), read into [`crate::rules`]' typed plans
+//! `http-request`, `http-response` and `redirect` (frontend, listen), read into [`crate::rules`]' typed plans
 //! at load. An ACL must be
 //! declared before the rule that names it, as in HAProxy; pattern files (`-f FILE`) are read
 //! here, relative to the working directory as HAProxy reads them. Backend names are checked
@@ -10,13 +10,16 @@ use super::proxy::{Located, ProxyKind, ProxySection};
 use super::stats_page;
 use super::ConfigError;
 use crate::rules::{
-    check_acl_name, parse_redirect_rule, parse_request_rule, Condition, ConvertContext, Expr,
-    LogFormat, Target, UseBackend,
+    check_acl_name, parse_redirect_rule, parse_request_rule, parse_response_rule, Condition,
+    ConvertContext, Expr, LogFormat, Target, UseBackend,
 };
 
 /// Whether `key` is a rule keyword this module reads.
 pub(super) fn is_rule_keyword(key: &str) -> bool {
-    matches!(key, "acl" | "use_backend" | "http-request" | "redirect")
+    matches!(
+        key,
+        "acl" | "use_backend" | "http-request" | "http-response" | "redirect"
+    )
 }
 
 /// Parses one rule line into the section's rules.
@@ -40,7 +43,7 @@ pub(super) fn parse_rule_line(
             "frontend, listen"
         };
         // HAProxy takes request rules in backends too: pointsman does not yet.
-        let not_yet = if key == "http-request" || key == "redirect" {
+        let not_yet = if matches!(key, "http-request" | "http-response" | "redirect") {
             " yet"
         } else {
             ""
@@ -56,6 +59,7 @@ pub(super) fn parse_rule_line(
             stats_page::parse_http_request(section, line, args).map(|()| Vec::new())
         }
         "http-request" => parse_http_request(section, args),
+        "http-response" => parse_http_response(section, args),
         "redirect" => parse_redirect(section, args),
         _ => parse_use_backend(section, line, args),
     };
@@ -69,7 +73,8 @@ pub(super) fn parse_rule_line(
 fn name_map_users(section: &mut ProxySection, line: &Line) {
     let user = format!("file '{}' line {}", line.location.file, line.location.line);
     let uses = section.switching.map_uses_mut();
-    for map_use in uses.chain(section.http_rules.map_uses_mut()) {
+    let uses = uses.chain(section.http_rules.map_uses_mut());
+    for map_use in uses.chain(section.response_rules.map_uses_mut()) {
         if map_use.user.is_empty() {
             map_use.user = user.clone();
         }
@@ -150,6 +155,14 @@ fn parse_http_request(section: &mut ProxySection, args: &[String]) -> Result<Vec
         ));
     }
     section.http_rules.request.push(rule);
+    Ok(warnings)
+}
+
+/// `http-response ACTION [ARGS] [if|unless CONDITION]`.
+fn parse_http_response(section: &mut ProxySection, args: &[String]) -> Result<Vec<String>, String> {
+    let (rule, warnings) =
+        parse_response_rule(args, &mut section.switching.acls, &read_pattern_file)?;
+    section.response_rules.rules.push(rule);
     Ok(warnings)
 }
 

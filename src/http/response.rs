@@ -119,6 +119,14 @@ impl Response {
         self.fields.iter(buf)
     }
 
+    /// The end-to-end fields as [`write_response_head`] forwards them.
+    pub fn forwarded_headers<'a, 'b: 'a>(
+        &'a self,
+        buf: &'b [u8],
+    ) -> impl Iterator<Item = (&'b [u8], &'b [u8])> + 'a {
+        self.fields.forwarded(buf, &self.summary)
+    }
+
     pub fn header<'b>(&self, buf: &'b [u8], name: &str) -> Option<&'b [u8]> {
         self.fields.get(buf, name)
     }
@@ -287,11 +295,41 @@ pub fn write_response_head(
     out.extend_from_slice(b"\r\n");
     response.fields.write_forwarded(buf, &response.summary, out);
     if !response.is_interim() {
-        if !options.client_keep_alive {
-            push_field(out, b"Connection", b"close");
-        } else if options.client_minor_version == 0 {
-            push_field(out, b"Connection", b"keep-alive");
-        }
+        push_connection(out, options);
     }
     out.extend_from_slice(b"\r\n");
+}
+
+/// Appends the head of a response that `http-response` rules rewrote: the received version,
+/// the rules' status, reason and fields, then the Connection field as
+/// [`write_response_head`] adds it (never called for interim heads: rules skip those).
+pub fn write_edited_response_head<'f>(
+    minor_version: u8,
+    (status, reason): (u16, &[u8]),
+    fields: impl Iterator<Item = (&'f [u8], &'f [u8])>,
+    out: &mut Vec<u8>,
+    options: &ResponseForward,
+) {
+    out.extend_from_slice(if minor_version == 1 {
+        b"HTTP/1.1 "
+    } else {
+        b"HTTP/1.0 "
+    });
+    push_decimal(out, u64::from(status));
+    out.push(b' ');
+    out.extend_from_slice(reason);
+    out.extend_from_slice(b"\r\n");
+    for (name, value) in fields {
+        push_field(out, name, value);
+    }
+    push_connection(out, options);
+    out.extend_from_slice(b"\r\n");
+}
+
+fn push_connection(out: &mut Vec<u8>, options: &ResponseForward) {
+    if !options.client_keep_alive {
+        push_field(out, b"Connection", b"close");
+    } else if options.client_minor_version == 0 {
+        push_field(out, b"Connection", b"keep-alive");
+    }
 }

@@ -3,7 +3,7 @@
 
 use crate::config::{Config, CookieConfig, Mode, RetryOn};
 use crate::http::Limits;
-use crate::rules::{HttpRules, Switching};
+use crate::rules::{HttpRules, ResponseRules, Switching};
 use crate::state::State;
 use std::time::Duration;
 
@@ -33,6 +33,8 @@ pub struct FrontendSettings {
     pub switching: Switching<usize>,
     /// `http-request` and `redirect` rules, over the ACLs of `switching`.
     pub http_rules: HttpRules,
+    /// `http-response` rules, over the ACLs of `switching`.
+    pub response_rules: ResponseRules,
 }
 
 #[derive(Debug, Clone)]
@@ -76,6 +78,7 @@ impl FrontendSettings {
                     limits: limits_of(config),
                     switching: switching_of(p, state),
                     http_rules: http_rules_of(p, state),
+                    response_rules: response_rules_of(p, state),
                 }
             })
             .collect()
@@ -88,6 +91,16 @@ fn http_rules_of(proxy: Option<&crate::config::Proxy>, state: &State) -> HttpRul
     let mut rules = proxy
         .and_then(|p| p.frontend.as_ref())
         .map(|f| f.http_rules.clone())
+        .unwrap_or_default();
+    rules.bind_maps(&state.maps);
+    rules
+}
+
+/// A frontend's `http-response` rules, their map converters pointed at the state's maps.
+fn response_rules_of(proxy: Option<&crate::config::Proxy>, state: &State) -> ResponseRules {
+    let mut rules = proxy
+        .and_then(|p| p.frontend.as_ref())
+        .map(|f| f.response_rules.clone())
         .unwrap_or_default();
     rules.bind_maps(&state.maps);
     rules
