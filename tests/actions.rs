@@ -317,3 +317,83 @@ fn rewritten_requests_reach_the_backend_as_through_haproxy() {
         wrong.join("\n")
     );
 }
+
+/// `http-response` rules, each under the response's own status (the backend's `/status/NNN`
+/// answers NNN) or its fields; request fetches other than the connection's read nothing.
+const RESPONSE_RULES: &str = "\
+    http-response set-header X-Status s-%[status]-%[res.hdr_cnt(x-server)] if { status 201 }
+    http-response add-header X-Add \"a b\" if { status 201 }
+    http-response del-header X-Received-Bytes
+    http-response replace-header Server ^pointsman-(\\w+)$ \\1-replaced if { status 202 }
+    http-response replace-value X-Server ^b(.*)$ B\\1 if { res.hdr(x-server) bk }
+    http-response set-status 299 if { status 203 }
+    http-response set-status 404 reason \"Gone Away\" if { status 204 }
+    http-response set-status 298 reason \"Fine Here\" if { status 206 }
+    http-response set-header X-From %[src] if { status 205 } { src 127.0.0.1 }
+    http-response deny if { status 403 }
+    http-response deny deny_status 503 if { status 404 }
+    http-response set-header X-Never 1 if { path -m found }
+    default_backend bk
+";
+
+/// What a client receives as a (status line, fields in order): names lowercased (HAProxy
+/// lowercases them), without the framing and connection fields each proxy manages itself.
+fn response_seen(port: u16, raw: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream.write_all(raw.as_bytes()).unwrap();
+    let Some(response) = read_response(&mut stream, raw.starts_with("HEAD")) else {
+        return "<no response>".to_string();
+    };
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let mut seen = vec![lines.next().unwrap_or("").to_string()];
+    for line in lines {
+        let (name, value) = line.split_once(':').unwrap_or((line, ""));
+        let name = name.to_ascii_lowercase();
+        if name != "connection" && name != "content-length" {
+            seen.push(format!("{name}:{}", value.trim()));
+        }
+    }
+    seen.push(body.to_string());
+    let state = match peer_state(&mut stream, Duration::from_millis(300)) {
+        PeerState::Closed => "<closed>",
+        PeerState::StillOpen => "<open>",
+        PeerState::Data(_) => "<extra bytes>",
+    };
+    seen.push(state.to_string());
+    seen.join(" | ")
+}
+
+#[test]
+fn response_rules_edit_what_the_client_receives_as_haproxy_does() {
+    let [bk] = backends(["bk"]);
+    let config = |port: u16| {
+        format!(
+            "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+             frontend fe\n    bind 127.0.0.1:{port}\n{RESPONSE_RULES}backend bk\n{}",
+            server_line("s", bk.port(), "")
+        )
+    };
+    let (ours, theirs) = (free_port(), free_port());
+    let _p = pointsman(&config(ours), 2, ours);
+    let _h = haproxy(&config(theirs), theirs);
+    let mut wrong = Vec::new();
+    for status in [200, 201, 202, 203, 204, 205, 206, 403, 404, 500] {
+        for method in ["GET", "HEAD"] {
+            let raw = format!("{method} /status/{status} HTTP/1.1\r\nHost: h.example\r\n\r\n");
+            let (pointsman_got, haproxy_got) =
+                (response_seen(ours, &raw), response_seen(theirs, &raw));
+            println!("{raw:?}\n  pointsman {pointsman_got}\n  haproxy   {haproxy_got}");
+            if pointsman_got != haproxy_got {
+                wrong.push(format!(
+                    "{raw:?}\n  pointsman {pointsman_got}\n  haproxy   {haproxy_got}"
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "responses differ:\n{}", wrong.join("\n"));
+}

@@ -969,7 +969,17 @@ impl<'e> Exchange<'e, '_> {
             && !request.has_conflicting_framing()
             && !worker.stopping.get();
         if let Some(reply) = denied {
-            return deny_response(worker, frontend, client, request, reply, consumed).await;
+            let keep_client = keep_client.then_some(request.minor_version() == 0);
+            return deny_response(
+                worker,
+                frontend,
+                client,
+                request,
+                reply,
+                keep_client,
+                consumed,
+            )
+            .await;
         }
         let status = response.status();
         client.out.clear();
@@ -1071,20 +1081,27 @@ impl<'e> Exchange<'e, '_> {
 }
 
 /// Sends the reply of an `http-response deny` in place of the server's response, which is
-/// dropped unread with its connection (never pooled: its body is still coming).
+/// dropped unread with its connection (never pooled: its body is still coming). The client
+/// connection stays open as the response's would have (`keep_client`: Some(whether the
+/// client speaks HTTP/1.0)), as HAProxy keeps it.
 async fn deny_response(
     worker: &Worker,
     frontend: usize,
     client: &mut Client<'_>,
     request: &Request,
     reply: &Reply,
+    keep_client: Option<bool>,
     consumed: usize,
 ) -> Attempt {
     let status = reply.status();
+    let connection = match keep_client {
+        Some(http10) => ConnectionField::KeepAlive { http10 },
+        None => ConnectionField::Close,
+    };
     client.out.clear();
     reply.write(
         &mut client.out,
-        ConnectionField::Close,
+        connection,
         request.method() == http::Method::Head,
     );
     worker.with_frontend_counters(frontend, |c| c.count_status(status));
@@ -1094,7 +1111,7 @@ async fn deny_response(
         client.trace.client_aborted = true;
     }
     Attempt::Done {
-        keep_client: false,
+        keep_client: keep_client.is_some(),
         consumed,
     }
 }

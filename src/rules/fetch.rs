@@ -30,6 +30,11 @@ pub trait RequestView {
     fn maps(&self) -> &Maps {
         &NO_MAPS
     }
+    /// Whether the request's head (method, target, fields) is there to read: not in a
+    /// response rule, where HAProxy's fetches of it "will never match".
+    fn has_request_head(&self) -> bool {
+        true
+    }
     /// The response's status: None while a request is evaluated (`status` has no value).
     fn status(&self) -> Option<u16> {
         None
@@ -123,9 +128,29 @@ impl Fetch {
         }
     }
 
+    /// Whether the fetch reads the request's head (HAProxy's `HTTP request headers`).
+    fn reads_request_head(&self) -> bool {
+        matches!(
+            self,
+            Fetch::Path
+                | Fetch::Url
+                | Fetch::Query
+                | Fetch::UrlParam(_)
+                | Fetch::Method
+                | Fetch::Version
+                | Fetch::Header { .. }
+                | Fetch::FullHeader { .. }
+                | Fetch::HeaderCount { .. }
+                | Fetch::Cookie(_)
+        )
+    }
+
     /// Calls `test` with each value of this fetch on `request` until one passes; whether one
     /// did. A fetch with no value (no such header, no query) never calls `test`.
     pub fn any<R: RequestView>(&self, request: &R, test: &mut dyn FnMut(Sample) -> bool) -> bool {
+        if self.reads_request_head() && !request.has_request_head() {
+            return false;
+        }
         match self {
             Fetch::Path => test(Sample::Bytes(path_of(request.target()))),
             Fetch::Url => test(Sample::Bytes(request.target())),

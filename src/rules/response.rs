@@ -54,8 +54,8 @@ impl ResponseView for EditedResponse {
 
 /// A request and the response that answers it, as one view for fetches: `status` and `res.*`
 /// read the response; of the request, only what outlives its head (`src`, `dst`, the maps).
-/// Its method, target and fields read empty, as in HAProxy, where an ACL on them "will never
-/// match" in a response rule (`hdr()` in an ACL is the request's).
+/// Fetches of its method, target and fields have no value, as in HAProxy, where an ACL on
+/// them "will never match" in a response rule (`hdr()` in an ACL is the request's).
 pub struct OnResponse<'a, R, H> {
     pub request: &'a R,
     pub response: &'a H,
@@ -73,6 +73,9 @@ impl<R: RequestView, H: ResponseView> RequestView for OnResponse<'_, R, H> {
     }
     fn headers(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
         std::iter::empty()
+    }
+    fn has_request_head(&self) -> bool {
+        false
     }
     fn src(&self) -> SocketAddr {
         self.request.src()
