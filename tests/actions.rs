@@ -327,7 +327,9 @@ const RESPONSE_RULES: &str = "\
     http-response replace-header Server ^pointsman-(\\w+)$ \\1-replaced if { status 202 }
     http-response replace-value X-Server ^b(.*)$ B\\1 if { res.hdr(x-server) bk }
     http-response set-status 299 if { status 203 }
+    http-response add-header X-Empty 1 if { status 204 }
     http-response set-status 404 reason \"Gone Away\" if { status 204 }
+    http-response set-status 200 if { status 304 }
     http-response set-status 298 reason \"Fine Here\" if { status 206 }
     http-response set-header X-From %[src] if { status 205 } { src 127.0.0.1 }
     http-response deny if { status 403 }
@@ -382,7 +384,7 @@ fn response_rules_edit_what_the_client_receives_as_haproxy_does() {
     let _p = pointsman(&config(ours), 2, ours);
     let _h = haproxy(&config(theirs), theirs);
     let mut wrong = Vec::new();
-    for status in [200, 201, 202, 203, 204, 205, 206, 403, 404, 500] {
+    for status in [200, 201, 202, 203, 204, 205, 206, 304, 403, 404, 500] {
         for method in ["GET", "HEAD"] {
             let raw = format!("{method} /status/{status} HTTP/1.1\r\nHost: h.example\r\n\r\n");
             let (pointsman_got, haproxy_got) =

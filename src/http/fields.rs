@@ -190,13 +190,14 @@ impl Fields {
     }
 
     /// The fields [`Fields::write_forwarded`] sends, as (name, value): hop-by-hop ones left
-    /// out, at most one Content-Length (none when chunked), its value as received.
+    /// out, at most one Content-Length (none when chunked or without a length, as a 204's),
+    /// its value as received.
     pub(crate) fn forwarded<'a, 'b: 'a>(
         &'a self,
         buf: &'b [u8],
         summary: &'a FieldSummary,
     ) -> impl Iterator<Item = (&'b [u8], &'b [u8])> + 'a {
-        let mut length_seen = summary.chunked;
+        let mut length_seen = summary.chunked || summary.content_length.is_none();
         self.list[..self.len]
             .iter()
             .filter(move |f| match f.kind {
