@@ -328,11 +328,21 @@ fn parser_keywords() -> BTreeSet<String> {
     keys.extend(table_keys(&server, "KEYWORDS"));
     let rules = repo_file("src/config/rules.rs");
     assert!(
-        rules
-            .contains("matches!(key, \"acl\" | \"use_backend\" | \"http-request\" | \"redirect\")"),
-        "rules.rs reads acl, use_backend, http-request and redirect"
+        rules.contains(
+            "\"acl\" | \"use_backend\" | \"http-request\" | \"http-response\" | \"redirect\""
+        ),
+        "rules.rs reads acl, use_backend, http-request, http-response and redirect"
     );
-    keys.extend(["acl", "use_backend", "http-request", "redirect"].map(str::to_string));
+    keys.extend(
+        [
+            "acl",
+            "use_backend",
+            "http-request",
+            "http-response",
+            "redirect",
+        ]
+        .map(str::to_string),
+    );
     keys
 }
 
@@ -424,6 +434,7 @@ fn example_of(keyword: &str) -> Option<String> {
         "stats hide-version" => "stats hide-version",
         "stats prometheus" => "stats prometheus /metrics",
         "http-request" => "http-request use-service prometheus-exporter if { path /metrics }",
+        "http-response" => "http-response set-header X-A a if { status 200 }",
         _ => return None,
     };
     Some(line.to_string())
