@@ -399,3 +399,45 @@ fn response_rules_edit_what_the_client_receives_as_haproxy_does() {
     }
     assert!(wrong.is_empty(), "responses differ:\n{}", wrong.join("\n"));
 }
+
+/// What HAProxy refuses in `http-response`, pointsman refuses at the same line, in its words.
+#[test]
+fn bad_response_rules_fail_at_their_line_as_in_haproxy() {
+    let head = "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+                frontend fe\n    bind 127.0.0.1:1\n";
+    let tail = "    default_backend bk\nbackend bk\n    server s 127.0.0.1:2\n";
+    let cases = [
+        (
+            "    http-response set-status\n",
+            "expects 1 argument: <status>; or 3 arguments: <status> reason <fmt>.",
+        ),
+        (
+            "    http-response set-status 1000\n",
+            "expects an integer status code between 100 and 999.",
+        ),
+        (
+            "    http-response deny deny_status 418\n",
+            "status code '418' not handled by default",
+        ),
+        (
+            "    http-response set-header X\n",
+            "expects exactly 2 arguments.",
+        ),
+        (
+            "    http-response deny if nope\n",
+            "error detected while parsing an 'http-response deny' condition : no such ACL : 'nope'.",
+        ),
+        ("    http-response set-path /x\n", "'http-response set-path'"),
+    ];
+    for (lines, message) in cases {
+        let text = format!("{head}{lines}{tail}");
+        let (code, output) = check_config(&text);
+        assert_eq!(code, 1, "pointsman accepted:\n{lines}");
+        assert!(output.contains(message), "{lines}: {output}");
+        assert!(
+            output.contains("t.cfg:8"),
+            "{lines}: not at line 8: {output}"
+        );
+        assert!(!haproxy_accepts(&text), "haproxy accepted:\n{lines}");
+    }
+}

@@ -272,21 +272,15 @@ fn parse_set_status(args: &[String]) -> Result<ResponseAction, String> {
     let (status, reason) = match args {
         [status] => (status, None),
         [status, key, reason] if key == "reason" => (status, Some(reason.clone())),
-        [] => {
-            return Err(
-                "expects 1 argument: <status>; or 3 arguments: <status> reason <fmt>".into(),
-            )
-        }
         _ => {
-            return Err(format!(
-                "'http-response set-status' expects '<status> [reason <reason>]' (found '{}').",
-                args.join(" ")
-            ))
+            return Err(
+                "expects 1 argument: <status>; or 3 arguments: <status> reason <fmt>.".into(),
+            )
         }
     };
     let status = match status.parse::<u16>() {
         Ok(s) if (100..=999).contains(&s) => s,
-        _ => return Err(format!("invalid status code '{status}'.")),
+        _ => return Err("expects an integer status code between 100 and 999.".into()),
     };
     // Without a reason, HAProxy's standard phrase for the code (`http_get_reason`).
     let reason = reason.unwrap_or_else(|| super::reply::reason(status).to_string());
