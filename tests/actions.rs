@@ -318,8 +318,10 @@ fn rewritten_requests_reach_the_backend_as_through_haproxy() {
     );
 }
 
-/// `http-response` rules, each under the response's own status (the backend's `/status/NNN`
-/// answers NNN) or its fields; request fetches other than the connection's read nothing.
+/// `http-response` rules, then `http-after-response` ones, each under the response's own status
+/// (the backend's `/status/NNN` answers NNN) or its fields; request fetches other than the
+/// connection's read nothing. The after-rules stay off the denied statuses: HAProxy applies
+/// them to its deny replies, pointsman not yet.
 const RESPONSE_RULES: &str = "\
     http-response set-header X-Status s-%[status]-%[res.hdr_cnt(x-server)] if { status 201 }
     http-response add-header X-Add \"a b\" if { status 201 }
@@ -335,6 +337,9 @@ const RESPONSE_RULES: &str = "\
     http-response deny if { status 403 }
     http-response deny deny_status 503 if { status 404 }
     http-response set-header X-Never 1 if { path -m found }
+    http-after-response set-header X-After after-%[res.hdr(x-status)] if { status 201 }
+    http-after-response del-header Server if { status 500 }
+    http-after-response set-status 210 if { status 299 }
     default_backend bk
 ";
 

@@ -327,22 +327,26 @@ fn parser_keywords() -> BTreeSet<String> {
     );
     keys.extend(table_keys(&server, "KEYWORDS"));
     let rules = repo_file("src/config/rules.rs");
-    assert!(
-        rules.contains(
-            "\"acl\" | \"use_backend\" | \"http-request\" | \"http-response\" | \"redirect\""
-        ),
-        "rules.rs reads acl, use_backend, http-request, http-response and redirect"
-    );
-    keys.extend(
-        [
-            "acl",
-            "use_backend",
-            "http-request",
-            "http-response",
-            "redirect",
-        ]
-        .map(str::to_string),
-    );
+    let rule_keys = [
+        "acl",
+        "use_backend",
+        "http-request",
+        "http-response",
+        "http-after-response",
+        "redirect",
+    ];
+    let reader = rules
+        .split("fn is_rule_keyword(")
+        .nth(1)
+        .and_then(|rest| rest.split("\n}").next())
+        .expect("rules.rs has is_rule_keyword");
+    for key in rule_keys {
+        assert!(
+            reader.contains(&format!("\"{key}\"")),
+            "rules.rs's is_rule_keyword reads {key}"
+        );
+    }
+    keys.extend(rule_keys.map(str::to_string));
     keys
 }
 
@@ -435,6 +439,7 @@ fn example_of(keyword: &str) -> Option<String> {
         "stats prometheus" => "stats prometheus /metrics",
         "http-request" => "http-request use-service prometheus-exporter if { path /metrics }",
         "http-response" => "http-response set-header X-A a if { status 200 }",
+        "http-after-response" => "http-after-response set-header X-A a",
         _ => return None,
     };
     Some(line.to_string())

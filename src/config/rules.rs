@@ -1,5 +1,5 @@
 //! The rule keywords of proxy sections: `acl` (frontend, listen, backend), `use_backend`,
-//! `http-request`, `http-response` and `redirect` (frontend, listen), read into [`crate::rules`]' typed plans
+//! `http-request`, `http-response`, `http-after-response` and `redirect` (frontend, listen), read into [`crate::rules`]' typed plans
 //! at load. An ACL must be
 //! declared before the rule that names it, as in HAProxy; pattern files (`-f FILE`) are read
 //! here, relative to the working directory as HAProxy reads them. Backend names are checked
@@ -18,7 +18,12 @@ use crate::rules::{
 pub(super) fn is_rule_keyword(key: &str) -> bool {
     matches!(
         key,
-        "acl" | "use_backend" | "http-request" | "http-response" | "redirect"
+        "acl"
+            | "use_backend"
+            | "http-request"
+            | "http-response"
+            | "http-after-response"
+            | "redirect"
     )
 }
 
@@ -43,7 +48,10 @@ pub(super) fn parse_rule_line(
             "frontend, listen"
         };
         // HAProxy takes request rules in backends too: pointsman does not yet.
-        let not_yet = if matches!(key, "http-request" | "http-response" | "redirect") {
+        let not_yet = if matches!(
+            key,
+            "http-request" | "http-response" | "http-after-response" | "redirect"
+        ) {
             " yet"
         } else {
             ""
@@ -59,7 +67,7 @@ pub(super) fn parse_rule_line(
             stats_page::parse_http_request(section, line, args).map(|()| Vec::new())
         }
         "http-request" => parse_http_request(section, args),
-        "http-response" => parse_http_response(section, args),
+        "http-response" | "http-after-response" => parse_http_response(section, key, args),
         "redirect" => parse_redirect(section, args),
         _ => parse_use_backend(section, line, args),
     };
@@ -158,11 +166,19 @@ fn parse_http_request(section: &mut ProxySection, args: &[String]) -> Result<Vec
     Ok(warnings)
 }
 
-/// `http-response ACTION [ARGS] [if|unless CONDITION]`.
-fn parse_http_response(section: &mut ProxySection, args: &[String]) -> Result<Vec<String>, String> {
+/// `http-response|http-after-response ACTION [ARGS] [if|unless CONDITION]`.
+fn parse_http_response(
+    section: &mut ProxySection,
+    key: &str,
+    args: &[String],
+) -> Result<Vec<String>, String> {
     let (rule, warnings) =
-        parse_response_rule(args, &mut section.switching.acls, &read_pattern_file)?;
-    section.response_rules.rules.push(rule);
+        parse_response_rule(key, args, &mut section.switching.acls, &read_pattern_file)?;
+    let rules = &mut section.response_rules;
+    match key {
+        "http-response" => rules.rules.push(rule),
+        _ => rules.after.push(rule),
+    }
     Ok(warnings)
 }
 

@@ -1,6 +1,7 @@
 //! `http-response` rules of a proxy (`set-header`, `add-header`, `del-header`,
-//! `replace-header`, `replace-value`, `set-status`, `deny`), parsed at load into typed actions
-//! and evaluated on the server's response head before it is forwarded.
+//! `replace-header`, `replace-value`, `set-status`, `deny`) and its `http-after-response`
+//! rules (the same without `deny`), parsed at load into typed actions and evaluated on the
+//! server's response head before it is forwarded.
 //!
 //! Rules read the response (`status`, `res.hdr`, `res.hdr_cnt`) and the request it answers
 //! through [`OnResponse`]. The first rule that edits copies the response into an
@@ -112,15 +113,17 @@ pub struct ResponseRule {
     pub condition: Option<Condition>,
 }
 
-/// A proxy's `http-response` rules, in order.
+/// A proxy's `http-response` rules, then its `http-after-response` rules (no `deny` among
+/// those), each in order.
 #[derive(Debug, Clone, Default)]
 pub struct ResponseRules {
     pub rules: Vec<ResponseRule>,
+    pub after: Vec<ResponseRule>,
 }
 
 impl ResponseRules {
     pub fn is_empty(&self) -> bool {
-        self.rules.is_empty()
+        self.rules.is_empty() && self.after.is_empty()
     }
 
     /// Runs the rules on `response` to `request`: edits go into `edited` (created by the first
@@ -133,7 +136,7 @@ impl ResponseRules {
         edited: &mut Option<EditedResponse>,
         scratch: &mut Vec<u8>,
     ) -> Option<&'a Reply> {
-        for rule in &self.rules {
+        for rule in self.rules.iter().chain(&self.after) {
             let holds = rule.condition.as_ref().is_none_or(|c| match edited {
                 Some(response) => c.holds(acls, &OnResponse { request, response }),
                 None => c.holds(acls, &OnResponse { request, response }),
@@ -166,7 +169,7 @@ impl ResponseRules {
 
     /// The maps the rules' values read.
     pub fn map_uses_mut(&mut self) -> impl Iterator<Item = &mut MapUse> {
-        self.rules.iter_mut().flat_map(|r| {
+        self.rules.iter_mut().chain(&mut self.after).flat_map(|r| {
             match &mut r.action {
                 ResponseAction::Edit(rewrite) => Some(rewrite.map_uses_mut()),
                 _ => None,
@@ -177,7 +180,7 @@ impl ResponseRules {
     }
 
     pub fn map_uses(&self) -> impl Iterator<Item = &MapUse> {
-        self.rules.iter().flat_map(|r| {
+        self.rules.iter().chain(&self.after).flat_map(|r| {
             match &r.action {
                 ResponseAction::Edit(rewrite) => Some(rewrite.map_uses()),
                 _ => None,
@@ -198,14 +201,21 @@ impl ResponseRules {
 const SUPPORTED: &str = "'set-header', 'add-header', 'del-header', 'replace-header', \
     'replace-value', 'set-status' and 'deny'";
 
-/// Parses the words after `http-response` (action, arguments, then an optional condition).
+const SUPPORTED_AFTER: &str = "'set-header', 'add-header', 'del-header', 'replace-header', \
+    'replace-value' and 'set-status'";
+
+/// Parses the words after `keyword` (`http-response` or `http-after-response`): action,
+/// arguments, then an optional condition.
 pub fn parse_response_rule(
+    keyword: &str,
     words: &[String],
     acls: &mut AclTable,
     read_file: &dyn Fn(&str) -> Result<String, String>,
 ) -> Result<(ResponseRule, Vec<String>), String> {
+    let after = keyword == "http-after-response";
+    let supported = if after { SUPPORTED_AFTER } else { SUPPORTED };
     let Some((name, rest)) = words.split_first() else {
-        return Err(format!("'http-response' expects an action ({SUPPORTED})."));
+        return Err(format!("'{keyword}' expects an action ({supported})."));
     };
     let at = rest
         .iter()
@@ -213,7 +223,7 @@ pub fn parse_response_rule(
         .unwrap_or(rest.len());
     let (args, condition) = rest.split_at(at);
     let action = match name.as_str() {
-        "deny" => ResponseAction::Deny(parse_deny(args)?),
+        "deny" if !after => ResponseAction::Deny(parse_deny(args)?),
         "set-status" => parse_set_status(args)?,
         other => {
             let context = ConvertContext {
@@ -224,10 +234,10 @@ pub fn parse_response_rule(
                 Some(rewrite) if rewrite.as_ref().is_ok_and(Rewrite::is_header_edit) => {
                     ResponseAction::Edit(rewrite?)
                 }
-                Some(Err(e)) => return Err(e.replacen("http-request", "http-response", 1)),
+                Some(Err(e)) => return Err(e.replacen("http-request", keyword, 1)),
                 _ => {
                     return Err(format!(
-                        "'http-response {other}' is not supported (supported: {SUPPORTED})."
+                        "'{keyword} {other}' is not supported (supported: {supported})."
                     ))
                 }
             }
@@ -238,7 +248,7 @@ pub fn parse_response_rule(
         None
     } else {
         let (c, found) = Condition::parse(condition, acls, read_file).map_err(|e| {
-            format!("error detected while parsing an 'http-response {name}' condition : {e}.")
+            format!("error detected while parsing an '{keyword} {name}' condition : {e}.")
         })?;
         warnings.extend(found);
         Some(c)
@@ -297,8 +307,10 @@ mod tests {
         let mut rules = ResponseRules::default();
         for line in lines {
             let words: Vec<String> = line.split_whitespace().map(String::from).collect();
-            let (rule, _) =
-                parse_response_rule(&words, &mut acls, &|p| Err(format!("no {p}"))).unwrap();
+            let (rule, _) = parse_response_rule("http-response", &words, &mut acls, &|p| {
+                Err(format!("no {p}"))
+            })
+            .unwrap();
             rules.rules.push(rule);
         }
         (rules, acls)
@@ -367,8 +379,10 @@ mod tests {
     #[test]
     fn request_only_actions_are_refused() {
         let words: Vec<String> = ["set-path", "/x"].map(String::from).to_vec();
-        let err = parse_response_rule(&words, &mut AclTable::default(), &|_| Err(String::new()))
-            .unwrap_err();
+        let err = parse_response_rule("http-response", &words, &mut AclTable::default(), &|_| {
+            Err(String::new())
+        })
+        .unwrap_err();
         assert!(
             err.contains("'http-response set-path' is not supported"),
             "{err}"
