@@ -318,6 +318,135 @@ fn rewritten_requests_reach_the_backend_as_through_haproxy() {
     );
 }
 
+/// `http-response` rules, then `http-after-response` ones, each under the response's own status
+/// (the backend's `/status/NNN` answers NNN) or its fields; request fetches other than the
+/// connection's read nothing. The after-rules stay off the denied statuses: HAProxy applies
+/// them to its deny replies, pointsman not yet.
+const RESPONSE_RULES: &str = "\
+    http-response set-header X-Status s-%[status]-%[res.hdr_cnt(x-server)] if { status 201 }
+    http-response add-header X-Add \"a b\" if { status 201 }
+    http-response del-header X-Received-Bytes
+    http-response replace-header Server ^pointsman-(\\w+)$ \\1-replaced if { status 202 }
+    http-response replace-value X-Server ^b(.*)$ B\\1 if { res.hdr(x-server) bk }
+    http-response set-status 299 if { status 203 }
+    http-response add-header X-Empty 1 if { status 204 }
+    http-response set-status 404 reason \"Gone Away\" if { status 204 }
+    http-response set-status 200 if { status 304 }
+    http-response set-status 298 reason \"Fine Here\" if { status 206 }
+    http-response set-header X-From %[src] if { status 205 } { src 127.0.0.1 }
+    http-response deny if { status 403 }
+    http-response deny deny_status 503 if { status 404 }
+    http-response set-header X-Never 1 if { path -m found }
+    http-after-response set-header X-After after-%[res.hdr(x-status)] if { status 201 }
+    http-after-response del-header Server if { status 500 }
+    http-after-response set-status 210 if { status 299 }
+    default_backend bk
+";
+
+/// What a client receives as a (status line, fields in order): names lowercased (HAProxy
+/// lowercases them), without the framing and connection fields each proxy manages itself.
+fn response_seen(port: u16, raw: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream.write_all(raw.as_bytes()).unwrap();
+    let Some(response) = read_response(&mut stream, raw.starts_with("HEAD")) else {
+        return "<no response>".to_string();
+    };
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let mut seen = vec![lines.next().unwrap_or("").to_string()];
+    for line in lines {
+        let (name, value) = line.split_once(':').unwrap_or((line, ""));
+        let name = name.to_ascii_lowercase();
+        if name != "connection" && name != "content-length" {
+            seen.push(format!("{name}:{}", value.trim()));
+        }
+    }
+    seen.push(body.to_string());
+    let state = match peer_state(&mut stream, Duration::from_millis(300)) {
+        PeerState::Closed => "<closed>",
+        PeerState::StillOpen => "<open>",
+        PeerState::Data(_) => "<extra bytes>",
+    };
+    seen.push(state.to_string());
+    seen.join(" | ")
+}
+
+#[test]
+fn response_rules_edit_what_the_client_receives_as_haproxy_does() {
+    let [bk] = backends(["bk"]);
+    let config = |port: u16| {
+        format!(
+            "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+             frontend fe\n    bind 127.0.0.1:{port}\n{RESPONSE_RULES}backend bk\n{}",
+            server_line("s", bk.port(), "")
+        )
+    };
+    let (ours, theirs) = (free_port(), free_port());
+    let _p = pointsman(&config(ours), 2, ours);
+    let _h = haproxy(&config(theirs), theirs);
+    let mut wrong = Vec::new();
+    for status in [200, 201, 202, 203, 204, 205, 206, 304, 403, 404, 500] {
+        for method in ["GET", "HEAD"] {
+            let raw = format!("{method} /status/{status} HTTP/1.1\r\nHost: h.example\r\n\r\n");
+            let (pointsman_got, haproxy_got) =
+                (response_seen(ours, &raw), response_seen(theirs, &raw));
+            println!("{raw:?}\n  pointsman {pointsman_got}\n  haproxy   {haproxy_got}");
+            if pointsman_got != haproxy_got {
+                wrong.push(format!(
+                    "{raw:?}\n  pointsman {pointsman_got}\n  haproxy   {haproxy_got}"
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "responses differ:\n{}", wrong.join("\n"));
+}
+
+/// What HAProxy refuses in `http-response`, pointsman refuses at the same line, in its words.
+#[test]
+fn bad_response_rules_fail_at_their_line_as_in_haproxy() {
+    let head = "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+                frontend fe\n    bind 127.0.0.1:1\n";
+    let tail = "    default_backend bk\nbackend bk\n    server s 127.0.0.1:2\n";
+    let cases = [
+        (
+            "    http-response set-status\n",
+            "expects 1 argument: <status>; or 3 arguments: <status> reason <fmt>.",
+        ),
+        (
+            "    http-response set-status 1000\n",
+            "expects an integer status code between 100 and 999.",
+        ),
+        (
+            "    http-response deny deny_status 418\n",
+            "status code '418' not handled by default",
+        ),
+        (
+            "    http-response set-header X\n",
+            "expects exactly 2 arguments.",
+        ),
+        (
+            "    http-response deny if nope\n",
+            "error detected while parsing an 'http-response deny' condition : no such ACL : 'nope'.",
+        ),
+        ("    http-response set-path /x\n", "'http-response set-path'"),
+    ];
+    for (lines, message) in cases {
+        let text = format!("{head}{lines}{tail}");
+        let (code, output) = check_config(&text);
+        assert_eq!(code, 1, "pointsman accepted:\n{lines}");
+        assert!(output.contains(message), "{lines}: {output}");
+        assert!(
+            output.contains("t.cfg:8"),
+            "{lines}: not at line 8: {output}"
+        );
+        assert!(!haproxy_accepts(&text), "haproxy accepted:\n{lines}");
+    }
+}
+
 /// `monitor-uri` and `monitor fail`, byte for byte as haproxy answers them: the exact target
 /// only (a query makes it an ordinary request), before every `http-request` rule, 503 while a
 /// `monitor fail` condition holds, the connection kept as after a deny.

@@ -328,24 +328,28 @@ fn parser_keywords() -> BTreeSet<String> {
     );
     keys.extend(table_keys(&server, "KEYWORDS"));
     let rules = repo_file("src/config/rules.rs");
-    assert!(
-        rules.contains(
-            "\"acl\" | \"use_backend\" | \"http-request\" | \"redirect\" | \"monitor-uri\" | \"monitor\""
-        ),
-        "rules.rs reads acl, use_backend, http-request, redirect, monitor-uri and monitor"
-    );
-    // `monitor` takes only `fail` (anything else is an error naming it).
-    keys.extend(
-        [
-            "acl",
-            "use_backend",
-            "http-request",
-            "redirect",
-            "monitor-uri",
-            "monitor fail",
-        ]
-        .map(str::to_string),
-    );
+    let rule_keys = [
+        "acl",
+        "use_backend",
+        "http-request",
+        "http-response",
+        "http-after-response",
+        "redirect",
+        "monitor-uri",
+        "monitor",
+    ];
+    let reader = rules
+        .split("fn is_rule_keyword(")
+        .nth(1)
+        .and_then(|rest| rest.split("\n}").next())
+        .expect("rules.rs has is_rule_keyword");
+    for key in rule_keys {
+        assert!(
+            reader.contains(&format!("\"{key}\"")),
+            "rules.rs's is_rule_keyword reads {key}"
+        );
+    }
+    keys.extend(rule_keys.map(str::to_string));
     keys
 }
 
@@ -440,6 +444,8 @@ fn example_of(keyword: &str) -> Option<String> {
         "stats hide-version" => "stats hide-version",
         "stats prometheus" => "stats prometheus /metrics",
         "http-request" => "http-request use-service prometheus-exporter if { path /metrics }",
+        "http-response" => "http-response set-header X-A a if { status 200 }",
+        "http-after-response" => "http-after-response set-header X-A a",
         _ => return None,
     };
     Some(line.to_string())

@@ -3,7 +3,7 @@
 //! Every element that an error may point at carries its [`Location`] (file:line). Nothing here
 //! knows about the runtime: `state` builds its replicas from these values.
 
-use crate::rules::{HttpRules, Switching};
+use crate::rules::{HttpRules, ResponseRules, Switching};
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -481,6 +481,8 @@ pub struct FrontendSide {
     pub switching: Switching<String>,
     /// `http-request` and `redirect` rules, over the ACLs of `switching`.
     pub http_rules: HttpRules,
+    /// `http-response` rules, over the ACLs of `switching`.
+    pub response_rules: ResponseRules,
 }
 
 /// The backend side of a proxy (`backend` or `listen`).

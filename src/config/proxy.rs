@@ -17,7 +17,7 @@ use super::rules;
 use super::server::{self, Numbers};
 use super::stats_page;
 use super::values::{parse_bind_addr, parse_time, parse_u32};
-use crate::rules::{HttpRules, Switching};
+use crate::rules::{HttpRules, ResponseRules, Switching};
 
 /// Which kind of section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,6 +132,8 @@ pub(super) struct ProxySection {
     pub switching: Switching<Located<String>>,
     /// `http-request` and `redirect` rules; their conditions name ACLs of `switching.acls`.
     pub http_rules: HttpRules,
+    /// `http-response` rules; their conditions name ACLs of `switching.acls`.
+    pub response_rules: ResponseRules,
 }
 
 impl ProxySection {
@@ -147,6 +149,7 @@ impl ProxySection {
             servers: Vec::new(),
             switching: Switching::default(),
             http_rules: HttpRules::default(),
+            response_rules: ResponseRules::default(),
         }
     }
 
@@ -168,6 +171,7 @@ impl ProxySection {
             servers: Vec::new(),
             switching: Switching::default(),
             http_rules: HttpRules::default(),
+            response_rules: ResponseRules::default(),
         }
     }
 

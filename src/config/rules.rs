@@ -1,5 +1,5 @@
 //! The rule keywords of proxy sections: `acl` (frontend, listen, backend), `use_backend`,
-//! `http-request` and `redirect` (frontend, listen), read into [`crate::rules`]' typed plans
+//! `http-request`, `http-response`, `http-after-response` and `redirect` (frontend, listen), read into [`crate::rules`]' typed plans
 //! at load. An ACL must be
 //! declared before the rule that names it, as in HAProxy; pattern files (`-f FILE`) are read
 //! here, relative to the working directory as HAProxy reads them. Backend names are checked
@@ -10,15 +10,22 @@ use super::proxy::{Located, ProxyKind, ProxySection};
 use super::stats_page;
 use super::ConfigError;
 use crate::rules::{
-    check_acl_name, parse_redirect_rule, parse_request_rule, Condition, ConvertContext, Expr,
-    LogFormat, Monitor, Target, UseBackend,
+    check_acl_name, parse_redirect_rule, parse_request_rule, parse_response_rule, Condition,
+    ConvertContext, Expr, LogFormat, Monitor, Target, UseBackend,
 };
 
 /// Whether `key` is a rule keyword this module reads.
 pub(super) fn is_rule_keyword(key: &str) -> bool {
     matches!(
         key,
-        "acl" | "use_backend" | "http-request" | "redirect" | "monitor-uri" | "monitor"
+        "acl"
+            | "use_backend"
+            | "http-request"
+            | "http-response"
+            | "http-after-response"
+            | "redirect"
+            | "monitor-uri"
+            | "monitor"
     )
 }
 
@@ -43,7 +50,15 @@ pub(super) fn parse_rule_line(
             "frontend, listen"
         };
         // HAProxy takes request rules in backends too: pointsman does not yet.
-        let not_yet = if matches!(key, "http-request" | "redirect" | "monitor-uri" | "monitor") {
+        let not_yet = if matches!(
+            key,
+            "http-request"
+                | "http-response"
+                | "http-after-response"
+                | "redirect"
+                | "monitor-uri"
+                | "monitor"
+        ) {
             " yet"
         } else {
             ""
@@ -59,6 +74,7 @@ pub(super) fn parse_rule_line(
             stats_page::parse_http_request(section, line, args).map(|()| Vec::new())
         }
         "http-request" => parse_http_request(section, args),
+        "http-response" | "http-after-response" => parse_http_response(section, key, args),
         "redirect" => parse_redirect(section, args),
         "monitor-uri" => monitor_of(section).set_uri(args).map(|()| Vec::new()),
         "monitor" => parse_monitor_fail(section, args),
@@ -74,7 +90,8 @@ pub(super) fn parse_rule_line(
 fn name_map_users(section: &mut ProxySection, line: &Line) {
     let user = format!("file '{}' line {}", line.location.file, line.location.line);
     let uses = section.switching.map_uses_mut();
-    for map_use in uses.chain(section.http_rules.map_uses_mut()) {
+    let uses = uses.chain(section.http_rules.map_uses_mut());
+    for map_use in uses.chain(section.response_rules.map_uses_mut()) {
         if map_use.user.is_empty() {
             map_use.user = user.clone();
         }
@@ -155,6 +172,22 @@ fn parse_http_request(section: &mut ProxySection, args: &[String]) -> Result<Vec
         ));
     }
     section.http_rules.request.push(rule);
+    Ok(warnings)
+}
+
+/// `http-response|http-after-response ACTION [ARGS] [if|unless CONDITION]`.
+fn parse_http_response(
+    section: &mut ProxySection,
+    key: &str,
+    args: &[String],
+) -> Result<Vec<String>, String> {
+    let (rule, warnings) =
+        parse_response_rule(key, args, &mut section.switching.acls, &read_pattern_file)?;
+    let rules = &mut section.response_rules;
+    match key {
+        "http-response" => rules.rules.push(rule),
+        _ => rules.after.push(rule),
+    }
     Ok(warnings)
 }
 

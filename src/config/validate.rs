@@ -165,11 +165,12 @@ fn resolve_switching(
             ),
         ));
     }
-    if let (Mode::Tcp, false) = (section.settings.mode, section.http_rules.is_empty()) {
+    let http_only = section.http_rules.is_empty() && section.response_rules.is_empty();
+    if let (Mode::Tcp, false) = (section.settings.mode, http_only) {
         return Err(error_at(
             &section.location,
             format!(
-                "{} has 'http-request' or 'redirect' rules, which need 'mode http'",
+                "{} has 'http-request', 'http-response' or 'redirect' rules, which need 'mode http'",
                 section.describe()
             ),
         ));
@@ -239,6 +240,7 @@ fn build_proxy(
             prometheus: settings.prometheus.as_ref().map(|p| p.value.clone()),
             switching,
             http_rules: section.http_rules.clone(),
+            response_rules: section.response_rules.clone(),
         }),
         backend: section
             .kind

@@ -189,6 +189,25 @@ impl Fields {
             .map(move |f| (f.name.get(buf), f.value.get(buf)))
     }
 
+    /// The fields [`Fields::write_forwarded`] sends, as (name, value): hop-by-hop ones left
+    /// out, at most one Content-Length (none when chunked or without a length, as a 204's),
+    /// its value as received.
+    pub(crate) fn forwarded<'a, 'b: 'a>(
+        &'a self,
+        buf: &'b [u8],
+        summary: &'a FieldSummary,
+    ) -> impl Iterator<Item = (&'b [u8], &'b [u8])> + 'a {
+        let mut length_seen = summary.chunked || summary.content_length.is_none();
+        self.list[..self.len]
+            .iter()
+            .filter(move |f| match f.kind {
+                FieldKind::Connection | FieldKind::HopByHop => false,
+                FieldKind::ContentLength => !std::mem::replace(&mut length_seen, true),
+                _ => true,
+            })
+            .map(move |f| (f.name.get(buf), f.value.get(buf)))
+    }
+
     /// The value of the first field named `name` (case-insensitive).
     pub(crate) fn get<'b>(&self, buf: &'b [u8], name: &str) -> Option<&'b [u8]> {
         self.iter(buf)

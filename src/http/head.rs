@@ -118,6 +118,15 @@ impl Head {
         self.fields.get(buf, name)
     }
 
+    /// The end-to-end fields as [`Head::write_fields`] forwards them (what response rules
+    /// edit).
+    pub fn forwarded_headers<'a, 'b: 'a>(
+        &'a self,
+        buf: &'b [u8],
+    ) -> impl Iterator<Item = (&'b [u8], &'b [u8])> + 'a {
+        self.fields.forwarded(buf, &self.summary)
+    }
+
     /// Appends the end-to-end fields, with exactly one framing field.
     pub(super) fn write_fields(&self, buf: &[u8], out: &mut Vec<u8>) {
         self.fields.write_forwarded(buf, &self.summary, out);

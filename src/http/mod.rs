@@ -77,8 +77,8 @@ pub use request::{
     parse_request, write_request_head, Limits, Method, Request, RequestError, RequestForward,
 };
 pub use response::{
-    client_keep_alive, parse_response, write_response_head, Response, ResponseError,
-    ResponseForward,
+    client_keep_alive, parse_response, write_edited_response_head, write_response_head, Response,
+    ResponseError, ResponseForward,
 };
 
 /// Maximum number of header fields in one head (HAProxy's `tune.http.maxhdr` default).

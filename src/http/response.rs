@@ -239,11 +239,41 @@ pub fn write_response_head(
     out.extend_from_slice(b"\r\n");
     response.head.write_fields(buf, out);
     if !response.is_interim() {
-        if !options.client_keep_alive {
-            push_field(out, b"Connection", b"close");
-        } else if options.client_minor_version == 0 {
-            push_field(out, b"Connection", b"keep-alive");
-        }
+        push_connection(out, options);
     }
     out.extend_from_slice(b"\r\n");
+}
+
+/// Appends the head of a response that `http-response` rules rewrote: the received version,
+/// the rules' status, reason and fields, then the Connection field as
+/// [`write_response_head`] adds it (never called for interim heads: rules skip those).
+pub fn write_edited_response_head<'f>(
+    minor_version: u8,
+    (status, reason): (u16, &[u8]),
+    fields: impl Iterator<Item = (&'f [u8], &'f [u8])>,
+    out: &mut Vec<u8>,
+    options: &ResponseForward,
+) {
+    out.extend_from_slice(if minor_version == 1 {
+        b"HTTP/1.1 "
+    } else {
+        b"HTTP/1.0 "
+    });
+    push_decimal(out, u64::from(status));
+    out.push(b' ');
+    out.extend_from_slice(reason);
+    out.extend_from_slice(b"\r\n");
+    for (name, value) in fields {
+        push_field(out, name, value);
+    }
+    push_connection(out, options);
+    out.extend_from_slice(b"\r\n");
+}
+
+fn push_connection(out: &mut Vec<u8>, options: &ResponseForward) {
+    if !options.client_keep_alive {
+        push_field(out, b"Connection", b"close");
+    } else if options.client_minor_version == 0 {
+        push_field(out, b"Connection", b"keep-alive");
+    }
 }

@@ -2,13 +2,14 @@
 //! rewritten head when rules rewrite it, and when a rule answers (`deny`, `return`,
 //! `redirect`), the reply it renders for this request. The reply's bytes come from the plan
 //! built at load; a redirect copies the request's path into its `Location`, in the caller's
-//! reused scratch vector.
+//! reused scratch vector. Also its `http-response` rules applied to a server's response head
+//! ([`apply_response_rules`]).
 
 use super::client_stream::ClientStream;
 use super::routing::HeadView;
 use super::worker::Worker;
-use crate::http::{Method, Request};
-use crate::rules::{ConnectionField, EditedHead, Verdict};
+use crate::http::{Method, Request, Response};
+use crate::rules::{ConnectionField, EditedHead, EditedResponse, Reply, ResponseView, Verdict};
 use std::net::SocketAddr;
 
 /// Runs the rules: rewrites go into `edited`; the reply of the first answering rule is
@@ -52,4 +53,58 @@ pub(super) fn apply_rules(
             Some(redirect.code())
         }
     }
+}
+
+/// A server's response head as `http-response` rules read it: its end-to-end fields, as they
+/// are forwarded.
+struct ReceivedResponse<'a> {
+    response: &'a Response,
+    buf: &'a [u8],
+}
+
+impl ResponseView for ReceivedResponse<'_> {
+    fn status(&self) -> u16 {
+        self.response.status()
+    }
+
+    fn fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.response.forwarded_headers(self.buf)
+    }
+}
+
+/// Runs the frontend's `http-response` rules on `response` (parsed from `response_buf`) to
+/// `request` (as forwarded, from `request_buf`): edits go into `edited` (left None when no
+/// rule applies); a `deny` that applies is returned, its reply to send instead.
+pub(super) fn apply_response_rules<'w>(
+    worker: &'w Worker,
+    frontend: usize,
+    (request, request_buf): (&Request, &[u8]),
+    (peer, stream): (SocketAddr, &ClientStream),
+    (response, response_buf): (&Response, &[u8]),
+    edited: &mut Option<EditedResponse>,
+) -> Option<&'w Reply> {
+    let settings = &worker.frontends[frontend];
+    if settings.response_rules.is_empty() {
+        return None;
+    }
+    let state = worker.state.borrow();
+    let view = HeadView {
+        request,
+        buf: request_buf,
+        peer,
+        stream,
+        maps: &state.maps,
+    };
+    let received = ReceivedResponse {
+        response,
+        buf: response_buf,
+    };
+    let reason = response.reason(response_buf);
+    let mut scratch = Vec::new();
+    settings.response_rules.apply(
+        &settings.switching.acls,
+        (&view, &received, reason),
+        edited,
+        &mut scratch,
+    )
 }

@@ -34,10 +34,10 @@ use super::upstream::{self, Upstream};
 use super::worker::Worker;
 use super::Session;
 use crate::http::{
-    self, client_keep_alive, errors, write_request_head, write_response_head, BodyTracker, Framing,
-    Request, RequestForward, Response, ResponseForward,
+    self, client_keep_alive, errors, write_edited_response_head, write_request_head,
+    write_response_head, BodyTracker, Framing, Request, RequestForward, Response, ResponseForward,
 };
-use crate::rules::{ConnectionField, EditedHead};
+use crate::rules::{ConnectionField, EditedHead, EditedResponse, Reply, ResponseView};
 use crate::state::ServerRef;
 use crate::stats::trace::{Ending, RequestTrace};
 use futures_lite::io::AsyncWriteExt;
@@ -738,7 +738,7 @@ fn end_on_server(worker: &Worker, server: ServerRef) {
     }
 }
 
-impl Exchange<'_, '_> {
+impl<'e> Exchange<'e, '_> {
     /// Sends the request to one server and streams its response back.
     async fn attempt(&mut self, body: &RequestBody, target: &Target<'_>) -> Attempt {
         let (worker, frontend, request) = (self.worker, self.frontend, self.request);
@@ -933,6 +933,28 @@ impl Exchange<'_, '_> {
         .await
     }
 
+    /// Runs the frontend's `http-response` rules on `response` (in `buf`), reading the request
+    /// as it was forwarded; see [`actions::apply_response_rules`].
+    fn response_rules(
+        &self,
+        response: &Response,
+        buf: &[u8],
+        edited: &mut Option<EditedResponse>,
+    ) -> Option<&'e Reply> {
+        let client = &*self.client;
+        let request = self
+            .forwarded
+            .unwrap_or((self.request, client.input.data()));
+        actions::apply_response_rules(
+            self.worker,
+            self.frontend,
+            request,
+            (client.peer, client.stream),
+            (response, buf),
+            edited,
+        )
+    }
+
     /// Forwards the response head and streams its body; pools the server connection if clean.
     async fn send_response(
         &mut self,
@@ -943,6 +965,8 @@ impl Exchange<'_, '_> {
         (consumed, kill_generation): (usize, u64),
     ) -> Attempt {
         let (worker, frontend, request) = (self.worker, self.frontend, self.request);
+        let mut edited = None;
+        let denied = self.response_rules(response, input.data(), &mut edited);
         let client = &mut *self.client;
         let (server, addr) = (target.server, target.addr);
         let fe = &worker.frontends[frontend];
@@ -950,13 +974,38 @@ impl Exchange<'_, '_> {
             && !fe.httpclose
             && !request.has_conflicting_framing()
             && !worker.stopping.get();
+        if let Some(reply) = denied {
+            let keep_client = keep_client.then_some(request.minor_version() == 0);
+            return deny_response(
+                worker,
+                frontend,
+                client,
+                request,
+                reply,
+                keep_client,
+                consumed,
+            )
+            .await;
+        }
         let status = response.status();
         client.out.clear();
         let forward = ResponseForward {
             client_keep_alive: keep_client,
             client_minor_version: request.minor_version(),
         };
-        write_response_head(response, input.data(), &mut client.out, &forward);
+        match &edited {
+            None => write_response_head(response, input.data(), &mut client.out, &forward),
+            Some(head) => {
+                client.trace.status = Some(head.status);
+                write_edited_response_head(
+                    response.minor_version(),
+                    (head.status, &head.reason),
+                    head.fields(),
+                    &mut client.out,
+                    &forward,
+                );
+            }
+        }
         if let Some(p) = target.persistence {
             let state = worker.state.borrow();
             let cookie = state.server(server).and_then(|s| s.cookie.as_deref());
@@ -1034,6 +1083,42 @@ impl Exchange<'_, '_> {
             keep_client,
             consumed,
         }
+    }
+}
+
+/// Sends the reply of an `http-response deny` in place of the server's response, which is
+/// dropped unread with its connection (never pooled: its body is still coming). The client
+/// connection stays open as the response's would have (`keep_client`: Some(whether the
+/// client speaks HTTP/1.0)), as HAProxy keeps it.
+async fn deny_response(
+    worker: &Worker,
+    frontend: usize,
+    client: &mut Client<'_>,
+    request: &Request,
+    reply: &Reply,
+    keep_client: Option<bool>,
+    consumed: usize,
+) -> Attempt {
+    let status = reply.status();
+    let connection = match keep_client {
+        Some(http10) => ConnectionField::KeepAlive { http10 },
+        None => ConnectionField::Close,
+    };
+    client.out.clear();
+    reply.write(
+        &mut client.out,
+        connection,
+        request.method() == http::Method::Head,
+    );
+    worker.with_frontend_counters(frontend, |c| c.count_status(status));
+    client.trace.status = Some(status);
+    client.trace.bytes_out = client.out.len() as u64;
+    if client.stream.write_all(&client.out).await.is_err() {
+        client.trace.client_aborted = true;
+    }
+    Attempt::Done {
+        keep_client: keep_client.is_some(),
+        consumed,
     }
 }
 

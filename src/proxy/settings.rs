@@ -3,7 +3,7 @@
 
 use crate::config::{Config, CookieConfig, Mode, RetryOn};
 use crate::http::Limits;
-use crate::rules::{HttpRules, Switching};
+use crate::rules::{HttpRules, ResponseRules, Switching};
 use crate::state::State;
 use std::time::Duration;
 
@@ -36,6 +36,8 @@ pub struct FrontendSettings {
     /// Per bind address of the frontend (in config order), its TLS config on a TLS bind.
     /// Empty until the shard fills it from the process's [`crate::tls::Contexts`].
     pub tls: Vec<Option<crate::tls::ServerConfig>>,
+    /// `http-response` rules, over the ACLs of `switching`.
+    pub response_rules: ResponseRules,
 }
 
 #[derive(Debug, Clone)]
@@ -80,6 +82,7 @@ impl FrontendSettings {
                     switching: switching_of(p, state),
                     http_rules: http_rules_of(p, state),
                     tls: Vec::new(),
+                    response_rules: response_rules_of(p, state),
                 }
             })
             .collect()
@@ -92,6 +95,16 @@ fn http_rules_of(proxy: Option<&crate::config::Proxy>, state: &State) -> HttpRul
     let mut rules = proxy
         .and_then(|p| p.frontend.as_ref())
         .map(|f| f.http_rules.clone())
+        .unwrap_or_default();
+    rules.bind_maps(&state.maps);
+    rules
+}
+
+/// A frontend's `http-response` rules, their map converters pointed at the state's maps.
+fn response_rules_of(proxy: Option<&crate::config::Proxy>, state: &State) -> ResponseRules {
+    let mut rules = proxy
+        .and_then(|p| p.frontend.as_ref())
+        .map(|f| f.response_rules.clone())
         .unwrap_or_default();
     rules.bind_maps(&state.maps);
     rules

@@ -30,6 +30,19 @@ pub trait RequestView {
     fn maps(&self) -> &Maps {
         &NO_MAPS
     }
+    /// Whether the request's head (method, target, fields) is there to read: not in a
+    /// response rule, where HAProxy's fetches of it "will never match".
+    fn has_request_head(&self) -> bool {
+        true
+    }
+    /// The response's status: None while a request is evaluated (`status` has no value).
+    fn status(&self) -> Option<u16> {
+        None
+    }
+    /// The response's header fields in order: none while a request is evaluated.
+    fn response_headers(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        std::iter::empty()
+    }
 
     /// The client connection's TLS session; `None` on plain TCP.
     fn tls(&self) -> Option<TlsFacts<'_>> {
@@ -115,21 +128,56 @@ pub enum Fetch {
     SslFcCipher,
     /// `ssl_fc_alpn`: the protocol ALPN chose.
     SslFcAlpn,
+    /// The response's status code (`status`).
+    Status,
+    /// Every value of response header `name` (`res.hdr`, `shdr`), as `Header` on requests.
+    ResHeader {
+        name: String,
+        occurrence: Option<i64>,
+    },
+    /// How many values of response header `name` (`res.hdr_cnt`, `shdr_cnt`).
+    ResHeaderCount {
+        name: String,
+    },
 }
 
 impl Fetch {
     pub fn sample_type(&self) -> SampleType {
         match self {
             Fetch::Src | Fetch::Dst => SampleType::Ip,
-            Fetch::SrcPort | Fetch::DstPort | Fetch::HeaderCount { .. } => SampleType::Int,
+            Fetch::SrcPort
+            | Fetch::DstPort
+            | Fetch::HeaderCount { .. }
+            | Fetch::Status
+            | Fetch::ResHeaderCount { .. } => SampleType::Int,
             Fetch::AlwaysTrue | Fetch::AlwaysFalse | Fetch::SslFc => SampleType::Bool,
             _ => SampleType::Bytes,
         }
     }
 
+    /// Whether the fetch reads the request's head (HAProxy's `HTTP request headers`).
+    fn reads_request_head(&self) -> bool {
+        matches!(
+            self,
+            Fetch::Path
+                | Fetch::Url
+                | Fetch::Query
+                | Fetch::UrlParam(_)
+                | Fetch::Method
+                | Fetch::Version
+                | Fetch::Header { .. }
+                | Fetch::FullHeader { .. }
+                | Fetch::HeaderCount { .. }
+                | Fetch::Cookie(_)
+        )
+    }
+
     /// Calls `test` with each value of this fetch on `request` until one passes; whether one
     /// did. A fetch with no value (no such header, no query) never calls `test`.
     pub fn any<R: RequestView>(&self, request: &R, test: &mut dyn FnMut(Sample) -> bool) -> bool {
+        if self.reads_request_head() && !request.has_request_head() {
+            return false;
+        }
         match self {
             Fetch::Path => test(Sample::Bytes(path_of(request.target()))),
             Fetch::Url => test(Sample::Bytes(request.target())),
@@ -139,19 +187,16 @@ impl Fetch {
                 .is_some_and(|v| test(Sample::Bytes(v))),
             Fetch::Method => test(Sample::Bytes(request.method())),
             Fetch::Version => test(Sample::Bytes(request.version())),
-            Fetch::Header { name, occurrence } => match occurrence {
-                None => header_values(request, name).any(|v| test(Sample::Bytes(v))),
-                Some(n) => {
-                    nth_header_value(request, name, *n).is_some_and(|v| test(Sample::Bytes(v)))
-                }
-            },
+            Fetch::Header { name, occurrence } => {
+                any_header_value(|| request.headers(), name, *occurrence, test)
+            }
             Fetch::FullHeader { name } => request
                 .headers()
                 .filter(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
                 .any(|(_, v)| test(Sample::Bytes(v))),
-            Fetch::HeaderCount { name } => {
-                test(Sample::Int(header_values(request, name).count() as i64))
-            }
+            Fetch::HeaderCount { name } => test(Sample::Int(
+                header_values(request.headers(), name).count() as i64,
+            )),
             Fetch::Cookie(name) => {
                 cookie_value(request, name.as_bytes()).is_some_and(|v| test(Sample::Bytes(v)))
             }
@@ -177,6 +222,15 @@ impl Fetch {
             Fetch::SslFcAlpn => {
                 (request.tls().and_then(|t| t.alpn)).is_some_and(|alpn| test(Sample::Bytes(alpn)))
             }
+            Fetch::Status => request
+                .status()
+                .is_some_and(|s| test(Sample::Int(i64::from(s)))),
+            Fetch::ResHeader { name, occurrence } => {
+                any_header_value(|| request.response_headers(), name, *occurrence, test)
+            }
+            Fetch::ResHeaderCount { name } => test(Sample::Int(
+                header_values(request.response_headers(), name).count() as i64,
+            )),
         }
     }
 }
@@ -228,28 +282,46 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
+/// Calls `test` with the values of header `name` in `fields` (all of them, or occurrence
+/// `occurrence`) until one passes; `fields` gives a fresh iterator (a negative occurrence
+/// counts first).
+fn any_header_value<'r, I: Iterator<Item = (&'r [u8], &'r [u8])>>(
+    fields: impl Fn() -> I,
+    name: &'r str,
+    occurrence: Option<i64>,
+    test: &mut dyn FnMut(Sample) -> bool,
+) -> bool {
+    match occurrence {
+        None => header_values(fields(), name).any(|v| test(Sample::Bytes(v))),
+        Some(n) => nth_header_value(fields, name, n).is_some_and(|v| test(Sample::Bytes(v))),
+    }
+}
+
 /// Every comma-separated value of the fields named `name`, trimmed of spaces and tabs (HAProxy
 /// `hdr()`: values inside double quotes are not special-cased either).
-fn header_values<'r, R: RequestView>(
-    request: &'r R,
+fn header_values<'r>(
+    fields: impl Iterator<Item = (&'r [u8], &'r [u8])>,
     name: &'r str,
-) -> impl Iterator<Item = &'r [u8]> + 'r {
-    request
-        .headers()
+) -> impl Iterator<Item = &'r [u8]> {
+    fields
         .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
         .flat_map(|(_, v)| v.split(|&b| b == b','))
         .map(trim)
 }
 
 /// Occurrence `n` of the values of `name`: 1 is the first, -1 the last, 0 none.
-fn nth_header_value<'r, R: RequestView>(request: &'r R, name: &'r str, n: i64) -> Option<&'r [u8]> {
+fn nth_header_value<'r, I: Iterator<Item = (&'r [u8], &'r [u8])>>(
+    fields: impl Fn() -> I,
+    name: &'r str,
+    n: i64,
+) -> Option<&'r [u8]> {
     match n {
         0 => None,
-        n if n > 0 => header_values(request, name).nth(usize::try_from(n - 1).ok()?),
+        n if n > 0 => header_values(fields(), name).nth(usize::try_from(n - 1).ok()?),
         n => {
-            let count = header_values(request, name).count();
+            let count = header_values(fields(), name).count();
             let from_end = usize::try_from(-n).ok()?;
-            header_values(request, name).nth(count.checked_sub(from_end)?)
+            header_values(fields(), name).nth(count.checked_sub(from_end)?)
         }
     }
 }
@@ -382,11 +454,26 @@ fn fetch_named(name: &str, args: &[&str], word: &str) -> Result<Fetch, String> {
         ("ssl_fc_protocol", []) => Fetch::SslFcProtocol,
         ("ssl_fc_cipher", []) => Fetch::SslFcCipher,
         ("ssl_fc_alpn", []) => Fetch::SslFcAlpn,
+        ("status", []) => Fetch::Status,
+        ("res.hdr" | "shdr", [header]) => Fetch::ResHeader {
+            name: header.to_string(),
+            occurrence: None,
+        },
+        ("res.hdr" | "shdr", [header, occurrence]) => Fetch::ResHeader {
+            name: header.to_string(),
+            occurrence: Some(occurrence.parse().map_err(|_| {
+                format!("invalid occurrence '{occurrence}' in ACL expression '{word}'")
+            })?),
+        },
+        ("res.hdr_cnt" | "shdr_cnt", [header]) => Fetch::ResHeaderCount {
+            name: header.to_string(),
+        },
         (
             "path" | "url" | "query" | "url_param" | "urlp" | "method" | "req.ver" | "hdr"
             | "req.hdr" | "fhdr" | "req.fhdr" | "hdr_cnt" | "req.hdr_cnt" | "cook" | "req.cook"
             | "src" | "src_port" | "dst" | "dst_port" | "always_true" | "always_false" | "ssl_fc"
-            | "ssl_fc_sni" | "ssl_fc_protocol" | "ssl_fc_cipher" | "ssl_fc_alpn",
+            | "ssl_fc_sni" | "ssl_fc_protocol" | "ssl_fc_cipher" | "ssl_fc_alpn" | "status"
+            | "res.hdr" | "shdr" | "res.hdr_cnt" | "shdr_cnt",
             _,
         ) => {
             return Err(format!(

@@ -3,13 +3,15 @@
 //! are read by the caller), no glommio. Config parses into these types; the proxy evaluates them
 //! per request through [`RequestView`], with no allocation and no string parsing.
 //!
-//! - `fetch`: what a rule reads from a request (`path`, `hdr(host)`, `src` …).
+//! - `fetch`: what a rule reads from a request (`path`, `hdr(host)`, `src` …) or from the
+//!   response it answers (`status`, `res.hdr`).
 //! - `pattern`: how a value is matched (`-m str|beg|end|sub|dir|dom|reg|len|int|ip|found`,
 //!   `-i`), the patterns built once for their method.
 //! - `acl`: ACL expressions, the named ACLs of a section, the predefined ACLs.
 //! - `condition`: `if|unless` over ACLs, `!`, `||`, implicit AND, anonymous `{ … }`.
 //! - `action`: `http-request` rules and `redirect`, their verdict for one request.
 //! - `reply`: the replies those rules send, rendered at load in HAProxy's bytes.
+//! - `response`: `http-response` rules, evaluated on a server's response head.
 //! - `rewrite`: the request rewrites of `http-request` rules, on an edited copy of the head.
 //! - `convert`: converters (`lower`, `map*`, `field` …) applied to a fetch's values.
 //! - `sample`: a fetch with its converters.
@@ -27,6 +29,7 @@ mod map;
 mod monitor;
 mod pattern;
 mod reply;
+mod response;
 mod rewrite;
 mod sample;
 
@@ -42,6 +45,10 @@ pub use logformat::LogFormat;
 pub use map::{EntryView, Map, MapFile, MapKind, MapUse, Maps};
 pub use monitor::Monitor;
 pub use reply::{ConnectionField, Reply};
+pub use response::{
+    parse_response_rule, EditedResponse, OnResponse, ResponseAction, ResponseRule, ResponseRules,
+    ResponseView,
+};
 pub use rewrite::{EditedHead, EditedView, Rewrite};
 pub use sample::SampleExpr;
 

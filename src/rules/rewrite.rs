@@ -59,10 +59,6 @@ impl EditedHead {
         }
         out.extend_from_slice(b"\r\n");
     }
-
-    fn remove(&mut self, name: &[u8]) {
-        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-    }
 }
 
 /// The edited request without maps (a redirect reads only its path and host).
@@ -180,27 +176,11 @@ impl Rewrite {
         received: &R,
         scratch: &mut Vec<u8>,
     ) {
-        scratch.clear();
-        if let Some(value) = self.value() {
-            value.write(&EditedView { head, received }, scratch);
+        self.compute(&EditedView { head, received }, scratch);
+        if self.edit_fields(&mut head.headers, scratch) {
+            return;
         }
         match self {
-            Rewrite::SetHeader(name, _) => {
-                head.remove(name.as_bytes());
-                head.headers
-                    .push((name.as_bytes().to_vec(), scratch.clone()));
-            }
-            Rewrite::AddHeader(name, _) => {
-                head.headers
-                    .push((name.as_bytes().to_vec(), scratch.clone()));
-            }
-            Rewrite::DelHeader(name) => head.remove(name.as_bytes()),
-            Rewrite::ReplaceHeader(name, regex, _) => {
-                replace_fields(head, name, |v| replace(regex, scratch, v));
-            }
-            Rewrite::ReplaceValue(name, regex, _) => {
-                replace_fields(head, name, |v| Some(replace_each_value(regex, scratch, v)));
-            }
             Rewrite::SetPath(_) => {
                 let (start, end) = path_span(&head.target);
                 head.target.splice(start..end, scratch.iter().copied());
@@ -217,6 +197,50 @@ impl Rewrite {
             Rewrite::SetMethod(_) => {
                 head.method = scratch.clone();
             }
+            _ => {}
+        }
+    }
+
+    /// Whether the rewrite edits header fields only (the ones `http-response` accepts).
+    pub fn is_header_edit(&self) -> bool {
+        matches!(
+            self,
+            Rewrite::SetHeader(..)
+                | Rewrite::AddHeader(..)
+                | Rewrite::DelHeader(_)
+                | Rewrite::ReplaceHeader(..)
+                | Rewrite::ReplaceValue(..)
+        )
+    }
+
+    /// Applies a header rewrite to `fields` with its computed `value`; false (and nothing
+    /// done) when the rewrite edits something else than fields.
+    pub fn edit_fields(&self, fields: &mut Vec<(Vec<u8>, Vec<u8>)>, value: &[u8]) -> bool {
+        match self {
+            Rewrite::SetHeader(name, _) => {
+                remove_fields(fields, name.as_bytes());
+                fields.push((name.as_bytes().to_vec(), value.to_vec()));
+            }
+            Rewrite::AddHeader(name, _) => {
+                fields.push((name.as_bytes().to_vec(), value.to_vec()));
+            }
+            Rewrite::DelHeader(name) => remove_fields(fields, name.as_bytes()),
+            Rewrite::ReplaceHeader(name, regex, _) => {
+                replace_fields(fields, name, |v| replace(regex, value, v));
+            }
+            Rewrite::ReplaceValue(name, regex, _) => {
+                replace_fields(fields, name, |v| Some(replace_each_value(regex, value, v)));
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// Computes the rewrite's value for `view` into `scratch` (emptied first).
+    pub fn compute<R: RequestView>(&self, view: &R, scratch: &mut Vec<u8>) {
+        scratch.clear();
+        if let Some(value) = self.value() {
+            value.write(view, scratch);
         }
     }
 
@@ -274,13 +298,17 @@ fn compile(regex: &str) -> Result<Regex, String> {
     Regex::new(regex).map_err(|e| format!("regex '{regex}' is invalid: {e}"))
 }
 
+fn remove_fields(fields: &mut Vec<(Vec<u8>, Vec<u8>)>, name: &[u8]) {
+    fields.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+}
+
 /// Replaces each value of the fields named `name` with what `edit` returns (when Some).
 fn replace_fields(
-    head: &mut EditedHead,
+    fields: &mut [(Vec<u8>, Vec<u8>)],
     name: &str,
     mut edit: impl FnMut(&[u8]) -> Option<Vec<u8>>,
 ) {
-    for (n, v) in &mut head.headers {
+    for (n, v) in fields {
         if n.eq_ignore_ascii_case(name.as_bytes()) {
             if let Some(new) = edit(v) {
                 *v = new;

@@ -72,6 +72,10 @@ impl SampleExpr {
         if let Fetch::Header {
             occurrence: occurrence @ None,
             ..
+        }
+        | Fetch::ResHeader {
+            occurrence: occurrence @ None,
+            ..
         } = &mut self.fetch
         {
             *occurrence = Some(-1);

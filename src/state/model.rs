@@ -375,7 +375,12 @@ fn maps_of(config: &Config) -> Maps {
     let sides = || config.proxies.iter().filter_map(|p| p.frontend.as_ref());
     crate::rules::build_maps(
         sides().flat_map(|f| f.switching.acls.pattern_refs()),
-        sides().flat_map(|f| f.switching.map_uses().chain(f.http_rules.map_uses())),
+        sides().flat_map(|f| {
+            f.switching
+                .map_uses()
+                .chain(f.http_rules.map_uses())
+                .chain(f.response_rules.map_uses())
+        }),
     )
 }
 
