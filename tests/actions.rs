@@ -96,6 +96,26 @@ fn exchange(port: u16, raw: &str, responses: usize) -> String {
     seen + state
 }
 
+/// Asks pointsman (`ours`) and haproxy (`theirs`) the same `raws` and returns those whose
+/// answers (as `seen` reports them) differ, each printed.
+fn differing<'a>(
+    (ours, theirs): (u16, u16),
+    raws: impl IntoIterator<Item = (&'a str, usize)>,
+    seen: impl Fn(u16, &str, usize) -> String,
+) -> Vec<String> {
+    let mut wrong = Vec::new();
+    for (raw, responses) in raws {
+        let (pointsman_got, haproxy_got) =
+            (seen(ours, raw, responses), seen(theirs, raw, responses));
+        let line = format!("{raw:?}\n  pointsman {pointsman_got:?}\n  haproxy   {haproxy_got:?}");
+        println!("{line}");
+        if pointsman_got != haproxy_got {
+            wrong.push(line);
+        }
+    }
+    wrong
+}
+
 fn get(path: &str, host: &str) -> String {
     format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n")
 }
@@ -130,19 +150,11 @@ fn rule_replies_are_byte_for_byte_haproxys() {
     let pipelined = "POST /deny HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello\
                      GET /ret HTTP/1.1\r\nHost: a\r\n\r\nGET /x HTTP/1.1\r\nHost: a\r\n\r\n";
     cases.push((pipelined.to_string(), 3));
-    let mut wrong = Vec::new();
-    for (raw, responses) in &cases {
-        let (pointsman_got, haproxy_got) = (
-            exchange(ours, raw, *responses),
-            exchange(theirs, raw, *responses),
-        );
-        println!("{raw:?}\n  pointsman {pointsman_got:?}\n  haproxy   {haproxy_got:?}");
-        if pointsman_got != haproxy_got {
-            wrong.push(format!(
-                "{raw:?}\n  pointsman {pointsman_got:?}\n  haproxy   {haproxy_got:?}"
-            ));
-        }
-    }
+    let wrong = differing(
+        (ours, theirs),
+        cases.iter().map(|(raw, n)| (raw.as_str(), *n)),
+        exchange,
+    );
     assert!(wrong.is_empty(), "replies differ:\n{}", wrong.join("\n"));
 }
 
@@ -300,17 +312,15 @@ fn rewritten_requests_reach_the_backend_as_through_haproxy() {
         ("/echo?case=10", ""),
         ("/echo?case=0", "X-Set: set-10\r\n"),
     ];
-    let mut wrong = Vec::new();
-    for (target, fields) in requests {
-        let raw = format!("GET {target} HTTP/1.1\r\nHost: h.example\r\n{fields}\r\n");
-        let (pointsman_got, haproxy_got) = (received(ours, &raw), received(theirs, &raw));
-        println!("{target}\n  pointsman {pointsman_got}\n  haproxy   {haproxy_got}");
-        if pointsman_got != haproxy_got {
-            wrong.push(format!(
-                "{target}\n  pointsman {pointsman_got}\n  haproxy   {haproxy_got}"
-            ));
-        }
-    }
+    let raws: Vec<String> = requests
+        .iter()
+        .map(|(target, fields)| format!("GET {target} HTTP/1.1\r\nHost: h.example\r\n{fields}\r\n"))
+        .collect();
+    let wrong = differing(
+        (ours, theirs),
+        raws.iter().map(|raw| (raw.as_str(), 1)),
+        |port, raw, _| received(port, raw),
+    );
     assert!(
         wrong.is_empty(),
         "forwarded heads differ:\n{}",
@@ -388,20 +398,19 @@ fn response_rules_edit_what_the_client_receives_as_haproxy_does() {
     let (ours, theirs) = (free_port(), free_port());
     let _p = pointsman(&config(ours), 2, ours);
     let _h = haproxy(&config(theirs), theirs);
-    let mut wrong = Vec::new();
-    for status in [200, 201, 202, 203, 204, 205, 206, 304, 403, 404, 500] {
-        for method in ["GET", "HEAD"] {
-            let raw = format!("{method} /status/{status} HTTP/1.1\r\nHost: h.example\r\n\r\n");
-            let (pointsman_got, haproxy_got) =
-                (response_seen(ours, &raw), response_seen(theirs, &raw));
-            println!("{raw:?}\n  pointsman {pointsman_got}\n  haproxy   {haproxy_got}");
-            if pointsman_got != haproxy_got {
-                wrong.push(format!(
-                    "{raw:?}\n  pointsman {pointsman_got}\n  haproxy   {haproxy_got}"
-                ));
-            }
-        }
-    }
+    let raws: Vec<String> = [200, 201, 202, 203, 204, 205, 206, 304, 403, 404, 500]
+        .iter()
+        .flat_map(|status| {
+            ["GET", "HEAD"].map(|method| {
+                format!("{method} /status/{status} HTTP/1.1\r\nHost: h.example\r\n\r\n")
+            })
+        })
+        .collect();
+    let wrong = differing(
+        (ours, theirs),
+        raws.iter().map(|raw| (raw.as_str(), 1)),
+        |port, raw, _| response_seen(port, raw),
+    );
     assert!(wrong.is_empty(), "responses differ:\n{}", wrong.join("\n"));
 }
 
@@ -479,19 +488,7 @@ fn the_monitor_uri_is_answered_as_by_haproxy() {
             2,
         ),
     ];
-    let mut wrong = Vec::new();
-    for (raw, responses) in cases {
-        let (pointsman_got, haproxy_got) = (
-            exchange(ours, raw, responses),
-            exchange(theirs, raw, responses),
-        );
-        println!("{raw:?}\n  pointsman {pointsman_got:?}\n  haproxy   {haproxy_got:?}");
-        if pointsman_got != haproxy_got {
-            wrong.push(format!(
-                "{raw:?}\n  pointsman {pointsman_got:?}\n  haproxy   {haproxy_got:?}"
-            ));
-        }
-    }
+    let wrong = differing((ours, theirs), cases, exchange);
     assert!(wrong.is_empty(), "replies differ:\n{}", wrong.join("\n"));
     let refused = [
         (

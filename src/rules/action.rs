@@ -242,7 +242,7 @@ pub fn parse_request_rule(
             no_arguments("allow", args)?;
             RequestAction::Allow
         }
-        "deny" => RequestAction::Reply(parse_deny(args)?),
+        "deny" => RequestAction::Reply(parse_deny("http-request", 403, args)?),
         "return" => RequestAction::Reply(parse_return(args, &mut warnings)?),
         "redirect" => RequestAction::Redirect(parse_redirect(args)?),
         other => match Rewrite::parse(
@@ -321,21 +321,22 @@ fn no_arguments(action: &str, args: &[String]) -> Result<(), String> {
     }
 }
 
-/// `deny [deny_status N]`.
-fn parse_deny(args: &[String]) -> Result<Reply, String> {
+/// `deny [deny_status N]` of `rule` (`http-request`, `http-response`), HAProxy's page for
+/// `default` unless told.
+pub(super) fn parse_deny(rule: &str, default: u16, args: &[String]) -> Result<Reply, String> {
     match args {
-        [] => Reply::deny_page(403),
+        [] => Reply::deny_page(default),
         [key, status] if key == "deny_status" => Reply::deny_page(parse_status(status)?),
         [key] if key == "deny_status" => {
             Err("'deny_status' expects <status_code> as argument.".to_string())
         }
         [other, ..] => Err(format!(
-            "'http-request deny' takes only 'deny_status <code>' here (found '{other}')."
+            "'{rule} deny' takes only 'deny_status <code>' here (found '{other}')."
         )),
     }
 }
 
-fn parse_status(word: &str) -> Result<u16, String> {
+pub(super) fn parse_status(word: &str) -> Result<u16, String> {
     match word.parse::<u16>() {
         Ok(status) if (200..=599).contains(&status) => Ok(status),
         _ => Err(format!("Unexpected status code '{word}'.")),

@@ -8,6 +8,7 @@
 //! [`EditedResponse`]; a response no rule edits is never copied.
 
 use super::acl::AclTable;
+use super::action::parse_deny;
 use super::condition::Condition;
 use super::convert::ConvertContext;
 use super::fetch::RequestView;
@@ -223,7 +224,8 @@ pub fn parse_response_rule(
         .unwrap_or(rest.len());
     let (args, condition) = rest.split_at(at);
     let action = match name.as_str() {
-        "deny" if !after => ResponseAction::Deny(parse_deny(args)?),
+        // 502 unless told, as HAProxy answers a denied response.
+        "deny" if !after => ResponseAction::Deny(parse_deny("http-response", 502, args)?),
         "set-status" => parse_set_status(args)?,
         other => {
             let context = ConvertContext {
@@ -254,27 +256,6 @@ pub fn parse_response_rule(
         Some(c)
     };
     Ok((ResponseRule { action, condition }, warnings))
-}
-
-/// `deny [deny_status N]`: 502 unless told, as HAProxy answers a denied response.
-fn parse_deny(args: &[String]) -> Result<Reply, String> {
-    match args {
-        [] => Reply::deny_page(502),
-        [key, status] if key == "deny_status" => Reply::deny_page(parse_status(status)?),
-        [key] if key == "deny_status" => {
-            Err("'deny_status' expects <status_code> as argument.".to_string())
-        }
-        [other, ..] => Err(format!(
-            "'http-response deny' takes only 'deny_status <code>' here (found '{other}')."
-        )),
-    }
-}
-
-fn parse_status(word: &str) -> Result<u16, String> {
-    match word.parse::<u16>() {
-        Ok(status) if (200..=599).contains(&status) => Ok(status),
-        _ => Err(format!("Unexpected status code '{word}'.")),
-    }
 }
 
 /// `set-status N [reason R]`.
