@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::haproxy::{haproxy, haproxy_accepts};
+use common::haproxy::{assert_refused_by_both, haproxy, haproxy_accepts};
 use common::{backends, check_config, free_port, peer_state, pointsman, server_line, PeerState};
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -191,15 +191,7 @@ fn bad_rules_fail_at_their_line_as_in_haproxy() {
         ),
     ];
     for (lines, message) in cases {
-        let text = format!("{head}{lines}{tail}");
-        let (code, output) = check_config(&text);
-        assert_eq!(code, 1, "pointsman accepted:\n{lines}");
-        assert!(output.contains(message), "{lines}: {output}");
-        assert!(
-            output.contains("t.cfg:8"),
-            "{lines}: not at line 8: {output}"
-        );
-        assert!(!haproxy_accepts(&text), "haproxy accepted:\n{lines}");
+        assert_refused_by_both(&format!("{head}{lines}{tail}"), "t.cfg:8", message);
     }
 }
 
@@ -444,15 +436,7 @@ fn bad_response_rules_fail_at_their_line_as_in_haproxy() {
         ("    http-response set-path /x\n", "'http-response set-path'"),
     ];
     for (lines, message) in cases {
-        let text = format!("{head}{lines}{tail}");
-        let (code, output) = check_config(&text);
-        assert_eq!(code, 1, "pointsman accepted:\n{lines}");
-        assert!(output.contains(message), "{lines}: {output}");
-        assert!(
-            output.contains("t.cfg:8"),
-            "{lines}: not at line 8: {output}"
-        );
-        assert!(!haproxy_accepts(&text), "haproxy accepted:\n{lines}");
+        assert_refused_by_both(&format!("{head}{lines}{tail}"), "t.cfg:8", message);
     }
 }
 
@@ -507,12 +491,6 @@ fn the_monitor_uri_is_answered_as_by_haproxy() {
             "defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\n\
              frontend fe\n    bind 127.0.0.1:1\n{line}\n    default_backend bk\nbackend bk\n    server s 127.0.0.1:2\n"
         );
-        let (code, out) = check_config(&text);
-        assert_eq!(code, 1, "{line}: {out}");
-        assert!(
-            out.contains(":8: ") && out.contains(message),
-            "{line}: {out}"
-        );
-        assert!(!haproxy_accepts(&text), "{line}");
+        assert_refused_by_both(&text, "t.cfg:8", message);
     }
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::haproxy::{haproxy, haproxy_accepts};
+use common::haproxy::{assert_refused_by_both, haproxy};
 use common::{
     backends, check_config, free_port, pointsman, server_line, temp_dir, Backend, Client,
 };
@@ -292,15 +292,7 @@ fn bad_rules_fail_at_their_line_as_in_haproxy() {
         ),
     ];
     for (lines, message) in cases {
-        let text = format!("{head}{lines}{tail}");
-        let (code, output) = check_config(&text);
-        assert_eq!(code, 1, "pointsman accepted:\n{lines}");
-        assert!(output.contains(message), "{lines}: {output}");
-        assert!(
-            output.contains("t.cfg:8"),
-            "{lines}: not at line 8: {output}"
-        );
-        assert!(!haproxy_accepts(&text), "haproxy accepted:\n{lines}");
+        assert_refused_by_both(&format!("{head}{lines}{tail}"), "t.cfg:8", message);
     }
     let (code, output) = check_config(&format!(
         "{head}    acl a path_beg\n    use_backend bk if a\n{tail}"

@@ -19,6 +19,16 @@ pub fn haproxy_accepts(text: &str) -> bool {
         .success()
 }
 
+/// Asserts that `pointsman -c` and `haproxy -c` both refuse `text`, pointsman at `at`
+/// (`t.cfg:8`) with `message` in its words.
+pub fn assert_refused_by_both(text: &str, at: &str, message: &str) {
+    let (code, output) = super::check_config(text);
+    assert_eq!(code, 1, "pointsman accepted:\n{text}");
+    assert!(output.contains(message), "{message}: {output}");
+    assert!(output.contains(at), "{message}: not at {at}: {output}");
+    assert!(!haproxy_accepts(text), "haproxy accepted:\n{text}");
+}
+
 /// A running haproxy, stopped when dropped.
 pub struct Haproxy {
     pub proc: Proc,
