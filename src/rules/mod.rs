@@ -1,7 +1,9 @@
 //! Request rules of HAProxy 2.6's language, compiled at load into typed plans: ACLs, `if` /
-//! `unless` conditions, and the switching rules (`use_backend`). Pure: no I/O (pattern files
-//! are read by the caller), no glommio. Config parses into these types; the proxy evaluates them
-//! per request through [`RequestView`], with no allocation and no string parsing.
+//! `unless` conditions, the switching rules (`use_backend`), `http-request` / `redirect` /
+//! `http-response` / `http-after-response` rules and `monitor-uri`. Pure: no I/O (pattern and
+//! map files are read by the caller), no glommio. Config parses into these types; the proxy
+//! evaluates them per request through [`RequestView`], with no string parsing and no
+//! allocation but the one copy of a head a rewrite edits (converters reuse per-shard buffers).
 //!
 //! - `fetch`: what a rule reads from a request (`path`, `hdr(host)`, `src` …) or from the
 //!   response it answers (`status`, `res.hdr`).
