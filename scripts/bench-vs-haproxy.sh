@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # pointsman against HAProxy, side by side on this machine (issue 10): proxy CPU per request
-# (keep-alive and `Connection: close` clients), requests/s, p50/p99/p99.9 at 50% and 80% of
-# HAProxy's capacity, peak RSS, memory per idle client connection, TCP-mode 1 MiB transfers,
-# the `set weight` round trip, and p99 + errors while a server is flipped every 100 ms.
+# (keep-alive and `Connection: close` clients), the cost of routing rules (issue 24),
+# requests/s, p50/p99/p99.9 at 50% and 80% of HAProxy's capacity, peak RSS, memory per idle
+# client connection, TCP-mode 1 MiB transfers, the `set weight` round trip, and p99 + errors while a server is flipped every 100 ms.
 # Both proxies read the same haproxy.cfg; each runs pinned to its own core, alternating
 # HAProxy, pointsman, HAProxy, pointsman... The work is done by benches/vs_haproxy/; method
 # and reading: docs/performance.md.
@@ -16,7 +16,7 @@
 #     --pointsman PATH (measure another build) --haproxy PATH --wrk PATH --nginx PATH
 #     --idle-conns N --connections N (wrk) --load-connections N (pointsman load) --capacity REQ_PER_S --mutations N
 #     --nice N (default -10: the measured processes ahead of builds on a shared machine)
-#     --only keepalive,close,relay,rate,flips,mutation,idle,tcp --out FILE.md
+#     --only keepalive,close,relay,rules,rate,flips,mutation,idle,tcp --out FILE.md
 # Installs nothing: it says what is missing and how to get it.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -92,7 +92,7 @@ struct Flags {
     /// Open-loop capacity to test, in requests per second (default: found by the harness).
     #[arg(long, value_name = "REQ_PER_S")]
     capacity: Option<usize>,
-    /// Measurements to run, comma-separated: keepalive, close, relay, rate, flips, mutation,
+    /// Measurements to run, comma-separated: keepalive, close, relay, rules, rate, flips, mutation,
     /// idle, tcp (default: all).
     #[arg(long, value_name = "PARTS", value_delimiter = ',')]
     only: Vec<String>,

@@ -39,7 +39,8 @@ use common::{cpu_time, free_port, raise_nofile, rss_kib, wait_for_port, Proc, Pr
 use hdrhistogram::Histogram;
 use loadgen::open_loop_capacity;
 use measure::{
-    fixed_rate, flips, haproxy_closed_loop_rps, idle, mutation, relay, relay_floor, tcp, throughput,
+    fixed_rate, flips, haproxy_closed_loop_rps, idle, mutation, relay, relay_floor, rules, tcp,
+    throughput,
 };
 use report::{table, Results, ROWS};
 use setup::{start_backend, start_proxy, Setup};
@@ -191,6 +192,9 @@ fn main() {
         relay(&args, &setup, r, k)
     });
     relay_floor(&mut results);
+    each(&mut results, "rules", &mut |r, k, _| {
+        rules(&args, &setup, r, k)
+    });
     // HAProxy's capacity: its keep-alive requests/s under wrk (measured above, or now if
     // skipped), then the highest rate the open-loop generator sustains against it. Only the
     // fixed-rate parts need it.

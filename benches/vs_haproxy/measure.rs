@@ -345,3 +345,46 @@ pub fn tcp(args: &Args, setup: &Setup, results: &mut Results, kind: Proxy) {
     results.push("tcp.cpu_us_per_mib", kind, cpu / mib.max(1.0));
     results.push("tcp.errors", kind, r.errors as f64);
 }
+
+/// The cost of rules (issue 24): one proxy process serves the bare frontend and then `fe_rules`
+/// (20 ACLs, 10 `use_backend` rules, a 10,000-entry map, 5 header rewrites) to the same
+/// keep-alive load, so the ratio of the two CPU costs per request compares like with like.
+/// The map's choice is checked afterwards: `bk_mapped` must have served the rules run's
+/// requests, or the figure would be the cost of a fallback.
+pub fn rules(args: &Args, setup: &Setup, results: &mut Results, kind: Proxy) {
+    let p = start_proxy(args, setup, kind);
+    let cpu_per_request = |port: u16| {
+        let before = cpu_us(p.pid());
+        let r = wrk(args, port, "/", args.connections, args.duration, false);
+        let cpu = cpu_us(p.pid()) - before;
+        (cpu / r.requests.max(1) as f64, r)
+    };
+    let (bare, _) = cpu_per_request(setup.http_port);
+    let (ruled, r) = cpu_per_request(setup.rules_port);
+    let mapped = backend_sessions(&setup.socket, "bk_mapped");
+    assert!(
+        mapped >= r.requests,
+        "{}: bk_mapped served {mapped} of the rules run's {} requests: the map did not route",
+        kind.name(),
+        r.requests
+    );
+    results.push("rules.bare_cpu_us", kind, bare);
+    results.push("rules.cpu_us", kind, ruled);
+    results.push("rules.cost_pct", kind, (ruled / bare - 1.0) * 100.0);
+    results.push("rules.errors", kind, r.errors as f64);
+}
+
+/// A backend's cumulative sessions (`stot`) from `show stat`.
+fn backend_sessions(socket: &Path, backend: &str) -> u64 {
+    let stat = common::admin(socket, "show stat");
+    let header: Vec<&str> = stat.lines().next().unwrap_or("").split(',').collect();
+    let stot = header
+        .iter()
+        .position(|f| *f == "stot")
+        .expect("stot column");
+    stat.lines()
+        .map(|line| line.split(',').collect::<Vec<_>>())
+        .find(|f| f.first() == Some(&backend) && f.get(1) == Some(&"BACKEND"))
+        .and_then(|f| f.get(stot)?.parse().ok())
+        .unwrap_or(0)
+}

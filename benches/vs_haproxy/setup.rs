@@ -12,6 +12,7 @@ pub struct Setup {
     pub relay_port: u16,
     pub backend_ports: [u16; 2],
     pub big_port: u16,
+    pub rules_port: u16,
     pub config: PathBuf,
     pub socket: PathBuf,
 }
@@ -27,12 +28,67 @@ impl Setup {
             relay_port: free_port(),
             backend_ports: [free_port(), free_port()],
             big_port: free_port(),
+            rules_port: free_port(),
             config: dir.join("bench.cfg"),
             socket: dir.join("admin.sock"),
             dir,
         };
+        std::fs::write(setup.dir.join("hosts.map"), setup.hosts_map()).expect("write map");
         std::fs::write(&setup.config, setup.haproxy_cfg(args)).expect("write config");
         setup
+    }
+
+    /// The rules frontend's map: 10,000 host names spread over the 10 rule backends, and the
+    /// host wrk sends (`127.0.0.1:PORT`) mapped to `bk_mapped`.
+    fn hosts_map(&self) -> String {
+        let mut map = String::with_capacity(10_001 * 32);
+        for i in 0..10_000 {
+            map.push_str(&format!("site{i}.example.com bk{}\n", i % 10));
+        }
+        map.push_str(&format!("127.0.0.1:{} bk_mapped\n", self.rules_port));
+        map
+    }
+
+    /// `fe_rules`: the cost of routing by rules, as issue 24 states it: 20 ACLs, 10
+    /// `use_backend` rules (none of which the benchmark's requests match, so every condition
+    /// is evaluated), a 10,000-entry map that chooses the backend, and 5 header rewrites. Every
+    /// backend has the same two servers as `bk`, so only the rules differ from `fe_http`.
+    fn rules_cfg(&self) -> String {
+        let [b1, b2] = self.backend_ports;
+        let servers = format!("    server s1 127.0.0.1:{b1}\n    server s2 127.0.0.1:{b2}\n");
+        let mut cfg = format!(
+            "frontend fe_rules\n    bind 127.0.0.1:{}\n",
+            self.rules_port
+        );
+        for i in 0..10 {
+            cfg.push_str(&format!(
+                "    acl host{i} hdr(host) -i app{i}.example.com www.app{i}.example.com\n\
+                 \x20   acl path{i} path_beg /svc{i}/ /v{i}/\n"
+            ));
+        }
+        cfg.push_str(
+            "    http-request set-header X-Forwarded-Proto http\n\
+             \x20   http-request set-header X-Original-Host %[req.hdr(host)]\n\
+             \x20   http-request add-header X-Via bench\n\
+             \x20   http-request del-header Cookie\n\
+             \x20   http-request replace-header User-Agent ^curl/(.*)$ curl-\\1\n",
+        );
+        for i in 0..10 {
+            cfg.push_str(&format!("    use_backend bk{i} if host{i} || path{i}\n"));
+        }
+        cfg.push_str(&format!(
+            "    use_backend %[req.hdr(host),lower,map({})]\n    default_backend bk\n",
+            self.dir.join("hosts.map").display()
+        ));
+        for name in (0..10)
+            .map(|i| format!("bk{i}"))
+            .chain(["bk_mapped".into()])
+        {
+            cfg.push_str(&format!(
+                "backend {name}\n    balance roundrobin\n{servers}"
+            ));
+        }
+        cfg
     }
 
     /// One file for both proxies: pointsman reads haproxy.cfg. No health checks, no logs:
@@ -58,7 +114,7 @@ impl Setup {
             b1 = self.backend_ports[0],
             b2 = self.backend_ports[1],
             big = self.big_port,
-        )
+        ) + &self.rules_cfg()
     }
 }
 
