@@ -9,7 +9,9 @@ use super::client_stream::ClientStream;
 use super::routing::HeadView;
 use super::worker::Worker;
 use crate::http::{Method, Request, Response};
-use crate::rules::{ConnectionField, EditedHead, EditedResponse, Reply, ResponseView, Verdict};
+use crate::rules::{
+    ConnectionField, EditedHead, EditedResponse, EditedView, Reply, ResponseView, Verdict,
+};
 use std::net::SocketAddr;
 
 /// Runs the rules: rewrites go into `edited`; the reply of the first answering rule is
@@ -47,7 +49,13 @@ pub(super) fn apply_rules(
         }
         Verdict::Redirect(redirect) => {
             match edited {
-                Some(head) => redirect.write(head, out, connection),
+                Some(head) => {
+                    let edited = EditedView {
+                        head,
+                        received: &view,
+                    };
+                    redirect.write(&edited, out, connection)
+                }
                 None => redirect.write(&view, out, connection),
             }
             Some(redirect.code())

@@ -205,9 +205,16 @@ fn fold(bytes: &[u8], ignore_case: bool) -> Vec<u8> {
     }
 }
 
+/// Sets up to this size are compared pattern by pattern: cheaper than hashing the sample
+/// (an ACL usually names a host or two).
+const SCAN_AT_MOST: usize = 4;
+
 /// Exact-string lookup; with `-i`, the sample is lowercased into a stack buffer (a longer
 /// sample, rare, is compared pattern by pattern instead).
 fn contains_folded(set: &HashSet<Vec<u8>>, sample: &[u8], ignore_case: bool) -> bool {
+    if set.len() <= SCAN_AT_MOST {
+        return set.iter().any(|p| eq(p, sample, ignore_case));
+    }
     if !ignore_case {
         return set.contains(sample);
     }

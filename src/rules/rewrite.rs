@@ -21,11 +21,12 @@ pub struct EditedHead {
     pub target: Vec<u8>,
     pub version: &'static [u8],
     pub headers: Vec<(Vec<u8>, Vec<u8>)>,
-    src: SocketAddr,
-    dst: Option<SocketAddr>,
 }
 
 impl EditedHead {
+    /// A copy of `request`'s head. The connection's addresses stay with the received view
+    /// ([`EditedView`] asks it): `dst` costs a `getsockname` call, paid only by a rule that
+    /// reads it.
     pub fn of<R: RequestView>(request: &R) -> EditedHead {
         EditedHead {
             method: request.method().to_vec(),
@@ -35,9 +36,11 @@ impl EditedHead {
                 .headers()
                 .map(|(n, v)| (n.to_vec(), v.to_vec()))
                 .collect(),
-            src: request.src(),
-            dst: request.dst(),
         }
+    }
+
+    fn fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.headers.iter().map(|(n, v)| (&n[..], &v[..]))
     }
 
     /// The head as an HTTP/1 request (`METHOD TARGET HTTP/1.x`, fields, empty line).
@@ -61,30 +64,9 @@ impl EditedHead {
     }
 }
 
-/// The edited request without maps (a redirect reads only its path and host).
-impl RequestView for EditedHead {
-    fn method(&self) -> &[u8] {
-        &self.method
-    }
-    fn target(&self) -> &[u8] {
-        &self.target
-    }
-    fn version(&self) -> &'static [u8] {
-        self.version
-    }
-    fn headers(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        self.headers.iter().map(|(n, v)| (&n[..], &v[..]))
-    }
-    fn src(&self) -> SocketAddr {
-        self.src
-    }
-    fn dst(&self) -> Option<SocketAddr> {
-        self.dst
-    }
-}
-
-/// An edited request as rules read it: the copy, with what only the connection knows (the
-/// shard's runtime maps, the TLS session) from the view of the request as received.
+/// An edited request as rules read it: the copy, with what only the connection knows (its
+/// addresses, the shard's runtime maps, the TLS session) from the view of the request as
+/// received.
 pub struct EditedView<'a, R> {
     pub head: &'a EditedHead,
     pub received: &'a R,
@@ -92,22 +74,22 @@ pub struct EditedView<'a, R> {
 
 impl<R: RequestView> RequestView for EditedView<'_, R> {
     fn method(&self) -> &[u8] {
-        self.head.method()
+        &self.head.method
     }
     fn target(&self) -> &[u8] {
-        self.head.target()
+        &self.head.target
     }
     fn version(&self) -> &'static [u8] {
-        self.head.version()
+        self.head.version
     }
     fn headers(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        self.head.headers()
+        self.head.fields()
     }
     fn src(&self) -> SocketAddr {
-        self.head.src()
+        self.received.src()
     }
     fn dst(&self) -> Option<SocketAddr> {
-        self.head.dst()
+        self.received.dst()
     }
     fn maps(&self) -> &Maps {
         self.received.maps()
@@ -388,7 +370,7 @@ mod tests {
     }
 
     fn fields(head: &EditedHead) -> Vec<String> {
-        head.headers()
+        head.fields()
             .map(|(n, v)| {
                 format!(
                     "{}={}",
