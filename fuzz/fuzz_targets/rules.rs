@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pointsman::rules::{ConnectionField, RequestView, Verdict};
+use pointsman::rules::{ConnectionField, EditedView, RequestView, Verdict};
 use std::net::SocketAddr;
 
 const HEAD: &str = "defaults\n    mode http\n    timeout connect 1s\n    timeout client 1s\n    timeout server 1s\nfrontend fe\n    bind 127.0.0.1:1\n";
@@ -85,9 +85,17 @@ fuzz_target!(|data: &[u8]| {
                 let mut scratch = Vec::new();
                 match side.http_rules.apply(&switching.acls, request, &mut edited, &mut scratch) {
                     Verdict::Continue => {}
-                    Verdict::Reply(reply) => reply.write(&mut out, connection, false),
+                    Verdict::Deny(reply) | Verdict::Reply(reply) => {
+                        reply.write(&mut out, connection, false)
+                    }
                     Verdict::Redirect(redirect) => match &edited {
-                        Some(head) => redirect.write(head, &mut out, connection),
+                        Some(head) => {
+                            let view = EditedView {
+                                head,
+                                received: request,
+                            };
+                            redirect.write(&view, &mut out, connection)
+                        }
                         None => redirect.write(request, &mut out, connection),
                     },
                 }

@@ -14,8 +14,15 @@ use crate::rules::{
 };
 use std::net::SocketAddr;
 
+/// A reply the rules sent instead of forwarding: its status, and whether a `deny` sent it
+/// (HAProxy counts those in `dreq`, the others in `intercepted`).
+pub(super) struct Answered {
+    pub status: u16,
+    pub denied: bool,
+}
+
 /// Runs the rules: rewrites go into `edited`; the reply of the first answering rule is
-/// appended to `out` and its status returned; None when the request goes on to a backend.
+/// appended to `out`; None when the request goes on to a backend.
 pub(super) fn apply_rules(
     worker: &Worker,
     frontend: usize,
@@ -23,7 +30,7 @@ pub(super) fn apply_rules(
     (peer, stream): (SocketAddr, &ClientStream),
     (connection, edited): (ConnectionField, &mut Option<EditedHead>),
     out: &mut Vec<u8>,
-) -> Option<u16> {
+) -> Option<Answered> {
     let settings = &worker.frontends[frontend];
     if settings.http_rules.is_empty() {
         return None;
@@ -43,9 +50,12 @@ pub(super) fn apply_rules(
     out.clear();
     match verdict {
         Verdict::Continue => None,
-        Verdict::Reply(reply) => {
+        Verdict::Deny(reply) | Verdict::Reply(reply) => {
             reply.write(out, connection, request.method() == Method::Head);
-            Some(reply.status())
+            Some(Answered {
+                status: reply.status(),
+                denied: matches!(verdict, Verdict::Deny(_)),
+            })
         }
         Verdict::Redirect(redirect) => {
             match edited {
@@ -58,7 +68,10 @@ pub(super) fn apply_rules(
                 }
                 None => redirect.write(&view, out, connection),
             }
-            Some(redirect.code())
+            Some(Answered {
+                status: redirect.code(),
+                denied: false,
+            })
         }
     }
 }

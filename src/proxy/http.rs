@@ -426,7 +426,23 @@ async fn forward(
     let Some(backend) = backend else {
         return answer_error(worker, frontend, client, 503).await;
     };
+    worker.count_request_on_backend(backend);
+    let keep_open = forward_to_backend(worker, frontend, client, request, forwarded, backend).await;
+    worker.count_request_left_backend(backend);
+    keep_open
+}
+
+/// Forwards a request routed to `backend`, answering the client when every attempt failed.
+async fn forward_to_backend(
+    worker: &Worker,
+    frontend: usize,
+    client: &mut Client<'_>,
+    request: &Request,
+    forwarded: Option<(&Request, &[u8])>,
+    backend: usize,
+) -> bool {
     let Ok(body) = buffered_body(client, request) else {
+        worker.with_backend_counters(backend, |c| c.count_status(400));
         return answer_error(worker, frontend, client, 400).await;
     };
     if request.expect_continue() && !body.tracker.is_complete() {
@@ -455,6 +471,7 @@ async fn forward(
         } => {
             client.trace.ending = Ending::Failed(status);
             if !sent_anything {
+                worker.with_backend_counters(backend, |c| c.count_status(status));
                 answer_error(worker, frontend, client, status).await;
             }
             false
@@ -493,7 +510,7 @@ async fn answer_by_rules(
         ConnectionField::Close
     };
     client.out.clear();
-    let status = actions::apply_rules(
+    let answered = actions::apply_rules(
         worker,
         frontend,
         (request, client.input.data()),
@@ -501,7 +518,15 @@ async fn answer_by_rules(
         (connection, edited),
         &mut client.out,
     )?;
-    worker.with_frontend_counters(frontend, |c| c.count_status(status));
+    let status = answered.status;
+    worker.with_frontend_counters(frontend, |c| {
+        c.count_status(status);
+        if answered.denied {
+            c.dreq += 1;
+        } else {
+            c.intercepted += 1;
+        }
+    });
     client.trace.status = Some(status);
     client.trace.bytes_out = client.out.len() as u64;
     let written = client.stream.write_all(&client.out).await.is_ok();
@@ -609,11 +634,16 @@ impl Exchange<'_, '_> {
         let mut avoid = None;
         let mut attempt = 0;
         let mut fresh_only = !replayable;
+        // Whether the balancer's choice is new (`lbtot`): the first attempt and a redispatch,
+        // not a retry on the same terms, as HAProxy counts picks.
+        let mut new_pick = true;
         loop {
             let chosen =
                 choose_server(worker, backend, self.client, persistence.as_ref(), avoid).await;
             let Some((id, addr)) = chosen else {
                 log::debug!("no server available in backend {backend}");
+                // HAProxy counts a request no server could take as a connection error.
+                worker.with_backend_counters(backend, |c| c.econ += 1);
                 return Outcome::Failed {
                     status: 503,
                     sent_anything: false,
@@ -629,7 +659,8 @@ impl Exchange<'_, '_> {
                 retry_statuses: attempt < retries && replayable && settings.retry_on.statuses != 0,
                 persistence: persistence.as_ref(),
             };
-            begin_on_server(worker, target.server);
+            begin_on_server(worker, target.server, new_pick);
+            new_pick = false;
             self.client.trace.attempt_on(target.server);
             let result = self.attempt(&body, &target).await;
             end_on_server(worker, target.server);
@@ -663,8 +694,9 @@ impl Exchange<'_, '_> {
                 }
                 Attempt::Failed { failure, .. } => failure,
             };
-            count_failure(worker, target.server, failure);
+            observe_failure(worker, target.server, failure);
             if attempt >= retries || !retry::may_retry(&settings.retry_on, failure, replayable) {
+                count_final_failure(worker, target.server, failure);
                 return Outcome::Failed {
                     status: failure.status(),
                     sent_anything: false,
@@ -674,6 +706,7 @@ impl Exchange<'_, '_> {
             self.client.trace.retries = attempt;
             if redispatch {
                 avoid = Some(id);
+                new_pick = true;
                 worker.count_redispatch(target.server);
             } else {
                 worker.count_retry(target.server);
@@ -705,34 +738,37 @@ async fn choose_server(
     queue::pick(worker, backend, client.peer.ip(), avoid, queue_timeout).await
 }
 
-/// Counts a failed attempt on its server and tells passive health about it.
-fn count_failure(worker: &Worker, server: ServerRef, failure: Failure) {
+/// Tells passive health about a failed attempt (every attempt, retried or not).
+fn observe_failure(worker: &Worker, server: ServerRef, failure: Failure) {
     let observed = match failure {
-        Failure::ConnectFailed => {
-            worker.count_connect_error(server);
-            Observed::ConnectFailed
-        }
+        Failure::ConnectFailed => Observed::ConnectFailed,
         Failure::Status(status) => Observed::of_status(status),
-        other => {
-            worker.count_response_error(server);
-            match other {
-                Failure::ResponseTimeout => Observed::Timeout,
-                Failure::JunkResponse => Observed::ServerError,
-                _ => Observed::EmptyResponse,
-            }
-        }
+        Failure::ResponseTimeout => Observed::Timeout,
+        Failure::JunkResponse => Observed::ServerError,
+        _ => Observed::EmptyResponse,
     };
     worker.observe(server, observed);
 }
 
+/// Counts the failure that ends a request's attempts on its server and backend (`econ`,
+/// `eresp`). As HAProxy counts them, a failed attempt that is retried counts only as a
+/// retry or a redispatch.
+fn count_final_failure(worker: &Worker, server: ServerRef, failure: Failure) {
+    match failure {
+        Failure::ConnectFailed => worker.count_connect_error(server),
+        Failure::Status(_) => {}
+        _ => worker.count_response_error(server),
+    }
+}
+
 /// Counts a request starting on a server; done in the same step as the pick (no await in
 /// between) so `del server` never misses a request that chose the server.
-fn begin_on_server(worker: &Worker, server: ServerRef) {
-    worker.count_session_started(server, true);
+fn begin_on_server(worker: &Worker, server: ServerRef, new_pick: bool) {
+    worker.count_attempt_started(server, new_pick);
 }
 
 fn end_on_server(worker: &Worker, server: ServerRef) {
-    worker.count_session_ended(server);
+    worker.count_attempt_ended(server);
     if let Some(queue) = worker.queue(server.backend) {
         queue.slot_freed();
     }
@@ -965,6 +1001,7 @@ impl<'e> Exchange<'e, '_> {
         (consumed, kill_generation): (usize, u64),
     ) -> Attempt {
         let (worker, frontend, request) = (self.worker, self.frontend, self.request);
+        worker.count_server_response(target.server, response.status());
         let mut edited = None;
         let denied = self.response_rules(response, input.data(), &mut edited);
         let client = &mut *self.client;
@@ -977,8 +1014,7 @@ impl<'e> Exchange<'e, '_> {
         if let Some(reply) = denied {
             let keep_client = keep_client.then_some(request.minor_version() == 0);
             return deny_response(
-                worker,
-                frontend,
+                (worker, frontend, server),
                 client,
                 request,
                 reply,
@@ -1032,7 +1068,7 @@ impl<'e> Exchange<'e, '_> {
                 sent_anything: true,
             };
         }
-        worker.count_response(frontend, server, status);
+        worker.count_reply(frontend, Some(server.backend), status);
         worker.observe(server, Observed::of_status(status));
         let mut clean = leftover == 0;
         if !first.complete {
@@ -1091,8 +1127,7 @@ impl<'e> Exchange<'e, '_> {
 /// connection stays open as the response's would have (`keep_client`: Some(whether the
 /// client speaks HTTP/1.0)), as HAProxy keeps it.
 async fn deny_response(
-    worker: &Worker,
-    frontend: usize,
+    (worker, frontend, server): (&Worker, usize, ServerRef),
     client: &mut Client<'_>,
     request: &Request,
     reply: &Reply,
@@ -1110,7 +1145,10 @@ async fn deny_response(
         connection,
         request.method() == http::Method::Head,
     );
-    worker.with_frontend_counters(frontend, |c| c.count_status(status));
+    worker.count_reply(frontend, Some(server.backend), status);
+    // `dresp` on the three rows, as HAProxy counts a denied response.
+    worker.count_on_server_and_backend(server, |c| c.dresp += 1);
+    worker.with_frontend_counters(frontend, |c| c.dresp += 1);
     client.trace.status = Some(status);
     client.trace.bytes_out = client.out.len() as u64;
     if client.stream.write_all(&client.out).await.is_err() {

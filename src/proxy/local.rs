@@ -56,6 +56,7 @@ pub(super) async fn answer(
     let _ = stream.write_all(&bytes).await;
     worker.with_frontend_counters(frontend, |c| {
         c.count_status(reply.status);
+        c.intercepted += 1;
         c.bout += bytes.len() as u64;
     });
     trace.status = Some(reply.status);

@@ -101,7 +101,7 @@ async fn connect_with_retries(
             backend,
             server: id,
         };
-        worker.with_server_counters(server, |c| c.lbtot += 1);
+        worker.count_on_server_and_backend(server, |c| c.lbtot += 1);
         match upstream::connect(addr, timeout).await {
             Ok(stream) => {
                 worker.observe(server, Observed::Success);
@@ -109,8 +109,10 @@ async fn connect_with_retries(
             }
             Err(_) => {
                 worker.observe(server, Observed::ConnectFailed);
-                worker.with_server_counters(server, |c| c.econ += 1);
                 if attempt == retries {
+                    // As HAProxy counts it: `econ` for the attempt that gives up (the backend's
+                    // is counted by the caller); a retried one is a retry or a redispatch.
+                    worker.with_server_counters(server, |c| c.econ += 1);
                     break;
                 }
                 // HAProxy counts a retry that goes to another server as a redispatch.

@@ -218,27 +218,65 @@ impl Worker {
         self.count_on_server_and_backend(server, |c| c.eresp += 1);
     }
 
-    /// A request (or TCP session) starting on the server; `picked` counts it in `lbtot` too.
+    /// A TCP session starting on the server: on the server (`picked` counts it in `lbtot`
+    /// too) and on its backend.
     pub fn count_session_started(&self, server: ServerRef, picked: bool) {
+        self.count_attempt_started(server, picked);
+        self.with_backend_counters(server.backend, |c| c.session_started());
+    }
+
+    /// A TCP session on the server ended.
+    pub fn count_session_ended(&self, server: ServerRef) {
+        self.count_on_server_and_backend(server, |c| c.session_ended());
+    }
+
+    /// One attempt of an HTTP request on the server (a retry is another): the server's
+    /// sessions, as HAProxy counts a connection attempt in its `stot`.
+    pub fn count_attempt_started(&self, server: ServerRef, picked: bool) {
         self.with_server_counters(server, |c| {
             if picked {
                 c.lbtot += 1;
             }
             c.session_started();
         });
-        self.with_backend_counters(server.backend, |c| c.session_started());
+        if picked {
+            self.with_backend_counters(server.backend, |c| c.lbtot += 1);
+        }
     }
 
-    /// A request (or TCP session) on the server ended.
-    pub fn count_session_ended(&self, server: ServerRef) {
-        self.count_on_server_and_backend(server, |c| c.session_ended());
+    pub fn count_attempt_ended(&self, server: ServerRef) {
+        self.with_server_counters(server, |c| c.session_ended());
     }
 
-    /// A response with `status` sent to the client: on the server, its backend and the
-    /// frontend.
-    pub fn count_response(&self, frontend: usize, server: ServerRef, status: u16) {
-        self.count_on_server_and_backend(server, |c| c.count_status(status));
+    /// An HTTP request routed to the backend: counted once in its `req_tot` and sessions,
+    /// however many attempts it takes (HAProxy's BACKEND row).
+    pub fn count_request_on_backend(&self, backend: usize) {
+        self.with_backend_counters(backend, |c| {
+            c.req_tot += 1;
+            c.session_started();
+        });
+    }
+
+    pub fn count_request_left_backend(&self, backend: usize) {
+        self.with_backend_counters(backend, |c| c.session_ended());
+    }
+
+    /// A response head received from the server: its status and `req_tot` on the server
+    /// row, whatever the client is sent in the end (an `http-response deny` replaces it).
+    pub fn count_server_response(&self, server: ServerRef, status: u16) {
+        self.with_server_counters(server, |c| {
+            c.req_tot += 1;
+            c.count_status(status);
+        });
+    }
+
+    /// A response with `status` sent to the client: on the frontend, and on the backend the
+    /// request was routed to (a reply the proxy wrote itself, an error page, counts too).
+    pub fn count_reply(&self, frontend: usize, backend: Option<usize>, status: u16) {
         self.with_frontend_counters(frontend, |c| c.count_status(status));
+        if let Some(backend) = backend {
+            self.with_backend_counters(backend, |c| c.count_status(status));
+        }
     }
 
     /// The server's counters on this shard (created on first use).

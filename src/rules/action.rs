@@ -19,7 +19,9 @@ use super::rewrite::{EditedHead, EditedView, Rewrite};
 pub enum RequestAction {
     /// Stops the `http-request` rules; the request goes on (`redirect` rules still apply).
     Allow,
-    /// `deny [deny_status N]` and `return …`: answer with this reply.
+    /// `deny [deny_status N]`: answer with this reply, counted as a denied request.
+    Deny(Reply),
+    /// `return …`: answer with this reply, counted as an intercepted request.
     Reply(Reply),
     Redirect(Redirect),
     /// Edits the request and goes on to the next rule.
@@ -48,6 +50,9 @@ pub struct HttpRules {
 pub enum Verdict<'a> {
     /// Forward the request.
     Continue,
+    /// A `deny` rule answers (HAProxy counts it in `dreq`).
+    Deny(&'a Reply),
+    /// `return` or `monitor-uri` answers (HAProxy counts it in `intercepted`).
     Reply(&'a Reply),
     Redirect(&'a Redirect),
 }
@@ -88,6 +93,7 @@ impl HttpRules {
             }
             match &rule.action {
                 RequestAction::Allow => break,
+                RequestAction::Deny(reply) => return Verdict::Deny(reply),
                 RequestAction::Reply(reply) => return Verdict::Reply(reply),
                 RequestAction::Redirect(redirect) => return Verdict::Redirect(redirect),
                 RequestAction::Rewrite(rewrite) => {
@@ -242,7 +248,7 @@ pub fn parse_request_rule(
             no_arguments("allow", args)?;
             RequestAction::Allow
         }
-        "deny" => RequestAction::Reply(parse_deny("http-request", 403, args)?),
+        "deny" => RequestAction::Deny(parse_deny("http-request", 403, args)?),
         "return" => RequestAction::Reply(parse_return(args, &mut warnings)?),
         "redirect" => RequestAction::Redirect(parse_redirect(args)?),
         other => match Rewrite::parse(
@@ -496,7 +502,7 @@ mod tests {
         let mut out = Vec::new();
         match rules.0.apply(&rules.1, request, &mut None, &mut Vec::new()) {
             Verdict::Continue => return "continue".to_string(),
-            Verdict::Reply(r) => r.write(
+            Verdict::Deny(r) | Verdict::Reply(r) => r.write(
                 &mut out,
                 ConnectionField::KeepAlive { http10: false },
                 false,

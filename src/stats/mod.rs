@@ -33,6 +33,9 @@ pub struct Counters {
     pub bout: u64,
     pub dreq: u64,
     pub dresp: u64,
+    /// Requests the proxy answered itself (`return`, `redirect`, `monitor-uri`, the stats
+    /// page): HAProxy's `intercepted`, FRONTEND rows only.
+    pub intercepted: u64,
     /// Request errors (malformed requests, client timeouts).
     pub ereq: u64,
     /// Connection errors to the server.
@@ -74,6 +77,7 @@ impl Counters {
         self.bout += o.bout;
         self.dreq += o.dreq;
         self.dresp += o.dresp;
+        self.intercepted += o.intercepted;
         self.ereq += o.ereq;
         self.econ += o.econ;
         self.eresp += o.eresp;

@@ -497,13 +497,8 @@ fn frontend_row(f: &Frontend, c: Counters, ctx: RowContext) -> StatRow {
         Col::ConnRateMax,
     ]);
     row.zero(&[Col::CompIn, Col::CompOut, Col::CompByp, Col::CompRsp]);
-    row.zero(&[
-        Col::Intercepted,
-        Col::Dcon,
-        Col::Dses,
-        Col::CacheLookups,
-        Col::CacheHits,
-    ]);
+    row.set(Col::Intercepted, c.intercepted);
+    row.zero(&[Col::Dcon, Col::Dses, Col::CacheLookups, Col::CacheHits]);
     row.set(Col::ConnTot, c.stot);
     row.set(Col::Mode, mode_name(f.mode));
     set_proxy_modules(&mut row, &c);
