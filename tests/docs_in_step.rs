@@ -419,6 +419,7 @@ fn example_of(keyword: &str) -> Option<String> {
         "option httpchk" => "option httpchk GET /health",
         "http-check expect status" => "option httpchk\n    http-check expect status 200",
         "cookie" => "cookie SRV insert indirect nocache",
+        "errorfile" => "errorfile 503 @DIR@/503.http",
         "default-server" => "default-server inter 1s rise 2",
         "server" => "server extra 127.0.0.1:65021",
         "daemon" => "daemon",
@@ -517,6 +518,12 @@ fn check_config(dir: &Path, text: &str) -> (Option<i32>, String) {
 #[test]
 fn every_documented_keyword_is_accepted_where_it_is_documented() {
     let dir = temp_dir("docs-keywords");
+    // The file the `errorfile` example names.
+    std::fs::write(
+        dir.join("503.http"),
+        "HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/html\r\n\r\nbusy\n",
+    )
+    .unwrap();
     let documented = documented_keywords(&repo_file("docs/config.md"));
     assert!(documented.len() > 60, "the tables were not found");
     let (code, text) = check_config(&dir, &config_with("none", ""));

@@ -527,6 +527,9 @@ pub struct Proxy {
     pub backend: Option<BackendSide>,
     /// Where its traffic logs and its servers' state changes go (`log global` expanded).
     pub logs: Vec<LogTarget>,
+    /// `errorfile` replies, in place of HAProxy's pages for errors the proxy answers itself
+    /// (the backend's first, then the frontend's, as in HAProxy).
+    pub error_files: crate::rules::ErrorFiles,
     pub location: Location,
 }
 

@@ -17,7 +17,7 @@ use super::rules;
 use super::server::{self, Numbers};
 use super::stats_page;
 use super::values::{parse_bind_addr, parse_time, parse_u32};
-use crate::rules::{HttpRules, ResponseRules, Switching};
+use crate::rules::{ErrorFiles, HttpRules, Reply, ResponseRules, Switching, ERRORFILE_STATUSES};
 
 /// Which kind of section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +88,8 @@ pub(super) struct ProxySettings {
     pub prometheus: Option<Located<String>>,
     /// `log` lines, in order; `no log` clears the inherited ones.
     pub logs: Vec<LogLine>,
+    /// `errorfile STATUS FILE`: the reply sent instead of HAProxy's page for that status.
+    pub error_files: ErrorFiles,
 }
 
 impl Default for ProxySettings {
@@ -112,6 +114,7 @@ impl Default for ProxySettings {
             stats: None,
             prometheus: None,
             logs: Vec::new(),
+            error_files: ErrorFiles::default(),
         }
     }
 }
@@ -287,6 +290,7 @@ const KEYWORDS: &[(&str, Allowed, Handler)] = &[
     ("retry-on", BACK, parse_retry_on),
     ("option httpchk", BACK, parse_httpchk),
     ("http-check expect", BACK, parse_http_check_expect),
+    ("errorfile", EVERY_PROXY, parse_errorfile),
     ("cookie", BACK, parse_cookie),
     ("default-server", BACK, parse_default_server),
     ("server", BACK_NOT_DEFAULTS, parse_server),
@@ -659,6 +663,27 @@ fn parse_bind_options(addresses: &str, options: &[String]) -> Result<Option<Bind
         ));
     }
     Ok(Some(settings))
+}
+
+/// `errorfile STATUS FILE`, in HAProxy's words when it fails. The file is read and checked
+/// now: a reply that cannot be sent is a start-up error, not a surprise at the first 503.
+fn parse_errorfile(
+    section: &mut ProxySection,
+    _line: &Line,
+    args: &[String],
+) -> Result<(), String> {
+    let [status, path, ..] = args else {
+        return Err("errorfile : expects <status_code> and <file> as arguments.".into());
+    };
+    let status: u16 = status.parse().unwrap_or(0);
+    if !ERRORFILE_STATUSES.contains(&status) {
+        return Err(format!("errorfile : status code '{status}' not handled."));
+    }
+    let text =
+        std::fs::read(path).map_err(|_| format!("errorfile : error opening file '{path}'."))?;
+    let reply = Reply::errorfile(path, &text).map_err(|e| format!("errorfile : {e}"))?;
+    section.settings.error_files.set(status, reply);
+    Ok(())
 }
 
 fn parse_default_backend(

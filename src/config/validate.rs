@@ -239,14 +239,23 @@ fn build_proxy(
             stats: settings.stats.clone(),
             prometheus: settings.prometheus.as_ref().map(|p| p.value.clone()),
             switching,
-            http_rules: section.http_rules.clone(),
-            response_rules: section.response_rules.clone(),
+            http_rules: {
+                let mut rules = section.http_rules.clone();
+                rules.use_error_files(&settings.error_files);
+                rules
+            },
+            response_rules: {
+                let mut rules = section.response_rules.clone();
+                rules.use_error_files(&settings.error_files);
+                rules
+            },
         }),
         backend: section
             .kind
             .has_backend()
             .then(|| build_backend_side(section, warnings)),
         logs: Vec::new(),
+        error_files: settings.error_files.clone(),
         location: section.location.clone(),
     }
 }

@@ -19,6 +19,9 @@ use std::net::SocketAddr;
 pub(super) struct Answered {
     pub status: u16,
     pub denied: bool,
+    /// The reply's end is known (false for an `errorfile` without a length): the connection
+    /// may stay open after it.
+    pub keeps_connection: bool,
 }
 
 /// Runs the rules: rewrites go into `edited`; the reply of the first answering rule is
@@ -55,6 +58,7 @@ pub(super) fn apply_rules(
             Some(Answered {
                 status: reply.status(),
                 denied: matches!(verdict, Verdict::Deny(_)),
+                keeps_connection: reply.keeps_connection(),
             })
         }
         Verdict::Redirect(redirect) => {
@@ -71,6 +75,7 @@ pub(super) fn apply_rules(
             Some(Answered {
                 status: redirect.code(),
                 denied: false,
+                keeps_connection: true,
             })
         }
     }

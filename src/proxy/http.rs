@@ -400,7 +400,7 @@ async fn handle_request(
     let keep_open = match slot.parse_into(&head, &worker.frontends[frontend].limits) {
         Ok(true) => forward(worker, frontend, client, request, Some((&slot, &head))).await,
         // A rewrite made the head invalid: HAProxy answers 500 when a rule fails.
-        _ => answer_error(worker, frontend, client, 500).await,
+        _ => answer_error(worker, (frontend, None), client, 500).await,
     };
     buffers.give_back(head);
     buffers.give_back_request_slot(slot);
@@ -424,7 +424,7 @@ async fn forward(
         (client.peer, &*client.stream),
     );
     let Some(backend) = backend else {
-        return answer_error(worker, frontend, client, 503).await;
+        return answer_error(worker, (frontend, None), client, 503).await;
     };
     worker.count_request_on_backend(backend);
     let keep_open = forward_to_backend(worker, frontend, client, request, forwarded, backend).await;
@@ -443,7 +443,7 @@ async fn forward_to_backend(
 ) -> bool {
     let Ok(body) = buffered_body(client, request) else {
         worker.with_backend_counters(backend, |c| c.count_status(400));
-        return answer_error(worker, frontend, client, 400).await;
+        return answer_error(worker, (frontend, Some(backend)), client, 400).await;
     };
     if request.expect_continue() && !body.tracker.is_complete() {
         // The client waits for this before it sends the body we are about to stream.
@@ -472,7 +472,7 @@ async fn forward_to_backend(
             client.trace.ending = Ending::Failed(status);
             if !sent_anything {
                 worker.with_backend_counters(backend, |c| c.count_status(status));
-                answer_error(worker, frontend, client, status).await;
+                answer_error(worker, (frontend, Some(backend)), client, status).await;
             }
             false
         }
@@ -533,7 +533,7 @@ async fn answer_by_rules(
     if let (Some(end), true) = (body_end, keep) {
         client.input.consume(end);
     }
-    Some(keep && written)
+    Some(keep && answered.keeps_connection && written)
 }
 
 /// How far the body of `request` is already in the client buffer.
@@ -550,12 +550,22 @@ fn buffered_body(client: &Client<'_>, request: &Request) -> Result<RequestBody, 
 /// Sends HAProxy's error page for `status` and closes.
 async fn answer_error(
     worker: &Worker,
-    frontend: usize,
+    (frontend, backend): (usize, Option<usize>),
     client: &mut Client<'_>,
     status: u16,
 ) -> bool {
     worker.with_frontend_counters(frontend, |c| c.count_status(status));
-    let page = errors::page(status);
+    let error_file = backend
+        .and_then(|b| worker.backends[b].error_files.get(status))
+        .or_else(|| worker.frontends[frontend].error_files.get(status));
+    let mut written = Vec::new();
+    let page = match error_file {
+        Some(reply) => {
+            reply.write(&mut written, ConnectionField::Close, false);
+            &written[..]
+        }
+        None => errors::page(status),
+    };
     client.trace.status = Some(status);
     client.trace.bytes_out = page.len() as u64;
     let _ = client.stream.write_all(page).await;
@@ -1012,7 +1022,8 @@ impl<'e> Exchange<'e, '_> {
             && !request.has_conflicting_framing()
             && !worker.stopping.get();
         if let Some(reply) = denied {
-            let keep_client = keep_client.then_some(request.minor_version() == 0);
+            let keep_client =
+                (keep_client && reply.keeps_connection()).then_some(request.minor_version() == 0);
             return deny_response(
                 (worker, frontend, server),
                 client,

@@ -3,7 +3,7 @@
 
 use crate::config::{Config, CookieConfig, Mode, RetryOn};
 use crate::http::Limits;
-use crate::rules::{HttpRules, ResponseRules, Switching};
+use crate::rules::{ErrorFiles, HttpRules, ResponseRules, Switching};
 use crate::state::State;
 use std::time::Duration;
 
@@ -38,6 +38,9 @@ pub struct FrontendSettings {
     pub tls: Vec<Option<crate::tls::ServerConfig>>,
     /// `http-response` rules, over the ACLs of `switching`.
     pub response_rules: ResponseRules,
+    /// `errorfile` replies for errors answered before a backend is chosen (and after, when
+    /// the backend has none for the status).
+    pub error_files: ErrorFiles,
 }
 
 #[derive(Debug, Clone)]
@@ -57,6 +60,8 @@ pub struct BackendSettings {
     pub retry_on: RetryOn,
     /// `cookie NAME insert|rewrite|prefix [indirect] [nocache]` (http backends only).
     pub cookie: Option<CookieConfig>,
+    /// `errorfile` replies for errors answered once the request is routed here.
+    pub error_files: ErrorFiles,
 }
 
 impl FrontendSettings {
@@ -83,6 +88,7 @@ impl FrontendSettings {
                     http_rules: http_rules_of(p, state),
                     tls: Vec::new(),
                     response_rules: response_rules_of(p, state),
+                    error_files: p.map(|p| p.error_files.clone()).unwrap_or_default(),
                 }
             })
             .collect()
@@ -160,6 +166,7 @@ impl BackendSettings {
                     httpclose: p.is_some_and(|p| p.options.httpclose),
                     retry_on: side.map(|s| s.retry_on).unwrap_or_default(),
                     cookie: side.and_then(|s| s.cookie.clone()),
+                    error_files: p.map(|p| p.error_files.clone()).unwrap_or_default(),
                 }
             })
             .collect()

@@ -11,7 +11,7 @@ use super::convert::ConvertContext;
 use super::fetch::{path_of, RequestView};
 use super::map::{MapUse, Maps};
 use super::monitor::Monitor;
-use super::reply::{write_redirect, ConnectionField, Reply};
+use super::reply::{write_redirect, ConnectionField, ErrorFiles, Reply};
 use super::rewrite::{EditedHead, EditedView, Rewrite};
 
 /// What one `http-request` rule does.
@@ -58,6 +58,15 @@ pub enum Verdict<'a> {
 }
 
 impl HttpRules {
+    /// `deny` replies become the proxy's `errorfile` for their status, where it has one.
+    pub fn use_error_files(&mut self, files: &ErrorFiles) {
+        for rule in &mut self.request {
+            if let RequestAction::Deny(reply) = &mut rule.action {
+                files.replace(reply);
+            }
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.monitor.is_none() && self.request.is_empty() && self.redirects.is_empty()
     }

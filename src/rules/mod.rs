@@ -46,7 +46,7 @@ pub use fetch::{RequestView, Sample, TlsFacts};
 pub use logformat::LogFormat;
 pub use map::{EntryView, Map, MapFile, MapKind, MapUse, Maps};
 pub use monitor::Monitor;
-pub use reply::{ConnectionField, Reply};
+pub use reply::{ConnectionField, ErrorFiles, Reply, ERRORFILE_STATUSES};
 pub use response::{
     parse_response_rule, EditedResponse, OnResponse, ResponseAction, ResponseRule, ResponseRules,
     ResponseView,

@@ -30,7 +30,40 @@ pub struct Reply {
     status: u16,
     head: Vec<u8>,
     body: Vec<u8>,
+    /// An `errorfile` written as HTTP/1.0: HAProxy sends no `connection` field with it.
+    http10: bool,
+    /// The body's end is known (`content-length`, or a status without a body); else the
+    /// connection must close after it.
+    sized: bool,
 }
+
+/// A proxy's `errorfile` replies, by the status whose page each replaces.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ErrorFiles(Vec<(u16, Reply)>);
+
+impl ErrorFiles {
+    /// The reply for `status` (a later `errorfile` for the same status replaces it).
+    pub fn set(&mut self, status: u16, reply: Reply) {
+        self.0.retain(|(s, _)| *s != status);
+        self.0.push((status, reply));
+    }
+
+    pub fn get(&self, status: u16) -> Option<&Reply> {
+        self.0.iter().find(|(s, _)| *s == status).map(|(_, r)| r)
+    }
+
+    /// `reply` itself, or the errorfile that replaces a page of its status.
+    pub fn replace(&self, reply: &mut Reply) {
+        if let Some(file) = self.get(reply.status) {
+            *reply = file.clone();
+        }
+    }
+}
+
+/// The statuses `errorfile` takes (HAProxy 2.6's `http_err_codes`).
+pub const ERRORFILE_STATUSES: &[u16] = &[
+    200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 425, 429, 500, 501, 502, 503, 504,
+];
 
 impl Reply {
     /// HAProxy's error page for `deny_status` (only the statuses it has a page for).
@@ -50,7 +83,63 @@ impl Reply {
             status,
             head: head.into_bytes(),
             body: body.into_bytes(),
+            http10: false,
+            sized: true,
         })
+    }
+
+    /// An `errorfile`: a whole HTTP response in a file (`text`, read from `path`), sent as
+    /// HAProxy 2.6 sends it: the status line as written, field names lowercased, the file's
+    /// `connection` field dropped (the proxy writes its own), the body as is.
+    pub fn errorfile(path: &str, text: &[u8]) -> Result<Reply, String> {
+        let mut fields = [httparse::EMPTY_HEADER; 64];
+        let mut response = httparse::Response::new(&mut fields);
+        let head_len = match response.parse(text) {
+            Ok(httparse::Status::Complete(len)) => len,
+            _ => {
+                return Err(format!(
+                    "'{path}': unable to parse headers (error offset: 0)"
+                ))
+            }
+        };
+        let status = response.code.unwrap_or_default();
+        let http10 = response.version == Some(0);
+        let mut head = format!(
+            "HTTP/1.{} {status} {}\r\n",
+            response.version.unwrap_or(1),
+            response.reason.unwrap_or_default()
+        )
+        .into_bytes();
+        let mut sized = false;
+        for field in response.headers.iter() {
+            if field.name.eq_ignore_ascii_case("connection") {
+                continue;
+            }
+            if field.name.eq_ignore_ascii_case("transfer-encoding") {
+                return Err(format!(
+                    "'{path}': a chunked error file is not supported: give it a content-length"
+                ));
+            }
+            sized |= field.name.eq_ignore_ascii_case("content-length");
+            head.extend_from_slice(field.name.to_ascii_lowercase().as_bytes());
+            head.extend_from_slice(b": ");
+            head.extend_from_slice(field.value);
+            head.extend_from_slice(b"\r\n");
+        }
+        Ok(Reply {
+            status,
+            head,
+            body: text[head_len..].to_vec(),
+            http10,
+            sized: sized || matches!(status, 204 | 304),
+        })
+    }
+
+    /// Whether the client connection may stay open after this reply: its body has a known end
+    /// and it is not an HTTP/1.0 reply (HAProxy writes `connection: keep-alive` to such a one
+    /// with a length; pointsman closes instead).
+    pub fn keeps_connection(&self) -> bool {
+        self.sized && !self.http10
     }
 
     /// `return status N [content-type T] [string S] [hdr N V]…`: the `hdr` fields first
@@ -76,6 +165,8 @@ impl Reply {
             status,
             head: head.into_bytes(),
             body: body.as_bytes().to_vec(),
+            http10: false,
+            sized: true,
         }
     }
 
@@ -86,7 +177,15 @@ impl Reply {
     /// Appends the reply to `out`; a reply to HEAD has no body.
     pub fn write(&self, out: &mut Vec<u8>, connection: ConnectionField, head_only: bool) {
         out.extend_from_slice(&self.head);
-        connection.write(out);
+        // An HTTP/1.0 reply closes by default: HAProxy writes no field for it.
+        let connection = match (self.http10, self.sized) {
+            (true, _) => None,
+            (false, false) => Some(ConnectionField::Close),
+            (false, true) => Some(connection),
+        };
+        if let Some(connection) = connection {
+            connection.write(out);
+        }
         out.extend_from_slice(b"\r\n");
         if !head_only {
             out.extend_from_slice(&self.body);

@@ -13,7 +13,7 @@ use super::condition::Condition;
 use super::convert::ConvertContext;
 use super::fetch::RequestView;
 use super::map::{MapUse, Maps};
-use super::reply::Reply;
+use super::reply::{ErrorFiles, Reply};
 use super::rewrite::Rewrite;
 use std::net::SocketAddr;
 
@@ -123,6 +123,15 @@ pub struct ResponseRules {
 }
 
 impl ResponseRules {
+    /// `deny` replies become the proxy's `errorfile` for their status, where it has one.
+    pub fn use_error_files(&mut self, files: &ErrorFiles) {
+        for rule in &mut self.rules {
+            if let ResponseAction::Deny(reply) = &mut rule.action {
+                files.replace(reply);
+            }
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty() && self.after.is_empty()
     }
