@@ -105,8 +105,12 @@ mod tests {
 
     #[test]
     fn unknown_versions_and_options_are_errors() {
-        assert!(parse(&["ssl-min-ver", "TLSv1.4"]).unwrap_err().contains("'TLSv1.4'"));
-        assert!(parse(&["ssl-min-ver"]).unwrap_err().contains("missing value"));
+        assert!(parse(&["ssl-min-ver", "TLSv1.4"])
+            .unwrap_err()
+            .contains("'TLSv1.4'"));
+        assert!(parse(&["ssl-min-ver"])
+            .unwrap_err()
+            .contains("missing value"));
         assert!(parse(&["allow-0rtt"]).unwrap_err().contains("'allow-0rtt'"));
     }
 }

@@ -51,9 +51,10 @@ fn versions(
     let min = options.min_version.unwrap_or(TlsVersion::Tls12);
     let max = options.max_version.unwrap_or(TlsVersion::Tls13);
     if max < TlsVersion::Tls12 {
-        return Err(format!(
+        return Err(
             "'ssl-max-ver' below TLSv1.2 cannot be served: rustls speaks TLSv1.2 and TLSv1.3 only"
-        ));
+                .into(),
+        );
     }
     if min < TlsVersion::Tls12 {
         warnings.push(
@@ -88,7 +89,11 @@ fn pick_suites(
         warnings.push(format!(
             "'{option}': rustls has no {}: {} not offered",
             unknown.join(", "),
-            if unknown.len() == 1 { "it is" } else { "they are" }
+            if unknown.len() == 1 {
+                "it is"
+            } else {
+                "they are"
+            }
         ));
     }
     if picked.is_empty() {
@@ -217,7 +222,8 @@ mod tests {
 
     #[test]
     fn a_mozilla_cipher_list_keeps_the_names_rustls_has() {
-        let list = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES128-GCM-SHA256";
+        let list =
+            "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES128-GCM-SHA256";
         let choices = choose(&options(|o| o.ciphers = Some(list.into()))).unwrap();
         assert!(suite_names(&choices)
             .ends_with(":ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256"));
@@ -244,7 +250,12 @@ mod tests {
     #[test]
     fn curves_map_openssl_names_and_refuse_an_empty_choice() {
         let choices = choose(&options(|o| o.curves = Some("prime256v1:P-521".into()))).unwrap();
-        let groups: Vec<_> = choices.provider.kx_groups.iter().map(|g| g.name()).collect();
+        let groups: Vec<_> = choices
+            .provider
+            .kx_groups
+            .iter()
+            .map(|g| g.name())
+            .collect();
         assert_eq!(groups, vec![NamedGroup::secp256r1]);
         assert!(choices.warnings[0].contains("P-521"));
         assert!(choose(&options(|o| o.curves = Some("X448".into()))).is_err());

@@ -32,8 +32,8 @@ pub fn verifier(
         Some(file) => crls(&under(ca_base, file))?,
         None => Vec::new(),
     };
-    let builder =
-        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone()).with_crls(crls);
+    let builder = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .with_crls(crls);
     let builder = match verify {
         Verify::Optional => builder.allow_unauthenticated(),
         _ => builder,

@@ -183,22 +183,27 @@ fn alt_dns_names(extensions: &[u8]) -> Vec<&[u8]> {
     names
 }
 
-/// The subject's DN as HAProxy's `ssl_c_s_dn` gives it (OpenSSL's one-line form):
-/// `/C=FR/O=Example/CN=client`, attributes in certificate order, short names where OpenSSL
-/// has one, else the dotted OID.
-pub fn subject_dn(der: &[u8]) -> Option<String> {
+/// The subject's attributes in certificate order: OpenSSL's short name where it has one
+/// (`CN`, `O`), else the dotted OID, and the value.
+pub fn subject(der: &[u8]) -> Option<Vec<(String, String)>> {
     let tbs = tbs(der)?;
-    let mut dn = String::new();
-    for (oid, value) in attributes(tbs.subject) {
-        dn.push('/');
-        match short_name(oid) {
-            Some(name) => dn.push_str(name),
-            None => dn.push_str(&dotted(oid)),
-        }
-        dn.push('=');
-        dn.push_str(&String::from_utf8_lossy(value));
-    }
-    Some(dn)
+    let named = attributes(tbs.subject).into_iter().map(|(oid, value)| {
+        let name = short_name(oid).map_or_else(|| dotted(oid), str::to_string);
+        (name, String::from_utf8_lossy(value).into_owned())
+    });
+    Some(named.collect())
+}
+
+/// The subject's DN as HAProxy's `ssl_c_s_dn` gives it (OpenSSL's one-line form):
+/// `/C=FR/O=Example/CN=client`.
+pub fn subject_dn(der: &[u8]) -> Option<String> {
+    let attributes = subject(der)?;
+    Some(
+        attributes
+            .iter()
+            .map(|(name, value)| format!("/{name}={value}"))
+            .collect(),
+    )
 }
 
 /// OpenSSL's short names of the usual DN attributes.
@@ -256,7 +261,10 @@ mod tests {
     #[test]
     fn an_oid_reads_in_dotted_form() {
         assert_eq!(dotted(&[0x55, 0x04, 0x61]), "2.5.4.97");
-        assert_eq!(dotted(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d]), "1.2.840.113549");
+        assert_eq!(
+            dotted(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d]),
+            "1.2.840.113549"
+        );
     }
 
     #[test]
