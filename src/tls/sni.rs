@@ -71,34 +71,18 @@ impl Certificates {
     }
 }
 
-/// What a ClientHello offers that decides between an ECDSA and an RSA certificate.
+/// What a ClientHello offers that decides between an ECDSA and an RSA certificate: the
+/// signature schemes it can verify. rustls has already removed, for a TLS 1.2 client, the
+/// schemes none of its cipher suites can use, so a client that verifies ECDSA signatures but
+/// offers only ECDHE-RSA suites gets the RSA certificate, as HAProxy gives it.
 pub struct Offer<'a> {
-    /// The signature schemes it can verify.
     pub schemes: &'a [rustls::SignatureScheme],
-    /// Whether one of its cipher suites works with an ECDSA certificate (any TLS 1.3 suite,
-    /// or a TLS 1.2 ECDHE-ECDSA one): a TLS 1.2 client may verify ECDSA signatures and yet
-    /// offer only RSA suites, and HAProxy then gives it the RSA certificate.
-    pub ecdsa_suite: bool,
 }
 
 impl Offer<'_> {
     fn can_use(&self, certified: &CertifiedKey) -> bool {
-        let suite_fits = certified.key.algorithm() != SignatureAlgorithm::ECDSA || self.ecdsa_suite;
-        suite_fits && certified.key.choose_scheme(self.schemes).is_some()
+        certified.key.choose_scheme(self.schemes).is_some()
     }
-}
-
-/// The TLS 1.2 ECDHE-ECDSA suites' code points (IANA): CBC, GCM, CCM, Camellia, ChaCha20.
-const ECDHE_ECDSA_SUITES: [u16; 18] = [
-    0xc006, 0xc007, 0xc008, 0xc009, 0xc00a, 0xc023, 0xc024, 0xc02b, 0xc02c, 0xc072, 0xc073, 0xc086,
-    0xc087, 0xc0ac, 0xc0ad, 0xc0ae, 0xc0af, 0xcca9,
-];
-
-/// Whether `suite` can be used with an ECDSA certificate: every TLS 1.3 suite (0x13xx) and
-/// the TLS 1.2 ECDHE-ECDSA ones.
-fn works_with_ecdsa(suite: rustls::CipherSuite) -> bool {
-    let code = u16::from(suite);
-    code >> 8 == 0x13 || ECDHE_ECDSA_SUITES.contains(&code)
 }
 
 /// Among `found`, the first ECDSA certificate the client can use, else the first RSA one,
@@ -123,7 +107,6 @@ impl ResolvesServerCert for Certificates {
     fn resolve(&self, client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
         let offer = Offer {
             schemes: client_hello.signature_schemes(),
-            ecdsa_suite: (client_hello.cipher_suites().iter()).any(|s| works_with_ecdsa(*s)),
         };
         self.choose(client_hello.server_name(), &offer)
     }
