@@ -85,26 +85,27 @@ impl Pki {
     }
 
     /// `stem.pem` and `stem.key`: a P-256 certificate for `cn` signed by `(cert, key)`.
-    fn signed(&self, stem: &str, cn: &str, (ca, ca_key): (&str, &str), ext: &str) {
+    fn signed(&self, stem: &str, cn: &str, ca: (&str, &str), ext: &str) {
+        self.signed_with(stem, &format!("/CN={cn}"), ca, ext, EC);
+    }
+
+    /// `stem.pem` and `stem.key`: a certificate with a `key` key (`EC` or `RSA`) for the
+    /// subject `subject` signed by `(cert, key)` with the extensions in file `ext`.
+    fn signed_with(
+        &self,
+        stem: &str,
+        subject: &str,
+        (ca, ca_key): (&str, &str),
+        ext: &str,
+        key_kind: &[&str],
+    ) {
         let (key, csr, pem) = (
             format!("{stem}.key"),
             format!("{stem}.csr"),
             format!("{stem}.pem"),
         );
-        self.openssl(&[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &csr,
-            "-subj",
-            &format!("/CN={cn}"),
-        ]);
+        let request = ["-nodes", "-keyout", &key, "-out", &csr, "-subj", subject];
+        self.openssl(&[&["req", "-newkey"], key_kind, &request].concat());
         self.openssl(&[
             "x509",
             "-req",
@@ -144,7 +145,31 @@ impl Pki {
         std::fs::write(&path, text + &self.read(&format!("{stem}.key"))).unwrap();
         path
     }
+
+    /// A server leaf signed by the intermediate, with `key_kind`'s key, subject `/CN=cn` and
+    /// the DNS names `sans`: `stem.pem` (the leaf alone), `stem.key`.
+    fn server_leaf(&self, stem: &str, cn: &str, sans: &[&str], key_kind: &[&str]) {
+        let ext = format!("{stem}.ext");
+        let sans: Vec<String> = sans.iter().map(|name| format!("DNS:{name}")).collect();
+        let alt = match sans.is_empty() {
+            true => String::new(),
+            false => format!("subjectAltName={}\n", sans.join(",")),
+        };
+        self.write(
+            &ext,
+            &format!(
+                "{alt}basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n\
+                 extendedKeyUsage=serverAuth\n"
+            ),
+        );
+        let subject = format!("/CN={cn}");
+        self.signed_with(stem, &subject, ("int.pem", "int.key"), &ext, key_kind);
+    }
 }
+
+/// `openssl req -newkey` arguments for a P-256 key and for a 2048-bit RSA key.
+const EC: &[&str] = &["ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
+const RSA: &[&str] = &["rsa:2048"];
 
 /// A PKI with one leaf for [`NAME`], bundled in one file.
 fn site() -> (Pki, PathBuf) {
@@ -493,13 +518,51 @@ fn certificate_and_bind_option_errors_name_the_bind_line() {
         text.contains("t.cfg:5:") && text.contains("'npn'"),
         "{text}"
     );
-    let two = format!("ssl crt {} crt {}", bundle.display(), bundle.display());
+    let crt = format!("ssl crt {}", bundle.display());
+    let refused = [
+        ("ssl-max-ver TLSv1.1", "below TLSv1.2"),
+        (
+            "ssl-min-ver TLSv1.3 ssl-max-ver TLSv1.2",
+            "no version is left",
+        ),
+        ("ssl-min-ver TLSv1.4", "'TLSv1.4'"),
+        ("curves X448", "X448"),
+        (
+            "ciphersuites TLS_AES_128_CCM_8_SHA256",
+            "TLS_AES_128_CCM_8_SHA256",
+        ),
+        ("verify required", "no CA file specified"),
+        ("verify sometimes", "'sometimes'"),
+        (
+            "ca-file /nonexistent/ca.pem verify optional",
+            "/nonexistent/ca.pem",
+        ),
+    ];
+    for (options, message) in refused {
+        let (code, text) = check_config(&config(&format!("{crt} {options}")));
+        assert_eq!(code, 1, "{options}: {text}");
+        assert!(
+            text.contains("t.cfg:5:") && text.contains(message),
+            "{options}: {text}"
+        );
+    }
+    // Accepted with a warning naming what cannot be honoured.
+    let warned = [
+        ("ssl-min-ver TLSv1.0", "below TLSv1.2"),
+        ("ciphers HIGH:!aNULL", "not interpreted"),
+        ("curves X25519:P-521", "P-521"),
+    ];
+    for (options, message) in warned {
+        let (code, text) = check_config(&config(&format!("{crt} {options}")));
+        assert_eq!(code, 0, "{options}: {text}");
+        assert!(
+            text.contains("t.cfg:5:") && text.contains(message),
+            "{options}: {text}"
+        );
+    }
+    let two = format!("{crt} crt {}", bundle.display());
     let (code, text) = check_config(&config(&two));
-    assert_eq!(code, 1, "{text}");
-    assert!(
-        text.contains("t.cfg:5:") && text.contains("several 'crt'"),
-        "{text}"
-    );
+    assert_eq!(code, 0, "several 'crt': {text}");
     let (code, text) = check_config(&config(&format!("ssl crt {}", bundle.display())));
     assert_eq!(code, 0, "{text}");
 }
@@ -665,4 +728,358 @@ fn ssl_fc_fetches_route_requests_as_haproxy_does() {
         theirs,
         "pointsman routes each client as haproxy does"
     );
+}
+
+/// What `openssl s_client` with `args` got from `port`: the handshake summary (`TLSv1.3,
+/// Cipher is …`; `None` when refused), the served certificate's subject, and whether a TLS
+/// 1.2 session ticket was issued (TLS 1.3 ones are not looked at).
+#[derive(Debug, PartialEq)]
+struct Handshake {
+    summary: Option<String>,
+    subject: String,
+    ticket: bool,
+}
+
+fn handshake(port: u16, args: &[&str]) -> Handshake {
+    let child = Command::new("openssl")
+        .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = wait_output(child, Duration::from_secs(10));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let summary = (text.lines())
+        .find_map(|line| line.strip_prefix("New, "))
+        .filter(|summary| !summary.starts_with("(NONE)"))
+        .map(str::to_string);
+    let subject = (text.lines())
+        .find_map(|line| line.strip_prefix("subject="))
+        .unwrap_or_default()
+        .to_string();
+    // Only TLS 1.2's: a TLS 1.3 ticket comes after the handshake, and rustls sends it only
+    // once the client's Finished is in, which s_client may not wait for.
+    let ticket = text.contains("TLS session ticket lifetime hint")
+        && summary.as_deref().is_some_and(|s| s.starts_with("TLSv1.2"));
+    Handshake {
+        summary,
+        subject,
+        ticket,
+    }
+}
+
+/// A frontend terminating TLS on `port` with the bind options `options` (after `ssl`) and
+/// the global lines `global`, in front of `backend`. Valid for HAProxy too.
+fn tls_config_with(global: &str, port: u16, options: &str, backend: u16) -> String {
+    format!(
+        "global\n{global}defaults\n    mode http\n    timeout connect 1s\n    timeout client 2s\n    timeout server 5s\n\
+         frontend fe\n    bind 127.0.0.1:{port} ssl {options}\n    default_backend bk\n\
+         backend bk\n    server s1 127.0.0.1:{backend}\n"
+    )
+}
+
+/// Each probe's handshake on pointsman and on HAProxy with the same config; panics when
+/// they differ.
+fn same_as_haproxy(config: &dyn Fn(u16) -> String, probes: &[&[&str]]) -> Vec<Handshake> {
+    let (ours, theirs) = (free_port(), free_port());
+    let _p = pointsman(&config(ours), 1, ours);
+    let _h = haproxy(&config(theirs), theirs);
+    let theirs: Vec<Handshake> = probes.iter().map(|args| handshake(theirs, args)).collect();
+    let ours: Vec<Handshake> = probes.iter().map(|args| handshake(ours, args)).collect();
+    for ((probe, ours), theirs) in probes.iter().zip(&ours).zip(&theirs) {
+        assert_eq!(
+            ours, theirs,
+            "{probe:?}: pointsman (left) and haproxy (right)"
+        );
+    }
+    ours
+}
+
+fn subjects(handshakes: &[Handshake]) -> Vec<&str> {
+    fn subject(h: &Handshake) -> &str {
+        match h.summary {
+            Some(_) => h.subject.as_str(),
+            None => "refused",
+        }
+    }
+    handshakes.iter().map(subject).collect()
+}
+
+/// `crt DIR crt FILE`: the directory's certificate files load in name order (its `.ocsp`,
+/// `.issuer`, `.sctl` and `.key` files are not certificates), a name picks its certificate
+/// by CN or SAN, exact before wildcard, a wildcard covers one label, the first certificate
+/// is the default; `strict-sni` refuses instead. The same on HAProxy.
+#[test]
+fn sni_chooses_among_a_directory_and_files_as_haproxy_does() {
+    let pki = Pki::new();
+    pki.server_leaf("a", "a.test", &[], EC);
+    pki.server_leaf("wild", "wildcard", &["*.wild.test"], EC);
+    pki.server_leaf("exact", "exact", &["exact.wild.test"], EC);
+    let dir = pki.path("certs");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::copy(pki.bundle("a"), dir.join("a.pem")).unwrap();
+    let chain = pki.read("wild.pem") + &pki.read("int.pem");
+    std::fs::write(dir.join("wild.pem"), chain).unwrap();
+    std::fs::copy(pki.path("wild.key"), dir.join("wild.pem.key")).unwrap();
+    for stray in ["stray.ocsp", "stray.issuer", "stray.sctl", "stray.key"] {
+        std::fs::write(dir.join(stray), "not a certificate\n").unwrap();
+    }
+    let server = backend("s1", "x", &[]);
+    let crts = format!(
+        "crt {} crt {}",
+        dir.display(),
+        pki.bundle("exact").display()
+    );
+    let probes: [&[&str]; 6] = [
+        &["-servername", "a.test"],
+        &["-servername", "x.wild.test"],
+        &["-servername", "EXACT.wild.test"],
+        &["-servername", "deep.x.wild.test"],
+        &["-servername", "unknown.test"],
+        &["-noservername"],
+    ];
+    let config = |port| tls_config_with("", port, &crts, server.port());
+    let served = same_as_haproxy(&config, &probes);
+    let expected = [
+        "CN = a.test",
+        "CN = wildcard",
+        "CN = exact",
+        "CN = a.test",
+        "CN = a.test",
+    ];
+    assert_eq!(
+        subjects(&served),
+        [&expected[..], &["CN = a.test"]].concat()
+    );
+    let strict = format!("{crts} strict-sni");
+    let config = |port| tls_config_with("", port, &strict, server.port());
+    let served = same_as_haproxy(&config, &probes);
+    let expected = [
+        "CN = a.test",
+        "CN = wildcard",
+        "CN = exact",
+        "refused",
+        "refused",
+    ];
+    assert_eq!(subjects(&served), [&expected[..], &["refused"]].concat());
+}
+
+/// An RSA and an ECDSA certificate for one name: a client that can use ECDSA gets it (even
+/// with the RSA one first on the line, even preferring RSA signatures); one that offers only
+/// RSA suites gets the RSA one; without SNI, the first. The same on HAProxy. (A TLS 1.3
+/// client verifying only RSA signatures gets the RSA leaf from pointsman; HAProxy refuses it
+/// here, since the leaf's issuer signs with ECDSA.)
+#[test]
+fn ecdsa_or_rsa_is_chosen_by_what_the_client_offers_as_haproxy_does() {
+    let pki = Pki::new();
+    pki.server_leaf("rsa", "both rsa", &["both.test"], RSA);
+    pki.server_leaf("ec", "both ecdsa", &["both.test"], EC);
+    let server = backend("s1", "x", &[]);
+    let crts = format!(
+        "crt {} crt {}",
+        pki.bundle("rsa").display(),
+        pki.bundle("ec").display()
+    );
+    let probes: [&[&str]; 5] = [
+        &["-servername", "both.test"],
+        &["-servername", "both.test", "-tls1_2"],
+        // RSA first in the client's order: ECDSA still wins.
+        &[
+            "-servername",
+            "both.test",
+            "-sigalgs",
+            "rsa_pss_rsae_sha256:ecdsa_secp256r1_sha256",
+        ],
+        &[
+            "-servername",
+            "both.test",
+            "-tls1_2",
+            "-cipher",
+            "ECDHE-RSA-AES128-GCM-SHA256",
+        ],
+        &["-noservername"],
+    ];
+    let config = |port| tls_config_with("", port, &crts, server.port());
+    let served = same_as_haproxy(&config, &probes);
+    assert_eq!(
+        subjects(&served),
+        [
+            "CN = both ecdsa",
+            "CN = both ecdsa",
+            "CN = both ecdsa",
+            "CN = both rsa",
+            "CN = both rsa"
+        ]
+    );
+}
+
+/// Versions, suites, groups and (TLS 1.2) tickets from bind options and from `ssl-default-bind-*`
+/// (the bind's own options win): what a client gets is what HAProxy gives it.
+#[test]
+fn versions_ciphers_curves_and_tickets_are_what_haproxy_offers() {
+    let (_pki, bundle) = site();
+    let server = backend("s1", "x", &[]);
+    let global = "    ssl-default-bind-options ssl-min-ver TLSv1.3\n";
+    let options = format!(
+        "crt {} ssl-min-ver TLSv1.2 ciphersuites TLS_CHACHA20_POLY1305_SHA256 \
+         ciphers ECDHE-ECDSA-AES128-GCM-SHA256 no-tls-tickets",
+        bundle.display()
+    );
+    let config = |port| tls_config_with(global, port, &options, server.port());
+    let served = same_as_haproxy(
+        &config,
+        &[
+            &[],
+            &["-tls1_2"],
+            &["-tls1_2", "-cipher", "ECDHE-ECDSA-AES256-GCM-SHA384"],
+            &["-ciphersuites", "TLS_AES_128_GCM_SHA256"],
+        ],
+    );
+    let summaries: Vec<_> = served.iter().map(|h| h.summary.as_deref()).collect();
+    assert_eq!(
+        summaries,
+        [
+            Some("TLSv1.3, Cipher is TLS_CHACHA20_POLY1305_SHA256"),
+            Some("TLSv1.2, Cipher is ECDHE-ECDSA-AES128-GCM-SHA256"),
+            None,
+            None
+        ]
+    );
+    assert!(!served[1].ticket, "no-tls-tickets: no TLS 1.2 ticket");
+    let global = format!(
+        "{global}    ssl-default-bind-curves P-384\n    ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256\n"
+    );
+    let options = format!("crt {}", bundle.display());
+    let config = |port| tls_config_with(&global, port, &options, server.port());
+    let served = same_as_haproxy(
+        &config,
+        &[
+            &[],
+            &["-tls1_2"],
+            &["-groups", "X25519"],
+            &["-groups", "P-384"],
+        ],
+    );
+    let summaries: Vec<_> = served.iter().map(|h| h.summary.as_deref()).collect();
+    let tls13 = Some("TLSv1.3, Cipher is TLS_AES_128_GCM_SHA256");
+    assert_eq!(summaries, [tls13, None, None, tls13]);
+    let options = format!("crt {} ssl-max-ver TLSv1.2", bundle.display());
+    let config = |port| tls_config_with("", port, &options, server.port());
+    let served = same_as_haproxy(&config, &[&[]]);
+    assert!(served[0].ticket, "a TLS 1.2 ticket by default");
+    assert!(
+        (served[0].summary.as_deref()).is_some_and(|s| s.starts_with("TLSv1.2, ")),
+        "{served:?}"
+    );
+}
+
+/// curl to `https://example.test:PORT/` trusting `root`, with `args`: the body, or
+/// `refused` when the TLS connection failed.
+fn body_or_refused(port: u16, root: &Path, args: &[String]) -> String {
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "5", "--cacert"])
+        .arg(root)
+        .args(["--resolve", &format!("{NAME}:{port}:127.0.0.1")])
+        .args(args)
+        .arg(format!("https://{NAME}:{port}/"))
+        .output()
+        .expect("curl is installed");
+    match out.status.success() {
+        true => String::from_utf8(out.stdout).unwrap(),
+        false => "refused".into(),
+    }
+}
+
+/// Client certificates: `verify required` refuses a client without one or with one from
+/// another CA, `verify optional` lets the first in, and `ssl_c_used`, `ssl_c_verify`,
+/// `ssl_c_s_dn` (whole, and one entry) route the others; the same on HAProxy.
+#[test]
+fn client_certificates_are_verified_and_fetched_as_haproxy_does() {
+    let (pki, bundle) = site();
+    let ext = "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n";
+    pki.write("client.ext", ext);
+    for (stem, subject) in [
+        ("client1", "/O=Example/CN=client1"),
+        ("client2", "/O=Example/OU=a/OU=b/CN=client2"),
+        ("client3", "/O=Other/CN=client3"),
+    ] {
+        pki.signed_with(stem, subject, ("root.pem", "root.key"), "client.ext", EC);
+    }
+    pki.openssl(
+        &[
+            &["req", "-x509", "-newkey"],
+            EC,
+            &[
+                "-nodes",
+                "-keyout",
+                "rogue.key",
+                "-out",
+                "rogue.pem",
+                "-days",
+                "2",
+            ],
+            &["-subj", "/O=Example/CN=client1"],
+        ]
+        .concat(),
+    );
+    let names = ["dn", "cn", "used", "none"];
+    let servers: Vec<Backend> = names.iter().map(|n| backend(n, n, &[])).collect();
+    let root = pki.path("root.pem");
+    let config = |required: u16, optional: u16| {
+        let tls = format!("ssl crt {} ca-file {}", bundle.display(), root.display());
+        let mut text = format!(
+            "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+             frontend fe\n    bind 127.0.0.1:{required} {tls} verify required\n\
+             \x20   bind 127.0.0.1:{optional} {tls} verify optional\n\
+             \x20   use_backend dn if {{ ssl_c_s_dn /O=Example/CN=client1 }} {{ ssl_c_verify 0 }}\n\
+             \x20   use_backend cn if {{ ssl_c_s_dn(OU,-1) b }} {{ ssl_c_s_dn(CN) client2 }}\n\
+             \x20   use_backend used if {{ ssl_c_used }}\n\
+             \x20   default_backend none\n"
+        );
+        for (name, server) in names.iter().zip(&servers) {
+            text += &format!("backend {name}\n    server s 127.0.0.1:{}\n", server.port());
+        }
+        text
+    };
+    let cert = |stem: &str| -> Vec<String> {
+        let (pem, key) = (
+            pki.path(&format!("{stem}.pem")),
+            pki.path(&format!("{stem}.key")),
+        );
+        vec![
+            "--cert".into(),
+            pem.display().to_string(),
+            "--key".into(),
+            key.display().to_string(),
+        ]
+    };
+    let probes: [(bool, Vec<String>); 8] = [
+        (true, cert("client1")),
+        (true, cert("client2")),
+        (true, cert("client3")),
+        (true, vec![]),
+        (true, cert("rogue")),
+        (false, vec![]),
+        (false, cert("client1")),
+        (false, cert("rogue")),
+    ];
+    let answers = |(required, optional): (u16, u16)| -> Vec<String> {
+        (probes.iter())
+            .map(|(on_required, args)| {
+                let port = if *on_required { required } else { optional };
+                body_or_refused(port, &root, args)
+            })
+            .collect()
+    };
+    let (ours, theirs) = ((free_port(), free_port()), (free_port(), free_port()));
+    let _p = pointsman(&config(ours.0, ours.1), 1, ours.0);
+    let _h = haproxy(&config(theirs.0, theirs.1), theirs.0);
+    let theirs = answers(theirs);
+    let expected = [
+        "dn", "cn", "used", "refused", "refused", "none", "dn", "refused",
+    ];
+    assert_eq!(theirs, expected, "haproxy");
+    assert_eq!(answers(ours), theirs, "pointsman as haproxy");
 }

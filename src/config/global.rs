@@ -1,12 +1,14 @@
 //! The keywords of the `global` section: `nbthread`, `maxconn`, `stats socket`, `stats timeout`,
 //! `stats maxconn`, `tune.bufsize`, `log`, `log-tag`, `hard-stop-after`, `server-state-file`,
-//! `server-state-base`, `pidfile`, and the accepted-but-ignored ones (`daemon` …).
+//! `server-state-base`, `pidfile`, `crt-base`, `ca-base`, `ssl-default-bind-*`,
+//! `tune.ssl.cachesize`, `tune.ssl.maxrecord`, and the accepted-but-ignored ones (`daemon` …).
 
 use super::ignored::{find_ignored, TUNE_WITHOUT_EFFECT};
 use super::logs::{parse_log, parse_log_tag, LogLine};
 use super::model::{Global, Level, StatsSocket};
 use super::parser::{ConfigError, Line};
 use super::proxy::is_proxy_keyword;
+use super::tls_options::parse_default_bind_options;
 use super::values::{parse_octal_mode, parse_socket_address, parse_time, parse_u32};
 
 const STATS_SOCKET_USAGE: &str =
@@ -53,6 +55,24 @@ pub(super) fn parse_line(
         }
         "crt-base" => single_value("crt-base", args, "crt-base <dir>")
             .map(|v| global.crt_base = Some(v.into())),
+        "ca-base" => {
+            single_value("ca-base", args, "ca-base <dir>").map(|v| global.ca_base = Some(v.into()))
+        }
+        "ssl-default-bind-options" => {
+            parse_default_bind_options(&mut global.ssl_default_bind, args)
+        }
+        "ssl-default-bind-ciphers" => single_value(&key, args, "ssl-default-bind-ciphers <list>")
+            .map(|v| global.ssl_default_bind.ciphers = Some(v.into())),
+        "ssl-default-bind-ciphersuites" => {
+            single_value(&key, args, "ssl-default-bind-ciphersuites <list>")
+                .map(|v| global.ssl_default_bind.ciphersuites = Some(v.into()))
+        }
+        "ssl-default-bind-curves" => single_value(&key, args, "ssl-default-bind-curves <list>")
+            .map(|v| global.ssl_default_bind.curves = Some(v.into())),
+        "tune.ssl.cachesize" => single_value(&key, args, "tune.ssl.cachesize <number>")
+            .and_then(|v| parse_u32(v).map_err(|m| format!("'{key}': {m}")))
+            .map(|n| global.tune_ssl_cachesize = Some(n as usize)),
+        "tune.ssl.maxrecord" => parse_maxrecord(global, args),
         _ => return accept_ignored_or_refuse(line, &key, warnings),
     };
     result.map_err(|message| line.error(message))
@@ -113,6 +133,20 @@ fn parse_global_log(global: &mut Global, line: &Line, args: &[String]) -> Result
         }
         LogLine::Global => Err("'log global' is not valid in the global section".into()),
     }
+}
+
+/// `tune.ssl.maxrecord N`: 0 is HAProxy's "no limit"; rustls takes record sizes from 32
+/// bytes of plaintext up (its fragment size counts the 5-byte header).
+fn parse_maxrecord(global: &mut Global, args: &[String]) -> Result<(), String> {
+    let value = single_value("tune.ssl.maxrecord", args, "tune.ssl.maxrecord <number>")?;
+    let size = parse_u32(value).map_err(|m| format!("'tune.ssl.maxrecord': {m}"))? as usize;
+    if size != 0 && !(32..=16384).contains(&size) {
+        return Err(format!(
+            "'tune.ssl.maxrecord' : {size} is out of range: pointsman takes 0 (no limit) or 32 to 16384"
+        ));
+    }
+    global.tune_ssl_maxrecord = (size != 0).then_some(size);
+    Ok(())
 }
 
 fn parse_nbthread(global: &mut Global, args: &[String]) -> Result<(), String> {

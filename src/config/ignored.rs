@@ -45,11 +45,6 @@ pub(super) const IGNORED: &[Ignored] = &[
         allowed: IgnoredIn::NamedSections,
         reason: "it is only shown on HAProxy's stats page",
     },
-    Ignored {
-        key: "ca-base",
-        allowed: IgnoredIn::Global,
-        reason: "pointsman verifies no client certificates (no 'ca-file')",
-    },
 ];
 
 /// The ignored keyword with this key (`daemon`, `description`), if any.
@@ -97,7 +92,6 @@ pub(super) const TUNE_WITHOUT_EFFECT: &[&str] = &[
     "tune.sched.low-latency",
     "tune.sndbuf.client",
     "tune.sndbuf.server",
-    "tune.ssl.cachesize",
     "tune.ssl.capture-buffer-size",
     "tune.ssl.capture-cipherlist-size",
     "tune.ssl.default-dh-param",
@@ -105,7 +99,6 @@ pub(super) const TUNE_WITHOUT_EFFECT: &[&str] = &[
     "tune.ssl.hard-maxrecord",
     "tune.ssl.keylog",
     "tune.ssl.lifetime",
-    "tune.ssl.maxrecord",
     "tune.ssl.ssl-ctx-cache-size",
     "tune.vars.check-max-size",
     "tune.vars.global-max-size",

@@ -18,6 +18,7 @@ mod proxy;
 mod rules;
 mod server;
 mod stats_page;
+mod tls_options;
 mod validate;
 mod values;
 

@@ -62,6 +62,15 @@ pub struct Global {
     pub pidfile: Option<PathBuf>,
     /// `crt-base DIR`: where a relative `bind … crt FILE` is.
     pub crt_base: Option<PathBuf>,
+    /// `ca-base DIR`: where a relative `bind … ca-file F` / `crl-file F` is.
+    pub ca_base: Option<PathBuf>,
+    /// `ssl-default-bind-options`, `-ciphers`, `-ciphersuites`, `-curves`: what a TLS bind
+    /// uses where it sets nothing itself.
+    pub ssl_default_bind: TlsOptions,
+    /// `tune.ssl.cachesize N`: TLS 1.2 sessions kept for resumption by session id.
+    pub tune_ssl_cachesize: Option<usize>,
+    /// `tune.ssl.maxrecord N`: the largest TLS record sent, in bytes of plaintext.
+    pub tune_ssl_maxrecord: Option<usize>,
 }
 
 /// Where a `log` line sends its messages.
@@ -463,6 +472,67 @@ pub struct BindSsl {
     pub crts: Vec<PathBuf>,
     /// `alpn h2,http/1.1`: the protocols offered in ALPN, in the order of preference.
     pub alpn: Vec<String>,
+    /// `strict-sni`: a client whose server name matches no certificate is refused instead of
+    /// getting the first one.
+    pub strict_sni: bool,
+    /// Versions, ciphers, curves, tickets (unset ones come from `ssl-default-bind-*`).
+    pub tls: TlsOptions,
+    /// `ca-file F`: the CAs a client certificate is verified against.
+    pub ca_file: Option<PathBuf>,
+    /// `verify none|optional|required` (HAProxy's default: `none`, no certificate asked).
+    pub verify: Option<Verify>,
+    /// `crl-file F`: revoked client certificates.
+    pub crl_file: Option<PathBuf>,
+}
+
+/// `verify` on a bind: whether a client certificate is asked for and needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verify {
+    None,
+    Optional,
+    Required,
+}
+
+/// A TLS protocol version as `ssl-min-ver` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TlsVersion {
+    Ssl3,
+    Tls10,
+    Tls11,
+    Tls12,
+    Tls13,
+}
+
+/// The TLS options a bind line and `ssl-default-bind-*` share, as written.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TlsOptions {
+    pub min_version: Option<TlsVersion>,
+    pub max_version: Option<TlsVersion>,
+    /// `ciphers`: an OpenSSL cipher list for TLS 1.2.
+    pub ciphers: Option<String>,
+    /// `ciphersuites`: TLS 1.3 suite names, `:`-separated.
+    pub ciphersuites: Option<String>,
+    /// `curves`: key exchange groups in OpenSSL's names, `:`-separated.
+    pub curves: Option<String>,
+    pub no_tls_tickets: bool,
+    /// `prefer-client-ciphers`: the client's order of ciphers wins (HAProxy's default is the
+    /// server's).
+    pub prefer_client_ciphers: bool,
+}
+
+impl TlsOptions {
+    /// These options where set, else `defaults`' (flags: either).
+    pub fn or(&self, defaults: &TlsOptions) -> TlsOptions {
+        TlsOptions {
+            min_version: self.min_version.or(defaults.min_version),
+            max_version: self.max_version.or(defaults.max_version),
+            ciphers: self.ciphers.clone().or_else(|| defaults.ciphers.clone()),
+            ciphersuites: (self.ciphersuites.clone()).or_else(|| defaults.ciphersuites.clone()),
+            curves: self.curves.clone().or_else(|| defaults.curves.clone()),
+            no_tls_tickets: self.no_tls_tickets || defaults.no_tls_tickets,
+            prefer_client_ciphers: self.prefer_client_ciphers || defaults.prefer_client_ciphers,
+        }
+    }
 }
 
 /// The frontend side of a proxy (`frontend` or `listen`).

@@ -10,12 +10,13 @@ use super::ignored::{find_ignored, not_supported, Ignored, IgnoredIn, UNSUPPORTE
 use super::logs::{parse_log, LogLine};
 use super::model::{
     Algorithm, Bind, BindSsl, CookieConfig, CookieMode, LoadServerState, Location, Mode, Options,
-    RetryOn, ServerConfig, ServerOptions, StatsPage, Timeouts, RETRYABLE_STATUSES,
+    RetryOn, ServerConfig, ServerOptions, StatsPage, Timeouts, Verify, RETRYABLE_STATUSES,
 };
 use super::parser::{ConfigError, Line};
 use super::rules;
 use super::server::{self, Numbers};
 use super::stats_page;
+use super::tls_options::apply_tls_option;
 use super::values::{parse_bind_addr, parse_time, parse_u32};
 use crate::rules::{ErrorFiles, HttpRules, Reply, ResponseRules, Switching, ERRORFILE_STATUSES};
 
@@ -631,8 +632,9 @@ fn parse_bind(section: &mut ProxySection, line: &Line, args: &[String]) -> Resul
     Ok(())
 }
 
-/// The bind options pointsman supports: `ssl`, `crt FILE` (repeatable), `alpn LIST`. `crt`
-/// without `ssl` is accepted and unused, as HAProxy does; `ssl` needs a `crt`.
+/// The bind options pointsman supports: `ssl`, `crt FILE|DIR` (repeatable), `alpn LIST`,
+/// `strict-sni`, the TLS options of [`apply_tls_option`], `ca-file`, `verify`, `crl-file`.
+/// `crt` without `ssl` is accepted and unused, as HAProxy does; `ssl` needs a `crt`.
 fn parse_bind_options(addresses: &str, options: &[String]) -> Result<Option<BindSsl>, String> {
     let mut ssl = false;
     let mut settings = BindSsl::default();
@@ -641,15 +643,23 @@ fn parse_bind_options(addresses: &str, options: &[String]) -> Result<Option<Bind
         let mut value = || {
             words
                 .next()
+                .cloned()
                 .ok_or_else(|| format!("'{option}' : missing value for bind '{addresses}'"))
         };
         match option.as_str() {
             "ssl" => ssl = true,
             "crt" => settings.crts.push(value()?.into()),
             "alpn" => settings.alpn = value()?.split(',').map(str::to_string).collect(),
+            "strict-sni" => settings.strict_sni = true,
+            "ca-file" => settings.ca_file = Some(value()?.into()),
+            "crl-file" => settings.crl_file = Some(value()?.into()),
+            "verify" => settings.verify = Some(parse_verify(&value()?)?),
+            _ if apply_tls_option(&mut settings.tls, option, &mut value)? => {}
             _ => {
                 return Err(format!(
-                    "unknown bind option '{option}': pointsman supports 'ssl', 'crt' and 'alpn'"
+                    "unknown bind option '{option}': pointsman supports 'ssl', 'crt', 'alpn', 'strict-sni', \
+                     'ssl-min-ver', 'ssl-max-ver', 'no-tlsv1x', 'force-tlsv1x', 'ciphers', 'ciphersuites', \
+                     'curves', 'no-tls-tickets', 'prefer-client-ciphers', 'ca-file', 'verify' and 'crl-file'"
                 ))
             }
         }
@@ -684,6 +694,17 @@ fn parse_errorfile(
     let reply = Reply::errorfile(path, &text).map_err(|e| format!("errorfile : {e}"))?;
     section.settings.error_files.set(status, reply);
     Ok(())
+}
+
+fn parse_verify(value: &str) -> Result<Verify, String> {
+    match value {
+        "none" => Ok(Verify::None),
+        "optional" => Ok(Verify::Optional),
+        "required" => Ok(Verify::Required),
+        _ => Err(format!(
+            "'verify' : unknown verify setting '{value}', expected 'none', 'optional' or 'required'"
+        )),
+    }
 }
 
 fn parse_default_backend(

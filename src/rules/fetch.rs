@@ -60,6 +60,9 @@ pub struct TlsFacts<'a> {
     pub cipher: &'static str,
     /// The protocol chosen by ALPN.
     pub alpn: Option<&'a [u8]>,
+    /// The client's certificate (DER), when it sent one (it was verified, or the handshake
+    /// would have ended).
+    pub client_cert: Option<&'a [u8]>,
 }
 
 static NO_MAPS: Maps = Maps::EMPTY;
@@ -128,6 +131,17 @@ pub enum Fetch {
     SslFcCipher,
     /// `ssl_fc_alpn`: the protocol ALPN chose.
     SslFcAlpn,
+    /// `ssl_c_used`: the client sent a certificate (no value on plain TCP).
+    SslCUsed,
+    /// `ssl_c_verify`: OpenSSL's verify result code; always 0 (X509_V_OK) on an established
+    /// TLS connection, since any failure ends the handshake (no `ca-ignore-err`).
+    SslCVerify,
+    /// `ssl_c_s_dn([entry[,occ]])`: the client certificate's subject DN, or the value of its
+    /// `occ`th `entry` (1 the first, -1 the last).
+    SslCSDn {
+        entry: Option<String>,
+        occurrence: i64,
+    },
     /// The response's status code (`status`).
     Status,
     /// Every value of response header `name` (`res.hdr`, `shdr`), as `Header` on requests.
@@ -149,8 +163,11 @@ impl Fetch {
             | Fetch::DstPort
             | Fetch::HeaderCount { .. }
             | Fetch::Status
-            | Fetch::ResHeaderCount { .. } => SampleType::Int,
-            Fetch::AlwaysTrue | Fetch::AlwaysFalse | Fetch::SslFc => SampleType::Bool,
+            | Fetch::ResHeaderCount { .. }
+            | Fetch::SslCVerify => SampleType::Int,
+            Fetch::AlwaysTrue | Fetch::AlwaysFalse | Fetch::SslFc | Fetch::SslCUsed => {
+                SampleType::Bool
+            }
             _ => SampleType::Bytes,
         }
     }
@@ -222,6 +239,13 @@ impl Fetch {
             Fetch::SslFcAlpn => {
                 (request.tls().and_then(|t| t.alpn)).is_some_and(|alpn| test(Sample::Bytes(alpn)))
             }
+            Fetch::SslCUsed => request
+                .tls()
+                .is_some_and(|t| test(Sample::Bool(t.client_cert.is_some()))),
+            Fetch::SslCVerify => request.tls().is_some_and(|_| test(Sample::Int(0))),
+            Fetch::SslCSDn { entry, occurrence } => (request.tls().and_then(|t| t.client_cert))
+                .and_then(|cert| subject_value(cert, entry.as_deref(), *occurrence))
+                .is_some_and(|value| test(Sample::Bytes(value.as_bytes()))),
             Fetch::Status => request
                 .status()
                 .is_some_and(|s| test(Sample::Int(i64::from(s)))),
@@ -454,6 +478,27 @@ fn fetch_named(name: &str, args: &[&str], word: &str) -> Result<Fetch, String> {
         ("ssl_fc_protocol", []) => Fetch::SslFcProtocol,
         ("ssl_fc_cipher", []) => Fetch::SslFcCipher,
         ("ssl_fc_alpn", []) => Fetch::SslFcAlpn,
+        ("ssl_c_used", []) => Fetch::SslCUsed,
+        ("ssl_c_verify", []) => Fetch::SslCVerify,
+        ("ssl_c_s_dn", []) => Fetch::SslCSDn {
+            entry: None,
+            occurrence: 1,
+        },
+        ("ssl_c_s_dn", [entry]) => Fetch::SslCSDn {
+            entry: Some(entry.to_string()),
+            occurrence: 1,
+        },
+        ("ssl_c_s_dn", [entry, occurrence]) => Fetch::SslCSDn {
+            entry: Some(entry.to_string()),
+            occurrence: match occurrence.parse::<i64>() {
+                Ok(n) if n != 0 => n,
+                _ => {
+                    return Err(format!(
+                        "invalid occurrence '{occurrence}' in ACL expression '{word}'"
+                    ))
+                }
+            },
+        },
         ("status", []) => Fetch::Status,
         ("res.hdr" | "shdr", [header]) => Fetch::ResHeader {
             name: header.to_string(),
@@ -472,8 +517,9 @@ fn fetch_named(name: &str, args: &[&str], word: &str) -> Result<Fetch, String> {
             "path" | "url" | "query" | "url_param" | "urlp" | "method" | "req.ver" | "hdr"
             | "req.hdr" | "fhdr" | "req.fhdr" | "hdr_cnt" | "req.hdr_cnt" | "cook" | "req.cook"
             | "src" | "src_port" | "dst" | "dst_port" | "always_true" | "always_false" | "ssl_fc"
-            | "ssl_fc_sni" | "ssl_fc_protocol" | "ssl_fc_cipher" | "ssl_fc_alpn" | "status"
-            | "res.hdr" | "shdr" | "res.hdr_cnt" | "shdr_cnt",
+            | "ssl_fc_sni" | "ssl_fc_protocol" | "ssl_fc_cipher" | "ssl_fc_alpn" | "ssl_c_used"
+            | "ssl_c_verify" | "ssl_c_s_dn" | "status" | "res.hdr" | "shdr" | "res.hdr_cnt"
+            | "shdr_cnt",
             _,
         ) => {
             return Err(format!(
@@ -483,6 +529,24 @@ fn fetch_named(name: &str, args: &[&str], word: &str) -> Result<Fetch, String> {
         _ => return Err(unknown(word)),
     };
     Ok(fetch)
+}
+
+/// `ssl_c_s_dn`'s value: the whole DN, or the `occurrence`th value of `entry` (from the end
+/// when negative).
+fn subject_value(cert: &[u8], entry: Option<&str>, occurrence: i64) -> Option<String> {
+    let Some(entry) = entry else {
+        return crate::tls::der::subject_dn(cert);
+    };
+    let values: Vec<String> = crate::tls::der::subject(cert)?
+        .into_iter()
+        .filter(|(name, _)| name == entry)
+        .map(|(_, value)| value)
+        .collect();
+    let index = match occurrence {
+        n if n > 0 => usize::try_from(n - 1).ok()?,
+        n => values.len().checked_sub(usize::try_from(-n).ok()?)?,
+    };
+    values.into_iter().nth(index)
 }
 
 #[cfg(test)]
@@ -545,6 +609,7 @@ pub(super) mod tests {
             protocol: "TLSv1.3",
             cipher: "TLS_AES_256_GCM_SHA384",
             alpn: Some(b"http/1.1"),
+            client_cert: None,
         });
         let fetches = [
             "ssl_fc",

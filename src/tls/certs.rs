@@ -1,5 +1,6 @@
-//! Certificates as HAProxy reads a `crt` file: one PEM file holding the certificate, its
-//! chain and the private key, or the key in `FILE.key` beside it when the file has none.
+//! Certificates as HAProxy reads a `crt` argument: one PEM file holding the certificate, its
+//! chain and the private key (or the key in `FILE.key` beside it when the file has none), or
+//! a directory of such files.
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -10,6 +11,36 @@ use std::path::{Path, PathBuf};
 pub struct Certified {
     pub chain: Vec<CertificateDer<'static>>,
     pub key: PrivateKeyDer<'static>,
+}
+
+/// The extensions of the files beside a certificate that HAProxy never loads as one from a
+/// directory: the key, the OCSP response, the issuer, the SCT list.
+const NOT_CERTIFICATES: [&str; 4] = ["key", "ocsp", "issuer", "sctl"];
+
+/// Reads the certificates of one `crt` argument: the file, or each certificate file of the
+/// directory in name order (as HAProxy's `scandir(…, alphasort)`), with the path it came from.
+pub fn load_crt(path: &Path) -> Result<Vec<(PathBuf, Certified)>, String> {
+    if !path.is_dir() {
+        return Ok(vec![(path.to_path_buf(), load(path)?)]);
+    }
+    let entries = std::fs::read_dir(path)
+        .map_err(|e| format!("cannot read directory '{}': {e}", path.display()))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|file| file.is_file() && is_certificate_file(file))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|file| load(&file).map(|certified| (file, certified)))
+        .collect()
+}
+
+/// Whether a file found in a `crt` directory is loaded as a certificate.
+fn is_certificate_file(file: &Path) -> bool {
+    let extension = file.extension().and_then(|e| e.to_str()).unwrap_or("");
+    !NOT_CERTIFICATES.contains(&extension)
 }
 
 /// Reads `path` (and `path.key` if `path` holds no key).

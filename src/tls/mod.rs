@@ -1,7 +1,9 @@
 //! TLS termination on `bind … ssl crt …` with rustls (ring provider): the certificates as
-//! HAProxy reads them ([`certs`]), one rustls `ServerConfig` per TLS bind built once before
-//! the shards start and shared by all of them ([`Contexts`]), and the handshake of one
-//! accepted connection ([`handshake`]), and what rules read of a session ([`names`]).
+//! HAProxy reads them ([`certs`], their names read by [`der`]) and chosen by SNI ([`sni`]),
+//! the bind's versions, suites and groups ([`choices`]) and client certificate check
+//! ([`client_auth`]), one rustls `ServerConfig` per TLS bind built once before the shards
+//! start and shared by all of them ([`Contexts`]), the handshake of one accepted connection
+//! ([`handshake`]), and what rules read of a session ([`names`]).
 //!
 //! One `ServerConfig` for every shard, not one each: its session ticket key and session cache
 //! are then the same on every core, so a client whose next connection lands on another shard
@@ -11,13 +13,17 @@
 //! secrets to the socket and keep a plain stream); these machines have no `tls` ULP.
 
 pub mod certs;
+mod choices;
+mod client_auth;
+pub mod der;
 pub mod handshake;
 pub mod names;
+mod sni;
 
 pub use handshake::{accept, Failure, Replayed};
 pub use names::facts;
 
-use crate::config::{BindSsl, Config, Location};
+use crate::config::{BindSsl, Config, Global, Location};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -37,7 +43,6 @@ impl Contexts {
     /// naming the `bind` line.
     pub fn load(config: &Config) -> Result<Contexts, String> {
         let mut contexts = Contexts::default();
-        let base = config.global.crt_base.as_deref();
         for proxy in &config.proxies {
             let Some(frontend) = &proxy.frontend else {
                 continue;
@@ -46,7 +51,7 @@ impl Contexts {
                 .binds
                 .iter()
                 .map(|bind| match &bind.ssl {
-                    Some(ssl) => server_config(ssl, base, &bind.location).map(Some),
+                    Some(ssl) => server_config(ssl, &config.global, &bind.location).map(Some),
                     None => Ok(None),
                 })
                 .collect::<Result<Vec<_>, String>>()?;
@@ -61,38 +66,72 @@ impl Contexts {
     }
 }
 
-/// The rustls config of one TLS bind: its one certificate, TLS 1.2 and 1.3, the `alpn`
-/// protocols, and stateless session tickets (a key the process generates at start).
+/// The rustls config of one TLS bind: its certificates chosen by SNI ([`sni`]), the
+/// versions, suites and groups of its options ([`choices`]) falling back on
+/// `ssl-default-bind-*`, its client certificate check ([`client_auth`]), the `alpn`
+/// protocols, and stateless session tickets (a key the process generates at start) unless
+/// `no-tls-tickets`.
 fn server_config(
     ssl: &BindSsl,
-    base: Option<&Path>,
+    global: &Global,
     location: &Location,
 ) -> Result<ServerConfig, String> {
     let error = |e: String| format!("{location}: 'bind … ssl': {e}");
-    // ring, not aws-lc-rs: no cmake/C build. rustls deprecates ring's provider for lacking
-    // the post-quantum X25519MLKEM768 group; clients that offer it also offer X25519.
-    #[allow(deprecated)]
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    if ssl.crts.len() > 1 {
-        // Refused rather than serving the first for every name: SNI selection is not built yet.
-        return Err(error(
-            "several 'crt' (certificate selection by SNI) are not supported yet".into(),
-        ));
+    let options = ssl.tls.or(&global.ssl_default_bind);
+    let choices = choices::choose(&options).map_err(error)?;
+    for warning in &choices.warnings {
+        log::warn!("{location}: 'bind … ssl': {warning}");
     }
-    let first = ssl
-        .crts
-        .first()
-        .ok_or_else(|| error("no 'crt' given".into()))?;
-    // A relative file is under `crt-base` (`join` keeps an absolute one as it is).
-    let first = base.map_or_else(|| first.clone(), |base| base.join(first));
-    let certified = certs::load(&first).map_err(error)?;
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| error(e.to_string()))?
-        .with_no_client_auth()
-        .with_single_cert(certified.chain, certified.key)
-        .map_err(|e| error(format!("{}: {e}", first.display())))?;
+    let provider = Arc::new(choices.provider);
+    let certificates = certificates(ssl, global.crt_base.as_deref(), &provider).map_err(error)?;
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&choices.versions)
+        .map_err(|e| error(e.to_string()))?;
+    let verifier =
+        client_auth::verifier(ssl, global.ca_base.as_deref(), &provider).map_err(error)?;
+    let builder = match verifier {
+        Some(verifier) => builder.with_client_cert_verifier(verifier),
+        None => builder.with_no_client_auth(),
+    };
+    let mut config = builder.with_cert_resolver(Arc::new(certificates));
     config.alpn_protocols = ssl.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
-    config.ticketer = rustls::crypto::ring::Ticketer::new().map_err(|e| error(e.to_string()))?;
+    // HAProxy (OpenSSL's SSL_OP_CIPHER_SERVER_PREFERENCE) picks by its own order by default.
+    config.ignore_client_order = !options.prefer_client_ciphers;
+    if !options.no_tls_tickets {
+        config.ticketer =
+            rustls::crypto::ring::Ticketer::new().map_err(|e| error(e.to_string()))?;
+    }
+    if let Some(size) = global.tune_ssl_cachesize {
+        config.session_storage = match size {
+            0 => Arc::new(rustls::server::NoServerSessionStorage {}),
+            size => rustls::server::ServerSessionMemoryCache::new(size),
+        };
+    }
+    // rustls's fragment size counts the 5-byte record header.
+    config.max_fragment_size = global.tune_ssl_maxrecord.map(|size| size + 5);
     Ok(Arc::new(config))
+}
+
+/// Every certificate of the bind's `crt` arguments (a relative one under `crt-base`), the
+/// first one loaded being the default.
+fn certificates(
+    ssl: &BindSsl,
+    base: Option<&Path>,
+    provider: &rustls::crypto::CryptoProvider,
+) -> Result<sni::Certificates, String> {
+    let mut certificates = sni::Certificates::new(ssl.strict_sni);
+    for crt in &ssl.crts {
+        // `join` keeps an absolute path as it is.
+        let path = base.map_or_else(|| crt.clone(), |base| base.join(crt));
+        let loaded = certs::load_crt(&path)?;
+        if loaded.is_empty() {
+            return Err(format!("'{}' holds no certificate file", path.display()));
+        }
+        for (file, certified) in loaded {
+            let key = sni::certified_key(certified, provider)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            certificates.add(key);
+        }
+    }
+    Ok(certificates)
 }

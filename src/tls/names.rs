@@ -1,4 +1,4 @@
-//! A client's TLS session as the `ssl_fc*` fetches read it, in OpenSSL's names (HAProxy's):
+//! A client's TLS session as the `ssl_fc*` and `ssl_c_*` fetches read it, in OpenSSL's names (HAProxy's):
 //! `TLSv1.3`, `TLS_AES_256_GCM_SHA384`, `ECDHE-ECDSA-AES128-GCM-SHA256`.
 
 use crate::rules::TlsFacts;
@@ -11,6 +11,9 @@ pub fn facts(connection: &ServerConnection) -> TlsFacts<'_> {
         protocol: connection.protocol_version().map_or("", protocol_name),
         cipher: (connection.negotiated_cipher_suite()).map_or("", |s| cipher_name(s.suite())),
         alpn: connection.alpn_protocol(),
+        client_cert: (connection.peer_certificates())
+            .and_then(|chain| chain.first())
+            .map(|leaf| leaf.as_ref()),
     }
 }
 

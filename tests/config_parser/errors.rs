@@ -217,7 +217,9 @@ fn bad_values_name_the_keyword() {
 fn bind_errors() {
     assert_errors(&[
         (&["frontend fe", "  bind"], "haproxy.cfg:2: 'bind' needs an address: expected 'bind <addr>:<port>[,<addr>:<port>...]'"),
-        (&["frontend fe", "  bind :443 ssl crt /etc/x.pem verify required"], "haproxy.cfg:2: unknown bind option 'verify': pointsman supports 'ssl', 'crt' and 'alpn'"),
+        (&["frontend fe", "  bind :443 ssl crt /etc/x.pem ca-ignore-err all"], "haproxy.cfg:2: unknown bind option 'ca-ignore-err': pointsman supports 'ssl', 'crt', 'alpn', 'strict-sni', 'ssl-min-ver', 'ssl-max-ver', 'no-tlsv1x', 'force-tlsv1x', 'ciphers', 'ciphersuites', 'curves', 'no-tls-tickets', 'prefer-client-ciphers', 'ca-file', 'verify' and 'crl-file'"),
+        (&["frontend fe", "  bind :443 ssl crt /etc/x.pem ssl-min-ver TLSv2"], "haproxy.cfg:2: 'ssl-min-ver' : unknown value 'TLSv2', expected SSLv3, TLSv1.0, TLSv1.1, TLSv1.2 or TLSv1.3"),
+        (&["frontend fe", "  bind :443 ssl crt /etc/x.pem verify"], "haproxy.cfg:2: 'verify' : missing value for bind ':443'"),
         (&["frontend fe", "  bind :443 ssl"], "haproxy.cfg:2: bind ':443' : 'ssl' needs a certificate: add 'crt <file>'"),
         (&["frontend fe", "  bind :443 ssl crt"], "haproxy.cfg:2: 'crt' : missing value for bind ':443'"),
         (&["frontend fe", "  bind 127.0.0.1"], "haproxy.cfg:2: 'bind': address '127.0.0.1' has no port: expected <addr>:<port>"),

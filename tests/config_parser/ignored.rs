@@ -29,8 +29,9 @@ fn ignored_keywords_are_accepted_with_a_warning_naming_file_and_line() {
         .map(|w| w.split(' ').next().unwrap())
         .collect();
     // `log` (line 2 and 12) is real, `pidfile` (line 7) is honoured (the pid file of `-p`),
-    // and so is `crt-base` (line 10: where relative `crt` files are).
-    let expected: Vec<String> = [3, 4, 5, 6, 8, 9, 15]
+    // and so are `ca-base` (line 9) and `crt-base` (line 10: where relative `ca-file` and
+    // `crt` files are).
+    let expected: Vec<String> = [3, 4, 5, 6, 8, 15]
         .iter()
         .map(|n| format!("haproxy.cfg:{n}:"))
         .collect();

@@ -44,6 +44,7 @@ fn bind_ssl_options_apply_to_each_address_of_the_line() {
     let tls = BindSsl {
         crts: vec!["/etc/site.pem".into(), "/etc/other.pem".into()],
         alpn: vec!["h2".into(), "http/1.1".into()],
+        ..BindSsl::default()
     };
     let ssl: Vec<Option<&BindSsl>> = binds.iter().map(|b| b.ssl.as_ref()).collect();
     // `crt` without `ssl` is accepted and unused, as in HAProxy.
