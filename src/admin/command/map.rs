@@ -224,12 +224,12 @@ fn entry_of(map: &Map, word: &str) -> Option<MapEntryRef> {
 }
 
 /// The printed address of the entry in `slot`.
-fn address(slot: usize) -> u64 {
+pub(super) fn address(slot: usize) -> u64 {
     ENTRY_BASE + slot as u64 * ENTRY_STEP
 }
 
 /// The slot a `#0x…` reference names (a word that is not one is a key).
-fn slot_of(word: &str) -> Option<usize> {
+pub(super) fn slot_of(word: &str) -> Option<usize> {
     let hex = word.strip_prefix("#0x")?;
     let address = u64::from_str_radix(hex, 16).ok()?;
     let offset = address.checked_sub(ENTRY_BASE)?;
