@@ -248,11 +248,14 @@ impl PatternList {
     }
 }
 
-/// `value` as the sample an expression of `kind` matches: an address for `ip`, a number for
-/// `int`, text otherwise.
+/// `value` as the sample an expression of `kind` matches: an address for `ip` (a network
+/// names its address, as HAProxy reads it), a number for `int`, text otherwise.
 fn sample_of(kind: MatchKind, value: &str) -> Sample<'_> {
     match kind {
         MatchKind::Ip => value
+            .split('/')
+            .next()
+            .unwrap_or(value)
             .parse::<IpAddr>()
             .map_or(Sample::Bytes(value.as_bytes()), Sample::Ip),
         MatchKind::Int => value
