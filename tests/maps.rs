@@ -6,7 +6,8 @@ mod common;
 
 use common::haproxy::haproxy;
 use common::{
-    admin, backends, check_config, free_port, pointsman, server_line, temp_dir, Backend, Client,
+    admin, admin_raw, backends, check_config, free_port, pointsman, server_line, temp_dir, Backend,
+    Client,
 };
 use std::path::Path;
 
@@ -620,4 +621,70 @@ fn a_request_sent_after_add_acl_replied_is_matched_by_the_new_pattern() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// `add map MAP <<` payloads, sent raw as socat sends them: well-formed lines, odd blanks,
+/// a key without a value (the lines before it are added, the reply is HAProxy's error), an
+/// empty payload, a key and value on the line besides a payload, a payload to a command that
+/// takes none; then the map as each side holds it.
+const PAYLOADS: &[&str] = &[
+    "add map {hosts} <<\nk1 v1\nk2   v2 with spaces\n\n",
+    "add map {hosts} <<\nk3 v3\nonlykey\nk4 v4\n\n",
+    "add map {hosts} <<\n   k7 v7\n\tk8\tv8\n\n",
+    "add map {hosts} <<\nk10 v10\nk9\n\n",
+    "add map {hosts} <<\n\n",
+    "add map {hosts} k5 v5 <<\nk6 v6\n\n",
+    "add map #99 <<\nk11 v11\n\n",
+    "show map {paths} <<\nk v\n\n",
+    "show map {hosts}\n",
+];
+
+#[test]
+fn add_map_payloads_read_as_haproxy_reads_them() {
+    let servers = backends(BACKENDS);
+    let rules_dir = temp_dir("maps-payload-rules");
+    let rules = rules(&rules_dir);
+    let (ours, theirs) = (free_port(), free_port());
+    let haproxy_socket = temp_dir("maps-payload-haproxy").join("admin.sock");
+    let run = |port: u16, socket: &str| {
+        let global = format!("    stats socket {socket} level admin\n");
+        config(port, &rules, &servers, &global)
+    };
+    let send = |socket: &Path, input: &str| {
+        let bytes = admin_raw(socket, input.as_bytes(), std::time::Duration::from_secs(5));
+        normalized(&String::from_utf8_lossy(&bytes))
+    };
+    let mut replies = Vec::new();
+    for side in ["pointsman", "haproxy"] {
+        write_maps(&rules_dir);
+        let _p;
+        let _h;
+        let socket = if side == "pointsman" {
+            _p = pointsman(&run(ours, "@SOCKET@"), 2, ours);
+            _p.socket.clone()
+        } else {
+            _h = haproxy(&run(theirs, &haproxy_socket.display().to_string()), theirs);
+            haproxy_socket.clone()
+        };
+        let hosts = rules_dir.join("hosts.map").display().to_string();
+        let paths = rules_dir.join("paths.map").display().to_string();
+        let side_replies: Vec<(String, String)> = PAYLOADS
+            .iter()
+            .map(|input| {
+                let input = input.replace("{hosts}", &hosts).replace("{paths}", &paths);
+                (input.clone(), send(&socket, &input))
+            })
+            .collect();
+        replies.push(side_replies);
+    }
+    let mut wrong = Vec::new();
+    for ((input, ours), (_, theirs)) in replies[0].iter().zip(&replies[1]) {
+        println!("{input:?}\n  pointsman {ours:?}\n  haproxy   {theirs:?}");
+        if ours != theirs {
+            wrong.push(format!(
+                "{input:?}\n  pointsman {ours:?}\n  haproxy   {theirs:?}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "replies differ:\n{}", wrong.join("\n"));
 }

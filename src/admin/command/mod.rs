@@ -142,8 +142,16 @@ pub enum Command {
 
 /// Plans one command line received on a socket of privilege `level`.
 pub fn plan(line: &str, state: &State, level: Level) -> Action {
+    // A payload follows its command line after the first `\n` (see `session`).
+    let (line, payload) = match line.split_once('\n') {
+        Some((line, payload)) => (line, Some(payload)),
+        None => (line, None),
+    };
     let args = split_args(line);
-    let command = Command::parse(&args);
+    let command = match payload {
+        Some(payload) => Command::parse_with_payload(&args, payload),
+        None => Command::parse(&args),
+    };
     if level < command.required_level() {
         return Action::Reply(PERMISSION_DENIED.to_string());
     }
@@ -151,6 +159,21 @@ pub fn plan(line: &str, state: &State, level: Level) -> Action {
 }
 
 impl Command {
+    /// Parses a command line that came with a payload: `add map MAP <<` takes its entries
+    /// from it (even with a key and value on the line, as HAProxy 2.6 does); every other
+    /// command ignores it.
+    pub fn parse_with_payload(args: &[String], payload: &str) -> Command {
+        match args {
+            [add, map, name, ..] if add == "add" && map == "map" && !name.is_empty() => {
+                Command::Map(MapCommand::AddPayload {
+                    map: name.clone(),
+                    payload: payload.to_string(),
+                })
+            }
+            _ => Command::parse(args),
+        }
+    }
+
     /// Parses the words of one command line.
     pub fn parse(args: &[String]) -> Command {
         // `wait` (HAProxy 2.7+) is accepted but not in 2.6's keyword table.
