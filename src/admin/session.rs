@@ -12,6 +12,12 @@
 //! - A command of 16384 bytes or more with its delimiter (16383 characters and `\n`) closes
 //!   the connection without output; 16382 characters and `\n` are fine.
 //! - A partial line at EOF is never run; `quit` closes at once with no output.
+//! - A command line ending with `<<` opens a payload: the lines after it, up to an empty
+//!   line, are the payload (`;` delimits nothing there). The command runs as one string:
+//!   its line (`<<` dropped), `\n`, then the payload lines joined by `\n`.
+
+/// What ends a command line and opens a payload (HAProxy's `PAYLOAD_PATTERN`).
+pub const PAYLOAD_PATTERN: &str = "<<";
 
 /// Longest command HAProxy accepts, delimiter included: its 16384-byte buffer (`tune.bufsize`)
 /// less the byte kept for a trailing NUL.
@@ -36,6 +42,8 @@ pub struct Session {
     interactive: bool,
     /// The client sent EOF: a partial line can never complete.
     eof: bool,
+    /// A command line that opened a payload, and the payload's lines so far.
+    payload: Option<(String, Vec<String>)>,
 }
 
 impl Session {
@@ -55,15 +63,31 @@ impl Session {
 
     /// The next command to run, or whether to wait or close.
     pub fn next_step(&mut self) -> Step {
-        match find_delimiter(&self.input) {
-            Some(end) if end < MAX_COMMAND_BYTES => {
-                let line = self.take_line(end);
-                Step::Run(line)
+        loop {
+            let delimiter = match self.payload.is_some() {
+                true => self.input.iter().position(|&b| b == b'\n'),
+                false => find_delimiter(&self.input),
+            };
+            let line = match delimiter {
+                Some(end) if end < MAX_COMMAND_BYTES => self.take_line(end),
+                Some(_) => return Step::Close,
+                None if self.input.len() >= MAX_COMMAND_BYTES => return Step::Close,
+                None if self.eof => return Step::Close,
+                None => return Step::Wait,
+            };
+            match (self.payload.take(), line.strip_suffix(PAYLOAD_PATTERN)) {
+                (Some((command, lines)), _) if line.is_empty() => {
+                    return Step::Run(format!("{command}\n{}", lines.join("\n")))
+                }
+                (Some((command, mut lines)), _) => {
+                    lines.push(line);
+                    self.payload = Some((command, lines));
+                }
+                (None, Some(command)) if !command.is_empty() => {
+                    self.payload = Some((command.to_string(), Vec::new()));
+                }
+                (None, _) => return Step::Run(line),
             }
-            Some(_) => Step::Close,
-            None if self.input.len() >= MAX_COMMAND_BYTES => Step::Close,
-            None if self.eof => Step::Close,
-            None => Step::Wait,
         }
     }
 
@@ -354,6 +378,19 @@ mod tests {
     #[test]
     fn nothing_is_written_before_the_first_command() {
         assert_eq!(converse(&mut Session::new(), &[], false), (vec![], false));
+    }
+
+    #[test]
+    fn a_payload_runs_with_its_command_once_an_empty_line_ends_it() {
+        let mut session = Session::new();
+        session.receive(b"add map #1 <<\nk1 v1;x\n");
+        assert_eq!(session.next_step(), Step::Wait);
+        session.receive(b"k2 v2\n\nshow map\n");
+        assert_eq!(
+            session.next_step(),
+            Step::Run("add map #1 \nk1 v1;x\nk2 v2".into())
+        );
+        assert_eq!(session.next_step(), Step::Run("show map".into()));
     }
 
     #[test]

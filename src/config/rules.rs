@@ -86,9 +86,11 @@ pub(super) fn parse_rule_line(
     Ok(())
 }
 
-/// Records where the line's map converters are, as `show map` names them.
+/// Records where the line's map converters and ACL expressions are, as `show map` and
+/// `show acl` name them.
 fn name_map_users(section: &mut ProxySection, line: &Line) {
     let user = format!("file '{}' line {}", line.location.file, line.location.line);
+    section.switching.acls.name_sources(&user);
     let uses = section.switching.map_uses_mut();
     let uses = uses.chain(section.http_rules.map_uses_mut());
     for map_use in uses.chain(section.response_rules.map_uses_mut()) {

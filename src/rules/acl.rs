@@ -3,19 +3,64 @@
 //! ACLs (`TRUE`, `METH_GET`, `LOCALHOST` …), built on demand when a condition names one.
 
 use super::convert::ConvertContext;
-use super::fetch::RequestView;
-use super::map::MapUse;
+use super::fetch::{RequestView, Sample};
+use super::map::{MapUse, Maps};
 use super::pattern::{MatchKind, Patterns};
+use super::pattern_list::{ListKey, PatternView};
 use super::sample::SampleExpr;
 
-/// One ACL expression: a fetch (and its converters) and the patterns its values are matched
-/// against.
+/// One ACL expression: a fetch (and its converters) and the sources of the patterns its
+/// values are matched against.
 #[derive(Debug, Clone)]
 pub struct Expr {
     sample: SampleExpr,
-    patterns: Patterns,
-    /// HAProxy's pattern references for it: its own, and one per `-f` file.
-    pattern_refs: u32,
+    /// One per `-f` file, in order, then the expression's own patterns: HAProxy's pattern
+    /// references for it, in the order it creates them.
+    sources: Vec<PatternSource>,
+}
+
+/// Where some of an expression's patterns come from, compiled for how it matches them, and
+/// once the runtime built its lists, the runtime list that holds them.
+#[derive(Debug, Clone)]
+pub struct PatternSource {
+    /// The `-f` file's path; `None` for the expression's own patterns.
+    pub file: Option<String>,
+    /// The patterns as the config gave them.
+    pub patterns: Vec<String>,
+    /// The method and case (`-i` applies to the files named after it, as HAProxy reads).
+    pub view: PatternView,
+    compiled: Patterns,
+    /// The fetch keyword (`path_beg`), as `show acl` names the expression.
+    pub keyword: String,
+    /// Where the expression is (`file 'F' line N`) and which of its line's sources it is;
+    /// empty until the config parser names it.
+    pub location: String,
+    pub ordinal: usize,
+    /// Index into [`Maps::acl_lists`] and into that list's views; `usize::MAX` until
+    /// [`AclTable::bind_lists`] sets them.
+    pub list: usize,
+    pub list_view: usize,
+}
+
+impl PatternSource {
+    /// The runtime list it reads.
+    pub fn key(&self) -> ListKey {
+        match &self.file {
+            Some(path) => ListKey::File(path.clone()),
+            None => ListKey::Own {
+                location: self.location.clone(),
+                ordinal: self.ordinal,
+            },
+        }
+    }
+
+    /// Whether `sample` matches: the runtime list's patterns once bound, else the config's.
+    fn matches(&self, maps: &Maps, sample: Sample) -> bool {
+        match maps.acl_list(self.list) {
+            Some(list) => list.matches(self.list_view, sample),
+            None => self.compiled.matches(sample),
+        }
+    }
 }
 
 impl Expr {
@@ -39,28 +84,56 @@ impl Expr {
             .kind
             .or(implied)
             .unwrap_or_else(|| MatchKind::default_for(sample.sample_type()));
-        let warning = (flags.patterns.is_empty() && !flags.explicit_end && !kind.takes_no_pattern())
+        let no_pattern = flags.patterns.is_empty() && flags.files.iter().all(|f| f.1.is_empty());
+        let warning = (no_pattern && !flags.explicit_end && !kind.takes_no_pattern())
             .then(|| {
                 format!(
                     "acl keyword '{keyword}': no pattern to match against were provided, so this \
                      ACL will never match (add '--' to say so, or use '-m found' to match on presence)"
                 )
             });
-        let patterns = Patterns::build(kind, &flags.patterns, flags.ignore_case)?;
-        let pattern_refs = 1 + flags.files;
-        Ok((
-            Expr {
-                sample,
-                patterns,
-                pattern_refs,
-            },
-            warning,
-        ))
+        let name = keyword
+            .split(['(', ','])
+            .next()
+            .unwrap_or(keyword)
+            .to_string();
+        let own = (None, flags.patterns, flags.ignore_case);
+        let sources = flags
+            .files
+            .into_iter()
+            .map(|(path, patterns, ignore_case)| (Some(path), patterns, ignore_case))
+            .chain([own])
+            .map(|(file, patterns, ignore_case)| {
+                let view = PatternView { kind, ignore_case };
+                Ok(PatternSource {
+                    compiled: view.build(&patterns)?,
+                    file,
+                    patterns,
+                    view,
+                    keyword: name.clone(),
+                    location: String::new(),
+                    ordinal: 0,
+                    list: usize::MAX,
+                    list_view: usize::MAX,
+                })
+            })
+            .collect::<Result<_, String>>()?;
+        Ok((Expr { sample, sources }, warning))
     }
 
     pub fn matches<R: RequestView>(&self, request: &R) -> bool {
-        self.sample
-            .any(request, &mut |sample| self.patterns.matches(sample))
+        let maps = request.maps();
+        self.sample.any(request, &mut |sample| {
+            self.sources.iter().any(|s| s.matches(maps, sample))
+        })
+    }
+
+    pub fn sources(&self) -> &[PatternSource] {
+        &self.sources
+    }
+
+    pub fn sources_mut(&mut self) -> &mut [PatternSource] {
+        &mut self.sources
     }
 
     pub fn map_uses_mut(&mut self) -> impl Iterator<Item = &mut MapUse> {
@@ -79,8 +152,8 @@ struct Flags {
     patterns: Vec<String>,
     /// `--` ended the flags: an empty pattern list is then intended.
     explicit_end: bool,
-    /// How many `-f` files.
-    files: u32,
+    /// Each `-f` file: its path, its patterns, and whether `-i` came before it.
+    files: Vec<(String, Vec<String>, bool)>,
 }
 
 impl Flags {
@@ -93,7 +166,7 @@ impl Flags {
             kind: None,
             patterns: Vec::new(),
             explicit_end: false,
-            files: 0,
+            files: Vec::new(),
         };
         let mut rest = words.iter();
         while let Some(word) = rest.as_slice().first() {
@@ -107,8 +180,10 @@ impl Flags {
                 "-m" => flags.kind = Some(MatchKind::named(value_of("-m", rest.next())?)?),
                 "-f" => {
                     let file = value_of("-f", rest.next())?;
-                    flags.patterns.extend(pattern_file(&read_file(file)?));
-                    flags.files += 1;
+                    let patterns = pattern_file(&read_file(file)?).collect();
+                    flags
+                        .files
+                        .push((file.to_string(), patterns, flags.ignore_case));
                 }
                 "--" => {
                     flags.explicit_end = true;
@@ -148,19 +223,20 @@ struct Acl {
 }
 
 /// A pattern reference HAProxy 2.6 creates while it parses ACLs, in creation order: one per
-/// map file a converter reads first, then one per `-f` file and one for the expression. Their
-/// order gives maps their `#ID`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PatternRef {
-    Acl,
-    Map(String),
+/// map file a converter reads first, then one per `-f` file (the first expression that reads
+/// a file creates it) and one for the expression. Their order gives maps and ACLs their `#ID`.
+#[derive(Debug, Clone, Copy)]
+pub enum PatternRef<'a> {
+    Acl(&'a PatternSource),
+    Map(&'a str),
 }
 
 /// The ACLs of one section, named and anonymous; conditions refer to them by index.
 #[derive(Debug, Clone, Default)]
 pub struct AclTable {
     acls: Vec<Acl>,
-    refs: Vec<PatternRef>,
+    /// Each expression (ACL index, expression index) in the order it was parsed.
+    created: Vec<(usize, usize)>,
 }
 
 /// HAProxy 2.6's predefined ACLs, as the expressions they stand for.
@@ -189,27 +265,32 @@ const PREDEFINED: &[(&str, &str)] = &[
 impl AclTable {
     /// `acl NAME EXPR`: adds the expression to the ACL of that name (OR'ed with its others).
     pub fn declare(&mut self, name: &str, expr: Expr) {
-        self.record_refs(&expr);
         match self
             .acls
-            .iter_mut()
-            .find(|a| a.name.as_deref() == Some(name))
+            .iter()
+            .position(|a| a.name.as_deref() == Some(name))
         {
-            Some(acl) => acl.exprs.push(expr),
-            None => self.acls.push(Acl {
-                name: Some(name.to_string()),
-                exprs: vec![expr],
-            }),
+            Some(at) => {
+                self.acls[at].exprs.push(expr);
+                self.created.push((at, self.acls[at].exprs.len() - 1));
+            }
+            None => {
+                self.acls.push(Acl {
+                    name: Some(name.to_string()),
+                    exprs: vec![expr],
+                });
+                self.created.push((self.acls.len() - 1, 0));
+            }
         }
     }
 
     /// A condition's `{ EXPR }`.
     pub fn anonymous(&mut self, expr: Expr) -> usize {
-        self.record_refs(&expr);
         self.acls.push(Acl {
             name: None,
             exprs: vec![expr],
         });
+        self.created.push((self.acls.len() - 1, 0));
         self.acls.len() - 1
     }
 
@@ -229,18 +310,50 @@ impl AclTable {
         Some(self.acls.len() - 1)
     }
 
-    fn record_refs(&mut self, expr: &Expr) {
-        let maps = expr
-            .map_uses()
-            .map(|m| PatternRef::Map(m.file.path.clone()));
-        self.refs.extend(maps);
-        self.refs
-            .extend((0..expr.pattern_refs).map(|_| PatternRef::Acl));
+    /// The expressions in the order they were parsed.
+    fn in_creation_order(&self) -> impl Iterator<Item = &Expr> {
+        self.created
+            .iter()
+            .map(|&(acl, expr)| &self.acls[acl].exprs[expr])
     }
 
     /// The pattern references HAProxy created for these ACLs, in creation order.
-    pub fn pattern_refs(&self) -> &[PatternRef] {
-        &self.refs
+    pub fn pattern_refs(&self) -> impl Iterator<Item = PatternRef<'_>> {
+        self.in_creation_order().flat_map(|expr| {
+            let maps = expr.map_uses().map(|m| PatternRef::Map(&m.file.path));
+            maps.chain(expr.sources.iter().map(PatternRef::Acl))
+        })
+    }
+
+    /// Every pattern source, in no particular order.
+    fn sources_mut(&mut self) -> impl Iterator<Item = &mut PatternSource> {
+        self.acls
+            .iter_mut()
+            .flat_map(|a| a.exprs.iter_mut().flat_map(|e| e.sources.iter_mut()))
+    }
+
+    /// Names the sources a config line just created (`file 'F' line N`), numbered in the
+    /// order the line created them.
+    pub fn name_sources(&mut self, location: &str) {
+        let created: Vec<(usize, usize)> = self.created.clone();
+        let mut ordinal = 0;
+        for (acl, expr) in created {
+            for source in &mut self.acls[acl].exprs[expr].sources {
+                if source.location.is_empty() {
+                    source.location = location.to_string();
+                    source.ordinal = ordinal;
+                    ordinal += 1;
+                }
+            }
+        }
+    }
+
+    /// Points each pattern source at its runtime list in `maps`.
+    pub fn bind_lists(&mut self, maps: &Maps) {
+        for source in self.sources_mut() {
+            let found = maps.acl_list_of(&source.key(), source.view);
+            (source.list, source.list_view) = found.unwrap_or((usize::MAX, usize::MAX));
+        }
     }
 
     /// Every map the ACLs' converters read, in declaration order.

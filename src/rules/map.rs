@@ -11,6 +11,7 @@
 //! order, `beg` the longest key.
 
 use super::pattern::match_word;
+use super::pattern_list::{ListKey, PatternList, PatternView};
 use regex::bytes::{Regex, RegexBuilder};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -429,15 +430,55 @@ fn trim_delimiters<'a>(key: &'a [u8], delimiters: &[u8]) -> &'a [u8] {
     &key[start..end]
 }
 
-/// Every map of the running config, as the state replica holds them.
+/// Every map and every ACL pattern list of the running config, as the state replica holds
+/// them (HAProxy's pattern references, both kinds).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Maps {
     maps: Vec<Map>,
+    acls: Vec<PatternList>,
 }
 
 impl Maps {
     /// No map: what a request sees when its evaluator holds none.
-    pub const EMPTY: Maps = Maps { maps: Vec::new() };
+    pub const EMPTY: Maps = Maps {
+        maps: Vec::new(),
+        acls: Vec::new(),
+    };
+
+    pub fn push_acl_list(&mut self, list: PatternList) -> usize {
+        self.acls.push(list);
+        self.acls.len() - 1
+    }
+
+    pub fn acl_list(&self, index: usize) -> Option<&PatternList> {
+        self.acls.get(index)
+    }
+
+    pub fn acl_list_mut(&mut self, index: usize) -> Option<&mut PatternList> {
+        self.acls.get_mut(index)
+    }
+
+    /// The ACL lists in `#ID` order.
+    pub fn acl_lists(&self) -> impl Iterator<Item = &PatternList> {
+        self.acls.iter()
+    }
+
+    /// The list (and its view) an expression's pattern source reads.
+    pub fn acl_list_of(&self, key: &ListKey, view: PatternView) -> Option<(usize, usize)> {
+        let at = self.acls.iter().position(|l| l.key == *key)?;
+        Some((at, self.acls[at].view_position(view)?))
+    }
+
+    /// The ACL list a command names: `#ID` or its file path.
+    pub fn find_acl(&self, name: &str) -> Option<usize> {
+        match name.strip_prefix('#') {
+            Some(id) => {
+                let id: u32 = id.parse().ok()?;
+                self.acls.iter().position(|l| l.id == id)
+            }
+            None => self.acls.iter().position(|l| l.path() == Some(name)),
+        }
+    }
 
     pub fn push(&mut self, map: Map) -> usize {
         self.maps.push(map);

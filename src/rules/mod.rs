@@ -30,12 +30,13 @@ mod logformat;
 mod map;
 mod monitor;
 mod pattern;
+mod pattern_list;
 mod reply;
 mod response;
 mod rewrite;
 mod sample;
 
-pub use acl::{check_acl_name, AclTable, Expr, PatternRef};
+pub use acl::{check_acl_name, AclTable, Expr, PatternRef, PatternSource};
 pub use action::{
     parse_redirect_rule, parse_request_rule, HttpRules, Redirect, RequestAction, RequestRule,
     Verdict,
@@ -46,6 +47,7 @@ pub use fetch::{RequestView, Sample, TlsFacts};
 pub use logformat::LogFormat;
 pub use map::{EntryView, Map, MapFile, MapKind, MapUse, Maps};
 pub use monitor::Monitor;
+pub use pattern_list::{ListKey, PatternEntry, PatternList, PatternView};
 pub use reply::{ConnectionField, ErrorFiles, Reply, ERRORFILE_STATUSES};
 pub use response::{
     parse_response_rule, EditedResponse, OnResponse, ResponseAction, ResponseRule, ResponseRules,
@@ -165,25 +167,29 @@ impl<B> Switching<B> {
         self.acls.map_uses_mut().chain(dynamic.flatten())
     }
 
-    /// Points each map converter at its map in the runtime's `maps` (by file path).
+    /// Points each map converter at its map in the runtime's `maps` (by file path), and each
+    /// ACL's patterns at their runtime list.
     pub fn bind_maps(&mut self, maps: &Maps) {
         for map_use in self.map_uses_mut() {
             map_use.index = maps.by_path(&map_use.file.path).unwrap_or(usize::MAX);
         }
+        self.acls.bind_lists(maps);
     }
 }
 
-/// The runtime maps of a config: one map per file, indexed for every kind its converters
-/// use (`uses`, in order). `#ID`s follow HAProxy's creation order: the ACLs' pattern
-/// references (`acl_refs`, maps among them) first, then the maps only `%[…]` names read.
+/// The runtime maps and ACL lists of a config: one map per file, indexed for every kind its
+/// converters use (`uses`, in order), and one ACL list per `-f` file and per expression.
+/// `#ID`s follow HAProxy's creation order: the ACLs' pattern references (`acl_refs`, maps
+/// among them) first, then the maps only `%[…]` names read.
 pub fn build_maps<'a>(
-    acl_refs: impl Iterator<Item = &'a PatternRef>,
+    acl_refs: impl Iterator<Item = PatternRef<'a>>,
     uses: impl Iterator<Item = &'a MapUse>,
 ) -> Maps {
     let mut ids = MapIds::default();
+    let mut acls: Vec<PatternList> = Vec::new();
     for r in acl_refs {
         match r {
-            PatternRef::Acl => ids.next += 1,
+            PatternRef::Acl(source) => add_to_acl_list(&mut acls, &mut ids, source),
             PatternRef::Map(path) => ids.number(path),
         }
     }
@@ -209,7 +215,39 @@ pub fn build_maps<'a>(
         maps.push(Map::new(&map_use.file, id, kinds, users));
     }
     maps.sort_by_id();
+    for list in acls {
+        maps.push_acl_list(list);
+    }
     maps
+}
+
+/// Creates the list a pattern source reads, or adds the source's way of matching (and its
+/// line) to the list of a file another expression read first.
+fn add_to_acl_list(acls: &mut Vec<PatternList>, ids: &mut MapIds, source: &PatternSource) {
+    let key = source.key();
+    let at = match acls.iter().position(|l| l.key == key) {
+        Some(at) => at,
+        None => {
+            let id = match &source.file {
+                Some(path) => {
+                    ids.number(path);
+                    ids.of(path)
+                }
+                None => {
+                    ids.next += 1;
+                    ids.next - 1
+                }
+            };
+            acls.push(PatternList::new(id, key, &source.patterns));
+            acls.len() - 1
+        }
+    };
+    let list = &mut acls[at];
+    list.view_index(source.view);
+    list.users.push(match &source.file {
+        Some(_) => source.location.clone(),
+        None => source.keyword.clone(),
+    });
 }
 
 /// Map files numbered in creation order among HAProxy's pattern references.

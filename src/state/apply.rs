@@ -63,6 +63,12 @@ pub enum Mutation {
     DelMapEntry { map: usize, entry: MapEntryRef },
     /// `clear map MAP`.
     ClearMap { map: usize },
+    /// `add acl ACL PATTERN` (list index into [`State::maps`]' ACL lists).
+    AddAclEntry { list: usize, pattern: String },
+    /// `del acl ACL PATTERN|#REF`: every entry equal to the pattern, or the one entry.
+    DelAclEntry { list: usize, entry: MapEntryRef },
+    /// `clear acl ACL`.
+    ClearAcl { list: usize },
 }
 
 /// The entries a map command names: every entry with a key, or one entry by its slot
@@ -173,6 +179,24 @@ pub fn apply(state: &mut State, mutation: &Mutation, now: u64) -> Result<Applied
             map_mut(state, *map)?.clear();
             Ok(Applied::Changed)
         }
+        Mutation::AddAclEntry { list, pattern } => acl_mut(state, *list)?
+            .add(pattern)
+            .map(|()| Applied::Changed)
+            .map_err(|_| ApplyError::BadMapKey),
+        Mutation::DelAclEntry { list, entry } => {
+            let list = acl_mut(state, *list)?;
+            let found = match entry {
+                MapEntryRef::Key(pattern) => list.delete(pattern),
+                MapEntryRef::Slot(slot) => list.delete_slot(*slot),
+            };
+            found
+                .then_some(Applied::Changed)
+                .ok_or(ApplyError::NoSuchMapEntry)
+        }
+        Mutation::ClearAcl { list } => {
+            acl_mut(state, *list)?.clear();
+            Ok(Applied::Changed)
+        }
         Mutation::SetFrontendEnabled { frontend, enabled } => {
             let f = state
                 .frontends
@@ -190,6 +214,10 @@ pub fn apply(state: &mut State, mutation: &Mutation, now: u64) -> Result<Applied
 
 fn map_mut(state: &mut State, map: usize) -> Result<&mut crate::rules::Map, ApplyError> {
     state.maps.get_mut(map).ok_or(ApplyError::NoSuchMap)
+}
+
+fn acl_mut(state: &mut State, list: usize) -> Result<&mut crate::rules::PatternList, ApplyError> {
+    state.maps.acl_list_mut(list).ok_or(ApplyError::NoSuchMap)
 }
 
 fn server_mut(state: &mut State, r: ServerRef) -> Result<&mut Server, ApplyError> {

@@ -46,6 +46,11 @@ pub enum MapCommand {
         entry: String,
     },
     Clear(String),
+    /// `add map MAP <<` and its payload of `KEY VALUE` lines.
+    AddPayload {
+        map: String,
+        payload: String,
+    },
     /// Wrong arguments: HAProxy's usage text.
     Usage(&'static str),
 }
@@ -90,6 +95,7 @@ impl MapCommand {
         matches!(
             self,
             MapCommand::Add { .. }
+                | MapCommand::AddPayload { .. }
                 | MapCommand::Set { .. }
                 | MapCommand::Del { .. }
                 | MapCommand::Clear(_)
@@ -116,6 +122,9 @@ pub fn resolve_map(command: MapCommand, state: &State) -> Action {
         }
         MapCommand::Del { map, entry } => find(&map).map(|m| del(maps_at(maps, m), m, &entry)),
         MapCommand::Clear(map) => find(&map).map(|m| done(vec![Mutation::ClearMap { map: m }])),
+        MapCommand::AddPayload { map, payload } => {
+            find(&map).map(|m| add_payload(maps_at(maps, m), m, &payload))
+        }
     };
     planned.unwrap_or_else(reply)
 }
@@ -190,6 +199,55 @@ fn add(map: &Map, index: usize, key: String, value: String) -> Action {
     }])
 }
 
+/// `add map MAP <<`: each entry of the payload, read as HAProxy 2.6 reads it. The entries
+/// before a malformed one are added, and the reply is the error, as in HAProxy.
+fn add_payload(map: &Map, index: usize, payload: &str) -> Action {
+    let (entries, error) = payload_entries(payload);
+    let mut mutations = Vec::new();
+    let mut reply = error.unwrap_or_default();
+    for (key, value) in entries {
+        if let Err(e) = map.check_key(key) {
+            reply = format!("{e}\n");
+            break;
+        }
+        mutations.push(Mutation::AddMapEntry {
+            map: index,
+            key: key.to_string(),
+            value: value.to_string(),
+        });
+    }
+    match mutations.is_empty() {
+        true => Action::Reply(reply),
+        false => Action::Mutate { mutations, reply },
+    }
+}
+
+/// The `(key, value)` entries of a payload, and the error that stopped the reading if one
+/// did. HAProxy 2.6's reading: the key runs to the first space or tab (a newline is part of
+/// it), one separator is skipped and then every space and tab, the value runs to the end of
+/// the line. A key with nothing after it is "Missing value for key"; so is an empty payload,
+/// which 2.6 reports as the key `\n`.
+fn payload_entries(payload: &str) -> (Vec<(&str, &str)>, Option<String>) {
+    let missing = |key: &str| Some(format!("Missing value for key '{key}'.\n"));
+    if payload.is_empty() {
+        return (Vec::new(), missing("\n"));
+    }
+    let mut entries = Vec::new();
+    let mut rest = payload;
+    while !rest.is_empty() {
+        let key_end = rest.find([' ', '\t']).unwrap_or(rest.len());
+        let key = &rest[..key_end];
+        if key_end == rest.len() {
+            return (entries, missing(key));
+        }
+        let after = rest[key_end + 1..].trim_start_matches([' ', '\t']);
+        let value_end = after.find('\n').unwrap_or(after.len());
+        entries.push((key, &after[..value_end]));
+        rest = after.get(value_end + 1..).unwrap_or("");
+    }
+    (entries, None)
+}
+
 fn set(map: &Map, index: usize, entry: &str, value: String) -> Action {
     let Some(entry) = entry_of(map, entry) else {
         return reply(match entry.starts_with('#') {
@@ -224,12 +282,12 @@ fn entry_of(map: &Map, word: &str) -> Option<MapEntryRef> {
 }
 
 /// The printed address of the entry in `slot`.
-fn address(slot: usize) -> u64 {
+pub(super) fn address(slot: usize) -> u64 {
     ENTRY_BASE + slot as u64 * ENTRY_STEP
 }
 
 /// The slot a `#0x…` reference names (a word that is not one is a key).
-fn slot_of(word: &str) -> Option<usize> {
+pub(super) fn slot_of(word: &str) -> Option<usize> {
     let hex = word.strip_prefix("#0x")?;
     let address = u64::from_str_radix(hex, 16).ok()?;
     let offset = address.checked_sub(ENTRY_BASE)?;
@@ -266,6 +324,34 @@ mod tests {
                 entry: "k".into(),
                 value: "v".into()
             }
+        );
+    }
+
+    /// The entries the real haproxy 2.6 added for the same payloads.
+    #[test]
+    fn payloads_read_as_haproxy_reads_them() {
+        assert_eq!(
+            payload_entries("k1 v1\nk2   v2 with spaces"),
+            (vec![("k1", "v1"), ("k2", "v2 with spaces")], None)
+        );
+        assert_eq!(
+            payload_entries("k3 v3\nonlykey\nk4 v4"),
+            (vec![("k3", "v3"), ("onlykey\nk4", "v4")], None)
+        );
+        assert_eq!(
+            payload_entries("   k7 v7\n\tk8\tv8"),
+            (vec![("", "k7 v7"), ("", "k8\tv8")], None)
+        );
+        assert_eq!(
+            payload_entries("k10 v10\nk9"),
+            (
+                vec![("k10", "v10")],
+                Some("Missing value for key 'k9'.\n".into())
+            )
+        );
+        assert_eq!(
+            payload_entries(""),
+            (Vec::new(), Some("Missing value for key '\n'.\n".into()))
         );
     }
 

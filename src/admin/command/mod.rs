@@ -12,16 +12,17 @@
 //! - `user`: `show …`, `get weight`, `get map`, `help`, `prompt`, `quit`, `set timeout cli`;
 //! - `operator`: also `enable|disable server`, `set server … state|weight|health`,
 //!   `set weight`, `enable|disable health|agent`, `shutdown sessions server`,
-//!   `add|set|del|clear map` (HAProxy 2.6 lets any level change a map);
+//!   `add|set|del|clear map`, `add|del|clear acl` (HAProxy 2.6 lets any level change them);
 //! - `admin`: everything, including `add|del server`, `set server … addr`, frontends, `wait`.
 //!
 //! Reply texts exclude the session's terminator (see [`Action`]).
 //!
 //! One file per command family: `words` splits the line, `lookup` finds what the names name,
-//! and `server`, `weight`, `add_server`, `show`, `session`, `frontend`, `map` and `wait` parse
+//! and `server`, `weight`, `add_server`, `show`, `session`, `frontend`, `map`, `acl` and `wait` parse
 //! and resolve their commands. The [`Command`] enum, its privilege levels and the single `resolve`
 //! stay here, because the order of HAProxy's errors is decided in one place.
 
+mod acl;
 mod add_server;
 mod frontend;
 mod lookup;
@@ -37,6 +38,8 @@ use crate::admin::format::InfoFormat;
 use crate::admin::{help, Action};
 use crate::config::Level;
 use crate::state::{AdminState, Mutation, State};
+pub use acl::AclCommand;
+use acl::{parse_acl_command, resolve_acl};
 pub use add_server::AddServer;
 use add_server::{add_server, del_server, parse_add_server};
 use frontend::{set_frontend, set_frontend_enabled};
@@ -131,14 +134,24 @@ pub enum Command {
     },
     /// `show|get|add|set|del|clear map …`.
     Map(MapCommand),
+    /// `show|get|add|del|clear acl …`.
+    Acl(AclCommand),
     /// A HAProxy command pointsman does not implement.
     Unsupported,
 }
 
 /// Plans one command line received on a socket of privilege `level`.
 pub fn plan(line: &str, state: &State, level: Level) -> Action {
+    // A payload follows its command line after the first `\n` (see `session`).
+    let (line, payload) = match line.split_once('\n') {
+        Some((line, payload)) => (line, Some(payload)),
+        None => (line, None),
+    };
     let args = split_args(line);
-    let command = Command::parse(&args);
+    let command = match payload {
+        Some(payload) => Command::parse_with_payload(&args, payload),
+        None => Command::parse(&args),
+    };
     if level < command.required_level() {
         return Action::Reply(PERMISSION_DENIED.to_string());
     }
@@ -146,6 +159,21 @@ pub fn plan(line: &str, state: &State, level: Level) -> Action {
 }
 
 impl Command {
+    /// Parses a command line that came with a payload: `add map MAP <<` takes its entries
+    /// from it (even with a key and value on the line, as HAProxy 2.6 does); every other
+    /// command ignores it.
+    pub fn parse_with_payload(args: &[String], payload: &str) -> Command {
+        match args {
+            [add, map, name, ..] if add == "add" && map == "map" && !name.is_empty() => {
+                Command::Map(MapCommand::AddPayload {
+                    map: name.clone(),
+                    payload: payload.to_string(),
+                })
+            }
+            _ => Command::parse(args),
+        }
+    }
+
     /// Parses the words of one command line.
     pub fn parse(args: &[String]) -> Command {
         // `wait` (HAProxy 2.7+) is accepted but not in 2.6's keyword table.
@@ -199,6 +227,9 @@ impl Command {
             [verb @ ("show" | "get" | "add" | "set" | "del" | "clear"), "map"] => {
                 Command::Map(parse_map_command(verb, rest))
             }
+            [verb @ ("show" | "get" | "add" | "del" | "clear"), "acl"] => {
+                Command::Acl(parse_acl_command(verb, rest))
+            }
             _ => Command::Unsupported,
         }
     }
@@ -221,6 +252,7 @@ impl Command {
             },
             // HAProxy 2.6 lets any level change a map; pointsman asks what a server change asks.
             Command::Map(map) if map.changes() => Level::Operator,
+            Command::Acl(acl) if acl.changes() => Level::Operator,
             Command::AddServer(_)
             | Command::DelServer(_)
             | Command::Wait { .. }
@@ -283,6 +315,7 @@ fn resolve(command: Command, state: &State, level: Level) -> Action {
         Command::ShutdownSessions(server) => with_server(state, server, Action::ShutdownSessions),
         Command::SetFrontend { name, enabled } => set_frontend_enabled(state, &name, enabled),
         Command::Map(map) => resolve_map(map, state),
+        Command::Acl(acl) => resolve_acl(acl, state),
         Command::Unsupported => reply(NOT_SUPPORTED),
     }
 }
