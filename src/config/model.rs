@@ -243,6 +243,8 @@ pub struct Timeouts {
     pub http_keep_alive: Option<Duration>,
     pub queue: Option<Duration>,
     pub check: Option<Duration>,
+    /// `timeout tunnel`: replaces client and server timeouts once a connection is a tunnel.
+    pub tunnel: Option<Duration>,
 }
 
 /// `option ...` flags (the `no option X` form clears one).

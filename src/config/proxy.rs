@@ -279,6 +279,7 @@ const KEYWORDS: &[(&str, Allowed, Handler)] = &[
     ("timeout http-keep-alive", EVERY_PROXY, parse_timeout),
     ("timeout queue", BACK, parse_timeout),
     ("timeout check", BACK, parse_timeout),
+    ("timeout tunnel", BACK, parse_timeout),
     ("maxconn", FRONT, parse_maxconn),
     ("bind", FRONT_NOT_DEFAULTS, parse_bind),
     ("default_backend", FRONT, parse_default_backend),
@@ -590,6 +591,7 @@ fn parse_timeout(section: &mut ProxySection, line: &Line, args: &[String]) -> Re
         "http-keep-alive" => &mut timeouts.http_keep_alive,
         "queue" => &mut timeouts.queue,
         "check" => &mut timeouts.check,
+        "tunnel" => &mut timeouts.tunnel,
         other => return Err(format!("unknown timeout '{other}'")),
     };
     *slot = Some(time);
