@@ -5,7 +5,8 @@
 //! `routing` (the frontend's `use_backend` rules, then `default_backend`) ─▶ `http`'s
 //! `Exchange` (server pick with `persistence` and the `queue`, `upstream` connection from the
 //! `pool`, `retry` rules) ─▶ the response streamed back, counted on the `worker` and logged
-//! (`record`). `tcp` is the `mode tcp` relay, `local` the stats page and `/metrics`, `observe`
+//! (`record`); an exchange the server upgrades (101) becomes a `tunnel`. `tcp` is the
+//! `mode tcp` relay, `local` the stats page and `/metrics`, `observe`
 //! passive health, `buffers` the shard's pooled buffers, `settings` the per-proxy knobs.
 
 mod actions;
@@ -22,6 +23,7 @@ mod retry;
 mod routing;
 mod settings;
 mod tcp;
+mod tunnel;
 mod upstream;
 mod worker;
 
