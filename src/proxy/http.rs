@@ -975,7 +975,7 @@ impl<'e> Exchange<'e, '_> {
             from_server: &input.data()[response.head_len()..],
         };
         let streams = (&mut *client.stream, &mut upstream);
-        let relayed = tunnel::relay(worker, server, streams, early, (idle, buffer_len)).await;
+        let relayed = tunnel::relay(worker, streams, early, (idle, buffer_len)).await;
         let bytes_out = head_len + relayed.to_client;
         worker.count_bytes(frontend, server, relayed.from_client, bytes_out);
         client.trace.bytes_out = bytes_out;

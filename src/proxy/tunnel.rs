@@ -11,18 +11,16 @@
 //!
 //! A tunnel holds its place on its server (`scur`, the server's `maxconn`) while it lasts, as
 //! HAProxy counts it. `disable`/`drain`/weight changes of any server never touch an established
-//! tunnel; `shutdown sessions server B/S` ends the tunnels to that server: their server sockets
-//! are shut down (see [`Worker::open_tunnel`]), which ends both directions at once.
+//! tunnel; `shutdown sessions server B/S` ends the tunnels to that server: the coordinator shuts
+//! down every socket connected to its address, which ends both directions at once.
 
 use super::buffers::BufferPool;
 use super::client_stream::ClientStream;
 use super::record::Side;
 use super::tcp::Direction;
 use super::worker::Worker;
-use crate::state::ServerRef;
 use glommio::net::TcpStream;
 use std::future::Future;
-use std::os::fd::AsRawFd;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::Poll;
@@ -57,16 +55,13 @@ pub(super) fn idle_timeout(worker: &Worker, frontend: usize, backend: usize) -> 
 }
 
 /// Relays `client` ⇄ `upstream` (after sending each side what the other sent early) until
-/// both directions closed, or the tunnel was idle for `idle`. `server` is where `upstream`
-/// goes, so that `shutdown sessions` finds it.
+/// both directions closed, or the tunnel was idle for `idle`.
 pub(super) async fn relay(
     worker: &Worker,
-    server: ServerRef,
     (client, upstream): (&mut ClientStream, &mut TcpStream),
     early: EarlyBytes<'_>,
     (idle, buffer_len): (Duration, usize),
 ) -> Relayed {
-    let _registered = TunnelRegistration::new(worker, server, upstream);
     let _ = client.set_read_timeout(None);
     let _ = upstream.set_read_timeout(None);
     // A side that does not read what it is sent holds its direction until the timeout.
@@ -128,26 +123,4 @@ async fn copy_until_idle(
         Poll::Pending
     })
     .await
-}
-
-/// A tunnel's entry in its worker's list, for `shutdown sessions server`; removed when the
-/// tunnel ends (before its server socket closes, so the entry never names a reused fd).
-struct TunnelRegistration<'w> {
-    worker: &'w Worker,
-    server: ServerRef,
-    fd: std::os::fd::RawFd,
-}
-
-impl<'w> TunnelRegistration<'w> {
-    fn new(worker: &'w Worker, server: ServerRef, upstream: &TcpStream) -> Self {
-        let fd = upstream.as_raw_fd();
-        worker.open_tunnel(server, fd);
-        TunnelRegistration { worker, server, fd }
-    }
-}
-
-impl Drop for TunnelRegistration<'_> {
-    fn drop(&mut self) {
-        self.worker.close_tunnel(self.server, self.fd);
-    }
 }

@@ -19,7 +19,6 @@ use crate::stats::{Counters, StatsSnapshot};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::os::fd::RawFd;
 use std::rc::Rc;
 
 pub struct Worker {
@@ -35,10 +34,6 @@ pub struct Worker {
     /// Bumped by `shutdown sessions server`: a request to that server started under an older
     /// generation is aborted.
     kill_generation: RefCell<HashMap<ServerRef, u64>>,
-    /// The server sockets of this shard's established tunnels, by server: `shutdown sessions
-    /// server` shuts them down (a tunnel may be idle for hours, with no read to notice a
-    /// generation change).
-    tunnels: RefCell<HashMap<ServerRef, Vec<RawFd>>>,
     /// Requests in flight on this shard (graceful stop waits for 0).
     pub in_flight: Cell<u64>,
     /// Set at soft stop: keep-alive connections close after their current response.
@@ -85,7 +80,6 @@ impl Worker {
             buffers: Rc::new(BufferPool::default()),
             balancers: RefCell::new(balancers),
             kill_generation: RefCell::new(HashMap::new()),
-            tunnels: RefCell::new(HashMap::new()),
             in_flight: Cell::new(0),
             stopping: Cell::new(false),
             queues: (0..backend_count).map(|_| Queue::default()).collect(),
@@ -303,30 +297,6 @@ impl Worker {
     pub fn shutdown_sessions(&self, server: ServerRef) {
         *self.kill_generation.borrow_mut().entry(server).or_insert(0) += 1;
         self.pool.borrow_mut().drop_server(server);
-        for &fd in self.tunnels.borrow().get(&server).into_iter().flatten() {
-            // Both directions of the tunnel see the end at once; the tunnel task closes.
-            let _ = nix::sys::socket::shutdown(fd, nix::sys::socket::Shutdown::Both);
-        }
-    }
-
-    /// A tunnel to `server` is established over the server socket `fd`.
-    pub fn open_tunnel(&self, server: ServerRef, fd: RawFd) {
-        self.tunnels
-            .borrow_mut()
-            .entry(server)
-            .or_default()
-            .push(fd);
-    }
-
-    /// The tunnel over `fd` ended (its socket is still open).
-    pub fn close_tunnel(&self, server: ServerRef, fd: RawFd) {
-        let mut tunnels = self.tunnels.borrow_mut();
-        if let Some(fds) = tunnels.get_mut(&server) {
-            fds.retain(|&open| open != fd);
-            if fds.is_empty() {
-                tunnels.remove(&server);
-            }
-        }
     }
 }
 
