@@ -454,6 +454,9 @@ pub struct Bind {
     pub location: Location,
     /// `ssl crt …`: TLS is terminated on this address.
     pub ssl: Option<BindSsl>,
+    /// `accept-proxy`: every connection starts with a PROXY protocol header (v1 or v2), read
+    /// before anything else (TLS included); its source address becomes the client's.
+    pub accept_proxy: bool,
 }
 
 /// A bind's TLS options (`bind ADDR ssl crt FILE [alpn LIST]`), as written: the certificates

@@ -609,7 +609,8 @@ fn parse_maxconn(section: &mut ProxySection, _line: &Line, args: &[String]) -> R
     Ok(())
 }
 
-/// `bind ADDR[,ADDR...] [ssl crt FILE [crt FILE…] [alpn LIST]]`: one [`Bind`] per address.
+/// `bind ADDR[,ADDR...] [accept-proxy] [ssl crt FILE [crt FILE…] [alpn LIST]]`: one [`Bind`]
+/// per address.
 /// Any other bind option is an error naming it.
 fn parse_bind(section: &mut ProxySection, line: &Line, args: &[String]) -> Result<(), String> {
     let Some((addresses, options)) = args.split_first() else {
@@ -617,13 +618,22 @@ fn parse_bind(section: &mut ProxySection, line: &Line, args: &[String]) -> Resul
             "'bind' needs an address: expected 'bind <addr>:<port>[,<addr>:<port>...]'".into(),
         );
     };
-    let ssl = parse_bind_options(addresses, options)?;
+    // `accept-proxy` takes no value and concerns the connection, not TLS: taken out here so
+    // that the TLS options parse as they would without it.
+    let accept_proxy = options.iter().any(|o| o == "accept-proxy");
+    let options: Vec<String> = options
+        .iter()
+        .filter(|o| *o != "accept-proxy")
+        .cloned()
+        .collect();
+    let ssl = parse_bind_options(addresses, &options)?;
     for text in addresses.split(',') {
         let addr = parse_bind_addr(text).map_err(|m| format!("'bind': {m}"))?;
         section.binds.push(Bind {
             addr,
             location: line.location.clone(),
             ssl: ssl.clone(),
+            accept_proxy,
         });
     }
     Ok(())

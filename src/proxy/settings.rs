@@ -38,6 +38,8 @@ pub struct FrontendSettings {
     pub tls: Vec<Option<crate::tls::ServerConfig>>,
     /// `http-response` rules, over the ACLs of `switching`.
     pub response_rules: ResponseRules,
+    /// Per bind address of the frontend (in config order): `accept-proxy`.
+    pub accept_proxy: Vec<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -86,6 +88,10 @@ impl FrontendSettings {
                     http_rules: http_rules_of(p, state),
                     tls: Vec::new(),
                     response_rules: response_rules_of(p, state),
+                    accept_proxy: p
+                        .and_then(|p| p.frontend.as_ref())
+                        .map(|f| f.binds.iter().map(|b| b.accept_proxy).collect())
+                        .unwrap_or_default(),
                 }
             })
             .collect()
