@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 /// `tcp` use) and answers a short 200.
 struct Recorder {
     port: u16,
-    seen: Arc<Mutex<Vec<String>>>,
+    seen: Arc<Mutex<Vec<Vec<u8>>>>,
     stop: Arc<AtomicBool>,
     accept: Option<JoinHandle<()>>,
 }
@@ -50,10 +50,7 @@ impl Recorder {
                         _ => break,
                     }
                 }
-                record
-                    .lock()
-                    .unwrap()
-                    .push(String::from_utf8_lossy(&got).into_owned());
+                record.lock().unwrap().push(got);
                 let _ = s.write_all(
                     b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
                 );
@@ -68,6 +65,13 @@ impl Recorder {
     }
 
     fn take(&self) -> Vec<String> {
+        self.take_raw()
+            .iter()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .collect()
+    }
+
+    fn take_raw(&self) -> Vec<Vec<u8>> {
         std::mem::take(&mut *self.seen.lock().unwrap())
     }
 }
@@ -359,4 +363,75 @@ fn next_line_with(log: &mpsc::Receiver<String>, text: &str) -> String {
         }
     }
     panic!("no log line with {text:?}");
+}
+
+/// `server … send-proxy` / `send-proxy-v2`, in HTTP and TCP mode: every server connection
+/// starts with the header naming the real client, the request right behind it; haproxy 2.6
+/// sends the same header on the same set-up.
+#[test]
+fn send_proxy_writes_the_client_address_first_on_every_server_connection_as_haproxy_does() {
+    let recorder = Recorder::start();
+    let r = recorder.port;
+    let config = |[v1, v2, tcp]: [u16; 3], admin: bool| {
+        let global = if admin {
+            "global\n    stats socket @SOCKET@ mode 600 level admin\n"
+        } else {
+            "global\n"
+        };
+        format!(
+            "{global}defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+             frontend f1\n    bind 127.0.0.1:{v1}\n    default_backend b1\n\
+             frontend f2\n    bind 127.0.0.1:{v2}\n    default_backend b2\n\
+             frontend ft\n    mode tcp\n    bind 127.0.0.1:{tcp}\n    default_backend bt\n\
+             backend b1\n    server s 127.0.0.1:{r} send-proxy\n\
+             backend b2\n    default-server send-proxy-v2\n    server s 127.0.0.1:{r}\n\
+             backend bt\n    mode tcp\n    server s 127.0.0.1:{r} send-proxy-v2\n"
+        )
+    };
+    let ports = [free_port(), free_port(), free_port()];
+    let haproxy_ports = [free_port(), free_port(), free_port()];
+    let _pm = pointsman(&config(ports, true), 2, ports[0]);
+    let _hap = haproxy(&config(haproxy_ports, false), haproxy_ports[0]);
+    recorder.take_raw();
+    let mut seen = Vec::new();
+    for (proxy, ports) in [("pointsman", ports), ("haproxy", haproxy_ports)] {
+        for (i, port) in ports.into_iter().enumerate() {
+            let mut client = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            client
+                .set_read_timeout(Some(Duration::from_secs(4)))
+                .unwrap();
+            let client_port = client.local_addr().unwrap().port();
+            client
+                .write_all(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+                .unwrap();
+            let mut reply = Vec::new();
+            let _ = client.read_to_end(&mut reply);
+            assert!(reply.starts_with(b"HTTP/1.1 200 OK"), "{proxy} {i}");
+            let got = recorder.take_raw();
+            assert_eq!(got.len(), 1, "{proxy} {i}");
+            let got = &got[0];
+            let expected_header = if i == 0 {
+                format!("PROXY TCP4 127.0.0.1 127.0.0.1 {client_port} {port}\r\n").into_bytes()
+            } else {
+                let mut v2 = SIG.to_vec();
+                v2.extend_from_slice(&[0x21, 0x11, 0, 12, 127, 0, 0, 1, 127, 0, 0, 1]);
+                v2.extend_from_slice(&client_port.to_be_bytes());
+                v2.extend_from_slice(&port.to_be_bytes());
+                v2
+            };
+            assert!(
+                got.starts_with(&expected_header),
+                "{proxy} {i}: {:?}",
+                String::from_utf8_lossy(got)
+            );
+            // The request follows the header directly.
+            let rest = String::from_utf8_lossy(&got[expected_header.len()..]).to_ascii_lowercase();
+            assert!(
+                rest.starts_with("get / http/1.1\r\nhost: a\r\n"),
+                "{proxy} {i}: {rest:?}"
+            );
+            seen.push(expected_header.len());
+        }
+    }
+    assert_eq!(seen[..3], seen[3..], "the same headers through both");
 }

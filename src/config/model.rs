@@ -417,6 +417,16 @@ pub struct ServerOptions {
     pub cookie: Option<String>,
     /// `fastinter`, `downinter`, `slowstart`, `observe`, `error-limit`, `on-error`.
     pub tuning: CheckTuning,
+    /// `send-proxy` / `send-proxy-v2`: each new connection to the server starts with a PROXY
+    /// protocol header carrying the client's address.
+    pub send_proxy: Option<ProxyVersion>,
+}
+
+/// A PROXY protocol version a server is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxyVersion {
+    V1,
+    V2,
 }
 
 impl Default for ServerOptions {
@@ -434,6 +444,7 @@ impl Default for ServerOptions {
             maxconn: None,
             cookie: None,
             tuning: CheckTuning::default(),
+            send_proxy: None,
         }
     }
 }

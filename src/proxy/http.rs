@@ -783,6 +783,10 @@ impl<'e> Exchange<'e, '_> {
             close_server: fe.httpclose || settings.httpclose,
         };
         client.out.clear();
+        if let (Some(version), false) = (upstream::sends_proxy(worker, server), reused) {
+            let local = client.stream.local_addr().ok();
+            upstream::push_proxy_header(version, client.peer, local, &mut client.out);
+        }
         let (head, buf) = self.forwarded.unwrap_or((request, client.input.data()));
         write_request_head(head, buf, &mut client.out, &forward);
         if let Some(p) = target.persistence {
@@ -1117,6 +1121,7 @@ impl<'e> Exchange<'e, '_> {
         worker.count_bytes(frontend, server, 0, sent);
         client.trace.bytes_out = sent;
         let reusable = clean
+            && upstream::sends_proxy(worker, server).is_none()
             && tracker.is_complete()
             && response.server_keep_alive()
             && !response.has_conflicting_framing()

@@ -25,7 +25,7 @@ pub async fn serve(worker: Rc<Worker>, frontend: usize, client: ClientStream, pe
     let Some(backend) = worker.state.borrow().frontends[frontend].default_backend else {
         return;
     };
-    let Some((server, upstream)) = connect_with_retries(&worker, backend, peer).await else {
+    let Some((server, mut upstream)) = connect_with_retries(&worker, backend, peer).await else {
         worker.with_backend_counters(backend, |c| c.econ += 1);
         let session = TcpSession {
             client: peer,
@@ -41,6 +41,11 @@ pub async fn serve(worker: Rc<Worker>, frontend: usize, client: ClientStream, pe
         return;
     };
     let connect_us = micros(accepted, Instant::now());
+    if let Some(version) = upstream::sends_proxy(&worker, server) {
+        let mut header = Vec::new();
+        upstream::push_proxy_header(version, peer, client.local_addr().ok(), &mut header);
+        let _ = futures_lite::io::AsyncWriteExt::write_all(&mut upstream, &header).await;
+    }
     worker.count_session_started(server, false);
     set_inactivity_timeouts(&worker, frontend, backend, &client, &upstream);
     let len = buffer_len(&worker.frontends[frontend].limits);
