@@ -6,8 +6,10 @@
 #   http_response   response head + body framing; same property
 #   rules           acl / use_backend lines -> a config or a file:line error; an accepted one
 #                   routes odd requests to one of its backends
+#   proxy_header    PROXY protocol v1/v2 header bytes -> header length and addresses; prefixes
+#                   are incomplete, re-encoded addresses parse back
 #
-# Usage: scripts/fuzz.sh [TARGET...]       (default: all five)
+# Usage: scripts/fuzz.sh [TARGET...]       (default: all six)
 #   FUZZ_SECONDS=45   seconds per target, exploring (random seed each run)
 #   FUZZ_RUNS=N       instead: exactly N inputs per target from the fixed seed FUZZ_SEED (default 1).
 #                     Same binary, same corpus, same inputs: this is the form CI runs, so a
@@ -31,7 +33,7 @@ else
   budget="${seconds}s"
 fi
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(config_parser admin_command http_request http_response rules)
+[ ${#targets[@]} -eq 0 ] && targets=(config_parser admin_command http_request http_response rules proxy_header)
 
 # libfuzzer-sys compiles libFuzzer (C++).
 if ! command -v c++ >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

@@ -462,6 +462,7 @@ fn example_of(keyword: &str) -> Option<String> {
 fn server_option_example(option: &str) -> Option<&'static str> {
     Some(match option {
         "check" | "no-check" | "backup" | "no-backup" | "disabled" | "enabled" => "",
+        "send-proxy" | "send-proxy-v2" | "no-send-proxy" | "no-send-proxy-v2" => "",
         "weight" => "weight 2",
         "inter" => "inter 1s",
         "rise" => "rise 2",

@@ -252,6 +252,8 @@ pub struct Timeouts {
     pub http_keep_alive: Option<Duration>,
     pub queue: Option<Duration>,
     pub check: Option<Duration>,
+    /// `timeout tunnel`: replaces client and server timeouts once a connection is a tunnel.
+    pub tunnel: Option<Duration>,
 }
 
 /// `option ...` flags (the `no option X` form clears one).
@@ -424,6 +426,16 @@ pub struct ServerOptions {
     pub cookie: Option<String>,
     /// `fastinter`, `downinter`, `slowstart`, `observe`, `error-limit`, `on-error`.
     pub tuning: CheckTuning,
+    /// `send-proxy` / `send-proxy-v2`: each new connection to the server starts with a PROXY
+    /// protocol header carrying the client's address.
+    pub send_proxy: Option<ProxyVersion>,
+}
+
+/// A PROXY protocol version a server is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxyVersion {
+    V1,
+    V2,
 }
 
 impl Default for ServerOptions {
@@ -441,6 +453,7 @@ impl Default for ServerOptions {
             maxconn: None,
             cookie: None,
             tuning: CheckTuning::default(),
+            send_proxy: None,
         }
     }
 }
@@ -461,6 +474,9 @@ pub struct Bind {
     pub location: Location,
     /// `ssl crt …`: TLS is terminated on this address.
     pub ssl: Option<BindSsl>,
+    /// `accept-proxy`: every connection starts with a PROXY protocol header (v1 or v2), read
+    /// before anything else (TLS included); its source address becomes the client's.
+    pub accept_proxy: bool,
 }
 
 /// A bind's TLS options (`bind ADDR ssl crt FILE [alpn LIST]`), as written: the certificates

@@ -283,6 +283,7 @@ const KEYWORDS: &[(&str, Allowed, Handler)] = &[
     ("timeout http-keep-alive", EVERY_PROXY, parse_timeout),
     ("timeout queue", BACK, parse_timeout),
     ("timeout check", BACK, parse_timeout),
+    ("timeout tunnel", BACK, parse_timeout),
     ("maxconn", FRONT, parse_maxconn),
     ("bind", FRONT_NOT_DEFAULTS, parse_bind),
     ("default_backend", FRONT, parse_default_backend),
@@ -595,6 +596,7 @@ fn parse_timeout(section: &mut ProxySection, line: &Line, args: &[String]) -> Re
         "http-keep-alive" => &mut timeouts.http_keep_alive,
         "queue" => &mut timeouts.queue,
         "check" => &mut timeouts.check,
+        "tunnel" => &mut timeouts.tunnel,
         other => return Err(format!("unknown timeout '{other}'")),
     };
     *slot = Some(time);
@@ -612,7 +614,8 @@ fn parse_maxconn(section: &mut ProxySection, _line: &Line, args: &[String]) -> R
     Ok(())
 }
 
-/// `bind ADDR[,ADDR...] [ssl crt FILE [crt FILE…] [alpn LIST]]`: one [`Bind`] per address.
+/// `bind ADDR[,ADDR...] [accept-proxy] [ssl crt FILE [crt FILE…] [alpn LIST]]`: one [`Bind`]
+/// per address.
 /// Any other bind option is an error naming it.
 fn parse_bind(section: &mut ProxySection, line: &Line, args: &[String]) -> Result<(), String> {
     let Some((addresses, options)) = args.split_first() else {
@@ -620,13 +623,22 @@ fn parse_bind(section: &mut ProxySection, line: &Line, args: &[String]) -> Resul
             "'bind' needs an address: expected 'bind <addr>:<port>[,<addr>:<port>...]'".into(),
         );
     };
-    let ssl = parse_bind_options(addresses, options)?;
+    // `accept-proxy` takes no value and concerns the connection, not TLS: taken out here so
+    // that the TLS options parse as they would without it.
+    let accept_proxy = options.iter().any(|o| o == "accept-proxy");
+    let options: Vec<String> = options
+        .iter()
+        .filter(|o| *o != "accept-proxy")
+        .cloned()
+        .collect();
+    let ssl = parse_bind_options(addresses, &options)?;
     for text in addresses.split(',') {
         let addr = parse_bind_addr(text).map_err(|m| format!("'bind': {m}"))?;
         section.binds.push(Bind {
             addr,
             location: line.location.clone(),
             ssl: ssl.clone(),
+            accept_proxy,
         });
     }
     Ok(())

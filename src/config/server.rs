@@ -6,7 +6,7 @@
 //! keyword is a typed [`OptionError`]: its `Display` is the config's wording, and the runtime
 //! API renders HAProxy's own from the same value.
 
-use super::model::{Observe, OnError, ServerConfig, ServerOptions};
+use super::model::{Observe, OnError, ProxyVersion, ServerConfig, ServerOptions};
 use super::parser::Line;
 use super::proxy::check_name;
 use super::values::{atoi, parse_server_addr, parse_time, parse_u32};
@@ -148,6 +148,16 @@ const KEYWORDS: &[(&str, Takes)] = &[
         Takes::Value(|o, v, n| positive("error-limit", v, n).map(|c| o.tuning.error_limit = c)),
     ),
     ("on-error", Takes::Value(set_on_error)),
+    (
+        "send-proxy",
+        Takes::Nothing(|o| o.send_proxy = Some(ProxyVersion::V1)),
+    ),
+    (
+        "send-proxy-v2",
+        Takes::Nothing(|o| o.send_proxy = Some(ProxyVersion::V2)),
+    ),
+    ("no-send-proxy", Takes::Nothing(|o| o.send_proxy = None)),
+    ("no-send-proxy-v2", Takes::Nothing(|o| o.send_proxy = None)),
 ];
 
 /// Applies server keywords (`check weight 10 backup` …) to `options`, in order; the first

@@ -114,6 +114,10 @@ pub(crate) struct FieldSummary {
     pub host_count: usize,
     /// `Expect: 100-continue` is present.
     pub expect_continue: bool,
+    /// The Connection field lists `upgrade` and an Upgrade field is present: the head asks
+    /// to switch protocols (RFC 9110 §7.8), so Upgrade and the fields Connection lists are
+    /// forwarded, as HAProxy forwards them.
+    pub upgrade: bool,
 }
 
 /// A framing or routing field that is malformed.
@@ -145,6 +149,8 @@ impl Fields {
     ) -> Result<FieldSummary, FieldError> {
         let mut summary = FieldSummary::default();
         let mut connection_lists_others = false;
+        let mut connection_lists_upgrade = false;
+        let mut upgrade_present = false;
         self.len = headers.len();
         for (slot, header) in self.list.iter_mut().zip(headers) {
             let kind = classify(header.name.as_bytes());
@@ -153,7 +159,8 @@ impl Fields {
                 FieldKind::ContentLength => merge_content_length(&mut summary, value)?,
                 FieldKind::TransferEncoding => summary.chunked = true,
                 FieldKind::Connection => {
-                    connection_lists_others |= read_connection(&mut summary, value)
+                    connection_lists_others |= read_connection(&mut summary, value);
+                    connection_lists_upgrade |= lists_token(value, b"upgrade");
                 }
                 FieldKind::Host => {
                     summary.host_count += 1;
@@ -162,7 +169,8 @@ impl Fields {
                 FieldKind::Expect => {
                     summary.expect_continue |= value.eq_ignore_ascii_case(b"100-continue")
                 }
-                FieldKind::Other | FieldKind::HopByHop => {}
+                FieldKind::HopByHop => upgrade_present |= is_upgrade_name(header.name.as_bytes()),
+                FieldKind::Other => {}
             }
             *slot = Field {
                 name: Span::of(buf, header.name.as_bytes()),
@@ -173,7 +181,10 @@ impl Fields {
         if summary.chunked {
             self.check_transfer_encoding(buf)?;
         }
-        if connection_lists_others {
+        summary.upgrade = connection_lists_upgrade && upgrade_present;
+        if summary.upgrade {
+            self.keep_upgrade_fields(buf);
+        } else if connection_lists_others {
             self.mark_connection_listed(buf);
         }
         Ok(summary)
@@ -275,6 +286,45 @@ impl Fields {
         }
     }
 
+    /// An upgrade head forwards its Upgrade field (and, the fields Connection lists staying
+    /// end-to-end, HTTP2-Settings and the like), as HAProxy 2.6 does.
+    fn keep_upgrade_fields(&mut self, buf: &[u8]) {
+        for field in &mut self.list[..self.len] {
+            if field.kind == FieldKind::HopByHop && is_upgrade_name(field.name.get(buf)) {
+                field.kind = FieldKind::Other;
+            }
+        }
+    }
+
+    /// Appends the Connection field of a forwarded upgrade head: the tokens the received
+    /// Connection fields list, but `close` and `keep-alive` (which speak of this hop only), as
+    /// HAProxy writes it (`Connection: Upgrade, HTTP2-Settings`).
+    pub(crate) fn push_upgrade_connection(&self, buf: &[u8], out: &mut Vec<u8>) {
+        out.extend_from_slice(b"Connection: ");
+        let mut first = true;
+        let tokens = self.list[..self.len]
+            .iter()
+            .filter(|f| f.kind == FieldKind::Connection)
+            .flat_map(|f| list_elements(f.value.get(buf)))
+            .filter(|t| {
+                !t.is_empty()
+                    && !t.eq_ignore_ascii_case(b"close")
+                    && !t.eq_ignore_ascii_case(b"keep-alive")
+            });
+        for token in tokens {
+            if !first {
+                out.extend_from_slice(b", ");
+            }
+            out.extend_from_slice(token);
+            first = false;
+        }
+        if first {
+            // A 101 whose server listed nothing still switches: say so to the client.
+            out.extend_from_slice(b"upgrade");
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+
     /// Fields named in a Connection field are hop-by-hop (RFC 9110 §7.6.1). Only plain
     /// end-to-end fields can be dropped that way: Host and the framing fields stay under our
     /// own rules, so `Connection: content-length` cannot change how a body is delimited.
@@ -341,6 +391,15 @@ fn read_connection(summary: &mut FieldSummary, value: &[u8]) -> bool {
         }
     }
     lists_others
+}
+
+/// Whether the comma-separated list `value` holds `token` (case-insensitive).
+fn lists_token(value: &[u8], token: &[u8]) -> bool {
+    list_elements(value).any(|t| t.eq_ignore_ascii_case(token))
+}
+
+fn is_upgrade_name(name: &[u8]) -> bool {
+    name.eq_ignore_ascii_case(b"upgrade")
 }
 
 /// The elements of a comma-separated list, each trimmed of optional whitespace; empty

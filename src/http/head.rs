@@ -105,6 +105,17 @@ impl Head {
         self.conflicting_framing
     }
 
+    /// The head asks to switch protocols: its Connection field lists `upgrade` and it has an
+    /// Upgrade field (only HTTP/1.1 heads: RFC 9110 §7.8 has 1.0 ones ignore it).
+    pub fn is_upgrade(&self) -> bool {
+        self.summary.upgrade && self.is_http11()
+    }
+
+    /// Appends the Connection field of an upgrade head as forwarded (see [`Head::is_upgrade`]).
+    pub(super) fn push_upgrade_connection(&self, buf: &[u8], out: &mut Vec<u8>) {
+        self.fields.push_upgrade_connection(buf, out);
+    }
+
     /// All header fields as (name, value), in order, hop-by-hop ones included.
     pub fn headers<'a, 'b: 'a>(
         &'a self,

@@ -59,7 +59,10 @@
 //! - HTTP/1.1 request without Host, or any request with several Host fields → 400.
 //! - `CONNECT` → 501: this proxy does not tunnel.
 //! - A response gets the same checks; any error there means 502 for the client. A 101
-//!   response is an error too (we strip `Upgrade`, so a server should never send it).
+//!   is an error too, unless the request asked to switch protocols ([`Request::is_upgrade`]:
+//!   `Connection: upgrade` and an Upgrade field, on HTTP/1.1; [`Response::answering`]): then
+//!   Upgrade is forwarded both ways and, after the 101, the proxy relays the connection as a
+//!   tunnel (`proxy::tunnel`).
 //! - Forwarding keeps the request's HTTP version as received (like HAProxy): a server then
 //!   never sends chunked to an HTTP/1.0 client, which cannot read it and which we do not
 //!   re-encode for. See [`write_request_head`] for the `Connection` header it adds.

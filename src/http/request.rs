@@ -379,7 +379,9 @@ pub struct RequestForward {
 /// `keep-alive` for an HTTP/1.0 request (1.0 closes by default), else none (1.1 persists).
 ///
 /// Hop-by-hop fields are dropped: Connection, Keep-Alive, Proxy-Connection, TE, Trailer,
-/// Upgrade, and every field the Connection field lists.
+/// Upgrade, and every field the Connection field lists. An upgrade request
+/// ([`Request::is_upgrade`]) keeps Upgrade and the listed fields, and its Connection field
+/// lists what the client's did, less `close` and `keep-alive` (as HAProxy forwards it).
 pub fn write_request_head(
     request: &Request,
     buf: &[u8],
@@ -397,7 +399,9 @@ pub fn write_request_head(
     if let Some(ip) = options.x_forwarded_for {
         push_x_forwarded_for(out, ip);
     }
-    if options.close_server {
+    if request.is_upgrade() {
+        request.head.push_upgrade_connection(buf, out);
+    } else if options.close_server {
         push_field(out, b"Connection", b"close");
     } else if request.minor_version() == 0 {
         push_field(out, b"Connection", b"keep-alive");

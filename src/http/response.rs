@@ -19,7 +19,7 @@ pub enum ResponseError {
     HeadTooLarge,
     /// A status code outside 100..=599.
     InvalidStatus,
-    /// 101: we strip `Upgrade`, so a server must not switch protocols.
+    /// 101 to a request that did not ask to switch protocols.
     SwitchingProtocols,
     InvalidContentLength,
     ConflictingContentLength,
@@ -67,6 +67,8 @@ pub struct Response {
     status: u16,
     reason: Span,
     head: Head,
+    /// The request asked to switch protocols: a 101 is its answer, not an error.
+    upgrade_requested: bool,
 }
 
 impl std::ops::Deref for Response {
@@ -95,7 +97,13 @@ impl Response {
 
     /// A 1xx (other than 101): forward it, then parse the final response head that follows.
     pub fn is_interim(&self) -> bool {
-        self.status < 200
+        self.status < 200 && self.status != 101
+    }
+
+    /// 101 Switching Protocols to an upgrade request: after this head the connection is a
+    /// tunnel.
+    pub fn is_switching(&self) -> bool {
+        self.status == 101
     }
 }
 
@@ -129,6 +137,16 @@ impl Response {
             status: 0,
             reason: Span::default(),
             head: Head::new(),
+            upgrade_requested: false,
+        }
+    }
+
+    /// [`Response::empty`] for the answer to `request`: a 101 is accepted when the request
+    /// asked to switch protocols ([`super::Request::is_upgrade`]).
+    pub fn answering(request: &Request) -> Response {
+        Response {
+            upgrade_requested: request.is_upgrade(),
+            ..Response::empty()
         }
     }
 
@@ -162,7 +180,7 @@ impl Response {
             return Err(ResponseError::Malformed);
         };
         match status {
-            101 => return Err(ResponseError::SwitchingProtocols),
+            101 if !self.upgrade_requested => return Err(ResponseError::SwitchingProtocols),
             100..=599 => {}
             _ => return Err(ResponseError::InvalidStatus),
         }
@@ -238,7 +256,9 @@ pub fn write_response_head(
     out.extend_from_slice(response.reason.get(buf));
     out.extend_from_slice(b"\r\n");
     response.head.write_fields(buf, out);
-    if !response.is_interim() {
+    if response.is_switching() {
+        response.head.push_upgrade_connection(buf, out);
+    } else if !response.is_interim() {
         push_connection(out, options);
     }
     out.extend_from_slice(b"\r\n");

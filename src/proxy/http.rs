@@ -30,6 +30,7 @@ use super::persistence::Persistence;
 use super::queue;
 use super::retry::{self, Failure};
 use super::routing;
+use super::tunnel::{self, EarlyBytes};
 use super::upstream::{self, Upstream};
 use super::worker::Worker;
 use super::Session;
@@ -828,6 +829,10 @@ impl<'e> Exchange<'e, '_> {
             close_server: fe.httpclose || settings.httpclose,
         };
         client.out.clear();
+        if let (Some(version), false) = (upstream::sends_proxy(worker, server), reused) {
+            let local = client.stream.local_addr().ok();
+            upstream::push_proxy_header(version, client.peer, local, &mut client.out);
+        }
         let (head, buf) = self.forwarded.unwrap_or((request, client.input.data()));
         write_request_head(head, buf, &mut client.out, &forward);
         if let Some(p) = target.persistence {
@@ -894,7 +899,7 @@ impl<'e> Exchange<'e, '_> {
             }
         };
         // Every head of the exchange (1xx ones included) is parsed into this one slot.
-        let mut response = Response::empty();
+        let mut response = Response::answering(request);
         loop {
             let Ok(parsed) = response.parse_into(input.data(), is_head, &limits) else {
                 return failed(Failure::JunkResponse, sent_anything);
@@ -957,6 +962,11 @@ impl<'e> Exchange<'e, '_> {
                 },
             }
         }
+        if response.is_switching() {
+            return self
+                .switch_protocols(server, upstream, (input, consumed), &response)
+                .await;
+        }
         if target.retry_statuses
             && !sent_anything
             && worker.backends[server.backend]
@@ -977,6 +987,53 @@ impl<'e> Exchange<'e, '_> {
             (consumed, kill_generation),
         )
         .await
+    }
+
+    /// Forwards the server's 101 to an upgrade request, then relays the connection as a
+    /// [`tunnel`] until both sides closed: the client connection leaves the keep-alive loop
+    /// and the server connection is never pooled. The bytes after the request (the client's
+    /// first frames) and after the 101 (the server's) go through first.
+    async fn switch_protocols(
+        &mut self,
+        server: ServerRef,
+        mut upstream: TcpStream,
+        (input, consumed): (Buffer, usize),
+        response: &Response,
+    ) -> Attempt {
+        let (worker, frontend) = (self.worker, self.frontend);
+        worker.count_server_response(server, 101);
+        let client = &mut *self.client;
+        client.out.clear();
+        let forward = ResponseForward {
+            client_keep_alive: false,
+            client_minor_version: 1,
+        };
+        write_response_head(response, input.data(), &mut client.out, &forward);
+        if client.stream.write_all(&client.out).await.is_err() {
+            client.trace.client_aborted = true;
+            return Attempt::Aborted {
+                status: 101,
+                sent_anything: true,
+            };
+        }
+        worker.count_reply(frontend, Some(server.backend), 101);
+        worker.observe(server, Observed::of_status(101));
+        let head_len = client.out.len() as u64;
+        let idle = tunnel::idle_timeout(worker, frontend, server.backend);
+        let buffer_len = buffer_len(&worker.frontends[frontend].limits);
+        let early = EarlyBytes {
+            from_client: &client.input.data()[consumed..],
+            from_server: &input.data()[response.head_len()..],
+        };
+        let streams = (&mut *client.stream, &mut upstream);
+        let relayed = tunnel::relay(worker, streams, early, (idle, buffer_len)).await;
+        let bytes_out = head_len + relayed.to_client;
+        worker.count_bytes(frontend, server, relayed.from_client, bytes_out);
+        client.trace.bytes_out = bytes_out;
+        Attempt::Done {
+            keep_client: false,
+            consumed: client.input.filled,
+        }
     }
 
     /// Runs the frontend's `http-response` rules on `response` (in `buf`), reading the request
@@ -1112,6 +1169,7 @@ impl<'e> Exchange<'e, '_> {
         worker.count_bytes(frontend, server, 0, sent);
         client.trace.bytes_out = sent;
         let reusable = clean
+            && upstream::sends_proxy(worker, server).is_none()
             && tracker.is_complete()
             && response.server_keep_alive()
             && !response.has_conflicting_framing()

@@ -5,8 +5,11 @@
 //! `routing` (the frontend's `use_backend` rules, then `default_backend`) ─▶ `http`'s
 //! `Exchange` (server pick with `persistence` and the `queue`, `upstream` connection from the
 //! `pool`, `retry` rules) ─▶ the response streamed back, counted on the `worker` and logged
-//! (`record`). `tcp` is the `mode tcp` relay, `local` the stats page and `/metrics`, `observe`
+//! (`record`); an exchange the server upgrades (101) becomes a `tunnel`. `tcp` is the
+//! `mode tcp` relay, `local` the stats page and `/metrics`, `observe`
 //! passive health, `buffers` the shard's pooled buffers, `settings` the per-proxy knobs.
+//! `proxy_protocol` is the PROXY header codec, `proxy_header` its reading on an `accept-proxy`
+//! bind (before TLS and before any request).
 
 mod actions;
 mod buffers;
@@ -16,12 +19,15 @@ mod local;
 pub mod observe;
 mod persistence;
 mod pool;
+mod proxy_header;
+pub mod proxy_protocol;
 mod queue;
 mod record;
 mod retry;
 mod routing;
 mod settings;
 mod tcp;
+mod tunnel;
 mod upstream;
 mod worker;
 
@@ -37,7 +43,8 @@ use std::time::{Duration, Instant};
 
 /// Serves one accepted client connection (of the frontend's `bind`th address) in a task of
 /// its own on this shard until it closes; `held` (the connection's places in the connection
-/// limits) is dropped with it. On a TLS bind the handshake comes first, in a task of its own.
+/// limits) is dropped with it. On an `accept-proxy` bind the PROXY header comes first, then on
+/// a TLS bind the handshake, in a task of their own.
 pub fn spawn_connection<H: 'static>(
     worker: Rc<Worker>,
     frontend: usize,
@@ -50,21 +57,38 @@ pub fn spawn_connection<H: 'static>(
         .peer_addr()
         .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
     let _ = stream.set_nodelay(true);
-    match worker.frontends[frontend].tls.get(bind).cloned().flatten() {
-        None => serve_client(worker, frontend, ClientStream::Plain(stream), peer, held),
-        Some(config) => {
-            let accepted = Instant::now();
-            glommio::spawn_local(async move {
-                match handshake(&worker, frontend, stream, config).await {
-                    Ok(tls) => serve_client(worker, frontend, tls, peer, held),
-                    Err(failure) => {
-                        worker.log_handshake_failure(frontend, (bind, accepted), peer, failure)
-                    }
-                }
-            })
-            .detach();
-        }
+    let settings = &worker.frontends[frontend];
+    let accept_proxy = settings.accept_proxy.get(bind).copied().unwrap_or(false);
+    let tls = settings.tls.get(bind).cloned().flatten();
+    if !accept_proxy && tls.is_none() {
+        return serve_client(worker, frontend, ClientStream::Plain(stream), peer, held);
     }
+    let accepted = Instant::now();
+    glommio::spawn_local(async move {
+        let mut stream = stream;
+        let mut peer = peer;
+        if accept_proxy {
+            let timeout = worker.frontends[frontend].client_timeout;
+            match proxy_header::read(&mut stream, timeout).await {
+                Ok(Some(source)) => peer = source,
+                Ok(None) => {}
+                Err(failure) => {
+                    let reason = (failure.log_text(), failure.is_silent());
+                    return worker.log_connection_error(frontend, (bind, accepted), peer, reason);
+                }
+            }
+        }
+        match tls {
+            None => serve_client(worker, frontend, ClientStream::Plain(stream), peer, held),
+            Some(config) => match handshake(&worker, frontend, stream, config).await {
+                Ok(tls) => serve_client(worker, frontend, tls, peer, held),
+                Err(failure) => {
+                    worker.log_handshake_failure(frontend, (bind, accepted), peer, failure)
+                }
+            },
+        }
+    })
+    .detach();
 }
 
 /// One task type per mode, each built around state made here: glommio sizes a task by its

@@ -147,7 +147,26 @@ impl Worker {
         client: SocketAddr,
         failure: crate::tls::Failure,
     ) {
-        if failure == crate::tls::Failure::Closed && self.frontends[frontend].dontlognull {
+        let silent = failure == crate::tls::Failure::Closed;
+        self.log_connection_error(
+            frontend,
+            (bind, accepted),
+            client,
+            (failure.log_text(), silent),
+        );
+    }
+
+    /// HAProxy's connection error line (`fe/1: <reason>`) for a connection that failed before
+    /// its first request (TLS handshake, PROXY protocol header); `silent`: it sent nothing, so
+    /// `option dontlognull` keeps it out of the log.
+    pub(super) fn log_connection_error(
+        &self,
+        frontend: usize,
+        (bind, accepted): (usize, Instant),
+        client: SocketAddr,
+        (reason, silent): (&str, bool),
+    ) {
+        if silent && self.frontends[frontend].dontlognull {
             return;
         }
         let state = self.state.borrow();
@@ -155,7 +174,6 @@ impl Worker {
             return;
         };
         let at = received_at(Some(accepted), Instant::now());
-        let reason = failure.log_text();
         self.log.traffic(frontend, |out, clock| {
             line::handshake_failure(out, clock, client, at, &fe.name, bind + 1, reason)
         });

@@ -41,6 +41,8 @@ pub struct FrontendSettings {
     /// `errorfile` replies for errors answered before a backend is chosen (and after, when
     /// the backend has none for the status).
     pub error_files: ErrorFiles,
+    /// Per bind address of the frontend (in config order): `accept-proxy`.
+    pub accept_proxy: Vec<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -50,6 +52,9 @@ pub struct BackendSettings {
     /// `timeout connect`, as HAProxy does) before it gets 503.
     pub queue_timeout: Duration,
     pub server_timeout: Duration,
+    /// `timeout tunnel`: once an upgrade made the exchange a tunnel (or a `mode tcp` session
+    /// is relayed), the inactivity timeout of both sides in place of client and server ones.
+    pub tunnel_timeout: Option<Duration>,
     /// `timeout check`: with it, a check connects within min(`timeout connect`, `inter`) and
     /// then waits this long for the response; without it, the whole check gets `inter`
     /// (HAProxy's rule).
@@ -89,6 +94,10 @@ impl FrontendSettings {
                     tls: Vec::new(),
                     response_rules: response_rules_of(p, state),
                     error_files: p.map(|p| p.error_files.clone()).unwrap_or_default(),
+                    accept_proxy: p
+                        .and_then(|p| p.frontend.as_ref())
+                        .map(|f| f.binds.iter().map(|b| b.accept_proxy).collect())
+                        .unwrap_or_default(),
                 }
             })
             .collect()
@@ -162,6 +171,7 @@ impl BackendSettings {
                     queue_timeout: t.queue.or(t.connect).unwrap_or(DEFAULT_CONNECT),
                     check_timeout: t.check,
                     server_timeout: t.server.unwrap_or(DEFAULT_IDLE),
+                    tunnel_timeout: t.tunnel,
                     forwardfor: p.is_some_and(|p| p.options.forwardfor),
                     httpclose: p.is_some_and(|p| p.options.httpclose),
                     retry_on: side.map(|s| s.retry_on).unwrap_or_default(),

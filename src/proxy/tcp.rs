@@ -25,7 +25,7 @@ pub async fn serve(worker: Rc<Worker>, frontend: usize, client: ClientStream, pe
     let Some(backend) = worker.state.borrow().frontends[frontend].default_backend else {
         return;
     };
-    let Some((server, upstream)) = connect_with_retries(&worker, backend, peer).await else {
+    let Some((server, mut upstream)) = connect_with_retries(&worker, backend, peer).await else {
         worker.with_backend_counters(backend, |c| c.econ += 1);
         let session = TcpSession {
             client: peer,
@@ -41,6 +41,11 @@ pub async fn serve(worker: Rc<Worker>, frontend: usize, client: ClientStream, pe
         return;
     };
     let connect_us = micros(accepted, Instant::now());
+    if let Some(version) = upstream::sends_proxy(&worker, server) {
+        let mut header = Vec::new();
+        upstream::push_proxy_header(version, peer, client.local_addr().ok(), &mut header);
+        let _ = futures_lite::io::AsyncWriteExt::write_all(&mut upstream, &header).await;
+    }
     worker.count_session_started(server, false);
     set_inactivity_timeouts(&worker, frontend, backend, &client, &upstream);
     let len = buffer_len(&worker.frontends[frontend].limits);
@@ -64,8 +69,8 @@ pub async fn serve(worker: Rc<Worker>, frontend: usize, client: ClientStream, pe
     worker.finish_tcp(frontend, &session);
 }
 
-/// `timeout client` on the client side and `timeout server` on the server side, for reads
-/// and writes. As in HAProxy (a channel's read timeout shuts that side for reading), a side
+/// `timeout client` on the client side and `timeout server` on the server side (`timeout
+/// tunnel` on both when set), for reads and writes. As in HAProxy (a channel's read timeout shuts that side for reading), a side
 /// that sends nothing for its timeout ends its direction like an EOF: the half-close passes
 /// on, and the session ends when the other direction ends too.
 fn set_inactivity_timeouts(
@@ -75,8 +80,10 @@ fn set_inactivity_timeouts(
     client: &ClientStream,
     server: &TcpStream,
 ) {
-    let client_timeout = worker.frontends[frontend].client_timeout;
-    let server_timeout = worker.backends[backend].server_timeout;
+    // `timeout tunnel` supersedes both once the session is relayed, as in HAProxy's TCP mode.
+    let tunnel = worker.backends[backend].tunnel_timeout;
+    let client_timeout = tunnel.unwrap_or(worker.frontends[frontend].client_timeout);
+    let server_timeout = tunnel.unwrap_or(worker.backends[backend].server_timeout);
     let _ = client.set_read_timeout(Some(client_timeout));
     let _ = client.set_write_timeout(Some(client_timeout));
     let _ = server.set_read_timeout(Some(server_timeout));
@@ -184,18 +191,19 @@ enum Stage {
     Done,
 }
 
-/// One direction of a relay: bytes read from one stream, written to the other.
-struct Direction {
+/// One direction of a relay: bytes read from one stream, written to the other (the tunnels
+/// of upgraded HTTP exchanges use it too).
+pub(super) struct Direction {
     buffer: Buffer,
     stage: Stage,
-    total: u64,
+    pub(super) total: u64,
     /// Which side each stream is, to name a timeout.
     from: Side,
     to: Side,
 }
 
 impl Direction {
-    fn new(buffer: Buffer, from: Side, to: Side) -> Direction {
+    pub(super) fn new(buffer: Buffer, from: Side, to: Side) -> Direction {
         Direction {
             buffer,
             stage: Stage::Reading,
@@ -207,7 +215,7 @@ impl Direction {
 
     /// Copies until `from` ends, then shuts down `to`'s writing side; `Ready` once done. A
     /// read or write that timed out names its side in `first_timeout`, unless one already did.
-    fn poll_copy<F: Source, T: AsyncWrite + Unpin>(
+    pub(super) fn poll_copy<F: Source, T: AsyncWrite + Unpin>(
         &mut self,
         cx: &mut Context<'_>,
         from: &mut F,

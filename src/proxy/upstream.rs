@@ -1,7 +1,9 @@
 //! Getting a connection to a server: from the shard's idle pool, or a fresh connect bounded by
 //! `timeout connect`.
 
+use super::proxy_protocol;
 use super::worker::Worker;
+use crate::config::ProxyVersion;
 use crate::state::ServerRef;
 use glommio::net::TcpStream;
 use std::net::SocketAddr;
@@ -46,4 +48,33 @@ pub async fn acquire(
         stream,
         reused: false,
     })
+}
+
+/// `send-proxy[-v2]` of `server`, if it has it: each new connection to it starts with a PROXY
+/// header, and (the header naming one client) is never pooled for another.
+pub fn sends_proxy(worker: &Worker, server: ServerRef) -> Option<ProxyVersion> {
+    worker
+        .state
+        .borrow()
+        .server(server)
+        .and_then(|s| s.send_proxy)
+}
+
+/// Appends the PROXY header of `version` for a client at `client` that reached us at `local`
+/// (unknown local address: the header says `UNKNOWN` in v1, as HAProxy writes it, and the
+/// unspecified address in v2).
+pub fn push_proxy_header(
+    version: ProxyVersion,
+    client: SocketAddr,
+    local: Option<SocketAddr>,
+    out: &mut Vec<u8>,
+) {
+    let unspecified = SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), 0);
+    match (version, local) {
+        (ProxyVersion::V1, None) => out.extend_from_slice(b"PROXY UNKNOWN\r\n"),
+        (ProxyVersion::V1, Some(local)) => proxy_protocol::encode_v1(client, local, out),
+        (ProxyVersion::V2, local) => {
+            proxy_protocol::encode_v2(client, local.unwrap_or(unspecified), out)
+        }
+    }
 }

@@ -87,6 +87,7 @@ impl StateDump {
                             maxconn: s.maxconn,
                             cookie: s.cookie.clone(),
                             tuning: s.tuning,
+                            send_proxy: s.send_proxy,
                         },
                     },
                     dynamic: s.dynamic,
@@ -346,6 +347,8 @@ impl<'a> KeyValues<'a> {
                     .transpose()?,
                 cookie: self.optional("cookie")?.map(dec).transpose()?,
                 tuning: tuning(self)?,
+                // Not in the dump's text yet: a runtime server's send-proxy is not carried.
+                send_proxy: None,
             },
         })
     }

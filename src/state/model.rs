@@ -195,6 +195,8 @@ pub struct Server {
     pub last_change: u64,
     /// Seconds spent DOWN before the current stretch (`downtime`).
     pub downtime: u64,
+    /// `send-proxy[-v2]`: new connections to it start with a PROXY header.
+    pub send_proxy: Option<crate::config::ProxyVersion>,
 }
 
 impl Server {
@@ -332,6 +334,7 @@ impl Server {
             backup: options.backup,
             cookie: options.cookie.clone(),
             maxconn: options.maxconn,
+            send_proxy: options.send_proxy,
             admin: if options.disabled {
                 AdminState::Maint
             } else {

@@ -10,7 +10,7 @@ fn unknown_keywords_name_file_line_and_section() {
         (&["backend b", "    use_backend bk if TRUE"], "haproxy.cfg:2: 'use_backend' is not allowed in backend 'b' (allowed in: frontend, listen)"),
         (&["defaults", "    acl a path /"], "haproxy.cfg:2: 'acl' is not allowed in defaults section (allowed in: frontend, listen, backend)"),
         (&["frontend fe", "    mode tcp", "    bind 127.0.0.1:1", "    use_backend bk if TRUE", "backend bk", "    mode tcp"], "haproxy.cfg:4: 'use_backend' in mode tcp frontend 'fe' is not supported yet: TCP sessions go to its default_backend"),
-        (&["defaults", "    timeout tunnel 1h"], "haproxy.cfg:2: unknown keyword 'timeout tunnel' in defaults section"),
+        (&["defaults", "    timeout tarpit 1h"], "haproxy.cfg:2: unknown keyword 'timeout tarpit' in defaults section"),
         (&["listen l", "    option http-server-close"], "haproxy.cfg:2: unknown option 'http-server-close' in listen 'l' section"),
         (&["backend b", "    no balance"], "haproxy.cfg:2: 'no balance' is not supported: only 'no option <name>' and 'no log' are"),
         (&["backend b", "    no option httpchk"], "haproxy.cfg:2: 'no option httpchk' is not supported: only boolean options can be negated"),
@@ -79,7 +79,7 @@ fn server_errors() {
         ("server s 127.0.0.1:80 rise 0", "server 's' in backend 'bk': 'rise' must be at least 1"),
         ("server s 127.0.0.1:80 fall -1", "server 's' in backend 'bk': 'fall': '-1' is not a number"),
         ("server s 127.0.0.1:80 maxconn x", "server 's' in backend 'bk': 'maxconn': 'x' is not a number"),
-        ("server s 127.0.0.1:80 ssl verify none", "server 's' in backend 'bk': unknown server option 'ssl' (supported: check, backup, weight, disabled, inter, rise, fall, maxconn, cookie, no-check, no-backup, enabled, fastinter, downinter, slowstart, observe, error-limit, on-error)"),
+        ("server s 127.0.0.1:80 ssl verify none", "server 's' in backend 'bk': unknown server option 'ssl' (supported: check, backup, weight, disabled, inter, rise, fall, maxconn, cookie, no-check, no-backup, enabled, fastinter, downinter, slowstart, observe, error-limit, on-error, send-proxy, send-proxy-v2, no-send-proxy, no-send-proxy-v2)"),
         ("server s 127.0.0.1:80 observe layer3", "server 's' in backend 'bk': 'observe' expects 'layer4' or 'layer7', not 'layer3'"),
         ("server s 127.0.0.1:80 on-error reboot", "server 's' in backend 'bk': 'on-error' expects 'fastinter', 'fail-check', 'sudden-death' or 'mark-down', not 'reboot'"),
         ("server s 127.0.0.1:80 error-limit 0", "server 's' in backend 'bk': 'error-limit' must be at least 1"),
@@ -90,7 +90,7 @@ fn server_errors() {
         ("retry-on none 503", "'retry-on none' may not be combined with other keywords"),
         ("server s! 127.0.0.1:80", "character '!' is not permitted in server name 's!' (use letters, digits, '-', '_', '.' and ':')"),
         ("default-server weight 300", "'default-server' in backend 'bk': weight 300 is out of range: expected 0 to 256"),
-        ("default-server port 81", "'default-server' in backend 'bk': unknown server option 'port' (supported: check, backup, weight, disabled, inter, rise, fall, maxconn, cookie, no-check, no-backup, enabled, fastinter, downinter, slowstart, observe, error-limit, on-error)"),
+        ("default-server port 81", "'default-server' in backend 'bk': unknown server option 'port' (supported: check, backup, weight, disabled, inter, rise, fall, maxconn, cookie, no-check, no-backup, enabled, fastinter, downinter, slowstart, observe, error-limit, on-error, send-proxy, send-proxy-v2, no-send-proxy, no-send-proxy-v2)"),
     ];
     for (line, message) in cases {
         assert_eq!(

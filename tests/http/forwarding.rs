@@ -333,3 +333,52 @@ fn x_forwarded_for_formats_every_octet_width() {
         );
     }
 }
+
+#[test]
+fn an_upgrade_request_keeps_upgrade_and_the_fields_connection_lists() {
+    let out = forward_request(
+        "GET /ws HTTP/1.1\nHost: a\nConnection: keep-alive, Upgrade, HTTP2-Settings\n\
+         Upgrade: h2c\nHTTP2-Settings: AAM\nKeep-Alive: timeout=5\n\n",
+        RequestForward::default(),
+    );
+    assert_eq!(
+        out,
+        "GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\nHTTP2-Settings: AAM\r\n\
+         Connection: Upgrade, HTTP2-Settings\r\n\r\n"
+    );
+    // `Connection: upgrade` without an Upgrade field (or on HTTP/1.0) is no upgrade.
+    let out = forward_request(
+        "GET / HTTP/1.1\nHost: a\nConnection: upgrade\n\n",
+        RequestForward::default(),
+    );
+    assert_eq!(out, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+}
+
+#[test]
+fn a_101_to_an_upgrade_request_is_forwarded_with_its_upgrade() {
+    let limits = Limits::default();
+    let request = crlf("GET /ws HTTP/1.1\nHost: a\nConnection: Upgrade\nUpgrade: websocket\n\n");
+    let request = parse_request(&request, &limits).unwrap().unwrap();
+    assert!(request.is_upgrade());
+    let raw = crlf(
+        "HTTP/1.1 101 Switching Protocols\nUpgrade: websocket\nConnection: Upgrade\n\
+         Sec-WebSocket-Accept: x\n\n",
+    );
+    let mut response = Response::answering(&request);
+    assert!(response.parse_into(&raw, false, &limits).unwrap());
+    assert!(response.is_switching() && !response.is_interim());
+    let mut out = Vec::new();
+    write_response_head(&response, &raw, &mut out, &KEEP_11);
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: x\r\n\
+         Connection: Upgrade\r\n\r\n"
+    );
+    // Unasked, a 101 is still refused.
+    let plain = parse_request(&crlf("GET / HTTP/1.1\nHost: a\n\n"), &limits)
+        .unwrap()
+        .unwrap();
+    assert!(Response::answering(&plain)
+        .parse_into(&raw, false, &limits)
+        .is_err());
+}
