@@ -7,7 +7,7 @@ use super::probe::run_check;
 use super::timeouts::{timeouts, CheckTimeouts};
 use super::{CheckReport, HealthSink};
 use crate::proxy::Worker;
-use crate::state::{AdminState, ServerRef};
+use crate::state::{AdminState, OpState, ServerRef};
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -67,6 +67,8 @@ struct Target {
     active: bool,
     httpchk: Option<crate::config::HttpCheck>,
     timeouts: CheckTimeouts,
+    /// DOWN by its checks (a 404 then does not drain it: `disable-on-404`).
+    down: bool,
 }
 
 /// Checks one server while it exists; paused while checks are disabled or the server is in
@@ -77,8 +79,13 @@ async fn check_loop<S: HealthSink>(worker: Rc<Worker>, server: ServerRef, sink: 
             return;
         };
         if target.active {
-            let (status, detail) =
-                run_check(target.addr, target.httpchk.as_ref(), target.timeouts).await;
+            let (status, detail) = run_check(
+                target.addr,
+                target.httpchk.as_ref(),
+                target.timeouts,
+                target.down,
+            )
+            .await;
             sink.report(CheckReport {
                 server,
                 status,
@@ -103,6 +110,7 @@ fn check_target(worker: &Worker, server: ServerRef) -> Option<Target> {
         interval: s.check.interval(s.op, &s.tuning),
         active: s.check.active() && s.admin != AdminState::Maint,
         httpchk: backend.httpchk.clone(),
+        down: s.op == OpState::Down,
         timeouts: timeouts(
             s.check.inter,
             settings.connect_timeout,
