@@ -3,9 +3,9 @@
 //! times. A result goes to the coordinator, which turns it into a `Mutation::CheckResult` for
 //! every shard only when it changes the state, so all shards switch together.
 //!
-//! - Checks: TCP connect, or HTTP (`option httpchk [METHOD URI]`, `http-check expect status
-//!   N`), every `inter` when UP, `fastinter` in transition, `downinter` when DOWN
-//!   ([`crate::state::Check::interval`]); `timeout check` as HAProxy applies it ([`timeouts`]).
+//! - Checks: TCP connect, or HTTP (`option httpchk` and its `http-check` connect/send/expect
+//!   rule list, `disable-on-404`), every `inter` when UP, `fastinter` in transition,
+//!   `downinter` when DOWN ([`crate::state::Check::interval`]); `timeout check` as HAProxy applies it ([`timeouts`]).
 //! - Passive (`observe`): the shard's [`Observer`](crate::proxy::observe::Observer) queues a
 //!   server that reached `error-limit` consecutive errors on live traffic; it is reported as a
 //!   `Hana` ("Health analyze") result, which the server's `on-error` turns into a state change.
