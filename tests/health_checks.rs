@@ -122,11 +122,12 @@ fn endless(conn: &mut TcpStream, stop: &AtomicBool) -> std::io::Result<()> {
     Ok(())
 }
 
-/// 10 MB of body, the matching string nowhere.
+/// 10 MB of body, the matching string `found` at 20 000 bytes: past the 16 kB a check reads.
 fn huge(conn: &mut TcpStream) -> std::io::Result<()> {
     const SIZE: usize = 10 << 20;
     conn.write_all(format!("HTTP/1.0 200 OK\r\nContent-Length: {SIZE}\r\n\r\n").as_bytes())?;
-    let block = vec![b'a'; 64 << 10];
+    let mut block = vec![b'a'; 64 << 10];
+    block[20_000..20_005].copy_from_slice(b"found");
     for _ in 0..SIZE / block.len() {
         conn.write_all(&block)?;
     }
@@ -375,7 +376,7 @@ fn a_response_that_never_ends_is_a_timeout_and_a_huge_one_is_judged_on_its_start
     wait_for(Duration::from_secs(10), || p.status("bk", "s") == "DOWN");
     let stat = p.stat("bk", "s");
     assert_eq!(stat["check_status"], "L7RSP", "{stat:?}");
-    // The check read its 16 kB and let go: each one ends within its interval.
+    // The check read its 16 kB and let go (`found` lies beyond), within its interval.
     assert!(
         stat["check_duration"].parse::<u64>().unwrap() < 200,
         "{stat:?}"
