@@ -3,11 +3,13 @@
 //!
 //! `model` holds the types. Reading them: `lexer` splits a line into words (quotes, escapes,
 //! `${VAR}`), `values` reads times, numbers and addresses, `parser` walks files and sections,
-//! `global`, `proxy` and `server` parse the keywords of their sections (`logs` the `log` lines, `rules` the `acl` and `use_backend` lines,
+//! `global`, `proxy` and `server` parse the keywords of their sections (`checks` the `http-check` rule lists),
+//! and the keywords of their sections (`logs` the `log` lines, `rules` the `acl` and `use_backend` lines,
 //! `stats_page` the stats page and Prometheus keywords), `ignored` lists the
 //! keywords accepted with a warning, and `validate` checks what needs the whole config.
 //! Errors carry file:line.
 
+mod checks;
 mod global;
 mod ignored;
 mod lexer;

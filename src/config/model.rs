@@ -3,6 +3,10 @@
 //! Every element that an error may point at carries its [`Location`] (file:line). Nothing here
 //! knows about the runtime: `state` builds its replicas from these values.
 
+pub use super::checks::{
+    CheckConnect, CheckExpect, CheckRegex, HeaderPattern, HttpCheckRule, HttpCheckSend,
+    HttpChkRequest, HttpMatch,
+};
 use crate::rules::{HttpRules, ResponseRules, Switching};
 use std::fmt;
 use std::net::SocketAddr;
@@ -277,12 +281,17 @@ pub struct Options {
     pub http_ignore_probes: bool,
 }
 
-/// `option httpchk [METHOD URI]` and `http-check expect status N`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `option httpchk [METHOD URI [VERSION]]` and its `http-check` rules, with HAProxy's
+/// implicit ones added (see [`super::checks`]).
+#[derive(Debug, Clone, PartialEq)]
 pub struct HttpCheck {
-    pub method: String,
-    pub uri: String,
-    pub expect_status: Option<u16>,
+    /// What a `send` rule that names no method, URI or version uses (`option httpchk`'s
+    /// request for the first send, HAProxy's `OPTIONS / HTTP/1.0` after it).
+    pub request: HttpChkRequest,
+    /// Connect, send and expect steps in order; the first is a connect.
+    pub rules: Vec<HttpCheckRule>,
+    /// `http-check disable-on-404`: a 404 from a server that is UP drains it (stopping).
+    pub disable_on_404: bool,
 }
 
 /// `cookie NAME insert|rewrite|prefix [indirect] [nocache]`.

@@ -6,11 +6,13 @@
 //! 4.1); where HAProxy only warns that a keyword is ignored on the wrong side (`bind` in a
 //! backend), pointsman refuses it, because the operator clearly meant something else.
 
+use super::checks::HttpCheckLines;
 use super::ignored::{find_ignored, not_supported, Ignored, IgnoredIn, UNSUPPORTED_STATS_KEYWORDS};
 use super::logs::{parse_log, LogLine};
 use super::model::{
-    Algorithm, Bind, BindSsl, CookieConfig, CookieMode, LoadServerState, Location, Mode, Options,
-    RetryOn, ServerConfig, ServerOptions, StatsPage, Timeouts, Verify, RETRYABLE_STATUSES,
+    Algorithm, Bind, BindSsl, CookieConfig, CookieMode, HttpChkRequest, LoadServerState, Location,
+    Mode, Options, RetryOn, ServerConfig, ServerOptions, StatsPage, Timeouts, Verify,
+    RETRYABLE_STATUSES,
 };
 use super::parser::{ConfigError, Line};
 use super::rules;
@@ -59,13 +61,6 @@ pub(super) struct Located<T> {
     pub location: Location,
 }
 
-/// `option httpchk [METHOD] [URI]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct HttpChkRequest {
-    pub method: String,
-    pub uri: String,
-}
-
 /// Everything a `defaults` section can set, i.e. what a proxy inherits.
 #[derive(Debug, Clone)]
 pub(super) struct ProxySettings {
@@ -78,7 +73,8 @@ pub(super) struct ProxySettings {
     pub retries: u32,
     pub retry_on: RetryOn,
     pub httpchk: Option<HttpChkRequest>,
-    pub expect_status: Option<Located<u16>>,
+    /// `http-check` lines, in order.
+    pub http_checks: HttpCheckLines,
     pub cookie: Option<Located<CookieConfig>>,
     pub server_defaults: ServerOptions,
     pub load_state: LoadServerState,
@@ -107,7 +103,7 @@ impl Default for ProxySettings {
             retries: 3,
             retry_on: RetryOn::default(),
             httpchk: None,
-            expect_status: None,
+            http_checks: HttpCheckLines::default(),
             cookie: None,
             server_defaults: ServerOptions::default(),
             load_state: LoadServerState::None,
@@ -291,7 +287,11 @@ const KEYWORDS: &[(&str, Allowed, Handler)] = &[
     ("retries", BACK, parse_retries),
     ("retry-on", BACK, parse_retry_on),
     ("option httpchk", BACK, parse_httpchk),
-    ("http-check expect", BACK, parse_http_check_expect),
+    ("http-check connect", BACK, parse_http_check),
+    ("http-check send", BACK, parse_http_check),
+    ("http-check expect", BACK, parse_http_check),
+    ("http-check comment", BACK, parse_http_check),
+    ("http-check disable-on-404", BACK, parse_http_check),
     ("errorfile", EVERY_PROXY, parse_errorfile),
     ("cookie", BACK, parse_cookie),
     ("default-server", BACK, parse_default_server),
@@ -847,51 +847,44 @@ fn parse_retry_on(section: &mut ProxySection, _line: &Line, args: &[String]) -> 
     Ok(())
 }
 
-/// `option httpchk`, `option httpchk URI` or `option httpchk METHOD URI`; HAProxy's defaults
-/// are `OPTIONS /`.
+/// `option httpchk`, `option httpchk URI`, `option httpchk METHOD URI` or with a VERSION
+/// after them; HAProxy's defaults are `OPTIONS / HTTP/1.0`.
 fn parse_httpchk(section: &mut ProxySection, _line: &Line, args: &[String]) -> Result<(), String> {
-    let (method, uri) = match args {
-        [] => ("OPTIONS", "/"),
-        [uri] => ("OPTIONS", uri.as_str()),
-        [method, uri] => (method.as_str(), uri.as_str()),
-        [_, _, version, ..] => {
+    let mut request = HttpChkRequest::default();
+    match args {
+        [] => {}
+        [uri] => request.uri = uri.clone(),
+        [method, uri] => (request.method, request.uri) = (method.clone(), uri.clone()),
+        [method, uri, version] => {
+            // The old trick of headers after the version (`HTTP/1.1\r\nHost:\ www`).
+            if version.contains(['\r', '\n']) || version.contains("\\r") {
+                return Err(format!(
+                    "'option httpchk': the version ('{version}') carries headers: write them \
+                     as 'http-check send hdr <name> <value>'"
+                ));
+            }
+            (request.method, request.uri, request.version) =
+                (method.clone(), uri.clone(), version.clone());
+        }
+        [_, _, _, extra, ..] => {
             return Err(format!(
-                "'option httpchk': the HTTP version argument ('{version}') is not supported: \
-                 expected 'option httpchk [<method>] [<uri>]'"
+                "'option httpchk': unexpected '{extra}': expected 'option httpchk [<method>] \
+                 [<uri>] [<version>]'"
             ))
         }
-    };
-    section.settings.httpchk = Some(HttpChkRequest {
-        method: method.to_string(),
-        uri: uri.to_string(),
-    });
+    }
+    section.settings.httpchk = Some(request);
     Ok(())
 }
 
-fn parse_http_check_expect(
+/// `http-check connect|send|expect|comment|disable-on-404 …`, in [`super::checks`].
+fn parse_http_check(
     section: &mut ProxySection,
     line: &Line,
     args: &[String],
 ) -> Result<(), String> {
-    let [kind, code] = args else {
-        return Err("only 'http-check expect status <code>' is supported".into());
-    };
-    if kind != "status" {
-        return Err(format!("'http-check expect {kind}' is not supported: only 'http-check expect status <code>' is"));
-    }
-    let status = match code.parse::<u16>() {
-        Ok(status) if (100..=599).contains(&status) => status,
-        _ => {
-            return Err(format!(
-                "'http-check expect status': '{code}' is not an HTTP status code (100 to 599)"
-            ))
-        }
-    };
-    section.settings.expect_status = Some(Located {
-        value: status,
-        location: line.location.clone(),
-    });
-    Ok(())
+    let word = line.words.get(1).map_or("", String::as_str);
+    section.settings.http_checks.read(line, word, args)
 }
 
 /// `cookie NAME insert|rewrite|prefix [indirect] [nocache]`.

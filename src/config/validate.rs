@@ -285,16 +285,14 @@ fn build_backend_side(section: &ProxySection, warnings: &mut Vec<String>) -> Bac
 
 fn build_http_check(section: &ProxySection, warnings: &mut Vec<String>) -> Option<HttpCheck> {
     let settings = &section.settings;
-    match (&settings.httpchk, &settings.expect_status) {
-        (Some(request), expect) => Some(HttpCheck {
-            method: request.method.clone(),
-            uri: request.uri.clone(),
-            expect_status: expect.as_ref().map(|e| e.value),
-        }),
-        (None, Some(expect)) => {
+    let lines = &settings.http_checks;
+    match (&settings.httpchk, lines.rules.first()) {
+        (Some(request), _) => Some(super::checks::build_http_check(request, lines)),
+        (None, Some(first)) => {
             warnings.push(format!(
-                "{}: 'http-check expect' is ignored for {}: it needs 'option httpchk'",
-                expect.location,
+                "{}: 'http-check {}' is ignored for {}: it needs 'option httpchk'",
+                first.location,
+                first.value.keyword(),
                 section.describe()
             ));
             None

@@ -11,6 +11,9 @@
 //! pointsman never requeues (a request that waits for a server stays in its own queue), hence
 //! the zeros.
 //!
+//! A 404 under `http-check disable-on-404` reads `is stopping, reason: Layer7 check
+//! conditionally passed, code: 404, …` and counts as online.
+//!
 //! The reason a line gives comes from the mutation that caused it ([`transition_change`]): an
 //! admin command, a check result ([`transition_reason`]), `set server … health`.
 
@@ -96,6 +99,12 @@ pub fn transition_change(
         Mutation::SetAdminState { .. } => {
             Change::Left("is UP/READY (leaving forced maintenance)".into())
         }
+        // `disable-on-404`: out of new traffic, worded like a drain ("online").
+        Mutation::CheckResult {
+            status: CheckStatus::L7OkC,
+            detail,
+            ..
+        } => Change::Up(transition_reason(CheckStatus::L7OkC, detail, false)),
         Mutation::CheckResult { status, detail, .. } => {
             soft_or_up(transition_reason(*status, detail, now_usable))
         }
@@ -118,7 +127,11 @@ pub fn transition_change(
 /// refused", check duration: 0ms`, with `code: N` after the reason for an HTTP check. A
 /// verdict on live traffic (`Health analyze`) ran no check: reason alone.
 pub fn transition_reason(status: CheckStatus, detail: &CheckDetail, now_usable: bool) -> String {
-    let state = if now_usable { "UP" } else { "DOWN" };
+    let state = match (status, now_usable) {
+        (CheckStatus::L7OkC, _) => "stopping",
+        (_, true) => "UP",
+        (_, false) => "DOWN",
+    };
     let mut line = format!("is {state}, reason: {}", status.description());
     if status == CheckStatus::Hana {
         return line;
@@ -180,6 +193,37 @@ mod tests {
             server_change("bk_app", "nginx2", false, &up, both, 0),
             "Server bk_app/nginx2 is UP, reason: Layer4 check passed, check duration: 0ms. \
              1 active and 1 backup servers online. 0 sessions requeued, 0 total in queue."
+        );
+        // `http-check disable-on-404` (HAProxy 2.6's line, its duration aside).
+        let drained = CheckDetail {
+            code: Some(404),
+            info: None,
+            duration_ms: 3,
+        };
+        let none = Usable::default();
+        assert_eq!(
+            server_change(
+                "b5",
+                "s",
+                false,
+                &transition_change(
+                    &Mutation::CheckResult {
+                        server: crate::state::ServerRef {
+                            backend: 0,
+                            server: 1
+                        },
+                        status: CheckStatus::L7OkC,
+                        detail: drained
+                    },
+                    None,
+                    false
+                ),
+                none,
+                0
+            ),
+            "Server b5/s is stopping, reason: Layer7 check conditionally passed, code: 404, \
+             check duration: 3ms. 0 active and 0 backup servers online. 0 sessions requeued, \
+             0 total in queue."
         );
         // A verdict on live traffic ran no check: no duration.
         assert_eq!(

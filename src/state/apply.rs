@@ -330,6 +330,7 @@ fn record_check(server: &mut Server, status: CheckStatus, detail: &CheckDetail) 
         }
     }
     let check = &mut server.check;
+    let drained_by_404 = check.status == CheckStatus::L7OkC;
     check.status = status;
     if status.is_ok() {
         if check.health < check.max_health() {
@@ -337,9 +338,16 @@ fn record_check(server: &mut Server, status: CheckStatus, detail: &CheckDetail) 
         }
         if check.health >= check.rise {
             check.health = check.max_health();
-            if server.op == OpState::Down {
-                server.op = OpState::Up;
-            }
+            server.op = match (server.op, status) {
+                // `disable-on-404`: a 404 keeps the server UP but out of new traffic, and the
+                // next check that passes outright (not a `stopping` set from the CLI) ends it.
+                (OpState::Down | OpState::Up, CheckStatus::L7OkC) => OpState::Stopping,
+                (OpState::Stopping, _) if drained_by_404 && status != CheckStatus::L7OkC => {
+                    OpState::Up
+                }
+                (OpState::Down, _) => OpState::Up,
+                (op, _) => op,
+            };
         }
     } else {
         check.failures += 1;

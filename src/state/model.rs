@@ -33,6 +33,8 @@ pub enum CheckStatus {
     L4Con,
     L4Tout,
     L7Ok,
+    /// `http-check disable-on-404`: a 404 passes but drains the server (stopping).
+    L7OkC,
     L7Sts,
     L7Rsp,
     L7Tout,
@@ -50,6 +52,7 @@ impl CheckStatus {
             CheckStatus::L4Con => "L4CON",
             CheckStatus::L4Tout => "L4TOUT",
             CheckStatus::L7Ok => "L7OK",
+            CheckStatus::L7OkC => "L7OKC",
             CheckStatus::L7Sts => "L7STS",
             CheckStatus::L7Rsp => "L7RSP",
             CheckStatus::L7Tout => "L7TOUT",
@@ -65,6 +68,7 @@ impl CheckStatus {
             CheckStatus::L4Con => "Layer4 connection problem",
             CheckStatus::L4Tout => "Layer4 timeout",
             CheckStatus::L7Ok => "Layer7 check passed",
+            CheckStatus::L7OkC => "Layer7 check conditionally passed",
             CheckStatus::L7Sts => "Layer7 wrong status",
             CheckStatus::L7Rsp => "Layer7 invalid response",
             CheckStatus::L7Tout => "Layer7 timeout",
@@ -73,7 +77,10 @@ impl CheckStatus {
     }
 
     pub fn is_ok(self) -> bool {
-        matches!(self, CheckStatus::L4Ok | CheckStatus::L7Ok)
+        matches!(
+            self,
+            CheckStatus::L4Ok | CheckStatus::L7Ok | CheckStatus::L7OkC
+        )
     }
 }
 

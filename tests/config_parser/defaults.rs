@@ -34,7 +34,15 @@ fn defaults_apply_to_every_proxy_after_them() {
     let side = bk.backend.as_ref().unwrap();
     assert_eq!((side.balance, side.retries), (Algorithm::LeastConn, 5));
     assert!(bk.options.redispatch);
-    assert_eq!(side.httpchk.as_ref().unwrap().expect_status, Some(200));
+    let expect_200 = HttpCheckRule::Expect(CheckExpect {
+        inverse: false,
+        matcher: HttpMatch::Status(vec![(200, 200)]),
+        comment: None,
+    });
+    assert_eq!(
+        side.httpchk.as_ref().unwrap().rules.last(),
+        Some(&expect_200)
+    );
     assert_eq!(side.cookie.as_ref().unwrap().name, "SRV");
     assert_eq!(bk.timeouts.server, Some(Duration::from_secs(12)));
 }

@@ -27,7 +27,8 @@ mod structure;
 mod warnings;
 
 use pointsman::config::{
-    parse_files, parse_str_with_env, Algorithm, BindSsl, Config, CookieMode, HttpCheck, Level,
+    parse_files, parse_str_with_env, Algorithm, BindSsl, CheckConnect, CheckExpect, Config,
+    CookieMode, HttpCheck, HttpCheckRule, HttpCheckSend, HttpChkRequest, HttpMatch, Level,
     LoadServerState, LogDestination, LogFormat, Mode, Observe, OnError, Proxy, RetryOn,
     ServerConfig, SocketAddress, StatsAdmin,
 };

@@ -273,10 +273,27 @@ fn httpchk_forms_and_expect_status() {
             .httpchk
             .clone()
     };
-    let http = |method: &str, uri: &str, expect_status| HttpCheck {
-        method: method.into(),
-        uri: uri.into(),
-        expect_status,
+    // HAProxy's implicit rules around `option httpchk`'s request: connect, send, and the
+    // expected status (2xx or 3xx when no rule names one).
+    let http = |method: &str, uri: &str, expect_status: Option<u16>| {
+        let (low, high) = expect_status.map_or((200, 399), |s| (s, s));
+        HttpCheck {
+            request: HttpChkRequest {
+                method: method.into(),
+                uri: uri.into(),
+                version: "HTTP/1.0".into(),
+            },
+            rules: vec![
+                HttpCheckRule::Connect(CheckConnect::default()),
+                HttpCheckRule::Send(HttpCheckSend::default()),
+                HttpCheckRule::Expect(CheckExpect {
+                    inverse: false,
+                    matcher: HttpMatch::Status(vec![(low, high)]),
+                    comment: None,
+                }),
+            ],
+            disable_on_404: false,
+        }
     };
     assert_eq!(check(&[]), None);
     assert_eq!(check(&["option httpchk"]), Some(http("OPTIONS", "/", None)));

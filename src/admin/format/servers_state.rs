@@ -82,6 +82,7 @@ fn check_status_number(s: &Server) -> u32 {
         CheckStatus::L7Tout => 12,
         CheckStatus::L7Rsp => 13,
         CheckStatus::L7Ok => 15,
+        CheckStatus::L7OkC => 16,
         CheckStatus::L7Sts => 17,
     }
 }

@@ -1,0 +1,239 @@
+//! One check's I/O: a TCP connect (L4), or an HTTP check's rules in order (connect, send,
+//! read the response, expect), each phase within its [`CheckTimeouts`] and a response read
+//! to at most 16 kB. The verdict on what was read is [`super::judge`]'s.
+
+use super::judge::{judge, needs_body, parse_head, Head, Response};
+use super::timeouts::CheckTimeouts;
+use crate::config::{HttpCheck, HttpCheckRule, HttpChkRequest};
+use crate::state::{CheckDetail, CheckStatus};
+use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
+use glommio::net::TcpStream;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// The most of a check response read (HAProxy's check buffer, `tune.bufsize`): a longer
+/// response is judged on its first 16 kB, never buffered whole.
+const MAX_RESPONSE: usize = 16384;
+
+/// One check: a TCP connect, or the rules of an HTTP check. Returns the verdict and what
+/// HAProxy reports with it (HTTP code, error text, duration). `server_down`: a 404 drains
+/// only a server that is not DOWN (`http-check disable-on-404`).
+pub async fn run_check(
+    addr: SocketAddr,
+    httpchk: Option<&HttpCheck>,
+    timeouts: CheckTimeouts,
+    server_down: bool,
+) -> (CheckStatus, CheckDetail) {
+    let started = Instant::now();
+    let outcome = match httpchk {
+        None => connect(addr, timeouts.connect)
+            .await
+            .map_or_else(|failed| failed, |_| Outcome::status(CheckStatus::L4Ok)),
+        Some(check) => {
+            let clock = Clock { started, timeouts };
+            run_http_rules(addr, check, clock, server_down)
+                .await
+                .unwrap_or_else(|failed| failed)
+        }
+    };
+    let detail = CheckDetail {
+        code: outcome.code,
+        info: outcome.info,
+        duration_ms: started.elapsed().as_millis() as u64,
+    };
+    (outcome.status, detail)
+}
+
+/// What a check found: HAProxy's status, the HTTP code it shows, the `info` of its log line.
+#[derive(Debug)]
+struct Outcome {
+    status: CheckStatus,
+    code: Option<u16>,
+    info: Option<String>,
+}
+
+impl Outcome {
+    fn status(status: CheckStatus) -> Outcome {
+        Outcome {
+            status,
+            code: None,
+            info: None,
+        }
+    }
+}
+
+/// When a check started and how long its phases may take.
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    started: Instant,
+    timeouts: CheckTimeouts,
+}
+
+impl Clock {
+    /// When the response to a request sent now must have come: `timeout check` from now, or
+    /// without it what is left of `inter` since the check started.
+    fn response_deadline(&self) -> Instant {
+        if self.timeouts.shared {
+            self.started + self.timeouts.response
+        } else {
+            Instant::now() + self.timeouts.response
+        }
+    }
+}
+
+async fn connect(addr: SocketAddr, timeout: Duration) -> Result<TcpStream, Outcome> {
+    match TcpStream::connect_timeout(addr, timeout).await {
+        Ok(stream) => Ok(stream),
+        Err(e) if is_timeout(&e) => Err(Outcome::status(CheckStatus::L4Tout)),
+        Err(e) => Err(Outcome {
+            status: CheckStatus::L4Con,
+            code: None,
+            info: connect_error_text(e),
+        }),
+    }
+}
+
+/// Runs the connect, send and expect steps in order; the first that fails is the verdict.
+/// All pass: `L7OK` with the last response's code.
+async fn run_http_rules(
+    addr: SocketAddr,
+    check: &HttpCheck,
+    clock: Clock,
+    server_down: bool,
+) -> Result<Outcome, Outcome> {
+    let mut stream: Option<TcpStream> = None;
+    let mut response: Option<Response> = None;
+    let mut deadline = clock.response_deadline();
+    let mut sent = 0;
+    for (step, rule) in check.rules.iter().enumerate() {
+        match rule {
+            HttpCheckRule::Connect(c) => {
+                let target =
+                    SocketAddr::new(c.addr.unwrap_or(addr.ip()), c.port.unwrap_or(addr.port()));
+                stream = Some(connect(target, clock.timeouts.connect).await?);
+                response = None;
+            }
+            HttpCheckRule::Send(send) => {
+                // `option httpchk`'s request completes the first send only, as in HAProxy.
+                let request = if sent == 0 {
+                    send.request(&check.request)
+                } else {
+                    send.request(&HttpChkRequest::default())
+                };
+                sent += 1;
+                let stream = stream.as_mut().ok_or(Outcome::status(CheckStatus::L7Rsp))?;
+                if stream.write_all(&request).await.is_err() {
+                    return Err(Outcome::status(CheckStatus::L7Rsp));
+                }
+                response = None;
+                deadline = clock.response_deadline();
+            }
+            HttpCheckRule::Expect(expect) => {
+                if response.is_none() {
+                    let stream = stream.as_mut().ok_or(Outcome::status(CheckStatus::L7Rsp))?;
+                    let want_body = check.rules[step..]
+                        .iter()
+                        .map_while(|r| match r {
+                            HttpCheckRule::Expect(e) => Some(e),
+                            _ => None,
+                        })
+                        .any(needs_body);
+                    response = Some(read_response(stream, want_body, deadline).await?);
+                }
+                let Some(r) = response.as_ref() else {
+                    return Err(Outcome::status(CheckStatus::L7Rsp));
+                };
+                if check.disable_on_404 && r.code == 404 && !server_down {
+                    return Ok(Outcome {
+                        status: CheckStatus::L7OkC,
+                        code: Some(404),
+                        info: None,
+                    });
+                }
+                if let Err((status, info)) = judge(expect, r) {
+                    // HAProxy shows a code with a wrong status, not with an invalid response.
+                    let code = (status == CheckStatus::L7Sts).then_some(r.code);
+                    return Err(Outcome {
+                        status,
+                        code,
+                        info: Some(info),
+                    });
+                }
+            }
+        }
+    }
+    Ok(Outcome {
+        status: CheckStatus::L7Ok,
+        code: response.map(|r| r.code),
+        info: None,
+    })
+}
+
+/// Reads a response head (and its body when `want_body`, up to [`MAX_RESPONSE`] in all)
+/// before `deadline`. A response that never ends is a timeout; one that is not HTTP, or
+/// closes before its head ends, is invalid.
+async fn read_response(
+    stream: &mut TcpStream,
+    want_body: bool,
+    deadline: Instant,
+) -> Result<Response, Outcome> {
+    let mut bytes = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 4096];
+    let mut head: Option<Head> = None;
+    loop {
+        if let Some(h) = &head {
+            let body_len = bytes.len() - h.head_len;
+            let complete = !want_body || h.content_length.is_some_and(|n| body_len >= n);
+            if complete || bytes.len() >= MAX_RESPONSE {
+                break;
+            }
+        } else if bytes.len() >= MAX_RESPONSE {
+            return Err(Outcome::status(CheckStatus::L7Rsp));
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Outcome::status(CheckStatus::L7Tout));
+        }
+        let _ = stream.set_read_timeout(Some(left));
+        let room = chunk.len().min(MAX_RESPONSE - bytes.len());
+        match stream.read(&mut chunk[..room]).await {
+            Ok(0) => break,
+            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                return Err(Outcome::status(CheckStatus::L7Tout))
+            }
+            Err(_) => return Err(Outcome::status(CheckStatus::L7Rsp)),
+        }
+        if head.is_none() {
+            head = parse_head(&bytes).map_err(|_| Outcome::status(CheckStatus::L7Rsp))?;
+        }
+    }
+    let Some(head) = head else {
+        return Err(Outcome::status(CheckStatus::L7Rsp));
+    };
+    let mut response = head.response;
+    let body_end = head
+        .content_length
+        .map_or(bytes.len(), |n| bytes.len().min(head.head_len + n));
+    response.body = bytes[head.head_len..body_end].to_vec();
+    Ok(response)
+}
+
+/// The text HAProxy puts in `info: "…"` for a refused or failed connect: the system's
+/// error message (`Connection refused`), without Rust's ` (os error 111)` suffix.
+fn connect_error_text(e: glommio::GlommioError<()>) -> Option<String> {
+    let glommio::GlommioError::IoError(io) = e else {
+        return None;
+    };
+    let text = io.to_string();
+    let text = match text.find(" (os error") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    };
+    Some(text)
+}
+
+fn is_timeout(e: &glommio::GlommioError<()>) -> bool {
+    matches!(e, glommio::GlommioError::TimedOut(_))
+        || matches!(e, glommio::GlommioError::IoError(io) if io.kind() == std::io::ErrorKind::TimedOut)
+}
