@@ -8,7 +8,7 @@
 mod common;
 
 use common::haproxy::haproxy;
-use common::{admin, backends, free_port, pointsman, temp_dir, Client};
+use common::{admin, backends, free_port, pointsman, stat_rows, temp_dir, Client};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -125,24 +125,15 @@ fn settled(socket: &Path) -> Rows {
 }
 
 fn rows(csv: &str) -> Rows {
-    let mut lines = csv.lines();
-    let header: Vec<&str> = lines
-        .next()
-        .and_then(|h| h.strip_prefix("# "))
-        .expect("show stat header")
-        .split(',')
-        .collect();
-    lines
-        .filter(|l| !l.is_empty())
-        .map(|line| {
-            let fields: Vec<&str> = line.split(',').collect();
-            let row = header
-                .iter()
-                .zip(&fields)
-                .filter(|(k, _)| COLUMNS.contains(k))
-                .map(|(k, v)| (k.to_string(), v.to_string()))
+    stat_rows(csv)
+        .into_iter()
+        .map(|row| {
+            let key = (row["pxname"].clone(), row["svname"].clone());
+            let events = row
+                .into_iter()
+                .filter(|(k, _)| COLUMNS.contains(&k.as_str()))
                 .collect();
-            ((fields[0].to_string(), fields[1].to_string()), row)
+            (key, events)
         })
         .collect()
 }

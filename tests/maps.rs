@@ -239,45 +239,60 @@ fn map_commands_reply_byte_for_byte_as_haproxy() {
     let servers = backends(BACKENDS);
     let rules_dir = temp_dir("maps-cli-rules");
     let rules = rules(&rules_dir);
-    let (ours, theirs) = (free_port(), free_port());
-    let haproxy_dir = temp_dir("maps-cli-haproxy");
-    let haproxy_socket = haproxy_dir.join("admin.sock");
-    let run = |port: u16, socket: &str| {
-        let global = format!("    stats socket {socket} level admin\n");
-        config(port, &rules, &servers, &global)
-    };
-    let mut replies = Vec::new();
-    for side in ["pointsman", "haproxy"] {
+    let hosts = rules_dir.join("hosts.map").display().to_string();
+    let paths = rules_dir.join("paths.map").display().to_string();
+    assert_same_replies(
+        &|port, global| config(port, &rules, &servers, global),
         // Each side starts from the same files: the commands change nothing on disk, but
         // the two runs must not see each other's changes.
-        write_maps(&rules_dir);
-        let ask: Box<dyn Fn(&str) -> String> = if side == "pointsman" {
-            let p = pointsman(&run(ours, "@SOCKET@"), 2, ours);
-            Box::new(move |c: &str| p.admin(c))
-        } else {
-            let h = haproxy(&run(theirs, &haproxy_socket.display().to_string()), theirs);
-            let socket = haproxy_socket.clone();
-            Box::new(move |c: &str| {
-                let _running = &h;
-                admin(&socket, c)
-            })
-        };
-        let hosts = rules_dir.join("hosts.map").display().to_string();
-        let paths = rules_dir.join("paths.map").display().to_string();
-        let second = entry_ref(&ask(&format!("show map {hosts}")), 1);
-        let mut side_replies = Vec::new();
-        for command in COMMANDS {
-            let command = command
-                .replace("{hosts}", &hosts)
-                .replace("{paths}", &paths)
-                .replace("{ref}", &second);
-            side_replies.push((command.clone(), normalized(&ask(&command))));
-        }
-        replies.push(side_replies);
-    }
-    let (pointsman_replies, haproxy_replies) = (&replies[0], &replies[1]);
+        &|| write_maps(&rules_dir),
+        &|ask| {
+            let second = entry_ref(&ask(&format!("show map {hosts}")), 1);
+            COMMANDS
+                .iter()
+                .map(|command| {
+                    let command = command
+                        .replace("{hosts}", &hosts)
+                        .replace("{paths}", &paths)
+                        .replace("{ref}", &second);
+                    let reply = normalized(&ask(&command));
+                    (command, reply)
+                })
+                .collect()
+        },
+        |reply| reply,
+    );
+}
+
+/// One side's admin socket: a command in, its reply out.
+type Ask<'a> = &'a dyn Fn(&str) -> String;
+
+/// Runs the same admin commands on a pointsman and on a haproxy, each started on
+/// `config_of(port, its global section)` after `reset()` (the files as at the start), and
+/// asserts that every reply `replies(ask)` lists is the same; `haproxy_reply` drops what only
+/// haproxy has.
+fn assert_same_replies(
+    config_of: &dyn Fn(u16, &str) -> String,
+    reset: &dyn Fn(),
+    replies: &dyn Fn(Ask) -> Vec<(String, String)>,
+    haproxy_reply: fn(String) -> String,
+) {
+    let (ours, theirs) = (free_port(), free_port());
+    let haproxy_socket = temp_dir("replies-haproxy").join("admin.sock");
+    let global = |socket: &str| format!("    stats socket {socket} level admin\n");
+    reset();
+    let p = pointsman(&config_of(ours, &global("@SOCKET@")), 2, ours);
+    let pointsman_replies = replies(&|c| p.admin(c));
+    drop(p);
+    reset();
+    let h = haproxy(
+        &config_of(theirs, &global(&haproxy_socket.display().to_string())),
+        theirs,
+    );
+    let haproxy_replies = replies(&|c| haproxy_reply(admin(&haproxy_socket, c)));
+    drop(h);
     let mut wrong = Vec::new();
-    for ((command, ours), (_, theirs)) in pointsman_replies.iter().zip(haproxy_replies) {
+    for ((command, ours), (_, theirs)) in pointsman_replies.iter().zip(&haproxy_replies) {
         println!("{command}\n  pointsman {ours:?}\n  haproxy   {theirs:?}");
         if ours != theirs {
             wrong.push(format!(
@@ -524,57 +539,34 @@ fn acl_commands_reply_byte_for_byte_as_haproxy() {
     let servers = backends(BACKENDS);
     let dir = temp_dir("acls-cli");
     let rules = acl_rules(&dir);
-    let (ours, theirs) = (free_port(), free_port());
-    let haproxy_socket = temp_dir("acls-cli-haproxy").join("admin.sock");
-    let run = |port: u16, socket: &str| {
-        let global = format!("    stats socket {socket} level admin\n");
-        config(port, &rules, &servers, &global)
-    };
-    let mut replies = Vec::new();
-    for side in ["pointsman", "haproxy"] {
-        write_acl_files(&dir);
-        let ask: Box<dyn Fn(&str) -> String> = if side == "pointsman" {
-            let p = pointsman(&run(ours, "@SOCKET@"), 2, ours);
-            Box::new(move |c: &str| p.admin(c))
-        } else {
-            let h = haproxy(&run(theirs, &haproxy_socket.display().to_string()), theirs);
-            let socket = haproxy_socket.clone();
-            Box::new(move |c: &str| {
-                let _running = &h;
-                without_httpclient(admin(&socket, c))
-            })
-        };
-        let file = |name: &str| dir.join(name).display().to_string();
-        let first = entry_ref(&ask("show acl #5"), 0);
-        let mut side_replies = Vec::new();
-        for command in ACL_COMMANDS {
-            let command = command
-                .replace("{ips}", &file("ips.lst"))
-                .replace("{paths}", &file("paths.lst"))
-                .replace("{hosts}", &file("hosts.map"))
-                .replace("{ref}", &first);
-            let (masked, command) = match command.strip_prefix('~') {
-                Some(command) => (true, command.to_string()),
-                None => (false, command),
-            };
-            let mut reply = acl_normalized(&ask(&command));
-            if masked {
-                reply = masked_counts(&reply);
-            }
-            side_replies.push((command, reply));
-        }
-        replies.push(side_replies);
-    }
-    let mut wrong = Vec::new();
-    for ((command, ours), (_, theirs)) in replies[0].iter().zip(&replies[1]) {
-        println!("{command}\n  pointsman {ours:?}\n  haproxy   {theirs:?}");
-        if ours != theirs {
-            wrong.push(format!(
-                "{command}\n  pointsman {ours:?}\n  haproxy   {theirs:?}"
-            ));
-        }
-    }
-    assert!(wrong.is_empty(), "replies differ:\n{}", wrong.join("\n"));
+    let file = |name: &str| dir.join(name).display().to_string();
+    assert_same_replies(
+        &|port, global| config(port, &rules, &servers, global),
+        &|| write_acl_files(&dir),
+        &|ask| {
+            let first = entry_ref(&ask("show acl #5"), 0);
+            ACL_COMMANDS
+                .iter()
+                .map(|command| {
+                    let command = command
+                        .replace("{ips}", &file("ips.lst"))
+                        .replace("{paths}", &file("paths.lst"))
+                        .replace("{hosts}", &file("hosts.map"))
+                        .replace("{ref}", &first);
+                    let (masked, command) = match command.strip_prefix('~') {
+                        Some(command) => (true, command.to_string()),
+                        None => (false, command),
+                    };
+                    let mut reply = acl_normalized(&ask(&command));
+                    if masked {
+                        reply = masked_counts(&reply);
+                    }
+                    (command, reply)
+                })
+                .collect()
+        },
+        without_httpclient,
+    );
 }
 
 /// The status of `GET target` on an open connection.

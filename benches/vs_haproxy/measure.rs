@@ -376,15 +376,9 @@ pub fn rules(args: &Args, setup: &Setup, results: &mut Results, kind: Proxy) {
 
 /// A backend's cumulative sessions (`stot`) from `show stat`.
 fn backend_sessions(socket: &Path, backend: &str) -> u64 {
-    let stat = common::admin(socket, "show stat");
-    let header: Vec<&str> = stat.lines().next().unwrap_or("").split(',').collect();
-    let stot = header
-        .iter()
-        .position(|f| *f == "stot")
-        .expect("stot column");
-    stat.lines()
-        .map(|line| line.split(',').collect::<Vec<_>>())
-        .find(|f| f.first() == Some(&backend) && f.get(1) == Some(&"BACKEND"))
-        .and_then(|f| f.get(stot)?.parse().ok())
+    common::stat_rows(&common::admin(socket, "show stat"))
+        .into_iter()
+        .find(|row| row["pxname"] == backend && row["svname"] == "BACKEND")
+        .and_then(|row| row["stot"].parse().ok())
         .unwrap_or(0)
 }

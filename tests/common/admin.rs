@@ -1,7 +1,8 @@
 //! Admin socket clients: one-shot commands, raw bytes, a prompt-mode session, the real `socat`,
-//! and the pid a socket's process reports (to follow a reload).
+//! `show stat` rows, and the pid a socket's process reports (to follow a reload).
 
 use super::{wait_for, wait_output};
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
@@ -17,6 +18,27 @@ pub fn admin(socket: &Path, command: &str) -> String {
     let mut reply = String::new();
     stream.read_to_string(&mut reply).unwrap();
     reply
+}
+
+/// The rows of a `show stat` reply, each as column name → value.
+pub fn stat_rows(csv: &str) -> Vec<HashMap<String, String>> {
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines
+        .next()
+        .and_then(|h| h.strip_prefix("# "))
+        .expect("show stat header")
+        .split(',')
+        .collect();
+    lines
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            header
+                .iter()
+                .zip(line.split(','))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
 }
 
 /// The pid `show info` reports on the admin socket, if it answers.

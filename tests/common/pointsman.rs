@@ -2,7 +2,7 @@
 //! its variants), or with raw arguments ([`spawn_pointsman`]); a running one's `show stat`;
 //! checking a config with `pointsman -c` ([`check_config_file`], [`check_config`]).
 
-use super::{admin, temp_dir, wait_for, wait_for_port, Proc};
+use super::{admin, stat_rows, temp_dir, wait_for, wait_for_port, Proc};
 use std::collections::HashMap;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -157,23 +157,9 @@ impl Pointsman {
     /// One row of `show stat` (`backend`, and `server` or `BACKEND`) as column → value.
     pub fn stat(&self, backend: &str, server: &str) -> HashMap<String, String> {
         let csv = self.admin("show stat");
-        let mut lines = csv.lines();
-        let header: Vec<&str> = lines
-            .next()
-            .and_then(|h| h.strip_prefix("# "))
-            .expect("show stat header")
-            .split(',')
-            .collect();
-        lines
-            .map(|line| line.split(',').collect::<Vec<_>>())
-            .find(|row| row.first() == Some(&backend) && row.get(1) == Some(&server))
-            .map(|row| {
-                header
-                    .iter()
-                    .zip(row)
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect()
-            })
+        stat_rows(&csv)
+            .into_iter()
+            .find(|row| row["pxname"] == backend && row["svname"] == server)
             .unwrap_or_else(|| panic!("no show stat row {backend}/{server} in:\n{csv}"))
     }
 

@@ -30,6 +30,21 @@ fn mode_and_every_timeout() {
     assert_eq!(t.check, Some(Duration::from_micros(1500)));
 }
 
+/// `proto h1` names what every pointsman bind speaks: accepted, as HAProxy accepts it.
+#[test]
+fn bind_proto_h1_is_accepted() {
+    let config = parse(&[
+        "frontend fe",
+        "    bind :80 proto h1",
+        "    default_backend bk",
+        "backend bk",
+    ]);
+    assert_eq!(
+        proxy(&config, "fe").frontend.as_ref().unwrap().binds.len(),
+        1
+    );
+}
+
 #[test]
 fn bind_ssl_options_apply_to_each_address_of_the_line() {
     let config = parse(&[
