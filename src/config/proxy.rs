@@ -666,10 +666,11 @@ fn parse_bind_options(addresses: &str, options: &[String]) -> Result<Option<Bind
             "ca-file" => settings.ca_file = Some(value()?.into()),
             "crl-file" => settings.crl_file = Some(value()?.into()),
             "verify" => settings.verify = Some(parse_verify(&value()?)?),
+            "proto" => check_bind_proto(&value()?)?,
             _ if apply_tls_option(&mut settings.tls, option, &mut value)? => {}
             _ => {
                 return Err(format!(
-                    "unknown bind option '{option}': pointsman supports 'ssl', 'crt', 'alpn', 'strict-sni', \
+                    "unknown bind option '{option}': pointsman supports 'proto h1', 'ssl', 'crt', 'alpn', 'strict-sni', \
                      'ssl-min-ver', 'ssl-max-ver', 'no-tlsv1x', 'force-tlsv1x', 'ciphers', 'ciphersuites', \
                      'curves', 'no-tls-tickets', 'prefer-client-ciphers', 'ca-file', 'verify' and 'crl-file'"
                 ))
@@ -685,6 +686,16 @@ fn parse_bind_options(addresses: &str, options: &[String]) -> Result<Option<Bind
         ));
     }
     Ok(Some(settings))
+}
+
+/// `proto NAME`: `h1` is what every pointsman bind speaks; `h2` waits for HTTP/2 (issue 20);
+/// anything else is refused in HAProxy's words.
+fn check_bind_proto(name: &str) -> Result<(), String> {
+    match name {
+        "h1" => Ok(()),
+        "h2" => Err("'proto' : 'h2' is not supported yet: pointsman speaks HTTP/1.1".into()),
+        other => Err(format!("'proto' :  unknown MUX protocol '{other}'")),
+    }
 }
 
 /// `errorfile STATUS FILE`, in HAProxy's words when it fails. The file is read and checked
