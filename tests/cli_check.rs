@@ -29,6 +29,33 @@ fn bundled_configs_are_valid() {
     }
 }
 
+/// Debian's default haproxy.cfg, as its package ships it (tests/fixtures/debian), loads in
+/// pointsman as it does in haproxy: its `ssl-default-bind-*`, `errorfile` and ignored
+/// process keywords included.
+#[test]
+fn debians_default_haproxy_cfg_loads() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/debian");
+    let text = std::fs::read_to_string(fixture.join("haproxy.cfg"))
+        .unwrap()
+        .replace(
+            "/etc/haproxy/errors",
+            &fixture.join("errors").display().to_string(),
+        );
+    let (code, output) = check_config(&text);
+    assert_eq!(code, 0, "{output}");
+    for ignored in [
+        "'chroot' is ignored",
+        "'user' is ignored",
+        "'daemon' is ignored",
+    ] {
+        assert!(output.contains(ignored), "{ignored}: {output}");
+    }
+    assert!(
+        common::haproxy::haproxy_accepts(&text),
+        "haproxy refuses it"
+    );
+}
+
 #[test]
 fn guide_000_without_addresses_is_refused_with_its_line() {
     let (code, text) = check("tests/fixtures/config/guide-000-noaddr.cfg");
