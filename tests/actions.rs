@@ -25,6 +25,8 @@ const RULES: &str = "\
     http-request redirect prefix / append-slash if { path_beg /ps }
     http-request redirect code 303 location /see if { path /see }
     http-request redirect code 307 location /tmp if { path /tmp }
+    http-request redirect location https://%[req.hdr(host)]%[path] code 301 if { path_beg /lf/ }
+    http-request redirect prefix https://%[req.hdr(host),lower] if { path_beg /lp/ }
     http-request allow if { path_beg /allow }
     http-request deny if { path_beg /allow }
     redirect prefix /old if { path_beg /kw }
@@ -127,8 +129,26 @@ fn rule_replies_are_byte_for_byte_haproxys() {
     let _p = pointsman(&config(ours, bk.port()), 2, ours);
     let _h = haproxy(&config(theirs, bk.port()), theirs);
     let mut cases: Vec<(String, usize)> = [
-        "/deny", "/deny429", "/ret", "/ret204", "/ret404", "/loc?x=1", "/p/a?b=1", "/q/a?b=1",
-        "/s/a?b=1", "/as", "/as?x", "/ps", "/psx/y?z", "/see", "/tmp", "/allow", "/kw/x", "/x",
+        "/deny",
+        "/deny429",
+        "/ret",
+        "/ret204",
+        "/ret404",
+        "/loc?x=1",
+        "/p/a?b=1",
+        "/q/a?b=1",
+        "/s/a?b=1",
+        "/as",
+        "/as?x",
+        "/ps",
+        "/psx/y?z",
+        "/see",
+        "/tmp",
+        "/allow",
+        "/kw/x",
+        "/x",
+        "/lf/a?b=1",
+        "/lp/x?y=2",
     ]
     .iter()
     .map(|p| (get(p, "h.example:8080"), 1))
@@ -138,6 +158,8 @@ fn rule_replies_are_byte_for_byte_haproxys() {
         "GET /deny HTTP/1.0\r\n\r\n",
         "GET /deny HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
         "GET /loc HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        // A log-format redirect reads the request: the host lowercased by its converter.
+        "GET /lp/z HTTP/1.1\r\nHost: H.Example\r\n\r\n",
         "GET /ret HTTP/1.0\r\n\r\n",
         // A body read in full is dropped and the connection kept; a partial one closes it.
         "POST /deny HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",

@@ -9,6 +9,7 @@ use super::acl::AclTable;
 use super::condition::Condition;
 use super::convert::ConvertContext;
 use super::fetch::{path_of, RequestView};
+use super::logformat::LogFormat;
 use super::map::{MapUse, Maps};
 use super::monitor::Monitor;
 use super::reply::{write_redirect, ConnectionField, ErrorFiles, Reply};
@@ -26,6 +27,27 @@ pub enum RequestAction {
     Redirect(Redirect),
     /// Edits the request and goes on to the next rule.
     Rewrite(Rewrite),
+}
+
+impl RequestAction {
+    /// The maps the action's values read (a rewrite's, a redirect's), gathered at load.
+    fn map_uses(&self) -> Vec<&MapUse> {
+        match self {
+            RequestAction::Rewrite(rewrite) => rewrite.map_uses().collect(),
+            RequestAction::Redirect(redirect) => redirect.target.value().map_uses().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn map_uses_mut(&mut self) -> Vec<&mut MapUse> {
+        match self {
+            RequestAction::Rewrite(rewrite) => rewrite.map_uses_mut().collect(),
+            RequestAction::Redirect(redirect) => {
+                redirect.target.value_mut().map_uses_mut().collect()
+            }
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// One rule: an action and the condition under which it applies.
@@ -124,25 +146,17 @@ impl HttpRules {
 
     /// The maps the rules' values read, in order.
     pub fn map_uses(&self) -> impl Iterator<Item = &MapUse> {
-        self.request.iter().flat_map(|r| {
-            match &r.action {
-                RequestAction::Rewrite(rewrite) => Some(rewrite.map_uses()),
-                _ => None,
-            }
-            .into_iter()
-            .flatten()
-        })
+        self.request
+            .iter()
+            .chain(&self.redirects)
+            .flat_map(|r| r.action.map_uses())
     }
 
     pub fn map_uses_mut(&mut self) -> impl Iterator<Item = &mut MapUse> {
-        self.request.iter_mut().flat_map(|r| {
-            match &mut r.action {
-                RequestAction::Rewrite(rewrite) => Some(rewrite.map_uses_mut()),
-                _ => None,
-            }
-            .into_iter()
-            .flatten()
-        })
+        self.request
+            .iter_mut()
+            .chain(&mut self.redirects)
+            .flat_map(|r| r.action.map_uses_mut())
     }
 
     /// Points each map converter at its map in the runtime's `maps` (by file path).
@@ -160,19 +174,38 @@ impl HttpRules {
     }
 }
 
-/// Where a redirect sends the client.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a redirect sends the client. Each value is a log-format string, as in HAProxy
+/// (`location https://%[req.hdr(host)]%[path]`), computed per request.
+#[derive(Debug, Clone)]
 pub enum RedirectTarget {
     /// `location L`: exactly L.
-    Location(String),
+    Location(LogFormat),
     /// `prefix P`: P before the request's path (and query); `/` adds nothing.
-    Prefix(String),
+    Prefix(LogFormat),
     /// `scheme S`: `S://` + the request's Host + its path (and query).
-    Scheme(String),
+    Scheme(LogFormat),
+}
+
+impl RedirectTarget {
+    fn value(&self) -> &LogFormat {
+        match self {
+            RedirectTarget::Location(v) | RedirectTarget::Prefix(v) | RedirectTarget::Scheme(v) => {
+                v
+            }
+        }
+    }
+
+    fn value_mut(&mut self) -> &mut LogFormat {
+        match self {
+            RedirectTarget::Location(v) | RedirectTarget::Prefix(v) | RedirectTarget::Scheme(v) => {
+                v
+            }
+        }
+    }
 }
 
 /// `redirect location|prefix|scheme X [code N] [drop-query] [append-slash]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Redirect {
     pub target: RedirectTarget,
     pub code: u16,
@@ -205,16 +238,18 @@ impl Redirect {
         let uri = self.request_uri(request.target());
         match &self.target {
             RedirectTarget::Location(location) => {
-                out.extend_from_slice(location.as_bytes());
+                location.write(request, out);
                 return;
             }
             RedirectTarget::Prefix(prefix) => {
-                if prefix != "/" {
-                    out.extend_from_slice(prefix.as_bytes());
+                let start = out.len();
+                prefix.write(request, out);
+                if &out[start..] == b"/" {
+                    out.truncate(start);
                 }
             }
             RedirectTarget::Scheme(scheme) => {
-                out.extend_from_slice(scheme.as_bytes());
+                scheme.write(request, out);
                 out.extend_from_slice(b"://");
                 let host = request
                     .headers()
@@ -259,15 +294,8 @@ pub fn parse_request_rule(
         }
         "deny" => RequestAction::Deny(parse_deny("http-request", 403, args)?),
         "return" => RequestAction::Reply(parse_return(args, &mut warnings)?),
-        "redirect" => RequestAction::Redirect(parse_redirect(args)?),
-        other => match Rewrite::parse(
-            other,
-            args,
-            &ConvertContext {
-                read_file,
-                user: String::new(),
-            },
-        ) {
+        "redirect" => RequestAction::Redirect(parse_redirect(args, &context(read_file))?),
+        other => match Rewrite::parse(other, args, &context(read_file)) {
             Some(rewrite) => RequestAction::Rewrite(rewrite?),
             None => {
                 return Err(format!(
@@ -288,7 +316,7 @@ pub fn parse_redirect_rule(
     read_file: &dyn Fn(&str) -> Result<String, String>,
 ) -> Result<(RequestRule, Vec<String>), String> {
     let (args, condition) = split_condition(words);
-    let redirect = parse_redirect(args)?;
+    let redirect = parse_redirect(args, &context(read_file))?;
     let mut warnings = Vec::new();
     let condition = parse_condition("redirect", condition, acls, read_file, &mut warnings)?;
     let rule = RequestRule {
@@ -423,10 +451,19 @@ fn is_reply_framing(name: &str) -> bool {
 }
 
 /// `location|prefix|scheme X [code N] [drop-query] [append-slash]`, in any order.
-fn parse_redirect(args: &[String]) -> Result<Redirect, String> {
+/// How a rule's log-format values read files (`map(FILE)`).
+fn context(read_file: &dyn Fn(&str) -> Result<String, String>) -> ConvertContext<'_> {
+    ConvertContext {
+        read_file,
+        user: String::new(),
+    }
+}
+
+fn parse_redirect(args: &[String], context: &ConvertContext) -> Result<Redirect, String> {
     let mut target = None;
+    let format = |value: String| LogFormat::parse(&value, context);
     let mut redirect = Redirect {
-        target: RedirectTarget::Location(String::new()),
+        target: RedirectTarget::Location(format(String::new())?),
         code: 302,
         drop_query: false,
         append_slash: false,
@@ -439,9 +476,9 @@ fn parse_redirect(args: &[String]) -> Result<Redirect, String> {
                 .ok_or_else(|| format!("missing argument for '{word}'."))
         };
         match word.as_str() {
-            "location" => target = Some(RedirectTarget::Location(value()?)),
-            "prefix" => target = Some(RedirectTarget::Prefix(value()?)),
-            "scheme" => target = Some(RedirectTarget::Scheme(value()?)),
+            "location" => target = Some(RedirectTarget::Location(format(value()?)?)),
+            "prefix" => target = Some(RedirectTarget::Prefix(format(value()?)?)),
+            "scheme" => target = Some(RedirectTarget::Scheme(format(value()?)?)),
             "code" => redirect.code = parse_redirect_code(&value()?)?,
             "drop-query" => redirect.drop_query = true,
             "append-slash" => redirect.append_slash = true,
@@ -459,14 +496,6 @@ fn parse_redirect(args: &[String]) -> Result<Redirect, String> {
     redirect.target = target.ok_or_else(|| {
         "redirect rule expects 'location', 'prefix' or 'scheme' followed by a value.".to_string()
     })?;
-    let (RedirectTarget::Location(value)
-    | RedirectTarget::Prefix(value)
-    | RedirectTarget::Scheme(value)) = &redirect.target;
-    if value.contains("%[") {
-        return Err(format!(
-            "redirect to '{value}': log-format values in redirects are not supported yet."
-        ));
-    }
     Ok(redirect)
 }
 
