@@ -193,26 +193,16 @@ fn tls_config(mode: &str, port: u16, crt: &Path, backend: u16) -> String {
 /// curl to `https://example.test:PORT` + each path, trusting `root`: its stdout (the bodies,
 /// each followed by `-w`'s `write_out`) or a panic with its stderr.
 fn curl(port: u16, root: &Path, paths: &[&str], write_out: &str) -> String {
-    let mut command = Command::new("curl");
-    command
-        .args(["-sS", "--max-time", "5", "--cacert"])
-        .arg(root)
-        .args([
-            "--resolve",
-            &format!("{NAME}:{port}:127.0.0.1"),
-            "-w",
-            write_out,
-        ]);
-    for path in paths {
-        command.arg(format!("https://{NAME}:{port}{path}"));
-    }
-    let out = command.output().expect("curl is installed");
-    assert!(
-        out.status.success(),
-        "curl failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    let root = root.display().to_string();
+    let resolve = format!("{NAME}:{port}:127.0.0.1");
+    let mut args = vec!["--cacert", &root, "--resolve", &resolve, "-w", write_out];
+    let urls: Vec<String> = paths
+        .iter()
+        .map(|path| format!("https://{NAME}:{port}{path}"))
+        .collect();
+    let (last, first) = urls.split_last().expect("a path");
+    args.extend(first.iter().map(String::as_str));
+    curl_args(&args, last)
 }
 
 #[test]
