@@ -343,65 +343,55 @@ fn field(s: &[u8], split: &Split) -> Option<(usize, usize)> {
     }
 }
 
-/// HAProxy's `sample_conv_word`: like `field`, runs of delimiters separate one word.
+/// HAProxy's `sample_conv_word`: like `field`, runs of delimiters separate one word. A
+/// positive index counts words from the start, a negative one from the end: the same scan over
+/// the boundaries in the other order.
 fn word(s: &[u8], split: &Split) -> Option<(usize, usize)> {
-    let is_delimiter = |b: u8| split.delimiters.contains(&b);
+    match split.index {
+        0 => None,
+        i if i > 0 => scan_words(s.iter().copied().enumerate(), s, split, true),
+        _ => {
+            let backward = (1..=s.len()).rev().map(|at| (at, s[at - 1]));
+            scan_words(backward, s, split, false)
+        }
+    }
+}
+
+/// Scans `boundaries` (a position and the byte crossed there, in scan order) for word
+/// `split.index`: a word starts where a non-delimiter follows a delimiter in scan order.
+fn scan_words(
+    boundaries: impl Iterator<Item = (usize, u8)>,
+    s: &[u8],
+    split: &Split,
+    forward: bool,
+) -> Option<(usize, usize)> {
     let (index, mut count) = (split.index, split.count);
-    if index == 0 {
-        return None;
-    }
+    let span = |mark: usize, at: usize| if forward { (mark, at) } else { (at, mark) };
     let (mut word, mut in_word) = (0, false);
-    if index > 0 {
-        let mut start = 0;
-        for (end, &byte) in s.iter().enumerate() {
-            let separator = is_delimiter(byte);
-            if !in_word {
-                if !separator {
-                    if word != index {
-                        word += 1;
-                        start = end;
-                    }
-                    in_word = true;
+    let mut mark = if forward { 0 } else { s.len() };
+    for (at, byte) in boundaries {
+        let separator = split.delimiters.contains(&byte);
+        if !in_word {
+            if !separator {
+                if word != index {
+                    word += index.signum();
+                    mark = at;
                 }
-            } else if separator {
-                if word == index {
-                    if count == 1 {
-                        return Some((start, end));
-                    }
-                    if count > 1 {
-                        count -= 1;
-                    }
-                }
-                in_word = false;
+                in_word = true;
             }
-        }
-        (word == index).then_some((start, s.len()))
-    } else {
-        let mut end = s.len();
-        for start in (1..=s.len()).rev() {
-            let separator = is_delimiter(s[start - 1]);
-            if !in_word {
-                if !separator {
-                    if word != index {
-                        word -= 1;
-                        end = start;
-                    }
-                    in_word = true;
+        } else if separator {
+            if word == index {
+                if count == 1 {
+                    return Some(span(mark, at));
                 }
-            } else if separator {
-                if word == index {
-                    if count == 1 {
-                        return Some((start, end));
-                    }
-                    if count > 1 {
-                        count -= 1;
-                    }
+                if count > 1 {
+                    count -= 1;
                 }
-                in_word = false;
             }
+            in_word = false;
         }
-        (word == index).then_some((0, end))
     }
+    (word == index).then(|| span(mark, if forward { s.len() } else { 0 }))
 }
 
 /// Replaces the first match (every one with `global`) of `regex` in `a`, into `out`.
@@ -507,6 +497,14 @@ mod tests {
             ("word(2,.)", "a..b.c", Some("b")),
             ("word(-1,.)", "a..b.c", Some("c")),
             ("word(2,.)", "abc", None),
+            ("word(-2,.,2)", "..a..b.c..", Some("a..b")),
+            ("word(1,.,2)", "..a..b.c..", Some("a..b")),
+            ("word(-1,.)", "..a..b.c..", Some("c")),
+            ("word(3,.)", "..a..b.c..", Some("c")),
+            ("word(-3,.)", "..a..b.c..", Some("a")),
+            ("word(1,.,2)", "a.b", Some("a.b")),
+            ("word(-2,.,2)", "a.b", Some("a")),
+            ("word(-1,.)", "x", Some("x")),
             ("regsub(\\.,_,g)", "a..b.c", Some("a__b_c")),
             ("regsub(\\.,_)", "a.b.c", Some("a_b.c")),
             ("regsub(([a-z])\\.,<\\1>,g)", "a.b.c", Some("<a><b>c")),
