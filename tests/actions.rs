@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::haproxy::{assert_refused_by_both, haproxy, haproxy_accepts};
+use common::haproxy::{
+    assert_frontend_lines_refused_by_both, assert_refused_by_both, haproxy, haproxy_accepts,
+};
 use common::{backends, check_config, free_port, peer_state, pointsman, server_line, PeerState};
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -183,9 +185,6 @@ fn rule_replies_are_byte_for_byte_haproxys() {
 /// What HAProxy refuses, pointsman refuses, at the same line and with HAProxy's words.
 #[test]
 fn bad_rules_fail_at_their_line_as_in_haproxy() {
-    let head = "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
-                frontend fe\n    bind 127.0.0.1:1\n";
-    let tail = "    default_backend bk\nbackend bk\n    server s 127.0.0.1:2\n";
     let cases = [
         (
             "    http-request deny deny_status 418\n",
@@ -212,9 +211,7 @@ fn bad_rules_fail_at_their_line_as_in_haproxy() {
             "Unexpected status code '100'",
         ),
     ];
-    for (lines, message) in cases {
-        assert_refused_by_both(&format!("{head}{lines}{tail}"), "t.cfg:8", message);
-    }
+    assert_frontend_lines_refused_by_both(&cases);
 }
 
 /// The example config (redirects, a deny, a `return`) loads in both.
@@ -431,9 +428,6 @@ fn response_rules_edit_what_the_client_receives_as_haproxy_does() {
 /// What HAProxy refuses in `http-response`, pointsman refuses at the same line, in its words.
 #[test]
 fn bad_response_rules_fail_at_their_line_as_in_haproxy() {
-    let head = "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
-                frontend fe\n    bind 127.0.0.1:1\n";
-    let tail = "    default_backend bk\nbackend bk\n    server s 127.0.0.1:2\n";
     let cases = [
         (
             "    http-response set-status\n",
@@ -457,9 +451,7 @@ fn bad_response_rules_fail_at_their_line_as_in_haproxy() {
         ),
         ("    http-response set-path /x\n", "'http-response set-path'"),
     ];
-    for (lines, message) in cases {
-        assert_refused_by_both(&format!("{head}{lines}{tail}"), "t.cfg:8", message);
-    }
+    assert_frontend_lines_refused_by_both(&cases);
 }
 
 /// `monitor-uri` and `monitor fail`, byte for byte as haproxy answers them: the exact target

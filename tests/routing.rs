@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::haproxy::{assert_refused_by_both, haproxy};
+use common::haproxy::{assert_frontend_lines_refused_by_both, frontend_with, haproxy};
 use common::{
     backends, check_config, free_port, pointsman, server_line, temp_dir, Backend, Client,
 };
@@ -264,9 +264,6 @@ fn an_empty_condition_matches_nothing_as_in_haproxy() {
 /// What HAProxy refuses, pointsman refuses, at the same line and in HAProxy's words.
 #[test]
 fn bad_rules_fail_at_their_line_as_in_haproxy() {
-    let head = "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
-                frontend fe\n    bind 127.0.0.1:1\n";
-    let tail = "    default_backend bk\nbackend bk\n    server s 127.0.0.1:2\n";
     let cases = [
         (
             "    use_backend bk if is_api\n    acl is_api path_beg /api\n",
@@ -291,11 +288,9 @@ fn bad_rules_fail_at_their_line_as_in_haproxy() {
             "failed to open pattern file",
         ),
     ];
-    for (lines, message) in cases {
-        assert_refused_by_both(&format!("{head}{lines}{tail}"), "t.cfg:8", message);
-    }
-    let (code, output) = check_config(&format!(
-        "{head}    acl a path_beg\n    use_backend bk if a\n{tail}"
+    assert_frontend_lines_refused_by_both(&cases);
+    let (code, output) = check_config(&frontend_with(
+        "    acl a path_beg\n    use_backend bk if a\n",
     ));
     assert_eq!(code, 0, "{output}");
     assert!(output.contains("no pattern to match against"), "{output}");

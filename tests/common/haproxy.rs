@@ -29,6 +29,23 @@ pub fn assert_refused_by_both(text: &str, at: &str, message: &str) {
     assert!(!haproxy_accepts(text), "haproxy accepted:\n{text}");
 }
 
+/// `t.cfg` with a frontend `fe` whose own lines are `lines` (the first is line 8), sending
+/// to backend `bk`: the config the rule tests refuse lines in.
+pub fn frontend_with(lines: &str) -> String {
+    format!(
+        "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+         frontend fe\n    bind 127.0.0.1:1\n{lines}    default_backend bk\nbackend bk\n    server s 127.0.0.1:2\n"
+    )
+}
+
+/// Each `(lines, message)`: [`frontend_with`] those lines is refused by both at `t.cfg:8`,
+/// pointsman in `message`'s words.
+pub fn assert_frontend_lines_refused_by_both(cases: &[(&str, &str)]) {
+    for (lines, message) in cases {
+        assert_refused_by_both(&frontend_with(lines), "t.cfg:8", message);
+    }
+}
+
 /// A running haproxy, stopped when dropped.
 pub struct Haproxy {
     pub proc: Proc,
