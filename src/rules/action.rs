@@ -14,6 +14,7 @@ use super::map::{MapUse, Maps};
 use super::monitor::Monitor;
 use super::reply::{write_redirect, ConnectionField, ErrorFiles, Reply};
 use super::rewrite::{EditedHead, EditedView, Rewrite};
+use super::sample::SampleExpr;
 
 /// What one `http-request` rule does.
 #[derive(Debug, Clone)]
@@ -39,11 +40,12 @@ impl RequestAction {
         }
     }
 
-    fn map_uses_mut(&mut self) -> Vec<&mut MapUse> {
+    /// The fetches and converters of the action's values.
+    fn samples_mut(&mut self) -> Vec<&mut SampleExpr> {
         match self {
-            RequestAction::Rewrite(rewrite) => rewrite.map_uses_mut().collect(),
+            RequestAction::Rewrite(rewrite) => rewrite.samples_mut().collect(),
             RequestAction::Redirect(redirect) => {
-                redirect.target.value_mut().map_uses_mut().collect()
+                redirect.target.value_mut().samples_mut().collect()
             }
             _ => Vec::new(),
         }
@@ -152,11 +154,16 @@ impl HttpRules {
             .flat_map(|r| r.action.map_uses())
     }
 
-    pub fn map_uses_mut(&mut self) -> impl Iterator<Item = &mut MapUse> {
+    /// The fetches and converters of the rules' values, in order.
+    pub fn samples_mut(&mut self) -> impl Iterator<Item = &mut SampleExpr> {
         self.request
             .iter_mut()
             .chain(&mut self.redirects)
-            .flat_map(|r| r.action.map_uses_mut())
+            .flat_map(|r| r.action.samples_mut())
+    }
+
+    pub fn map_uses_mut(&mut self) -> impl Iterator<Item = &mut MapUse> {
+        self.samples_mut().flat_map(SampleExpr::map_uses_mut)
     }
 
     /// Points each map converter at its map in the runtime's `maps` (by file path).
