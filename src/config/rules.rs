@@ -193,8 +193,12 @@ fn parse_use_backend(
 /// `http-request ACTION [ARGS] [if|unless CONDITION]`.
 /// HAProxy's warnings for a rule written after rules it runs before.
 fn parse_http_request(section: &mut ProxySection, args: &[String]) -> Result<Vec<String>, String> {
-    let (rule, mut warnings) =
-        parse_request_rule(args, &mut section.switching.acls, &read_pattern_file)?;
+    let (rule, mut warnings) = parse_request_rule(
+        args,
+        &mut section.switching.acls,
+        &read_pattern_file,
+        &|path| std::fs::read(path),
+    )?;
     let earlier = [
         ("redirect", !section.http_rules.redirects.is_empty()),
         ("use_backend", !section.switching.rules.is_empty()),
