@@ -508,3 +508,116 @@ fn the_monitor_uri_is_answered_as_by_haproxy() {
         assert_refused_by_both(&text, "t.cfg:8", message);
     }
 }
+
+/// The files the `return` payload test reads: a text body, a binary one, an empty one, and
+/// two errorfiles (HTTP/1.1 and HTTP/1.0).
+fn write_payload_files(dir: &std::path::Path) {
+    std::fs::write(dir.join("body.txt"), "hello from a file\n").unwrap();
+    std::fs::write(
+        dir.join("icon.bin"),
+        [0u8, 1, 0xff, 0xfe, b'\r', b'\n', 0x80],
+    )
+    .unwrap();
+    std::fs::write(dir.join("empty.txt"), "").unwrap();
+    std::fs::write(
+        dir.join("e503.http"),
+        "HTTP/1.1 503 Service Unavailable\r\ncache-control: no-cache\r\nconnection: close\r\n\
+         content-type: text/html\r\ncontent-length: 10\r\n\r\n<h1>x</h1>",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("e10.http"),
+        "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nok\n",
+    )
+    .unwrap();
+}
+
+fn payload_config(port: u16, backend_port: u16, dir: &std::path::Path) -> String {
+    let dir = dir.display();
+    format!(
+        "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+         frontend fe\n    bind 127.0.0.1:{port}\n\
+         \x20   http-request return status 200 content-type text/plain file {dir}/body.txt hdr X-A a if {{ path /file }}\n\
+         \x20   http-request return status 200 content-type image/x-icon file {dir}/icon.bin if {{ path /icon }}\n\
+         \x20   http-request return status 404 file {dir}/empty.txt if {{ path /empty }}\n\
+         \x20   http-request return errorfile {dir}/e503.http if {{ path /ef }}\n\
+         \x20   http-request return status 200 errorfile {dir}/e10.http if {{ path /ef10 }}\n\
+         \x20   default_backend bk\nbackend bk\n{}",
+        server_line("s", backend_port, "")
+    )
+}
+
+/// `return file` (text and binary bodies, an empty file) and `return errorfile` send what
+/// haproxy sends, byte for byte, and keep or close the connection as it does.
+#[test]
+fn return_payloads_from_files_are_byte_for_byte_haproxys() {
+    let [bk] = backends(["bk"]);
+    let dir = common::temp_dir("return-files");
+    write_payload_files(&dir);
+    let (ours, theirs) = (free_port(), free_port());
+    let _p = pointsman(&payload_config(ours, bk.port(), &dir), 2, ours);
+    let _h = haproxy(&payload_config(theirs, bk.port(), &dir), theirs);
+    let mut cases: Vec<String> = ["/file", "/icon", "/empty", "/ef", "/ef10"]
+        .iter()
+        .map(|p| get(p, "a"))
+        .collect();
+    cases.push("HEAD /file HTTP/1.1\r\nHost: a\r\n\r\n".into());
+    cases.push("GET /file HTTP/1.0\r\n\r\n".into());
+    let wrong = differing(
+        (ours, theirs),
+        cases.iter().map(|raw| (raw.as_str(), 1)),
+        exchange,
+    );
+    assert!(wrong.is_empty(), "replies differ:\n{}", wrong.join("\n"));
+    // What the payload keywords warn about, in haproxy's words (its spelling included).
+    let lines = format!(
+        "    http-request return content-type text/plain errorfile {d}/e503.http hdr X-A a\n\
+         \x20   http-request return status 200 content-type text/plain file {d}/empty.txt\n",
+        d = dir.display()
+    );
+    let (code, output) = check_config(&common::haproxy::frontend_with(&lines));
+    assert_eq!(code, 0, "{output}");
+    for warning in [
+        "content-type 'text/plain' ignored by the http reply when used with an erorrfile.",
+        "hdr parameters ignored by the http reply when used with an erorrfile.",
+        "content-type 'text/plain' ignored by the http reply when used with an empty payload.",
+    ] {
+        assert!(output.contains(warning), "{warning}: {output}");
+    }
+}
+
+/// A payload that cannot be used is refused at its line by both, in HAProxy's words.
+#[test]
+fn bad_return_payloads_fail_at_their_line_as_in_haproxy() {
+    let dir = common::temp_dir("return-files-bad");
+    write_payload_files(&dir);
+    std::fs::write(
+        dir.join("short.http"),
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 9\r\n\r\n<h1>x</h1>",
+    )
+    .unwrap();
+    let d = dir.display();
+    let cases = [
+        (
+            format!("    http-request return status 200 content-type text/plain file {d}/nope.txt\n"),
+            format!("error opening file '{d}/nope.txt'."),
+        ),
+        (
+            format!("    http-request return status 200 content-type text/plain string a file {d}/body.txt\n"),
+            "unexpected 'file' argument, 'string' already defined.".to_string(),
+        ),
+        (
+            format!("    http-request return errorfile {d}/short.http\n"),
+            "payload size does not match the announced content-length (10 != 9).".to_string(),
+        ),
+        (
+            format!("    http-request return status 200 file {d}/body.txt\n"),
+            "a content type must be defined when non-empty payload is configured".to_string(),
+        ),
+    ];
+    let cases: Vec<(&str, &str)> = cases
+        .iter()
+        .map(|(l, m)| (l.as_str(), m.as_str()))
+        .collect();
+    assert_frontend_lines_refused_by_both(&cases);
+}

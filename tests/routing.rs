@@ -6,8 +6,11 @@ mod common;
 
 use common::haproxy::{assert_frontend_lines_refused_by_both, frontend_with, haproxy};
 use common::{
-    backends, check_config, free_port, pointsman, server_line, temp_dir, Backend, Client,
+    admin, backend, backends, check_config, free_port, pointsman, server_line, temp_dir, Backend,
+    Client,
 };
+use std::path::Path;
+use std::time::Duration;
 
 /// The backends the rules route to; each answers its own name.
 const BACKENDS: [&str; 6] = [
@@ -287,6 +290,23 @@ fn bad_rules_fail_at_their_line_as_in_haproxy() {
             "    acl a hdr(host) -f /nonexistent/hosts.lst\n",
             "failed to open pattern file",
         ),
+        (
+            "    use_backend bk if { nbsrv(nope) lt 1 }\n",
+            "unable to find backend 'nope' referenced in arg 1 of ACL keyword 'nbsrv' in proxy 'fe'.",
+        ),
+        (
+            "    http-request set-header X %[srv_is_up(bk/zz)]\n",
+            "unable to find server 'zz' in proxy 'bk', referenced in arg 1 of sample fetch keyword \
+             'srv_is_up' in http-request expression in proxy 'fe'.",
+        ),
+        (
+            "    use_backend bk if { srv_is_up(zz) }\n",
+            "unable to find server 'zz' in proxy 'fe', referenced in arg 1 of ACL keyword 'srv_is_up' in proxy 'fe'.",
+        ),
+        (
+            "    use_backend bk if { be_conn gt 1 }\n",
+            "proxy 'fe', referenced in arg 1 of ACL keyword 'be_conn' in proxy 'fe', has not backend capability.",
+        ),
     ];
     assert_frontend_lines_refused_by_both(&cases);
     let (code, output) = check_config(&frontend_with(
@@ -294,4 +314,121 @@ fn bad_rules_fail_at_their_line_as_in_haproxy() {
     ));
     assert_eq!(code, 0, "{output}");
     assert!(output.contains("no pattern to match against"), "{output}");
+}
+
+/// The frontend of the proxy-fetch test: routing by `nbsrv`, `srv_is_up` and `base`, and the
+/// facts themselves in a redirect's `Location` (`/f/NBSRV/UP/BE_CONN/BASE`).
+const PROXY_FETCH_RULES: &str = "\
+    http-request redirect location /f/%[nbsrv(bk_main)]/%[srv_is_up(bk_main/m2)]/%[be_conn(bk_slow)]/%[base] if { path_beg /facts }
+    use_backend bk_slow if { path /slow }
+    acl main_down nbsrv(bk_main) lt 1
+    use_backend bk_spare if main_down
+    use_backend bk_api if { srv_is_up(bk_main/m2) } { path_beg /api }
+    use_backend bk_shop if { base_beg -i shop.example.com/cart }
+    default_backend bk_main
+";
+
+fn proxy_fetch_config(port: u16, socket: &Path, servers: &[Backend]) -> String {
+    let [main, spare, api, shop, slow] = servers else {
+        panic!("five backends")
+    };
+    format!(
+        "global\n    stats socket {socket} level admin\n\
+         defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+         frontend fe\n    bind 127.0.0.1:{port}\n{PROXY_FETCH_RULES}\
+         backend bk_main\n    balance first\n{m1}{m2}\
+         backend bk_spare\n{spare}backend bk_api\n{api}backend bk_shop\n{shop}backend bk_slow\n{slow}",
+        socket = socket.display(),
+        m1 = server_line("m1", main.port(), ""),
+        m2 = server_line("m2", main.port(), ""),
+        spare = server_line("s", spare.port(), ""),
+        api = server_line("s", api.port(), ""),
+        shop = server_line("s", shop.port(), ""),
+        slow = server_line("s", slow.port(), ""),
+    )
+}
+
+/// What one request got: the backend that answered, or a redirect's location.
+fn got(port: u16, target: &str, host: &str) -> String {
+    let mut client = Client::connect(port);
+    client.send(
+        format!("GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
+    );
+    let response = client.read_response(false).expect("a response");
+    match response.status {
+        200 => response.text(),
+        302 => response.header("location").unwrap_or("?").to_string(),
+        status => format!("status {status}"),
+    }
+}
+
+/// `nbsrv`, `srv_is_up`, `be_conn` and `base` read the running proxy as HAProxy's do: after
+/// the same admin commands on each one's socket, the same facts and the same routes through
+/// both (and the ones written here). One shard: `be_conn` counts this shard's connections.
+#[test]
+fn proxy_fetches_follow_runtime_changes_as_in_haproxy() {
+    let servers = [
+        backend("bk_main", "bk_main", &[]),
+        backend("bk_spare", "bk_spare", &[]),
+        backend("bk_api", "bk_api", &[]),
+        backend("bk_shop", "bk_shop", &[]),
+        backend("bk_slow", "bk_slow", &["--delay-ms", "1500"]),
+    ];
+    let dir = temp_dir("proxy-fetches");
+    let (ours, theirs) = (free_port(), free_port());
+    let (our_socket, their_socket) = (dir.join("ours.sock"), dir.join("theirs.sock"));
+    let _p = pointsman(&proxy_fetch_config(ours, &our_socket, &servers), 1, ours);
+    let _h = haproxy(&proxy_fetch_config(theirs, &their_socket, &servers), theirs);
+    let steps: [(&[&str], [&str; 4]); 4] = [
+        (&[], ["/f/2/1/0/a/facts", "bk_api", "bk_shop", "bk_main"]),
+        (
+            &["disable server bk_main/m2"],
+            ["/f/1/0/0/a/facts", "bk_main", "bk_shop", "bk_main"],
+        ),
+        // A draining server is up, but not usable for new traffic.
+        (
+            &["set server bk_main/m2 state drain"],
+            ["/f/1/1/0/a/facts", "bk_api", "bk_shop", "bk_main"],
+        ),
+        (
+            &["disable server bk_main/m1", "disable server bk_main/m2"],
+            ["/f/0/0/0/a/facts", "bk_spare", "bk_spare", "bk_spare"],
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (commands, expected) in steps {
+        for command in commands {
+            assert_eq!(admin(&our_socket, command).trim(), "", "{command}");
+            assert_eq!(admin(&their_socket, command).trim(), "", "{command}");
+        }
+        let requests = [
+            ("/facts", "a"),
+            ("/api/x", "a"),
+            ("/cart/1", "Shop.example.com"),
+            ("/", "shop.example.com"),
+        ];
+        for ((target, host), expect) in requests.into_iter().zip(expected) {
+            let (pointsman_got, haproxy_got) = (got(ours, target, host), got(theirs, target, host));
+            if (pointsman_got.as_str(), haproxy_got.as_str()) != (expect, expect) {
+                wrong.push(format!(
+                    "after {commands:?}, {host}{target}: pointsman {pointsman_got}, haproxy {haproxy_got}, expected {expect}"
+                ));
+            }
+        }
+    }
+    // A request held by the slow server counts in be_conn(bk_slow) while it is there.
+    for (port, name) in [(ours, "pointsman"), (theirs, "haproxy")] {
+        let held = std::thread::spawn(move || got(port, "/slow", "a"));
+        std::thread::sleep(Duration::from_millis(500));
+        let facts = got(port, "/facts", "a");
+        if facts != "/f/0/0/1/a/facts" {
+            wrong.push(format!("{name} with one request at bk_slow: {facts}"));
+        }
+        assert_eq!(held.join().unwrap(), "bk_slow");
+    }
+    assert!(
+        wrong.is_empty(),
+        "proxy fetches differ:\n{}",
+        wrong.join("\n")
+    );
 }

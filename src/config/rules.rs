@@ -11,7 +11,7 @@ use super::stats_page;
 use super::ConfigError;
 use crate::rules::{
     check_acl_name, parse_redirect_rule, parse_request_rule, parse_response_rule, Condition,
-    ConvertContext, Expr, LogFormat, Monitor, Target, UseBackend,
+    ConvertContext, Expr, LogFormat, Monitor, ProxyRef, SampleExpr, Target, UseBackend,
 };
 
 /// Whether `key` is a rule keyword this module reads.
@@ -83,7 +83,40 @@ pub(super) fn parse_rule_line(
     let found = found.map_err(|message| line.error(message))?;
     warnings.extend(found.into_iter().map(|w| line.warning(w)));
     name_map_users(section, line);
+    name_proxy_refs(section, line, key);
     Ok(())
+}
+
+/// Records where the line's `nbsrv`, `srv_is_up` and `be_conn` name a backend or server, in
+/// HAProxy's words for the place, so the whole-config check can point at the line.
+fn name_proxy_refs(section: &mut ProxySection, line: &Line, key: &str) {
+    let mark = |r: &mut ProxyRef, place: String| {
+        if r.at.is_none() {
+            r.at = Some((line.location.file.clone(), line.location.line, place));
+        }
+    };
+    let in_acls = section.switching.acls.samples_mut();
+    for r in in_acls.filter_map(|s| s.fetch.proxy_ref_mut()) {
+        let place = format!("ACL keyword '{}'", r.keyword);
+        mark(r, place);
+    }
+    for r in section_samples(section).filter_map(|s| s.fetch.proxy_ref_mut()) {
+        let place = format!("sample fetch keyword '{}' in {key} expression", r.keyword);
+        mark(r, place);
+    }
+}
+
+/// Every sample expression of a section's rules: its ACLs', then its rule values'
+/// (`use_backend %[…]`, header values, redirect targets).
+pub(super) fn section_samples(section: &mut ProxySection) -> impl Iterator<Item = &mut SampleExpr> {
+    let ProxySection {
+        switching,
+        http_rules,
+        response_rules,
+        ..
+    } = section;
+    let samples = switching.samples_mut().chain(http_rules.samples_mut());
+    samples.chain(response_rules.samples_mut())
 }
 
 /// Records where the line's map converters and ACL expressions are, as `show map` and
@@ -160,8 +193,12 @@ fn parse_use_backend(
 /// `http-request ACTION [ARGS] [if|unless CONDITION]`.
 /// HAProxy's warnings for a rule written after rules it runs before.
 fn parse_http_request(section: &mut ProxySection, args: &[String]) -> Result<Vec<String>, String> {
-    let (rule, mut warnings) =
-        parse_request_rule(args, &mut section.switching.acls, &read_pattern_file)?;
+    let (rule, mut warnings) = parse_request_rule(
+        args,
+        &mut section.switching.acls,
+        &read_pattern_file,
+        &|path| std::fs::read(path),
+    )?;
     let earlier = [
         ("redirect", !section.http_rules.redirects.is_empty()),
         ("use_backend", !section.switching.rules.is_empty()),

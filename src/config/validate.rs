@@ -8,22 +8,28 @@
 //! - `default_backend` names a backend or listen (error at the `default_backend` line), is not
 //!   the listen itself, and an `http` frontend does not use a `tcp` backend (HAProxy refuses
 //!   that; the other way round, a `tcp` frontend upgrading to an `http` backend, it allows);
+//! - `nbsrv`, `be_conn` and `srv_is_up` name a backend (the proxy they are written in when
+//!   they name none, which must then have servers) and a server of it, in HAProxy's words
+//!   otherwise;
 //! - settings that need `mode http` are dropped with a warning in `tcp` proxies, as HAProxy
 //!   does (`cookie`, `option httplog` falls back to `tcplog`, `forwardfor`, `httpclose`,
 //!   `http-keep-alive`, `http-ignore-probes`).
 
 use super::logs;
-use super::model::{BackendSide, Config, FrontendSide, Global, HttpCheck, Mode, Options, Proxy};
+use super::model::{
+    BackendSide, Config, FrontendSide, Global, HttpCheck, Location, Mode, Options, Proxy,
+};
 use super::parser::{error_at, ConfigError};
 use super::proxy::{Located, ProxyKind, ProxySection};
-use crate::rules::Switching;
+use crate::rules::{ProxyRef, Switching};
 
 /// Validates the proxies read and assembles the config.
 pub(super) fn build_config(
     global: Global,
-    sections: Vec<ProxySection>,
+    mut sections: Vec<ProxySection>,
     mut warnings: Vec<String>,
 ) -> Result<Config, ConfigError> {
+    resolve_proxy_refs(&mut sections)?;
     let mut proxies = Vec::with_capacity(sections.len());
     for section in &sections {
         check_has_bind(section)?;
@@ -39,6 +45,84 @@ pub(super) fn build_config(
         proxies,
         warnings,
     })
+}
+
+/// The backends and their servers, as the proxy fetches may name them.
+struct Directory {
+    backends: Vec<(String, Vec<String>)>,
+}
+
+impl Directory {
+    fn servers_of(&self, backend: &str) -> Option<&[String]> {
+        (self.backends.iter())
+            .find(|(name, _)| name == backend)
+            .map(|(_, servers)| servers.as_slice())
+    }
+}
+
+/// Fills in and checks the backend and server every `nbsrv`, `be_conn` and `srv_is_up`
+/// names, with HAProxy 2.6's argument resolution errors.
+fn resolve_proxy_refs(sections: &mut [ProxySection]) -> Result<(), ConfigError> {
+    let directory = Directory {
+        backends: (sections.iter())
+            .filter(|s| s.kind.has_backend() && s.kind != ProxyKind::Defaults)
+            .map(|s| {
+                (
+                    s.name.clone(),
+                    s.servers.iter().map(|v| v.name.clone()).collect(),
+                )
+            })
+            .collect(),
+    };
+    for section in sections.iter_mut() {
+        let proxy = section.name.clone();
+        for sample in super::rules::section_samples(section) {
+            if let Some(reference) = sample.fetch.proxy_ref_mut() {
+                resolve_proxy_ref(reference, &proxy, &directory)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn resolve_proxy_ref(
+    reference: &mut ProxyRef,
+    proxy: &str,
+    directory: &Directory,
+) -> Result<(), ConfigError> {
+    let (file, line, place) = reference.at.clone().unwrap_or_default();
+    let fail = |message: String| {
+        Err(error_at(
+            &Location {
+                file: file.clone(),
+                line,
+            },
+            message,
+        ))
+    };
+    let backend = reference
+        .backend
+        .get_or_insert_with(|| proxy.to_string())
+        .clone();
+    let Some(servers) = directory.servers_of(&backend) else {
+        return match (&reference.server, backend == proxy) {
+            (Some(server), true) => fail(format!(
+                "unable to find server '{server}' in proxy '{proxy}', referenced in arg 1 of {place} in proxy '{proxy}'."
+            )),
+            (None, true) => fail(format!(
+                "proxy '{proxy}', referenced in arg 1 of {place} in proxy '{proxy}', has not backend capability."
+            )),
+            _ => fail(format!(
+                "unable to find backend '{backend}' referenced in arg 1 of {place} in proxy '{proxy}'."
+            )),
+        };
+    };
+    match &reference.server {
+        Some(server) if !servers.contains(server) => fail(format!(
+            "unable to find server '{server}' in proxy '{backend}', referenced in arg 1 of {place} in proxy '{proxy}'."
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// HAProxy only warns about a frontend without `bind`; such a frontend can never receive

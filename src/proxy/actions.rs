@@ -6,7 +6,7 @@
 //! ([`apply_response_rules`]).
 
 use super::client_stream::ClientStream;
-use super::routing::HeadView;
+use super::routing::{HeadView, ShardFacts};
 use super::worker::Worker;
 use crate::http::{Method, Request, Response};
 use crate::rules::{
@@ -45,6 +45,7 @@ pub(super) fn apply_rules(
         peer,
         stream,
         maps: &state.maps,
+        facts: ShardFacts::new(worker, &state),
     };
     // `out` doubles as the scratch space of computed values until a reply is written.
     let verdict = settings
@@ -120,6 +121,7 @@ pub(super) fn apply_response_rules<'w>(
         peer,
         stream,
         maps: &state.maps,
+        facts: ShardFacts::new(worker, &state),
     };
     let received = ReceivedResponse {
         response,

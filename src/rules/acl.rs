@@ -136,12 +136,12 @@ impl Expr {
         &mut self.sources
     }
 
-    pub fn map_uses_mut(&mut self) -> impl Iterator<Item = &mut MapUse> {
-        self.sample.map_uses_mut()
-    }
-
     pub fn map_uses(&self) -> impl Iterator<Item = &MapUse> {
         self.sample.map_uses()
+    }
+
+    pub fn sample_mut(&mut self) -> &mut SampleExpr {
+        &mut self.sample
     }
 }
 
@@ -356,11 +356,16 @@ impl AclTable {
         }
     }
 
-    /// Every map the ACLs' converters read, in declaration order.
-    pub fn map_uses_mut(&mut self) -> impl Iterator<Item = &mut MapUse> {
+    /// Every ACL expression's fetch and converters, in declaration order.
+    pub fn samples_mut(&mut self) -> impl Iterator<Item = &mut SampleExpr> {
         self.acls
             .iter_mut()
-            .flat_map(|a| a.exprs.iter_mut().flat_map(Expr::map_uses_mut))
+            .flat_map(|a| a.exprs.iter_mut().map(Expr::sample_mut))
+    }
+
+    /// Every map the ACLs' converters read, in declaration order.
+    pub fn map_uses_mut(&mut self) -> impl Iterator<Item = &mut MapUse> {
+        self.samples_mut().flat_map(SampleExpr::map_uses_mut)
     }
 
     pub fn map_uses(&self) -> impl Iterator<Item = &MapUse> {

@@ -14,6 +14,7 @@ use super::map::{MapUse, Maps};
 use super::monitor::Monitor;
 use super::reply::{write_redirect, ConnectionField, ErrorFiles, Reply};
 use super::rewrite::{EditedHead, EditedView, Rewrite};
+use super::sample::SampleExpr;
 
 /// What one `http-request` rule does.
 #[derive(Debug, Clone)]
@@ -39,11 +40,12 @@ impl RequestAction {
         }
     }
 
-    fn map_uses_mut(&mut self) -> Vec<&mut MapUse> {
+    /// The fetches and converters of the action's values.
+    fn samples_mut(&mut self) -> Vec<&mut SampleExpr> {
         match self {
-            RequestAction::Rewrite(rewrite) => rewrite.map_uses_mut().collect(),
+            RequestAction::Rewrite(rewrite) => rewrite.samples_mut().collect(),
             RequestAction::Redirect(redirect) => {
-                redirect.target.value_mut().map_uses_mut().collect()
+                redirect.target.value_mut().samples_mut().collect()
             }
             _ => Vec::new(),
         }
@@ -152,11 +154,16 @@ impl HttpRules {
             .flat_map(|r| r.action.map_uses())
     }
 
-    pub fn map_uses_mut(&mut self) -> impl Iterator<Item = &mut MapUse> {
+    /// The fetches and converters of the rules' values, in order.
+    pub fn samples_mut(&mut self) -> impl Iterator<Item = &mut SampleExpr> {
         self.request
             .iter_mut()
             .chain(&mut self.redirects)
-            .flat_map(|r| r.action.map_uses_mut())
+            .flat_map(|r| r.action.samples_mut())
+    }
+
+    pub fn map_uses_mut(&mut self) -> impl Iterator<Item = &mut MapUse> {
+        self.samples_mut().flat_map(SampleExpr::map_uses_mut)
     }
 
     /// Points each map converter at its map in the runtime's `maps` (by file path).
@@ -276,11 +283,15 @@ impl Redirect {
     }
 }
 
+/// Reads a whole file as bytes (a `return file`'s body); the config does the I/O.
+pub type ReadBytes<'a> = &'a dyn Fn(&str) -> std::io::Result<Vec<u8>>;
+
 /// Parses the words after `http-request` (action, arguments, then an optional condition).
 pub fn parse_request_rule(
     words: &[String],
     acls: &mut AclTable,
     read_file: &dyn Fn(&str) -> Result<String, String>,
+    read_bytes: ReadBytes,
 ) -> Result<(RequestRule, Vec<String>), String> {
     let Some((action, rest)) = words.split_first() else {
         return Err(format!("'http-request' expects an action ({SUPPORTED})."));
@@ -293,7 +304,7 @@ pub fn parse_request_rule(
             RequestAction::Allow
         }
         "deny" => RequestAction::Deny(parse_deny("http-request", 403, args)?),
-        "return" => RequestAction::Reply(parse_return(args, &mut warnings)?),
+        "return" => RequestAction::Reply(parse_return(args, read_bytes, &mut warnings)?),
         "redirect" => RequestAction::Redirect(parse_redirect(args, &context(read_file))?),
         other => match Rewrite::parse(other, args, &context(read_file)) {
             Some(rewrite) => RequestAction::Rewrite(rewrite?),
@@ -386,11 +397,24 @@ pub(super) fn parse_status(word: &str) -> Result<u16, String> {
     }
 }
 
-/// `return [status N] [content-type T] [string S] [hdr NAME VALUE]…`.
-fn parse_return(args: &[String], warnings: &mut Vec<String>) -> Result<Reply, String> {
+/// Where a `return`'s payload comes from.
+enum Payload {
+    /// `string S` or `file F`: a body with the rule's status, type and fields.
+    Body(Vec<u8>),
+    /// `errorfile F`: a whole response, sent as written.
+    Errorfile(Reply),
+}
+
+/// `return [status N] [content-type T] [string S | file F | errorfile F] [hdr NAME VALUE]…`.
+fn parse_return(
+    args: &[String],
+    read_bytes: ReadBytes,
+    warnings: &mut Vec<String>,
+) -> Result<Reply, String> {
     let mut status = 200;
     let mut content_type = None;
-    let mut body = String::new();
+    // With an errorfile the status on the wire (and in the logs) is the file's.
+    let mut payload: Option<(&str, Payload)> = None;
     let mut fields = Vec::new();
     let mut rest = args;
     while let Some((key, after)) = rest.split_first() {
@@ -402,7 +426,14 @@ fn parse_return(args: &[String], warnings: &mut Vec<String>) -> Result<Reply, St
         match key.as_str() {
             "status" => status = parse_status(value(0)?)?,
             "content-type" => content_type = Some(value(0)?.clone()),
-            "string" => body = value(0)?.clone(),
+            "string" | "file" | "errorfile" => {
+                if let Some((defined, _)) = payload {
+                    return Err(format!(
+                        "unexpected '{key}' argument, '{defined}' already defined."
+                    ));
+                }
+                payload = Some((key, read_payload(key, value(0)?, read_bytes)?));
+            }
             "hdr" => {
                 let (name, field_value) = (value(0)?, value(1)?);
                 if is_reply_framing(name) {
@@ -413,19 +444,27 @@ fn parse_return(args: &[String], warnings: &mut Vec<String>) -> Result<Reply, St
                 rest = &after[2..];
                 continue;
             }
-            "file" | "lf-file" | "lf-string" | "errorfile" | "errorfiles" => {
+            "lf-file" | "lf-string" | "errorfiles" => {
                 return Err(format!(
-                    "'http-request return {key}' is not supported yet (supported: status, content-type, string, hdr)."
+                    "'http-request return {key}' is not supported yet (supported: status, content-type, string, file, errorfile, hdr)."
                 ))
             }
             other => {
                 return Err(format!(
-                    "'http-request return' expects 'status', 'content-type', 'string' or 'hdr' (was '{other}')."
+                    "'http-request return' expects 'status', 'content-type', 'string', 'file', 'errorfile' or 'hdr' (was '{other}')."
                 ))
             }
         }
         rest = &after[1..];
     }
+    let body = match payload {
+        Some((_, Payload::Errorfile(reply))) => {
+            warn_ignored_with_errorfile(content_type.as_deref(), &fields, warnings);
+            return Ok(reply);
+        }
+        Some((_, Payload::Body(body))) => body,
+        None => Vec::new(),
+    };
     match (&content_type, body.is_empty()) {
         (None, false) => {
             return Err(
@@ -433,7 +472,7 @@ fn parse_return(args: &[String], warnings: &mut Vec<String>) -> Result<Reply, St
             )
         }
         (Some(t), true) => warnings.push(format!(
-            "content-type '{t}' ignored by the http reply because neither errorfile nor payload defined."
+            "content-type '{t}' ignored by the http reply when used with an empty payload."
         )),
         _ => {}
     }
@@ -443,6 +482,38 @@ fn parse_return(args: &[String], warnings: &mut Vec<String>) -> Result<Reply, St
         &body,
         &fields,
     ))
+}
+
+/// The payload of `string S`, `file F` or `errorfile F`, in HAProxy's words when a file
+/// cannot be read or used.
+fn read_payload(key: &str, value: &str, read_bytes: ReadBytes) -> Result<Payload, String> {
+    if key == "string" {
+        return Ok(Payload::Body(value.as_bytes().to_vec()));
+    }
+    let text = read_bytes(value).map_err(|_| format!("error opening file '{value}'."))?;
+    if key == "file" {
+        return Ok(Payload::Body(text));
+    }
+    Ok(Payload::Errorfile(Reply::errorfile(value, &text)?))
+}
+
+/// An errorfile is sent as written: HAProxy warns that `content-type` and `hdr` do nothing
+/// (its own spelling of "errorfile" kept, so the lines match).
+fn warn_ignored_with_errorfile(
+    content_type: Option<&str>,
+    fields: &[(String, String)],
+    warnings: &mut Vec<String>,
+) {
+    if let Some(t) = content_type {
+        warnings.push(format!(
+            "content-type '{t}' ignored by the http reply when used with an erorrfile."
+        ));
+    }
+    if !fields.is_empty() {
+        warnings.push(
+            "hdr parameters ignored by the http reply when used with an erorrfile.".to_string(),
+        );
+    }
 }
 
 /// Fields HAProxy computes itself in a reply and drops from `hdr`.
@@ -521,6 +592,7 @@ mod tests {
         let mut acls = AclTable::default();
         let mut rules = HttpRules::default();
         let no_file = |_: &str| Err(String::new());
+        let no_bytes = |_: &str| std::fs::read("/nonexistent");
         for line in lines {
             match line.strip_prefix("redirect ") {
                 Some(rest) => {
@@ -528,7 +600,8 @@ mod tests {
                     rules.redirects.push(rule);
                 }
                 None => {
-                    let (rule, _) = parse_request_rule(&words(line), &mut acls, &no_file).unwrap();
+                    let (rule, _) =
+                        parse_request_rule(&words(line), &mut acls, &no_file, &no_bytes).unwrap();
                     rules.request.push(rule);
                 }
             }
@@ -616,8 +689,9 @@ mod tests {
     fn errors_are_haproxys_words() {
         let mut acls = AclTable::default();
         let no_file = |_: &str| Err(String::new());
+        let no_bytes = |_: &str| std::fs::read("/nonexistent");
         let err = |line: &str, acls: &mut AclTable| {
-            parse_request_rule(&words(line), acls, &no_file).unwrap_err()
+            parse_request_rule(&words(line), acls, &no_file, &no_bytes).unwrap_err()
         };
         assert!(err("deny deny_status 418", &mut acls).contains("status code '418' not handled"));
         assert!(

@@ -5,6 +5,11 @@
 //! match method it implies ([`parse_keyword`]). A fetch hands its values one at a time to a
 //! test ([`Fetch::any`]): a header with several occurrences (or comma-separated values) is
 //! matched if any of them is, as HAProxy iterates `hdr()` in an ACL.
+//!
+//! Fetches that read the running proxy (`nbsrv`, `srv_is_up`, `be_conn`) name a backend or
+//! server ([`ProxyRef`]), checked against the whole config once it is read, and ask the
+//! shard's replica through [`ProxyFacts`]. `base` joins two parts of the head, so it is the
+//! one fetch that builds its value in a buffer.
 
 use super::map::Maps;
 use super::pattern::MatchKind;
@@ -47,6 +52,68 @@ pub trait RequestView {
     /// The client connection's TLS session; `None` on plain TCP.
     fn tls(&self) -> Option<TlsFacts<'_>> {
         None
+    }
+
+    /// The running proxy's servers and connections, as this shard sees them; `None` where
+    /// there is no proxy (unit tests), and the proxy fetches then have no value.
+    fn proxy(&self) -> Option<&dyn ProxyFacts> {
+        None
+    }
+}
+
+/// What `nbsrv`, `srv_is_up` and `be_conn` read: the shard's replica of the server state and
+/// its own counters. A name that is not there (a server deleted at runtime) has no value.
+pub trait ProxyFacts {
+    /// HAProxy's usable servers: the active ones that take new traffic, else the backups
+    /// that would (one with the first-backup rule, all with `option allbackups`).
+    fn usable_servers(&self, backend: &str) -> Option<usize>;
+    /// Neither in maintenance nor DOWN (a draining server is up), as HAProxy's `srv_is_up`.
+    fn server_is_up(&self, backend: &str, server: &str) -> Option<bool>;
+    /// The backend's current connections on this shard (HAProxy counts the process's).
+    fn backend_connections(&self, backend: &str) -> Option<u64>;
+}
+
+/// A backend (and server) a fetch names: `nbsrv(B)`, `be_conn(B)`, `srv_is_up([B/]S)`.
+/// Without a backend the fetch means the proxy it is written in, which the config check
+/// fills in (it must have servers, as HAProxy requires).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyRef {
+    pub keyword: &'static str,
+    pub backend: Option<String>,
+    pub server: Option<String>,
+    /// Where the config names it (file, line, and how HAProxy words the place: `ACL
+    /// keyword 'nbsrv'`, `sample fetch keyword 'nbsrv' in use_backend expression`); set by
+    /// the config parser after the line is read.
+    pub at: Option<(String, usize, String)>,
+}
+
+impl ProxyRef {
+    fn backend(keyword: &'static str, args: &[&str]) -> ProxyRef {
+        ProxyRef {
+            keyword,
+            backend: args.first().map(|b| b.to_string()),
+            server: None,
+            at: None,
+        }
+    }
+
+    /// `srv_is_up(B/S)` or `srv_is_up(S)`.
+    fn server(arg: &str) -> ProxyRef {
+        let (backend, server) = match arg.split_once('/') {
+            Some((b, s)) => (Some(b.to_string()), s),
+            None => (None, arg),
+        };
+        ProxyRef {
+            keyword: "srv_is_up",
+            backend,
+            server: Some(server.to_string()),
+            at: None,
+        }
+    }
+
+    /// The backend name once the config check filled it in.
+    fn backend_name(&self) -> &str {
+        self.backend.as_deref().unwrap_or("")
     }
 }
 
@@ -153,6 +220,14 @@ pub enum Fetch {
     ResHeaderCount {
         name: String,
     },
+    /// `base`: the first Host value followed by the path (`example.com/a/b`).
+    Base,
+    /// `nbsrv([B])`: how many usable servers the backend has.
+    NbSrv(ProxyRef),
+    /// `srv_is_up([B/]S)`.
+    SrvIsUp(ProxyRef),
+    /// `be_conn([B])`: the backend's current connections.
+    BeConn(ProxyRef),
 }
 
 impl Fetch {
@@ -164,10 +239,14 @@ impl Fetch {
             | Fetch::HeaderCount { .. }
             | Fetch::Status
             | Fetch::ResHeaderCount { .. }
-            | Fetch::SslCVerify => SampleType::Int,
-            Fetch::AlwaysTrue | Fetch::AlwaysFalse | Fetch::SslFc | Fetch::SslCUsed => {
-                SampleType::Bool
-            }
+            | Fetch::SslCVerify
+            | Fetch::NbSrv(_)
+            | Fetch::BeConn(_) => SampleType::Int,
+            Fetch::AlwaysTrue
+            | Fetch::AlwaysFalse
+            | Fetch::SslFc
+            | Fetch::SslCUsed
+            | Fetch::SrvIsUp(_) => SampleType::Bool,
             _ => SampleType::Bytes,
         }
     }
@@ -186,7 +265,23 @@ impl Fetch {
                 | Fetch::FullHeader { .. }
                 | Fetch::HeaderCount { .. }
                 | Fetch::Cookie(_)
+                | Fetch::Base
         )
+    }
+
+    /// The backend or server the fetch names, if it reads the running proxy.
+    pub fn proxy_ref(&self) -> Option<&ProxyRef> {
+        match self {
+            Fetch::NbSrv(r) | Fetch::SrvIsUp(r) | Fetch::BeConn(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    pub fn proxy_ref_mut(&mut self) -> Option<&mut ProxyRef> {
+        match self {
+            Fetch::NbSrv(r) | Fetch::SrvIsUp(r) | Fetch::BeConn(r) => Some(r),
+            _ => None,
+        }
     }
 
     /// Calls `test` with each value of this fetch on `request` until one passes; whether one
@@ -255,8 +350,30 @@ impl Fetch {
             Fetch::ResHeaderCount { name } => test(Sample::Int(
                 header_values(request.response_headers(), name).count() as i64,
             )),
+            Fetch::Base => test(Sample::Bytes(&base_of(request))),
+            Fetch::NbSrv(r) => (request.proxy())
+                .and_then(|p| p.usable_servers(r.backend_name()))
+                .is_some_and(|n| test(Sample::Int(n as i64))),
+            Fetch::SrvIsUp(r) => (request.proxy())
+                .and_then(|p| p.server_is_up(r.backend_name(), r.server.as_deref()?))
+                .is_some_and(|up| test(Sample::Bool(up))),
+            Fetch::BeConn(r) => (request.proxy())
+                .and_then(|p| p.backend_connections(r.backend_name()))
+                .is_some_and(|n| test(Sample::Int(n as i64))),
         }
     }
+}
+
+/// `base`: the first Host field's value, then the path (no query), as HAProxy joins them.
+fn base_of<R: RequestView>(request: &R) -> Vec<u8> {
+    let host = (request.headers())
+        .find(|(n, _)| n.eq_ignore_ascii_case(b"host"))
+        .map_or(&b""[..], |(_, v)| trim(v));
+    let path = path_of(request.target());
+    let mut base = Vec::with_capacity(host.len() + path.len());
+    base.extend_from_slice(host);
+    base.extend_from_slice(path);
+    base
 }
 
 /// An IPv4-mapped IPv6 address as the IPv4 address it is (a dual-stack listener's clients).
@@ -438,7 +555,7 @@ fn split_suffix(name: &str) -> (&str, Option<MatchKind>) {
 fn takes_suffix(base: &str) -> bool {
     matches!(
         base,
-        "path" | "url" | "hdr" | "req.hdr" | "urlp" | "url_param" | "cook" | "req.cook"
+        "path" | "url" | "hdr" | "req.hdr" | "urlp" | "url_param" | "cook" | "req.cook" | "base"
     )
 }
 
@@ -513,13 +630,17 @@ fn fetch_named(name: &str, args: &[&str], word: &str) -> Result<Fetch, String> {
         ("res.hdr_cnt" | "shdr_cnt", [header]) => Fetch::ResHeaderCount {
             name: header.to_string(),
         },
+        ("base", []) => Fetch::Base,
+        ("nbsrv", [] | [_]) => Fetch::NbSrv(ProxyRef::backend("nbsrv", args)),
+        ("be_conn", [] | [_]) => Fetch::BeConn(ProxyRef::backend("be_conn", args)),
+        ("srv_is_up", [server]) => Fetch::SrvIsUp(ProxyRef::server(server)),
         (
             "path" | "url" | "query" | "url_param" | "urlp" | "method" | "req.ver" | "hdr"
             | "req.hdr" | "fhdr" | "req.fhdr" | "hdr_cnt" | "req.hdr_cnt" | "cook" | "req.cook"
             | "src" | "src_port" | "dst" | "dst_port" | "always_true" | "always_false" | "ssl_fc"
             | "ssl_fc_sni" | "ssl_fc_protocol" | "ssl_fc_cipher" | "ssl_fc_alpn" | "ssl_c_used"
             | "ssl_c_verify" | "ssl_c_s_dn" | "status" | "res.hdr" | "shdr" | "res.hdr_cnt"
-            | "shdr_cnt",
+            | "shdr_cnt" | "base" | "nbsrv" | "be_conn" | "srv_is_up",
             _,
         ) => {
             return Err(format!(

@@ -118,14 +118,15 @@ impl LogFormat {
         self.samples().flat_map(SampleExpr::map_uses)
     }
 
+    pub fn samples_mut(&mut self) -> impl Iterator<Item = &mut SampleExpr> {
+        self.parts.iter_mut().filter_map(|p| match p {
+            Part::Sample(expr) => Some(expr),
+            Part::Text(_) => None,
+        })
+    }
+
     pub fn map_uses_mut(&mut self) -> impl Iterator<Item = &mut MapUse> {
-        self.parts
-            .iter_mut()
-            .filter_map(|p| match p {
-                Part::Sample(expr) => Some(expr),
-                Part::Text(_) => None,
-            })
-            .flat_map(SampleExpr::map_uses_mut)
+        self.samples_mut().flat_map(SampleExpr::map_uses_mut)
     }
 }
 

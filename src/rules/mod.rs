@@ -43,7 +43,7 @@ pub use action::{
 };
 pub use condition::Condition;
 pub use convert::ConvertContext;
-pub use fetch::{RequestView, Sample, TlsFacts};
+pub use fetch::{ProxyFacts, ProxyRef, RequestView, Sample, TlsFacts};
 pub use logformat::LogFormat;
 pub use map::{EntryView, Map, MapFile, MapKind, MapUse, Maps};
 pub use monitor::Monitor;
@@ -159,12 +159,15 @@ impl<B> Switching<B> {
         self.acls.map_uses().chain(dynamic.flatten())
     }
 
+    /// The fetches and converters of the ACLs, then of the dynamic `use_backend %[…]` names.
+    pub fn samples_mut(&mut self) -> impl Iterator<Item = &mut SampleExpr> {
+        let Switching { acls, rules } = self;
+        acls.samples_mut().chain(dynamic_samples(rules))
+    }
+
     pub fn map_uses_mut(&mut self) -> impl Iterator<Item = &mut MapUse> {
-        let dynamic = self.rules.iter_mut().flat_map(|r| match &mut r.backend {
-            Target::Dynamic(name) => Some(name.map_uses_mut()),
-            Target::Static(_) => None,
-        });
-        self.acls.map_uses_mut().chain(dynamic.flatten())
+        let dynamic = dynamic_samples(&mut self.rules).flat_map(SampleExpr::map_uses_mut);
+        self.acls.map_uses_mut().chain(dynamic)
     }
 
     /// Points each map converter at its map in the runtime's `maps` (by file path), and each
@@ -175,6 +178,17 @@ impl<B> Switching<B> {
         }
         self.acls.bind_lists(maps);
     }
+}
+
+/// The sample expressions of the dynamic `use_backend %[…]` targets.
+fn dynamic_samples<B>(rules: &mut [UseBackend<B>]) -> impl Iterator<Item = &mut SampleExpr> {
+    rules
+        .iter_mut()
+        .filter_map(|r| match &mut r.backend {
+            Target::Dynamic(name) => Some(name.samples_mut()),
+            Target::Static(_) => None,
+        })
+        .flatten()
 }
 
 /// The runtime maps and ACL lists of a config: one map per file, indexed for every kind its

@@ -30,11 +30,14 @@ pub struct Reply {
     status: u16,
     head: Vec<u8>,
     body: Vec<u8>,
-    /// An `errorfile` written as HTTP/1.0: HAProxy sends no `connection` field with it.
+    /// An `errorfile` written as HTTP/1.0, where closing is the default: HAProxy's H1 mux
+    /// writes `connection: keep-alive` when it keeps the connection, nothing when it closes.
     http10: bool,
     /// The body's end is known (`content-length`, or a status without a body); else the
     /// connection must close after it.
     sized: bool,
+    /// An `errorfile` that says `connection: close`: the connection closes after it.
+    closes: bool,
 }
 
 /// A proxy's `errorfile` replies, by the status whose page each replaces.
@@ -85,6 +88,7 @@ impl Reply {
             body: body.into_bytes(),
             http10: false,
             sized: true,
+            closes: false,
         })
     }
 
@@ -111,8 +115,11 @@ impl Reply {
         )
         .into_bytes();
         let mut sized = false;
+        let mut closes = false;
+        let body = &text[head_len..];
         for field in response.headers.iter() {
             if field.name.eq_ignore_ascii_case("connection") {
+                closes |= has_token(field.value, b"close");
                 continue;
             }
             if field.name.eq_ignore_ascii_case("transfer-encoding") {
@@ -120,7 +127,10 @@ impl Reply {
                     "'{path}': a chunked error file is not supported: give it a content-length"
                 ));
             }
-            sized |= field.name.eq_ignore_ascii_case("content-length");
+            if field.name.eq_ignore_ascii_case("content-length") {
+                check_announced_length(path, field.value, body.len())?;
+                sized = true;
+            }
             head.extend_from_slice(field.name.to_ascii_lowercase().as_bytes());
             head.extend_from_slice(b": ");
             head.extend_from_slice(field.value);
@@ -129,17 +139,17 @@ impl Reply {
         Ok(Reply {
             status,
             head,
-            body: text[head_len..].to_vec(),
+            body: body.to_vec(),
             http10,
             sized: sized || matches!(status, 204 | 304),
+            closes,
         })
     }
 
     /// Whether the client connection may stay open after this reply: its body has a known end
-    /// and it is not an HTTP/1.0 reply (HAProxy writes `connection: keep-alive` to such a one
-    /// with a length; pointsman closes instead).
+    /// and, for an errorfile, the file does not ask to close.
     pub fn keeps_connection(&self) -> bool {
-        self.sized && !self.http10
+        self.sized && !self.closes
     }
 
     /// `return status N [content-type T] [string S] [hdr N V]…`: the `hdr` fields first
@@ -148,7 +158,7 @@ impl Reply {
     pub fn returned(
         status: u16,
         content_type: Option<&str>,
-        body: &str,
+        body: &[u8],
         fields: &[(String, String)],
     ) -> Reply {
         let mut head = format!("HTTP/1.1 {status} {}\r\n", reason(status));
@@ -164,9 +174,10 @@ impl Reply {
         Reply {
             status,
             head: head.into_bytes(),
-            body: body.as_bytes().to_vec(),
+            body: body.to_vec(),
             http10: false,
             sized: true,
+            closes: false,
         }
     }
 
@@ -177,9 +188,11 @@ impl Reply {
     /// Appends the reply to `out`; a reply to HEAD has no body.
     pub fn write(&self, out: &mut Vec<u8>, connection: ConnectionField, head_only: bool) {
         out.extend_from_slice(&self.head);
-        // An HTTP/1.0 reply closes by default: HAProxy writes no field for it.
-        let connection = match (self.http10, self.sized) {
-            (true, _) => None,
+        let keeps = self.keeps_connection() && connection != ConnectionField::Close;
+        // An HTTP/1.0 reply closes by default: HAProxy says so only when it keeps it open.
+        let connection = match (self.http10, keeps) {
+            (true, true) => Some(ConnectionField::KeepAlive { http10: true }),
+            (true, false) => None,
             (false, false) => Some(ConnectionField::Close),
             (false, true) => Some(connection),
         };
@@ -190,6 +203,28 @@ impl Reply {
         if !head_only {
             out.extend_from_slice(&self.body);
         }
+    }
+}
+
+/// Whether a comma-separated field value holds `token` (any case).
+fn has_token(value: &[u8], token: &[u8]) -> bool {
+    value
+        .split(|&b| b == b',')
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
+}
+
+/// An errorfile's `content-length` must be its body's, as HAProxy checks at load (a reply
+/// that lies about its length would desynchronise the client).
+fn check_announced_length(path: &str, value: &[u8], body: usize) -> Result<(), String> {
+    let announced: Option<usize> = std::str::from_utf8(value)
+        .ok()
+        .and_then(|v| v.trim().parse().ok());
+    match announced {
+        Some(length) if length == body => Ok(()),
+        Some(length) => Err(format!(
+            "'{path}': payload size does not match the announced content-length ({body} != {length})."
+        )),
+        None => Err(format!("'{path}': unable to parse headers (error offset: 0)")),
     }
 }
 

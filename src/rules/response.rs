@@ -11,10 +11,11 @@ use super::acl::AclTable;
 use super::action::parse_deny;
 use super::condition::Condition;
 use super::convert::ConvertContext;
-use super::fetch::RequestView;
+use super::fetch::{ProxyFacts, RequestView, TlsFacts};
 use super::map::{MapUse, Maps};
 use super::reply::{ErrorFiles, Reply};
 use super::rewrite::Rewrite;
+use super::sample::SampleExpr;
 use std::net::SocketAddr;
 
 /// A response head as rules read it. The proxy implements it over its parsed response.
@@ -93,6 +94,12 @@ impl<R: RequestView, H: ResponseView> RequestView for OnResponse<'_, R, H> {
     }
     fn response_headers(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
         self.response.fields()
+    }
+    fn tls(&self) -> Option<TlsFacts<'_>> {
+        self.request.tls()
+    }
+    fn proxy(&self) -> Option<&dyn ProxyFacts> {
+        self.request.proxy()
     }
 }
 
@@ -177,16 +184,21 @@ impl ResponseRules {
         None
     }
 
-    /// The maps the rules' values read.
-    pub fn map_uses_mut(&mut self) -> impl Iterator<Item = &mut MapUse> {
+    /// The fetches and converters of the rules' values.
+    pub fn samples_mut(&mut self) -> impl Iterator<Item = &mut SampleExpr> {
         self.rules.iter_mut().chain(&mut self.after).flat_map(|r| {
             match &mut r.action {
-                ResponseAction::Edit(rewrite) => Some(rewrite.map_uses_mut()),
+                ResponseAction::Edit(rewrite) => Some(rewrite.samples_mut()),
                 _ => None,
             }
             .into_iter()
             .flatten()
         })
+    }
+
+    /// The maps the rules' values read.
+    pub fn map_uses_mut(&mut self) -> impl Iterator<Item = &mut MapUse> {
+        self.samples_mut().flat_map(SampleExpr::map_uses_mut)
     }
 
     pub fn map_uses(&self) -> impl Iterator<Item = &MapUse> {

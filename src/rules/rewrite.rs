@@ -8,9 +8,10 @@
 //! that no rewrite touches is never copied.
 
 use super::convert::ConvertContext;
-use super::fetch::{path_of, RequestView, TlsFacts};
+use super::fetch::{path_of, ProxyFacts, RequestView, TlsFacts};
 use super::logformat::LogFormat;
 use super::map::{MapUse, Maps};
+use super::sample::SampleExpr;
 use regex::bytes::Regex;
 use std::net::SocketAddr;
 
@@ -96,6 +97,9 @@ impl<R: RequestView> RequestView for EditedView<'_, R> {
     }
     fn tls(&self) -> Option<TlsFacts<'_>> {
         self.received.tls()
+    }
+    fn proxy(&self) -> Option<&dyn ProxyFacts> {
+        self.received.proxy()
     }
 }
 
@@ -260,10 +264,11 @@ impl Rewrite {
         self.value().into_iter().flat_map(LogFormat::map_uses)
     }
 
-    pub fn map_uses_mut(&mut self) -> impl Iterator<Item = &mut MapUse> {
+    /// The fetches and converters of the rewrite's value.
+    pub fn samples_mut(&mut self) -> impl Iterator<Item = &mut SampleExpr> {
         self.value_mut()
             .into_iter()
-            .flat_map(LogFormat::map_uses_mut)
+            .flat_map(LogFormat::samples_mut)
     }
 }
 
