@@ -29,6 +29,8 @@
 //! - [`reload`]: replacing a running process without losing a connection: listening sockets
 //!   opened before the shards (fresh, `fd@N`, or handed over with SCM_RIGHTS), the `-x`
 //!   hand-over of listeners and runtime state, HAProxy's server state file, master-worker.
+//! - [`privileges`]: `user`/`group`: root given up once every socket is bound, before the
+//!   shards start.
 //! - [`sys`]: process facts and limits (rlimits, ids, host name, the Unix clock).
 //! - [`cli`]: HAProxy's multi-letter flags (`-sf`, `-st`, `-vv`, `-Ws`) spelled for clap.
 //! - [`loadtest`]: the load generator behind `pointsman load` and `pointsman demo`; it shares
@@ -65,6 +67,7 @@ pub mod health;
 pub mod http;
 pub mod loadtest;
 pub mod logs;
+pub mod privileges;
 pub mod proxy;
 pub mod reload;
 pub mod rules;
