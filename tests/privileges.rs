@@ -2,7 +2,8 @@
 //! as the configured user and group (read from /proc/PID/task/*/status) while traffic flows and
 //! the admin sockets answer; a `-x -sf` upgrade and a master-worker reload keep it so (the
 //! master stays root, as HAProxy's does); a process that cannot change its identity refuses to
-//! serve; an unknown user is refused at `-c` by pointsman and haproxy alike.
+//! serve, one already running as the user serves (the container image's case); an unknown
+//! user is refused at `-c` by pointsman and haproxy alike.
 //!
 //! Starting as root is what these tests are about: run as another user, each says so and
 //! checks nothing.
@@ -17,6 +18,8 @@ use std::time::Duration;
 
 /// `nobody` / `nogroup` on Debian.
 const NOBODY: u32 = 65534;
+/// A group root's processes get in these tests, which an unprivileged worker must not keep.
+const SUPPLEMENTARY: libc::gid_t = 4242;
 
 fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
@@ -46,8 +49,11 @@ fn ids(status: &str, field: &str) -> Vec<u32> {
         .collect()
 }
 
-/// Every thread of `pid`: its name, its four uids, four gids and supplementary groups.
-fn thread_identities(pid: u32) -> Vec<(String, Vec<u32>, Vec<u32>, Vec<u32>)> {
+/// One thread: its name, its four uids, four gids and supplementary groups.
+type ThreadIds = (String, Vec<u32>, Vec<u32>, Vec<u32>);
+
+/// Every thread of `pid`.
+fn thread_identities(pid: u32) -> Vec<ThreadIds> {
     let mut threads = Vec::new();
     for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
         let task = task.unwrap().path();
@@ -80,9 +86,23 @@ fn assert_runs_as(pid: u32, uid: u32, gid: u32) {
     }
 }
 
+/// Starts pointsman with `args` and a supplementary group, as a root shell may have: the
+/// drop must clear it.
 fn start(args: &[&str]) -> Proc {
-    let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
-    spawn_pointsman(&args, None)
+    use std::os::unix::process::CommandExt;
+    let mut command = std::process::Command::new(POINTSMAN);
+    command.args(args);
+    // SAFETY: setgroups between fork and exec, with a valid one-element list.
+    unsafe {
+        command.pre_exec(|| match libc::setgroups(1, [SUPPLEMENTARY].as_ptr()) {
+            0 => Ok(()),
+            _ => Err(std::io::Error::last_os_error()),
+        });
+    }
+    Proc {
+        child: command.spawn().expect("start pointsman"),
+        name: "pointsman".into(),
+    }
 }
 
 /// Traffic reaches the backend, and both admin sockets answer with `pid`.
@@ -150,7 +170,9 @@ fn the_master_stays_root_and_every_worker_drops_across_reloads() {
     assert_ne!(worker, master.child.id());
     for round in 0..2 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", master.child.id()));
-        assert_eq!(ids(&status.unwrap(), "Uid:"), [0; 4], "round {round}");
+        let status = status.unwrap();
+        assert_eq!(ids(&status, "Uid:"), [0; 4], "round {round}");
+        assert_eq!(ids(&status, "Groups:"), [SUPPLEMENTARY], "round {round}");
         assert_runs_as(worker, NOBODY, NOBODY);
         assert_serves(port, &dir, worker);
         master.signal(libc::SIGUSR2);
@@ -175,18 +197,60 @@ fn a_process_that_cannot_take_the_identity_does_not_serve() {
     std::fs::create_dir(&run).unwrap();
     std::os::unix::fs::chown(&run, Some(NOBODY), Some(NOBODY)).unwrap();
     std::fs::write(&cfg, config(port, 1, &run, "    user root")).unwrap();
-    let out = {
+    let log = run.join("pointsman.log");
+    let mut p = {
         use std::os::unix::process::CommandExt;
-        std::process::Command::new(POINTSMAN)
+        let file = std::fs::File::create(&log).unwrap();
+        let child = std::process::Command::new(POINTSMAN)
             .args(["-f", cfg.to_str().unwrap(), "--shards", "1"])
             .uid(NOBODY)
             .gid(NOBODY)
-            .output()
+            .stderr(file)
+            .spawn()
+            .unwrap();
+        Proc {
+            child,
+            name: "pointsman".into(),
+        }
+    };
+    let code = p.wait_exit(Duration::from_secs(10));
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("cannot set uid 0"), "{stderr}");
+}
+
+/// What the container image does: started as `nobody` with `user nobody` / `group nogroup`
+/// in the config, the identity it already has is kept and it serves.
+#[test]
+fn a_process_already_running_as_the_user_serves() {
+    if !is_root() {
+        eprintln!("not root: cannot start pointsman as another user, nothing checked");
+        return;
+    }
+    let server = backend("s1", "s1", &[]);
+    let port = free_port();
+    let run = temp_dir("privileges-nobody");
+    std::os::unix::fs::chown(&run, Some(NOBODY), Some(NOBODY)).unwrap();
+    let cfg = run.join("p.cfg");
+    let identity = "    user nobody\n    group nogroup";
+    std::fs::write(&cfg, config(port, server.port(), &run, identity)).unwrap();
+    let child = {
+        use std::os::unix::process::CommandExt;
+        std::process::Command::new(POINTSMAN)
+            .args(["-f", cfg.to_str().unwrap(), "--shards", "2"])
+            .uid(NOBODY)
+            .gid(NOBODY)
+            .spawn()
             .unwrap()
     };
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("cannot set uid 0"), "{stderr}");
+    let p = Proc {
+        child,
+        name: "pointsman".into(),
+    };
+    let pid = wait_for_new_pid(&run.join("admin.sock"), None, Duration::from_secs(10));
+    assert_eq!(pid, p.child.id());
+    assert_runs_as(pid, NOBODY, NOBODY);
+    assert_serves(port, &run, pid);
 }
 
 #[test]

@@ -75,10 +75,10 @@ pub(super) fn parse_line(
             .map(|n| global.tune_ssl_cachesize = Some(n as usize)),
         "tune.ssl.maxrecord" => parse_maxrecord(global, args),
         "user" => single_value("user", args, "user <name>")
-            .and_then(|v| lookup_user(v))
+            .and_then(lookup_user)
             .map(|uid| global.uid = Some(uid)),
         "group" => single_value("group", args, "group <name>")
-            .and_then(|v| lookup_group(v))
+            .and_then(lookup_group)
             .map(|gid| global.gid = Some(gid)),
         "uid" => single_value("uid", args, "uid <number>")
             .and_then(|v| parse_u32(v).map_err(|m| format!("'uid': {m}")))
