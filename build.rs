@@ -1,7 +1,9 @@
 //! Build facts for `pointsman -vv` (HAProxy's "Build options"): the target, the profile and
 //! its settings, the compiler, and the TLS library's version. Cargo gives a build script the
-//! target, profile, optimisation level, debug info and panic strategy; LTO and codegen units
-//! are read from the profile's section of Cargo.toml, and versions from Cargo.lock.
+//! target, optimisation level, debug info and panic strategy; the profile's name comes from
+//! the output directory (Cargo's `PROFILE` says `release` for every profile that inherits
+//! it), LTO and codegen units from the profile's section of Cargo.toml, versions from
+//! Cargo.lock.
 
 use std::process::Command;
 
@@ -9,7 +11,7 @@ fn main() {
     println!("cargo:rerun-if-changed=Cargo.toml");
     println!("cargo:rerun-if-changed=Cargo.lock");
     let env = |name: &str| std::env::var(name).unwrap_or_else(|_| "?".into());
-    let profile = env("PROFILE");
+    let profile = profile_name().unwrap_or_else(|| env("PROFILE"));
     let settings = profile_settings(&profile);
     let lto = settings_value(&settings, "lto").unwrap_or_else(|| "false".into());
     let units = settings_value(&settings, "codegen-units").unwrap_or_else(|| "default".into());
@@ -29,6 +31,13 @@ fn main() {
     for (name, value) in facts {
         println!("cargo:rustc-env={name}={value}");
     }
+}
+
+/// `release-lto` from `target/release-lto/build/pointsman-HASH/out`.
+fn profile_name() -> Option<String> {
+    let out_dir = std::path::PathBuf::from(std::env::var_os("OUT_DIR")?);
+    let profile_dir = out_dir.ancestors().nth(3)?;
+    Some(profile_dir.file_name()?.to_str()?.to_string())
 }
 
 fn rustc_version() -> String {
