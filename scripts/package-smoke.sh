@@ -103,7 +103,7 @@ check_identities "$master" "$worker"
 get_ok
 
 say "upgrade to $(basename "$second") under load"
-target/release/pointsman load --rate 200 -c 8 -d 20s > "$work/load.txt" 2>&1 &
+target/release/pointsman load --rate 200 -c 8 -d 30s > "$work/load.txt" 2>&1 &
 load_pid=$!
 sleep 2
 started=$SECONDS
