@@ -9,7 +9,7 @@
 use std::ffi::OsString;
 
 /// The subcommands, whose arguments are never rewritten.
-const SUBCOMMANDS: &[&str] = &["ctl", "load", "demo", "help"];
+const SUBCOMMANDS: &[&str] = &["ctl", "load", "demo", "generate-manuals", "help"];
 
 /// The words rewritten, and what they become.
 const REWRITES: &[(&str, &str)] = &[

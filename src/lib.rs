@@ -29,10 +29,14 @@
 //! - [`reload`]: replacing a running process without losing a connection: listening sockets
 //!   opened before the shards (fresh, `fd@N`, or handed over with SCM_RIGHTS), the `-x`
 //!   hand-over of listeners and runtime state, HAProxy's server state file, master-worker.
+//! - [`privileges`]: `user`/`group`: root given up once every socket is bound, before the
+//!   shards start.
 //! - [`sys`]: process facts and limits (rlimits, ids, host name, the Unix clock).
 //! - [`cli`]: HAProxy's multi-letter flags (`-sf`, `-st`, `-vv`, `-Ws`) spelled for clap.
 //! - [`loadtest`]: the load generator behind `pointsman load` and `pointsman demo`; it shares
 //!   nothing with the proxy, so its error count is an independent witness.
+//! - [`version`]: `-v`/`-vv` in HAProxy's shape (build facts from `build.rs`, io_uring probed).
+//! - [`manuals`]: the man pages and shell completions, generated from clap and docs/config.md.
 //! - [`demo`]: `pointsman demo`, the guide's zero-downtime switch out of the box.
 //! - [`testbackend`]: the small HTTP origin behind `pointsman-backend` (tests, demo, benches).
 //!
@@ -65,6 +69,8 @@ pub mod health;
 pub mod http;
 pub mod loadtest;
 pub mod logs;
+pub mod manuals;
+pub mod privileges;
 pub mod proxy;
 pub mod reload;
 pub mod rules;
@@ -74,3 +80,4 @@ pub mod stats;
 pub mod sys;
 pub mod testbackend;
 pub mod tls;
+pub mod version;

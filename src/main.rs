@@ -97,6 +97,10 @@ enum Command {
         #[command(flatten)]
         options: pointsman::demo::DemoOptions,
     },
+    /// Write the man pages (pointsman.1, pointsman.cfg.5) and the bash and zsh completions
+    /// under DIR (scripts/build-deb.sh packages them).
+    #[command(hide = true)]
+    GenerateManuals { dir: PathBuf },
 }
 
 fn main() -> ExitCode {
@@ -114,6 +118,7 @@ fn main() -> ExitCode {
             Ok(false) => Err("the demo saw failures (see the report above)".into()),
             Err(e) => Err(e),
         },
+        Some(Command::GenerateManuals { dir }) => generate_manuals(&dir),
         None => run_proxy(&cli),
     };
     match result {
@@ -137,29 +142,22 @@ fn log_level(cli: &Cli) -> LevelFilter {
     }
 }
 
-/// `-v`, and with `-vv` how this binary was built and what it can do.
+/// `-v`, and with `-vv` how this binary was built and what it can do here.
 fn print_version(details: bool) {
-    println!("pointsman version {}", env!("CARGO_PKG_VERSION"));
-    if !details {
-        return;
+    match details {
+        true => print!("{}", pointsman::version::build_details()),
+        false => println!("{}", pointsman::version::version_line()),
     }
-    println!(
-        "Build: {} {}-{}, {} profile",
-        env!("CARGO_PKG_NAME"),
-        std::env::consts::ARCH,
-        std::env::consts::OS,
-        if cfg!(debug_assertions) {
-            "debug"
-        } else {
-            "release"
-        }
-    );
-    println!("Runtime: glommio 0.9 (io_uring), one shard per core, SO_REUSEPORT listeners");
-    println!(
-        "Features: +HTTP/1.1 +TCP +RUNTIME_API +MASTER_WORKER +SYSTEMD_NOTIFY +FD_PASSING \
-         +SERVER_STATE_FILE +SSL -HTTP2"
-    );
-    println!("Available polling systems: io_uring");
+}
+
+fn generate_manuals(dir: &std::path::Path) -> Result<(), String> {
+    use clap::CommandFactory;
+    let written = pointsman::manuals::write_all(Cli::command(), dir)
+        .map_err(|e| format!("cannot write the manuals under {}: {e}", dir.display()))?;
+    for path in written {
+        println!("{}", path.display());
+    }
+    Ok(())
 }
 
 /// `pointsman load …`: exit 1 when any request or switch command failed or the run was
@@ -185,7 +183,10 @@ fn run_proxy(cli: &Cli) -> Result<(), String> {
     // Certificates are read at the check too: `-c` fails on one that cannot be used.
     let tls = pointsman::tls::Contexts::load(&config)?;
     if cli.check {
-        println!("Configuration file is valid");
+        // `-c -q` (the unit's ExecStartPre) says nothing unless there is an error, as HAProxy.
+        if !cli.quiet {
+            println!("Configuration file is valid");
+        }
         return Ok(());
     }
     if (cli.master_worker || cli.master_worker_systemd) && cli.master_fd.is_none() {

@@ -430,6 +430,8 @@ fn example_of(keyword: &str) -> Option<String> {
         "daemon" => "daemon",
         "user" => "user nobody",
         "group" => "group nogroup",
+        "uid" => "uid 65534",
+        "gid" => "gid 65534",
         "chroot" => "chroot /var/empty",
         "description" => "description two words",
         "ca-base" => "ca-base /etc/ssl/certs",

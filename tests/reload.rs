@@ -597,7 +597,7 @@ fn haproxy_multi_letter_flags_are_understood() {
     assert!(out.status.success());
     assert!(text.starts_with("pointsman version "), "{text}");
     assert!(
-        text.contains("Features:") && text.contains("+MASTER_WORKER"),
+        text.contains("Feature list :") && text.contains("+MASTER_WORKER"),
         "{text}"
     );
     let dir = temp_dir("flags");

@@ -1,7 +1,8 @@
 //! The keywords of the `global` section: `nbthread`, `maxconn`, `stats socket`, `stats timeout`,
 //! `stats maxconn`, `tune.bufsize`, `log`, `log-tag`, `hard-stop-after`, `server-state-file`,
 //! `server-state-base`, `pidfile`, `crt-base`, `ca-base`, `ssl-default-bind-*`,
-//! `tune.ssl.cachesize`, `tune.ssl.maxrecord`, and the accepted-but-ignored ones (`daemon` …).
+//! `tune.ssl.cachesize`, `tune.ssl.maxrecord`, `user`, `group`, `uid`, `gid`, and the
+//! accepted-but-ignored ones (`daemon` …).
 
 use super::ignored::{find_ignored, TUNE_WITHOUT_EFFECT};
 use super::logs::{parse_log, parse_log_tag, LogLine};
@@ -73,6 +74,18 @@ pub(super) fn parse_line(
             .and_then(|v| parse_u32(v).map_err(|m| format!("'{key}': {m}")))
             .map(|n| global.tune_ssl_cachesize = Some(n as usize)),
         "tune.ssl.maxrecord" => parse_maxrecord(global, args),
+        "user" => single_value("user", args, "user <name>")
+            .and_then(lookup_user)
+            .map(|uid| global.uid = Some(uid)),
+        "group" => single_value("group", args, "group <name>")
+            .and_then(lookup_group)
+            .map(|gid| global.gid = Some(gid)),
+        "uid" => single_value("uid", args, "uid <number>")
+            .and_then(|v| parse_u32(v).map_err(|m| format!("'uid': {m}")))
+            .map(|uid| global.uid = Some(uid)),
+        "gid" => single_value("gid", args, "gid <number>")
+            .and_then(|v| parse_u32(v).map_err(|m| format!("'gid': {m}")))
+            .map(|gid| global.gid = Some(gid)),
         _ => return accept_ignored_or_refuse(line, &key, warnings),
     };
     result.map_err(|message| line.error(message))
@@ -237,6 +250,16 @@ fn parse_stats_socket(line: &Line, args: &[String]) -> Result<StatsSocket, Strin
         }
     }
     Ok(socket)
+}
+
+/// `user NAME`: looked up when the config is read, so `-c` refuses a user this machine lacks
+/// (HAProxy's words).
+fn lookup_user(name: &str) -> Result<u32, String> {
+    crate::sys::user_id(name).ok_or_else(|| format!("cannot find user id for '{name}'"))
+}
+
+fn lookup_group(name: &str) -> Result<u32, String> {
+    crate::sys::group_id(name).ok_or_else(|| format!("cannot find group id for '{name}'"))
 }
 
 /// A user name from the system's user database, as HAProxy resolves it when reading the config.

@@ -26,16 +26,6 @@ pub(super) const IGNORED: &[Ignored] = &[
         reason: "use -D on the command line (or -Ws under systemd) to run in the background",
     },
     Ignored {
-        key: "user",
-        allowed: IgnoredIn::Global,
-        reason: "start pointsman as the user it should run as",
-    },
-    Ignored {
-        key: "group",
-        allowed: IgnoredIn::Global,
-        reason: "start pointsman with the group it should run as",
-    },
-    Ignored {
         key: "chroot",
         allowed: IgnoredIn::Global,
         reason: "pointsman does not chroot itself",

@@ -75,6 +75,10 @@ pub struct Global {
     pub tune_ssl_cachesize: Option<usize>,
     /// `tune.ssl.maxrecord N`: the largest TLS record sent, in bytes of plaintext.
     pub tune_ssl_maxrecord: Option<usize>,
+    /// `user NAME` / `uid N`: the user a serving process runs as once its sockets are bound.
+    pub uid: Option<u32>,
+    /// `group NAME` / `gid N`: the group a serving process runs as once its sockets are bound.
+    pub gid: Option<u32>,
 }
 
 /// Where a `log` line sends its messages.

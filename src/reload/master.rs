@@ -283,13 +283,24 @@ fn ask_state(worker: &Worker) -> io::Result<String> {
     Ok(Receiver::new(worker.channel.as_raw_fd()).recv_frame()?.text)
 }
 
+/// The binary a new worker runs: the one at the master's path, which after a package upgrade
+/// is the new version. Linux names a replaced binary `PATH (deleted)` in /proc/self/exe;
+/// the path is where the new one now is.
+fn worker_binary() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find my own binary: {e}"))?;
+    match exe.to_str().and_then(|p| p.strip_suffix(" (deleted)")) {
+        Some(path) => Ok(PathBuf::from(path)),
+        None => Ok(exe),
+    }
+}
+
 /// Starts a worker, answers its hand-over requests with `listeners` and `state`, and waits
 /// until it says READY (or fails: its exit status and log say why).
 fn start_worker(options: &Options, listeners: &Listeners, state: &str) -> Result<Worker, String> {
     let (channel, theirs) =
         UnixStream::pair().map_err(|e| format!("cannot create a socket pair: {e}"))?;
     let their_fd = theirs.as_raw_fd();
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find my own binary: {e}"))?;
+    let exe = worker_binary()?;
     let mut command = Command::new(exe);
     command
         .args(&options.worker_args)

@@ -85,8 +85,13 @@ pub fn run(config: Config, options: RunOptions) -> Result<(), String> {
     for index in 0..shards {
         sockets.push(shard_sockets(&options.listeners, index, shards)?);
     }
+    let identity = crate::privileges::Identity::of(&config.global);
+    let mut stats = stats_sockets(&options.listeners)?;
+    if identity != crate::privileges::Identity::default() {
+        bind_unix_admin_sockets(&config, &mut stats)?;
+    }
     let mut zero = Some(ShardZero {
-        stats: stats_sockets(&options.listeners)?,
+        stats,
         master_channel: options.master_channel,
         save_state: options.save_state,
     });
@@ -95,6 +100,8 @@ pub fn run(config: Config, options: RunOptions) -> Result<(), String> {
     let answers = mesh::full::<FromShard>(shards, MESH_CAPACITY);
     let reports = mesh::full::<CheckReport>(shards, MESH_CAPACITY);
     let (wirings, log_writer) = stats_service::Wiring::new(&config, shards)?;
+    // Every socket is open: give up root before any shard thread or io_uring ring exists.
+    crate::privileges::drop_to(identity)?;
     let cpus = allowed_cpus();
     let (started_tx, started_rx) = std::sync::mpsc::channel::<Lifecycle>();
     let per_shard = sockets
@@ -227,6 +234,23 @@ fn stats_sockets(listeners: &Listeners) -> Result<Vec<Option<OwnedFd>>, String> 
                 .map_err(dup_error)
         })
         .collect()
+}
+
+/// Binds the unix `stats socket`s now, while the process may still write their directory
+/// (`user`/`group` take that right away before shard 0 would bind them).
+fn bind_unix_admin_sockets(config: &Config, stats: &mut [Option<OwnedFd>]) -> Result<(), String> {
+    for (socket, fd) in config.global.stats_sockets.iter().zip(stats.iter_mut()) {
+        if let (None, SocketAddress::Unix(path)) = (&fd, &socket.address) {
+            let bound = bind_unix_replacing(path, socket).map_err(|e| {
+                format!(
+                    "{}: cannot bind stats socket {}: {e}",
+                    socket.location, socket.address
+                )
+            })?;
+            *fd = Some(bound);
+        }
+    }
+    Ok(())
 }
 
 /// Everything one shard starts from.
