@@ -69,6 +69,12 @@ pub enum Mutation {
     DelAclEntry { list: usize, entry: MapEntryRef },
     /// `clear acl ACL`.
     ClearAcl { list: usize },
+    /// `set ssl tls-key`: the whole new ring of a `tls-ticket-keys` file (index into
+    /// [`TlsState::ticket_files`]), so applying it twice changes nothing.
+    SetTicketKeys {
+        file: usize,
+        ring: crate::tls::tickets::TicketRing,
+    },
 }
 
 /// The entries a map command names: every entry with a key, or one entry by its slot
@@ -92,6 +98,8 @@ pub enum ApplyError {
     NoSuchMapEntry,
     /// A key `map_reg` cannot compile.
     BadMapKey,
+    /// No `tls-ticket-keys` file or certificate by that index.
+    NoSuchTlsFile,
 }
 
 /// What a mutation changed, for the log line the coordinator prints.
@@ -195,6 +203,11 @@ pub fn apply(state: &mut State, mutation: &Mutation, now: u64) -> Result<Applied
         }
         Mutation::ClearAcl { list } => {
             acl_mut(state, *list)?.clear();
+            Ok(Applied::Changed)
+        }
+        Mutation::SetTicketKeys { file, ring } => {
+            let file = (state.tls.ticket_files.get_mut(*file)).ok_or(ApplyError::NoSuchTlsFile)?;
+            file.ring = ring.clone();
             Ok(Applied::Changed)
         }
         Mutation::SetFrontendEnabled { frontend, enabled } => {

@@ -3,7 +3,8 @@
 //! the bind's versions, suites and groups ([`choices`]) and client certificate check
 //! ([`client_auth`]), one rustls `ServerConfig` per TLS bind built once before the shards
 //! start and shared by all of them ([`Contexts`]), the handshake of one accepted connection
-//! ([`handshake`]), and what rules read of a session ([`names`]).
+//! ([`handshake`]), what rules read of a session ([`names`]), and the session ticket keys
+//! ([`tickets`]) the binds seal tickets with.
 //!
 //! One `ServerConfig` for every shard, not one each: its session ticket key and session cache
 //! are then the same on every core, so a client whose next connection lands on another shard
@@ -19,14 +20,17 @@ pub mod der;
 pub mod handshake;
 pub mod names;
 mod sni;
+pub mod tickets;
 
 pub use handshake::{accept, Failure, Replayed};
 pub use names::facts;
 
 use crate::config::{BindSsl, Config, Global, Location};
+use crate::state::{State, TicketFile};
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use tickets::{TicketRing, Ticketer};
 
 /// The rustls server side of one TLS bind.
 pub type ServerConfig = Arc<rustls::ServerConfig>;
@@ -36,13 +40,68 @@ pub type ServerConfig = Arc<rustls::ServerConfig>;
 #[derive(Default, Clone)]
 pub struct Contexts {
     frontends: HashMap<String, Vec<Option<ServerConfig>>>,
+    tickets: Arc<TicketKeys>,
+}
+
+/// The session ticket producers the binds share, and the rings they started with.
+#[derive(Default)]
+struct TicketKeys {
+    /// Per `tls-ticket-keys` file, in HAProxy's id order (the last file declared is 0).
+    files: Vec<(PathBuf, TicketRing, Arc<Ticketer>)>,
+    /// The ring of every TLS bind without `tls-ticket-keys`.
+    generated: Option<(TicketRing, Arc<Ticketer>)>,
+}
+
+impl TicketKeys {
+    /// Reads every `tls-ticket-keys` file once (binds naming the same file share it) and
+    /// generates the process's own ring.
+    fn load(config: &Config) -> Result<TicketKeys, String> {
+        let mut files: Vec<(PathBuf, TicketRing, Arc<Ticketer>)> = Vec::new();
+        let binds = config.proxies.iter().filter_map(|p| p.frontend.as_ref());
+        for bind in binds.flat_map(|f| &f.binds) {
+            let Some(path) = bind.ssl.as_ref().and_then(|s| s.ticket_keys.as_ref()) else {
+                continue;
+            };
+            if files.iter().any(|(known, _, _)| known == path) {
+                continue;
+            }
+            let error = |e: String| format!("{}: 'bind … tls-ticket-keys': {e}", bind.location);
+            let ring = TicketRing::read(path).map_err(error)?;
+            let ticketer = Arc::new(Ticketer::new(&ring).map_err(error)?);
+            files.push((path.clone(), ring, ticketer));
+        }
+        // HAProxy puts each new file at the head of its list and numbers the list in order.
+        files.reverse();
+        let ring = TicketRing::generate()?;
+        let ticketer = Arc::new(Ticketer::new(&ring)?);
+        Ok(TicketKeys {
+            files,
+            generated: Some((ring, ticketer)),
+        })
+    }
+
+    /// The producer for a bind with `tls-ticket-keys file` or without.
+    fn for_bind(&self, file: Option<&PathBuf>) -> Option<Arc<Ticketer>> {
+        match file {
+            Some(file) => (self.files.iter())
+                .find(|(known, _, _)| known == file)
+                .map(|(_, _, ticketer)| ticketer.clone()),
+            None => self
+                .generated
+                .as_ref()
+                .map(|(_, ticketer)| ticketer.clone()),
+        }
+    }
 }
 
 impl Contexts {
     /// Reads every TLS bind's certificates; an unreadable or mismatched one is an error
     /// naming the `bind` line.
     pub fn load(config: &Config) -> Result<Contexts, String> {
-        let mut contexts = Contexts::default();
+        let mut contexts = Contexts {
+            tickets: Arc::new(TicketKeys::load(config)?),
+            ..Contexts::default()
+        };
         for proxy in &config.proxies {
             let Some(frontend) = &proxy.frontend else {
                 continue;
@@ -51,13 +110,50 @@ impl Contexts {
                 .binds
                 .iter()
                 .map(|bind| match &bind.ssl {
-                    Some(ssl) => server_config(ssl, &config.global, &bind.location).map(Some),
+                    Some(ssl) => {
+                        let tickets = contexts.tickets.for_bind(ssl.ticket_keys.as_ref());
+                        server_config(ssl, &config.global, &bind.location, tickets).map(Some)
+                    }
                     None => Ok(None),
                 })
                 .collect::<Result<Vec<_>, String>>()?;
             contexts.frontends.insert(proxy.name.clone(), binds);
         }
         Ok(contexts)
+    }
+
+    /// Puts the ticket key rings into the start-up state: each file's as read, and the
+    /// generated ring, or, when the previous process handed its ring over, that ring rotated
+    /// once (its tickets still open, new ones are sealed with the next key).
+    pub fn seed(&self, state: &mut State) -> Result<(), String> {
+        state.tls.ticket_files = (self.tickets.files.iter())
+            .map(|(file, ring, _)| TicketFile {
+                file: file.display().to_string(),
+                ring: ring.clone(),
+            })
+            .collect();
+        state.tls.generated = match (state.tls.generated.take(), &self.tickets.generated) {
+            (Some(carried), _) => Some(carried.rotated()?),
+            (None, generated) => generated.as_ref().map(|(ring, _)| ring.clone()),
+        };
+        self.sync(state);
+        Ok(())
+    }
+
+    /// Installs the state's rings into the producers the handshakes use (every shard calls
+    /// it after a ticket key mutation; installing the same rings again changes nothing).
+    pub fn sync(&self, state: &State) {
+        let files = (self.tickets.files.iter())
+            .zip(&state.tls.ticket_files)
+            .map(|((_, _, ticketer), file)| (ticketer, &file.ring));
+        let generated = (self.tickets.generated.iter())
+            .zip(&state.tls.generated)
+            .map(|((_, ticketer), ring)| (ticketer, ring));
+        for (ticketer, ring) in files.chain(generated) {
+            if let Err(e) = ticketer.install(ring) {
+                log::error!("TLS ticket keys not installed: {e}");
+            }
+        }
     }
 
     /// The contexts of `frontend`'s binds (empty when it has none).
@@ -69,12 +165,13 @@ impl Contexts {
 /// The rustls config of one TLS bind: its certificates chosen by SNI ([`sni`]), the
 /// versions, suites and groups of its options ([`choices`]) falling back on
 /// `ssl-default-bind-*`, its client certificate check ([`client_auth`]), the `alpn`
-/// protocols, and stateless session tickets (a key the process generates at start) unless
-/// `no-tls-tickets`.
+/// protocols, and stateless session tickets sealed by `tickets` (the bind's
+/// `tls-ticket-keys` ring or the process's) unless `no-tls-tickets`.
 fn server_config(
     ssl: &BindSsl,
     global: &Global,
     location: &Location,
+    tickets: Option<Arc<Ticketer>>,
 ) -> Result<ServerConfig, String> {
     let error = |e: String| format!("{location}: 'bind … ssl': {e}");
     let options = ssl.tls.or(&global.ssl_default_bind);
@@ -97,9 +194,8 @@ fn server_config(
     config.alpn_protocols = ssl.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
     // HAProxy (OpenSSL's SSL_OP_CIPHER_SERVER_PREFERENCE) picks by its own order by default.
     config.ignore_client_order = !options.prefer_client_ciphers;
-    if !options.no_tls_tickets {
-        config.ticketer =
-            rustls::crypto::ring::Ticketer::new().map_err(|e| error(e.to_string()))?;
+    if let Some(ticketer) = tickets.filter(|_| !options.no_tls_tickets) {
+        config.ticketer = ticketer;
     }
     if let Some(size) = global.tune_ssl_cachesize {
         config.session_storage = match size {
