@@ -337,3 +337,145 @@ fn sessions_resume_across_an_x_upgrade() {
     new.signal(libc::SIGUSR1);
     assert_eq!(new.wait_exit(Duration::from_secs(15)), Some(0));
 }
+
+/// The subject of the certificate `openssl s_client` got from `port` for [`NAME`].
+fn served_subject(port: u16) -> String {
+    let out = Command::new("openssl")
+        .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
+        .args(["-servername", NAME])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let line = text.lines().find(|l| l.starts_with("subject="));
+    line.unwrap_or_else(|| panic!("no subject in {text}"))
+        .to_string()
+}
+
+/// The same `set|commit|abort ssl cert` sequence on pointsman and HAProxy: the same replies
+/// (the transaction's mistakes, bad payloads, a key of another certificate, the commit).
+#[test]
+fn cert_transactions_answer_as_haproxy() {
+    let (pki, bundle) = site();
+    pki.server_leaf("next", "next.example", &[NAME], EC);
+    let next = pki.read("next.pem") + &pki.read("int.pem") + &pki.read("next.key");
+    let wrong_key = pki.read("next.pem") + &pki.read("site.key");
+    let file = bundle.display().to_string();
+    let dir = temp_dir("cert-tx");
+    let server = backend("s1", "ok", &[]);
+    let steps: Vec<String> = vec![
+        "show ssl cert".into(),
+        format!("commit ssl cert {file}"),
+        format!("abort ssl cert {file}"),
+        format!("set ssl cert {file} <<\nnot a certificate\n"),
+        format!("set ssl cert /nope.pem <<\n{next}"),
+        format!("set ssl cert {file} <<\n{wrong_key}"),
+        format!("commit ssl cert {file}"),
+        format!("set ssl cert {file} <<\n{next}"),
+        "show ssl cert".into(),
+        format!("commit ssl cert /other.pem"),
+        format!("abort ssl cert /other.pem"),
+        format!("commit ssl cert {file}"),
+        "show ssl cert".into(),
+        "commit ssl cert".into(),
+        "abort ssl cert".into(),
+    ];
+    let answers = |socket: &Path| -> Vec<String> {
+        (steps.iter())
+            .map(|step| match step.split_once(" <<\n") {
+                Some((line, payload)) => {
+                    let input = format!("{line} <<\n{}\n\n", payload.trim_end());
+                    socat(&format!("UNIX-CONNECT:{}", socket.display()), &input)
+                }
+                None => admin(socket, step),
+            })
+            .collect()
+    };
+    let run = |name: &str, haproxy_too: bool| {
+        let socket = dir.join(format!("{name}.sock"));
+        let port = free_port();
+        let binds = [(port, String::new()), (free_port(), String::new())];
+        let text = config(socket.to_str().unwrap(), &binds, &bundle, server.port());
+        if haproxy_too {
+            let _h = haproxy(&text, port);
+            wait_socket(&socket);
+            answers(&socket)
+        } else {
+            let _p = pointsman(&text, 2, port);
+            wait_socket(&socket);
+            answers(&socket)
+        }
+    };
+    let ours = run("ours", false);
+    let theirs = run("theirs", true);
+    for ((step, ours), theirs) in steps.iter().zip(&ours).zip(&theirs) {
+        let line = step.lines().next().unwrap();
+        assert_eq!(ours, theirs, "{line}");
+    }
+}
+
+/// A commit under constant TLS load on 2 shards: no request fails, and every handshake
+/// afterwards, on either shard, presents the new certificate.
+#[test]
+fn a_committed_certificate_is_served_by_every_shard_and_no_request_fails() {
+    let (pki, bundle) = site();
+    pki.server_leaf("next", "next.example", &[NAME], EC);
+    let next = pki.read("next.pem") + &pki.read("int.pem") + &pki.read("next.key");
+    let server = backend("s1", "ok", &[]);
+    let dir = temp_dir("cert-commit");
+    let socket = dir.join("admin.sock");
+    let port = free_port();
+    let text = config(
+        socket.to_str().unwrap(),
+        &[(port, String::new())],
+        &bundle,
+        server.port(),
+    );
+    let _p = pointsman(&text, 2, port);
+    wait_socket(&socket);
+    assert!(served_subject(port).contains("CN = example.test"));
+    let root = pki.path("root.pem");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let (stop, root) = (stop.clone(), root.clone());
+        std::thread::spawn(move || {
+            let (mut done, mut failed) = (0, 0);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && done < 2000 {
+                let out = Command::new("curl")
+                    .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert"])
+                    .arg(&root)
+                    .args(["--resolve", &format!("{NAME}:{port}:127.0.0.1")])
+                    .arg(format!("https://{NAME}:{port}/"))
+                    .output()
+                    .unwrap();
+                done += 1;
+                if out.stdout != b"200" {
+                    failed += 1;
+                }
+            }
+            (done, failed)
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let file = bundle.display();
+    let input = format!("set ssl cert {file} <<\n{}\n\n", next.trim_end());
+    let created = socat(&format!("UNIX-CONNECT:{}", socket.display()), &input);
+    assert_eq!(
+        created,
+        format!("Transaction created for certificate {file}!\n\n")
+    );
+    let committed = admin(&socket, &format!("commit ssl cert {file}"));
+    assert_eq!(committed, format!("Committing {file}.\nSuccess!\n\n"));
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (done, failed) = load.join().unwrap();
+    println!("{done} HTTPS requests during the commit, {failed} failed");
+    assert!(done > 5, "the load ran: {done}");
+    assert_eq!(failed, 0, "no request fails during the commit");
+    for _ in 0..10 {
+        let subject = served_subject(port);
+        assert!(subject.contains("CN = next.example"), "{subject}");
+    }
+}

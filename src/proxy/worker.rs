@@ -117,8 +117,12 @@ impl Worker {
         if let Mutation::RemoveServer { server } = mutation {
             self.forget_server(*server);
         }
-        if let Mutation::SetTicketKeys { .. } = mutation {
-            self.tls.sync(&self.state.borrow());
+        match mutation {
+            Mutation::SetTicketKeys { .. } => self.tls.sync(&self.state.borrow()),
+            Mutation::CommitCert { file, .. } => {
+                self.tls.sync_certificate(&self.state.borrow(), file)
+            }
+            _ => {}
         }
         Ok(applied)
     }

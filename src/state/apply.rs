@@ -2,6 +2,7 @@
 //! applies one to a replica. Each arm delegates to a small function that says what failed.
 
 use super::model::*;
+use super::CertFile;
 use crate::config::OnError;
 use std::net::SocketAddr;
 
@@ -75,6 +76,10 @@ pub enum Mutation {
         file: usize,
         ring: crate::tls::tickets::TicketRing,
     },
+    /// `set ssl cert FILE <<` (Some) or `abort ssl cert FILE` (None): the pending contents.
+    SetCertTransaction(Option<(String, CertFile)>),
+    /// `commit ssl cert FILE`: the file now holds `contents`, the transaction ends.
+    CommitCert { file: String, contents: CertFile },
 }
 
 /// The entries a map command names: every entry with a key, or one entry by its slot
@@ -208,6 +213,20 @@ pub fn apply(state: &mut State, mutation: &Mutation, now: u64) -> Result<Applied
         Mutation::SetTicketKeys { file, ring } => {
             let file = (state.tls.ticket_files.get_mut(*file)).ok_or(ApplyError::NoSuchTlsFile)?;
             file.ring = ring.clone();
+            Ok(Applied::Changed)
+        }
+        Mutation::SetCertTransaction(pending) => {
+            state.tls.cert_transaction = pending.clone();
+            Ok(Applied::Changed)
+        }
+        Mutation::CommitCert { file, contents } => {
+            let slot = state
+                .tls
+                .certs
+                .get_mut(file)
+                .ok_or(ApplyError::NoSuchTlsFile)?;
+            *slot = contents.clone();
+            state.tls.cert_transaction = None;
             Ok(Applied::Changed)
         }
         Mutation::SetFrontendEnabled { frontend, enabled } => {

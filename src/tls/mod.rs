@@ -26,7 +26,7 @@ pub use handshake::{accept, Failure, Replayed};
 pub use names::facts;
 
 use crate::config::{BindSsl, Config, Global, Location};
-use crate::state::{State, TicketFile};
+use crate::state::{CertFile, State, TicketFile};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -41,6 +41,62 @@ pub type ServerConfig = Arc<rustls::ServerConfig>;
 pub struct Contexts {
     frontends: HashMap<String, Vec<Option<ServerConfig>>>,
     tickets: Arc<TicketKeys>,
+    /// Every TLS bind's certificates, which `commit ssl cert` replaces.
+    binds: Vec<Arc<BindCertificates>>,
+    /// Each certificate file as loaded at start (seeds the runtime state).
+    loaded: NamedFiles,
+}
+
+/// The certificates one TLS bind presents: the files it names, in order, and the index its
+/// handshakes choose from, rebuilt when one of its files is committed.
+pub struct BindCertificates {
+    files: Vec<String>,
+    strict: bool,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    current: std::sync::RwLock<Arc<sni::Certificates>>,
+}
+
+impl std::fmt::Debug for BindCertificates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BindCertificates({:?})", self.files)
+    }
+}
+
+impl BindCertificates {
+    /// Rebuilds the index from the files' contents in `certs`; a file that no longer makes
+    /// a usable certificate keeps the bind's current index.
+    fn rebuild(&self, certs: &std::collections::BTreeMap<String, CertFile>) {
+        let mut index = sni::Certificates::new(self.strict);
+        for file in &self.files {
+            let Some(contents) = certs.get(file) else {
+                continue;
+            };
+            match sni::certified_key(certs::Certified::of(contents), &self.provider) {
+                Ok(key) => index.add(key),
+                Err(e) => {
+                    log::error!("{file}: certificate not installed: {e}");
+                    return;
+                }
+            }
+        }
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(index);
+    }
+
+    fn index(&self) -> Arc<sni::Certificates> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+impl rustls::server::ResolvesServerCert for BindCertificates {
+    fn resolve(
+        &self,
+        client_hello: rustls::server::ClientHello<'_>,
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        self.index().resolve(client_hello)
+    }
 }
 
 /// The session ticket producers the binds share, and the rings they started with.
@@ -112,7 +168,15 @@ impl Contexts {
                 .map(|bind| match &bind.ssl {
                     Some(ssl) => {
                         let tickets = contexts.tickets.for_bind(ssl.ticket_keys.as_ref());
-                        server_config(ssl, &config.global, &bind.location, tickets).map(Some)
+                        let (server, certificates, files) =
+                            server_config(ssl, &config.global, &bind.location, tickets)?;
+                        contexts.binds.push(certificates);
+                        for (file, contents) in files {
+                            if !contexts.loaded.iter().any(|(known, _)| *known == file) {
+                                contexts.loaded.push((file, contents));
+                            }
+                        }
+                        Ok(Some(server))
                     }
                     None => Ok(None),
                 })
@@ -136,8 +200,32 @@ impl Contexts {
             (Some(carried), _) => Some(carried.rotated()?),
             (None, generated) => generated.as_ref().map(|(ring, _)| ring.clone()),
         };
+        state.tls.certs = self.loaded.iter().cloned().collect();
+        state.tls.cert_users = (self.loaded.iter())
+            .map(|(file, _)| (file.clone(), self.binds_using(file)))
+            .collect();
         self.sync(state);
         Ok(())
+    }
+
+    /// How many binds present `file` (HAProxy's commit prints a dot for each).
+    pub fn binds_using(&self, file: &str) -> usize {
+        self.binds
+            .iter()
+            .filter(|b| b.files.iter().any(|f| f == file))
+            .count()
+    }
+
+    /// Rebuilds the certificates of the binds that present `file` from the state's files
+    /// (every shard calls it after a commit; the same rebuild twice gives the same index).
+    pub fn sync_certificate(&self, state: &State, file: &str) {
+        for bind in self
+            .binds
+            .iter()
+            .filter(|b| b.files.iter().any(|f| f == file))
+        {
+            bind.rebuild(&state.tls.certs);
+        }
     }
 
     /// Installs the state's rings into the producers the handshakes use (every shard calls
@@ -162,6 +250,13 @@ impl Contexts {
     }
 }
 
+/// Certificate files by their names (`show ssl cert`), with their contents.
+type NamedFiles = Vec<(String, CertFile)>;
+
+/// What loading one TLS bind gives: its rustls config, its certificates (replaced at
+/// runtime) and the files they came from.
+type BindContext = (ServerConfig, Arc<BindCertificates>, NamedFiles);
+
 /// The rustls config of one TLS bind: its certificates chosen by SNI ([`sni`]), the
 /// versions, suites and groups of its options ([`choices`]) falling back on
 /// `ssl-default-bind-*`, its client certificate check ([`client_auth`]), the `alpn`
@@ -172,7 +267,7 @@ fn server_config(
     global: &Global,
     location: &Location,
     tickets: Option<Arc<Ticketer>>,
-) -> Result<ServerConfig, String> {
+) -> Result<BindContext, String> {
     let error = |e: String| format!("{location}: 'bind … ssl': {e}");
     let options = ssl.tls.or(&global.ssl_default_bind);
     let choices = choices::choose(&options).map_err(error)?;
@@ -180,7 +275,23 @@ fn server_config(
         log::warn!("{location}: 'bind … ssl': {warning}");
     }
     let provider = Arc::new(choices.provider);
-    let certificates = certificates(ssl, global.crt_base.as_deref(), &provider).map_err(error)?;
+    let files = certificate_files(ssl, global.crt_base.as_deref()).map_err(error)?;
+    let certificates = Arc::new(BindCertificates {
+        files: files.iter().map(|(file, _)| file.clone()).collect(),
+        strict: ssl.strict_sni,
+        provider: provider.clone(),
+        current: Default::default(),
+    });
+    let mut index = sni::Certificates::new(ssl.strict_sni);
+    for (file, contents) in &files {
+        let key = sni::certified_key(certs::Certified::of(contents), &provider)
+            .map_err(|e| error(format!("{file}: {e}")))?;
+        index.add(key);
+    }
+    *certificates
+        .current
+        .write()
+        .unwrap_or_else(|e| e.into_inner()) = Arc::new(index);
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&choices.versions)
         .map_err(|e| error(e.to_string()))?;
@@ -190,7 +301,7 @@ fn server_config(
         Some(verifier) => builder.with_client_cert_verifier(verifier),
         None => builder.with_no_client_auth(),
     };
-    let mut config = builder.with_cert_resolver(Arc::new(certificates));
+    let mut config = builder.with_cert_resolver(certificates.clone());
     config.alpn_protocols = ssl.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
     // HAProxy (OpenSSL's SSL_OP_CIPHER_SERVER_PREFERENCE) picks by its own order by default.
     config.ignore_client_order = !options.prefer_client_ciphers;
@@ -205,17 +316,16 @@ fn server_config(
     }
     // rustls's fragment size counts the 5-byte record header.
     config.max_fragment_size = global.tune_ssl_maxrecord.map(|size| size + 5);
-    Ok(Arc::new(config))
+    Ok((Arc::new(config), certificates, files))
 }
 
-/// Every certificate of the bind's `crt` arguments (a relative one under `crt-base`), the
-/// first one loaded being the default.
-fn certificates(
+/// Every certificate file of the bind's `crt` arguments (a relative one under `crt-base`),
+/// by the name `show ssl cert` gives it, the first one loaded being the default.
+fn certificate_files(
     ssl: &BindSsl,
     base: Option<&Path>,
-    provider: &rustls::crypto::CryptoProvider,
-) -> Result<sni::Certificates, String> {
-    let mut certificates = sni::Certificates::new(ssl.strict_sni);
+) -> Result<Vec<(String, CertFile)>, String> {
+    let mut files = Vec::new();
     for crt in &ssl.crts {
         // `join` keeps an absolute path as it is.
         let path = base.map_or_else(|| crt.clone(), |base| base.join(crt));
@@ -224,10 +334,8 @@ fn certificates(
             return Err(format!("'{}' holds no certificate file", path.display()));
         }
         for (file, certified) in loaded {
-            let key = sni::certified_key(certified, provider)
-                .map_err(|e| format!("{}: {e}", file.display()))?;
-            certificates.add(key);
+            files.push((file.display().to_string(), certified.into_file()));
         }
     }
-    Ok(certificates)
+    Ok(files)
 }

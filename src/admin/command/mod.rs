@@ -57,7 +57,7 @@ use session::{level_name, parse_set_timeout};
 pub use show::StatQuery;
 use show::{latency_scope, parse_info_format, parse_stat_query, show_stat};
 pub use ssl::SslCommand;
-use ssl::{parse_set_tls_key, parse_show_tls_keys, resolve_ssl};
+use ssl::{parse_cert_command, parse_set_tls_key, parse_show_tls_keys, resolve_ssl};
 use std::time::Duration;
 use wait::{parse_wait, wait};
 pub use weight::Weight;
@@ -176,6 +176,9 @@ impl Command {
                     payload: payload.to_string(),
                 })
             }
+            [set, ssl, cert, rest @ ..] if set == "set" && ssl == "ssl" && cert == "cert" => {
+                parse_cert_command("set", rest, Some(payload))
+            }
             _ => Command::parse(args),
         }
     }
@@ -237,6 +240,10 @@ impl Command {
                 Command::Acl(parse_acl_command(verb, rest))
             }
             ["show", "tls-keys"] => parse_show_tls_keys(rest),
+            [verb @ ("show" | "commit" | "abort"), "ssl", "cert"] => {
+                parse_cert_command(verb, rest, None)
+            }
+            ["set", "ssl", "cert"] => parse_cert_command("set", rest, None),
             ["set", "ssl", "tls-key"] => parse_set_tls_key(rest),
             _ => Command::Unsupported,
         }

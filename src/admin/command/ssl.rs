@@ -1,6 +1,13 @@
-//! The TLS runtime commands: `show tls-keys [ID|FILE|*]` and `set ssl tls-key ID|FILE KEY`,
-//! with HAProxy 2.6's replies. A new key is one [`Mutation::SetTicketKeys`] carrying the whole
-//! ring, applied by every shard before the reply.
+//! The TLS runtime commands, with HAProxy 2.6's replies: `show tls-keys [ID|FILE|*]` and
+//! `set ssl tls-key ID|FILE KEY` (a new key is one [`Mutation::SetTicketKeys`] carrying the
+//! whole ring), and `show ssl cert`, `set ssl cert FILE <<`, `commit ssl cert FILE`, `abort ssl
+//! cert FILE` (one transaction at a time, kept in the state; a commit is one
+//! [`Mutation::CommitCert`] after which every shard's new handshakes present the new
+//! certificate). Each is applied by every shard before the reply.
+//!
+//! One difference on purpose: HAProxy 2.6.12 answers `set ssl cert B` during a transaction
+//! on A by putting B's payload into A's transaction ("Transaction updated for certificate
+//! A!"); pointsman refuses it with the words HAProxy's commit uses for the same mistake.
 //!
 //! Privileges differ from HAProxy's on purpose: HAProxy 2.6 dumps and sets ticket keys at any
 //! level; pointsman lists the files at `user` level and asks `admin` for the keys themselves
@@ -8,7 +15,7 @@
 
 use super::{reply, Command};
 use crate::admin::Action;
-use crate::state::{Mutation, State};
+use crate::state::{CertFile, Mutation, State};
 use crate::tls::tickets;
 use std::fmt::Write as _;
 
@@ -26,13 +33,28 @@ pub enum SslCommand {
     /// `show tls-keys`: the files; `show tls-keys *|#ID|FILE`: their keys.
     ShowTlsKeys(Option<String>),
     /// `set ssl tls-key ID|FILE KEY`.
-    SetTlsKey { reference: String, key: String },
+    SetTlsKey {
+        reference: String,
+        key: String,
+    },
+    /// `show ssl cert` (the list; one file's details are not supported yet).
+    ShowCert(Option<String>),
+    /// `set ssl cert FILE <<` and its payload.
+    SetCert {
+        file: String,
+        payload: String,
+    },
+    CommitCert(String),
+    AbortCert(String),
 }
 
 impl SslCommand {
     /// Whether the command reads or writes key material (an `admin` matter here).
     pub fn touches_secrets(&self) -> bool {
-        !matches!(self, SslCommand::ShowTlsKeys(None))
+        !matches!(
+            self,
+            SslCommand::ShowTlsKeys(None) | SslCommand::ShowCert(_)
+        )
     }
 }
 
@@ -51,8 +73,27 @@ pub(super) fn parse_set_tls_key(rest: &[String]) -> Command {
     })
 }
 
+/// `show|commit|abort ssl cert [FILE]`, `set ssl cert FILE` (without its payload here).
+pub(super) fn parse_cert_command(verb: &str, rest: &[String], payload: Option<&str>) -> Command {
+    let file = rest.first().cloned().unwrap_or_default();
+    Command::Ssl(match verb {
+        "show" => SslCommand::ShowCert(Some(file).filter(|f| !f.is_empty())),
+        "set" => SslCommand::SetCert {
+            file,
+            payload: payload.unwrap_or_default().to_string(),
+        },
+        "commit" => SslCommand::CommitCert(file),
+        _ => SslCommand::AbortCert(file),
+    })
+}
+
 pub(super) fn resolve_ssl(command: SslCommand, state: &State) -> Action {
     match command {
+        SslCommand::ShowCert(None) => Action::Reply(list_certs(state)),
+        SslCommand::ShowCert(Some(_)) => reply(super::NOT_SUPPORTED),
+        SslCommand::SetCert { file, payload } => set_cert(state, &file, &payload),
+        SslCommand::CommitCert(file) => commit_cert(state, &file),
+        SslCommand::AbortCert(file) => abort_cert(state, &file),
         SslCommand::ShowTlsKeys(None) => Action::Reply(list_files(state)),
         SslCommand::ShowTlsKeys(Some(target)) => show_keys(state, &target),
         SslCommand::SetTlsKey { reference, key } => set_tls_key(state, &reference, &key),
@@ -110,6 +151,143 @@ fn set_tls_key(state: &State, reference: &str, key: &str) -> Action {
             ring: ring.pushed(key),
         }],
         reply: SET_DONE.to_string(),
+    }
+}
+
+/// `# transaction` and the pending file (starred) if any, then `# filename` and every file.
+fn list_certs(state: &State) -> String {
+    let mut out = String::new();
+    if let Some((file, _)) = &state.tls.cert_transaction {
+        let _ = writeln!(out, "# transaction\n*{file}");
+    }
+    out.push_str("# filename\n");
+    for file in state.tls.certs.keys() {
+        let _ = writeln!(out, "{file}");
+    }
+    out
+}
+
+/// A payload's chain and key, where a part it lacks is taken from `current` (HAProxy
+/// replaces only what the payload holds).
+fn read_payload(payload: &str, current: Option<&CertFile>) -> Option<CertFile> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let bytes = payload.as_bytes();
+    let chain: Vec<_> = CertificateDer::pem_slice_iter(bytes)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let key = PrivateKeyDer::from_pem_slice(bytes).ok();
+    match (chain.is_empty(), key, current) {
+        (false, Some(key), _) => Some(CertFile {
+            chain: chain.into(),
+            key: key.into(),
+        }),
+        (false, None, Some(current)) => Some(CertFile {
+            chain: chain.into(),
+            key: current.key.clone(),
+        }),
+        _ => None,
+    }
+}
+
+fn set_cert(state: &State, file: &str, payload: &str) -> Action {
+    if file.is_empty() || payload.is_empty() {
+        return reply("'set ssl cert expects a filename and a certificate as a payload\n");
+    }
+    let pending = state.tls.cert_transaction.as_ref();
+    if let Some((ongoing, _)) = pending.filter(|(ongoing, _)| ongoing != file) {
+        return Action::Reply(format!(
+            "The ongoing transaction is about '{ongoing}' but you are trying to set '{file}'\n\
+             Can't update {file}!\n"
+        ));
+    }
+    let Some(committed) = state.tls.certs.get(file) else {
+        return Action::Reply(format!(
+            "Can't replace a certificate which is not referenced by the configuration!\n\
+             Can't update {file}!\n"
+        ));
+    };
+    let current = pending.map(|(_, contents)| contents).unwrap_or(committed);
+    let Some(contents) = read_payload(payload, Some(current)) else {
+        return Action::Reply(format!(
+            "unable to load certificate from file '{file}'.\nCan't load the payload\n\
+             Can't update {file}!\n"
+        ));
+    };
+    let verb = if pending.is_some() {
+        "updated"
+    } else {
+        "created"
+    };
+    Action::Mutate {
+        mutations: vec![Mutation::SetCertTransaction(Some((
+            file.to_string(),
+            contents,
+        )))],
+        reply: format!("Transaction {verb} for certificate {file}!\n"),
+    }
+}
+
+/// The transaction's file must be `file`; its contents must make a certificate rustls can
+/// use (the key belongs to the leaf).
+fn commit_cert(state: &State, file: &str) -> Action {
+    if file.is_empty() {
+        return reply("'commit ssl cert expects a filename\n");
+    }
+    let Some((ongoing, contents)) = &state.tls.cert_transaction else {
+        return Action::Reply(format!("No ongoing transaction! !\nCan't commit {file}!\n"));
+    };
+    if ongoing != file {
+        return Action::Reply(format!(
+            "The ongoing transaction is about '{ongoing}' but you are trying to set '{file}'\n\
+             Can't commit {file}!\n"
+        ));
+    }
+    if !usable(contents) {
+        return Action::Reply(format!(
+            "inconsistencies between private key and certificate loaded '{file}'.\n\
+             Can't commit {file}!\n"
+        ));
+    }
+    let dots = ".".repeat(state.tls.cert_users.get(file).copied().unwrap_or(0));
+    Action::Mutate {
+        mutations: vec![Mutation::CommitCert {
+            file: file.to_string(),
+            contents: contents.clone(),
+        }],
+        reply: format!("Committing {file}{dots}\nSuccess!\n"),
+    }
+}
+
+/// Whether the key loads and belongs to the leaf (rustls's check at load).
+fn usable(contents: &CertFile) -> bool {
+    let Ok(key) = rustls::crypto::ring::sign::any_supported_type(&contents.key) else {
+        return false;
+    };
+    let certified = rustls::sign::CertifiedKey::new(contents.chain.to_vec(), key);
+    matches!(
+        certified.keys_match(),
+        Ok(())
+            | Err(rustls::Error::InconsistentKeys(
+                rustls::InconsistentKeys::Unknown
+            ))
+    )
+}
+
+fn abort_cert(state: &State, file: &str) -> Action {
+    if file.is_empty() {
+        return reply("'abort ssl cert' expects a filename\n");
+    }
+    match &state.tls.cert_transaction {
+        None => reply("No ongoing transaction!\n"),
+        Some((ongoing, _)) if ongoing != file => Action::Reply(format!(
+            "The ongoing transaction is about '{ongoing}' but you are trying to abort a \
+             transaction for '{file}'\n"
+        )),
+        Some(_) => Action::Mutate {
+            mutations: vec![Mutation::SetCertTransaction(None)],
+            reply: format!("Transaction aborted for certificate '{file}'!\n"),
+        },
     }
 }
 
