@@ -197,7 +197,7 @@ fn run_proxy(cli: &Cli) -> Result<(), String> {
         true => Some(process::daemonize()?),
         false => None,
     };
-    let start = pointsman::reload::start::prepare(
+    let mut start = pointsman::reload::start::prepare(
         &config,
         shards,
         pointsman::reload::start::Source {
@@ -206,6 +206,7 @@ fn run_proxy(cli: &Cli) -> Result<(), String> {
             join_taken_ports: !cli.soft_stop.is_empty() || !cli.hard_stop.is_empty(),
         },
     )?;
+    tls.seed(&mut start.state)?;
     if let Some(path) = cli.pidfile.as_ref().or(config.global.pidfile.as_ref()) {
         if cli.master_fd.is_none() {
             process::write_pidfile(path)?;

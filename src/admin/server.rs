@@ -320,6 +320,7 @@ fn apply_error_text(error: ApplyError) -> &'static str {
         ApplyError::NoSuchMap => "Unknown map identifier. Please use #<id> or <file>.\n",
         ApplyError::NoSuchMapEntry => "Key not found.\n",
         ApplyError::BadMapKey => "Failed to add a map entry.\n",
+        ApplyError::NoSuchTlsFile => "'set ssl tls-key' unable to locate referenced filename\n",
     }
 }
 

@@ -67,6 +67,7 @@ pub fn capture_state() -> State {
             backend("stats", 4, vec![]),
         ],
         maps: Default::default(),
+        tls: Default::default(),
         version: 0,
     };
     for id in [1, 2] {

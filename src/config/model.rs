@@ -512,6 +512,8 @@ pub struct BindSsl {
     pub verify: Option<Verify>,
     /// `crl-file F`: revoked client certificates.
     pub crl_file: Option<PathBuf>,
+    /// `tls-ticket-keys F`: the session ticket keys, one base64 key a line.
+    pub ticket_keys: Option<PathBuf>,
 }
 
 /// `verify` on a bind: whether a client certificate is asked for and needed.

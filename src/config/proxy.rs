@@ -645,7 +645,8 @@ fn parse_bind(section: &mut ProxySection, line: &Line, args: &[String]) -> Resul
 }
 
 /// The bind options pointsman supports: `ssl`, `crt FILE|DIR` (repeatable), `alpn LIST`,
-/// `strict-sni`, the TLS options of [`apply_tls_option`], `ca-file`, `verify`, `crl-file`.
+/// `strict-sni`, the TLS options of [`apply_tls_option`], `ca-file`, `verify`, `crl-file`,
+/// `tls-ticket-keys`.
 /// `crt` without `ssl` is accepted and unused, as HAProxy does; `ssl` needs a `crt`.
 fn parse_bind_options(addresses: &str, options: &[String]) -> Result<Option<BindSsl>, String> {
     let mut ssl = false;
@@ -666,13 +667,15 @@ fn parse_bind_options(addresses: &str, options: &[String]) -> Result<Option<Bind
             "ca-file" => settings.ca_file = Some(value()?.into()),
             "crl-file" => settings.crl_file = Some(value()?.into()),
             "verify" => settings.verify = Some(parse_verify(&value()?)?),
+            "tls-ticket-keys" => settings.ticket_keys = Some(value()?.into()),
             "proto" => check_bind_proto(&value()?)?,
             _ if apply_tls_option(&mut settings.tls, option, &mut value)? => {}
             _ => {
                 return Err(format!(
                     "unknown bind option '{option}': pointsman supports 'proto h1', 'ssl', 'crt', 'alpn', 'strict-sni', \
                      'ssl-min-ver', 'ssl-max-ver', 'no-tlsv1x', 'force-tlsv1x', 'ciphers', 'ciphersuites', \
-                     'curves', 'no-tls-tickets', 'prefer-client-ciphers', 'ca-file', 'verify' and 'crl-file'"
+                     'curves', 'no-tls-tickets', 'prefer-client-ciphers', 'ca-file', 'verify', 'crl-file' and \
+                     'tls-ticket-keys'"
                 ))
             }
         }

@@ -50,6 +50,8 @@ pub struct Worker {
     pub routes: Routes,
     /// … and who renders them (installed by the shard layer at start).
     pub services: RefCell<Option<Rc<dyn LocalService>>>,
+    /// The process's TLS contexts, where a TLS mutation takes effect (set by the shard).
+    pub tls: crate::tls::Contexts,
 }
 
 impl Worker {
@@ -84,6 +86,7 @@ impl Worker {
             stopping: Cell::new(false),
             queues: (0..backend_count).map(|_| Queue::default()).collect(),
             observer: Observer::default(),
+            tls: crate::tls::Contexts::default(),
         }
     }
 
@@ -113,6 +116,13 @@ impl Worker {
         }
         if let Mutation::RemoveServer { server } = mutation {
             self.forget_server(*server);
+        }
+        match mutation {
+            Mutation::SetTicketKeys { .. } => self.tls.sync(&self.state.borrow()),
+            Mutation::CommitCert { file, .. } => {
+                self.tls.sync_certificate(&self.state.borrow(), file)
+            }
+            _ => {}
         }
         Ok(applied)
     }

@@ -62,6 +62,8 @@ fn config_specs(config: &Config) -> HashMap<(String, String), ServerSpec> {
 /// Applies a pointsman state dump to `state` (built from `config`).
 pub fn from_dump(state: &mut State, config: &Config, dump: &StateDump, now: u64) -> Outcome {
     let mut out = Outcome::default();
+    // The generated ticket ring goes on (rotated once by the TLS layer at start).
+    state.tls.generated = dump.ticket_keys.clone();
     for (name, enabled) in &dump.frontends {
         if let Some(frontend) = state.frontend_index(name) {
             if state.frontends[frontend].enabled != *enabled {

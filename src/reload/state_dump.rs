@@ -8,12 +8,14 @@
 //! frontend <name> enabled=1
 //! config <backend> <server> <spec>            one per server line of the old config
 //! server <backend> <server> <spec> <runtime>  one per server the old process routes to
+//! ticket-keys <encrypting slot> <key> <key> <key>   the generated TLS ticket ring (base64)
 //! end
 //! ```
 //! Values are `key=value` words, percent-encoded (`%20` for a space), so a line never breaks.
 
 use crate::config::{CheckTuning, Observe, OnError, ServerOptions};
 use crate::state::{AdminState, CheckStatus, OpState, ServerSpec, State};
+use crate::tls::tickets::{self, TicketRing, RING};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -51,6 +53,9 @@ pub struct StateDump {
     /// The old config's server lines by (backend, server).
     pub configured: BTreeMap<(String, String), ServerSpec>,
     pub servers: Vec<RuntimeServer>,
+    /// The TLS ticket key ring the process generated (the binds without `tls-ticket-keys`):
+    /// the next process keeps opening its tickets.
+    pub ticket_keys: Option<TicketRing>,
 }
 
 impl StateDump {
@@ -68,6 +73,7 @@ impl StateDump {
                 );
             }
         }
+        dump.ticket_keys = state.tls.generated.clone();
         for b in &state.backends {
             for s in &b.servers {
                 dump.servers.push(RuntimeServer {
@@ -140,6 +146,10 @@ impl StateDump {
                 s.deleting as u8,
             );
         }
+        if let Some(ring) = &self.ticket_keys {
+            let keys: Vec<String> = ring.slots.iter().map(|k| tickets::encode(k)).collect();
+            let _ = writeln!(out, "ticket-keys {} {}", ring.encrypt, keys.join(" "));
+        }
         out.push_str("end\n");
         out
     }
@@ -177,11 +187,30 @@ impl StateDump {
                     let kv = KeyValues::parse(rest).map_err(at)?;
                     dump.servers.push(kv.runtime(backend, server).map_err(at)?);
                 }
+                ["ticket-keys", encrypt, keys @ ..] => {
+                    dump.ticket_keys = Some(ticket_ring(encrypt, keys).map_err(at)?);
+                }
                 _ => return Err(at(format!("unexpected line {line:?}"))),
             }
         }
         Err("state dump ends without its 'end' line (cut short?)".into())
     }
+}
+
+/// A `ticket-keys` line's ring: an encrypting slot below [`RING`] and [`RING`] keys of one
+/// size HAProxy accepts.
+fn ticket_ring(encrypt: &str, keys: &[&str]) -> Result<TicketRing, String> {
+    let bad = || "ticket-keys: expected a slot and 3 base64 keys of 48 or 80 bytes".to_string();
+    let encrypt: usize = encrypt.parse().ok().filter(|e| *e < RING).ok_or_else(bad)?;
+    let keys = (keys.iter())
+        .map(|k| tickets::decode(k).filter(|k| tickets::is_key_size(k)))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(bad)?;
+    let slots: [Vec<u8>; RING] = keys.try_into().map_err(|_| bad())?;
+    if slots.iter().any(|k| k.len() != slots[0].len()) {
+        return Err(bad());
+    }
+    Ok(TicketRing { slots, encrypt })
 }
 
 fn spec_words(spec: &ServerSpec) -> String {
@@ -467,6 +496,7 @@ mod tests {
         for m in &muts {
             apply(&mut state, m, 200).unwrap();
         }
+        state.tls.generated = Some(TicketRing::generate().unwrap());
         let dump = StateDump::capture(&state, &config);
         let text = dump.render();
         assert!(text.contains("server b dyn%201 "), "{text}");
@@ -490,6 +520,13 @@ mod tests {
             StateDump::parse("pointsman-state 1\nfrontend f enabled=2\nend\n")
                 .unwrap_err()
                 .contains("line 2")
+        );
+        let short_key = tickets::encode(&[1; 32]);
+        let keys = format!("ticket-keys 1 {short_key} {short_key} {short_key}");
+        assert!(
+            StateDump::parse(&format!("pointsman-state 1\n{keys}\nend\n"))
+                .unwrap_err()
+                .contains("ticket-keys")
         );
     }
 }

@@ -301,6 +301,7 @@ async fn shard_main(shard: Shard) {
     for (settings, contexts) in worker.frontends.iter_mut().zip(contexts) {
         settings.tls = contexts;
     }
+    worker.tls = tls;
     let worker = Rc::new(worker);
     let open = Rc::new(OpenConnections::default());
     let mut accepting = Vec::new();

@@ -2,6 +2,7 @@
 //! applies one to a replica. Each arm delegates to a small function that says what failed.
 
 use super::model::*;
+use super::CertFile;
 use crate::config::OnError;
 use std::net::SocketAddr;
 
@@ -69,6 +70,16 @@ pub enum Mutation {
     DelAclEntry { list: usize, entry: MapEntryRef },
     /// `clear acl ACL`.
     ClearAcl { list: usize },
+    /// `set ssl tls-key`: the whole new ring of a `tls-ticket-keys` file (index into
+    /// [`TlsState::ticket_files`]), so applying it twice changes nothing.
+    SetTicketKeys {
+        file: usize,
+        ring: crate::tls::tickets::TicketRing,
+    },
+    /// `set ssl cert FILE <<` (Some) or `abort ssl cert FILE` (None): the pending contents.
+    SetCertTransaction(Option<(String, CertFile)>),
+    /// `commit ssl cert FILE`: the file now holds `contents`, the transaction ends.
+    CommitCert { file: String, contents: CertFile },
 }
 
 /// The entries a map command names: every entry with a key, or one entry by its slot
@@ -92,6 +103,8 @@ pub enum ApplyError {
     NoSuchMapEntry,
     /// A key `map_reg` cannot compile.
     BadMapKey,
+    /// No `tls-ticket-keys` file or certificate by that index.
+    NoSuchTlsFile,
 }
 
 /// What a mutation changed, for the log line the coordinator prints.
@@ -195,6 +208,25 @@ pub fn apply(state: &mut State, mutation: &Mutation, now: u64) -> Result<Applied
         }
         Mutation::ClearAcl { list } => {
             acl_mut(state, *list)?.clear();
+            Ok(Applied::Changed)
+        }
+        Mutation::SetTicketKeys { file, ring } => {
+            let file = (state.tls.ticket_files.get_mut(*file)).ok_or(ApplyError::NoSuchTlsFile)?;
+            file.ring = ring.clone();
+            Ok(Applied::Changed)
+        }
+        Mutation::SetCertTransaction(pending) => {
+            state.tls.cert_transaction = pending.clone();
+            Ok(Applied::Changed)
+        }
+        Mutation::CommitCert { file, contents } => {
+            let slot = state
+                .tls
+                .certs
+                .get_mut(file)
+                .ok_or(ApplyError::NoSuchTlsFile)?;
+            *slot = contents.clone();
+            state.tls.cert_transaction = None;
             Ok(Applied::Changed)
         }
         Mutation::SetFrontendEnabled { frontend, enabled } => {

@@ -6,6 +6,8 @@
 
 mod apply;
 mod model;
+mod tls;
 
 pub use apply::{apply, check_changes, Applied, ApplyError, MapEntryRef, Mutation};
 pub use model::*;
+pub use tls::*;

@@ -319,6 +319,8 @@ pub struct State {
     pub backends: Vec<Backend>,
     /// The maps the rules' `map*` converters read (`add|set|del|clear map` change them).
     pub maps: Maps,
+    /// Session ticket keys (`set ssl tls-key` changes them).
+    pub tls: super::TlsState,
     /// Sequence number of the last applied mutation.
     pub version: u64,
 }

@@ -13,6 +13,24 @@ pub struct Certified {
     pub key: PrivateKeyDer<'static>,
 }
 
+impl Certified {
+    /// The contents as the runtime state keeps them.
+    pub fn into_file(self) -> crate::state::CertFile {
+        crate::state::CertFile {
+            chain: std::sync::Arc::new(self.chain),
+            key: std::sync::Arc::new(self.key),
+        }
+    }
+
+    /// A copy of the runtime state's contents, for rustls.
+    pub fn of(file: &crate::state::CertFile) -> Certified {
+        Certified {
+            chain: file.chain.to_vec(),
+            key: file.key.clone_key(),
+        }
+    }
+}
+
 /// The extensions of the files beside a certificate that HAProxy never loads as one from a
 /// directory: the key, the OCSP response, the issuer, the SCT list.
 const NOT_CERTIFICATES: [&str; 4] = ["key", "ocsp", "issuer", "sctl"];

@@ -13,6 +13,7 @@ mod backend;
 mod http;
 mod load;
 mod nginx;
+mod pki;
 mod pointsman;
 mod ports;
 mod process;
@@ -29,6 +30,8 @@ pub use http::*;
 pub use load::*;
 #[allow(unused_imports)]
 pub use nginx::*;
+#[allow(unused_imports)]
+pub use pki::*;
 #[allow(unused_imports)]
 pub use pointsman::*;
 #[allow(unused_imports)]

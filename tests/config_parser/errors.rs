@@ -221,7 +221,7 @@ fn bind_errors() {
         (&["frontend fe", "  bind"], "haproxy.cfg:2: 'bind' needs an address: expected 'bind <addr>:<port>[,<addr>:<port>...]'"),
         (&["frontend fe", "  bind :80 proto foo"], "haproxy.cfg:2: 'proto' :  unknown MUX protocol 'foo'"),
         (&["frontend fe", "  bind :80 proto h2"], "haproxy.cfg:2: 'proto' : 'h2' is not supported yet: pointsman speaks HTTP/1.1"),
-        (&["frontend fe", "  bind :443 ssl crt /etc/x.pem ca-ignore-err all"], "haproxy.cfg:2: unknown bind option 'ca-ignore-err': pointsman supports 'proto h1', 'ssl', 'crt', 'alpn', 'strict-sni', 'ssl-min-ver', 'ssl-max-ver', 'no-tlsv1x', 'force-tlsv1x', 'ciphers', 'ciphersuites', 'curves', 'no-tls-tickets', 'prefer-client-ciphers', 'ca-file', 'verify' and 'crl-file'"),
+        (&["frontend fe", "  bind :443 ssl crt /etc/x.pem ca-ignore-err all"], "haproxy.cfg:2: unknown bind option 'ca-ignore-err': pointsman supports 'proto h1', 'ssl', 'crt', 'alpn', 'strict-sni', 'ssl-min-ver', 'ssl-max-ver', 'no-tlsv1x', 'force-tlsv1x', 'ciphers', 'ciphersuites', 'curves', 'no-tls-tickets', 'prefer-client-ciphers', 'ca-file', 'verify', 'crl-file' and 'tls-ticket-keys'"),
         (&["frontend fe", "  bind :443 ssl crt /etc/x.pem ssl-min-ver TLSv2"], "haproxy.cfg:2: 'ssl-min-ver' : unknown value 'TLSv2', expected SSLv3, TLSv1.0, TLSv1.1, TLSv1.2 or TLSv1.3"),
         (&["frontend fe", "  bind :443 ssl crt /etc/x.pem verify"], "haproxy.cfg:2: 'verify' : missing value for bind ':443'"),
         (&["frontend fe", "  bind :443 ssl"], "haproxy.cfg:2: bind ':443' : 'ssl' needs a certificate: add 'crt <file>'"),

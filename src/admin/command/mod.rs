@@ -13,12 +13,13 @@
 //! - `operator`: also `enable|disable server`, `set server … state|weight|health`,
 //!   `set weight`, `enable|disable health|agent`, `shutdown sessions server`,
 //!   `add|set|del|clear map`, `add|del|clear acl` (HAProxy 2.6 lets any level change them);
-//! - `admin`: everything, including `add|del server`, `set server … addr`, frontends, `wait`.
+//! - `admin`: everything, including `add|del server`, `set server … addr`, frontends, `wait`,
+//!   `show tls-keys ID|*` and `set ssl tls-key` (ticket keys are secrets).
 //!
 //! Reply texts exclude the session's terminator (see [`Action`]).
 //!
 //! One file per command family: `words` splits the line, `lookup` finds what the names name,
-//! and `server`, `weight`, `add_server`, `show`, `session`, `frontend`, `map`, `acl` and `wait` parse
+//! and `server`, `weight`, `add_server`, `show`, `session`, `frontend`, `map`, `acl`, `ssl` and `wait` parse
 //! and resolve their commands. The [`Command`] enum, its privilege levels and the single `resolve`
 //! stay here, because the order of HAProxy's errors is decided in one place.
 
@@ -30,6 +31,7 @@ mod map;
 mod server;
 mod session;
 mod show;
+mod ssl;
 mod wait;
 mod weight;
 mod words;
@@ -54,6 +56,8 @@ use server::{
 use session::{level_name, parse_set_timeout};
 pub use show::StatQuery;
 use show::{latency_scope, parse_info_format, parse_stat_query, show_stat};
+pub use ssl::SslCommand;
+use ssl::{parse_cert_command, parse_set_tls_key, parse_show_tls_keys, resolve_ssl};
 use std::time::Duration;
 use wait::{parse_wait, wait};
 pub use weight::Weight;
@@ -136,6 +140,8 @@ pub enum Command {
     Map(MapCommand),
     /// `show|get|add|del|clear acl …`.
     Acl(AclCommand),
+    /// `show tls-keys`, `set ssl tls-key`.
+    Ssl(SslCommand),
     /// A HAProxy command pointsman does not implement.
     Unsupported,
 }
@@ -169,6 +175,9 @@ impl Command {
                     map: name.clone(),
                     payload: payload.to_string(),
                 })
+            }
+            [set, ssl, cert, rest @ ..] if set == "set" && ssl == "ssl" && cert == "cert" => {
+                parse_cert_command("set", rest, Some(payload))
             }
             _ => Command::parse(args),
         }
@@ -230,6 +239,12 @@ impl Command {
             [verb @ ("show" | "get" | "add" | "del" | "clear"), "acl"] => {
                 Command::Acl(parse_acl_command(verb, rest))
             }
+            ["show", "tls-keys"] => parse_show_tls_keys(rest),
+            [verb @ ("show" | "commit" | "abort"), "ssl", "cert"] => {
+                parse_cert_command(verb, rest, None)
+            }
+            ["set", "ssl", "cert"] => parse_cert_command("set", rest, None),
+            ["set", "ssl", "tls-key"] => parse_set_tls_key(rest),
             _ => Command::Unsupported,
         }
     }
@@ -253,6 +268,7 @@ impl Command {
             // HAProxy 2.6 lets any level change a map; pointsman asks what a server change asks.
             Command::Map(map) if map.changes() => Level::Operator,
             Command::Acl(acl) if acl.changes() => Level::Operator,
+            Command::Ssl(ssl) if ssl.touches_secrets() => Level::Admin,
             Command::AddServer(_)
             | Command::DelServer(_)
             | Command::Wait { .. }
@@ -316,6 +332,7 @@ fn resolve(command: Command, state: &State, level: Level) -> Action {
         Command::SetFrontend { name, enabled } => set_frontend_enabled(state, &name, enabled),
         Command::Map(map) => resolve_map(map, state),
         Command::Acl(acl) => resolve_acl(acl, state),
+        Command::Ssl(ssl) => resolve_ssl(ssl, state),
         Command::Unsupported => reply(NOT_SUPPORTED),
     }
 }
