@@ -814,3 +814,38 @@ fn bad_tcp_check_lines_are_refused_by_both_at_their_line() {
         common::haproxy::assert_refused_by_both(&text, "t.cfg:8", message);
     }
 }
+
+/// Answers `ok` when the check starts with a PROXY v1 header naming its own connection.
+fn proxied_hello(conn: &mut TcpStream) {
+    let request = read_request(conn);
+    let (peer, local) = (conn.peer_addr().unwrap(), conn.local_addr().unwrap());
+    let header = format!(
+        "PROXY TCP4 {} {} {} {}\r\nhello\r\n",
+        peer.ip(),
+        local.ip(),
+        peer.port(),
+        local.port()
+    );
+    if request == header.as_bytes() {
+        let _ = conn.write_all(b"ok\r\n");
+    }
+}
+
+#[test]
+fn tcp_check_connect_send_proxy_names_the_check_connection() {
+    let server = ProtocolServer::start(proxied_hello, |conn| {
+        read_request(conn);
+    });
+    let (down, up) = down_then_up(
+        "    option tcp-check\n\
+         \x20   tcp-check connect send-proxy\n\
+         \x20   tcp-check send hello\\r\\n\n\
+         \x20   tcp-check expect string ok\n",
+        &server,
+    );
+    assert!(
+        down.contains("info: \"TCPCHK got an empty response at step 3\""),
+        "{down}"
+    );
+    assert!(up.contains("info: \"(tcp-check)\""), "{up}");
+}

@@ -70,7 +70,7 @@ pub(super) async fn run_tcp_rules(
                 let mut stream = connect(target, clock.timeouts.connect)
                     .await
                     .map_err(|failed| step.connect_failed(failed))?;
-                if c.send_proxy && stream.write_all(b"PROXY UNKNOWN\r\n").await.is_err() {
+                if c.send_proxy && send_proxy_header(&mut stream).await.is_err() {
                     return Err(Outcome::status(CheckStatus::SockErr));
                 }
                 session.stream = Some(stream);
@@ -95,6 +95,14 @@ pub(super) async fn run_tcp_rules(
         }
     }
     Ok(success(check.rules.last(), generic, code, last_success))
+}
+
+/// `tcp-check connect send-proxy`: a PROXY v1 header naming the check's own connection (its
+/// local address as the source, the server as the destination), as HAProxy 2.6 sends it.
+async fn send_proxy_header(stream: &mut TcpStream) -> std::io::Result<()> {
+    let mut header = Vec::new();
+    crate::proxy::proxy_protocol::encode_v1(stream.local_addr()?, stream.peer_addr()?, &mut header);
+    stream.write_all(&header).await
 }
 
 /// The verdict of a check whose rules all passed.
