@@ -35,6 +35,7 @@ fn backend(algorithm: Algorithm, size: u32) -> Backend {
         retries: 3,
         cookie: None,
         httpchk: None,
+        tcpchk: None,
         servers,
         next_server_id: size + 1,
     }

@@ -390,7 +390,9 @@ fn example_of(keyword: &str) -> Option<String> {
     if keyword.starts_with("timeout ") {
         return Some(format!("{keyword} 1s"));
     }
-    if keyword.starts_with("option ") && keyword != "option httpchk" {
+    if keyword.starts_with("option ")
+        && !matches!(keyword, "option httpchk" | "option pgsql-check user")
+    {
         return Some(keyword.to_string());
     }
     let line = match keyword {
@@ -423,6 +425,12 @@ fn example_of(keyword: &str) -> Option<String> {
         "http-check send" => "option httpchk\n    http-check send meth GET uri /health",
         "http-check comment" => "option httpchk\n    http-check comment ready",
         "http-check disable-on-404" => "option httpchk\n    http-check disable-on-404",
+        "tcp-check connect" => "option tcp-check\n    tcp-check connect port 65022",
+        "tcp-check send" => "option tcp-check\n    tcp-check send PING\\r\\n",
+        "tcp-check send-binary" => "option tcp-check\n    tcp-check send-binary 50494e47",
+        "tcp-check expect" => "option tcp-check\n    tcp-check expect string +PONG",
+        "tcp-check comment" => "option tcp-check\n    tcp-check comment ready",
+        "option pgsql-check user" => "option pgsql-check user haproxy",
         "cookie" => "cookie SRV insert indirect nocache",
         "errorfile" => "errorfile 503 @DIR@/503.http",
         "default-server" => "default-server inter 1s rise 2",

@@ -238,8 +238,13 @@ fn wait_until(timeout: Duration, mut ready: impl FnMut() -> bool) {
 /// Runs `lines` in pointsman and in haproxy against the same check server; returns the
 /// state-change line both logged (asserted equal), with the check columns of both.
 fn side_by_side(lines: &str, server: &CheckServer) -> (String, HashMap<String, String>) {
+    side_by_side_with(lines, server.addr)
+}
+
+/// [`side_by_side`] against any server.
+fn side_by_side_with(lines: &str, server: SocketAddr) -> (String, HashMap<String, String>) {
     let port = free_port();
-    let config = config(port, lines, server.addr);
+    let config = config(port, lines, server);
     let p = pointsman_logged(&config, 1, port);
     let wait = Duration::from_secs(10);
     wait_until(wait, || state_line(&p.log()).is_some());
@@ -426,4 +431,421 @@ fn misordered_rules_and_bad_patterns_are_refused_by_both_at_their_line() {
         let text = format!("{head}{lines}    server s 127.0.0.1:1 check\n");
         common::haproxy::assert_refused_by_both(&text, at, message);
     }
+}
+
+/// A server for tcp-checks: each connection is answered by `answer` while `healthy`, by
+/// `sick` otherwise; the test flips it to see a server go DOWN and come back.
+struct ProtocolServer {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    healthy: Arc<AtomicBool>,
+}
+
+type Answer = fn(&mut TcpStream);
+
+impl ProtocolServer {
+    fn start(answer: Answer, sick: Answer) -> ProtocolServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let healthy = Arc::new(AtomicBool::new(true));
+        let (s, h) = (stop.clone(), healthy.clone());
+        thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((mut conn, _)) => {
+                        let respond = if h.load(Ordering::Relaxed) {
+                            answer
+                        } else {
+                            sick
+                        };
+                        thread::spawn(move || {
+                            conn.set_nonblocking(false).unwrap();
+                            conn.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+                            respond(&mut conn);
+                        });
+                    }
+                    Err(_) => thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        ProtocolServer {
+            addr,
+            stop,
+            healthy,
+        }
+    }
+
+    fn set_healthy(&self, healthy: bool) {
+        self.healthy.store(healthy, Ordering::Relaxed);
+    }
+}
+
+impl Drop for ProtocolServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Reads what the check sent: its first bytes, then whatever follows within 20 ms (a check's
+/// request is one small write), so that closing later sends FIN, not RST.
+fn read_request(conn: &mut TcpStream) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 1024];
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(1)));
+    while let Ok(n) = conn.read(&mut chunk) {
+        if n == 0 {
+            break;
+        }
+        bytes.extend_from_slice(&chunk[..n]);
+        let _ = conn.set_read_timeout(Some(Duration::from_millis(20)));
+    }
+    bytes
+}
+
+/// Writes `reply`, then waits (bounded) for the check to close first.
+fn reply_and_linger(conn: &mut TcpStream, reply: &[u8]) {
+    let _ = conn.write_all(reply);
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(3)));
+    let mut chunk = [0u8; 256];
+    while matches!(conn.read(&mut chunk), Ok(n) if n > 0) {}
+}
+
+/// Runs `lines` in pointsman, then in haproxy, against `server` made sick: both must log
+/// the same DOWN line; then, the server healthy again (with `rise 1`), the same UP line.
+/// Returns both lines.
+fn down_then_up(lines: &str, server: &ProtocolServer) -> (String, String) {
+    let port = free_port();
+    let config = proxy_config(
+        port,
+        &format!(
+            "{lines}    server s {} check inter 200ms rise 1 fall 1\n",
+            server.addr
+        ),
+    );
+    let wait = Duration::from_secs(10);
+    let lines_of = |log: &str| -> (Option<String>, Option<String>) {
+        let all: Vec<String> = log.lines().filter_map(state_line).collect();
+        let find = |what: &str| all.iter().find(|l| l.contains(what)).cloned();
+        (find(" is DOWN"), find(" is UP"))
+    };
+    server.set_healthy(false);
+    let p = pointsman_logged(&config, 1, port);
+    wait_until(wait, || lines_of(&p.log()).0.is_some());
+    server.set_healthy(true);
+    wait_until(wait, || lines_of(&p.log()).1.is_some());
+    let ours = lines_of(&p.log());
+    let p_log = p.log();
+    drop(p);
+    server.set_healthy(false);
+    let h = start_haproxy(&config, port);
+    wait_until(wait, || lines_of(&h.log()).0.is_some());
+    server.set_healthy(true);
+    wait_until(wait, || lines_of(&h.log()).1.is_some());
+    let theirs = lines_of(&h.log());
+    let h_log = h.log();
+    drop(h);
+    assert_eq!(
+        ours, theirs,
+        "pointsman's lines, then haproxy's: {p_log}\n{h_log}"
+    );
+    (
+        ours.0.expect("a DOWN line from both"),
+        ours.1.expect("an UP line from both"),
+    )
+}
+
+/// Greets like an SMTP or line server, then answers `PING` with `+PONG` and closes.
+fn greet_then_pong(conn: &mut TcpStream) {
+    let _ = conn.write_all(b"220 hello ready\r\n");
+    let request = read_request(conn);
+    if request.windows(4).any(|w| w == b"PING") {
+        let _ = conn.write_all(b"+PONG\r\n");
+    }
+}
+
+fn greet_then_close(conn: &mut TcpStream) {
+    let _ = conn.write_all(b"220 hello ready\r\n");
+    read_request(conn);
+}
+
+fn greet_and_hold(conn: &mut TcpStream) {
+    reply_and_linger(conn, b"220 hello ready\r\n");
+}
+
+fn redis_pong(conn: &mut TcpStream) {
+    let request = read_request(conn);
+    assert_eq!(request, b"*1\r\n$4\r\nPING\r\n");
+    reply_and_linger(conn, b"+PONG\r\n");
+}
+
+fn redis_error(conn: &mut TcpStream) {
+    read_request(conn);
+    // A reply that does not match waits for more until the server closes (as in HAProxy).
+    let _ = conn.write_all(b"-ERR unknown command\r\n");
+}
+
+/// Greets, answers `HELO localhost` and then `QUIT`, as HAProxy 2.6's check sends them.
+fn smtp_ok(conn: &mut TcpStream) {
+    let _ = conn.write_all(b"220 mail.example ESMTP\r\n");
+    let mut seen = Vec::new();
+    loop {
+        let request = read_request(conn);
+        if request.is_empty() {
+            break;
+        }
+        seen.extend_from_slice(&request);
+        if request.starts_with(b"HELO localhost\r\n") {
+            let _ = conn.write_all(b"250 mail.example Hello\r\n");
+        }
+        if request.ends_with(b"QUIT\r\n") {
+            let _ = conn.write_all(b"221 2.0.0 Bye\r\n");
+        }
+    }
+    assert_eq!(seen, b"HELO localhost\r\nQUIT\r\n");
+}
+
+fn smtp_refuses(conn: &mut TcpStream) {
+    reply_and_linger(conn, b"554 no service here\r\n");
+}
+
+#[test]
+fn tcp_check_rule_lists_fail_and_pass_in_haproxys_words() {
+    let server = ProtocolServer::start(greet_then_pong, greet_then_close);
+    // A mismatch after the server closed: the step and the rule's comment.
+    let (down, up) = down_then_up(
+        "    option tcp-check\n\
+         \x20   tcp-check send PING\\r\\n comment \"ping it\"\n\
+         \x20   tcp-check expect string +PONG comment \"want pong\"\n",
+        &server,
+    );
+    assert!(
+        down.contains(
+            "reason: Layer7 invalid response, info: \"TCPCHK did not match content '+PONG' at \
+             step 2 comment: want pong\""
+        ),
+        "{down}"
+    );
+    assert!(
+        up.contains("is UP, reason: Layer7 check passed, code: 0, info: \"(tcp-check)\""),
+        "{up}"
+    );
+    // An unwanted match, a regex.
+    let (line, _) = side_by_side_with(
+        "    option tcp-check\n    tcp-check expect ! rstring ^220 comment \"no greeting\"\n",
+        server.addr,
+    );
+    assert!(
+        line.contains(
+            "info: \"TCPCHK matched unwanted content (regex) at step 1 comment: no greeting\""
+        ),
+        "{line}"
+    );
+}
+
+#[test]
+fn tcp_check_timeouts_and_connect_steps_read_like_haproxy() {
+    let server = ProtocolServer::start(greet_and_hold, greet_and_hold);
+    let (line, stat) = side_by_side_with(
+        "    timeout check 300ms\n\
+         \x20   option tcp-check\n\
+         \x20   tcp-check comment \"the greeting\"\n\
+         \x20   tcp-check expect string nomatch\n",
+        server.addr,
+    );
+    assert!(
+        line.contains(
+            "reason: Layer7 timeout, info: \" at step 2 of tcp-check (expect string 'nomatch') \
+             comment: 'the greeting'\""
+        ),
+        "{line}"
+    );
+    assert_eq!(stat["check_status"], "L7TOUT");
+    let closed = free_port();
+    let (line, _) = side_by_side_with(
+        &format!("    option tcp-check\n    tcp-check connect port {closed}\n"),
+        server.addr,
+    );
+    assert!(
+        line.contains(&format!(
+            "info: \"Connection refused at step 1 of tcp-check (connect port {closed})\""
+        )),
+        "{line}"
+    );
+}
+
+#[test]
+fn redis_and_smtp_checks_are_haproxys() {
+    let redis = ProtocolServer::start(redis_pong, redis_error);
+    let (down, up) = down_then_up("    option redis-check\n", &redis);
+    assert!(
+        down.contains("reason: Layer7 wrong status, code: 0, info: \"-ERR unknown command\""),
+        "{down}"
+    );
+    assert!(up.contains("info: \"Redis server is ok\""), "{up}");
+    let smtp = ProtocolServer::start(smtp_ok, smtp_refuses);
+    let (down, up) = down_then_up("    option smtpchk\n", &smtp);
+    assert!(
+        down.contains("reason: Layer7 wrong status, code: 554, info: \"no service here\""),
+        "{down}"
+    );
+    assert!(up.contains("code: 221, info: \"2.0.0 Bye\""), "{up}");
+}
+
+fn mysql_handshake(conn: &mut TcpStream) {
+    let _ = conn.write_all(b"\x08\x00\x00\x00\x0a8.0.36\x00");
+    read_request(conn);
+    reply_and_linger(conn, b"\x07\x00\x00\x02\x00\x00\x00\x02\x00\x00\x00");
+}
+
+fn mysql_denied(conn: &mut TcpStream) {
+    let _ = conn.write_all(b"\x08\x00\x00\x00\x0a8.0.36\x00");
+    read_request(conn);
+    reply_and_linger(conn, b"\x0f\x00\x00\x02\xff\x15\x04#28000Denied");
+}
+
+fn pgsql_auth(conn: &mut TcpStream) {
+    let request = read_request(conn);
+    assert_eq!(request, b"\0\0\0\x12\0\x03\0\0user\0bob\0\0");
+    reply_and_linger(conn, b"R\0\0\0\x08\0\0\0\0");
+}
+
+fn pgsql_error(conn: &mut TcpStream) {
+    read_request(conn);
+    reply_and_linger(conn, b"E\0\0\0\x20SFATAL\0no such role\0\0");
+}
+
+fn ldap_bound(conn: &mut TcpStream) {
+    read_request(conn);
+    reply_and_linger(
+        conn,
+        b"\x30\x0c\x02\x01\x01\x61\x07\x0a\x01\x00\x04\x00\x04\x00",
+    );
+}
+
+fn garbage(conn: &mut TcpStream) {
+    read_request(conn);
+    reply_and_linger(conn, b"xyz, not this protocol at all\r\n");
+}
+
+#[test]
+fn mysql_pgsql_and_ldap_checks_are_haproxys() {
+    let mysql = ProtocolServer::start(mysql_handshake, mysql_denied);
+    let (down, up) = down_then_up("    option mysql-check user bob\n", &mysql);
+    assert!(
+        down.contains("reason: Layer7 wrong status, code: 1045, info: \"#28000Denied\""),
+        "{down}"
+    );
+    assert!(up.contains("reason: Layer7 check passed"), "{up}");
+    let pgsql = ProtocolServer::start(pgsql_auth, pgsql_error);
+    let (down, up) = down_then_up("    option pgsql-check user bob\n", &pgsql);
+    assert!(
+        down.contains("reason: Layer7 invalid response, info: \"FATAL\""),
+        "{down}"
+    );
+    assert!(up.contains("info: \"PostgreSQL server is ok\""), "{up}");
+    let ldap = ProtocolServer::start(ldap_bound, garbage);
+    let (down, up) = down_then_up("    option ldap-check\n", &ldap);
+    assert!(down.contains("info: \"Not LDAPv3 protocol\""), "{down}");
+    assert!(up.contains("reason: Layer7 check passed"), "{up}");
+}
+
+/// 10 MB of `a`, the string `found` past the 16 kB a check reads.
+fn huge_reply(conn: &mut TcpStream) {
+    let mut block = vec![b'a'; 64 << 10];
+    block[20_000..20_005].copy_from_slice(b"found");
+    for _ in 0..160 {
+        if conn.write_all(&block).is_err() {
+            return;
+        }
+    }
+}
+
+#[test]
+fn a_huge_tcp_check_response_is_judged_on_its_first_16k() {
+    let server = ProtocolServer::start(huge_reply, huge_reply);
+    let (line, _) = side_by_side_with(
+        "    option tcp-check\n    tcp-check expect string found\n",
+        server.addr,
+    );
+    assert!(
+        line.contains("info: \"TCPCHK did not match content 'found' at step 1\""),
+        "{line}"
+    );
+}
+
+#[test]
+fn bad_tcp_check_lines_are_refused_by_both_at_their_line() {
+    let head = "defaults\n    mode tcp\n    timeout connect 1s\n    timeout client 1s\n    \
+                timeout server 1s\nbackend bk\n    option tcp-check\n";
+    let cases = [
+        (
+            "    tcp-check expect status 200\n",
+            "'tcp-check expect' : 'only supports min-recv, '[!]binary', '[!]string', \
+             '[!]rstring', '[!]string-lf''[!]rbinary', '[!]binary-lf' or comment but got \
+             'status' as argument.",
+        ),
+        (
+            "    tcp-check send-binary 2b5\n",
+            "'tcp-check send-binary' : '2b5' invalid binary string (an even number of hex \
+             digit is expected).",
+        ),
+        (
+            "    tcp-check send\n",
+            "'tcp-check send' : 'string' expects a send as argument.",
+        ),
+        (
+            "    tcp-check expect string\n",
+            "'tcp-check expect' : 'string' expects a <pattern> as argument.",
+        ),
+        (
+            "    tcp-check connect port 0\n",
+            "'tcp-check connect' : expects a valid TCP port (from range 1 to 65535) or a \
+             sample expression, got 0.",
+        ),
+        (
+            "    option pgsql-check\n",
+            "'option pgsql-check' expects 'user <username>' as argument.",
+        ),
+    ];
+    for (lines, message) in cases {
+        let text = format!("{head}{lines}    server s 127.0.0.1:1 check\n");
+        common::haproxy::assert_refused_by_both(&text, "t.cfg:8", message);
+    }
+}
+
+/// Answers `ok` when the check starts with a PROXY v1 header naming its own connection.
+fn proxied_hello(conn: &mut TcpStream) {
+    let request = read_request(conn);
+    let (peer, local) = (conn.peer_addr().unwrap(), conn.local_addr().unwrap());
+    let header = format!(
+        "PROXY TCP4 {} {} {} {}\r\nhello\r\n",
+        peer.ip(),
+        local.ip(),
+        peer.port(),
+        local.port()
+    );
+    if request == header.as_bytes() {
+        let _ = conn.write_all(b"ok\r\n");
+    }
+}
+
+#[test]
+fn tcp_check_connect_send_proxy_names_the_check_connection() {
+    let server = ProtocolServer::start(proxied_hello, |conn| {
+        read_request(conn);
+    });
+    let (down, up) = down_then_up(
+        "    option tcp-check\n\
+         \x20   tcp-check connect send-proxy\n\
+         \x20   tcp-check send hello\\r\\n\n\
+         \x20   tcp-check expect string ok\n",
+        &server,
+    );
+    assert!(
+        down.contains("info: \"TCPCHK got an empty response at step 3\""),
+        "{down}"
+    );
+    assert!(up.contains("info: \"(tcp-check)\""), "{up}");
 }

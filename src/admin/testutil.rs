@@ -34,6 +34,7 @@ fn backend(name: &str, id: u32, servers: Vec<ServerSpec>) -> Backend {
         retries: 3,
         cookie: None,
         httpchk: None,
+        tcpchk: None,
         next_server_id: servers.len() as u32 + 1,
         servers: servers
             .iter()

@@ -64,6 +64,7 @@ fn state_with(algorithm: Algorithm, specs: &[ServerSpec]) -> State {
             retries: 3,
             cookie: None,
             httpchk: None,
+            tcpchk: None,
             next_server_id: servers.len() as u32 + 1,
             servers,
         }],

@@ -4,6 +4,7 @@
 //! - `"..."`: spaces and `#` are literal, `\"` and `\\` are escapes, variables are expanded.
 //! - `'...'`: everything is literal until the closing `'`.
 //! - Outside single quotes, `\` makes the next space, tab, `#`, `\`, `'`, `"` or `$` literal;
+//!   `\r`, `\n`, `\t` and `\xHH` are a CR, LF, tab and that byte (`tcp-check send PING\r\n`);
 //!   a backslash before any other character is kept as is.
 //! - `${NAME}`, `${NAME-default}` and `$NAME` are replaced by the environment variable (unset and
 //!   no default: empty), unquoted or in double quotes, never in single quotes. As in a shell, an
@@ -104,9 +105,28 @@ impl Lexer<'_> {
                 self.pos += 1;
                 self.push(c);
             }
+            Some(c @ ('r' | 'n' | 't')) => {
+                self.pos += 1;
+                self.push(match c {
+                    'r' => '\r',
+                    'n' => '\n',
+                    _ => '\t',
+                });
+            }
+            Some('x') if self.hex_byte().is_some() => {
+                let byte = self.hex_byte().unwrap_or_default();
+                self.pos += 3;
+                self.push(char::from(byte));
+            }
             // An unknown escape keeps its backslash, as HAProxy does.
             _ => self.push('\\'),
         }
+    }
+
+    /// The byte of a `\xHH` escape whose `x` is next.
+    fn hex_byte(&self) -> Option<u8> {
+        let digits: String = self.chars.get(self.pos + 1..self.pos + 3)?.iter().collect();
+        u8::from_str_radix(&digits, 16).ok()
     }
 
     /// Called after a `$`: `${NAME}`, `${NAME-default}` or `$NAME`; a lone `$` stays literal.
@@ -208,6 +228,14 @@ mod tests {
         );
         assert!(words("").is_empty());
         assert!(words(" \t ").is_empty());
+    }
+
+    #[test]
+    fn control_escapes_are_haproxys() {
+        assert_eq!(
+            words(r#"send PING\r\n "a\tb" \x41\xZZ 'raw\n'"#),
+            ["send", "PING\r\n", "a\tb", "A\\xZZ", "raw\\n"]
+        );
     }
 
     #[test]

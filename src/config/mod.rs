@@ -20,6 +20,7 @@ mod proxy;
 mod rules;
 mod server;
 mod stats_page;
+mod tcp_checks;
 mod tls_options;
 mod validate;
 mod values;

@@ -7,6 +7,9 @@ pub use super::checks::{
     CheckConnect, CheckExpect, CheckRegex, HeaderPattern, HttpCheckRule, HttpCheckSend,
     HttpChkRequest, HttpMatch,
 };
+pub use super::tcp_checks::{
+    CheckText, TcpCheck, TcpCheckProtocol, TcpCheckRule, TcpConnect, TcpExpect, TcpMatch,
+};
 use crate::rules::{HttpRules, ResponseRules, Switching};
 use std::fmt;
 use std::net::SocketAddr;
@@ -594,6 +597,8 @@ pub struct BackendSide {
     /// `retries N` (HAProxy's default: 3).
     pub retries: u32,
     pub httpchk: Option<HttpCheck>,
+    /// `option tcp-check` and its rules, or a ready-made tcp check (`option smtpchk` …).
+    pub tcpchk: Option<TcpCheck>,
     pub cookie: Option<CookieConfig>,
     /// `retry-on` (see [`RetryOn::default`] when not given).
     pub retry_on: RetryOn,

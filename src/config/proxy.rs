@@ -18,6 +18,7 @@ use super::parser::{ConfigError, Line};
 use super::rules;
 use super::server::{self, Numbers};
 use super::stats_page;
+use super::tcp_checks::{self, TcpCheckLines, TcpCheckOption};
 use super::tls_options::apply_tls_option;
 use super::values::{parse_bind_addr, parse_time, parse_u32};
 use crate::rules::{ErrorFiles, HttpRules, Reply, ResponseRules, Switching, ERRORFILE_STATUSES};
@@ -75,6 +76,10 @@ pub(super) struct ProxySettings {
     pub httpchk: Option<HttpChkRequest>,
     /// `http-check` lines, in order.
     pub http_checks: HttpCheckLines,
+    /// `option tcp-check` or a ready-made tcp check (`smtpchk` …); the last check option wins.
+    pub tcpchk: Option<TcpCheckOption>,
+    /// `tcp-check` lines, in order.
+    pub tcp_checks: TcpCheckLines,
     pub cookie: Option<Located<CookieConfig>>,
     pub server_defaults: ServerOptions,
     pub load_state: LoadServerState,
@@ -104,6 +109,8 @@ impl Default for ProxySettings {
             retry_on: RetryOn::default(),
             httpchk: None,
             http_checks: HttpCheckLines::default(),
+            tcpchk: None,
+            tcp_checks: TcpCheckLines::default(),
             cookie: None,
             server_defaults: ServerOptions::default(),
             load_state: LoadServerState::None,
@@ -292,6 +299,17 @@ const KEYWORDS: &[(&str, Allowed, Handler)] = &[
     ("http-check expect", BACK, parse_http_check),
     ("http-check comment", BACK, parse_http_check),
     ("http-check disable-on-404", BACK, parse_http_check),
+    ("option tcp-check", BACK, parse_tcpchk_option),
+    ("option smtpchk", BACK, parse_tcpchk_option),
+    ("option redis-check", BACK, parse_tcpchk_option),
+    ("option mysql-check", BACK, parse_tcpchk_option),
+    ("option pgsql-check", BACK, parse_tcpchk_option),
+    ("option ldap-check", BACK, parse_tcpchk_option),
+    ("tcp-check connect", BACK, parse_tcp_check),
+    ("tcp-check send", BACK, parse_tcp_check),
+    ("tcp-check send-binary", BACK, parse_tcp_check),
+    ("tcp-check expect", BACK, parse_tcp_check),
+    ("tcp-check comment", BACK, parse_tcp_check),
     ("errorfile", EVERY_PROXY, parse_errorfile),
     ("cookie", BACK, parse_cookie),
     ("default-server", BACK, parse_default_server),
@@ -363,7 +381,7 @@ const GLOBAL_ONLY: &[&str] = &[
 ];
 
 /// Words that take a second word to make a keyword (`timeout client`, `option redispatch`).
-const TWO_WORD_KEYWORDS: &[&str] = &["timeout", "option", "http-check", "stats"];
+const TWO_WORD_KEYWORDS: &[&str] = &["timeout", "option", "http-check", "tcp-check", "stats"];
 
 /// Whether `key` is a keyword of proxy sections (for "wrong section" errors in `global`).
 pub(super) fn is_proxy_keyword(key: &str) -> bool {
@@ -419,6 +437,7 @@ fn example_of(first: &str) -> &'static str {
         "timeout" => "'timeout client 30s'",
         "option" => "'option redispatch'",
         "http-check" => "'http-check expect status 200'",
+        "tcp-check" => "'tcp-check expect string +PONG'",
         _ => "'stats enable', or 'stats socket <path>' in the global section",
     }
 }
@@ -872,8 +891,10 @@ fn parse_httpchk(section: &mut ProxySection, _line: &Line, args: &[String]) -> R
         [method, uri, version] => {
             // The old trick of headers after the version (`HTTP/1.1\r\nHost:\ www`).
             if version.contains(['\r', '\n']) || version.contains("\\r") {
+                // Shown as written: the lexer turned its `\r\n` into the real characters.
+                let written = version.replace('\r', "\\r").replace('\n', "\\n");
                 return Err(format!(
-                    "'option httpchk': the version ('{version}') carries headers: write them \
+                    "'option httpchk': the version ('{written}') carries headers: write them \
                      as 'http-check send hdr <name> <value>'"
                 ));
             }
@@ -888,7 +909,41 @@ fn parse_httpchk(section: &mut ProxySection, _line: &Line, args: &[String]) -> R
         }
     }
     section.settings.httpchk = Some(request);
+    section.settings.tcpchk = None;
     Ok(())
+}
+
+/// `option tcp-check`, or a ready-made tcp check (`smtpchk`, `redis-check`, `mysql-check`,
+/// `pgsql-check`, `ldap-check`); it replaces any `option httpchk`, as in HAProxy.
+fn parse_tcpchk_option(
+    section: &mut ProxySection,
+    line: &Line,
+    args: &[String],
+) -> Result<(), String> {
+    let name = line.words.get(1).map_or("", String::as_str);
+    let no_args = |option| match args.first() {
+        None => Ok(option),
+        Some(extra) => Err(format!(
+            "'option {name}' cannot handle more than 0 arguments (got '{extra}')."
+        )),
+    };
+    let option = match name {
+        "tcp-check" => no_args(TcpCheckOption::Rules)?,
+        "redis-check" => no_args(TcpCheckOption::Redis)?,
+        "ldap-check" => no_args(TcpCheckOption::Ldap)?,
+        "smtpchk" => tcp_checks::read_smtpchk(args)?,
+        "mysql-check" => tcp_checks::read_mysql_check(args)?,
+        _ => tcp_checks::read_pgsql_check(args)?,
+    };
+    section.settings.tcpchk = Some(option);
+    section.settings.httpchk = None;
+    Ok(())
+}
+
+/// `tcp-check connect|send|send-binary|expect|comment …`, in [`super::tcp_checks`].
+fn parse_tcp_check(section: &mut ProxySection, line: &Line, args: &[String]) -> Result<(), String> {
+    let word = line.words.get(1).map_or("", String::as_str);
+    section.settings.tcp_checks.read(line, word, args)
 }
 
 /// `http-check connect|send|expect|comment|disable-on-404 …`, in [`super::checks`].

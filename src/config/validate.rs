@@ -361,6 +361,10 @@ fn build_backend_side(section: &ProxySection, warnings: &mut Vec<String>) -> Bac
         retries: settings.retries,
         retry_on: settings.retry_on,
         httpchk: build_http_check(section, warnings),
+        tcpchk: settings
+            .tcpchk
+            .as_ref()
+            .map(|option| option.build(&settings.tcp_checks)),
         cookie: cookie.map(|c| c.value),
         load_state: settings.load_state,
         state_file_name: settings.state_file_name.clone(),

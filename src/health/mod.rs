@@ -3,8 +3,9 @@
 //! times. A result goes to the coordinator, which turns it into a `Mutation::CheckResult` for
 //! every shard only when it changes the state, so all shards switch together.
 //!
-//! - Checks: TCP connect, or HTTP (`option httpchk` and its `http-check` connect/send/expect
-//!   rule list, `disable-on-404`), every `inter` when UP, `fastinter` in transition,
+//! - Checks: TCP connect, HTTP (`option httpchk` and its `http-check` connect/send/expect
+//!   rule list, `disable-on-404`), or a tcp-check (`option tcp-check` rules, `smtpchk`,
+//!   `redis-check`, `mysql-check`, `pgsql-check`, `ldap-check`), every `inter` when UP, `fastinter` in transition,
 //!   `downinter` when DOWN ([`crate::state::Check::interval`]); `timeout check` as HAProxy applies it ([`timeouts`]).
 //! - Passive (`observe`): the shard's [`Observer`](crate::proxy::observe::Observer) queues a
 //!   server that reached `error-limit` consecutive errors on live traffic; it is reported as a
@@ -16,16 +17,17 @@
 //! false timeout.
 //!
 //! Layout: [`schedule`] (which checks run, when), [`probe`] (a check's I/O), [`judge`] (the
-//! verdict on a response), [`timeouts`], [`passive`] (`observe`), [`slow_start`].
+//! verdict on an HTTP response), [`tcp_probe`] (a tcp-check's rules), [`timeouts`], [`passive`] (`observe`), [`slow_start`].
 
 mod judge;
 mod passive;
 mod probe;
 mod schedule;
 mod slow_start;
+mod tcp_probe;
 mod timeouts;
 
-pub use probe::run_check;
+pub use probe::{run_check, CheckKind};
 pub use timeouts::{timeouts, CheckTimeouts};
 
 use crate::proxy::Worker;

@@ -1,10 +1,12 @@
 //! One check's I/O: a TCP connect (L4), or an HTTP check's rules in order (connect, send,
 //! read the response, expect), each phase within its [`CheckTimeouts`] and a response read
-//! to at most 16 kB. The verdict on what was read is [`super::judge`]'s.
+//! to at most 16 kB. The verdict on what was read is [`super::judge`]'s; a tcp-check's rules
+//! run in [`super::tcp_probe`].
 
 use super::judge::{judge, needs_body, parse_head, Head, Response};
+use super::tcp_probe::run_tcp_rules;
 use super::timeouts::CheckTimeouts;
-use crate::config::{HttpCheck, HttpCheckRule, HttpChkRequest};
+use crate::config::{HttpCheck, HttpCheckRule, HttpChkRequest, TcpCheck};
 use crate::state::{CheckDetail, CheckStatus};
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
@@ -13,28 +15,38 @@ use std::time::{Duration, Instant};
 
 /// The most of a check response read (HAProxy's check buffer, `tune.bufsize`): a longer
 /// response is judged on its first 16 kB, never buffered whole.
-const MAX_RESPONSE: usize = 16384;
+pub(super) const MAX_RESPONSE: usize = 16384;
 
-/// One check: a TCP connect, or the rules of an HTTP check. Returns the verdict and what
-/// HAProxy reports with it (HTTP code, error text, duration). `server_down`: a 404 drains
-/// only a server that is not DOWN (`http-check disable-on-404`).
+/// Which check a server's backend runs.
+#[derive(Debug, Clone, Copy)]
+pub enum CheckKind<'a> {
+    /// A TCP connect.
+    Connect,
+    Http(&'a HttpCheck),
+    Tcp(&'a TcpCheck),
+}
+
+/// One check: a TCP connect, or the rules of an HTTP check or a tcp-check. Returns the
+/// verdict and what HAProxy reports with it (code, error text, duration). `server_down`: a
+/// 404 drains only a server that is not DOWN (`http-check disable-on-404`).
 pub async fn run_check(
     addr: SocketAddr,
-    httpchk: Option<&HttpCheck>,
+    kind: CheckKind<'_>,
     timeouts: CheckTimeouts,
     server_down: bool,
 ) -> (CheckStatus, CheckDetail) {
     let started = Instant::now();
-    let outcome = match httpchk {
-        None => connect(addr, timeouts.connect)
+    let clock = Clock { started, timeouts };
+    let outcome = match kind {
+        CheckKind::Connect => connect(addr, timeouts.connect)
             .await
             .map_or_else(|failed| failed, |_| Outcome::status(CheckStatus::L4Ok)),
-        Some(check) => {
-            let clock = Clock { started, timeouts };
-            run_http_rules(addr, check, clock, server_down)
-                .await
-                .unwrap_or_else(|failed| failed)
-        }
+        CheckKind::Http(check) => run_http_rules(addr, check, clock, server_down)
+            .await
+            .unwrap_or_else(|failed| failed),
+        CheckKind::Tcp(check) => run_tcp_rules(addr, check, clock)
+            .await
+            .unwrap_or_else(|failed| failed),
     };
     let detail = CheckDetail {
         code: outcome.code,
@@ -46,14 +58,14 @@ pub async fn run_check(
 
 /// What a check found: HAProxy's status, the HTTP code it shows, the `info` of its log line.
 #[derive(Debug)]
-struct Outcome {
-    status: CheckStatus,
-    code: Option<u16>,
-    info: Option<String>,
+pub(super) struct Outcome {
+    pub status: CheckStatus,
+    pub code: Option<u16>,
+    pub info: Option<String>,
 }
 
 impl Outcome {
-    fn status(status: CheckStatus) -> Outcome {
+    pub(super) fn status(status: CheckStatus) -> Outcome {
         Outcome {
             status,
             code: None,
@@ -64,15 +76,15 @@ impl Outcome {
 
 /// When a check started and how long its phases may take.
 #[derive(Debug, Clone, Copy)]
-struct Clock {
+pub(super) struct Clock {
     started: Instant,
-    timeouts: CheckTimeouts,
+    pub timeouts: CheckTimeouts,
 }
 
 impl Clock {
     /// When the response to a request sent now must have come: `timeout check` from now, or
     /// without it what is left of `inter` since the check started.
-    fn response_deadline(&self) -> Instant {
+    pub(super) fn response_deadline(&self) -> Instant {
         if self.timeouts.shared {
             self.started + self.timeouts.response
         } else {
@@ -81,7 +93,7 @@ impl Clock {
     }
 }
 
-async fn connect(addr: SocketAddr, timeout: Duration) -> Result<TcpStream, Outcome> {
+pub(super) async fn connect(addr: SocketAddr, timeout: Duration) -> Result<TcpStream, Outcome> {
     match TcpStream::connect_timeout(addr, timeout).await {
         Ok(stream) => Ok(stream),
         Err(e) if is_timeout(&e) => Err(Outcome::status(CheckStatus::L4Tout)),

@@ -3,7 +3,7 @@
 //! checks are disabled or the server is in maintenance, and spaced by `inter`, `fastinter` or
 //! `downinter` ([`crate::state::Check::interval`]).
 
-use super::probe::run_check;
+use super::probe::{run_check, CheckKind};
 use super::timeouts::{timeouts, CheckTimeouts};
 use super::{CheckReport, HealthSink};
 use crate::proxy::Worker;
@@ -66,6 +66,7 @@ struct Target {
     /// Checks enabled and the server not in maintenance (HAProxy pauses them then).
     active: bool,
     httpchk: Option<crate::config::HttpCheck>,
+    tcpchk: Option<crate::config::TcpCheck>,
     timeouts: CheckTimeouts,
     /// DOWN by its checks (a 404 then does not drain it: `disable-on-404`).
     down: bool,
@@ -79,13 +80,12 @@ async fn check_loop<S: HealthSink>(worker: Rc<Worker>, server: ServerRef, sink: 
             return;
         };
         if target.active {
-            let (status, detail) = run_check(
-                target.addr,
-                target.httpchk.as_ref(),
-                target.timeouts,
-                target.down,
-            )
-            .await;
+            let kind = match (&target.httpchk, &target.tcpchk) {
+                (Some(http), _) => CheckKind::Http(http),
+                (None, Some(tcp)) => CheckKind::Tcp(tcp),
+                (None, None) => CheckKind::Connect,
+            };
+            let (status, detail) = run_check(target.addr, kind, target.timeouts, target.down).await;
             sink.report(CheckReport {
                 server,
                 status,
@@ -110,6 +110,7 @@ fn check_target(worker: &Worker, server: ServerRef) -> Option<Target> {
         interval: s.check.interval(s.op, &s.tuning),
         active: s.check.active() && s.admin != AdminState::Maint,
         httpchk: backend.httpchk.clone(),
+        tcpchk: backend.tcpchk.clone(),
         down: s.op == OpState::Down,
         timeouts: timeouts(
             s.check.inter,

@@ -461,6 +461,7 @@ mod tests {
                 retries: 3,
                 cookie: None,
                 httpchk: None,
+                tcpchk: None,
                 servers: vec![Server::new(1, &spec, false, 0)],
                 next_server_id: 2,
             }],

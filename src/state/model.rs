@@ -2,6 +2,7 @@
 
 use crate::config::{
     Algorithm, CheckTuning, Config, CookieConfig, HttpCheck, Mode, ServerConfig, ServerOptions,
+    TcpCheck,
 };
 use crate::rules::Maps;
 use std::net::SocketAddr;
@@ -41,6 +42,8 @@ pub enum CheckStatus {
     /// `observe`: `error-limit` consecutive errors on live traffic (HAProxy's "Health
     /// analyze"); what it does depends on the server's `on-error`.
     Hana,
+    /// The connection failed once established (a reset while a check waits for a reply).
+    SockErr,
 }
 
 impl CheckStatus {
@@ -57,6 +60,7 @@ impl CheckStatus {
             CheckStatus::L7Rsp => "L7RSP",
             CheckStatus::L7Tout => "L7TOUT",
             CheckStatus::Hana => "HANA",
+            CheckStatus::SockErr => "SOCKERR",
         }
     }
 
@@ -73,6 +77,7 @@ impl CheckStatus {
             CheckStatus::L7Rsp => "Layer7 invalid response",
             CheckStatus::L7Tout => "Layer7 timeout",
             CheckStatus::Hana => "Health analyze",
+            CheckStatus::SockErr => "Socket error",
         }
     }
 
@@ -253,6 +258,8 @@ pub struct Backend {
     pub retries: u32,
     pub cookie: Option<CookieConfig>,
     pub httpchk: Option<HttpCheck>,
+    /// `option tcp-check` rules or a ready-made tcp check; `None` with `httpchk` or plain.
+    pub tcpchk: Option<TcpCheck>,
     pub servers: Vec<Server>,
     /// Next `sid` for `add server`.
     pub next_server_id: u32,
@@ -418,6 +425,7 @@ impl State {
                     retries: side.retries,
                     cookie: side.cookie.clone(),
                     httpchk: side.httpchk.clone(),
+                    tcpchk: side.tcpchk.clone(),
                     next_server_id: servers.len() as u32 + 1,
                     servers,
                 });

@@ -76,6 +76,7 @@ fn check_status_number(s: &Server) -> u32 {
     match s.check.status {
         CheckStatus::Init => 1,
         CheckStatus::Hana => 4,
+        CheckStatus::SockErr => 5,
         CheckStatus::L4Ok => 6,
         CheckStatus::L4Tout => 7,
         CheckStatus::L4Con => 8,
