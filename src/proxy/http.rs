@@ -30,6 +30,7 @@ use super::persistence::Persistence;
 use super::queue;
 use super::retry::{self, Failure};
 use super::routing;
+use super::server_stream::ServerStream;
 use super::tunnel::{self, EarlyBytes};
 use super::upstream::{self, Upstream};
 use super::worker::Worker;
@@ -41,8 +42,6 @@ use crate::http::{
 use crate::rules::{ConnectionField, EditedHead, EditedResponse, Reply, ResponseView};
 use crate::state::ServerRef;
 use crate::stats::trace::{Ending, RequestTrace};
-use futures_lite::io::AsyncWriteExt;
-use glommio::net::TcpStream;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -789,12 +788,12 @@ impl<'e> Exchange<'e, '_> {
     /// Sends the request to one server and streams its response back.
     async fn attempt(&mut self, body: &RequestBody, target: &Target<'_>) -> Attempt {
         let (worker, frontend, request) = (self.worker, self.frontend, self.request);
-        let client = &mut *self.client;
         let (server, addr) = (target.server, target.addr);
         let settings = &worker.backends[server.backend];
+        let tls = self.tls_target(server);
         let connecting = Instant::now();
         let connected = if target.fresh_only {
-            upstream::connect(addr, settings.connect_timeout)
+            upstream::connect(addr, settings.connect_timeout, tls.as_ref())
                 .await
                 .map(|stream| {
                     worker.with_server_counters(server, |c| c.connect += 1);
@@ -804,8 +803,9 @@ impl<'e> Exchange<'e, '_> {
                     }
                 })
         } else {
-            upstream::acquire(worker, server, addr, settings.connect_timeout).await
+            upstream::acquire(worker, server, addr, settings.connect_timeout, tls.as_ref()).await
         };
+        let client = &mut *self.client;
         let Ok(Upstream {
             stream: mut upstream,
             reused,
@@ -829,7 +829,9 @@ impl<'e> Exchange<'e, '_> {
             close_server: fe.httpclose || settings.httpclose,
         };
         client.out.clear();
-        if let (Some(version), false) = (upstream::sends_proxy(worker, server), reused) {
+        let plain = matches!(upstream, ServerStream::Plain(_));
+        if let (Some(version), false, true) = (upstream::sends_proxy(worker, server), reused, plain)
+        {
             let local = client.stream.local_addr().ok();
             upstream::push_proxy_header(version, client.peer, local, &mut client.out);
         }
@@ -864,6 +866,39 @@ impl<'e> Exchange<'e, '_> {
             .await
     }
 
+    /// How a new connection to `server` starts if it is a TLS server: the name its `sni`
+    /// expression gives for this request (as forwarded), and the PROXY header of
+    /// `send-proxy`, which goes before the handshake.
+    fn tls_target(&self, server: ServerRef) -> Option<upstream::TlsTarget> {
+        let worker = self.worker;
+        let connector = upstream::connector(worker, server)?;
+        let client = &*self.client;
+        let sni = connector.has_sni().then(|| {
+            let (request, buf) = self
+                .forwarded
+                .unwrap_or((self.request, client.input.data()));
+            let state = worker.state.borrow();
+            let view = routing::HeadView {
+                request,
+                buf,
+                peer: client.peer,
+                stream: client.stream,
+                maps: &state.maps,
+            };
+            connector.sni_of(&view)
+        });
+        let mut proxy_header = Vec::new();
+        if let Some(version) = upstream::sends_proxy(worker, server) {
+            let local = client.stream.local_addr().ok();
+            upstream::push_proxy_header(version, client.peer, local, &mut proxy_header);
+        }
+        Some(upstream::TlsTarget {
+            connector,
+            sni: sni.flatten(),
+            proxy_header,
+        })
+    }
+
     /// Reads the response head (forwarding 1xx), sends it and the body to the client, and pools the
     /// server connection when the exchange ended cleanly. `(reused, consumed, kill_generation)`:
     /// whether the connection came from the pool, the request bytes to drop from the client buffer
@@ -871,7 +906,7 @@ impl<'e> Exchange<'e, '_> {
     async fn relay_response(
         &mut self,
         target: &Target<'_>,
-        mut upstream: TcpStream,
+        mut upstream: ServerStream,
         (reused, consumed, kill_generation): (bool, usize, u64),
     ) -> Attempt {
         let (worker, frontend, request) = (self.worker, self.frontend, self.request);
@@ -996,7 +1031,7 @@ impl<'e> Exchange<'e, '_> {
     async fn switch_protocols(
         &mut self,
         server: ServerRef,
-        mut upstream: TcpStream,
+        mut upstream: ServerStream,
         (input, consumed): (Buffer, usize),
         response: &Response,
     ) -> Attempt {
@@ -1062,7 +1097,7 @@ impl<'e> Exchange<'e, '_> {
     async fn send_response(
         &mut self,
         target: &Target<'_>,
-        mut upstream: TcpStream,
+        mut upstream: ServerStream,
         mut input: Buffer,
         response: &Response,
         (consumed, kill_generation): (usize, u64),
@@ -1233,7 +1268,7 @@ async fn deny_response(
 /// bytes after the body start in the client buffer, or None if the client or server failed.
 async fn stream_request_body(
     client: &mut Client<'_>,
-    upstream: &mut TcpStream,
+    upstream: &mut ServerStream,
     tracker: &mut BodyTracker,
     buffered_end: usize,
 ) -> Option<usize> {
@@ -1264,7 +1299,7 @@ async fn stream_response_body(
     worker: &Worker,
     server: ServerRef,
     client: &mut Client<'_>,
-    upstream: &mut TcpStream,
+    upstream: &mut ServerStream,
     input: &mut Buffer,
     tracker: &mut BodyTracker,
     (kill_generation, close_delimited): (u64, bool),

@@ -25,6 +25,7 @@ mod queue;
 mod record;
 mod retry;
 mod routing;
+mod server_stream;
 mod settings;
 mod tcp;
 mod tunnel;

@@ -3,7 +3,8 @@
 //! the bind's versions, suites and groups ([`choices`]) and client certificate check
 //! ([`client_auth`]), one rustls `ServerConfig` per TLS bind built once before the shards
 //! start and shared by all of them ([`Contexts`]), the handshake of one accepted connection
-//! ([`handshake`]), and what rules read of a session ([`names`]).
+//! ([`handshake`]), and what rules read of a session ([`names`]). TLS to servers is
+//! [`upstream`]'s.
 //!
 //! One `ServerConfig` for every shard, not one each: its session ticket key and session cache
 //! are then the same on every core, so a client whose next connection lands on another shard
@@ -19,6 +20,7 @@ pub mod der;
 pub mod handshake;
 pub mod names;
 mod sni;
+pub mod upstream;
 
 pub use handshake::{accept, Failure, Replayed};
 pub use names::facts;
@@ -36,6 +38,8 @@ pub type ServerConfig = Arc<rustls::ServerConfig>;
 #[derive(Default, Clone)]
 pub struct Contexts {
     frontends: HashMap<String, Vec<Option<ServerConfig>>>,
+    /// The client side of every `server … ssl` ([`upstream`]).
+    pub servers: upstream::Connectors,
 }
 
 impl Contexts {
@@ -57,6 +61,7 @@ impl Contexts {
                 .collect::<Result<Vec<_>, String>>()?;
             contexts.frontends.insert(proxy.name.clone(), binds);
         }
+        contexts.servers = upstream::Connectors::load(config)?;
         Ok(contexts)
     }
 
