@@ -388,3 +388,95 @@ fn switching_a_tls_server_off_and_on_under_load_loses_no_request() {
         started.elapsed()
     );
 }
+
+/// `show stat`'s status, check status and last check info of `bk/s1` through `socket`,
+/// read between two checks (HAProxy marks a check in progress with `* ` and no info).
+fn check_columns(socket: &Path) -> (String, String, String) {
+    let mut columns = stat_columns(socket);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while columns.1.starts_with("* ") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        columns = stat_columns(socket);
+    }
+    columns
+}
+
+fn stat_columns(socket: &Path) -> (String, String, String) {
+    let rows = stat_rows(&admin(socket, "show stat"));
+    let row = rows
+        .iter()
+        .find(|r| r["pxname"] == "bk" && r["svname"] == "s1")
+        .expect("bk/s1 in show stat");
+    let column = |name: &str| row.get(name).cloned().unwrap_or_default();
+    (column("status"), column("check_status"), column("last_chk"))
+}
+
+#[test]
+fn tls_health_checks_pass_and_fail_as_haproxy_reports_them() {
+    let pki = Pki::new();
+    let (_nginx, _) = tls_server(&pki, "tls1", free_port(), "");
+    let cases = [
+        // A check over TLS alone: the handshake is the check.
+        (
+            "root.pem",
+            "check-ssl check-sni backend.test",
+            ("UP", "L6OK", ""),
+        ),
+        (
+            "other.pem",
+            "check-ssl check-sni backend.test",
+            ("DOWN", "L6RSP", "SSL handshake failure"),
+        ),
+        // `ssl` carries the checks over TLS too; an HTTP check then runs inside it.
+        (
+            "root.pem",
+            "ssl check sni str(backend.test) check-sni backend.test",
+            ("UP", "L7OK", ""),
+        ),
+    ];
+    for (ca, options, (status, check_status, info)) in cases {
+        let option_httpchk = if options.starts_with("ssl") {
+            "    option httpchk GET /\n"
+        } else {
+            ""
+        };
+        let servers = format!(
+            "{option_httpchk}    server s1 127.0.0.1:{} verify required ca-file {} check inter 200 fall 1 rise 1 {options}\n",
+            _nginx.port,
+            pki.path(ca).display()
+        );
+        let port = free_port();
+        let p = pointsman_logged(&with_socket(&config(port, &servers)), 1, port);
+        let hport = free_port();
+        let socket = temp_dir("tls-check-haproxy").join("h.sock");
+        let haproxy_config = format!(
+            "global\n    stats socket {} level admin\n{}",
+            socket.display(),
+            config(hport, &servers)
+        );
+        let _h = haproxy(&haproxy_config, hport);
+        std::thread::sleep(Duration::from_millis(800));
+        let expected = (
+            status.to_string(),
+            check_status.to_string(),
+            info.to_string(),
+        );
+        assert_eq!(
+            check_columns(&socket),
+            expected,
+            "haproxy, {options} ({ca})"
+        );
+        // pointsman leaves `last_chk` empty (all checks alike): its log line says the info.
+        let (status, check_status, _) = check_columns(&p.socket);
+        let pointsman = (status, check_status);
+        assert_eq!(
+            pointsman,
+            (expected.0, expected.1),
+            "pointsman, {options} ({ca})"
+        );
+        if !info.is_empty() {
+            let said = format!("reason: Layer6 invalid response, info: \"{info}\"");
+            assert!(p.log().contains(&said), "{said}: {}", p.log());
+        }
+    }
+}

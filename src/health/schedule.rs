@@ -69,6 +69,8 @@ struct Target {
     timeouts: CheckTimeouts,
     /// DOWN by its checks (a 404 then does not drain it: `disable-on-404`).
     down: bool,
+    /// `check-ssl` (or `ssl`): the check's client side over TLS.
+    tls: Option<std::sync::Arc<crate::tls::upstream::Connector>>,
 }
 
 /// Checks one server while it exists; paused while checks are disabled or the server is in
@@ -80,7 +82,7 @@ async fn check_loop<S: HealthSink>(worker: Rc<Worker>, server: ServerRef, sink: 
         };
         if target.active {
             let (status, detail) = run_check(
-                target.addr,
+                (target.addr, target.tls.as_deref()),
                 target.httpchk.as_ref(),
                 target.timeouts,
                 target.down,
@@ -111,6 +113,7 @@ fn check_target(worker: &Worker, server: ServerRef) -> Option<Target> {
         active: s.check.active() && s.admin != AdminState::Maint,
         httpchk: backend.httpchk.clone(),
         down: s.op == OpState::Down,
+        tls: crate::proxy::check_connector(worker, server),
         timeouts: timeouts(
             s.check.inter,
             settings.connect_timeout,

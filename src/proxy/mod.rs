@@ -32,7 +32,9 @@ mod tunnel;
 mod upstream;
 mod worker;
 
+pub use server_stream::ServerStream;
 pub use settings::{BackendSettings, FrontendSettings};
+pub use upstream::check_connector;
 pub use worker::Worker;
 
 use crate::config::Mode;

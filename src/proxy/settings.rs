@@ -69,7 +69,7 @@ pub struct BackendSettings {
     pub error_files: ErrorFiles,
     /// Its TLS servers' client sides, by server name. Empty until the shard fills it from
     /// the process's [`crate::tls::Contexts`].
-    pub tls: std::collections::HashMap<String, std::sync::Arc<crate::tls::upstream::Connector>>,
+    pub tls: std::collections::HashMap<String, crate::tls::upstream::ServerTls>,
 }
 
 impl FrontendSettings {

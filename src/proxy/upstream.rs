@@ -36,7 +36,17 @@ pub fn connector(worker: &Worker, server: ServerRef) -> Option<Arc<Connector>> {
         return None;
     }
     let state = worker.state.borrow();
-    tls.get(&state.server(server)?.name).cloned()
+    tls.get(&state.server(server)?.name)?.traffic.clone()
+}
+
+/// The client side of `server`'s health checks if they speak TLS (`check-ssl`, `ssl`).
+pub fn check_connector(worker: &Worker, server: ServerRef) -> Option<Arc<Connector>> {
+    let tls = &worker.backends[server.backend].tls;
+    if tls.is_empty() {
+        return None;
+    }
+    let state = worker.state.borrow();
+    tls.get(&state.server(server)?.name)?.check.clone()
 }
 
 /// Connects to `addr` within `timeout` over TCP.

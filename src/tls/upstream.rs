@@ -2,7 +2,9 @@
 //! [crt F] [verifyhost NAME]`): one rustls `ClientConfig` per TLS server, built once before
 //! the shards start and shared by all of them ([`Connectors`]), so its session store is the
 //! same on every core and a connection a shard opens after another shard's resumes the
-//! session; and the client side of one handshake ([`handshake`]).
+//! session; and the client side of one handshake ([`handshake`]). Health checks over TLS
+//! (`check-ssl`, or any check of an `ssl` server) have a client side of their own, which
+//! sends `check-sni` (HAProxy's checks never send the traffic's `sni`).
 //!
 //! The certificate check is HAProxy's: with `verify required` the chain must lead to a
 //! `ca-file` CA, and the name is checked against `verifyhost` if given, else against the
@@ -63,6 +65,14 @@ impl Connector {
     pub fn has_sni(&self) -> bool {
         self.sni.is_some()
     }
+
+    /// The name of a constant `sni` (`str(NAME)`, a health check's `check-sni`).
+    pub fn constant_sni(&self) -> Option<&str> {
+        match self.sni.as_ref()? {
+            Sni::Constant(name) => Some(name),
+            Sni::Fetched(_) => None,
+        }
+    }
 }
 
 /// Runs the client side of a handshake on `io` to the server at `addr`, sending `sni` as
@@ -86,10 +96,18 @@ where
         .await
 }
 
+/// The client sides of one server: for its traffic (`ssl`), for its health checks (`ssl`
+/// or `check-ssl`, sending `check-sni`).
+#[derive(Debug, Clone, Default)]
+pub struct ServerTls {
+    pub traffic: Option<Arc<Connector>>,
+    pub check: Option<Arc<Connector>>,
+}
+
 /// The TLS servers of every backend: per backend name, per server name.
 #[derive(Default, Clone)]
 pub struct Connectors {
-    backends: HashMap<String, HashMap<String, Arc<Connector>>>,
+    backends: HashMap<String, HashMap<String, ServerTls>>,
 }
 
 impl Connectors {
@@ -102,9 +120,20 @@ impl Connectors {
                 continue;
             };
             let mut servers = HashMap::new();
-            for server in backend.servers.iter().filter(|s| s.options.ssl.enabled) {
-                let connector = connector(server, &proxy.name, &config.global)?;
-                servers.insert(server.name.clone(), Arc::new(connector));
+            for server in &backend.servers {
+                let ssl = &server.options.ssl;
+                let build = |sni: Option<&str>| connector(server, &proxy.name, &config.global, sni);
+                let tls = ServerTls {
+                    traffic: (ssl.enabled)
+                        .then(|| build(ssl.sni.as_deref()).map(Arc::new))
+                        .transpose()?,
+                    check: (ssl.checks_over_tls())
+                        .then(|| build(check_sni(ssl).as_deref()).map(Arc::new))
+                        .transpose()?,
+                };
+                if tls.check.is_some() {
+                    servers.insert(server.name.clone(), tls);
+                }
             }
             if !servers.is_empty() {
                 connectors.backends.insert(proxy.name.clone(), servers);
@@ -114,15 +143,25 @@ impl Connectors {
     }
 
     /// The TLS servers of `backend`, by server name (empty when it has none).
-    pub fn of(&self, backend: &str) -> HashMap<String, Arc<Connector>> {
+    pub fn of(&self, backend: &str) -> HashMap<String, ServerTls> {
         self.backends.get(backend).cloned().unwrap_or_default()
     }
 }
 
-/// The client side of one `server … ssl` line: its versions and suites (else
+/// The name a TLS health check sends: `check-sni NAME`, as a constant expression.
+fn check_sni(ssl: &ServerSsl) -> Option<String> {
+    ssl.check_sni.as_ref().map(|name| format!("str({name})"))
+}
+
+/// The client side of one `server … ssl` line sending `sni`: its versions and suites (else
 /// `ssl-default-server-*`), its certificate check, its client certificate, `alpn`, and a
 /// session store unless `no-ssl-reuse`.
-fn connector(server: &ServerLine, backend: &str, global: &Global) -> Result<Connector, String> {
+fn connector(
+    server: &ServerLine,
+    backend: &str,
+    global: &Global,
+    sni: Option<&str>,
+) -> Result<Connector, String> {
     let at = &server.location;
     let error = |e: String| format!("{at}: 'server {backend}/{}' : {e}", server.name);
     let ssl = &server.options.ssl;
@@ -132,7 +171,7 @@ fn connector(server: &ServerLine, backend: &str, global: &Global) -> Result<Conn
         log::warn!("{at}: 'server {backend}/{}': {warning}", server.name);
     }
     let provider = Arc::new(choices.provider);
-    let verifier = verifier(ssl, global, &provider).map_err(error)?;
+    let verifier = verifier(ssl, sni.is_some(), global, &provider).map_err(error)?;
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&choices.versions)
         .map_err(|e| error(e.to_string()))?
@@ -192,6 +231,7 @@ fn under(base: Option<&Path>, file: &Path) -> std::path::PathBuf {
 /// The certificate check of `verify` (else `ssl-server-verify`, else required, as HAProxy).
 fn verifier(
     ssl: &ServerSsl,
+    sends_sni: bool,
     global: &Global,
     provider: &Arc<CryptoProvider>,
 ) -> Result<Arc<dyn ServerCertVerifier>, String> {
@@ -215,7 +255,7 @@ fn verifier(
             ServerName::try_from(host.clone())
                 .map_err(|_| format!("'verifyhost {host}' is not a host name"))?,
         ),
-        None if ssl.sni.is_some() => NameCheck::Sent,
+        None if sends_sni => NameCheck::Sent,
         None => NameCheck::None,
     };
     Ok(Arc::new(Verification { webpki, name }))
