@@ -480,3 +480,46 @@ fn tls_health_checks_pass_and_fail_as_haproxy_reports_them() {
         }
     }
 }
+
+#[test]
+fn the_httplog_line_marks_a_tls_frontend_with_a_tilde() {
+    use std::io::BufRead;
+    let pki = Pki::new();
+    let bundle = pki.path("leaf.bundle.pem");
+    let text = std::fs::read_to_string(pki.path("leaf.pem")).unwrap()
+        + &std::fs::read_to_string(pki.path("leaf.key")).unwrap();
+    std::fs::write(&bundle, text).unwrap();
+    let _backend = nginx("plain", "ok", free_port());
+    let (tls_port, plain_port) = (free_port(), free_port());
+    let text = format!(
+        "global\n    stats socket @SOCKET@ mode 600 level admin\n\
+         defaults\n    mode http\n    log stdout format raw local0\n    option httplog\n\
+         \x20   timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n\
+         frontend fe\n    bind 127.0.0.1:{tls_port} ssl crt {}\n    bind 127.0.0.1:{plain_port}\n\
+         \x20   default_backend bk\nbackend bk\n    server s1 127.0.0.1:{}\n",
+        bundle.display(),
+        _backend.port
+    );
+    let mut p = pointsman_with_stdout(&text, 1, plain_port, std::process::Stdio::piped());
+    let resolve = format!("{NAME}:{tls_port}:127.0.0.1");
+    let out = Command::new("curl")
+        .args(["-sS", "--cacert"])
+        .arg(pki.path("root.pem"))
+        .args([
+            "--resolve",
+            &resolve,
+            &format!("https://{NAME}:{tls_port}/"),
+        ])
+        .output()
+        .expect("curl is installed");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ok", "{out:?}");
+    assert_eq!(get(plain_port, "/").unwrap().status, 200);
+    let stdout = p.proc.child.stdout.take().expect("stdout piped");
+    let lines: Vec<String> = std::io::BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .take(2)
+        .collect();
+    assert!(lines[0].contains("] fe~ bk/s1 "), "TLS: {lines:?}");
+    assert!(lines[1].contains("] fe bk/s1 "), "plain: {lines:?}");
+}

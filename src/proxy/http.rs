@@ -296,7 +296,8 @@ async fn serve_parsed(
     worker.in_flight.set(worker.in_flight.get() - 1);
     let elapsed = started.elapsed().as_millis() as u64;
     worker.with_frontend_counters(frontend, |c| c.ttime_sum_ms += elapsed);
-    worker.finish_http(frontend, client.peer, &client.trace);
+    let tls = client.stream.tls().is_some();
+    worker.finish_http(frontend, (client.peer, tls), &client.trace);
     keep_open
 }
 
@@ -314,7 +315,8 @@ async fn refuse(worker: &Worker, frontend: usize, client: &mut Client<'_>, page:
     client.trace.ending = Ending::BadRequest(status);
     client.trace.status = Some(status);
     if client.input.filled > 0 || !worker.frontends[frontend].dontlognull {
-        worker.finish_http(frontend, client.peer, &client.trace);
+        let tls = client.stream.tls().is_some();
+        worker.finish_http(frontend, (client.peer, tls), &client.trace);
     }
 }
 
