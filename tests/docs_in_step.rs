@@ -406,6 +406,12 @@ fn example_of(keyword: &str) -> Option<String> {
         "server-state-file" => "server-state-file state",
         "server-state-base" => "server-state-base @DIR@",
         "pidfile" => "pidfile @DIR@/pid",
+        "ssl-default-server-options" => "ssl-default-server-options ssl-min-ver TLSv1.2",
+        "ssl-default-server-ciphers" => "ssl-default-server-ciphers ECDHE-ECDSA-AES128-GCM-SHA256",
+        "ssl-default-server-ciphersuites" => {
+            "ssl-default-server-ciphersuites TLS_AES_128_GCM_SHA256"
+        }
+        "ssl-server-verify" => "ssl-server-verify none",
         "mode" => "mode http",
         "bind" => "bind 127.0.0.1:65020",
         "default_backend" => "default_backend bk",
@@ -478,6 +484,8 @@ fn server_option_example(option: &str) -> Option<&'static str> {
     Some(match option {
         "check" | "no-check" | "backup" | "no-backup" | "disabled" | "enabled" => "",
         "send-proxy" | "send-proxy-v2" | "no-send-proxy" | "no-send-proxy-v2" => "",
+        "ssl" => "ssl verify none",
+        "no-ssl" => "",
         "weight" => "weight 2",
         "inter" => "inter 1s",
         "rise" => "rise 2",

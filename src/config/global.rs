@@ -6,10 +6,10 @@
 
 use super::ignored::{find_ignored, TUNE_WITHOUT_EFFECT};
 use super::logs::{parse_log, parse_log_tag, LogLine};
-use super::model::{Global, Level, StatsSocket};
+use super::model::{Global, Level, StatsSocket, Verify};
 use super::parser::{ConfigError, Line};
 use super::proxy::is_proxy_keyword;
-use super::tls_options::parse_default_bind_options;
+use super::tls_options::{parse_default_bind_options, parse_default_server_options};
 use super::values::{parse_octal_mode, parse_socket_address, parse_time, parse_u32};
 
 const STATS_SOCKET_USAGE: &str =
@@ -70,6 +70,20 @@ pub(super) fn parse_line(
         }
         "ssl-default-bind-curves" => single_value(&key, args, "ssl-default-bind-curves <list>")
             .map(|v| global.ssl_default_bind.curves = Some(v.into())),
+        "ssl-default-server-options" => {
+            parse_default_server_options(&mut global.ssl_default_server, args)
+        }
+        "ssl-default-server-ciphers" => {
+            single_value(&key, args, "ssl-default-server-ciphers <list>")
+                .map(|v| global.ssl_default_server.ciphers = Some(v.into()))
+        }
+        "ssl-default-server-ciphersuites" => {
+            single_value(&key, args, "ssl-default-server-ciphersuites <list>")
+                .map(|v| global.ssl_default_server.ciphersuites = Some(v.into()))
+        }
+        "ssl-server-verify" => single_value(&key, args, "ssl-server-verify none|required")
+            .and_then(parse_server_verify)
+            .map(|v| global.ssl_server_verify = Some(v)),
         "tune.ssl.cachesize" => single_value(&key, args, "tune.ssl.cachesize <number>")
             .and_then(|v| parse_u32(v).map_err(|m| format!("'{key}': {m}")))
             .map(|n| global.tune_ssl_cachesize = Some(n as usize)),
@@ -145,6 +159,17 @@ fn parse_global_log(global: &mut Global, line: &Line, args: &[String]) -> Result
             Ok(())
         }
         LogLine::Global => Err("'log global' is not valid in the global section".into()),
+    }
+}
+
+/// `ssl-server-verify none|required`.
+fn parse_server_verify(value: &str) -> Result<Verify, String> {
+    match value {
+        "none" => Ok(Verify::None),
+        "required" => Ok(Verify::Required),
+        other => Err(format!(
+            "'ssl-server-verify' expects 'none' or 'required', not '{other}'"
+        )),
     }
 }
 

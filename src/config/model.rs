@@ -74,6 +74,11 @@ pub struct Global {
     /// `ssl-default-bind-options`, `-ciphers`, `-ciphersuites`, `-curves`: what a TLS bind
     /// uses where it sets nothing itself.
     pub ssl_default_bind: TlsOptions,
+    /// `ssl-default-server-options`, `-ciphers`, `-ciphersuites`: what a TLS server uses
+    /// where it sets nothing itself.
+    pub ssl_default_server: TlsOptions,
+    /// `ssl-server-verify none|required`: a TLS server's `verify` when it sets none.
+    pub ssl_server_verify: Option<Verify>,
     /// `tune.ssl.cachesize N`: TLS 1.2 sessions kept for resumption by session id.
     pub tune_ssl_cachesize: Option<usize>,
     /// `tune.ssl.maxrecord N`: the largest TLS record sent, in bytes of plaintext.
@@ -445,6 +450,44 @@ pub struct ServerOptions {
     /// `send-proxy` / `send-proxy-v2`: each new connection to the server starts with a PROXY
     /// protocol header carrying the client's address.
     pub send_proxy: Option<ProxyVersion>,
+    /// `ssl`, `verify`, `ca-file`, `sni`, `alpn`, `crt`, `check-ssl` …: TLS to the server
+    /// (boxed: most servers have none, and a `Mutation` carrying options stays small).
+    pub ssl: Box<ServerSsl>,
+}
+
+/// A server's TLS options, as written (the `tls` module builds the client side from them).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ServerSsl {
+    /// `ssl` (`no-ssl` undoes a `default-server ssl`): traffic to the server is TLS.
+    pub enabled: bool,
+    /// `verify none|required`; unset: the global `ssl-server-verify` (HAProxy's default:
+    /// required).
+    pub verify: Option<Verify>,
+    /// `ca-file F`: the CAs the server's certificate is verified against.
+    pub ca_file: Option<PathBuf>,
+    /// `crt F`: the client certificate (and key) shown to the server.
+    pub crt: Option<PathBuf>,
+    /// `sni EXPR`: a sample expression whose value is sent as the server name.
+    pub sni: Option<String>,
+    /// `alpn LIST`: the protocols offered, in order of preference.
+    pub alpn: Vec<String>,
+    /// `verifyhost NAME`: the name the certificate must hold (else the SNI's, else none).
+    pub verifyhost: Option<String>,
+    /// `check-ssl`: health checks speak TLS even without `ssl` (with `ssl` they always do).
+    pub check_ssl: bool,
+    /// `check-sni NAME`: the server name a TLS health check sends.
+    pub check_sni: Option<String>,
+    /// `no-ssl-reuse`: every connection makes a full handshake (no session resumption).
+    pub no_reuse: bool,
+    /// `ssl-min-ver`, `ssl-max-ver`, `ciphers`, `ciphersuites`, `no-tls-tickets`.
+    pub tls: TlsOptions,
+}
+
+impl ServerSsl {
+    /// Whether health checks of the server speak TLS.
+    pub fn checks_over_tls(&self) -> bool {
+        self.enabled || self.check_ssl
+    }
 }
 
 /// A PROXY protocol version a server is sent.
@@ -470,6 +513,7 @@ impl Default for ServerOptions {
             cookie: None,
             tuning: CheckTuning::default(),
             send_proxy: None,
+            ssl: Box::default(),
         }
     }
 }

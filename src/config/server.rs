@@ -6,7 +6,7 @@
 //! keyword is a typed [`OptionError`]: its `Display` is the config's wording, and the runtime
 //! API renders HAProxy's own from the same value.
 
-use super::model::{Observe, OnError, ProxyVersion, ServerConfig, ServerOptions};
+use super::model::{Observe, OnError, ProxyVersion, ServerConfig, ServerOptions, Verify};
 use super::parser::Line;
 use super::proxy::check_name;
 use super::values::{atoi, parse_server_addr, parse_time, parse_u32};
@@ -76,7 +76,9 @@ impl fmt::Display for OptionError {
                 value,
             } => write!(f, "'{keyword}' expects {expected}, not '{value}'"),
             OptionError::Unknown(word) => {
-                let supported: Vec<&str> = KEYWORDS.iter().map(|(name, _)| *name).collect();
+                let supported: Vec<&str> = (KEYWORDS.iter().chain(TLS_KEYWORDS))
+                    .map(|(name, _)| *name)
+                    .collect();
                 write!(
                     f,
                     "unknown server option '{word}' (supported: {})",
@@ -160,16 +162,102 @@ const KEYWORDS: &[(&str, Takes)] = &[
     ("no-send-proxy-v2", Takes::Nothing(|o| o.send_proxy = None)),
 ];
 
+/// The TLS keywords of a server (`ssl verify required ca-file F sni EXPR alpn LIST …`). Only
+/// config lines take them: a server added at runtime has no TLS client built for it, so
+/// `add server` refuses them as keywords it does not support.
+const TLS_KEYWORDS: &[(&str, Takes)] = &[
+    ("ssl", Takes::Nothing(|o| o.ssl.enabled = true)),
+    ("no-ssl", Takes::Nothing(|o| o.ssl.enabled = false)),
+    ("verify", Takes::Value(set_verify)),
+    (
+        "ca-file",
+        Takes::Value(|o, v, _| {
+            o.ssl.ca_file = Some(v.into());
+            Ok(())
+        }),
+    ),
+    (
+        "crt",
+        Takes::Value(|o, v, _| {
+            o.ssl.crt = Some(v.into());
+            Ok(())
+        }),
+    ),
+    (
+        "sni",
+        Takes::Value(|o, v, _| {
+            o.ssl.sni = Some(v.to_string());
+            Ok(())
+        }),
+    ),
+    (
+        "alpn",
+        Takes::Value(|o, v, _| {
+            o.ssl.alpn = v.split(',').map(str::to_string).collect();
+            Ok(())
+        }),
+    ),
+    (
+        "verifyhost",
+        Takes::Value(|o, v, _| {
+            o.ssl.verifyhost = Some(v.to_string());
+            Ok(())
+        }),
+    ),
+    ("no-verifyhost", Takes::Nothing(|o| o.ssl.verifyhost = None)),
+    ("check-ssl", Takes::Nothing(|o| o.ssl.check_ssl = true)),
+    ("no-check-ssl", Takes::Nothing(|o| o.ssl.check_ssl = false)),
+    (
+        "check-sni",
+        Takes::Value(|o, v, _| {
+            o.ssl.check_sni = Some(v.to_string());
+            Ok(())
+        }),
+    ),
+    ("no-ssl-reuse", Takes::Nothing(|o| o.ssl.no_reuse = true)),
+    ("ssl-reuse", Takes::Nothing(|o| o.ssl.no_reuse = false)),
+    (
+        "no-tls-tickets",
+        Takes::Nothing(|o| o.ssl.tls.no_tls_tickets = true),
+    ),
+    (
+        "tls-tickets",
+        Takes::Nothing(|o| o.ssl.tls.no_tls_tickets = false),
+    ),
+    (
+        "ssl-min-ver",
+        Takes::Value(|o, v, _| tls_option(o, "ssl-min-ver", v)),
+    ),
+    (
+        "ssl-max-ver",
+        Takes::Value(|o, v, _| tls_option(o, "ssl-max-ver", v)),
+    ),
+    (
+        "ciphers",
+        Takes::Value(|o, v, _| tls_option(o, "ciphers", v)),
+    ),
+    (
+        "ciphersuites",
+        Takes::Value(|o, v, _| tls_option(o, "ciphersuites", v)),
+    ),
+];
+
 /// Applies server keywords (`check weight 10 backup` …) to `options`, in order; the first
-/// keyword that fails stops the rest.
+/// keyword that fails stops the rest. The TLS keywords are taken from config lines only
+/// ([`Numbers::Strict`]).
 pub fn apply_options(
     options: &mut ServerOptions,
     words: &[String],
     numbers: Numbers,
 ) -> Result<(), OptionError> {
+    let tls: &[(&str, Takes)] = match numbers {
+        Numbers::Strict => TLS_KEYWORDS,
+        Numbers::Atoi => &[],
+    };
     let mut words = words.iter();
     while let Some(word) = words.next() {
-        let Some((keyword, takes)) = KEYWORDS.iter().find(|(name, _)| name == word) else {
+        let Some((keyword, takes)) = (KEYWORDS.iter().chain(tls)).find(|(name, _)| name == word)
+        else {
             return Err(OptionError::Unknown(word.clone()));
         };
         match takes {
@@ -379,6 +467,33 @@ fn set_observe(options: &mut ServerOptions, value: &str, _: Numbers) -> Result<(
         }
     });
     Ok(())
+}
+
+/// `verify none|required` (a server has no `optional`).
+fn set_verify(options: &mut ServerOptions, value: &str, _: Numbers) -> Result<(), OptionError> {
+    options.ssl.verify = Some(match value {
+        "none" => Verify::None,
+        "required" => Verify::Required,
+        other => {
+            return Err(OptionError::BadChoice {
+                keyword: "verify",
+                expected: "'none' or 'required'",
+                value: other.to_string(),
+            })
+        }
+    });
+    Ok(())
+}
+
+/// A TLS option a server shares with a bind (`ssl-min-ver TLSv1.3`, `ciphers …`).
+fn tls_option(
+    options: &mut ServerOptions,
+    keyword: &'static str,
+    value: &str,
+) -> Result<(), OptionError> {
+    super::tls_options::apply_tls_option(&mut options.ssl.tls, keyword, &mut || Ok(value.into()))
+        .map(|_| ())
+        .map_err(|message| OptionError::BadNumber { keyword, message })
 }
 
 /// `on-error fastinter|fail-check|sudden-death|mark-down`.

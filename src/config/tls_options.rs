@@ -59,8 +59,24 @@ fn force(options: &mut TlsOptions, version: TlsVersion) {
 /// `ssl-default-bind-options OPTION…`: each a TLS option (`ssl-min-ver` takes its value from
 /// the next word).
 pub fn parse_default_bind_options(options: &mut TlsOptions, args: &[String]) -> Result<(), String> {
+    parse_default_options("ssl-default-bind-options", options, args)
+}
+
+/// `ssl-default-server-options OPTION…`: the same options, for TLS to servers.
+pub fn parse_default_server_options(
+    options: &mut TlsOptions,
+    args: &[String],
+) -> Result<(), String> {
+    parse_default_options("ssl-default-server-options", options, args)
+}
+
+fn parse_default_options(
+    keyword: &str,
+    options: &mut TlsOptions,
+    args: &[String],
+) -> Result<(), String> {
     if args.is_empty() {
-        return Err("'ssl-default-bind-options' needs at least one option".into());
+        return Err(format!("'{keyword}' needs at least one option"));
     }
     let mut words = args.iter();
     while let Some(word) = words.next() {
@@ -68,13 +84,13 @@ pub fn parse_default_bind_options(options: &mut TlsOptions, args: &[String]) -> 
             words
                 .next()
                 .cloned()
-                .ok_or_else(|| format!("'ssl-default-bind-options' : missing value for '{word}'"))
+                .ok_or_else(|| format!("'{keyword}' : missing value for '{word}'"))
         };
         let known = !matches!(word.as_str(), "ciphers" | "ciphersuites" | "curves")
             && apply_tls_option(options, word, &mut value)?;
         if !known {
             return Err(format!(
-                "'ssl-default-bind-options' : unknown or unsupported option '{word}'"
+                "'{keyword}' : unknown or unsupported option '{word}'"
             ));
         }
     }

@@ -1,14 +1,16 @@
-//! One check's I/O: a TCP connect (L4), or an HTTP check's rules in order (connect, send,
-//! read the response, expect), each phase within its [`CheckTimeouts`] and a response read
-//! to at most 16 kB. The verdict on what was read is [`super::judge`]'s; a tcp-check's rules
-//! run in [`super::tcp_probe`].
+//! One check's I/O: a TCP connect (L4), then over TLS (`check-ssl`) a handshake (L6), or an
+//! HTTP check's rules in order (connect, send, read the response, expect), each phase within
+//! its [`CheckTimeouts`] and a response read to at most 16 kB. The verdict on what was read
+//! is [`super::judge`]'s; a tcp-check's rules run in [`super::tcp_probe`] (over plain TCP).
 
 use super::judge::{judge, needs_body, parse_head, Head, Response};
 use super::tcp_probe::run_tcp_rules;
 use super::timeouts::CheckTimeouts;
 use crate::config::{HttpCheck, HttpCheckRule, HttpChkRequest, TcpCheck};
+use crate::proxy::ServerStream;
 use crate::state::{CheckDetail, CheckStatus};
-use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
+use crate::tls::upstream::Connector;
+use futures_lite::io::AsyncReadExt;
 use glommio::net::TcpStream;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -30,18 +32,22 @@ pub enum CheckKind<'a> {
 /// verdict and what HAProxy reports with it (code, error text, duration). `server_down`: a
 /// 404 drains only a server that is not DOWN (`http-check disable-on-404`).
 pub async fn run_check(
-    addr: SocketAddr,
+    (addr, tls): (SocketAddr, Option<&Connector>),
     kind: CheckKind<'_>,
     timeouts: CheckTimeouts,
     server_down: bool,
 ) -> (CheckStatus, CheckDetail) {
     let started = Instant::now();
     let clock = Clock { started, timeouts };
+    let passed = match tls {
+        Some(_) => CheckStatus::L6Ok,
+        None => CheckStatus::L4Ok,
+    };
     let outcome = match kind {
-        CheckKind::Connect => connect(addr, timeouts.connect)
+        CheckKind::Connect => connect(addr, tls, timeouts.connect)
             .await
-            .map_or_else(|failed| failed, |_| Outcome::status(CheckStatus::L4Ok)),
-        CheckKind::Http(check) => run_http_rules(addr, check, clock, server_down)
+            .map_or_else(|failed| failed, |_| Outcome::status(passed)),
+        CheckKind::Http(check) => run_http_rules((addr, tls), check, clock, server_down)
             .await
             .unwrap_or_else(|failed| failed),
         CheckKind::Tcp(check) => run_tcp_rules(addr, check, clock)
@@ -93,7 +99,34 @@ impl Clock {
     }
 }
 
-pub(super) async fn connect(addr: SocketAddr, timeout: Duration) -> Result<TcpStream, Outcome> {
+/// Connects, and with `tls` makes the handshake within `timeout` too: a failed one is
+/// HAProxy's `L6RSP` with its info `SSL handshake failure`, a slow one `L6TOUT`.
+async fn connect(
+    addr: SocketAddr,
+    tls: Option<&Connector>,
+    timeout: Duration,
+) -> Result<ServerStream, Outcome> {
+    let tcp = connect_tcp(addr, timeout).await?;
+    let Some(connector) = tls else {
+        return Ok(ServerStream::Plain(tcp));
+    };
+    let _ = tcp.set_read_timeout(Some(timeout));
+    let _ = tcp.set_write_timeout(Some(timeout));
+    let sni = connector.constant_sni().map(str::to_string);
+    match crate::tls::upstream::handshake(connector, tcp, addr, sni.as_deref()).await {
+        Ok(stream) => Ok(ServerStream::Tls(Box::new(stream), sni)),
+        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+            Err(Outcome::status(CheckStatus::L6Tout))
+        }
+        Err(_) => Err(Outcome {
+            status: CheckStatus::L6Rsp,
+            code: None,
+            info: Some("SSL handshake failure".into()),
+        }),
+    }
+}
+
+pub(super) async fn connect_tcp(addr: SocketAddr, timeout: Duration) -> Result<TcpStream, Outcome> {
     match TcpStream::connect_timeout(addr, timeout).await {
         Ok(stream) => Ok(stream),
         Err(e) if is_timeout(&e) => Err(Outcome::status(CheckStatus::L4Tout)),
@@ -108,12 +141,12 @@ pub(super) async fn connect(addr: SocketAddr, timeout: Duration) -> Result<TcpSt
 /// Runs the connect, send and expect steps in order; the first that fails is the verdict.
 /// All pass: `L7OK` with the last response's code.
 async fn run_http_rules(
-    addr: SocketAddr,
+    (addr, tls): (SocketAddr, Option<&Connector>),
     check: &HttpCheck,
     clock: Clock,
     server_down: bool,
 ) -> Result<Outcome, Outcome> {
-    let mut stream: Option<TcpStream> = None;
+    let mut stream: Option<ServerStream> = None;
     let mut response: Option<Response> = None;
     let mut deadline = clock.response_deadline();
     let mut sent = 0;
@@ -122,7 +155,7 @@ async fn run_http_rules(
             HttpCheckRule::Connect(c) => {
                 let target =
                     SocketAddr::new(c.addr.unwrap_or(addr.ip()), c.port.unwrap_or(addr.port()));
-                stream = Some(connect(target, clock.timeouts.connect).await?);
+                stream = Some(connect(target, tls, clock.timeouts.connect).await?);
                 response = None;
             }
             HttpCheckRule::Send(send) => {
@@ -185,7 +218,7 @@ async fn run_http_rules(
 /// before `deadline`. A response that never ends is a timeout; one that is not HTTP, or
 /// closes before its head ends, is invalid.
 async fn read_response(
-    stream: &mut TcpStream,
+    stream: &mut ServerStream,
     want_body: bool,
     deadline: Instant,
 ) -> Result<Response, Outcome> {

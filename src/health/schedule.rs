@@ -70,6 +70,8 @@ struct Target {
     timeouts: CheckTimeouts,
     /// DOWN by its checks (a 404 then does not drain it: `disable-on-404`).
     down: bool,
+    /// `check-ssl` (or `ssl`): the check's client side over TLS.
+    tls: Option<std::sync::Arc<crate::tls::upstream::Connector>>,
 }
 
 /// Checks one server while it exists; paused while checks are disabled or the server is in
@@ -85,7 +87,13 @@ async fn check_loop<S: HealthSink>(worker: Rc<Worker>, server: ServerRef, sink: 
                 (None, Some(tcp)) => CheckKind::Tcp(tcp),
                 (None, None) => CheckKind::Connect,
             };
-            let (status, detail) = run_check(target.addr, kind, target.timeouts, target.down).await;
+            let (status, detail) = run_check(
+                (target.addr, target.tls.as_deref()),
+                kind,
+                target.timeouts,
+                target.down,
+            )
+            .await;
             sink.report(CheckReport {
                 server,
                 status,
@@ -112,6 +120,7 @@ fn check_target(worker: &Worker, server: ServerRef) -> Option<Target> {
         httpchk: backend.httpchk.clone(),
         tcpchk: backend.tcpchk.clone(),
         down: s.op == OpState::Down,
+        tls: crate::proxy::check_connector(worker, server),
         timeouts: timeouts(
             s.check.inter,
             settings.connect_timeout,

@@ -4,7 +4,7 @@
 //! string '220')` on a timeout). A protocol check (`redis-check` …) reports its own messages
 //! instead of the generic ones.
 
-use super::probe::{connect, Clock, Outcome, MAX_RESPONSE};
+use super::probe::{connect_tcp, Clock, Outcome, MAX_RESPONSE};
 use crate::config::{TcpCheck, TcpCheckProtocol, TcpCheckRule, TcpExpect, TcpMatch};
 use crate::state::CheckStatus;
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
@@ -67,7 +67,7 @@ pub(super) async fn run_tcp_rules(
             TcpCheckRule::Connect(c) => {
                 let target =
                     SocketAddr::new(c.addr.unwrap_or(addr.ip()), c.port.unwrap_or(addr.port()));
-                let mut stream = connect(target, clock.timeouts.connect)
+                let mut stream = connect_tcp(target, clock.timeouts.connect)
                     .await
                     .map_err(|failed| step.connect_failed(failed))?;
                 if c.send_proxy && send_proxy_header(&mut stream).await.is_err() {

@@ -41,6 +41,8 @@ pub struct HttpFields<'a> {
     pub counts: Counts,
     /// `GET / HTTP/1.1`, or `<BADREQ>`; escaped when written.
     pub request: &'a [u8],
+    /// The client connection is TLS: `%ft` is the frontend's name followed by `~`.
+    pub tls: bool,
 }
 
 /// The fields of one `tcplog` line.
@@ -60,7 +62,11 @@ pub struct TcpFields<'a> {
 
 pub fn http(out: &mut Vec<u8>, clock: &mut Clock, f: &HttpFields) {
     client_and_date(out, clock, f.client, f.received);
+    let frontend_len = out.len() + f.frontend.len();
     names(out, f.frontend, f.backend, f.server);
+    if f.tls {
+        out.insert(frontend_len, b'~');
+    }
     timers(out, &f.timers);
     let _ = write!(out, " {} {} - - ", f.status, f.bytes);
     out.extend_from_slice(&f.termination);
@@ -189,6 +195,7 @@ mod tests {
                     retries: 0,
                 },
                 request: b"GET /index.html?q=\"x\"\n HTTP/1.1",
+                tls: false,
             },
         );
         let line = String::from_utf8(out).unwrap();

@@ -180,7 +180,7 @@ impl Buffer {
     }
 }
 
-/// A stream a [`Buffer`] reads from: a server's TCP connection or a client's (plain or TLS).
+/// A stream a [`Buffer`] reads from: a server's connection or a client's (plain or TLS).
 pub trait Source: futures_lite::AsyncRead + Unpin {
     /// Ready once there are bytes to read, without a buffer to read them into.
     fn poll_received(
@@ -207,6 +207,16 @@ impl Source for super::client_stream::ClientStream {
         len: usize,
     ) -> std::task::Poll<std::io::Result<()>> {
         super::client_stream::ClientStream::poll_received(self, cx, len)
+    }
+}
+
+impl Source for super::server_stream::ServerStream {
+    fn poll_received(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        len: usize,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        super::server_stream::ServerStream::poll_received(self, cx, len)
     }
 }
 

@@ -30,6 +30,7 @@ use super::persistence::Persistence;
 use super::queue;
 use super::retry::{self, Failure};
 use super::routing;
+use super::server_stream::ServerStream;
 use super::tunnel::{self, EarlyBytes};
 use super::upstream::{self, Upstream};
 use super::worker::Worker;
@@ -41,8 +42,6 @@ use crate::http::{
 use crate::rules::{ConnectionField, EditedHead, EditedResponse, Reply, ResponseView};
 use crate::state::ServerRef;
 use crate::stats::trace::{Ending, RequestTrace};
-use futures_lite::io::AsyncWriteExt;
-use glommio::net::TcpStream;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -297,7 +296,8 @@ async fn serve_parsed(
     worker.in_flight.set(worker.in_flight.get() - 1);
     let elapsed = started.elapsed().as_millis() as u64;
     worker.with_frontend_counters(frontend, |c| c.ttime_sum_ms += elapsed);
-    worker.finish_http(frontend, client.peer, &client.trace);
+    let tls = client.stream.tls().is_some();
+    worker.finish_http(frontend, (client.peer, tls), &client.trace);
     keep_open
 }
 
@@ -315,7 +315,8 @@ async fn refuse(worker: &Worker, frontend: usize, client: &mut Client<'_>, page:
     client.trace.ending = Ending::BadRequest(status);
     client.trace.status = Some(status);
     if client.input.filled > 0 || !worker.frontends[frontend].dontlognull {
-        worker.finish_http(frontend, client.peer, &client.trace);
+        let tls = client.stream.tls().is_some();
+        worker.finish_http(frontend, (client.peer, tls), &client.trace);
     }
 }
 
@@ -789,12 +790,12 @@ impl<'e> Exchange<'e, '_> {
     /// Sends the request to one server and streams its response back.
     async fn attempt(&mut self, body: &RequestBody, target: &Target<'_>) -> Attempt {
         let (worker, frontend, request) = (self.worker, self.frontend, self.request);
-        let client = &mut *self.client;
         let (server, addr) = (target.server, target.addr);
         let settings = &worker.backends[server.backend];
+        let tls = self.tls_target(server);
         let connecting = Instant::now();
         let connected = if target.fresh_only {
-            upstream::connect(addr, settings.connect_timeout)
+            upstream::connect(addr, settings.connect_timeout, tls.as_ref())
                 .await
                 .map(|stream| {
                     worker.with_server_counters(server, |c| c.connect += 1);
@@ -804,8 +805,9 @@ impl<'e> Exchange<'e, '_> {
                     }
                 })
         } else {
-            upstream::acquire(worker, server, addr, settings.connect_timeout).await
+            upstream::acquire(worker, server, addr, settings.connect_timeout, tls.as_ref()).await
         };
+        let client = &mut *self.client;
         let Ok(Upstream {
             stream: mut upstream,
             reused,
@@ -829,7 +831,9 @@ impl<'e> Exchange<'e, '_> {
             close_server: fe.httpclose || settings.httpclose,
         };
         client.out.clear();
-        if let (Some(version), false) = (upstream::sends_proxy(worker, server), reused) {
+        let plain = matches!(upstream, ServerStream::Plain(_));
+        if let (Some(version), false, true) = (upstream::sends_proxy(worker, server), reused, plain)
+        {
             let local = client.stream.local_addr().ok();
             upstream::push_proxy_header(version, client.peer, local, &mut client.out);
         }
@@ -864,6 +868,40 @@ impl<'e> Exchange<'e, '_> {
             .await
     }
 
+    /// How a new connection to `server` starts if it is a TLS server: the name its `sni`
+    /// expression gives for this request (as forwarded), and the PROXY header of
+    /// `send-proxy`, which goes before the handshake.
+    fn tls_target(&self, server: ServerRef) -> Option<upstream::TlsTarget> {
+        let worker = self.worker;
+        let connector = upstream::connector(worker, server)?;
+        let client = &*self.client;
+        let sni = connector.has_sni().then(|| {
+            let (request, buf) = self
+                .forwarded
+                .unwrap_or((self.request, client.input.data()));
+            let state = worker.state.borrow();
+            let view = routing::HeadView {
+                request,
+                buf,
+                peer: client.peer,
+                stream: client.stream,
+                maps: &state.maps,
+                facts: routing::ShardFacts::new(worker, &state),
+            };
+            connector.sni_of(&view)
+        });
+        let mut proxy_header = Vec::new();
+        if let Some(version) = upstream::sends_proxy(worker, server) {
+            let local = client.stream.local_addr().ok();
+            upstream::push_proxy_header(version, client.peer, local, &mut proxy_header);
+        }
+        Some(upstream::TlsTarget {
+            connector,
+            sni: sni.flatten(),
+            proxy_header,
+        })
+    }
+
     /// Reads the response head (forwarding 1xx), sends it and the body to the client, and pools the
     /// server connection when the exchange ended cleanly. `(reused, consumed, kill_generation)`:
     /// whether the connection came from the pool, the request bytes to drop from the client buffer
@@ -871,7 +909,7 @@ impl<'e> Exchange<'e, '_> {
     async fn relay_response(
         &mut self,
         target: &Target<'_>,
-        mut upstream: TcpStream,
+        mut upstream: ServerStream,
         (reused, consumed, kill_generation): (bool, usize, u64),
     ) -> Attempt {
         let (worker, frontend, request) = (self.worker, self.frontend, self.request);
@@ -996,7 +1034,7 @@ impl<'e> Exchange<'e, '_> {
     async fn switch_protocols(
         &mut self,
         server: ServerRef,
-        mut upstream: TcpStream,
+        mut upstream: ServerStream,
         (input, consumed): (Buffer, usize),
         response: &Response,
     ) -> Attempt {
@@ -1062,7 +1100,7 @@ impl<'e> Exchange<'e, '_> {
     async fn send_response(
         &mut self,
         target: &Target<'_>,
-        mut upstream: TcpStream,
+        mut upstream: ServerStream,
         mut input: Buffer,
         response: &Response,
         (consumed, kill_generation): (usize, u64),
@@ -1233,7 +1271,7 @@ async fn deny_response(
 /// bytes after the body start in the client buffer, or None if the client or server failed.
 async fn stream_request_body(
     client: &mut Client<'_>,
-    upstream: &mut TcpStream,
+    upstream: &mut ServerStream,
     tracker: &mut BodyTracker,
     buffered_end: usize,
 ) -> Option<usize> {
@@ -1264,7 +1302,7 @@ async fn stream_response_body(
     worker: &Worker,
     server: ServerRef,
     client: &mut Client<'_>,
-    upstream: &mut TcpStream,
+    upstream: &mut ServerStream,
     input: &mut Buffer,
     tracker: &mut BodyTracker,
     (kill_generation, close_delimited): (u64, bool),

@@ -25,13 +25,16 @@ mod queue;
 mod record;
 mod retry;
 mod routing;
+mod server_stream;
 mod settings;
 mod tcp;
 mod tunnel;
 mod upstream;
 mod worker;
 
+pub use server_stream::ServerStream;
 pub use settings::{BackendSettings, FrontendSettings};
+pub use upstream::check_connector;
 pub use worker::Worker;
 
 use crate::config::Mode;

@@ -2,10 +2,12 @@
 //! connection instead of paying a connect (essential for `Connection: close` clients).
 //!
 //! Keyed by server (backend index, server id) and address: a `set server … addr` or a server
-//! going into maintenance drops its idle connections.
+//! going into maintenance drops its idle connections. A TLS connection also carries the
+//! server name it was made with (`sni EXPR`): it serves only requests that send the same,
+//! as HAProxy keys its idle connections by SNI.
 
+use super::server_stream::ServerStream;
 use crate::state::ServerRef;
-use glommio::net::TcpStream;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -16,8 +18,9 @@ const MAX_IDLE_PER_SERVER: usize = 64;
 const MAX_IDLE_AGE: Duration = Duration::from_secs(20);
 
 struct Idle {
-    stream: TcpStream,
+    stream: ServerStream,
     addr: SocketAddr,
+    sni: Option<String>,
     since: Instant,
 }
 
@@ -27,19 +30,23 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// The most recently used idle connection to this server at this address, if any.
-    pub fn take(&mut self, server: ServerRef, addr: SocketAddr) -> Option<TcpStream> {
+    /// The most recently used idle connection to this server at this address (made with
+    /// server name `sni`), if any. Stale ones met on the way are closed.
+    pub fn take(
+        &mut self,
+        server: ServerRef,
+        addr: SocketAddr,
+        sni: Option<&str>,
+    ) -> Option<ServerStream> {
         let list = self.idle.get_mut(&server)?;
-        while let Some(idle) = list.pop() {
-            if idle.addr == addr && idle.since.elapsed() < MAX_IDLE_AGE {
-                return Some(idle.stream);
-            }
-        }
-        None
+        list.retain(|idle| idle.addr == addr && idle.since.elapsed() < MAX_IDLE_AGE);
+        let at = list.iter().rposition(|idle| idle.sni.as_deref() == sni)?;
+        Some(list.remove(at).stream)
     }
 
     /// Keeps a connection whose last response completed cleanly.
-    pub fn put(&mut self, server: ServerRef, addr: SocketAddr, stream: TcpStream) {
+    pub fn put(&mut self, server: ServerRef, addr: SocketAddr, stream: ServerStream) {
+        let sni = stream.sni().map(str::to_string);
         let list = self.idle.entry(server).or_default();
         if list.len() >= MAX_IDLE_PER_SERVER {
             list.remove(0);
@@ -47,6 +54,7 @@ impl Pool {
         list.push(Idle {
             stream,
             addr,
+            sni,
             since: Instant::now(),
         });
     }

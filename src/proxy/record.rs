@@ -50,7 +50,13 @@ impl Side {
 
 impl Worker {
     /// Records one finished HTTP request: latency (when it reached a server) and access log.
-    pub(super) fn finish_http(&self, frontend: usize, client: SocketAddr, trace: &RequestTrace) {
+    /// `tls`: the client connection is TLS (`fe~` in the log line).
+    pub(super) fn finish_http(
+        &self,
+        frontend: usize,
+        (client, tls): (SocketAddr, bool),
+        trace: &RequestTrace,
+    ) {
         let end = Instant::now();
         let timing = trace.timing(end);
         if let (Some(server), Some(_)) = (trace.server, trace.connected) {
@@ -88,6 +94,7 @@ impl Worker {
                     termination: trace.termination(),
                     counts: self.log_counts(frontend, trace.server, trace.retries),
                     request,
+                    tls,
                 };
                 line::http(out, clock, &fields);
             });

@@ -67,6 +67,9 @@ pub struct BackendSettings {
     pub cookie: Option<CookieConfig>,
     /// `errorfile` replies for errors answered once the request is routed here.
     pub error_files: ErrorFiles,
+    /// Its TLS servers' client sides, by server name. Empty until the shard fills it from
+    /// the process's [`crate::tls::Contexts`].
+    pub tls: std::collections::HashMap<String, crate::tls::upstream::ServerTls>,
 }
 
 impl FrontendSettings {
@@ -177,6 +180,7 @@ impl BackendSettings {
                     retry_on: side.map(|s| s.retry_on).unwrap_or_default(),
                     cookie: side.and_then(|s| s.cookie.clone()),
                     error_files: p.map(|p| p.error_files.clone()).unwrap_or_default(),
+                    tls: Default::default(),
                 }
             })
             .collect()

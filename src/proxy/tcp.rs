@@ -7,12 +7,12 @@ use super::buffers::{buffer_len, Buffer, BufferPool, Source};
 use super::client_stream::ClientStream;
 use super::observe::Observed;
 use super::record::{Side, TcpSession};
+use super::server_stream::ServerStream;
 use super::upstream;
 use super::worker::Worker;
 use crate::state::ServerRef;
 use crate::stats::trace::micros;
 use futures_lite::{ready, AsyncWrite};
-use glommio::net::TcpStream;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -41,10 +41,12 @@ pub async fn serve(worker: Rc<Worker>, frontend: usize, client: ClientStream, pe
         return;
     };
     let connect_us = micros(accepted, Instant::now());
-    if let Some(version) = upstream::sends_proxy(&worker, server) {
+    if let (Some(version), ServerStream::Plain(tcp)) =
+        (upstream::sends_proxy(&worker, server), &mut upstream)
+    {
         let mut header = Vec::new();
         upstream::push_proxy_header(version, peer, client.local_addr().ok(), &mut header);
-        let _ = futures_lite::io::AsyncWriteExt::write_all(&mut upstream, &header).await;
+        let _ = futures_lite::io::AsyncWriteExt::write_all(tcp, &header).await;
     }
     worker.count_session_started(server, false);
     set_inactivity_timeouts(&worker, frontend, backend, &client, &upstream);
@@ -78,7 +80,7 @@ fn set_inactivity_timeouts(
     frontend: usize,
     backend: usize,
     client: &ClientStream,
-    server: &TcpStream,
+    server: &ServerStream,
 ) {
     // `timeout tunnel` supersedes both once the session is relayed, as in HAProxy's TCP mode.
     let tunnel = worker.backends[backend].tunnel_timeout;
@@ -97,7 +99,7 @@ async fn connect_with_retries(
     worker: &Worker,
     backend: usize,
     peer: SocketAddr,
-) -> Option<(ServerRef, TcpStream)> {
+) -> Option<(ServerRef, ServerStream)> {
     let retries = worker.state.borrow().backends[backend].retries;
     let redispatch = worker.state.borrow().backends[backend].redispatch;
     let timeout = worker.backends[backend].connect_timeout;
@@ -109,7 +111,8 @@ async fn connect_with_retries(
             server: id,
         };
         worker.count_on_server_and_backend(server, |c| c.lbtot += 1);
-        match upstream::connect(addr, timeout).await {
+        let tls = tls_target(worker, server, peer);
+        match upstream::connect(addr, timeout, tls.as_ref()).await {
             Ok(stream) => {
                 worker.observe(server, Observed::Success);
                 return Some((server, stream));
@@ -135,6 +138,21 @@ async fn connect_with_retries(
     None
 }
 
+/// How a session to a TLS server starts: no SNI (a TCP session has no request to take a
+/// name from, unless `sni` names a constant) and its PROXY header before the handshake.
+fn tls_target(worker: &Worker, server: ServerRef, peer: SocketAddr) -> Option<upstream::TlsTarget> {
+    let connector = upstream::connector(worker, server)?;
+    let mut proxy_header = Vec::new();
+    if let Some(version) = upstream::sends_proxy(worker, server) {
+        upstream::push_proxy_header(version, peer, None, &mut proxy_header);
+    }
+    Some(upstream::TlsTarget {
+        connector,
+        sni: None,
+        proxy_header,
+    })
+}
+
 /// Copies client ─▶ server and server ─▶ client until both sides closed; returns the bytes
 /// received from the client and sent to it, and which side's timeout struck first. One future polls both directions over both
 /// streams (no split halves, so no lock between them), and each direction holds a buffer from
@@ -142,7 +160,7 @@ async fn connect_with_retries(
 /// with glommio's `poll_received`, patch 8), as an idle HTTP keep-alive connection does.
 async fn copy_both_ways(
     mut client: ClientStream,
-    mut server: TcpStream,
+    mut server: ServerStream,
     buffers: &Rc<BufferPool>,
     buffer_len: usize,
 ) -> Copied {

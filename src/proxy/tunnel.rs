@@ -17,9 +17,9 @@
 use super::buffers::BufferPool;
 use super::client_stream::ClientStream;
 use super::record::Side;
+use super::server_stream::ServerStream;
 use super::tcp::Direction;
 use super::worker::Worker;
-use glommio::net::TcpStream;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -58,7 +58,7 @@ pub(super) fn idle_timeout(worker: &Worker, frontend: usize, backend: usize) -> 
 /// both directions closed, or the tunnel was idle for `idle`.
 pub(super) async fn relay(
     worker: &Worker,
-    (client, upstream): (&mut ClientStream, &mut TcpStream),
+    (client, upstream): (&mut ClientStream, &mut ServerStream),
     early: EarlyBytes<'_>,
     (idle, buffer_len): (Duration, usize),
 ) -> Relayed {
@@ -75,11 +75,8 @@ pub(super) async fn relay(
     if !early.from_server.is_empty() && client.write_all(early.from_server).await.is_err() {
         return relayed;
     }
-    if !early.from_client.is_empty() {
-        use futures_lite::io::AsyncWriteExt;
-        if upstream.write_all(early.from_client).await.is_err() {
-            return relayed;
-        }
+    if !early.from_client.is_empty() && upstream.write_all(early.from_client).await.is_err() {
+        return relayed;
     }
     let copied = copy_until_idle(client, upstream, &worker.buffers, (idle, buffer_len)).await;
     relayed.from_client += copied.from_client;
@@ -92,7 +89,7 @@ pub(super) async fn relay(
 /// ended, or until no byte moved either way for `idle`.
 async fn copy_until_idle(
     client: &mut ClientStream,
-    upstream: &mut TcpStream,
+    upstream: &mut ServerStream,
     buffers: &Rc<BufferPool>,
     (idle, buffer_len): (Duration, usize),
 ) -> Relayed {

@@ -94,6 +94,7 @@ impl StateDump {
                             cookie: s.cookie.clone(),
                             tuning: s.tuning,
                             send_proxy: s.send_proxy,
+                            ssl: Default::default(),
                         },
                     },
                     dynamic: s.dynamic,
@@ -378,6 +379,8 @@ impl<'a> KeyValues<'a> {
                 tuning: tuning(self)?,
                 // Not in the dump's text yet: a runtime server's send-proxy is not carried.
                 send_proxy: None,
+                // Runtime servers take no TLS keywords (`add server` refuses them).
+                ssl: Default::default(),
             },
         })
     }

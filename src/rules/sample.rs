@@ -68,7 +68,7 @@ impl SampleExpr {
     }
 
     /// The value fetch of a `%[…]`: a header without occurrence reads the last one.
-    pub(super) fn for_value(mut self) -> SampleExpr {
+    pub(crate) fn for_value(mut self) -> SampleExpr {
         if let Fetch::Header {
             occurrence: occurrence @ None,
             ..

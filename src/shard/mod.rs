@@ -301,6 +301,12 @@ async fn shard_main(shard: Shard) {
     for (settings, contexts) in worker.frontends.iter_mut().zip(contexts) {
         settings.tls = contexts;
     }
+    let connectors: Vec<_> = (worker.state.borrow().backends.iter())
+        .map(|b| tls.servers.of(&b.name))
+        .collect();
+    for (settings, connectors) in worker.backends.iter_mut().zip(connectors) {
+        settings.tls = connectors;
+    }
     worker.tls = tls;
     let worker = Rc::new(worker);
     let open = Rc::new(OpenConnections::default());

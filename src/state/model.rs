@@ -33,6 +33,12 @@ pub enum CheckStatus {
     L4Ok,
     L4Con,
     L4Tout,
+    /// A check over TLS (`check-ssl`) whose handshake passed (no HTTP check after it).
+    L6Ok,
+    /// The TLS handshake of a check did not end in time.
+    L6Tout,
+    /// The TLS handshake of a check failed (a certificate that does not verify …).
+    L6Rsp,
     L7Ok,
     /// `http-check disable-on-404`: a 404 passes but drains the server (stopping).
     L7OkC,
@@ -54,6 +60,9 @@ impl CheckStatus {
             CheckStatus::L4Ok => "L4OK",
             CheckStatus::L4Con => "L4CON",
             CheckStatus::L4Tout => "L4TOUT",
+            CheckStatus::L6Ok => "L6OK",
+            CheckStatus::L6Tout => "L6TOUT",
+            CheckStatus::L6Rsp => "L6RSP",
             CheckStatus::L7Ok => "L7OK",
             CheckStatus::L7OkC => "L7OKC",
             CheckStatus::L7Sts => "L7STS",
@@ -71,6 +80,9 @@ impl CheckStatus {
             CheckStatus::L4Ok => "Layer4 check passed",
             CheckStatus::L4Con => "Layer4 connection problem",
             CheckStatus::L4Tout => "Layer4 timeout",
+            CheckStatus::L6Ok => "Layer6 check passed",
+            CheckStatus::L6Tout => "Layer6 timeout",
+            CheckStatus::L6Rsp => "Layer6 invalid response",
             CheckStatus::L7Ok => "Layer7 check passed",
             CheckStatus::L7OkC => "Layer7 check conditionally passed",
             CheckStatus::L7Sts => "Layer7 wrong status",
@@ -84,7 +96,7 @@ impl CheckStatus {
     pub fn is_ok(self) -> bool {
         matches!(
             self,
-            CheckStatus::L4Ok | CheckStatus::L7Ok | CheckStatus::L7OkC
+            CheckStatus::L4Ok | CheckStatus::L6Ok | CheckStatus::L7Ok | CheckStatus::L7OkC
         )
     }
 }

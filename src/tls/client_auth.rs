@@ -46,7 +46,7 @@ fn under(base: Option<&Path>, file: &Path) -> PathBuf {
     base.map_or_else(|| file.to_path_buf(), |base| base.join(file))
 }
 
-fn roots(path: &Path) -> Result<RootCertStore, String> {
+pub(super) fn roots(path: &Path) -> Result<RootCertStore, String> {
     let text = std::fs::read(path).map_err(|e| format!("cannot read '{}': {e}", path.display()))?;
     let mut roots = RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(&text) {

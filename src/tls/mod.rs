@@ -4,7 +4,7 @@
 //! ([`client_auth`]), one rustls `ServerConfig` per TLS bind built once before the shards
 //! start and shared by all of them ([`Contexts`]), the handshake of one accepted connection
 //! ([`handshake`]), what rules read of a session ([`names`]), and the session ticket keys
-//! ([`tickets`]) the binds seal tickets with.
+//! ([`tickets`]) the binds seal tickets with. TLS to servers is [`upstream`]'s.
 //!
 //! One `ServerConfig` for every shard, not one each: its session ticket key and session cache
 //! are then the same on every core, so a client whose next connection lands on another shard
@@ -21,6 +21,7 @@ pub mod handshake;
 pub mod names;
 mod sni;
 pub mod tickets;
+pub mod upstream;
 
 pub use handshake::{accept, Failure, Replayed};
 pub use names::facts;
@@ -45,6 +46,8 @@ pub struct Contexts {
     binds: Vec<Arc<BindCertificates>>,
     /// Each certificate file as loaded at start (seeds the runtime state).
     loaded: NamedFiles,
+    /// The client side of every `server … ssl` ([`upstream`]).
+    pub servers: upstream::Connectors,
 }
 
 /// The certificates one TLS bind presents: the files it names, in order, and the index its
@@ -183,6 +186,7 @@ impl Contexts {
                 .collect::<Result<Vec<_>, String>>()?;
             contexts.frontends.insert(proxy.name.clone(), binds);
         }
+        contexts.servers = upstream::Connectors::load(config)?;
         Ok(contexts)
     }
 

@@ -62,6 +62,40 @@ pub fn nginx(name: &str, body: &str, port: u16) -> Nginx {
 /// A private nginx with `http_extra` directives in its `http` block and `location` as the
 /// body of its `location /`.
 pub fn nginx_with(name: &str, port: u16, http_extra: &str, location: &str) -> Nginx {
+    nginx_listening(name, port, "", http_extra, location)
+}
+
+/// A private nginx answering `200 {name}` with `X-Server: {name}` over TLS 1.2 or 1.3 (nginx
+/// 1.22 offers no TLS 1.3 unless asked) on 127.0.0.1:`port` with the certificate `cert` and its `key`; `server_extra` goes in its
+/// `server` block (after the TLS lines), `http_extra` in its `http` block.
+pub fn nginx_tls(
+    name: &str,
+    port: u16,
+    (cert, key): (&std::path::Path, &std::path::Path),
+    http_extra: &str,
+    server_extra: &str,
+) -> Nginx {
+    let listen = format!(
+        "ssl;\n    ssl_protocols TLSv1.2 TLSv1.3;\n    ssl_certificate {};\n    ssl_certificate_key {};\n    {server_extra}",
+        cert.display(),
+        key.display()
+    );
+    let location = format!("add_header X-Server {name}; return 200 \"{name}\";");
+    nginx_listening(name, port, &listen, http_extra, &location)
+}
+
+/// A private nginx whose `listen` line ends with `listen_extra` (`ssl;` and the lines after).
+fn nginx_listening(
+    name: &str,
+    port: u16,
+    listen_extra: &str,
+    http_extra: &str,
+    location: &str,
+) -> Nginx {
+    let listen_extra = match listen_extra {
+        "" => ";".to_string(),
+        extra => format!(" {extra}"),
+    };
     let prefix = temp_dir(&format!("nginx-{name}"));
     std::fs::create_dir_all(prefix.join("logs")).unwrap();
     let conf = prefix.join("nginx.conf");
@@ -71,7 +105,7 @@ pub fn nginx_with(name: &str, port: u16, http_extra: &str, location: &str) -> Ng
          http {{\n  access_log off;\n  client_body_temp_path {p}/body;\n  proxy_temp_path {p}/proxy;\n\
            fastcgi_temp_path {p}/fastcgi;\n  uwsgi_temp_path {p}/uwsgi;\n  scgi_temp_path {p}/scgi;\n\
            {http_extra}\n\
-           server {{\n    listen 127.0.0.1:{port};\n    location / {{ {location} }}\n  }}\n}}\n",
+           server {{\n    listen 127.0.0.1:{port}{listen_extra}\n    location / {{ {location} }}\n  }}\n}}\n",
         p = prefix.display()
     );
     std::fs::write(&conf, text).unwrap();

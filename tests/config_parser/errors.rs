@@ -79,7 +79,7 @@ fn server_errors() {
         ("server s 127.0.0.1:80 rise 0", "server 's' in backend 'bk': 'rise' must be at least 1"),
         ("server s 127.0.0.1:80 fall -1", "server 's' in backend 'bk': 'fall': '-1' is not a number"),
         ("server s 127.0.0.1:80 maxconn x", "server 's' in backend 'bk': 'maxconn': 'x' is not a number"),
-        ("server s 127.0.0.1:80 ssl verify none", "server 's' in backend 'bk': unknown server option 'ssl' (supported: check, backup, weight, disabled, inter, rise, fall, maxconn, cookie, no-check, no-backup, enabled, fastinter, downinter, slowstart, observe, error-limit, on-error, send-proxy, send-proxy-v2, no-send-proxy, no-send-proxy-v2)"),
+        ("server s 127.0.0.1:80 npn http/1.1", "server 's' in backend 'bk': unknown server option 'npn' (supported: check, backup, weight, disabled, inter, rise, fall, maxconn, cookie, no-check, no-backup, enabled, fastinter, downinter, slowstart, observe, error-limit, on-error, send-proxy, send-proxy-v2, no-send-proxy, no-send-proxy-v2, ssl, no-ssl, verify, ca-file, crt, sni, alpn, verifyhost, no-verifyhost, check-ssl, no-check-ssl, check-sni, no-ssl-reuse, ssl-reuse, no-tls-tickets, tls-tickets, ssl-min-ver, ssl-max-ver, ciphers, ciphersuites)"),
         ("server s 127.0.0.1:80 observe layer3", "server 's' in backend 'bk': 'observe' expects 'layer4' or 'layer7', not 'layer3'"),
         ("server s 127.0.0.1:80 on-error reboot", "server 's' in backend 'bk': 'on-error' expects 'fastinter', 'fail-check', 'sudden-death' or 'mark-down', not 'reboot'"),
         ("server s 127.0.0.1:80 error-limit 0", "server 's' in backend 'bk': 'error-limit' must be at least 1"),
@@ -90,7 +90,7 @@ fn server_errors() {
         ("retry-on none 503", "'retry-on none' may not be combined with other keywords"),
         ("server s! 127.0.0.1:80", "character '!' is not permitted in server name 's!' (use letters, digits, '-', '_', '.' and ':')"),
         ("default-server weight 300", "'default-server' in backend 'bk': weight 300 is out of range: expected 0 to 256"),
-        ("default-server port 81", "'default-server' in backend 'bk': unknown server option 'port' (supported: check, backup, weight, disabled, inter, rise, fall, maxconn, cookie, no-check, no-backup, enabled, fastinter, downinter, slowstart, observe, error-limit, on-error, send-proxy, send-proxy-v2, no-send-proxy, no-send-proxy-v2)"),
+        ("default-server port 81", "'default-server' in backend 'bk': unknown server option 'port' (supported: check, backup, weight, disabled, inter, rise, fall, maxconn, cookie, no-check, no-backup, enabled, fastinter, downinter, slowstart, observe, error-limit, on-error, send-proxy, send-proxy-v2, no-send-proxy, no-send-proxy-v2, ssl, no-ssl, verify, ca-file, crt, sni, alpn, verifyhost, no-verifyhost, check-ssl, no-check-ssl, check-sni, no-ssl-reuse, ssl-reuse, no-tls-tickets, tls-tickets, ssl-min-ver, ssl-max-ver, ciphers, ciphersuites)"),
     ];
     for (line, message) in cases {
         assert_eq!(
