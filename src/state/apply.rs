@@ -69,6 +69,14 @@ pub enum Mutation {
     DelAclEntry { list: usize, entry: MapEntryRef },
     /// `clear acl ACL`.
     ClearAcl { list: usize },
+    /// A canary's step, its end or its rollback: several servers' weights (by server id) at
+    /// once, so no core ever routes by half a step; `drain` puts one of them in DRAIN in the
+    /// same mutation (a rollback). Servers that are gone are skipped.
+    SetWeights {
+        backend: usize,
+        weights: Vec<(u32, u32)>,
+        drain: Option<u32>,
+    },
 }
 
 /// The entries a map command names: every entry with a key, or one entry by its slot
@@ -197,6 +205,11 @@ pub fn apply(state: &mut State, mutation: &Mutation, now: u64) -> Result<Applied
             acl_mut(state, *list)?.clear();
             Ok(Applied::Changed)
         }
+        Mutation::SetWeights {
+            backend,
+            weights,
+            drain,
+        } => set_weights(state, *backend, weights, *drain, now),
         Mutation::SetFrontendEnabled { frontend, enabled } => {
             let f = state
                 .frontends
@@ -210,6 +223,43 @@ pub fn apply(state: &mut State, mutation: &Mutation, now: u64) -> Result<Applied
         state.version += 1;
     }
     result
+}
+
+/// [`Mutation::SetWeights`]: reports the drained server's transition (a rollback), if any.
+fn set_weights(
+    state: &mut State,
+    backend: usize,
+    weights: &[(u32, u32)],
+    drain: Option<u32>,
+    now: u64,
+) -> Result<Applied, ApplyError> {
+    let b = state
+        .backends
+        .get_mut(backend)
+        .ok_or(ApplyError::NoSuchBackend)?;
+    let mut applied = Applied::Changed;
+    for server in b.servers.iter_mut() {
+        let weight = weights.iter().find(|(id, _)| *id == server.id).map(|w| w.1);
+        let drained = drain == Some(server.id);
+        let changed = change_server(server, now, |s| {
+            if let Some(weight) = weight {
+                s.weight = weight;
+            }
+            if drained {
+                set_admin_state(s, AdminState::Drain);
+            }
+        });
+        if drained && changed {
+            applied = Applied::Transition {
+                server: ServerRef {
+                    backend,
+                    server: server.id,
+                },
+                now_usable: server.takes_new_traffic(),
+            };
+        }
+    }
+    Ok(applied)
 }
 
 fn map_mut(state: &mut State, map: usize) -> Result<&mut crate::rules::Map, ApplyError> {
