@@ -1,0 +1,290 @@
+//! `canary server B/S steps … every T …` end to end: the real `pointsman` (two shards) in front
+//! of real `pointsman-backend`s, under a constant load from the project's load tester, judged
+//! by the proxy's own counters and histograms. A healthy canary is promoted with zero failed
+//! requests and `show servers state` shows the weights of each step; a canary answering 503 on
+//! 3 % of its requests is rolled back at its first step, failing no more requests than its
+//! share and step length allow; a canary 4x slower is rolled back on p99; `abort canary`
+//! restores the weights exactly; the refusals say why.
+//!
+//! Scenarios run one at a time (a lock): they measure the proxy, not a fight for two cores.
+
+mod common;
+mod loadtest_support;
+
+use common::*;
+use loadtest_support::load_options;
+use pointsman::loadtest::outcome::ErrorClass;
+use pointsman::loadtest::{run_with_output, Report};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Requests per second of every load run (keep-alive, over `CONNECTIONS` connections).
+const RATE: f64 = 400.0;
+const CONNECTIONS: &str = "8";
+/// Longest any scenario waits for its canary to end.
+const CANARY_LIMIT: Duration = Duration::from_secs(30);
+
+/// `bk` with two old servers and the canary `v2`, roundrobin, two shards.
+fn start_proxy(old: [&Backend; 2], canary: &Backend, weights: [u32; 3]) -> (Pointsman, u16) {
+    let port = free_port();
+    let lines = format!(
+        "    balance roundrobin\n\
+         \x20   server v1a 127.0.0.1:{} weight {}\n\
+         \x20   server v1b 127.0.0.1:{} weight {}\n\
+         \x20   server v2 127.0.0.1:{} weight {}\n",
+        old[0].port(),
+        weights[0],
+        old[1].port(),
+        weights[1],
+        canary.port(),
+        weights[2]
+    );
+    let p = pointsman(&proxy_config(port, &lines), 2, port);
+    (p, port)
+}
+
+/// A load run of `seconds` in its own thread.
+fn start_load(port: u16, seconds: f64) -> std::thread::JoinHandle<Report> {
+    let url = format!("http://127.0.0.1:{port}/");
+    let duration = format!("{}ms", (seconds * 1000.0) as u64);
+    let rate = RATE.to_string();
+    std::thread::spawn(move || {
+        let args = [
+            url.as_str(),
+            "--rate",
+            &rate,
+            "-c",
+            CONNECTIONS,
+            "--keep-alive",
+            "true",
+            "-d",
+            &duration,
+            "--server-header",
+            "X-Server",
+            "--timeout",
+            LOAD_REQUEST_TIMEOUT,
+        ];
+        run_with_output(&load_options(&args), Box::new(std::io::sink())).expect("load")
+    })
+}
+
+/// One row of `show canary`.
+#[derive(Debug, Clone)]
+struct Row {
+    status: String,
+    step: String,
+    real_share: f64,
+    window_ms: u64,
+    canary_req: u64,
+    verdict: String,
+}
+
+fn canary_row(p: &Pointsman, name: &str) -> Option<Row> {
+    let text = p.admin(&format!("show canary {name}"));
+    let line = text.lines().rev().find(|l| l.starts_with(name))?;
+    let f: Vec<&str> = line.split_whitespace().collect();
+    Some(Row {
+        status: f[1].into(),
+        step: f[2].into(),
+        real_share: f[4].parse().unwrap(),
+        window_ms: f[5].parse().unwrap(),
+        canary_req: f[6].parse().unwrap(),
+        verdict: f[12..].join(" "),
+    })
+}
+
+/// Waits until the canary on `name` is no longer running; its last row.
+fn wait_end(p: &Pointsman, name: &str) -> Row {
+    let deadline = Instant::now() + CANARY_LIMIT;
+    loop {
+        let row = canary_row(p, name).expect("show canary lists it");
+        if row.status != "running" {
+            return row;
+        }
+        assert!(Instant::now() < deadline, "canary still running: {row:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `show servers state bk`: server name → (user weight, admin state).
+fn servers_state(p: &Pointsman) -> BTreeMap<String, (u32, u32)> {
+    p.admin("show servers state bk")
+        .lines()
+        .filter(|l| !l.starts_with('#') && l.split_whitespace().count() > 8)
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (
+                f[3].to_string(),
+                (f[7].parse().unwrap(), f[6].parse().unwrap()),
+            )
+        })
+        .collect()
+}
+
+fn weights(p: &Pointsman) -> [u32; 3] {
+    let s = servers_state(p);
+    [s["v1a"].0, s["v1b"].0, s["v2"].0]
+}
+
+fn failures(report: &Report) -> u64 {
+    report.whole.error_count()
+}
+
+fn print_report(scenario: &str, report: &Report, row: &Row) {
+    println!(
+        "{scenario}: {} requests, {} ok, errors {:?}, servers {:?}; canary {row:?}",
+        report.whole.requests, report.whole.ok, report.whole.errors, report.whole.servers
+    );
+}
+
+#[test]
+fn a_healthy_canary_is_promoted_through_every_step_with_zero_failed_requests() {
+    let _serial = serial();
+    let old = [backend("v1a", "old", &[]), backend("v1b", "old", &[])];
+    let canary = backend("v2", "new", &[]);
+    let (p, port) = start_proxy([&old[0], &old[1]], &canary, [10, 10, 0]);
+    let load = start_load(port, 6.0);
+    std::thread::sleep(Duration::from_millis(500));
+    let reply = p.admin("canary server bk/v2 steps 10,50,100 every 1s min-requests 20");
+    assert!(reply.starts_with("Canary started on bk/v2"), "{reply}");
+    // During the first step, `show servers state` shows the step's weights.
+    std::thread::sleep(Duration::from_millis(300));
+    let (expected, share) = pointsman::canary::step_weights(&[(1, 10), (2, 10), (3, 0)], 3, 10);
+    let expected: Vec<u32> = expected.iter().map(|(_, w)| *w).collect();
+    assert_eq!(
+        weights(&p).to_vec(),
+        expected,
+        "step 1 weights (share {share:.2}%)"
+    );
+    let row = wait_end(&p, "bk/v2");
+    let report = load.join().unwrap();
+    print_report("healthy", &report, &row);
+    assert_eq!(row.status, "promoted", "{row:?}");
+    assert_eq!(row.step, "3/3");
+    assert_eq!(failures(&report), 0, "{:?}", report.whole.errors);
+    assert_eq!(
+        weights(&p),
+        [0, 0, 1],
+        "promoted: the canary takes everything"
+    );
+    assert!(report.whole.servers.get("v2").copied().unwrap_or(0) > 100);
+}
+
+#[test]
+fn a_canary_failing_3_percent_is_rolled_back_at_its_first_step() {
+    let _serial = serial();
+    let old = [backend("v1a", "old", &[]), backend("v1b", "old", &[])];
+    let canary = backend("v2", "new", &["--error-percent", "3"]);
+    let (p, port) = start_proxy([&old[0], &old[1]], &canary, [10, 10, 0]);
+    let load = start_load(port, 5.0);
+    std::thread::sleep(Duration::from_millis(500));
+    let reply =
+        p.admin("canary server bk/v2 steps 25,50,100 every 2s max-errors 1% min-requests 100");
+    assert!(reply.starts_with("Canary started"), "{reply}");
+    let row = wait_end(&p, "bk/v2");
+    let report = load.join().unwrap();
+    print_report("3% of 503", &report, &row);
+    assert_eq!(row.status, "rolled-back", "{row:?}");
+    assert_eq!(row.step, "1/3", "rolled back at its first step");
+    assert!(row.verdict.starts_with("errors: "), "{row:?}");
+    // Weight 0 and DRAIN (admin state 8 in `show servers state`), the others as before.
+    let state = servers_state(&p);
+    assert_eq!(state["v2"], (0, 8), "{state:?}");
+    assert_eq!((state["v1a"].0, state["v1b"].0), (10, 10));
+    // The bound: the canary fails 3 % of what it gets, and it gets its share of the load for
+    // the step's window, plus what arrives until the rollback is acknowledged everywhere
+    // (0.5 s allowed for that and the load's scheduling); +2 for rounding at both ends.
+    let window_s = row.window_ms as f64 / 1000.0;
+    let exposed = row.real_share / 100.0 * RATE * (window_s + 0.5);
+    let bound = (0.03 * exposed).ceil() as u64 + 2;
+    let failed = failures(&report);
+    let only_503 = report
+        .whole
+        .errors
+        .keys()
+        .all(|e| *e == ErrorClass::Status(503));
+    println!(
+        "3% of 503: {failed} failed, bound {bound} (share {:.2}%, window {window_s}s)",
+        row.real_share
+    );
+    assert!(only_503, "{:?}", report.whole.errors);
+    assert!(failed >= 1, "the canary was exposed");
+    assert!(failed <= bound, "{failed} failed requests, bound {bound}");
+}
+
+#[test]
+fn a_canary_4x_slower_is_rolled_back_on_p99() {
+    let _serial = serial();
+    let old = [
+        backend("v1a", "old", &["--delay-ms", "5"]),
+        backend("v1b", "old", &["--delay-ms", "5"]),
+    ];
+    let canary = backend("v2", "new", &["--delay-ms", "20"]);
+    let (p, port) = start_proxy([&old[0], &old[1]], &canary, [10, 10, 0]);
+    let load = start_load(port, 5.0);
+    std::thread::sleep(Duration::from_millis(500));
+    let reply = p.admin("canary server bk/v2 steps 25,100 every 1500ms max-p99 2 min-requests 50");
+    assert!(reply.starts_with("Canary started"), "{reply}");
+    let row = wait_end(&p, "bk/v2");
+    let report = load.join().unwrap();
+    print_report("4x latency", &report, &row);
+    assert_eq!(row.status, "rolled-back", "{row:?}");
+    assert_eq!(row.step, "1/2");
+    assert!(row.verdict.starts_with("p99: "), "{row:?}");
+    assert!(row.canary_req >= 50);
+    assert_eq!(
+        failures(&report),
+        0,
+        "slow is not failed: {:?}",
+        report.whole.errors
+    );
+    assert_eq!(servers_state(&p)["v2"], (0, 8));
+}
+
+#[test]
+fn abort_restores_the_weights_exactly_and_refusals_say_why() {
+    let _serial = serial();
+    let old = [backend("v1a", "old", &[]), backend("v1b", "old", &[])];
+    let canary = backend("v2", "new", &[]);
+    let (p, port) = start_proxy([&old[0], &old[1]], &canary, [7, 13, 3]);
+    let load = start_load(port, 3.0);
+    let reply = p.admin("canary server bk/v2 steps 10,100 every 30s");
+    assert!(reply.starts_with("Canary started"), "{reply}");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_ne!(
+        weights(&p),
+        [7, 13, 3],
+        "the first step changed the weights"
+    );
+    let second = p.admin("canary server bk/v2 steps 100 every 1s");
+    assert!(second.contains("already running on bk/v2"), "{second}");
+    let aborted = p.admin("abort canary bk/v2");
+    assert_eq!(aborted, "Canary aborted: weights restored.\n\n");
+    assert_eq!(weights(&p), [7, 13, 3]);
+    assert_eq!(canary_row(&p, "bk/v2").unwrap().status, "aborted");
+    let report = load.join().unwrap();
+    assert_eq!(failures(&report), 0, "{:?}", report.whole.errors);
+
+    assert!(p
+        .admin("abort canary bk/v2")
+        .starts_with("No canary is running"));
+    p.admin("disable server bk/v1a");
+    let maint = p.admin("canary server bk/v1a steps 100 every 1s");
+    assert!(
+        maint.contains("bk/v1a is in maintenance (MAINT)"),
+        "{maint}"
+    );
+    let unknown = p.admin("canary server bk/nope steps 100 every 1s");
+    assert_eq!(unknown, "No such server.\n\n");
+    let bad = p.admin("canary server bk/v2 steps 5,1,100 every 1s");
+    assert!(bad.contains("increasing percentages"), "{bad}");
+    let as_operator = p.admin("operator; canary server bk/v2 steps 100 every 1s");
+    assert!(as_operator.contains("Permission denied"), "{as_operator}");
+}
