@@ -290,3 +290,72 @@ fn abort_restores_the_weights_exactly_and_refusals_say_why() {
     let as_operator = p.admin("operator; canary server bk/v2 steps 100 every 1s");
     assert!(as_operator.contains("Permission denied"), "{as_operator}");
 }
+
+/// `pointsman ctl -s S canary server …` and its exit status.
+fn ctl_canary(p: &Pointsman, args: &str) -> (Option<i32>, String) {
+    let child = std::process::Command::new(POINTSMAN)
+        .args(["ctl", "-s"])
+        .arg(&p.socket)
+        .args(args.split_whitespace())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn pointsman ctl");
+    let out = wait_output(child, CANARY_LIMIT);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code(), text)
+}
+
+#[test]
+fn ctl_follows_the_canary_and_exits_0_on_promotion_1_on_rollback() {
+    let _serial = serial();
+    let old = [backend("v1a", "old", &[]), backend("v1b", "old", &[])];
+    let good = backend("v2", "new", &[]);
+    let bad = backend("v3", "new", &["--error-percent", "20"]);
+    let port = free_port();
+    let lines = format!(
+        "    balance roundrobin\n{}\
+         \x20   server v2 127.0.0.1:{} weight 0\n\
+         \x20   server v3 127.0.0.1:{} weight 0\n",
+        server_lines(&old, "weight 10"),
+        good.port(),
+        bad.port()
+    );
+    let p = pointsman(&proxy_config(port, &lines), 2, port);
+    let load = start_load(port, 6.0);
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, text) = ctl_canary(
+        &p,
+        "canary server bk/v3 steps 20,100 every 1s min-requests 20",
+    );
+    println!("{text}");
+    assert_eq!(code, Some(1), "rolled back: exit 1\n{text}");
+    assert!(text.starts_with("Canary started on bk/v3"), "{text}");
+    assert!(text.contains("bk/v3 rolled-back 1/2"), "{text}");
+    let (code, text) = ctl_canary(
+        &p,
+        "canary server bk/v2 steps 20,100 every 1s min-requests 20",
+    );
+    println!("{text}");
+    assert_eq!(code, Some(0), "promoted: exit 0\n{text}");
+    assert!(
+        text.contains("bk/v2 running 1/2"),
+        "every step is printed\n{text}"
+    );
+    assert!(
+        text.contains("bk/v2 running 2/2"),
+        "every step is printed\n{text}"
+    );
+    assert!(text.contains("bk/v2 promoted 2/2"), "{text}");
+    let report = load.join().unwrap();
+    let failed = failures(&report);
+    assert!(
+        failed > 0
+            && report
+                .whole
+                .errors
+                .keys()
+                .all(|e| *e == ErrorClass::Status(503))
+    );
+}
