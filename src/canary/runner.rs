@@ -210,6 +210,9 @@ pub async fn run<H: CanaryHost>(host: Rc<H>, book: Rc<Book>, server: ServerRef) 
     };
     let plan = canary.plan.clone();
     for step in canary.step..plan.steps.len() {
+        if host.with_state(|s| s.server(server).is_none()) {
+            return finish(&book, server, Status::Ended("its server is gone".into()));
+        }
         let share = plan.steps[step];
         let (weights, real) = step_weights(&canary.before, server.server, share);
         let mutation = Mutation::SetWeights {
@@ -314,10 +317,15 @@ async fn roll_back<H: CanaryHost>(host: &H, book: &Book, server: ServerRef, why:
         .filter(|(id, _)| *id != server.server)
         .collect();
     weights.push((server.server, 0));
+    // A server an operator put in MAINT meanwhile stays there: DRAIN would let it out.
+    let ready = host.with_state(|s| {
+        s.server(server)
+            .is_some_and(|s| s.admin == AdminState::Ready)
+    });
     let mutation = Mutation::SetWeights {
         backend: server.backend,
         weights,
-        drain: Some(server.server),
+        drain: ready.then_some(server.server),
     };
     let _ = host.mutate(vec![mutation]).await;
     log::warn!(
