@@ -231,6 +231,7 @@ fn run_proxy(cli: &Cli) -> Result<(), String> {
             save_state: cli.save_server_state,
             tls,
             on_ready,
+            canaries: start.canaries,
         },
     )
 }

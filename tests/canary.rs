@@ -359,3 +359,86 @@ fn ctl_follows_the_canary_and_exits_0_on_promotion_1_on_rollback() {
                 .all(|e| *e == ErrorClass::Status(503))
     );
 }
+
+/// Waits until the canary on `name` holds step `step` (e.g. "2/3").
+fn wait_step(p: &Pointsman, name: &str, step: &str) -> Row {
+    let deadline = Instant::now() + CANARY_LIMIT;
+    loop {
+        let row = canary_row(p, name).expect("show canary lists it");
+        if row.step == step || row.status != "running" {
+            return row;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "canary never reached {step}: {row:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_canary_continues_from_its_step_across_an_x_upgrade_and_is_promoted() {
+    let _serial = serial();
+    let old = [backend("v1a", "old", &[]), backend("v1b", "old", &[])];
+    let canary = backend("v2", "new", &[]);
+    let port = free_port();
+    let lines = format!(
+        "    balance roundrobin\n    server v1a 127.0.0.1:{} weight 10\n    \
+         server v1b 127.0.0.1:{} weight 10\n    server v2 127.0.0.1:{} weight 0\n",
+        old[0].port(),
+        old[1].port(),
+        canary.port()
+    );
+    let config = proxy_config(port, &lines).replace(
+        "level admin\n",
+        "level admin expose-fd listeners\n    hard-stop-after 20s\n",
+    );
+    let p = pointsman(&config, 2, port);
+    let old_pid = wait_for_new_pid(&p.socket, None, Duration::from_secs(10));
+    let load = start_load(port, 9.0);
+    std::thread::sleep(Duration::from_millis(300));
+    // What this test judges is the continuation, not latency: two processes share the two
+    // cores during the upgrade, so p99 is allowed 10x (the other tests judge p99).
+    let reply = p.admin("canary server bk/v2 steps 10,50,100 every 2s min-requests 20 max-p99 10");
+    assert!(reply.starts_with("Canary started on bk/v2"), "{reply}");
+    let before_upgrade = wait_step(&p, "bk/v2", "2/3");
+    assert_eq!(before_upgrade.status, "running", "{before_upgrade:?}");
+    let step2_weights = weights(&p);
+
+    let socket = p.socket.to_str().unwrap().to_string();
+    let config_path = p.config.to_str().unwrap().to_string();
+    let pid = old_pid.to_string();
+    let args = [
+        "-f",
+        &config_path,
+        "--shards",
+        "2",
+        "-x",
+        &socket,
+        "-sf",
+        &pid,
+    ];
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    let mut next = spawn_pointsman(&args, None);
+    let new_pid = wait_for_new_pid(&p.socket, Some(old_pid), Duration::from_secs(10));
+    assert_eq!(new_pid, next.child.id());
+    // The new process shows the canary at the step the old one held, with its weights.
+    let resumed = canary_row(&p, "bk/v2").expect("the new process lists the canary");
+    assert_eq!(resumed.status, "running", "{resumed:?}");
+    assert_eq!(resumed.step, "2/3", "{resumed:?}");
+    assert_eq!(
+        weights(&p),
+        step2_weights,
+        "step 2 weights in the new process"
+    );
+
+    let row = wait_end(&p, "bk/v2");
+    let report = load.join().unwrap();
+    print_report("across -x", &report, &row);
+    assert_eq!(row.status, "promoted", "{row:?}");
+    assert_eq!(row.step, "3/3");
+    assert_eq!(failures(&report), 0, "{:?}", report.whole.errors);
+    assert_eq!(weights(&p), [0, 0, 1], "promoted in the new process");
+    next.signal(libc::SIGUSR1);
+    assert_eq!(next.wait_exit(Duration::from_secs(15)), Some(0));
+}

@@ -358,6 +358,32 @@ impl canary::CanaryHost for Coordinator {
 }
 
 impl Coordinator {
+    /// The canary book, for the state hand-over of a reload.
+    pub fn canary_book(&self) -> Rc<canary::Book> {
+        self.canaries.clone()
+    }
+
+    /// Starts again the canaries the previous process was running, each at its step.
+    pub fn resume_canaries(&self, records: &[crate::reload::state_dump::CanaryRecord]) {
+        for record in records {
+            let name = format!("{}/{}", record.backend, record.server);
+            let resumed = self.with_state(|state| canary::canary_from(record, state));
+            let Some(canary) = resumed else {
+                log::warn!("canary {name}: not resumed, its server is not in this process");
+                continue;
+            };
+            let server = canary.server;
+            if self.canaries.open(canary).is_ok() {
+                log::warn!(
+                    "canary {name}: resumed at step {}/{}",
+                    record.step + 1,
+                    record.steps.len()
+                );
+                self.spawn_canary(server);
+            }
+        }
+    }
+
     /// Starts the runner of a canary registered in the book.
     fn spawn_canary(&self, server: ServerRef) {
         if let Some(me) = self.me.upgrade() {
