@@ -87,7 +87,11 @@ struct Row {
 }
 
 fn canary_row(p: &Pointsman, name: &str) -> Option<Row> {
-    let text = p.admin(&format!("show canary {name}"));
+    row_at(&p.socket, name)
+}
+
+fn row_at(socket: &std::path::Path, name: &str) -> Option<Row> {
+    let text = admin(socket, &format!("show canary {name}"));
     let line = text.lines().rev().find(|l| l.starts_with(name))?;
     let f: Vec<&str> = line.split_whitespace().collect();
     Some(Row {
@@ -115,7 +119,11 @@ fn wait_end(p: &Pointsman, name: &str) -> Row {
 
 /// `show servers state bk`: server name → (user weight, admin state).
 fn servers_state(p: &Pointsman) -> BTreeMap<String, (u32, u32)> {
-    p.admin("show servers state bk")
+    servers_state_at(&p.socket)
+}
+
+fn servers_state_at(socket: &std::path::Path) -> BTreeMap<String, (u32, u32)> {
+    admin(socket, "show servers state bk")
         .lines()
         .filter(|l| !l.starts_with('#') && l.split_whitespace().count() > 8)
         .map(|l| {
@@ -129,7 +137,11 @@ fn servers_state(p: &Pointsman) -> BTreeMap<String, (u32, u32)> {
 }
 
 fn weights(p: &Pointsman) -> [u32; 3] {
-    let s = servers_state(p);
+    weights_at(&p.socket)
+}
+
+fn weights_at(socket: &std::path::Path) -> [u32; 3] {
+    let s = servers_state_at(socket);
     [s["v1a"].0, s["v1b"].0, s["v2"].0]
 }
 
@@ -441,4 +453,76 @@ fn a_canary_continues_from_its_step_across_an_x_upgrade_and_is_promoted() {
     assert_eq!(weights(&p), [0, 0, 1], "promoted in the new process");
     next.signal(libc::SIGUSR1);
     assert_eq!(next.wait_exit(Duration::from_secs(15)), Some(0));
+}
+
+#[test]
+fn a_canary_continues_from_its_step_across_a_master_worker_reload() {
+    let _serial = serial();
+    let old = [backend("v1a", "old", &[]), backend("v1b", "old", &[])];
+    let canary = backend("v2", "new", &[]);
+    let port = free_port();
+    let dir = temp_dir("canary-master");
+    let socket = dir.join("admin.sock");
+    let cfg = dir.join("pointsman.cfg");
+    let lines = format!(
+        "    balance roundrobin\n    server v1a 127.0.0.1:{} weight 10\n    \
+         server v1b 127.0.0.1:{} weight 10\n    server v2 127.0.0.1:{} weight 0\n",
+        old[0].port(),
+        old[1].port(),
+        canary.port()
+    );
+    let config = proxy_config(port, &lines)
+        .replace("@SOCKET@", socket.to_str().unwrap())
+        .replace("level admin\n", "level admin\n    hard-stop-after 20s\n");
+    std::fs::write(&cfg, config).unwrap();
+    let args = ["-W", "-f", cfg.to_str().unwrap(), "--shards", "2"];
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    let mut master = spawn_pointsman(&args, None);
+    wait_for_port(port, Duration::from_secs(10));
+    let worker = wait_for_new_pid(&socket, None, Duration::from_secs(10));
+    let load = start_load(port, 9.0);
+    std::thread::sleep(Duration::from_millis(300));
+    // As across -x: the continuation is judged here, not latency (two workers share the cores).
+    let reply = admin(
+        &socket,
+        "canary server bk/v2 steps 10,50,100 every 2s min-requests 20 max-p99 10",
+    );
+    assert!(reply.starts_with("Canary started on bk/v2"), "{reply}");
+    let deadline = Instant::now() + CANARY_LIMIT;
+    while row_at(&socket, "bk/v2").is_some_and(|r| r.step != "2/3" && r.status == "running") {
+        assert!(Instant::now() < deadline, "never reached step 2/3");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let step2_weights = weights_at(&socket);
+    master.signal(libc::SIGUSR2);
+    wait_for_new_pid(&socket, Some(worker), Duration::from_secs(10));
+    let resumed = row_at(&socket, "bk/v2").expect("the new worker lists the canary");
+    assert_eq!(
+        (resumed.status.as_str(), resumed.step.as_str()),
+        ("running", "2/3")
+    );
+    assert_eq!(
+        weights_at(&socket),
+        step2_weights,
+        "step 2 weights in the new worker"
+    );
+    let deadline = Instant::now() + CANARY_LIMIT;
+    let row = loop {
+        let row = row_at(&socket, "bk/v2").expect("listed");
+        if row.status != "running" {
+            break row;
+        }
+        assert!(Instant::now() < deadline, "still running: {row:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let report = load.join().unwrap();
+    print_report("across a master-worker reload", &report, &row);
+    assert_eq!(
+        (row.status.as_str(), row.step.as_str()),
+        ("promoted", "3/3"),
+        "{row:?}"
+    );
+    assert_eq!(failures(&report), 0, "{:?}", report.whole.errors);
+    master.signal(libc::SIGUSR1);
+    assert_eq!(master.wait_exit(Duration::from_secs(15)), Some(0));
 }
