@@ -84,3 +84,58 @@ pub fn canary_from(record: &CanaryRecord, state: &State) -> Option<Canary> {
         abort_requested: false,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    const CONFIG: &str = "frontend f\n mode http\n bind 127.0.0.1:1\n default_backend b\n\
+        backend b\n mode http\n server v1 127.0.0.1:81 weight 7\n server v2 127.0.0.1:82 weight 0\n";
+
+    fn record(server: &str) -> CanaryRecord {
+        CanaryRecord {
+            backend: "b".into(),
+            server: server.into(),
+            steps: vec![10, 50, 100],
+            every: Duration::from_secs(2),
+            max_errors_pp: 1.0,
+            max_p99: 2.0,
+            min_requests: 20,
+            step: 1,
+            before: vec![("v1".into(), 7), ("gone".into(), 3), ("v2".into(), 0)],
+        }
+    }
+
+    #[test]
+    fn a_record_comes_back_at_its_step_in_this_process_ids_and_back_to_the_same_record() {
+        let config = crate::config::parse_str("t.cfg", CONFIG).unwrap();
+        let state = State::from_config(&config, 100);
+        let canary = canary_from(&record("v2"), &state).expect("resumed");
+        assert_eq!(canary.step, 1);
+        assert_eq!(canary.name, "b/v2");
+        assert_eq!(canary.status, Status::Running);
+        let v1 = state.backends[0]
+            .servers
+            .iter()
+            .find(|s| s.name == "v1")
+            .unwrap()
+            .id;
+        assert_eq!(canary.before, vec![(v1, 7), (canary.server.server, 0)]);
+        let book = Book::default();
+        book.open(canary).unwrap();
+        let mut expected = record("v2");
+        expected.before.remove(1);
+        assert_eq!(records(&book, &state), vec![expected]);
+    }
+
+    #[test]
+    fn a_record_whose_server_or_step_is_not_here_is_not_resumed() {
+        let config = crate::config::parse_str("t.cfg", CONFIG).unwrap();
+        let state = State::from_config(&config, 100);
+        assert!(canary_from(&record("v3"), &state).is_none());
+        let mut beyond = record("v2");
+        beyond.step = 3;
+        assert!(canary_from(&beyond, &state).is_none());
+    }
+}
