@@ -191,6 +191,7 @@ impl Backends {
                 delay_ms: 0,
                 jitter_ms: 0,
                 size: None,
+                error_percent: 0,
                 chunked: false,
             };
             let bound = crate::testbackend::start(options).map_err(|e| e.to_string())?;

@@ -20,6 +20,9 @@
 //!   replies and formats (`show stat` CSV, `show info`, `show servers state`).
 //! - [`shard`]: glommio bootstrap, one executor per core, SO_REUSEPORT listeners, the channel mesh
 //!   and the coordinator that sequences mutations and waits for every shard's acknowledgement.
+//! - [`canary`]: `canary server B/S steps … every T`: a share of a backend's traffic moved to
+//!   one server step by step, each step judged on the shards' own counters and histograms,
+//!   rolled back by itself; run by a task on the coordinator's shard.
 //! - [`health`]: active checks and passive reports on one owner shard per server; a result
 //!   that changes a server reaches the coordinator through the `HealthSink` trait health owns.
 //! - [`logs`]: access and state-change log lines in HAProxy's formats and their writer thread
@@ -61,6 +64,7 @@
 
 pub mod admin;
 pub mod balance;
+pub mod canary;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -233,6 +233,7 @@ fn run_proxy(cli: &Cli) -> Result<(), String> {
             save_state: cli.save_server_state,
             tls,
             on_ready,
+            canaries: start.canaries,
         },
     )
 }

@@ -10,6 +10,7 @@
 //! - `/` (and anything not below): the fixed `--body`, or `--size` bytes streamed.
 //! - `/echo`: the body is the request head exactly as received.
 //! - `/status/NNN`: answers status NNN with the normal body.
+//! - `--error-percent P`: P % of the requests to `/` answer 503 (evenly spread).
 //! - `/close`: closes the connection with a TCP reset, without answering.
 //! - `/truncate`: announces the full body length, sends half of it, then closes.
 //! - `/health`: `200 ok`.
@@ -53,6 +54,10 @@ pub struct Options {
     /// Send the response body with chunked transfer encoding.
     #[arg(long)]
     pub chunked: bool,
+    /// Answer 503 on this percentage of the requests to `/`, spread evenly (a canary's
+    /// faulty version): exactly P of every 100 consecutive requests.
+    #[arg(long, default_value_t = 0)]
+    pub error_percent: u64,
 }
 
 /// What every connection thread shares.
@@ -60,6 +65,8 @@ struct Shared {
     opts: Options,
     /// Requests served, excluding `/count` itself, for tests to compare with the client's count.
     served: AtomicU64,
+    /// Requests to `/` so far, for `--error-percent`.
+    main: AtomicU64,
 }
 
 /// Binds every `--listen` address and serves each on background threads; returns the bound
@@ -76,6 +83,7 @@ pub fn start(opts: Options) -> io::Result<Vec<SocketAddr>> {
     let shared = Arc::new(Shared {
         opts,
         served: AtomicU64::new(0),
+        main: AtomicU64::new(0),
     });
     let mut bound = Vec::new();
     for listener in listeners {
@@ -173,7 +181,7 @@ fn serve_one(stream: &mut TcpStream, inbox: &mut Inbox, shared: &Shared) -> io::
             respond_fixed(stream, &head, received, 200, count.as_bytes(), &shared.opts)
         }
         _ => {
-            let status = status_from_path(&path).unwrap_or(200);
+            let status = status_from_path(&path).unwrap_or_else(|| main_status(shared));
             respond_main_body(stream, &head, received, status, &shared.opts)
         }
     }
@@ -402,6 +410,21 @@ fn seed() -> u64 {
         .unwrap_or(1);
     let unique = NEXT.fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed);
     (nanos ^ unique) | 1
+}
+
+/// 200, or 503 for the `--error-percent` share: request n fails when n·P/100 crosses an
+/// integer, so any 100 consecutive requests hold exactly P failures.
+fn main_status(shared: &Shared) -> u16 {
+    let percent = shared.opts.error_percent.min(100);
+    if percent == 0 {
+        return 200;
+    }
+    let n = shared.main.fetch_add(1, Ordering::Relaxed) + 1;
+    if n * percent / 100 > (n - 1) * percent / 100 {
+        503
+    } else {
+        200
+    }
 }
 
 fn status_from_path(path: &str) -> Option<u16> {

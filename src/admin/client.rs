@@ -1,6 +1,7 @@
 //! `pointsman ctl`: a runtime API client so nobody needs socat. With a command it runs it one-shot
 //! (like `echo CMD | socat stdio SOCKET`); without one it opens an interactive session in prompt
-//! mode with line editing and history.
+//! mode with line editing and history. `ctl … canary server …` follows the canary it started
+//! and prints each change of its `show canary` row; exit 0 when promoted, 1 otherwise.
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -45,10 +46,44 @@ impl Connection {
 pub fn run(socket: &str, command: &[String]) -> Result<(), String> {
     if command.is_empty() {
         interactive(socket)
+    } else if command.first().is_some_and(|w| w == "canary") {
+        follow_canary(socket, &command.join(" "))
     } else {
         let reply = one_shot(socket, &command.join(" "))?;
         print!("{reply}");
         Ok(())
+    }
+}
+
+/// How often `ctl … canary …` looks at `show canary` while it follows one.
+const CANARY_POLL: Duration = Duration::from_millis(100);
+
+/// `pointsman ctl -s S canary server B/S …`: starts the canary, then prints a line each time
+/// its step or verdict changes, until it ends: Ok when promoted; an error (exit 1) when it
+/// was refused, rolled back, aborted or ended otherwise.
+fn follow_canary(socket: &str, line: &str) -> Result<(), String> {
+    let reply = one_shot(socket, line)?;
+    print!("{reply}");
+    let name = reply
+        .strip_prefix("Canary started on ")
+        .and_then(|rest| rest.split(':').next())
+        .ok_or_else(|| "the canary did not start".to_string())?
+        .to_string();
+    let mut last = String::new();
+    loop {
+        let rows = one_shot(socket, &format!("show canary {name}"))?;
+        let Some(row) = rows.lines().rev().find(|l| l.starts_with(&name)) else {
+            return Err(format!("show canary does not list {name}"));
+        };
+        if row != last {
+            println!("{row}");
+            last = row.to_string();
+        }
+        match row.split_whitespace().nth(1) {
+            Some("running") => std::thread::sleep(CANARY_POLL),
+            Some("promoted") => return Ok(()),
+            other => return Err(format!("canary {name}: {}", other.unwrap_or("?"))),
+        }
     }
 }
 

@@ -60,6 +60,18 @@ pub enum Action {
     },
     /// `wait DELAY` without a condition: pause, then reply "Done.\n".
     Wait(Duration),
+    /// `canary server B/S …`: checked against the state; the coordinator starts it (or refuses
+    /// a second one on the server).
+    StartCanary {
+        server: ServerRef,
+        /// `backend/server`, for `show canary` and the log.
+        name: String,
+        plan: crate::canary::Plan,
+    },
+    /// `show canary [B/S]`.
+    ShowCanary(Option<ServerRef>),
+    /// `abort canary B/S`: the weights from before the canary, acknowledged, then the reply.
+    AbortCanary(ServerRef),
     /// `shutdown sessions server B/S`: abort its in-flight requests on every shard.
     ShutdownSessions(ServerRef),
     /// `set timeout cli N`.
@@ -112,6 +124,26 @@ pub trait AdminBackend {
     async fn wait_removable(&self, server: ServerRef, timeout: Duration) -> Removal;
     /// `shutdown sessions server`.
     async fn shutdown_sessions(&self, server: ServerRef);
+    /// `canary server`: starts the runner; the reply says it started or why not.
+    async fn start_canary(
+        &self,
+        server: ServerRef,
+        name: String,
+        plan: crate::canary::Plan,
+    ) -> String {
+        let _ = (server, name, plan);
+        command::NOT_SUPPORTED.to_string()
+    }
+    /// `show canary [B/S]`.
+    fn show_canary(&self, server: Option<ServerRef>) -> String {
+        let _ = server;
+        crate::canary::show(&[])
+    }
+    /// `abort canary B/S`: returns once the weights from before it are acknowledged.
+    async fn abort_canary(&self, server: ServerRef) -> String {
+        let _ = server;
+        command::NOT_SUPPORTED.to_string()
+    }
     fn process_info(&self) -> ProcessInfo;
     /// Unix seconds now.
     fn now(&self) -> u64;

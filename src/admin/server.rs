@@ -287,6 +287,11 @@ impl<B: AdminBackend> Connection<B> {
                 // HAProxy (2.7+): a wait without a condition ends "Done.".
                 Removal::Done.reply().into()
             }
+            Action::StartCanary { server, name, plan } => {
+                backend.start_canary(server, name, plan).await
+            }
+            Action::ShowCanary(server) => backend.show_canary(server),
+            Action::AbortCanary(server) => backend.abort_canary(server).await,
             Action::ShutdownSessions(server) => {
                 backend.shutdown_sessions(server).await;
                 String::new()

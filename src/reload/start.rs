@@ -32,6 +32,8 @@ pub struct Start {
     pub master_channel: Option<OwnedFd>,
     /// Tells the master that this worker serves.
     pub master_ready: Option<Box<dyn FnOnce() + Send>>,
+    /// The previous process's running canaries, continued by the coordinator.
+    pub canaries: Vec<super::state_dump::CanaryRecord>,
 }
 
 /// Gathers the hand-over, state and sockets for `shards` shards.
@@ -64,11 +66,16 @@ pub fn prepare(config: &Config, shards: usize, source: Source) -> Result<Start, 
         }
         None => None,
     };
+    let canaries = handover
+        .state
+        .as_ref()
+        .map_or_else(Vec::new, |dump| dump.canaries.clone());
     Ok(Start {
         state,
         listeners,
         master_channel,
         master_ready,
+        canaries,
     })
 }
 

@@ -9,6 +9,7 @@
 //! config <backend> <server> <spec>            one per server line of the old config
 //! server <backend> <server> <spec> <runtime>  one per server the old process routes to
 //! ticket-keys <encrypting slot> <key> <key> <key>   the generated TLS ticket ring (base64)
+//! canary <backend> <server> <plan> <progress>  one per running canary (it continues there)
 //! end
 //! ```
 //! Values are `key=value` words, percent-encoded (`%20` for a space), so a line never breaks.
@@ -46,7 +47,25 @@ pub struct RuntimeServer {
     pub deleting: bool,
 }
 
-/// The whole hand-over: frontends, the old config's servers, the runtime servers.
+/// A canary running in the old process: its plan, where it stands, and the weights it
+/// restores on abort, by server name (ids may differ in the next process).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CanaryRecord {
+    pub backend: String,
+    pub server: String,
+    pub steps: Vec<u32>,
+    pub every: Duration,
+    pub max_errors_pp: f64,
+    pub max_p99: f64,
+    pub min_requests: u64,
+    /// Index of the step it was holding.
+    pub step: usize,
+    /// Every active server's weight before the canary.
+    pub before: Vec<(String, u32)>,
+}
+
+/// The whole hand-over: frontends, the old config's servers, the runtime servers, the
+/// running canaries.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct StateDump {
     pub frontends: Vec<(String, bool)>,
@@ -56,6 +75,8 @@ pub struct StateDump {
     /// The TLS ticket key ring the process generated (the binds without `tls-ticket-keys`):
     /// the next process keeps opening its tickets.
     pub ticket_keys: Option<TicketRing>,
+    /// Filled by the coordinator's side (the canary book is not part of `State`).
+    pub canaries: Vec<CanaryRecord>,
 }
 
 impl StateDump {
@@ -151,6 +172,9 @@ impl StateDump {
             let keys: Vec<String> = ring.slots.iter().map(|k| tickets::encode(k)).collect();
             let _ = writeln!(out, "ticket-keys {} {}", ring.encrypt, keys.join(" "));
         }
+        for c in &self.canaries {
+            let _ = writeln!(out, "{}", canary_line(c));
+        }
         out.push_str("end\n");
         out
     }
@@ -190,6 +214,10 @@ impl StateDump {
                 }
                 ["ticket-keys", encrypt, keys @ ..] => {
                     dump.ticket_keys = Some(ticket_ring(encrypt, keys).map_err(at)?);
+                }
+                ["canary", backend, server, rest @ ..] => {
+                    let kv = KeyValues::parse(rest).map_err(at)?;
+                    dump.canaries.push(kv.canary(backend, server).map_err(at)?);
                 }
                 _ => return Err(at(format!("unexpected line {line:?}"))),
             }
@@ -241,6 +269,33 @@ fn spec_words(spec: &ServerSpec) -> String {
         },
         t.error_limit,
         on_error_word(t.on_error),
+    )
+}
+
+fn canary_line(c: &CanaryRecord) -> String {
+    let join = |v: Vec<String>| {
+        if v.is_empty() {
+            "-".into()
+        } else {
+            v.join(",")
+        }
+    };
+    format!(
+        "canary {} {} steps={} every_ms={} max_errors_pp={} max_p99={} min_requests={} step={} before={}",
+        enc(&c.backend),
+        enc(&c.server),
+        join(c.steps.iter().map(u32::to_string).collect()),
+        c.every.as_millis(),
+        c.max_errors_pp,
+        c.max_p99,
+        c.min_requests,
+        c.step,
+        join(
+            c.before
+                .iter()
+                .map(|(name, w)| format!("{}:{w}", enc(name).replace(',', "%2C").replace(':', "%3A")))
+                .collect()
+        ),
     )
 }
 
@@ -385,6 +440,43 @@ impl<'a> KeyValues<'a> {
         })
     }
 
+    fn canary(&self, backend: &str, name: &str) -> Result<CanaryRecord, String> {
+        let steps = self
+            .get("steps")?
+            .split(',')
+            .map(|p| {
+                p.parse()
+                    .map_err(|_| format!("'steps' has a bad share {p:?}"))
+            })
+            .collect::<Result<_, String>>()?;
+        let before = match self.get("before")? {
+            "-" => Vec::new(),
+            list => list
+                .split(',')
+                .map(|pair| {
+                    let (name, weight) = pair
+                        .rsplit_once(':')
+                        .ok_or_else(|| format!("'before' expects name:weight, found {pair:?}"))?;
+                    let weight = weight
+                        .parse()
+                        .map_err(|_| format!("'before' has a bad weight in {pair:?}"))?;
+                    Ok((dec(name)?, weight))
+                })
+                .collect::<Result<_, String>>()?,
+        };
+        Ok(CanaryRecord {
+            backend: dec(backend)?,
+            server: dec(name)?,
+            steps,
+            every: Duration::from_millis(self.number("every_ms")?),
+            max_errors_pp: self.number("max_errors_pp")?,
+            max_p99: self.number("max_p99")?,
+            min_requests: self.number("min_requests")?,
+            step: self.number("step")?,
+            before,
+        })
+    }
+
     fn runtime(&self, backend: &str, name: &str) -> Result<RuntimeServer, String> {
         let spec = self.spec(name)?;
         let admin = match self.get("admin")? {
@@ -507,6 +599,28 @@ mod tests {
         assert_eq!(dump.servers.len(), 3);
         assert_eq!(dump.configured.len(), 2);
         assert_eq!(dump.frontends, vec![("f".to_string(), false)]);
+    }
+
+    #[test]
+    fn a_running_canary_reads_back_equal_with_odd_server_names() {
+        let mut dump = StateDump::default();
+        dump.canaries.push(CanaryRecord {
+            backend: "b k".into(),
+            server: "v2".into(),
+            steps: vec![1, 5, 25, 100],
+            every: Duration::from_millis(1500),
+            max_errors_pp: 0.5,
+            max_p99: 2.5,
+            min_requests: 20,
+            step: 2,
+            before: vec![("a,b:c".into(), 7), ("50%".into(), 0)],
+        });
+        let text = dump.render();
+        assert!(
+            text.contains("canary b%20k v2 steps=1,5,25,100 every_ms=1500 "),
+            "{text}"
+        );
+        assert_eq!(StateDump::parse(&text).unwrap(), dump);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 use super::mesh::{Receivers, Senders};
 use super::messages::{FromShard, ToShard};
 use crate::admin::{AdminBackend, Deletion, ProcessInfo, Removal};
+use crate::canary;
 use crate::health::{CheckReport, HealthSink};
 use crate::logs;
 use crate::logs::event::{transition_change, Change, Usable};
@@ -22,6 +23,10 @@ use std::time::{Duration, Instant};
 
 /// How often a draining `del server` checks whether its last request finished.
 const REMOVAL_POLL: Duration = Duration::from_millis(50);
+
+/// How many times `abort canary` looks (every 10 ms) for its runner to have restored the
+/// weights before it replies anyway (5 s).
+const ABORT_POLLS: u32 = 500;
 
 /// How long shard 0 watches the channel for each acknowledgement before it lets its executor
 /// sleep (see [`Watched`]): an idle shard's acknowledgement comes within this. Bounded, so a
@@ -44,8 +49,10 @@ pub struct Coordinator {
     info: ProcessInfo,
     /// The shards' busy time turned into `Idle_pct`, updated at every gathering.
     idle: RefCell<IdleMeter>,
-    /// Itself, for the background tasks it spawns (graceful `del server`).
+    /// Itself, for the background tasks it spawns (graceful `del server`, canaries).
     me: std::rc::Weak<Coordinator>,
+    /// Running and finished canaries (`canary server`, `show canary`).
+    canaries: Rc<canary::Book>,
 }
 
 impl Coordinator {
@@ -66,6 +73,7 @@ impl Coordinator {
             broadcast_latency: RefCell::new(Series::default()),
             info,
             idle: RefCell::new(idle),
+            canaries: Rc::new(canary::Book::default()),
         })
     }
 
@@ -331,6 +339,59 @@ impl Coordinator {
     }
 }
 
+/// The canary runner gathers and mutates through the coordinator, like an admin command.
+impl canary::CanaryHost for Coordinator {
+    fn with_state<R>(&self, f: impl FnOnce(&State) -> R) -> R {
+        f(&self.local.state.borrow())
+    }
+
+    async fn mutate(&self, mutations: Vec<Mutation>) -> Result<(), ApplyError> {
+        Coordinator::mutate(self, mutations).await
+    }
+
+    async fn gather_window(&self) -> canary::Gathered {
+        canary::Gathered {
+            stats: self.gather().await,
+            latency: self.gather_latency().await,
+        }
+    }
+}
+
+impl Coordinator {
+    /// The canary book, for the state hand-over of a reload.
+    pub fn canary_book(&self) -> Rc<canary::Book> {
+        self.canaries.clone()
+    }
+
+    /// Starts again the canaries the previous process was running, each at its step.
+    pub fn resume_canaries(&self, records: &[crate::reload::state_dump::CanaryRecord]) {
+        for record in records {
+            let name = format!("{}/{}", record.backend, record.server);
+            let resumed = self.with_state(|state| canary::canary_from(record, state));
+            let Some(canary) = resumed else {
+                log::warn!("canary {name}: not resumed, its server is not in this process");
+                continue;
+            };
+            let server = canary.server;
+            if self.canaries.open(canary).is_ok() {
+                log::warn!(
+                    "canary {name}: resumed at step {}/{}",
+                    record.step + 1,
+                    record.steps.len()
+                );
+                self.spawn_canary(server);
+            }
+        }
+    }
+
+    /// Starts the runner of a canary registered in the book.
+    fn spawn_canary(&self, server: ServerRef) {
+        if let Some(me) = self.me.upgrade() {
+            glommio::spawn_local(canary::run(me, self.canaries.clone(), server)).detach();
+        }
+    }
+}
+
 /// A state-change line waiting for its session count.
 struct LogLine {
     backend_index: usize,
@@ -442,6 +503,44 @@ impl AdminBackend for Coordinator {
             let cut = crate::sys::shutdown_sockets_connected_to(addr);
             log::info!("shutdown sessions server: {cut} connection(s) to {addr} cut");
         }
+    }
+
+    async fn start_canary(&self, server: ServerRef, name: String, plan: canary::Plan) -> String {
+        let canary = self.with_state(|state| canary::new_canary(state, server, name, plan));
+        let reply = format!(
+            "Canary started on {}: steps {:?} every {:?}.\n",
+            canary.name, canary.plan.steps, canary.plan.every
+        );
+        if let Err(refused) = self.canaries.open(canary) {
+            return refused;
+        }
+        self.spawn_canary(server);
+        reply
+    }
+
+    fn show_canary(&self, server: Option<ServerRef>) -> String {
+        let canaries: Vec<canary::Canary> = self
+            .canaries
+            .all()
+            .into_iter()
+            .filter(|c| server.is_none_or(|s| s == c.server))
+            .collect();
+        canary::show(&canaries)
+    }
+
+    async fn abort_canary(&self, server: ServerRef) -> String {
+        if !self.canaries.request_abort(server) {
+            return "No canary is running on this server.\n".into();
+        }
+        // The runner restores the weights at its next look (every 10 ms, or once its
+        // gathering or mutation in progress ends).
+        for _ in 0..ABORT_POLLS {
+            if self.canaries.running_on(server).is_none() {
+                return "Canary aborted: weights restored.\n".into();
+            }
+            glommio::timer::sleep(REMOVAL_POLL / 5).await;
+        }
+        "Canary abort asked; the runner has not finished yet.\n".into()
     }
 
     fn process_info(&self) -> ProcessInfo {

@@ -32,6 +32,8 @@ const SAVE_POLL: Duration = Duration::from_millis(20);
 pub struct Context {
     pub worker: Rc<Worker>,
     pub config: Arc<Config>,
+    /// The coordinator's canaries: a running one continues in the next process.
+    pub canaries: Rc<crate::canary::Book>,
 }
 
 /// Accepts on an `expose-fd listeners` stats socket (`socket` is its listening descriptor).
@@ -112,7 +114,9 @@ async fn serve_requests(mut stream: TcpStream, context: &Context) {
             Some(Request::GetSockets) => Reply::Sockets,
             Some(Request::GetState) => {
                 let state = context.worker.state.borrow();
-                Reply::Text(StateDump::capture(&state, &context.config).render())
+                let mut dump = StateDump::capture(&state, &context.config);
+                dump.canaries = crate::canary::records(&context.canaries, &state);
+                Reply::Text(dump.render())
             }
             None => Reply::Text(format!("ERR unknown hand-over command {:?}\n", line.trim())),
         };

@@ -58,6 +58,8 @@ pub struct RunOptions {
     pub tls: crate::tls::Contexts,
     /// Called once every shard serves (signal `-sf`/`-st` processes, tell the parent).
     pub on_ready: Box<dyn FnOnce() + Send>,
+    /// The previous process's running canaries (from the state hand-over), to continue.
+    pub canaries: Vec<crate::reload::state_dump::CanaryRecord>,
 }
 
 /// The sockets one shard accepts from (per frontend, in the order of `State::frontends`).
@@ -72,6 +74,8 @@ struct ShardZero {
     stats: Vec<Option<OwnedFd>>,
     master_channel: Option<OwnedFd>,
     save_state: bool,
+    /// The previous process's running canaries, to continue.
+    canaries: Vec<crate::reload::state_dump::CanaryRecord>,
 }
 
 /// Runs the proxy until a stop signal. Returns an error message for start-up failures.
@@ -94,6 +98,7 @@ pub fn run(config: Config, options: RunOptions) -> Result<(), String> {
         stats,
         master_channel: options.master_channel,
         save_state: options.save_state,
+        canaries: options.canaries,
     });
     crate::reload::expose(options.listeners);
     let commands = mesh::full::<ToShard>(shards, MESH_CAPACITY);
@@ -331,6 +336,7 @@ async fn shard_main(shard: Shard) {
         let context = handover::Context {
             worker: worker.clone(),
             config: config.clone(),
+            canaries: coordinator.canary_book(),
         };
         match start_admin_sockets(&config, zero.stats, &coordinator, &context, control) {
             Ok(tasks) => admin = tasks,
@@ -366,6 +372,7 @@ async fn shard_main(shard: Shard) {
             );
         }
         crate::health::start(worker.clone(), shards_of(&report_tx), coordinator.clone());
+        coordinator.resume_canaries(&zero.canaries);
     } else {
         if let Err(e) = wiring.start_shard(&worker, None, control).await {
             let _ = started.send(Lifecycle::Failed(e));

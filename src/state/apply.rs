@@ -80,6 +80,14 @@ pub enum Mutation {
     SetCertTransaction(Option<(String, CertFile)>),
     /// `commit ssl cert FILE`: the file now holds `contents`, the transaction ends.
     CommitCert { file: String, contents: CertFile },
+    /// A canary's step, its end or its rollback: several servers' weights (by server id) at
+    /// once, so no core ever routes by half a step; `drain` puts one of them in DRAIN in the
+    /// same mutation (a rollback). Servers that are gone are skipped.
+    SetWeights {
+        backend: usize,
+        weights: Vec<(u32, u32)>,
+        drain: Option<u32>,
+    },
 }
 
 /// The entries a map command names: every entry with a key, or one entry by its slot
@@ -229,6 +237,11 @@ pub fn apply(state: &mut State, mutation: &Mutation, now: u64) -> Result<Applied
             state.tls.cert_transaction = None;
             Ok(Applied::Changed)
         }
+        Mutation::SetWeights {
+            backend,
+            weights,
+            drain,
+        } => set_weights(state, *backend, weights, *drain, now),
         Mutation::SetFrontendEnabled { frontend, enabled } => {
             let f = state
                 .frontends
@@ -242,6 +255,43 @@ pub fn apply(state: &mut State, mutation: &Mutation, now: u64) -> Result<Applied
         state.version += 1;
     }
     result
+}
+
+/// [`Mutation::SetWeights`]: reports the drained server's transition (a rollback), if any.
+fn set_weights(
+    state: &mut State,
+    backend: usize,
+    weights: &[(u32, u32)],
+    drain: Option<u32>,
+    now: u64,
+) -> Result<Applied, ApplyError> {
+    let b = state
+        .backends
+        .get_mut(backend)
+        .ok_or(ApplyError::NoSuchBackend)?;
+    let mut applied = Applied::Changed;
+    for server in b.servers.iter_mut() {
+        let weight = weights.iter().find(|(id, _)| *id == server.id).map(|w| w.1);
+        let drained = drain == Some(server.id);
+        let changed = change_server(server, now, |s| {
+            if let Some(weight) = weight {
+                s.weight = weight;
+            }
+            if drained {
+                set_admin_state(s, AdminState::Drain);
+            }
+        });
+        if drained && changed {
+            applied = Applied::Transition {
+                server: ServerRef {
+                    backend,
+                    server: server.id,
+                },
+                now_usable: server.takes_new_traffic(),
+            };
+        }
+    }
+    Ok(applied)
 }
 
 fn map_mut(state: &mut State, map: usize) -> Result<&mut crate::rules::Map, ApplyError> {

@@ -15,16 +15,19 @@
 //!   `add|set|del|clear map`, `add|del|clear acl` (HAProxy 2.6 lets any level change them);
 //! - `admin`: everything, including `add|del server`, `set server … addr`, frontends, `wait`,
 //!   `show tls-keys ID|*` and `set ssl tls-key` (ticket keys are secrets).
+//!   `canary server` and `abort canary` (`show canary` is `user`).
 //!
 //! Reply texts exclude the session's terminator (see [`Action`]).
 //!
 //! One file per command family: `words` splits the line, `lookup` finds what the names name,
-//! and `server`, `weight`, `add_server`, `show`, `session`, `frontend`, `map`, `acl`, `ssl` and `wait` parse
+//! and `server`, `weight`, `add_server`, `show`, `session`, `frontend`, `map`, `acl`, `ssl`, `wait`
+//! and `canary` parse
 //! and resolve their commands. The [`Command`] enum, its privilege levels and the single `resolve`
 //! stay here, because the order of HAProxy's errors is decided in one place.
 
 mod acl;
 mod add_server;
+mod canary;
 mod frontend;
 mod lookup;
 mod map;
@@ -44,6 +47,7 @@ pub use acl::AclCommand;
 use acl::{parse_acl_command, resolve_acl};
 pub use add_server::AddServer;
 use add_server::{add_server, del_server, parse_add_server};
+use canary::{abort_canary, parse_canary_command, show_canary, start_canary};
 use frontend::{set_frontend, set_frontend_enabled};
 use lookup::{find_backend_arg, with_server};
 pub use map::MapCommand;
@@ -70,7 +74,7 @@ pub const PERMISSION_DENIED: &str = "Permission denied\n";
 const REQUIRE_SERVER: &str = "Require 'backend/server'.\n";
 const NO_SUCH_BACKEND: &str = "No such backend.\n";
 const NO_SUCH_SERVER: &str = "No such server.\n";
-const NOT_SUPPORTED: &str = "This command is not supported by pointsman.\n";
+pub(crate) const NOT_SUPPORTED: &str = "This command is not supported by pointsman.\n";
 
 /// The version `show version` prints (HAProxy prints its own, e.g. `2.6.12-1+deb12u4`).
 pub const VERSION: &str = concat!("pointsman-", env!("CARGO_PKG_VERSION"));
@@ -142,6 +146,15 @@ pub enum Command {
     Acl(AclCommand),
     /// `show tls-keys`, `set ssl tls-key`.
     Ssl(SslCommand),
+    /// `canary server B/S steps … every T …` (pointsman's own).
+    Canary {
+        server: Option<ServerName>,
+        plan: Result<crate::canary::Plan, String>,
+    },
+    /// `show canary [B/S]`.
+    ShowCanary(Option<ServerName>),
+    /// `abort canary B/S`.
+    AbortCanary(Option<ServerName>),
     /// A HAProxy command pointsman does not implement.
     Unsupported,
 }
@@ -195,6 +208,10 @@ impl Command {
                 let target = rest.first().map(String::as_str).unwrap_or("");
                 return Command::ShowLatency(non_empty(target));
             }
+        }
+        // The canary commands are pointsman's own too.
+        if let Some(command) = parse_canary_command(args) {
+            return command;
         }
         let Some(keyword) = help::find(args) else {
             return Command::Unknown(args.to_vec());
@@ -272,7 +289,9 @@ impl Command {
             Command::AddServer(_)
             | Command::DelServer(_)
             | Command::Wait { .. }
-            | Command::SetFrontend { .. } => Level::Admin,
+            | Command::SetFrontend { .. }
+            | Command::Canary { .. }
+            | Command::AbortCanary(_) => Level::Admin,
             _ => Level::User,
         }
     }
@@ -333,6 +352,9 @@ fn resolve(command: Command, state: &State, level: Level) -> Action {
         Command::Map(map) => resolve_map(map, state),
         Command::Acl(acl) => resolve_acl(acl, state),
         Command::Ssl(ssl) => resolve_ssl(ssl, state),
+        Command::Canary { server, plan } => start_canary(state, server, plan),
+        Command::ShowCanary(server) => show_canary(state, server),
+        Command::AbortCanary(server) => abort_canary(state, server),
         Command::Unsupported => reply(NOT_SUPPORTED),
     }
 }
