@@ -8,8 +8,8 @@ fn ignored_keywords_are_accepted_with_a_warning_naming_file_and_line() {
         "global",
         "    log stdout format raw local0 info",
         "    daemon",
-        "    user haproxy",
-        "    group haproxy",
+        "    user nobody",
+        "    group nogroup",
         "    chroot /var/lib/haproxy",
         "    pidfile /run/haproxy.pid",
         "    description \"edge balancer\"",
@@ -28,10 +28,10 @@ fn ignored_keywords_are_accepted_with_a_warning_naming_file_and_line() {
         .iter()
         .map(|w| w.split(' ').next().unwrap())
         .collect();
-    // `log` (line 2 and 12) is real, `pidfile` (line 7) is honoured (the pid file of `-p`),
-    // and so are `ca-base` (line 9) and `crt-base` (line 10: where relative `ca-file` and
-    // `crt` files are).
-    let expected: Vec<String> = [3, 4, 5, 6, 8, 15]
+    // `log` (line 2 and 12) is real, `user` and `group` (lines 4 and 5) are honoured (the
+    // workers drop to them), `pidfile` (line 7) too (the pid file of `-p`), and so are
+    // `ca-base` (line 9) and `crt-base` (line 10: where relative `ca-file` and `crt` files are).
+    let expected: Vec<String> = [3, 6, 8, 15]
         .iter()
         .map(|n| format!("haproxy.cfg:{n}:"))
         .collect();
