@@ -197,8 +197,9 @@ fn a_canary_failing_3_percent_is_rolled_back_at_its_first_step() {
     let (p, port) = start_proxy([&old[0], &old[1]], &canary, [10, 10, 0]);
     let load = start_load(port, 5.0);
     std::thread::sleep(Duration::from_millis(500));
-    let reply =
-        p.admin("canary server bk/v2 steps 25,50,100 every 2s max-errors 1% min-requests 100 max-p99 10");
+    let reply = p.admin(
+        "canary server bk/v2 steps 25,50,100 every 2s max-errors 1% min-requests 100 max-p99 10",
+    );
     assert!(reply.starts_with("Canary started"), "{reply}");
     let row = wait_end(&p, "bk/v2");
     let report = load.join().unwrap();
