@@ -436,7 +436,13 @@ fn a_canary_continues_from_its_step_across_an_x_upgrade_and_is_promoted() {
     let new_pid = wait_for_new_pid(&p.socket, Some(old_pid), Duration::from_secs(10));
     assert_eq!(new_pid, next.child.id());
     // The new process shows the canary at the step the old one held, with its weights.
-    let resumed = canary_row(&p, "bk/v2").expect("the new process lists the canary");
+    // It answers on the socket a moment before shard 0 resumes its canaries.
+    let mut listed = None;
+    wait_for(Duration::from_secs(5), || {
+        listed = canary_row(&p, "bk/v2");
+        listed.is_some()
+    });
+    let resumed = listed.expect("the new process lists the canary");
     assert_eq!(resumed.status, "running", "{resumed:?}");
     assert_eq!(resumed.step, "2/3", "{resumed:?}");
     assert_eq!(
@@ -497,7 +503,13 @@ fn a_canary_continues_from_its_step_across_a_master_worker_reload() {
     let step2_weights = weights_at(&socket);
     master.signal(libc::SIGUSR2);
     wait_for_new_pid(&socket, Some(worker), Duration::from_secs(10));
-    let resumed = row_at(&socket, "bk/v2").expect("the new worker lists the canary");
+    // The new worker answers on the socket a moment before shard 0 resumes its canaries.
+    let mut listed = None;
+    wait_for(Duration::from_secs(5), || {
+        listed = row_at(&socket, "bk/v2");
+        listed.is_some()
+    });
+    let resumed = listed.expect("the new worker lists the canary");
     assert_eq!(
         (resumed.status.as_str(), resumed.step.as_str()),
         ("running", "2/3")
