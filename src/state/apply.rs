@@ -265,10 +265,7 @@ fn set_weights(
     drain: Option<u32>,
     now: u64,
 ) -> Result<Applied, ApplyError> {
-    let b = state
-        .backends
-        .get_mut(backend)
-        .ok_or(ApplyError::NoSuchBackend)?;
+    let b = backend_mut(state, backend)?;
     let mut applied = Applied::Changed;
     for server in b.servers.iter_mut() {
         let weight = weights.iter().find(|(id, _)| *id == server.id).map(|w| w.1);
@@ -302,11 +299,15 @@ fn acl_mut(state: &mut State, list: usize) -> Result<&mut crate::rules::PatternL
     state.maps.acl_list_mut(list).ok_or(ApplyError::NoSuchMap)
 }
 
-fn server_mut(state: &mut State, r: ServerRef) -> Result<&mut Server, ApplyError> {
-    let backend = state
+fn backend_mut(state: &mut State, backend: usize) -> Result<&mut Backend, ApplyError> {
+    state
         .backends
-        .get_mut(r.backend)
-        .ok_or(ApplyError::NoSuchBackend)?;
+        .get_mut(backend)
+        .ok_or(ApplyError::NoSuchBackend)
+}
+
+fn server_mut(state: &mut State, r: ServerRef) -> Result<&mut Server, ApplyError> {
+    let backend = backend_mut(state, r.backend)?;
     backend
         .servers
         .iter_mut()
@@ -460,10 +461,7 @@ fn add_server(
     spec: &ServerSpec,
     now: u64,
 ) -> Result<Applied, ApplyError> {
-    let b = state
-        .backends
-        .get_mut(backend)
-        .ok_or(ApplyError::NoSuchBackend)?;
+    let b = backend_mut(state, backend)?;
     if b.server_by_name(&spec.name).is_some() {
         return Err(ApplyError::DuplicateServer);
     }
@@ -477,10 +475,7 @@ fn add_server(
 }
 
 fn remove_server(state: &mut State, r: ServerRef) -> Result<Applied, ApplyError> {
-    let b = state
-        .backends
-        .get_mut(r.backend)
-        .ok_or(ApplyError::NoSuchBackend)?;
+    let b = backend_mut(state, r.backend)?;
     let pos = b.position(r.server).ok_or(ApplyError::NoSuchServer)?;
     b.servers.remove(pos);
     Ok(Applied::Removed)
